@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ESTP: Experimental Stream Transport Protocol.
+ *
+ * Module init and exit, the counterpart of the TCP parts of
+ * net/ipv4/af_inet.c: struct proto, proto_ops, the SOCK_STREAM protosw and
+ * the IP protocol handler, and the per-netns state.
+ */
+#define pr_fmt(fmt) "estp: " fmt
+
+#include <linux/module.h>
+#include <linux/net.h>
+#include <net/inet_common.h>
+#include <net/protocol.h>
+#include <net/sock.h>
+
+#include "estp.h"
+
+int estp_ipproto = IPPROTO_ESTP;
+module_param_named(ipproto, estp_ipproto, int, 0444);
+MODULE_PARM_DESC(ipproto, "IP protocol number (1-254, default 253)");
+
+unsigned int estp_net_id __read_mostly;
+
+struct proto estp_prot = {
+	.name		= "ESTP",
+	.owner		= THIS_MODULE,
+	.init		= estp_init_sock,
+	.destroy	= estp_destroy_sock,
+	.close		= estp_close,
+	.hash		= estp_hash,
+	.unhash		= estp_unhash,
+	.setsockopt	= estp_setsockopt,
+	.getsockopt	= estp_getsockopt,
+	.obj_size	= sizeof(struct estp_sock),
+};
+
+static __poll_t estp_poll(struct file *file, struct socket *sock,
+			  poll_table *wait)
+{
+	struct sock *sk = sock->sk;
+	__poll_t mask = 0;
+
+	sock_poll_wait(file, sock, wait);
+	/* An unconnected stream socket polls as TCP's: writable and hung up. */
+	if (inet_sk_state_load(sk) == TCP_CLOSE)
+		mask |= EPOLLOUT | EPOLLHUP;
+	if (READ_ONCE(sk->sk_err))
+		mask |= EPOLLERR;
+	return mask;
+}
+
+/*
+ * The calls the state machine will own are sock_no_*() for now: a clear
+ * -EOPNOTSUPP, never a NULL method of estp_prot reached through inet_*().
+ */
+static const struct proto_ops estp_stream_ops = {
+	.family		= PF_INET,
+	.owner		= THIS_MODULE,
+	.release	= inet_release,
+	.bind		= sock_no_bind,
+	.connect	= sock_no_connect,
+	.socketpair	= sock_no_socketpair,
+	.accept		= sock_no_accept,
+	.getname	= inet_getname,
+	.poll		= estp_poll,
+	.ioctl		= inet_ioctl,
+	.listen		= sock_no_listen,
+	.shutdown	= inet_shutdown,
+	.setsockopt	= sock_common_setsockopt,
+	.getsockopt	= sock_common_getsockopt,
+	.sendmsg	= sock_no_sendmsg,
+	.recvmsg	= sock_no_recvmsg,
+	.mmap		= sock_no_mmap,
+};
+
+static struct inet_protosw estp_protosw = {
+	.type		= SOCK_STREAM,
+	.protocol	= IPPROTO_ESTP,		/* set from ipproto at load */
+	.prot		= &estp_prot,
+	.ops		= &estp_stream_ops,
+};
+
+static struct net_protocol estp_protocol = {
+	.handler	= estp_v4_rcv,
+	.err_handler	= estp_v4_err,
+};
+
+static int __net_init estp_net_init(struct net *net)
+{
+	return estp_mib_net_init(net);
+}
+
+static void __net_exit estp_net_exit(struct net *net)
+{
+	estp_mib_net_exit(net);
+}
+
+static struct pernet_operations estp_net_ops = {
+	.init	= estp_net_init,
+	.exit	= estp_net_exit,
+	.id	= &estp_net_id,
+	.size	= sizeof(struct estp_net),
+};
+
+static int __init estp_init(void)
+{
+	int err;
+
+	/* 0 is IPPROTO_IP and 255 IPPROTO_RAW: neither can name a transport. */
+	if (estp_ipproto <= 0 || estp_ipproto >= IPPROTO_RAW) {
+		pr_err("ipproto=%d is out of range (1-254)\n", estp_ipproto);
+		return -EINVAL;
+	}
+	estp_protosw.protocol = estp_ipproto;
+
+	err = proto_register(&estp_prot, 1);
+	if (err)
+		return err;
+	err = register_pernet_subsys(&estp_net_ops);
+	if (err)
+		goto out_proto;
+	/* The receive handler goes first: a socket must never exist without it. */
+	if (inet_add_protocol(&estp_protocol, estp_ipproto) < 0) {
+		pr_err("IP protocol %d is already taken; load with ipproto=<free number>\n",
+		       estp_ipproto);
+		err = -EBUSY;
+		goto out_pernet;
+	}
+	inet_register_protosw(&estp_protosw);
+	pr_info("registered as IP protocol %d\n", estp_ipproto);
+	return 0;
+
+out_pernet:
+	unregister_pernet_subsys(&estp_net_ops);
+out_proto:
+	proto_unregister(&estp_prot);
+	return err;
+}
+
+static void __exit estp_exit(void)
+{
+	/* No socket exists here: each one holds a reference on the module. */
+	inet_unregister_protosw(&estp_protosw);
+	inet_del_protocol(&estp_protocol, estp_ipproto);
+	/* Let readers of inet_protos that still see the handler finish. */
+	synchronize_net();
+	unregister_pernet_subsys(&estp_net_ops);
+	proto_unregister(&estp_prot);
+}
+
+module_init(estp_init);
+module_exit(estp_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("The ESTP developers");
+MODULE_DESCRIPTION("ESTP: Experimental Stream Transport Protocol");
+/* socket(AF_INET, SOCK_STREAM, 253) autoloads the module, as SCTP's does. */
+MODULE_ALIAS_NET_PF_PROTO_TYPE(PF_INET, IPPROTO_ESTP, SOCK_STREAM);

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ESTP MIB counters: per-netns, per-cpu, shown in /proc/net/estp_stat in
+ * the two-line "Prefix: names / Prefix: values" form that nstat reads.
+ */
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <net/net_namespace.h>
+
+#include "estp.h"
+
+static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
+	[ESTP_MIB_INSEGS]	= "InSegs",
+	[ESTP_MIB_INHDRERRORS]	= "InHdrErrors",
+	[ESTP_MIB_INUNHANDLED]	= "InUnhandled",
+};
+
+static int estp_stat_show(struct seq_file *seq, void *v)
+{
+	struct net *net = seq->private;
+	struct estp_mib __percpu *mib = estp_pernet(net)->mib;
+	int i, cpu;
+
+	seq_puts(seq, "Estp:");
+	for (i = 0; i < __ESTP_MIB_MAX; i++)
+		seq_printf(seq, " %s", estp_mib_names[i]);
+	seq_puts(seq, "\nEstp:");
+	for (i = 0; i < __ESTP_MIB_MAX; i++) {
+		unsigned long sum = 0;
+
+		for_each_possible_cpu(cpu)
+			sum += per_cpu_ptr(mib, cpu)->mibs[i];
+		seq_printf(seq, " %lu", sum);
+	}
+	seq_putc(seq, '\n');
+	return 0;
+}
+
+/**
+ * estp_mib_net_init - allocate the counters of a netns and their proc file
+ * @net: the new netns
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int estp_mib_net_init(struct net *net)
+{
+	struct estp_net *en = estp_pernet(net);
+
+	en->mib = alloc_percpu(struct estp_mib);
+	if (!en->mib)
+		return -ENOMEM;
+	if (!proc_create_net_single("estp_stat", 0444, net->proc_net,
+				    estp_stat_show, NULL)) {
+		free_percpu(en->mib);
+		en->mib = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/**
+ * estp_mib_net_exit - free what estp_mib_net_init() allocated
+ * @net: the netns going away
+ */
+void estp_mib_net_exit(struct net *net)
+{
+	struct estp_net *en = estp_pernet(net);
+
+	remove_proc_entry("estp_stat", net->proc_net);
+	free_percpu(en->mib);
+}

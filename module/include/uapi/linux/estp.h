@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * ESTP: Experimental Stream Transport Protocol, user-space API.
+ *
+ * socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP) gives a stream socket that
+ * behaves like TCP's.  IPPROTO_ESTP is the default protocol number; a module
+ * loaded with ipproto=N answers to N instead.
+ */
+#ifndef _UAPI_LINUX_ESTP_H
+#define _UAPI_LINUX_ESTP_H
+
+/* RFC 3692 number for experimentation and testing. */
+#define IPPROTO_ESTP		253
+
+/* Socket option level; SOL_TCP is accepted too where the meaning is TCP's. */
+#define SOL_ESTP		IPPROTO_ESTP
+
+#endif /* _UAPI_LINUX_ESTP_H */
