@@ -155,5 +155,8 @@ module_exit(estp_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("The ESTP developers");
 MODULE_DESCRIPTION("ESTP: Experimental Stream Transport Protocol");
-/* socket(AF_INET, SOCK_STREAM, 253) autoloads the module, as SCTP's does. */
-MODULE_ALIAS_NET_PF_PROTO_TYPE(PF_INET, IPPROTO_ESTP, SOCK_STREAM);
+/*
+ * socket(AF_INET, SOCK_STREAM, 253) autoloads the module, as SCTP's does.
+ * SOCK_STREAM is an enum in the kernel, so it cannot be stringified: 1.
+ */
+MODULE_ALIAS_NET_PF_PROTO_TYPE(PF_INET, IPPROTO_ESTP, 1);

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Loading and unloading estp.ko ($ESTP_KO): protocol numbers that are taken
+ * or out of range, load/unload cycles with sockets in between, unload refused
+ * while a socket is open, socket() refused once the module is gone.  Every
+ * test leaves the module loaded with its defaults, as the runner loaded it.
+ */
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "kselftest_harness.h"
+#include "estp_lib.h"
+
+FIXTURE(mod)
+{
+};
+
+FIXTURE_SETUP(mod)
+{
+	if (!getenv("ESTP_KO"))
+		SKIP(return, "ESTP_KO is not set: run through scripts/vm-run");
+	ASSERT_TRUE(estp_module_loaded("estp"));
+	ASSERT_EQ(0, estp_unload());
+	ASSERT_FALSE(estp_module_loaded("estp"));
+}
+
+FIXTURE_TEARDOWN(mod)
+{
+	if (!estp_module_loaded("estp"))
+		EXPECT_EQ(0, estp_load(""));
+}
+
+/* Nothing of ESTP is visible: no module, no protocol, no socket. */
+static void assert_unregistered(struct __test_metadata *_metadata)
+{
+	EXPECT_FALSE(estp_module_loaded("estp"));
+	EXPECT_EQ(-1, estp_proto_line("ESTP", NULL, NULL));
+	EXPECT_EQ(-1, socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP));
+	EXPECT_EQ(EPROTONOSUPPORT, errno);
+}
+
+TEST_F(mod, gone_after_unload)
+{
+	assert_unregistered(_metadata);
+	/* The raw protocol is the kernel's again: no handler counts it. */
+	EXPECT_EQ(-1, estp_stat("InSegs"));
+}
+
+TEST_F(mod, ipproto_taken)
+{
+	static const char * const taken[] = { "ipproto=6", "ipproto=17", "ipproto=1" };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(-EBUSY, estp_load(taken[i])) TH_LOG("%s", taken[i]);
+		assert_unregistered(_metadata);
+	}
+	/* TCP still works after the refused load. */
+	i = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+	EXPECT_LE(0, i);
+	close(i);
+}
+
+TEST_F(mod, ipproto_out_of_range)
+{
+	static const char * const bad[] = { "ipproto=0", "ipproto=255", "ipproto=256",
+					    "ipproto=-1", "ipproto=100000" };
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		EXPECT_EQ(-EINVAL, estp_load(bad[i])) TH_LOG("%s", bad[i]);
+		assert_unregistered(_metadata);
+	}
+}
+
+/* Another free number works, and only that number is ESTP. */
+TEST_F(mod, ipproto_other_number)
+{
+	int fd;
+
+	ASSERT_EQ(0, estp_load("ipproto=252"));
+	fd = socket(AF_INET, SOCK_STREAM, 252);
+	EXPECT_LE(0, fd);
+	close(fd);
+	EXPECT_EQ(-1, socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP));
+	EXPECT_EQ(EPROTONOSUPPORT, errno);
+	ASSERT_EQ(0, estp_unload());
+}
+
+TEST_F(mod, unload_refused_while_socket_open)
+{
+	long sockets;
+	int fd;
+
+	ASSERT_EQ(0, estp_load(""));
+	fd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EWOULDBLOCK, estp_unload());
+	EXPECT_TRUE(estp_module_loaded("estp"));
+	ASSERT_EQ(0, estp_proto_line("ESTP", NULL, &sockets));
+	EXPECT_EQ(1, sockets);
+	close(fd);
+	EXPECT_EQ(0, estp_unload());
+	assert_unregistered(_metadata);
+}
+
+TEST_F(mod, load_unload_cycles)
+{
+	long sockets;
+	int i, j, fd[4];
+
+	for (i = 0; i < 20; i++) {
+		ASSERT_EQ(0, estp_load("")) TH_LOG("cycle %d", i);
+		for (j = 0; j < 4; j++) {
+			fd[j] = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+			ASSERT_LE(0, fd[j]);
+		}
+		ASSERT_EQ(0, estp_proto_line("ESTP", NULL, &sockets));
+		EXPECT_EQ(4, sockets);
+		for (j = 0; j < 4; j++)
+			close(fd[j]);
+		ASSERT_EQ(0, estp_proto_line("ESTP", NULL, &sockets));
+		EXPECT_EQ(0, sockets);
+		ASSERT_EQ(0, estp_unload()) TH_LOG("cycle %d", i);
+		assert_unregistered(_metadata);
+	}
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Socket creation and registration, with estp.ko loaded:
+ * socket() for the registered and unregistered (type, protocol) pairs,
+ * /proc/net/protocols, and the receive handler's drop counters.  Where TCP
+ * defines the behaviour, the test runs for TCP and ESTP as fixture variants.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include "kselftest_harness.h"
+#include "estp_lib.h"
+
+/* An IP protocol number nothing registers on the test kernels. */
+#define UNREGISTERED_PROTO	(IPPROTO_ESTP - 1)
+
+TEST(stream_socket)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, close(fd));
+}
+
+/* Types ESTP does not register fail as any unregistered pair does. */
+TEST(other_types_unsupported)
+{
+	/* What the kernel answers for these types when nothing registers them. */
+	static const struct { int type, err; } t[] = {
+		{ SOCK_DGRAM, EPROTONOSUPPORT },
+		{ SOCK_SEQPACKET, ESOCKTNOSUPPORT },
+	};
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(-1, socket(AF_INET, t[i].type, UNREGISTERED_PROTO));
+		EXPECT_EQ(t[i].err, errno) TH_LOG("type %d, unregistered", t[i].type);
+		errno = 0;
+		EXPECT_EQ(-1, socket(AF_INET, t[i].type, IPPROTO_ESTP));
+		EXPECT_EQ(t[i].err, errno) TH_LOG("type %d, ESTP", t[i].type);
+	}
+}
+
+TEST(proc_protocols)
+{
+	long size, sockets, before;
+	int fd[3], i;
+
+	ASSERT_EQ(0, estp_proto_line("ESTP", &size, &before));
+	/* The object holds at least a struct inet_sock, over 700 bytes. */
+	EXPECT_LT(700, size);
+	for (i = 0; i < 3; i++) {
+		fd[i] = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+		ASSERT_LE(0, fd[i]);
+	}
+	ASSERT_EQ(0, estp_proto_line("ESTP", NULL, &sockets));
+	EXPECT_EQ(before + 3, sockets);
+	for (i = 0; i < 3; i++)
+		close(fd[i]);
+	ASSERT_EQ(0, estp_proto_line("ESTP", NULL, &sockets));
+	EXPECT_EQ(before, sockets);
+	EXPECT_EQ(0, sockets);
+}
+
+FIXTURE(fresh)
+{
+	int fd;
+};
+
+FIXTURE_VARIANT(fresh)
+{
+	int proto;
+};
+
+FIXTURE_VARIANT_ADD(fresh, tcp)
+{
+	.proto = IPPROTO_TCP,
+};
+
+FIXTURE_VARIANT_ADD(fresh, estp)
+{
+	.proto = IPPROTO_ESTP,
+};
+
+FIXTURE_SETUP(fresh)
+{
+	self->fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(fresh)
+{
+	close(self->fd);
+}
+
+/* A new, unconnected stream socket polls writable and hung up. */
+TEST_F(fresh, poll_events)
+{
+	struct pollfd pfd = { .fd = self->fd, .events = POLLIN | POLLOUT | POLLRDHUP };
+
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_EQ(POLLOUT | POLLHUP, pfd.revents);
+}
+
+TEST_F(fresh, getsockname_unbound)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	ASSERT_EQ(0, getsockname(self->fd, (struct sockaddr *)&sin, &len));
+	EXPECT_EQ(sizeof(sin), len);
+	EXPECT_EQ(AF_INET, sin.sin_family);
+	EXPECT_EQ(0, sin.sin_port);
+	EXPECT_EQ(htonl(INADDR_ANY), sin.sin_addr.s_addr);
+}
+
+TEST_F(fresh, getsockopt_type_protocol)
+{
+	int val = 0;
+	socklen_t len = sizeof(val);
+
+	ASSERT_EQ(0, getsockopt(self->fd, SOL_SOCKET, SO_TYPE, &val, &len));
+	EXPECT_EQ(SOCK_STREAM, val);
+	ASSERT_EQ(0, getsockopt(self->fd, SOL_SOCKET, SO_PROTOCOL, &val, &len));
+	EXPECT_EQ(variant->proto, val);
+}
+
+/* IP-level options reach IP through the protocol, as TCP's do. */
+TEST_F(fresh, ip_tos_roundtrip)
+{
+	int tos = 0x20, val = 0;
+	socklen_t len = sizeof(val);
+
+	ASSERT_EQ(0, setsockopt(self->fd, SOL_IP, IP_TOS, &tos, sizeof(tos)));
+	ASSERT_EQ(0, getsockopt(self->fd, SOL_IP, IP_TOS, &val, &len));
+	EXPECT_EQ(tos, val);
+}
+
+/*
+ * Segments to the protocol number reach estp_v4_rcv(), which counts them and,
+ * with no socket to take them yet, drops them.
+ */
+static void send_raw(struct __test_metadata *_metadata, const void *buf, size_t len)
+{
+	struct sockaddr_in dst = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	int fd = socket(AF_INET, SOCK_RAW, IPPROTO_ESTP);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)len, sendto(fd, buf, len, 0, (struct sockaddr *)&dst, sizeof(dst)));
+	close(fd);
+}
+
+TEST(rcv_counts_and_drops)
+{
+	unsigned char seg[20] = { 0x30, 0x39, 0x30, 0x3a };
+	long segs = estp_stat("InSegs");
+	long hdr = estp_stat("InHdrErrors");
+	long unh = estp_stat("InUnhandled");
+
+	ASSERT_LE(0, segs);
+	send_raw(_metadata, seg, sizeof(seg));
+	EXPECT_EQ(segs + 1, estp_stat("InSegs"));
+	EXPECT_EQ(unh + 1, estp_stat("InUnhandled"));
+	EXPECT_EQ(hdr, estp_stat("InHdrErrors"));
+	/* Shorter than a header. */
+	send_raw(_metadata, seg, 7);
+	EXPECT_EQ(segs + 2, estp_stat("InSegs"));
+	EXPECT_EQ(hdr + 1, estp_stat("InHdrErrors"));
+	EXPECT_EQ(unh + 1, estp_stat("InUnhandled"));
+}
+
+TEST_HARNESS_MAIN
