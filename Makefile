@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-2.0
+# ESTP: the two commands of README.md are "make demo" and "make check".
+#
+#   make                    estp.ko for the default kernel (module/estp.ko)
+#   make KVER=6.12          ... for another kernel of kernels.conf
+#   make all-kernels        ... for every kernel of the matrix
+#   make kvers              the matrix's kernel names, one a line
+#   make check [KVERS="6.1 7.3"] [T=prog[:case]] [STRESS=1]
+#   make lint               checkpatch --strict, sparse (C=2), W=1, imports
+#   make demo               boot the default kernel and show ESTP working
+#   make vm KVER=... CMD=.. run CMD in a guest (scripts/vm-run)
+#   make docs               render Documentation/ to HTML
+#   make clean
+KVERS ?= $(shell scripts/lib-names)
+KVER ?= $(firstword $(KVERS))
+T ?=
+STRESS ?= 0
+
+.PHONY: module all-kernels kvers check lint demo vm docs clean
+
+module:
+	@ko=$$(scripts/build-module $(KVER)) && \
+	if [ "$(KVER)" = "$(firstword $(shell scripts/lib-names))" ]; then \
+		cp "$$ko" module/estp.ko && echo module/estp.ko; else echo "$$ko"; fi
+
+all-kernels:
+	@for k in $(KVERS); do scripts/build-module $$k || exit 1; done
+
+kvers:
+	@scripts/lib-names
+
+check:
+	@T="$(T)" STRESS="$(STRESS)" scripts/check $(KVERS)
+
+lint:
+	@scripts/lint $(KVERS)
+
+demo:
+	@scripts/demo $(KVER)
+
+vm:
+	@scripts/vm-run --kver $(KVER) -- $(CMD)
+
+docs:
+	@scripts/docs
+
+clean:
+	rm -rf .cache/build .cache/runs .cache/check Documentation/_build module/estp.ko
+	$(MAKE) -s -C selftests clean 2>/dev/null || true
