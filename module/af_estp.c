@@ -22,32 +22,56 @@ MODULE_PARM_DESC(ipproto, "IP protocol number (1-254, default 253)");
 
 unsigned int estp_net_id __read_mostly;
 
+static struct sock *estp_accept(struct sock *sk, ESTP_ACCEPT_PARAMS)
+{
+	return estp_csk_accept(sk, ESTP_ACCEPT_FLAGS, ESTP_ACCEPT_ERR);
+}
+
 struct proto estp_prot = {
 	.name		= "ESTP",
 	.owner		= THIS_MODULE,
 	.init		= estp_init_sock,
 	.destroy	= estp_destroy_sock,
 	.close		= estp_close,
+	.connect	= estp_v4_connect,
+	.disconnect	= estp_disconnect,
+	.accept		= estp_accept,
 	.hash		= estp_hash,
 	.unhash		= estp_unhash,
+	.get_port	= estp_get_port,
 	.setsockopt	= estp_setsockopt,
 	.getsockopt	= estp_getsockopt,
 	.obj_size	= sizeof(struct estp_sock),
 };
 
-static __poll_t estp_poll(struct file *file, struct socket *sock,
-			  poll_table *wait)
+/**
+ * estp_listen - proto_ops->listen (inet_listen, __inet_listen_sk)
+ * @sock: the socket
+ * @backlog: accept queue limit, already clamped to net.core.somaxconn
+ *
+ * A sock already listening only takes the new backlog: its queues are never
+ * flushed by a second listen().
+ *
+ * Return: 0, -EINVAL for a sock that is connected or not in CLOSE/LISTEN,
+ * or the error of estp_csk_listen_start(), which leaves the sock in CLOSE.
+ */
+int estp_listen(struct socket *sock, int backlog)
 {
 	struct sock *sk = sock->sk;
-	__poll_t mask = 0;
+	int err = -EINVAL;
 
-	sock_poll_wait(file, sock, wait);
-	/* An unconnected stream socket polls as TCP's: writable and hung up. */
-	if (inet_sk_state_load(sk) == TCP_CLOSE)
-		mask |= EPOLLOUT | EPOLLHUP;
-	if (READ_ONCE(sk->sk_err))
-		mask |= EPOLLERR;
-	return mask;
+	lock_sock(sk);
+	if (sock->state != SS_UNCONNECTED || sock->type != SOCK_STREAM)
+		goto out;
+	if (!((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN)))
+		goto out;
+	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+	err = 0;
+	if (sk->sk_state != TCP_LISTEN)
+		err = estp_csk_listen_start(sk);
+out:
+	release_sock(sk);
+	return err;
 }
 
 /*
@@ -58,14 +82,14 @@ static const struct proto_ops estp_stream_ops = {
 	.family		= PF_INET,
 	.owner		= THIS_MODULE,
 	.release	= inet_release,
-	.bind		= sock_no_bind,
-	.connect	= sock_no_connect,
+	.bind		= inet_bind,
+	.connect	= inet_stream_connect,
 	.socketpair	= sock_no_socketpair,
-	.accept		= sock_no_accept,
+	.accept		= inet_accept,
 	.getname	= inet_getname,
 	.poll		= estp_poll,
 	.ioctl		= inet_ioctl,
-	.listen		= sock_no_listen,
+	.listen		= estp_listen,
 	.shutdown	= inet_shutdown,
 	.setsockopt	= sock_common_setsockopt,
 	.getsockopt	= sock_common_getsockopt,
@@ -88,11 +112,19 @@ static struct net_protocol estp_protocol = {
 
 static int __net_init estp_net_init(struct net *net)
 {
-	return estp_mib_net_init(net);
+	int err = estp_mib_net_init(net);
+
+	if (err)
+		return err;
+	err = estp_proc_net_init(net);
+	if (err)
+		estp_mib_net_exit(net);
+	return err;
 }
 
 static void __net_exit estp_net_exit(struct net *net)
 {
+	estp_proc_net_exit(net);
 	estp_mib_net_exit(net);
 }
 
@@ -114,9 +146,12 @@ static int __init estp_init(void)
 	}
 	estp_protosw.protocol = estp_ipproto;
 
-	err = proto_register(&estp_prot, 1);
+	err = estp_hashinfo_init();
 	if (err)
 		return err;
+	err = proto_register(&estp_prot, 1);
+	if (err)
+		goto out_hash;
 	err = register_pernet_subsys(&estp_net_ops);
 	if (err)
 		goto out_proto;
@@ -135,6 +170,8 @@ out_pernet:
 	unregister_pernet_subsys(&estp_net_ops);
 out_proto:
 	proto_unregister(&estp_prot);
+out_hash:
+	estp_hashinfo_destroy();
 	return err;
 }
 
@@ -147,6 +184,7 @@ static void __exit estp_exit(void)
 	synchronize_net();
 	unregister_pernet_subsys(&estp_net_ops);
 	proto_unregister(&estp_prot);
+	estp_hashinfo_destroy();
 }
 
 module_init(estp_init);

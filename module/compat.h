@@ -8,5 +8,29 @@
 #define _ESTP_COMPAT_H
 
 #include <linux/version.h>
+#include <net/sock.h>
+
+/*
+ * proto->accept: 6.10 folded flags, err and kern into struct
+ * proto_accept_arg.  A method is declared as
+ *	static struct sock *f(struct sock *sk, ESTP_ACCEPT_PARAMS)
+ * and reads ESTP_ACCEPT_FLAGS and ESTP_ACCEPT_ERR.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define ESTP_ACCEPT_PARAMS	struct proto_accept_arg *arg
+#define ESTP_ACCEPT_FLAGS	(arg->flags)
+#define ESTP_ACCEPT_ERR		(&arg->err)
+#else
+#define ESTP_ACCEPT_PARAMS	int flags, int *err, bool kern
+#define ESTP_ACCEPT_FLAGS	(flags)
+#define ESTP_ACCEPT_ERR		(err)
+#endif
+
+/* 6.19 gave proto->connect a struct sockaddr_unsized. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+#define estp_sockaddr		sockaddr_unsized
+#else
+#define estp_sockaddr		sockaddr
+#endif
 
 #endif /* _ESTP_COMPAT_H */

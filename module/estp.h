@@ -50,12 +50,61 @@ struct estphdr {
 };
 
 /*
+ * Hash tables, the counterpart of struct inet_hashinfo (estp_hashtables.c).
+ * Every bucket is keyed with the netns (net_hash_mix()) and has its own lock,
+ * taken with BH disabled because the receive path changes the tables too.
+ */
+struct estp_hashbucket {
+	spinlock_t		lock;		/* the chain and its buckets */
+	struct hlist_head	chain;
+};
+
+struct estp_nulls_bucket {
+	spinlock_t		lock;		/* changes; lookups are RCU */
+	struct hlist_nulls_head	chain;
+};
+
+/* One bind bucket a (netns, port) in use; its owners hang on sk_bind_node. */
+struct estp_bind_bucket {
+	possible_net_t		net;
+	unsigned short		port;
+	struct hlist_node	node;
+	struct hlist_head	owners;
+};
+
+struct estp_hashinfo {
+	struct estp_hashbucket		*bhash;		/* port -> bind bucket */
+	struct estp_nulls_bucket	*lhash;		/* port -> listeners */
+	unsigned int			mask;		/* of both */
+	struct kmem_cache		*bind_bucket_cachep;
+};
+
+extern struct estp_hashinfo estp_hashinfo;
+
+/*
+ * The accept queue, as struct request_sock_queue: established children wait
+ * here for accept().  As in TCP there is no half-open queue: request socks
+ * live in the established hash and the listener only counts them (qlen).
+ */
+struct estp_accept_queue {
+	spinlock_t		lock;		/* head and tail */
+	struct request_sock	*head;
+	struct request_sock	*tail;
+	atomic_t		qlen;
+	atomic_t		young;
+};
+
+/*
  * struct estp_sock mirrors sock -> inet_sock -> inet_connection_sock ->
  * tcp_sock: the inet part first (the core casts to it), then the connection
- * part, then the stream part.  The later parts grow with the state machine.
+ * part, then the stream part, which comes with the state machine.
  */
 struct estp_sock {
-	struct inet_sock	inet;
+	struct inet_sock		inet;
+
+	/* connection part (inet_connection_sock) */
+	struct estp_accept_queue	accept_queue;
+	struct estp_bind_bucket		*bind_hash;	/* under the bucket lock */
 };
 
 static inline struct estp_sock *estp_sk(const struct sock *sk)
@@ -92,18 +141,46 @@ static inline struct estp_net *estp_pernet(const struct net *net)
 #define ESTP_INC_STATS(net, field) \
 	this_cpu_inc(estp_pernet(net)->mib->mibs[field])
 
+/* af_estp.c */
+int estp_listen(struct socket *sock, int backlog);
+
 /* estp_core.c (tcp.c: estp.o is the module itself) */
+void estp_set_state(struct sock *sk, int state);
+int estp_disconnect(struct sock *sk, int flags);
+__poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait);
 int estp_init_sock(struct sock *sk);
 void estp_destroy_sock(struct sock *sk);
-int estp_hash(struct sock *sk);
-void estp_unhash(struct sock *sk);
 void estp_close(struct sock *sk, long timeout);
 int estp_setsockopt(struct sock *sk, int level, int optname,
 		    sockptr_t optval, unsigned int optlen);
 int estp_getsockopt(struct sock *sk, int level, int optname,
 		    char __user *optval, int __user *optlen);
 
+/* estp_connection_sock.c (inet_connection_sock.c) */
+void estp_reqsk_queue_alloc(struct estp_accept_queue *queue);
+int estp_csk_listen_start(struct sock *sk);
+void estp_csk_listen_stop(struct sock *sk);
+struct sock *estp_csk_accept(struct sock *sk, int flags, int *err);
+
+static inline bool estp_accept_queue_empty(const struct sock *sk)
+{
+	return !READ_ONCE(estp_sk(sk)->accept_queue.head);
+}
+
+/* estp_hashtables.c (inet_hashtables.c) */
+int estp_hashinfo_init(void);
+void estp_hashinfo_destroy(void);
+int estp_get_port(struct sock *sk, unsigned short snum);
+void estp_put_port(struct sock *sk);
+int estp_hash(struct sock *sk);
+void estp_unhash(struct sock *sk);
+
+/* estp_proc.c */
+int estp_proc_net_init(struct net *net);
+void estp_proc_net_exit(struct net *net);
+
 /* estp_ipv4.c */
+int estp_v4_connect(struct sock *sk, struct estp_sockaddr *uaddr, int addr_len);
 int estp_v4_rcv(struct sk_buff *skb);
 int estp_v4_err(struct sk_buff *skb, u32 info);
 

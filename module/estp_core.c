@@ -2,14 +2,84 @@
 /*
  * ESTP socket calls, the counterpart of net/ipv4/tcp.c.
  *
- * The foundation only creates and destroys sockets; the calls that need the
- * state machine (bind, listen, connect, data) answer -EOPNOTSUPP until the
- * lifecycle lands, and the options answer -ENOPROTOOPT.
+ * Sockets can be created, bound, listen and be closed; connect and data
+ * answer -EOPNOTSUPP until the state machine lands, and ESTP's own socket
+ * options -ENOPROTOOPT.
  */
 #include <net/ip.h>
 #include <net/sock.h>
 
 #include "estp.h"
+
+/**
+ * estp_set_state - change sk's state (tcp_set_state)
+ * @sk: the socket, locked or owned by the receive path
+ * @state: the new TCP_* state
+ *
+ * Entering CLOSE unhashes the sock and, unless the user bound the port
+ * explicitly, gives the port back.  The state itself goes through
+ * inet_sk_set_state() so that the sock:inet_sock_set_state tracepoint fires.
+ */
+void estp_set_state(struct sock *sk, int state)
+{
+	if (state == TCP_CLOSE) {
+		sk->sk_prot->unhash(sk);
+		if (!(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
+			estp_put_port(sk);
+	}
+	inet_sk_set_state(sk, state);
+}
+
+/**
+ * estp_disconnect - proto->disconnect, from shutdown() of a listener and
+ *	connect(AF_UNSPEC)
+ * @sk: the socket, locked
+ * @flags: unused
+ *
+ * Return: 0; the sock is in CLOSE, ready for listen() or connect() again.
+ */
+int estp_disconnect(struct sock *sk, int flags)
+{
+	int old_state = sk->sk_state;
+
+	if (old_state != TCP_CLOSE)
+		estp_set_state(sk, TCP_CLOSE);
+	if (old_state == TCP_LISTEN)
+		estp_csk_listen_stop(sk);
+	if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK)) {
+		inet_sk(sk)->inet_saddr = 0;
+		inet_sk(sk)->inet_rcv_saddr = 0;
+	}
+	WRITE_ONCE(sk->sk_shutdown, 0);
+	sock_reset_flag(sk, SOCK_DONE);
+	return 0;
+}
+
+/**
+ * estp_poll - proto_ops->poll (tcp_poll)
+ * @file: the file of the socket
+ * @sock: the socket
+ * @wait: poll table
+ *
+ * Return: the events, as TCP gives them for the same state.
+ */
+__poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait)
+{
+	struct sock *sk = sock->sk;
+	__poll_t mask = 0;
+	int state;
+
+	sock_poll_wait(file, sock, wait);
+	state = inet_sk_state_load(sk);
+	if (state == TCP_LISTEN)
+		return estp_accept_queue_empty(sk) ? 0 : EPOLLIN | EPOLLRDNORM;
+	/* An unconnected stream socket polls writable and hung up. */
+	if (state == TCP_CLOSE)
+		mask |= EPOLLOUT | EPOLLHUP;
+	if (READ_ONCE(sk->sk_err))
+		mask |= EPOLLERR;
+	return mask;
+}
 
 /**
  * estp_init_sock - proto->init for a new ESTP socket
@@ -29,26 +99,8 @@ int estp_init_sock(struct sock *sk)
  */
 void estp_destroy_sock(struct sock *sk)
 {
+	estp_put_port(sk);
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
-}
-
-/**
- * estp_hash - proto->hash: nothing is hashed until the lifecycle lands
- * @sk: the socket
- *
- * Return: 0.
- */
-int estp_hash(struct sock *sk)
-{
-	return 0;
-}
-
-/**
- * estp_unhash - proto->unhash, the counterpart of estp_hash()
- * @sk: the socket
- */
-void estp_unhash(struct sock *sk)
-{
 }
 
 /**
@@ -56,11 +108,18 @@ void estp_unhash(struct sock *sk)
  * @sk: the socket
  * @timeout: linger time (unused until sockets carry data)
  *
- * sk_common_release() destroys the socket, orphans it and drops the
- * reference that the struct socket held.
+ * A listener stops listening; then sk_common_release() destroys the socket,
+ * orphans it and drops the reference that the struct socket held.
  */
 void estp_close(struct sock *sk, long timeout)
 {
+	lock_sock(sk);
+	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+	if (sk->sk_state == TCP_LISTEN) {
+		estp_set_state(sk, TCP_CLOSE);
+		estp_csk_listen_stop(sk);
+	}
+	release_sock(sk);
 	sk_common_release(sk);
 }
 

@@ -8,6 +8,19 @@
 #include "estp.h"
 
 /**
+ * estp_v4_connect - proto->connect, from inet_stream_connect() on a CLOSE sock
+ * @sk: the socket, locked
+ * @uaddr: the peer's address
+ * @addr_len: its length
+ *
+ * Return: -EOPNOTSUPP until the handshake lands.
+ */
+int estp_v4_connect(struct sock *sk, struct estp_sockaddr *uaddr, int addr_len)
+{
+	return -EOPNOTSUPP;
+}
+
+/**
  * estp_v4_rcv - IPv4 receive handler for the ESTP protocol number
  * @skb: the segment, its network header set, data at the transport header
  *

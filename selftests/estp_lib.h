@@ -107,4 +107,15 @@ static inline int estp_unload(void)
 	return syscall(SYS_delete_module, "estp", O_NONBLOCK) ? -errno : 0;
 }
 
+#ifdef FIXTURE_VARIANT
+/*
+ * The tcp and estp variants of a fixture whose behaviour TCP specifies:
+ * tests read variant->proto.
+ */
+#define FIXTURE_VARIANTS_TCP_ESTP(fixture)				\
+	FIXTURE_VARIANT(fixture) { int proto; };			\
+	FIXTURE_VARIANT_ADD(fixture, tcp) { .proto = IPPROTO_TCP };	\
+	FIXTURE_VARIANT_ADD(fixture, estp) { .proto = IPPROTO_ESTP }
+#endif
+
 #endif /* ESTP_LIB_H */

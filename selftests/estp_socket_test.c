@@ -70,20 +70,7 @@ FIXTURE(fresh)
 	int fd;
 };
 
-FIXTURE_VARIANT(fresh)
-{
-	int proto;
-};
-
-FIXTURE_VARIANT_ADD(fresh, tcp)
-{
-	.proto = IPPROTO_TCP,
-};
-
-FIXTURE_VARIANT_ADD(fresh, estp)
-{
-	.proto = IPPROTO_ESTP,
-};
+FIXTURE_VARIANTS_TCP_ESTP(fresh);
 
 FIXTURE_SETUP(fresh)
 {

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /proc/net/estp: one line a hashed sock, in /proc/net/tcp's format, with
+ * the state in hex with TCP's numbers (0A is LISTEN), so that people and
+ * tests can watch states as they do TCP's.
+ */
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <net/sock.h>
+
+#include "estp.h"
+
+static void estp_proc_show_sock(struct seq_file *seq, struct sock *sk, int i)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+
+	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu",
+		   i, inet->inet_rcv_saddr, ntohs(inet->inet_sport),
+		   inet->inet_daddr, ntohs(inet->inet_dport), sk->sk_state,
+		   0, READ_ONCE(sk->sk_ack_backlog), 0, 0UL, 0,
+		   from_kuid_munged(seq_user_ns(seq), READ_ONCE(sk->sk_uid)), 0,
+		   (unsigned long)sock_i_ino(sk));
+	seq_putc(seq, '\n');
+}
+
+/*
+ * The whole table in one pass, each bucket under its lock: the output is
+ * small until connections come, and then this turns into a seq iterator.
+ */
+static int estp_proc_show(struct seq_file *seq, void *v)
+{
+	struct net *net = seq->private;	/* single_open_net() */
+	struct hlist_nulls_node *node;
+	unsigned int b;
+	struct sock *sk;
+	int i = 0;
+
+	seq_puts(seq, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n");
+	for (b = 0; b <= estp_hashinfo.mask; b++) {
+		struct estp_nulls_bucket *head = &estp_hashinfo.lhash[b];
+
+		if (hlist_nulls_empty(&head->chain))
+			continue;
+		spin_lock_bh(&head->lock);
+		sk_nulls_for_each(sk, node, &head->chain)
+			if (net_eq(sock_net(sk), net))
+				estp_proc_show_sock(seq, sk, i++);
+		spin_unlock_bh(&head->lock);
+	}
+	return 0;
+}
+
+/**
+ * estp_proc_net_init - create /proc/net/estp in a netns
+ * @net: the netns
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int estp_proc_net_init(struct net *net)
+{
+	if (!proc_create_net_single("estp", 0444, net->proc_net, estp_proc_show, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+/**
+ * estp_proc_net_exit - remove /proc/net/estp
+ * @net: the netns
+ */
+void estp_proc_net_exit(struct net *net)
+{
+	remove_proc_entry("estp", net->proc_net);
+}
