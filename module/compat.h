@@ -10,6 +10,13 @@
 #include <linux/version.h>
 #include <net/sock.h>
 
+/* 6.12 moved <asm/unaligned.h> to <linux/unaligned.h>. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
+
 /*
  * proto->accept: 6.10 folded flags, err and kern into struct
  * proto_accept_arg.  A method is declared as

@@ -6,6 +6,7 @@
 #define _ESTP_H
 
 #include <linux/percpu.h>
+#include <linux/skbuff.h>
 #include <net/inet_sock.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
@@ -49,6 +50,26 @@ struct estphdr {
 	__be16	urg_ptr;
 };
 
+/* The flags byte (byte 13), as TCP's tcp_flag_byte(). */
+#define ESTP_FLAG_FIN	0x01
+#define ESTP_FLAG_SYN	0x02
+#define ESTP_FLAG_RST	0x04
+#define ESTP_FLAG_PSH	0x08
+#define ESTP_FLAG_ACK	0x10
+#define ESTP_FLAG_URG	0x20
+#define ESTP_FLAG_ECE	0x40
+#define ESTP_FLAG_CWR	0x80
+
+static inline struct estphdr *estp_hdr(const struct sk_buff *skb)
+{
+	return (struct estphdr *)skb_transport_header(skb);
+}
+
+static inline u8 estp_flag_byte(const struct estphdr *th)
+{
+	return ((const u8 *)th)[13];
+}
+
 /*
  * Hash tables, the counterpart of struct inet_hashinfo (estp_hashtables.c).
  * Every bucket is keyed with the netns (net_hash_mix()) and has its own lock,
@@ -64,10 +85,15 @@ struct estp_nulls_bucket {
 	struct hlist_nulls_head	chain;
 };
 
-/* One bind bucket a (netns, port) in use; its owners hang on sk_bind_node. */
+/*
+ * One bind bucket a (netns, port) in use; its owners hang on sk_bind_node.
+ * connect_only: every owner got the port from connect(), so another
+ * connect() may share it for a different 4-tuple.
+ */
 struct estp_bind_bucket {
 	possible_net_t		net;
 	unsigned short		port;
+	bool			connect_only;
 	struct hlist_node	node;
 	struct hlist_head	owners;
 };
@@ -75,7 +101,8 @@ struct estp_bind_bucket {
 struct estp_hashinfo {
 	struct estp_hashbucket		*bhash;		/* port -> bind bucket */
 	struct estp_nulls_bucket	*lhash;		/* port -> listeners */
-	unsigned int			mask;		/* of both */
+	struct estp_nulls_bucket	*ehash;		/* 4-tuple -> sock */
+	unsigned int			mask;		/* of all three */
 	struct kmem_cache		*bind_bucket_cachep;
 };
 
@@ -105,7 +132,23 @@ struct estp_sock {
 	/* connection part (inet_connection_sock) */
 	struct estp_accept_queue	accept_queue;
 	struct estp_bind_bucket		*bind_hash;	/* under the bucket lock */
+	struct timer_list		retransmit_timer; /* holds a sock ref */
+	u32				rto;		/* jiffies, before backoff */
+	u8				retransmits;	/* unanswered (re)sends */
+	u8				syn_retries;	/* ESTP_SYNCNT; 0: default */
+
+	/* stream part (tcp_sock) */
+	u32				iss;		/* initial send sequence */
+	u32				snd_una;
+	u32				snd_nxt;
+	u32				rcv_nxt;
+	u16				mss_clamp;	/* peer's MSS option */
 };
+
+#define ESTP_TIMEOUT_INIT	(1 * HZ)	/* RFC 6298 2.1, TCP_TIMEOUT_INIT */
+#define ESTP_RTO_MAX		(120 * HZ)
+#define ESTP_SYN_RETRIES	6		/* net.ipv4.tcp_syn_retries */
+#define ESTP_MAX_SYNCNT		127		/* MAX_TCP_SYNCNT */
 
 static inline struct estp_sock *estp_sk(const struct sock *sk)
 {
@@ -115,8 +158,13 @@ static inline struct estp_sock *estp_sk(const struct sock *sk)
 /* MIB counters, per netns; names as printed in /proc/net/estp_stat. */
 enum estp_mib_field {
 	ESTP_MIB_INSEGS,	/* segments handed to estp_v4_rcv */
-	ESTP_MIB_INHDRERRORS,	/* too short for a header */
-	ESTP_MIB_INUNHANDLED,	/* well formed but nothing handles it yet */
+	ESTP_MIB_INHDRERRORS,	/* truncated, or a bad data offset */
+	ESTP_MIB_INCSUMERRORS,	/* bad checksum */
+	ESTP_MIB_INBADFLAGS,	/* a flag mix no valid segment has */
+	ESTP_MIB_INNOSOCKET,	/* no sock for it: answered with a RST */
+	ESTP_MIB_INUNHANDLED,	/* for a listener, before the handshake lands */
+	ESTP_MIB_OUTSEGS,	/* segments sent */
+	ESTP_MIB_OUTRSTS,	/* RSTs sent */
 	__ESTP_MIB_MAX
 };
 
@@ -146,6 +194,7 @@ int estp_listen(struct socket *sock, int backlog);
 
 /* estp_core.c (tcp.c: estp.o is the module itself) */
 void estp_set_state(struct sock *sk, int state);
+void estp_done(struct sock *sk);
 int estp_disconnect(struct sock *sk, int flags);
 __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait);
 int estp_init_sock(struct sock *sk);
@@ -161,6 +210,7 @@ void estp_reqsk_queue_alloc(struct estp_accept_queue *queue);
 int estp_csk_listen_start(struct sock *sk);
 void estp_csk_listen_stop(struct sock *sk);
 struct sock *estp_csk_accept(struct sock *sk, int flags, int *err);
+void estp_csk_destroy_sock(struct sock *sk);
 
 static inline bool estp_accept_queue_empty(const struct sock *sk)
 {
@@ -173,15 +223,42 @@ void estp_hashinfo_destroy(void);
 int estp_get_port(struct sock *sk, unsigned short snum);
 void estp_put_port(struct sock *sk);
 int estp_hash(struct sock *sk);
+struct sock *estp_lookup_listener(struct net *net, __be32 daddr, __be16 dport,
+				  int dif);
+struct sock *estp_lookup_established(struct net *net, __be32 saddr, __be16 sport,
+				     __be32 daddr, __be16 dport, int dif);
+int estp_hash_connect(struct sock *sk);
 void estp_unhash(struct sock *sk);
 
 /* estp_proc.c */
 int estp_proc_net_init(struct net *net);
 void estp_proc_net_exit(struct net *net);
 
+/* estp_output.c (tcp_output.c) */
+void estp_v4_csum(struct sk_buff *skb, __be32 saddr, __be32 daddr);
+int estp_v4_send_ctl(struct net *net, struct sk_buff *skb, __be32 saddr,
+		     __be32 daddr, u8 tos);
+struct sk_buff *estp_alloc_ctl_skb(unsigned int len, gfp_t gfp);
+int estp_send_syn(struct sock *sk);
+int estp_connect(struct sock *sk);
+void estp_send_ack(struct sock *sk);
+void estp_send_active_reset(struct sock *sk, gfp_t gfp);
+
+/* estp_input.c (tcp_input.c) */
+void estp_reset(struct sock *sk);
+int estp_rcv_state_process(struct sock *sk, struct sk_buff *skb);
+
+/* estp_timer.c (tcp_timer.c) */
+void estp_init_xmit_timers(struct sock *sk);
+void estp_clear_xmit_timers(struct sock *sk);
+void estp_reset_xmit_timer(struct sock *sk);
+void estp_write_err(struct sock *sk);
+
 /* estp_ipv4.c */
 int estp_v4_connect(struct sock *sk, struct estp_sockaddr *uaddr, int addr_len);
+void estp_v4_send_reset(struct net *net, struct sk_buff *skb);
 int estp_v4_rcv(struct sk_buff *skb);
+int estp_v4_do_rcv(struct sock *sk, struct sk_buff *skb);
 int estp_v4_err(struct sk_buff *skb, u32 info);
 
 /* estp_mib.c */

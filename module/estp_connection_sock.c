@@ -5,6 +5,7 @@
  * and accept().
  */
 #include <linux/sched/signal.h>
+#include <net/xfrm.h>
 #include <linux/wait.h>
 #include <net/sock.h>
 
@@ -40,6 +41,8 @@ int estp_csk_listen_start(struct sock *sk)
 	estp_reqsk_queue_alloc(&estp_sk(sk)->accept_queue);
 	sk->sk_ack_backlog = 0;
 
+	/* Receive-path lookups use a listener under RCU without a reference. */
+	sock_set_flag(sk, SOCK_RCU_FREE);
 	inet_sk_set_state(sk, TCP_LISTEN);
 	err = sk->sk_prot->get_port(sk, inet->inet_num);
 	if (!err) {
@@ -134,4 +137,26 @@ out:
 	release_sock(sk);
 	*err = error;
 	return NULL;
+}
+
+/**
+ * estp_csk_destroy_sock - free a closed, orphaned sock (inet_csk_destroy_sock)
+ * @sk: the socket: CLOSE, DEAD, unhashed
+ *
+ * The warnings are the seed's: a sock reaching here in any other shape is a
+ * bug in a caller.  Drops the reference the owner held.
+ */
+void estp_csk_destroy_sock(struct sock *sk)
+{
+	WARN_ON(sk->sk_state != TCP_CLOSE);
+	WARN_ON(!sock_flag(sk, SOCK_DEAD));
+	/* It cannot be in a hash table. */
+	WARN_ON(!sk_unhashed(sk));
+	/* A sock with a port number must own it in the bind hash. */
+	WARN_ON(inet_sk(sk)->inet_num && !estp_sk(sk)->bind_hash);
+
+	sk->sk_prot->destroy(sk);
+	sk_stream_kill_queues(sk);
+	xfrm_sk_free_policy(sk);
+	sock_put(sk);
 }

@@ -31,6 +31,24 @@ void estp_set_state(struct sock *sk, int state)
 }
 
 /**
+ * estp_done - the connection is over (tcp_done)
+ * @sk: the socket, locked or owned by the receive path or a timer
+ *
+ * CLOSE, timers stopped, both directions shut; the owner, if any, is woken,
+ * and a sock nobody owns any more is destroyed.
+ */
+void estp_done(struct sock *sk)
+{
+	estp_set_state(sk, TCP_CLOSE);
+	estp_clear_xmit_timers(sk);
+	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk->sk_state_change(sk);
+	else
+		estp_csk_destroy_sock(sk);
+}
+
+/**
  * estp_disconnect - proto->disconnect, from shutdown() of a listener and
  *	connect(AF_UNSPEC)
  * @sk: the socket, locked
@@ -44,8 +62,17 @@ int estp_disconnect(struct sock *sk, int flags)
 
 	if (old_state != TCP_CLOSE)
 		estp_set_state(sk, TCP_CLOSE);
-	if (old_state == TCP_LISTEN)
+	if (old_state == TCP_LISTEN) {
 		estp_csk_listen_stop(sk);
+	} else if (old_state != TCP_CLOSE) {
+		/* A synchronized connection is aborted towards the peer. */
+		if (old_state != TCP_SYN_SENT)
+			estp_send_active_reset(sk, gfp_any());
+		WRITE_ONCE(sk->sk_err, ECONNRESET);
+	}
+	estp_clear_xmit_timers(sk);
+	inet_sk(sk)->inet_dport = 0;
+	inet_sk(sk)->inet_daddr = 0;
 	if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK)) {
 		inet_sk(sk)->inet_saddr = 0;
 		inet_sk(sk)->inet_rcv_saddr = 0;
@@ -89,6 +116,8 @@ __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait)
  */
 int estp_init_sock(struct sock *sk)
 {
+	estp_init_xmit_timers(sk);
+	estp_sk(sk)->rto = ESTP_TIMEOUT_INIT;
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
 	return 0;
 }
@@ -99,6 +128,7 @@ int estp_init_sock(struct sock *sk)
  */
 void estp_destroy_sock(struct sock *sk)
 {
+	estp_clear_xmit_timers(sk);
 	estp_put_port(sk);
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
 }
@@ -108,17 +138,26 @@ void estp_destroy_sock(struct sock *sk)
  * @sk: the socket
  * @timeout: linger time (unused until sockets carry data)
  *
- * A listener stops listening; then sk_common_release() destroys the socket,
- * orphans it and drops the reference that the struct socket held.
+ * A listener stops listening and a connecting sock gives up.  Until FIN
+ * processing lands, a connected sock is aborted with a RST (as TCP does for
+ * SO_LINGER with a zero timeout).  Then sk_common_release() destroys the
+ * socket, orphans it and drops the reference that the struct socket held.
  */
 void estp_close(struct sock *sk, long timeout)
 {
+	int old_state;
+
 	lock_sock(sk);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
-	if (sk->sk_state == TCP_LISTEN) {
+	old_state = sk->sk_state;
+	if (old_state != TCP_CLOSE) {
+		if (old_state != TCP_LISTEN && old_state != TCP_SYN_SENT)
+			estp_send_active_reset(sk, sk->sk_allocation);
 		estp_set_state(sk, TCP_CLOSE);
-		estp_csk_listen_stop(sk);
 	}
+	if (old_state == TCP_LISTEN)
+		estp_csk_listen_stop(sk);
+	estp_clear_xmit_timers(sk);
 	release_sock(sk);
 	sk_common_release(sk);
 }
@@ -133,14 +172,28 @@ void estp_close(struct sock *sk, long timeout)
  *
  * Other levels go to IP, as TCP's do through its af_ops.
  *
- * Return: -ENOPROTOOPT for ESTP's own levels: no ESTP option exists yet.
+ * Return: 0, -EINVAL for a bad value or length, -ENOPROTOOPT for an
+ * option ESTP does not have (yet).
  */
 int estp_setsockopt(struct sock *sk, int level, int optname,
 		    sockptr_t optval, unsigned int optlen)
 {
+	int val;
+
 	if (level != SOL_ESTP && level != SOL_TCP)
 		return ip_setsockopt(sk, level, optname, optval, optlen);
-	return -ENOPROTOOPT;
+	if (optname != ESTP_SYNCNT)
+		return -ENOPROTOOPT;
+	if (optlen < sizeof(int))
+		return -EINVAL;
+	if (copy_from_sockptr(&val, optval, sizeof(val)))
+		return -EFAULT;
+	if (val < 1 || val > ESTP_MAX_SYNCNT)
+		return -EINVAL;
+	lock_sock(sk);
+	estp_sk(sk)->syn_retries = val;
+	release_sock(sk);
+	return 0;
 }
 
 /**
@@ -151,12 +204,24 @@ int estp_setsockopt(struct sock *sk, int level, int optname,
  * @optval: user buffer
  * @optlen: user length in/out
  *
- * Return: -ENOPROTOOPT for ESTP's own levels: no ESTP option exists yet.
+ * Return: 0, or -ENOPROTOOPT for an option ESTP does not have (yet).
  */
 int estp_getsockopt(struct sock *sk, int level, int optname,
 		    char __user *optval, int __user *optlen)
 {
+	int val, len;
+
 	if (level != SOL_ESTP && level != SOL_TCP)
 		return ip_getsockopt(sk, level, optname, optval, optlen);
-	return -ENOPROTOOPT;
+	if (optname != ESTP_SYNCNT)
+		return -ENOPROTOOPT;
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	len = min_t(unsigned int, len, sizeof(int));
+	val = estp_sk(sk)->syn_retries ? : ESTP_SYN_RETRIES;
+	if (put_user(len, optlen) || copy_to_user(optval, &val, len))
+		return -EFAULT;
+	return 0;
 }

@@ -10,11 +10,17 @@
  *   reference: a sock leaves its bucket (estp_put_port()) before it is freed.
  * - listen hash: changed under the bucket lock, read under RCU; the chain
  *   holds a reference on each listener (sk_nulls_add_node_rcu()).
+ * - established hash: the same, keyed by the 4-tuple; readers take a
+ *   reference with refcount_inc_not_zero() and check the keys again, since
+ *   the sock slab is SLAB_TYPESAFE_BY_RCU.
+ * Lock order: a bind bucket's lock, then an established bucket's.
  */
+#include <linux/jhash.h>
 #include <linux/memblock.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/random.h>
+#include <linux/siphash.h>
 #include <net/ip.h>
 #include <net/netns/hash.h>
 #include <net/sock.h>
@@ -26,6 +32,8 @@ module_param(hash_entries, uint, 0444);
 MODULE_PARM_DESC(hash_entries, "buckets of each hash table (0: from memory size)");
 
 struct estp_hashinfo estp_hashinfo;
+static u32 estp_ehash_secret __read_mostly;
+static siphash_key_t estp_port_secret __read_mostly;
 
 static unsigned int estp_port_hash(const struct net *net, unsigned short port)
 {
@@ -68,7 +76,8 @@ int estp_hashinfo_init(void)
 						  0, SLAB_HWCACHE_ALIGN, NULL);
 	h->bhash = kvmalloc_array(n, sizeof(*h->bhash), GFP_KERNEL);
 	h->lhash = kvmalloc_array(n, sizeof(*h->lhash), GFP_KERNEL);
-	if (!h->bind_bucket_cachep || !h->bhash || !h->lhash) {
+	h->ehash = kvmalloc_array(n, sizeof(*h->ehash), GFP_KERNEL);
+	if (!h->bind_bucket_cachep || !h->bhash || !h->lhash || !h->ehash) {
 		estp_hashinfo_destroy();
 		return -ENOMEM;
 	}
@@ -77,7 +86,11 @@ int estp_hashinfo_init(void)
 		INIT_HLIST_HEAD(&h->bhash[i].chain);
 		spin_lock_init(&h->lhash[i].lock);
 		INIT_HLIST_NULLS_HEAD(&h->lhash[i].chain, i);
+		spin_lock_init(&h->ehash[i].lock);
+		INIT_HLIST_NULLS_HEAD(&h->ehash[i].chain, i);
 	}
+	estp_ehash_secret = get_random_u32();
+	get_random_bytes(&estp_port_secret, sizeof(estp_port_secret));
 	return 0;
 }
 
@@ -90,9 +103,11 @@ void estp_hashinfo_destroy(void)
 {
 	struct estp_hashinfo *h = &estp_hashinfo;
 
+	kvfree(h->ehash);
 	kvfree(h->lhash);
 	kvfree(h->bhash);
 	kmem_cache_destroy(h->bind_bucket_cachep);
+	h->ehash = NULL;
 	h->lhash = NULL;
 	h->bhash = NULL;
 	h->bind_bucket_cachep = NULL;
@@ -161,6 +176,7 @@ static int estp_bind_hash(struct sock *sk, struct estp_hashbucket *head,
 		INIT_HLIST_HEAD(&tb->owners);
 		hlist_add_head(&tb->node, &head->chain);
 	}
+	tb->connect_only = false;
 	if (!esk->bind_hash) {
 		sk_add_bind_node(sk, &tb->owners);
 		inet_sk(sk)->inet_num = port;
@@ -184,6 +200,33 @@ static int estp_try_port(struct sock *sk, unsigned short port)
 	return err;
 }
 
+/*
+ * Offer try() the ports of net.ipv4.ip_local_port_range but the reserved
+ * ones, from offset plus a random step, until it answers anything but busy.
+ */
+static int estp_walk_ports(struct sock *sk, u32 offset,
+			   int (*try)(struct sock *sk, unsigned short port), int busy)
+{
+	struct net *net = sock_net(sk);
+	u32 remaining, i;
+	int low, high, err;
+
+	inet_sk_get_local_port_range(sk, &low, &high);
+	remaining = high - low + 1;
+	offset += get_random_u32_below(remaining);
+	for (i = 0; i < remaining; i++) {
+		unsigned short port = low + (offset + i) % remaining;
+
+		if (inet_is_local_reserved_port(net, port))
+			continue;
+		err = try(sk, port);
+		if (err != busy)
+			return err;
+		cond_resched();
+	}
+	return busy;
+}
+
 /**
  * estp_get_port - proto->get_port: bind sk to a port of ESTP's port space
  * @sk: the socket, its inet_rcv_saddr already set by inet_bind()
@@ -198,27 +241,9 @@ static int estp_try_port(struct sock *sk, unsigned short port)
  */
 int estp_get_port(struct sock *sk, unsigned short snum)
 {
-	struct net *net = sock_net(sk);
-	u32 remaining, offset, i;
-	int low, high, err;
-
 	if (snum)
 		return estp_try_port(sk, snum);
-
-	inet_sk_get_local_port_range(sk, &low, &high);
-	remaining = high - low + 1;
-	offset = get_random_u32_below(remaining);
-	for (i = 0; i < remaining; i++) {
-		unsigned short port = low + (offset + i) % remaining;
-
-		if (inet_is_local_reserved_port(net, port))
-			continue;
-		err = estp_try_port(sk, port);
-		if (err != -EADDRINUSE)
-			return err;
-		cond_resched();
-	}
-	return -EADDRINUSE;
+	return estp_walk_ports(sk, 0, estp_try_port, -EADDRINUSE);
 }
 
 /**
@@ -246,9 +271,192 @@ void estp_put_port(struct sock *sk)
 	spin_unlock_bh(&head->lock);
 }
 
+static unsigned int estp_ehashfn(const struct net *net, __be32 laddr, u16 lport,
+				 __be32 faddr, __be16 fport)
+{
+	return jhash_3words((__force u32)laddr, (__force u32)faddr,
+			    ((u32)lport) << 16 | (__force u32)fport,
+			    estp_ehash_secret + net_hash_mix(net));
+}
+
+static struct estp_nulls_bucket *estp_ehash_bucket(const struct net *net,
+						   __be32 laddr, u16 lport,
+						   __be32 faddr, __be16 fport)
+{
+	unsigned int hash = estp_ehashfn(net, laddr, lport, faddr, fport);
+
+	return &estp_hashinfo.ehash[hash & estp_hashinfo.mask];
+}
+
+static struct estp_nulls_bucket *estp_sk_ehash_bucket(const struct sock *sk)
+{
+	return estp_ehash_bucket(sock_net(sk), sk->sk_rcv_saddr, sk->sk_num,
+				 sk->sk_daddr, sk->sk_dport);
+}
+
+/* Whether a sock_common in the established hash has this 4-tuple. */
+static bool estp_match(const struct sock *sk, const struct net *net,
+		       __be32 faddr, __be16 fport, __be32 laddr, u16 lport, int dif)
+{
+	return sk->sk_daddr == faddr && sk->sk_rcv_saddr == laddr &&
+	       sk->sk_dport == fport && sk->sk_num == lport &&
+	       net_eq(sock_net(sk), net) &&
+	       (!sk->sk_bound_dev_if || sk->sk_bound_dev_if == dif);
+}
+
+/**
+ * estp_lookup_established - the sock of a 4-tuple (__inet_lookup_established)
+ * @net: the netns
+ * @saddr: the segment's source address (the sock's peer)
+ * @sport: its source port
+ * @daddr: the segment's destination address (the sock's own)
+ * @dport: its destination port
+ * @dif: the device the segment arrived on
+ *
+ * Called under rcu_read_lock().  The sock slab is SLAB_TYPESAFE_BY_RCU, so a
+ * sock found may be freed and reused meanwhile: take a reference only if the
+ * count is not zero, check the keys again, and start over if the walk ended
+ * on another chain's nulls marker.
+ *
+ * Return: the sock with a reference the caller drops, or NULL.
+ */
+struct sock *estp_lookup_established(struct net *net, __be32 saddr, __be16 sport,
+				     __be32 daddr, __be16 dport, int dif)
+{
+	u16 lport = ntohs(dport);
+	unsigned int slot = estp_ehashfn(net, daddr, lport, saddr, sport) &
+			    estp_hashinfo.mask;
+	struct estp_nulls_bucket *head = &estp_hashinfo.ehash[slot];
+	struct hlist_nulls_node *node;
+	struct sock *sk;
+
+begin:
+	sk_nulls_for_each_rcu(sk, node, &head->chain) {
+		if (!estp_match(sk, net, saddr, sport, daddr, lport, dif))
+			continue;
+		if (unlikely(!refcount_inc_not_zero(&sk->sk_refcnt)))
+			return NULL;
+		if (unlikely(!estp_match(sk, net, saddr, sport, daddr, lport, dif))) {
+			sock_gen_put(sk);
+			goto begin;
+		}
+		return sk;
+	}
+	if (get_nulls_value(node) != slot)
+		goto begin;
+	return NULL;
+}
+
+/* Whether an established bucket holds the 4-tuple of sk.  Under its lock. */
+static bool estp_ehash_taken(const struct estp_nulls_bucket *head,
+			     const struct sock *sk)
+{
+	struct hlist_nulls_node *node;
+	struct sock *sk2;
+
+	sk_nulls_for_each(sk2, node, &head->chain)
+		if (estp_match(sk2, sock_net(sk), sk->sk_daddr, sk->sk_dport,
+			       sk->sk_rcv_saddr, sk->sk_num, sk->sk_bound_dev_if))
+			return true;
+	return false;
+}
+
+/*
+ * Put sk, bound to port, into the established hash if its 4-tuple is free
+ * (__inet_check_established).  Under the bind bucket's lock.
+ */
+static int estp_ehash_insert_unique(struct sock *sk)
+{
+	struct estp_nulls_bucket *head = estp_sk_ehash_bucket(sk);
+	int err = -EADDRNOTAVAIL;
+
+	spin_lock(&head->lock);
+	if (!estp_ehash_taken(head, sk)) {
+		sk_nulls_add_node_rcu(sk, &head->chain);
+		err = 0;
+	}
+	spin_unlock(&head->lock);
+	return err;
+}
+
+/* Try port for connect(): 0 when sk now owns it and is hashed. */
+static int estp_connect_try_port(struct sock *sk, unsigned short port)
+{
+	struct estp_hashbucket *head = estp_bhash_bucket(sock_net(sk), port);
+	struct estp_sock *esk = estp_sk(sk);
+	struct estp_bind_bucket *tb;
+	int err = -EADDRNOTAVAIL;
+
+	spin_lock_bh(&head->lock);
+	tb = estp_bind_bucket_find(head, sock_net(sk), port);
+	/* A port someone bound or listens on is theirs alone. */
+	if (tb && !tb->connect_only)
+		goto out;
+	if (!tb) {
+		tb = kmem_cache_alloc(estp_hashinfo.bind_bucket_cachep, GFP_ATOMIC);
+		err = -ENOBUFS;
+		if (!tb)
+			goto out;
+		write_pnet(&tb->net, sock_net(sk));
+		tb->port = port;
+		tb->connect_only = true;
+		INIT_HLIST_HEAD(&tb->owners);
+		hlist_add_head(&tb->node, &head->chain);
+	}
+	inet_sk(sk)->inet_num = port;
+	inet_sk(sk)->inet_sport = htons(port);
+	err = estp_ehash_insert_unique(sk);
+	if (!err) {
+		sk_add_bind_node(sk, &tb->owners);
+		esk->bind_hash = tb;
+	} else {
+		inet_sk(sk)->inet_num = 0;
+		inet_sk(sk)->inet_sport = 0;
+		if (hlist_empty(&tb->owners)) {
+			hlist_del(&tb->node);
+			kmem_cache_free(estp_hashinfo.bind_bucket_cachep, tb);
+		}
+	}
+out:
+	spin_unlock_bh(&head->lock);
+	return err;
+}
+
+/**
+ * estp_hash_connect - bind a connecting sock and hash it (inet_hash_connect)
+ * @sk: the socket, locked, with both addresses and the peer's port set
+ *
+ * A sock bound by the user keeps its port if the 4-tuple is free.  Otherwise
+ * the search of net.ipv4.ip_local_port_range starts at an offset keyed by
+ * the addresses and the peer's port (RFC 6056 algorithm 3), plus a random
+ * step so that repeated connections to one peer do not walk in order.
+ *
+ * Return: 0, or -EADDRNOTAVAIL when no port gives a free 4-tuple.
+ */
+int estp_hash_connect(struct sock *sk)
+{
+	struct inet_sock *inet = inet_sk(sk);
+	struct net *net = sock_net(sk);
+	u32 offset;
+	int err;
+
+	if (inet->inet_num) {
+		struct estp_hashbucket *head = estp_bhash_bucket(net, inet->inet_num);
+
+		spin_lock_bh(&head->lock);
+		err = estp_ehash_insert_unique(sk);
+		spin_unlock_bh(&head->lock);
+		return err;
+	}
+	offset = siphash_3u32((__force u32)inet->inet_rcv_saddr,
+			      (__force u32)inet->inet_daddr,
+			      (__force u32)inet->inet_dport, &estp_port_secret);
+	return estp_walk_ports(sk, offset, estp_connect_try_port, -EADDRNOTAVAIL);
+}
+
 /**
  * estp_hash - proto->hash: make sk visible to the receive path
- * @sk: a listening socket (connected ones come with the established hash)
+ * @sk: a listening socket; a connecting one is hashed by estp_hash_connect()
  *
  * Return: 0.
  */
@@ -266,6 +474,47 @@ int estp_hash(struct sock *sk)
 }
 
 /**
+ * estp_lookup_listener - the listener a segment for daddr:dport goes to
+ * @net: the netns the segment arrived in
+ * @daddr: destination address
+ * @dport: destination port
+ * @dif: the device it arrived on
+ *
+ * A listener bound to daddr wins over one bound to the wildcard address; a
+ * listener bound to another device does not match.  Called under
+ * rcu_read_lock(); listeners are freed after a grace period (SOCK_RCU_FREE),
+ * so the result is valid until rcu_read_unlock() without a reference.
+ *
+ * Return: the listener or NULL.
+ */
+struct sock *estp_lookup_listener(struct net *net, __be32 daddr, __be16 dport,
+				  int dif)
+{
+	unsigned short port = ntohs(dport);
+	struct estp_nulls_bucket *head = estp_lhash_bucket(net, port);
+	struct sock *sk, *result = NULL;
+	struct hlist_nulls_node *node;
+	int score, best = 0;
+
+	sk_nulls_for_each_rcu(sk, node, &head->chain) {
+		const struct inet_sock *inet = inet_sk(sk);
+
+		if (inet->inet_num != port || !net_eq(sock_net(sk), net))
+			continue;
+		if (sk->sk_bound_dev_if && sk->sk_bound_dev_if != dif)
+			continue;
+		if (inet->inet_rcv_saddr && inet->inet_rcv_saddr != daddr)
+			continue;
+		score = 1 + !!inet->inet_rcv_saddr + !!sk->sk_bound_dev_if;
+		if (score > best) {
+			best = score;
+			result = sk;
+		}
+	}
+	return result;
+}
+
+/**
  * estp_unhash - proto->unhash: the reverse of estp_hash()
  * @sk: the socket, still in the state it was hashed in
  */
@@ -275,7 +524,10 @@ void estp_unhash(struct sock *sk)
 
 	if (sk_unhashed(sk))
 		return;
-	head = estp_lhash_bucket(sock_net(sk), inet_sk(sk)->inet_num);
+	if (sk->sk_state == TCP_LISTEN)
+		head = estp_lhash_bucket(sock_net(sk), inet_sk(sk)->inet_num);
+	else
+		head = estp_sk_ehash_bucket(sk);
 	spin_lock_bh(&head->lock);
 	sk_nulls_del_node_init_rcu(sk);
 	spin_unlock_bh(&head->lock);

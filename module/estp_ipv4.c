@@ -4,40 +4,232 @@
  */
 #include <linux/skbuff.h>
 #include <net/ip.h>
+#include <net/route.h>
+#include <linux/siphash.h>
 
 #include "estp.h"
 
+/* The initial sequence number of a connection, keyed as RFC 6528 asks. */
+static siphash_key_t estp_isn_secret __read_mostly;
+
+static u32 estp_v4_init_seq(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport)
+{
+	u32 hash;
+
+	net_get_random_once(&estp_isn_secret, sizeof(estp_isn_secret));
+	hash = siphash_3u32((__force u32)saddr, (__force u32)daddr,
+			    (__force u32)sport << 16 | (__force u32)dport,
+			    &estp_isn_secret);
+	/* RFC 6528's clock: one tick every 64 ns, as secure_tcp_seq(). */
+	return hash + (u32)(ktime_get_real_ns() >> 6);
+}
+
 /**
- * estp_v4_connect - proto->connect, from inet_stream_connect() on a CLOSE sock
- * @sk: the socket, locked
+ * estp_v4_connect - proto->connect: start an active open (tcp_v4_connect)
+ * @sk: the socket, locked, in CLOSE
  * @uaddr: the peer's address
  * @addr_len: its length
  *
- * Return: -EOPNOTSUPP until the handshake lands.
+ * Route, addresses, SYN_SENT (before the SYN leaves), a port and a place in
+ * the established hash, the ISN, then estp_connect() sends the SYN.
+ *
+ * Return: 0, -EINVAL, -EAFNOSUPPORT, a routing error (-ENETUNREACH...),
+ * or -EADDRNOTAVAIL when no local port gives a free 4-tuple.
  */
 int estp_v4_connect(struct sock *sk, struct estp_sockaddr *uaddr, int addr_len)
 {
-	return -EOPNOTSUPP;
+	struct sockaddr_in *usin = (struct sockaddr_in *)uaddr;
+	struct inet_sock *inet = inet_sk(sk);
+	__be16 orig_sport, orig_dport;
+	struct flowi4 *fl4;
+	struct rtable *rt;
+	int err;
+
+	if (addr_len < sizeof(struct sockaddr_in))
+		return -EINVAL;
+	if (usin->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+
+	orig_sport = inet->inet_sport;
+	orig_dport = usin->sin_port;
+	fl4 = &inet->cork.fl.u.ip4;
+	rt = ip_route_connect(fl4, usin->sin_addr.s_addr, inet->inet_saddr,
+			      sk->sk_bound_dev_if, estp_ipproto, orig_sport,
+			      orig_dport, sk);
+	if (IS_ERR(rt))
+		return PTR_ERR(rt);
+	if (rt->rt_flags & (RTCF_MULTICAST | RTCF_BROADCAST)) {
+		ip_rt_put(rt);
+		return -ENETUNREACH;
+	}
+	if (!inet->inet_saddr) {
+		inet->inet_saddr = fl4->saddr;
+		inet->inet_rcv_saddr = fl4->saddr;
+	}
+	inet->inet_dport = usin->sin_port;
+	inet->inet_daddr = fl4->daddr;
+
+	/* As the seed shows: SYN_SENT first, then the port and the hash. */
+	estp_set_state(sk, TCP_SYN_SENT);
+	err = estp_hash_connect(sk);
+	if (err)
+		goto failure;
+
+	rt = ip_route_newports(fl4, rt, orig_sport, orig_dport,
+			       inet->inet_sport, inet->inet_dport, sk);
+	if (IS_ERR(rt)) {
+		err = PTR_ERR(rt);
+		rt = NULL;
+		goto failure;
+	}
+	sk->sk_gso_type = 0;
+	sk_setup_caps(sk, &rt->dst);
+	rt = NULL;
+
+	estp_sk(sk)->iss = estp_v4_init_seq(inet->inet_saddr, inet->inet_daddr,
+					    inet->inet_sport, inet->inet_dport);
+	atomic_set(&inet->inet_id, get_random_u16());
+	return estp_connect(sk);
+
+failure:
+	estp_set_state(sk, TCP_CLOSE);
+	if (rt)
+		ip_rt_put(rt);
+	sk->sk_route_caps = 0;
+	inet->inet_dport = 0;
+	return err;
+}
+
+/**
+ * estp_v4_do_rcv - a segment for a full sock, with the sock owned (backlog_rcv)
+ * @sk: the socket, locked by the caller or from release_sock()'s backlog
+ * @skb: the segment
+ *
+ * Return: 0; the skb is consumed.
+ */
+int estp_v4_do_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	if (estp_rcv_state_process(sk, skb))
+		estp_v4_send_reset(sock_net(sk), skb);
+	kfree_skb(skb);
+	return 0;
+}
+
+/*
+ * Flag mixes no valid segment carries: SYN with FIN or RST, RST with FIN,
+ * and segments with none of SYN, RST and ACK.  They are dropped and counted
+ * before any lookup, so they are never answered.
+ */
+static bool estp_flags_impossible(u8 flags)
+{
+	if ((flags & ESTP_FLAG_SYN) && (flags & (ESTP_FLAG_FIN | ESTP_FLAG_RST)))
+		return true;
+	if ((flags & ESTP_FLAG_RST) && (flags & ESTP_FLAG_FIN))
+		return true;
+	return !(flags & (ESTP_FLAG_SYN | ESTP_FLAG_RST | ESTP_FLAG_ACK));
+}
+
+/**
+ * estp_v4_send_reset - answer a segment with a RST (tcp_v4_send_reset)
+ * @net: the netns the segment arrived in
+ * @skb: the segment, data at its ESTP header
+ *
+ * RFC 9293 3.10.7.1: a segment with ACK gets <SEQ=SEG.ACK><CTL=RST>; any
+ * other gets <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.  A RST is never
+ * answered.
+ */
+void estp_v4_send_reset(struct net *net, struct sk_buff *skb)
+{
+	const struct estphdr *th = estp_hdr(skb);
+	const struct iphdr *iph = ip_hdr(skb);
+	struct estphdr *rth;
+	struct sk_buff *rskb;
+
+	if (th->rst)
+		return;
+	rskb = estp_alloc_ctl_skb(sizeof(*rth), GFP_ATOMIC);
+	if (!rskb)
+		return;
+	rth = estp_hdr(rskb);
+	rth->source = th->dest;
+	rth->dest = th->source;
+	rth->rst = 1;
+	if (th->ack) {
+		rth->seq = th->ack_seq;
+	} else {
+		rth->ack = 1;
+		rth->ack_seq = htonl(ntohl(th->seq) + th->syn + th->fin +
+				     skb->len - th->doff * 4);
+	}
+	ESTP_INC_STATS(net, ESTP_MIB_OUTRSTS);
+	estp_v4_send_ctl(net, rskb, iph->daddr, iph->saddr, iph->tos);
 }
 
 /**
  * estp_v4_rcv - IPv4 receive handler for the ESTP protocol number
  * @skb: the segment, its network header set, data at the transport header
  *
- * Called in softirq under rcu_read_lock().  Until the state machine lands
- * nothing can take a segment, so every segment is counted and dropped.
+ * Called in softirq under rcu_read_lock().  Validates the header (length,
+ * data offset, checksum, flags), then finds the sock the segment is for:
+ * a connected sock in the established hash processes it now, or from its
+ * backlog when the user holds it.  Segments for no sock get a RST; those
+ * for a listener are counted and dropped until the handshake lands.
  *
  * Return: 0 (the skb is always consumed).
  */
 int estp_v4_rcv(struct sk_buff *skb)
 {
 	struct net *net = dev_net(skb->dev);
+	const struct estphdr *th;
+	const struct iphdr *iph;
+	struct sock *sk;
 
+	if (skb->pkt_type != PACKET_HOST)
+		goto discard;
 	ESTP_INC_STATS(net, ESTP_MIB_INSEGS);
 	if (!pskb_may_pull(skb, sizeof(struct estphdr)))
-		ESTP_INC_STATS(net, ESTP_MIB_INHDRERRORS);
-	else
+		goto hdr_error;
+	th = estp_hdr(skb);
+	if (th->doff < sizeof(struct estphdr) / 4 ||
+	    !pskb_may_pull(skb, th->doff * 4))
+		goto hdr_error;
+	if (skb_checksum_init(skb, estp_ipproto, inet_compute_pseudo) ||
+	    skb_checksum_complete(skb)) {
+		ESTP_INC_STATS(net, ESTP_MIB_INCSUMERRORS);
+		goto discard;
+	}
+	th = estp_hdr(skb);
+	if (estp_flags_impossible(estp_flag_byte(th))) {
+		ESTP_INC_STATS(net, ESTP_MIB_INBADFLAGS);
+		goto discard;
+	}
+	iph = ip_hdr(skb);
+	sk = estp_lookup_established(net, iph->saddr, th->source, iph->daddr,
+				     th->dest, inet_iif(skb));
+	if (sk) {
+		int ret = 0;
+
+		bh_lock_sock_nested(sk);
+		if (!sock_owned_by_user(sk))
+			ret = estp_v4_do_rcv(sk, skb);
+		else if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf) +
+					READ_ONCE(sk->sk_sndbuf)))
+			kfree_skb(skb);
+		bh_unlock_sock(sk);
+		sock_put(sk);
+		return ret;
+	}
+	if (estp_lookup_listener(net, iph->daddr, th->dest, inet_iif(skb))) {
 		ESTP_INC_STATS(net, ESTP_MIB_INUNHANDLED);
+		goto discard;
+	}
+	ESTP_INC_STATS(net, ESTP_MIB_INNOSOCKET);
+	estp_v4_send_reset(net, skb);
+	goto discard;
+
+hdr_error:
+	ESTP_INC_STATS(net, ESTP_MIB_INHDRERRORS);
+discard:
 	kfree_skb(skb);
 	return 0;
 }

@@ -12,7 +12,12 @@
 static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_INSEGS]	= "InSegs",
 	[ESTP_MIB_INHDRERRORS]	= "InHdrErrors",
+	[ESTP_MIB_INCSUMERRORS]	= "InCsumErrors",
+	[ESTP_MIB_INBADFLAGS]	= "InBadFlags",
+	[ESTP_MIB_INNOSOCKET]	= "InNoSocket",
 	[ESTP_MIB_INUNHANDLED]	= "InUnhandled",
+	[ESTP_MIB_OUTSEGS]	= "OutSegs",
+	[ESTP_MIB_OUTRSTS]	= "OutRsts",
 };
 
 static int estp_stat_show(struct seq_file *seq, void *v)

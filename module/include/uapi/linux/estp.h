@@ -12,7 +12,12 @@
 /* RFC 3692 number for experimentation and testing. */
 #define IPPROTO_ESTP		253
 
-/* Socket option level; SOL_TCP is accepted too where the meaning is TCP's. */
+/*
+ * Socket option level; SOL_TCP is accepted too where the meaning is TCP's,
+ * and the numbers are TCP's.
+ */
 #define SOL_ESTP		IPPROTO_ESTP
+
+#define ESTP_SYNCNT		7	/* SYN retransmits before ETIMEDOUT */
 
 #endif /* _UAPI_LINUX_ESTP_H */

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ESTP output, the counterpart of net/ipv4/tcp_output.c: segment checksums
+ * and the path for segments that no full sock sends (RSTs for now).
+ */
+#include <linux/skbuff.h>
+#include <net/ip.h>
+#include <net/route.h>
+
+#include "estp.h"
+
+/**
+ * estp_v4_csum - fill in the checksum of an outgoing segment
+ * @skb: the segment, data at the ESTP header, nothing after the payload
+ * @saddr: IPv4 source address
+ * @daddr: IPv4 destination address
+ *
+ * The checksum is mandatory and covers the pseudo-header with ESTP's
+ * protocol number; it is computed here in full (no offload knows ESTP).
+ */
+void estp_v4_csum(struct sk_buff *skb, __be32 saddr, __be32 daddr)
+{
+	struct estphdr *th = estp_hdr(skb);
+
+	th->check = 0;
+	th->check = csum_tcpudp_magic(saddr, daddr, skb->len, estp_ipproto,
+				      skb_checksum(skb, 0, skb->len, 0));
+	skb->ip_summed = CHECKSUM_NONE;
+}
+
+/**
+ * estp_v4_send_ctl - send a segment that belongs to no full sock
+ * @net: the netns to send in
+ * @skb: the segment, data at its ESTP header, headroom for IP and link
+ * @saddr: source address (the address the segment we answer was sent to)
+ * @daddr: destination address
+ * @tos: IP TOS
+ *
+ * Routes, checksums and prepends the IPv4 header itself: ip_build_and_send_pkt()
+ * and ip_send_unicast_reply() are not exported.  The skb has no owner.
+ *
+ * Return: 0 or a negative error; the skb is consumed either way.
+ */
+int estp_v4_send_ctl(struct net *net, struct sk_buff *skb, __be32 saddr,
+		     __be32 daddr, u8 tos)
+{
+	const struct estphdr *th = estp_hdr(skb);
+	struct flowi4 fl4 = {
+		.daddr = daddr,
+		.saddr = saddr,
+		.flowi4_proto = estp_ipproto,
+		.fl4_sport = th->source,
+		.fl4_dport = th->dest,
+	};
+	struct rtable *rt;
+	struct iphdr *iph;
+
+	rt = ip_route_output_key(net, &fl4);
+	if (IS_ERR(rt)) {
+		kfree_skb(skb);
+		return PTR_ERR(rt);
+	}
+	estp_v4_csum(skb, saddr, daddr);
+	skb_push(skb, sizeof(*iph));
+	skb_reset_network_header(skb);
+	iph = ip_hdr(skb);
+	iph->version = 4;
+	iph->ihl = sizeof(*iph) >> 2;
+	iph->tos = tos;
+	iph->tot_len = htons(skb->len);
+	iph->frag_off = htons(IP_DF);
+	iph->ttl = ip4_dst_hoplimit(&rt->dst);
+	iph->protocol = estp_ipproto;
+	iph->saddr = fl4.saddr;
+	iph->daddr = fl4.daddr;
+	skb_dst_set(skb, &rt->dst);
+	ip_select_ident(net, skb, NULL);
+	ip_send_check(iph);
+	skb->protocol = htons(ETH_P_IP);
+	ESTP_INC_STATS(net, ESTP_MIB_OUTSEGS);
+	return ip_local_out(net, NULL, skb);
+}
+
+/**
+ * estp_alloc_ctl_skb - a buffer for a header-only segment
+ * @len: header length, options included, a multiple of 4
+ * @gfp: allocation flags
+ *
+ * Return: the skb with its ESTP header zeroed but for the data offset, or NULL.
+ */
+struct sk_buff *estp_alloc_ctl_skb(unsigned int len, gfp_t gfp)
+{
+	struct sk_buff *skb;
+
+	skb = alloc_skb(MAX_HEADER + sizeof(struct iphdr) + len, gfp);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, MAX_HEADER + sizeof(struct iphdr));
+	skb_reset_transport_header(skb);
+	memset(skb_put(skb, len), 0, len);
+	estp_hdr(skb)->doff = len >> 2;
+	return skb;
+}
+
+/*
+ * Send a header-only segment of a full sock: fill in the header, checksum,
+ * and hand it to IP with the sock's route (tcp_transmit_skb).  The skb is
+ * charged to the sock, so the sock outlives it.
+ */
+static int estp_transmit_skb(struct sock *sk, struct sk_buff *skb, u32 seq,
+			     u8 flags)
+{
+	struct inet_sock *inet = inet_sk(sk);
+	struct estphdr *th = estp_hdr(skb);
+	int err;
+
+	th->source = inet->inet_sport;
+	th->dest = inet->inet_dport;
+	th->seq = htonl(seq);
+	((u8 *)th)[13] = flags;
+	if (flags & ESTP_FLAG_ACK)
+		th->ack_seq = htonl(estp_sk(sk)->rcv_nxt);
+	th->window = htons(min_t(u32, sk->sk_rcvbuf, U16_MAX));
+	skb_set_owner_w(skb, sk);
+	estp_v4_csum(skb, inet->inet_saddr, inet->inet_daddr);
+	err = ip_queue_xmit(sk, skb, &inet->cork.fl);
+	if (!err)
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OUTSEGS);
+	return net_xmit_eval(err);
+}
+
+/* The MSS to announce: the route's MTU less the IPv4 and ESTP headers. */
+static u16 estp_advertised_mss(struct sock *sk)
+{
+	const struct dst_entry *dst = __sk_dst_get(sk);
+	unsigned int mtu = dst ? dst_mtu(dst) : IPV4_MIN_MTU;
+
+	return min_t(unsigned int, mtu - sizeof(struct iphdr) - sizeof(struct estphdr),
+		     U16_MAX);
+}
+
+/**
+ * estp_send_syn - (re)send the SYN of a connecting sock
+ * @sk: the socket, in SYN_SENT, locked or owned by its timer
+ *
+ * Return: 0 or the transmit error.
+ */
+int estp_send_syn(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct sk_buff *skb;
+	u8 *opt;
+
+	skb = estp_alloc_ctl_skb(sizeof(struct estphdr) + 4, sk_gfp_mask(sk, GFP_ATOMIC));
+	if (!skb)
+		return -ENOBUFS;
+	/* MSS option: kind 2, length 4. */
+	opt = (u8 *)(estp_hdr(skb) + 1);
+	opt[0] = 2;
+	opt[1] = 4;
+	put_unaligned_be16(estp_advertised_mss(sk), opt + 2);
+	return estp_transmit_skb(sk, skb, esk->iss, ESTP_FLAG_SYN);
+}
+
+/**
+ * estp_connect - send the SYN and arm its timer (tcp_connect)
+ * @sk: the socket, locked, in SYN_SENT, hashed, its ISS chosen
+ *
+ * The SYN is sent again by the retransmit timer until the handshake ends or
+ * the retries run out.
+ *
+ * Return: 0; a failed first transmission is left to the timer, as in TCP.
+ */
+int estp_connect(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	esk->snd_una = esk->iss;
+	esk->snd_nxt = esk->iss + 1;
+	esk->rcv_nxt = 0;
+	esk->retransmits = 0;
+	esk->rto = ESTP_TIMEOUT_INIT;
+	estp_send_syn(sk);
+	estp_reset_xmit_timer(sk);
+	return 0;
+}
+
+/**
+ * estp_send_ack - send a pure ACK for what has been received
+ * @sk: the socket, locked or owned by the receive path
+ */
+void estp_send_ack(struct sock *sk)
+{
+	struct sk_buff *skb = estp_alloc_ctl_skb(sizeof(struct estphdr), GFP_ATOMIC);
+
+	if (skb)
+		estp_transmit_skb(sk, skb, estp_sk(sk)->snd_nxt, ESTP_FLAG_ACK);
+}
+
+/**
+ * estp_send_active_reset - abort the connection towards the peer
+ * @sk: the socket, locked
+ * @gfp: allocation flags
+ */
+void estp_send_active_reset(struct sock *sk, gfp_t gfp)
+{
+	struct sk_buff *skb = estp_alloc_ctl_skb(sizeof(struct estphdr), gfp);
+
+	if (!skb)
+		return;
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OUTRSTS);
+	estp_transmit_skb(sk, skb, estp_sk(sk)->snd_nxt, ESTP_FLAG_RST | ESTP_FLAG_ACK);
+}
