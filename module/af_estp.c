@@ -41,6 +41,7 @@ struct proto estp_prot = {
 	.get_port	= estp_get_port,
 	.backlog_rcv	= estp_v4_do_rcv,
 	.slab_flags	= SLAB_TYPESAFE_BY_RCU,
+	.rsk_prot	= &estp_request_sock_ops,
 	.setsockopt	= estp_setsockopt,
 	.getsockopt	= estp_getsockopt,
 	.obj_size	= sizeof(struct estp_sock),
@@ -165,6 +166,7 @@ static int __init estp_init(void)
 		goto out_pernet;
 	}
 	inet_register_protosw(&estp_protosw);
+	estp_fault_init();
 	pr_info("registered as IP protocol %d\n", estp_ipproto);
 	return 0;
 
@@ -180,6 +182,7 @@ out_hash:
 static void __exit estp_exit(void)
 {
 	/* No socket exists here: each one holds a reference on the module. */
+	estp_fault_exit();
 	inet_unregister_protosw(&estp_protosw);
 	inet_del_protocol(&estp_protocol, estp_ipproto);
 	/* Let readers of inet_protos that still see the handler finish. */

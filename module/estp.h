@@ -8,6 +8,7 @@
 #include <linux/percpu.h>
 #include <linux/skbuff.h>
 #include <net/inet_sock.h>
+#include <net/request_sock.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include <uapi/linux/estp.h>
@@ -145,9 +146,32 @@ struct estp_sock {
 	u16				mss_clamp;	/* peer's MSS option */
 };
 
+/*
+ * A request sock: a SYN received by a listener, in the established hash in
+ * state TCP_NEW_SYN_RECV until the final ACK.  struct inet_request_sock
+ * (and in it struct request_sock) comes first: the core reads any
+ * sock_common in TCP_NEW_SYN_RECV as one (sock_gen_put(), sk_fullsock()).
+ *
+ * References (rsk_refcnt): one for the established hash, one for the
+ * SYN-ACK timer while armed, one for each lookup in progress; once the
+ * handshake completes, the accept queue holds the last one.
+ */
+struct estp_request_sock {
+	struct inet_request_sock	ireq;
+	u32				rcv_isn;
+	u32				snt_isn;
+	u16				mss;		/* peer's MSS option */
+};
+
+static inline struct estp_request_sock *estp_rsk(const struct request_sock *req)
+{
+	return (struct estp_request_sock *)req;
+}
+
 #define ESTP_TIMEOUT_INIT	(1 * HZ)	/* RFC 6298 2.1, TCP_TIMEOUT_INIT */
 #define ESTP_RTO_MAX		(120 * HZ)
 #define ESTP_SYN_RETRIES	6		/* net.ipv4.tcp_syn_retries */
+#define ESTP_SYNACK_RETRIES	5		/* net.ipv4.tcp_synack_retries */
 #define ESTP_MAX_SYNCNT		127		/* MAX_TCP_SYNCNT */
 
 static inline struct estp_sock *estp_sk(const struct sock *sk)
@@ -162,7 +186,9 @@ enum estp_mib_field {
 	ESTP_MIB_INCSUMERRORS,	/* bad checksum */
 	ESTP_MIB_INBADFLAGS,	/* a flag mix no valid segment has */
 	ESTP_MIB_INNOSOCKET,	/* no sock for it: answered with a RST */
-	ESTP_MIB_INUNHANDLED,	/* for a listener, before the handshake lands */
+	ESTP_MIB_LISTENOVERFLOWS, /* SYN or final ACK with the accept queue full */
+	ESTP_MIB_LISTENDROPS,	/* SYN dropped at a listener, for any reason */
+	ESTP_MIB_INUNHANDLED,	/* a segment a listener cannot take yet */
 	ESTP_MIB_OUTSEGS,	/* segments sent */
 	ESTP_MIB_OUTRSTS,	/* RSTs sent */
 	__ESTP_MIB_MAX
@@ -179,6 +205,7 @@ struct estp_net {
 
 extern unsigned int estp_net_id;
 extern struct proto estp_prot;
+extern struct request_sock_ops estp_request_sock_ops;
 extern int estp_ipproto;
 
 static inline struct estp_net *estp_pernet(const struct net *net)
@@ -211,6 +238,14 @@ int estp_csk_listen_start(struct sock *sk);
 void estp_csk_listen_stop(struct sock *sk);
 struct sock *estp_csk_accept(struct sock *sk, int flags, int *err);
 void estp_csk_destroy_sock(struct sock *sk);
+struct request_sock *estp_reqsk_alloc(struct sock *listener);
+void estp_reqsk_put(struct request_sock *req);
+int estp_reqsk_queue_hash_add(struct sock *listener, struct request_sock *req);
+void estp_reqsk_queue_drop(struct sock *listener, struct request_sock *req);
+void estp_csk_complete_hashdance(struct sock *listener, struct request_sock *req,
+				 struct sock *child);
+struct sock *estp_csk_clone(const struct sock *listener,
+			    const struct request_sock *req);
 
 static inline bool estp_accept_queue_empty(const struct sock *sk)
 {
@@ -228,6 +263,9 @@ struct sock *estp_lookup_listener(struct net *net, __be32 daddr, __be16 dport,
 struct sock *estp_lookup_established(struct net *net, __be32 saddr, __be16 sport,
 				     __be32 daddr, __be16 dport, int dif);
 int estp_hash_connect(struct sock *sk);
+bool estp_ehash_insert(struct sock *sk, struct sock *osk);
+void estp_inherit_port(const struct sock *listener, struct sock *child);
+void estp_reqsk_purge(struct sock *listener);
 void estp_unhash(struct sock *sk);
 
 /* estp_proc.c */
@@ -240,6 +278,7 @@ int estp_v4_send_ctl(struct net *net, struct sk_buff *skb, __be32 saddr,
 		     __be32 daddr, u8 tos);
 struct sk_buff *estp_alloc_ctl_skb(unsigned int len, gfp_t gfp);
 int estp_send_syn(struct sock *sk);
+int estp_v4_send_synack(const struct sock *listener, struct request_sock *req);
 int estp_connect(struct sock *sk);
 void estp_send_ack(struct sock *sk);
 void estp_send_active_reset(struct sock *sk, gfp_t gfp);
@@ -247,6 +286,17 @@ void estp_send_active_reset(struct sock *sk, gfp_t gfp);
 /* estp_input.c (tcp_input.c) */
 void estp_reset(struct sock *sk);
 int estp_rcv_state_process(struct sock *sk, struct sk_buff *skb);
+u16 estp_parse_mss(const struct estphdr *th);
+int estp_conn_request(struct sock *listener, struct sk_buff *skb);
+
+/* estp_minisocks.c (tcp_minisocks.c) */
+struct sock *estp_create_openreq_child(const struct sock *listener,
+				       struct request_sock *req,
+				       struct sk_buff *skb);
+struct sock *estp_check_req(struct sock *listener, struct sk_buff *skb,
+			    struct request_sock *req);
+int estp_child_process(struct sock *listener, struct sock *child,
+		       struct sk_buff *skb);
 
 /* estp_timer.c (tcp_timer.c) */
 void estp_init_xmit_timers(struct sock *sk);
@@ -254,11 +304,19 @@ void estp_clear_xmit_timers(struct sock *sk);
 void estp_reset_xmit_timer(struct sock *sk);
 void estp_write_err(struct sock *sk);
 
+/* estp_fault.c: debugfs fault injection for exits only failures reach */
+bool estp_fault(const char *point);
+int estp_fault_init(void);
+void estp_fault_exit(void);
+
 /* estp_ipv4.c */
 int estp_v4_connect(struct sock *sk, struct estp_sockaddr *uaddr, int addr_len);
 void estp_v4_send_reset(struct net *net, struct sk_buff *skb);
 int estp_v4_rcv(struct sk_buff *skb);
 int estp_v4_do_rcv(struct sock *sk, struct sk_buff *skb);
+u32 estp_v4_init_seq(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport);
+struct sock *estp_v4_syn_recv_sock(const struct sock *listener, struct sk_buff *skb,
+				   struct request_sock *req);
 int estp_v4_err(struct sk_buff *skb, u32 info);
 
 /* estp_mib.c */

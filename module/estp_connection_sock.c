@@ -56,16 +56,53 @@ int estp_csk_listen_start(struct sock *sk)
 	return err;
 }
 
+/* Take the first request sock off the accept queue, or NULL. */
+static struct request_sock *estp_reqsk_queue_remove(struct sock *sk)
+{
+	struct estp_accept_queue *queue = &estp_sk(sk)->accept_queue;
+	struct request_sock *req;
+
+	spin_lock_bh(&queue->lock);
+	req = queue->head;
+	if (req) {
+		WRITE_ONCE(queue->head, req->dl_next);
+		if (!queue->head)
+			queue->tail = NULL;
+		sk_acceptq_removed(sk);
+	}
+	spin_unlock_bh(&queue->lock);
+	return req;
+}
+
 /**
  * estp_csk_listen_stop - a listener closes (inet_csk_listen_stop)
  * @sk: the socket, locked, already in CLOSE and unhashed
  *
- * Children waiting in the accept queue will be reset here once the
- * handshake creates them; until then the queue is always empty.
+ * Children nobody accepted are reset and destroyed; request socks still in
+ * the handshake are freed.
  */
 void estp_csk_listen_stop(struct sock *sk)
 {
-	WARN_ON_ONCE(!estp_accept_queue_empty(sk));
+	struct request_sock *req;
+
+	estp_reqsk_purge(sk);
+	while ((req = estp_reqsk_queue_remove(sk)) != NULL) {
+		struct sock *child = req->sk;
+
+		local_bh_disable();
+		bh_lock_sock(child);
+		sock_hold(child);
+		/* The child was never the user's: it dies as an orphan. */
+		sock_orphan(child);
+		if (child->sk_state != TCP_CLOSE)
+			estp_send_active_reset(child, GFP_ATOMIC);
+		estp_done(child);
+		bh_unlock_sock(child);
+		local_bh_enable();
+		sock_put(child);
+		estp_reqsk_put(req);
+		cond_resched();
+	}
 }
 
 /*
@@ -110,11 +147,12 @@ static int estp_csk_wait_for_connect(struct sock *sk, long timeo)
  *
  * Blocks unless O_NONBLOCK (then -EAGAIN), for at most SO_RCVTIMEO.
  *
- * Return: the child, or NULL with the error set for the caller.  Until the
- * handshake creates children, always NULL.
+ * Return: the child, or NULL with the error set for the caller.
  */
 struct sock *estp_csk_accept(struct sock *sk, int flags, int *err)
 {
+	struct sock *newsk = NULL;
+	struct request_sock *req;
 	int error;
 
 	lock_sock(sk);
@@ -131,12 +169,18 @@ struct sock *estp_csk_accept(struct sock *sk, int flags, int *err)
 		if (error)
 			goto out;
 	}
-	/* Only the handshake queues children, and it is not there yet. */
-	error = -EAGAIN;
+	req = estp_reqsk_queue_remove(sk);
+	if (req) {
+		newsk = req->sk;
+		estp_reqsk_put(req);
+		error = 0;
+	} else {
+		error = -EAGAIN;
+	}
 out:
 	release_sock(sk);
 	*err = error;
-	return NULL;
+	return newsk;
 }
 
 /**
@@ -159,4 +203,224 @@ void estp_csk_destroy_sock(struct sock *sk)
 	sk_stream_kill_queues(sk);
 	xfrm_sk_free_policy(sk);
 	sock_put(sk);
+}
+
+/**
+ * estp_reqsk_alloc - a request sock bound to its listener (inet_reqsk_alloc)
+ * @listener: the listening socket; the request holds a reference on it
+ *
+ * The slab is SLAB_TYPESAFE_BY_RCU: the sock_common's hash node may still be
+ * read by lookups and is not cleared; every other field is set here.
+ *
+ * Return: the request sock (reference count 0 until hashed) or NULL.
+ */
+struct request_sock *estp_reqsk_alloc(struct sock *listener)
+{
+	struct request_sock *req;
+	struct inet_request_sock *ireq;
+
+	const size_t end = offsetof(struct sock_common, skc_dontcopy_end);
+	struct estp_request_sock *ereq;
+
+	ereq = kmem_cache_alloc(estp_request_sock_ops.slab, GFP_ATOMIC | __GFP_NOWARN);
+	if (!ereq)
+		return NULL;
+	/* All but the hash node and the count, which lookups may be reading. */
+	memset(ereq, 0, offsetof(struct sock_common, skc_dontcopy_begin));
+	memset((u8 *)ereq + end, 0, sizeof(*ereq) - end);
+	req = &ereq->ireq.req;
+	ireq = inet_rsk(req);
+	req->rsk_ops = &estp_request_sock_ops;
+	sock_hold(listener);
+	req->rsk_listener = listener;
+	req->sk = NULL;
+	req->dl_next = NULL;
+	req->saved_syn = NULL;
+	req->num_retrans = 0;
+	req->num_timeout = 0;
+	req->timeout = ESTP_TIMEOUT_INIT;
+	ireq->ireq_state = TCP_NEW_SYN_RECV;
+	ireq->ireq_family = AF_INET;
+	write_pnet(&ireq->ireq_net, sock_net(listener));
+	ireq->ireq_opt = NULL;
+	refcount_set(&req->rsk_refcnt, 0);
+	return req;
+}
+
+/**
+ * estp_reqsk_put - drop a reference on a request sock (reqsk_put)
+ * @req: the request sock
+ *
+ * The last one frees it as the core's reqsk_free() would, which newer
+ * kernels do not export.
+ */
+void estp_reqsk_put(struct request_sock *req)
+{
+	if (!refcount_dec_and_test(&req->rsk_refcnt))
+		return;
+	req->rsk_ops->destructor(req);
+	sock_put(req->rsk_listener);
+	kmem_cache_free(req->rsk_ops->slab, req);
+}
+
+/* Unlink req from the established hash; true if this call did it. */
+static bool estp_reqsk_unhash(struct request_sock *req)
+{
+	struct sock *sk = req_to_sk(req);
+
+	/* estp_ehash_insert() with no new sock only removes. */
+	return estp_ehash_insert(NULL, sk);
+}
+
+/**
+ * estp_reqsk_queue_drop - end a request sock's handshake (inet_csk_reqsk_queue_drop)
+ * @listener: its listener
+ * @req: the request sock
+ *
+ * Takes it out of the established hash, with the hash's reference, and out
+ * of the listener's count; stops its timer, with the timer's reference.
+ * Either may already have happened on another CPU.
+ */
+void estp_reqsk_queue_drop(struct sock *listener, struct request_sock *req)
+{
+	if (estp_reqsk_unhash(req)) {
+		atomic_dec(&estp_sk(listener)->accept_queue.qlen);
+		if (!req->num_timeout)
+			atomic_dec(&estp_sk(listener)->accept_queue.young);
+		estp_reqsk_put(req);
+	}
+	if (timer_delete(&req->rsk_timer))
+		estp_reqsk_put(req);
+}
+
+/*
+ * The SYN-ACK timer (reqsk_timer_handler): send the SYN-ACK again with
+ * exponential backoff; give up after ESTP_SYNACK_RETRIES, or at once when
+ * the listener has stopped listening.
+ */
+static void estp_reqsk_timer_handler(struct timer_list *t)
+{
+	struct request_sock *req = container_of(t, struct request_sock, rsk_timer);
+	struct sock *listener = req->rsk_listener;
+
+	if (inet_sk_state_load(listener) != TCP_LISTEN ||
+	    req->num_timeout >= ESTP_SYNACK_RETRIES) {
+		estp_reqsk_queue_drop(listener, req);
+		estp_reqsk_put(req);		/* the timer's */
+		return;
+	}
+	if (!req->num_timeout)
+		atomic_dec(&estp_sk(listener)->accept_queue.young);
+	req->num_timeout++;
+	if (!estp_v4_send_synack(listener, req))
+		req->num_retrans++;
+	/* The timer's reference stays with the timer. */
+	mod_timer(&req->rsk_timer,
+		  jiffies + min_t(unsigned long, ESTP_TIMEOUT_INIT << req->num_timeout,
+				  ESTP_RTO_MAX));
+}
+
+/**
+ * estp_reqsk_queue_hash_add - hash a request sock and arm its timer
+ *	(inet_csk_reqsk_queue_hash_add)
+ * @listener: its listener, which counts it in qlen
+ * @req: the new request sock
+ *
+ * Reference count 2 + 1: the hash, the timer, and the caller, who drops it
+ * after sending the SYN-ACK.
+ *
+ * Return: 0, or -EEXIST when another request for the same 4-tuple won.
+ */
+int estp_reqsk_queue_hash_add(struct sock *listener, struct request_sock *req)
+{
+	refcount_set(&req->rsk_refcnt, 2 + 1);
+	timer_setup(&req->rsk_timer, estp_reqsk_timer_handler, TIMER_PINNED);
+	if (!estp_ehash_insert(req_to_sk(req), NULL)) {
+		refcount_set(&req->rsk_refcnt, 1);
+		return -EEXIST;
+	}
+	mod_timer(&req->rsk_timer, jiffies + req->timeout);
+	atomic_inc(&estp_sk(listener)->accept_queue.qlen);
+	atomic_inc(&estp_sk(listener)->accept_queue.young);
+	return 0;
+}
+
+/**
+ * estp_csk_complete_hashdance - the child replaced req in the hash: queue
+ *	it for accept() (inet_csk_complete_hashdance)
+ * @listener: the listener
+ * @req: the request sock; the caller's reference passes to the accept queue
+ * @child: the new sock, established
+ */
+void estp_csk_complete_hashdance(struct sock *listener, struct request_sock *req,
+				 struct sock *child)
+{
+	struct estp_accept_queue *queue = &estp_sk(listener)->accept_queue;
+
+	/* estp_ehash_insert() already took req out of the hash for the child. */
+	atomic_dec(&queue->qlen);
+	if (!req->num_timeout)
+		atomic_dec(&queue->young);
+	estp_reqsk_put(req);				/* the hash's */
+	if (timer_delete(&req->rsk_timer))
+		estp_reqsk_put(req);			/* the timer's */
+
+	req->sk = child;
+	req->dl_next = NULL;
+	spin_lock(&queue->lock);
+	if (queue->tail)
+		queue->tail->dl_next = req;
+	else
+		WRITE_ONCE(queue->head, req);
+	queue->tail = req;
+	sk_acceptq_added(listener);
+	spin_unlock(&queue->lock);
+	listener->sk_data_ready(listener);
+}
+
+/**
+ * estp_csk_clone - a new sock from the listener, for req (inet_csk_clone_lock)
+ * @listener: the listener
+ * @req: the request sock with the connection's addresses
+ *
+ * Return: the child, in SYN_RECV, not yet visible to anyone, with a
+ * reference for the established hash and one for its owner; or NULL.
+ */
+struct sock *estp_csk_clone(const struct sock *listener,
+			    const struct request_sock *req)
+{
+	const struct inet_request_sock *ireq = inet_rsk(req);
+	struct estp_sock *esk;
+	struct inet_sock *inet;
+	struct sock *newsk;
+
+	newsk = sk_clone_lock(listener, GFP_ATOMIC);
+	if (!newsk)
+		return NULL;
+	/*
+	 * sk_clone_lock() returns the clone locked; nobody can reach it before
+	 * it is hashed, and estp_child_process() locks it for the final ACK.
+	 */
+	__acquire(&newsk->sk_lock.slock);
+	bh_unlock_sock(newsk);
+	/* Only listeners are freed after a grace period. */
+	sock_reset_flag(newsk, SOCK_RCU_FREE);
+	inet_sk_set_state(newsk, TCP_SYN_RECV);
+	inet = inet_sk(newsk);
+	inet->inet_dport = ireq->ir_rmt_port;
+	inet->inet_daddr = ireq->ir_rmt_addr;
+	inet->inet_rcv_saddr = ireq->ir_loc_addr;
+	inet->inet_saddr = ireq->ir_loc_addr;
+	inet->inet_num = ireq->ir_num;
+	inet->inet_sport = htons(ireq->ir_num);
+	newsk->sk_bound_dev_if = 0;
+	newsk->sk_ack_backlog = 0;
+	newsk->sk_max_ack_backlog = 0;
+	esk = estp_sk(newsk);
+	esk->bind_hash = NULL;
+	estp_reqsk_queue_alloc(&esk->accept_queue);
+	estp_init_xmit_timers(newsk);
+	esk->retransmits = 0;
+	sock_prot_inuse_add(sock_net(newsk), newsk->sk_prot, 1);
+	return newsk;
 }

@@ -94,16 +94,28 @@ __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait)
 {
 	struct sock *sk = sock->sk;
 	__poll_t mask = 0;
+	u8 shutdown;
 	int state;
 
 	sock_poll_wait(file, sock, wait);
 	state = inet_sk_state_load(sk);
 	if (state == TCP_LISTEN)
 		return estp_accept_queue_empty(sk) ? 0 : EPOLLIN | EPOLLRDNORM;
-	/* An unconnected stream socket polls writable and hung up. */
-	if (state == TCP_CLOSE)
-		mask |= EPOLLOUT | EPOLLHUP;
-	if (READ_ONCE(sk->sk_err))
+
+	shutdown = READ_ONCE(sk->sk_shutdown);
+	if (shutdown == SHUTDOWN_MASK || state == TCP_CLOSE)
+		mask |= EPOLLHUP;
+	if (shutdown & RCV_SHUTDOWN)
+		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+	/* A sock still in its handshake is neither readable nor writable. */
+	if (state != TCP_SYN_SENT && state != TCP_SYN_RECV) {
+		if (shutdown & SEND_SHUTDOWN ||
+		    sk_stream_wspace(sk) >= sk_stream_min_wspace(sk))
+			mask |= EPOLLOUT | EPOLLWRNORM;
+	}
+	/* sk_err before the state: estp_reset() orders them so. */
+	smp_rmb();
+	if (READ_ONCE(sk->sk_err) || !skb_queue_empty_lockless(&sk->sk_error_queue))
 		mask |= EPOLLERR;
 	return mask;
 }

@@ -455,6 +455,98 @@ int estp_hash_connect(struct sock *sk)
 }
 
 /**
+ * estp_ehash_insert - put sk into the established hash in place of osk
+ *	(inet_ehash_insert)
+ * @sk: the sock to insert, or NULL to only remove @osk
+ * @osk: the sock it replaces, or NULL to insert @sk if its 4-tuple is free
+ *
+ * The hash's reference moves with the node: @sk must already count one,
+ * and the caller drops the one @osk had.  With @osk, nothing is inserted if
+ * another CPU removed @osk first: the race of two final ACKs, or of an ACK
+ * and the SYN-ACK timer.
+ *
+ * Return: true if the hash changed as asked.
+ */
+bool estp_ehash_insert(struct sock *sk, struct sock *osk)
+{
+	struct estp_nulls_bucket *head = estp_sk_ehash_bucket(sk ? : osk);
+	bool done = false;
+
+	spin_lock_bh(&head->lock);
+	if (osk) {
+		if (!sk_unhashed(osk)) {
+			__sk_nulls_del_node_init_rcu(osk);
+			done = true;
+		}
+	} else {
+		done = !estp_ehash_taken(head, sk);
+	}
+	if (done && sk)
+		__sk_nulls_add_node_rcu(sk, &head->chain);
+	spin_unlock_bh(&head->lock);
+	return done;
+}
+
+/**
+ * estp_inherit_port - a child shares its listener's port (__inet_inherit_port)
+ * @listener: the listener, which owns the port
+ * @child: the new sock
+ */
+void estp_inherit_port(const struct sock *listener, struct sock *child)
+{
+	struct estp_hashbucket *head = estp_bhash_bucket(sock_net(child),
+							 inet_sk(child)->inet_num);
+	struct estp_bind_bucket *tb;
+
+	spin_lock_bh(&head->lock);
+	tb = estp_sk(listener)->bind_hash;
+	if (tb) {
+		sk_add_bind_node(child, &tb->owners);
+		estp_sk(child)->bind_hash = tb;
+	}
+	spin_unlock_bh(&head->lock);
+}
+
+/**
+ * estp_reqsk_purge - free the request socks of a listener that stops
+ * @listener: the listener, no longer in LISTEN
+ *
+ * Walks the whole established hash once: a listener closes rarely, and its
+ * request socks must not wait for their timers (nor hold the module).
+ */
+void estp_reqsk_purge(struct sock *listener)
+{
+	unsigned int b;
+
+	for (b = 0; b <= estp_hashinfo.mask; b++) {
+		struct estp_nulls_bucket *head = &estp_hashinfo.ehash[b];
+		struct hlist_nulls_node *node;
+		struct request_sock *req;
+		struct sock *sk;
+
+		if (hlist_nulls_empty(&head->chain))
+			continue;
+again:
+		req = NULL;
+		spin_lock_bh(&head->lock);
+		sk_nulls_for_each(sk, node, &head->chain) {
+			if (sk->sk_state == TCP_NEW_SYN_RECV &&
+			    inet_reqsk(sk)->rsk_listener == listener &&
+			    refcount_inc_not_zero(&sk->sk_refcnt)) {
+				req = inet_reqsk(sk);
+				break;
+			}
+		}
+		spin_unlock_bh(&head->lock);
+		if (req) {
+			estp_reqsk_queue_drop(listener, req);
+			estp_reqsk_put(req);
+			goto again;
+		}
+	}
+}
+
+/**
  * estp_hash - proto->hash: make sk visible to the receive path
  * @sk: a listening socket; a connecting one is hashed by estp_hash_connect()
  *

@@ -12,7 +12,16 @@
 /* The initial sequence number of a connection, keyed as RFC 6528 asks. */
 static siphash_key_t estp_isn_secret __read_mostly;
 
-static u32 estp_v4_init_seq(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport)
+/**
+ * estp_v4_init_seq - the ISN of a connection (secure_tcp_seq)
+ * @saddr: local address
+ * @daddr: peer address
+ * @sport: local port
+ * @dport: peer port
+ *
+ * Return: a keyed hash of the 4-tuple plus a 64 ns clock (RFC 6528).
+ */
+u32 estp_v4_init_seq(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport)
 {
 	u32 hash;
 
@@ -100,6 +109,54 @@ failure:
 	return err;
 }
 
+static void estp_v4_reqsk_destructor(struct request_sock *req)
+{
+}
+
+/* Request socks: proto_register() creates their slab (rsk_prot). */
+struct request_sock_ops estp_request_sock_ops __read_mostly = {
+	.family		= PF_INET,
+	.obj_size	= sizeof(struct estp_request_sock),
+	.destructor	= estp_v4_reqsk_destructor,
+};
+
+/**
+ * estp_v4_syn_recv_sock - the child of a completed passive open
+ *	(tcp_v4_syn_recv_sock)
+ * @listener: the listener
+ * @skb: the final ACK
+ * @req: the request sock, still in the established hash
+ *
+ * The child takes req's place in the established hash and shares the
+ * listener's port.  If req is gone meanwhile (another ACK, or its timer,
+ * won), the child dies through estp_done(), one of the seed's exits.
+ *
+ * Return: the child, hashed, in SYN_RECV; or NULL.
+ */
+struct sock *estp_v4_syn_recv_sock(const struct sock *listener, struct sk_buff *skb,
+				   struct request_sock *req)
+{
+	struct sock *newsk;
+
+	if (estp_fault("syn_recv_sock"))
+		newsk = NULL;
+	else
+		newsk = estp_create_openreq_child(listener, req, skb);
+	if (!newsk) {
+		ESTP_INC_STATS(sock_net(listener), ESTP_MIB_LISTENDROPS);
+		return NULL;
+	}
+	estp_inherit_port(listener, newsk);
+	if (!estp_ehash_insert(newsk, req_to_sk(req))) {
+		/* Never hashed: give back the hash's reference, then die. */
+		sock_put(newsk);
+		sock_set_flag(newsk, SOCK_DEAD);
+		estp_done(newsk);
+		return NULL;
+	}
+	return newsk;
+}
+
 /**
  * estp_v4_do_rcv - a segment for a full sock, with the sock owned (backlog_rcv)
  * @sk: the socket, locked by the caller or from release_sock()'s backlog
@@ -165,6 +222,30 @@ void estp_v4_send_reset(struct net *net, struct sk_buff *skb)
 	estp_v4_send_ctl(net, rskb, iph->daddr, iph->saddr, iph->tos);
 }
 
+/*
+ * A segment for a request sock: the final ACK makes the child, which the
+ * accept queue then holds with the lookup's reference on req.
+ */
+static int estp_v4_rcv_reqsk(struct net *net, struct sk_buff *skb,
+			     struct request_sock *req)
+{
+	struct sock *listener = req->rsk_listener;
+	struct sock *child;
+
+	child = estp_check_req(listener, skb, req);
+	if (child == listener) {
+		estp_v4_send_reset(net, skb);
+	} else if (child) {
+		estp_child_process(listener, child, skb);
+		estp_csk_complete_hashdance(listener, req, child);
+		req = NULL;
+	}
+	if (req)
+		estp_reqsk_put(req);
+	kfree_skb(skb);
+	return 0;
+}
+
 /**
  * estp_v4_rcv - IPv4 receive handler for the ESTP protocol number
  * @skb: the segment, its network header set, data at the transport header
@@ -206,6 +287,8 @@ int estp_v4_rcv(struct sk_buff *skb)
 	iph = ip_hdr(skb);
 	sk = estp_lookup_established(net, iph->saddr, th->source, iph->daddr,
 				     th->dest, inet_iif(skb));
+	if (sk && sk->sk_state == TCP_NEW_SYN_RECV)
+		return estp_v4_rcv_reqsk(net, skb, inet_reqsk(sk));
 	if (sk) {
 		int ret = 0;
 
@@ -219,10 +302,14 @@ int estp_v4_rcv(struct sk_buff *skb)
 		sock_put(sk);
 		return ret;
 	}
-	if (estp_lookup_listener(net, iph->daddr, th->dest, inet_iif(skb))) {
-		ESTP_INC_STATS(net, ESTP_MIB_INUNHANDLED);
+	sk = estp_lookup_listener(net, iph->daddr, th->dest, inet_iif(skb));
+	if (sk) {
+		/* Listeners take segments without their lock, as TCP's. */
+		if (estp_rcv_state_process(sk, skb))
+			goto no_socket;
 		goto discard;
 	}
+no_socket:
 	ESTP_INC_STATS(net, ESTP_MIB_INNOSOCKET);
 	estp_v4_send_reset(net, skb);
 	goto discard;

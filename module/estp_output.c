@@ -211,3 +211,39 @@ void estp_send_active_reset(struct sock *sk, gfp_t gfp)
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OUTRSTS);
 	estp_transmit_skb(sk, skb, estp_sk(sk)->snd_nxt, ESTP_FLAG_RST | ESTP_FLAG_ACK);
 }
+
+/**
+ * estp_v4_send_synack - send the SYN-ACK of a request sock
+ * @listener: the listener, for the netns and the TOS
+ * @req: the request sock
+ *
+ * Sent without an owner: the request sock is no full sock (see estp.h).
+ *
+ * Return: 0 or a negative error.
+ */
+int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
+{
+	const struct inet_request_sock *ireq = inet_rsk(req);
+	const struct estp_request_sock *ereq = estp_rsk(req);
+	struct estphdr *th;
+	struct sk_buff *skb;
+	u8 *opt;
+
+	skb = estp_alloc_ctl_skb(sizeof(*th) + 4, GFP_ATOMIC);
+	if (!skb)
+		return -ENOBUFS;
+	th = estp_hdr(skb);
+	th->source = htons(ireq->ir_num);
+	th->dest = ireq->ir_rmt_port;
+	th->seq = htonl(ereq->snt_isn);
+	th->ack_seq = htonl(ereq->rcv_isn + 1);
+	th->syn = 1;
+	th->ack = 1;
+	th->window = htons(min_t(u32, READ_ONCE(listener->sk_rcvbuf), U16_MAX));
+	opt = (u8 *)(th + 1);
+	opt[0] = 2;
+	opt[1] = 4;
+	put_unaligned_be16(min_t(u16, ereq->mss ? : U16_MAX, U16_MAX - 40), opt + 2);
+	return estp_v4_send_ctl(sock_net(listener), skb, ireq->ir_loc_addr,
+				ireq->ir_rmt_addr, inet_sk(listener)->tos);
+}

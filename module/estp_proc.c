@@ -10,43 +10,60 @@
 
 #include "estp.h"
 
+/*
+ * One line for a full sock or a request sock; request socks show as
+ * SYN_RECV (03), as /proc/net/tcp shows TCP's.
+ */
 static void estp_proc_show_sock(struct seq_file *seq, struct sock *sk, int i)
 {
-	const struct inet_sock *inet = inet_sk(sk);
+	bool full = sk->sk_state != TCP_NEW_SYN_RECV;
 
 	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu",
-		   i, inet->inet_rcv_saddr, ntohs(inet->inet_sport),
-		   inet->inet_daddr, ntohs(inet->inet_dport), sk->sk_state,
-		   0, READ_ONCE(sk->sk_ack_backlog), 0, 0UL, 0,
-		   from_kuid_munged(seq_user_ns(seq), READ_ONCE(sk->sk_uid)), 0,
-		   (unsigned long)sock_i_ino(sk));
+		   i, sk->sk_rcv_saddr, sk->sk_num, sk->sk_daddr, ntohs(sk->sk_dport),
+		   full ? sk->sk_state : TCP_SYN_RECV,
+		   0, full ? READ_ONCE(sk->sk_ack_backlog) : 0, 0, 0UL, 0,
+		   full ? from_kuid_munged(seq_user_ns(seq), READ_ONCE(sk->sk_uid)) : 0,
+		   0, full ? (unsigned long)sock_i_ino(sk) : 0UL);
 	seq_putc(seq, '\n');
 }
 
-/*
- * The whole table in one pass, each bucket under its lock: the output is
- * small until connections come, and then this turns into a seq iterator.
- */
-static int estp_proc_show(struct seq_file *seq, void *v)
+/* Every sock of this netns in one table's buckets, each under its lock. */
+static void estp_proc_show_table(struct seq_file *seq, struct estp_nulls_bucket *table,
+				 int *i)
 {
 	struct net *net = seq->private;	/* single_open_net() */
 	struct hlist_nulls_node *node;
 	unsigned int b;
 	struct sock *sk;
-	int i = 0;
 
-	seq_puts(seq, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n");
 	for (b = 0; b <= estp_hashinfo.mask; b++) {
-		struct estp_nulls_bucket *head = &estp_hashinfo.lhash[b];
+		struct estp_nulls_bucket *head = &table[b];
 
 		if (hlist_nulls_empty(&head->chain))
 			continue;
 		spin_lock_bh(&head->lock);
 		sk_nulls_for_each(sk, node, &head->chain)
 			if (net_eq(sock_net(sk), net))
-				estp_proc_show_sock(seq, sk, i++);
+				estp_proc_show_sock(seq, sk, (*i)++);
 		spin_unlock_bh(&head->lock);
 	}
+}
+
+/*
+ * The whole table in one pass, each bucket under its lock: the output is
+ * small until connections come, and then this turns into a seq iterator.
+ */
+/*
+ * The whole table in one pass: fine for tests and people watching states;
+ * a seq iterator is the way once tables hold many thousands of socks.
+ */
+static int estp_proc_show(struct seq_file *seq, void *v)
+{
+	int i = 0;
+
+	seq_puts(seq, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n");
+	estp_proc_show_table(seq, estp_hashinfo.lhash, &i);
+	estp_proc_show_table(seq, estp_hashinfo.ehash, &i);
 	return 0;
 }
 

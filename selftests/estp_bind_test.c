@@ -28,21 +28,10 @@
 /* What a child reports when it fails before the call under test. */
 #define CHILD_SETUP_FAIL	250
 
-static struct sockaddr_in sin4(const char *ip, int port)
-{
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(port),
-	};
-
-	inet_pton(AF_INET, ip, &sin.sin_addr);
-	return sin;
-}
-
 /* bind() to @ip:@port: 0 or errno. */
 static int try_bind(int fd, const char *ip, int port)
 {
-	struct sockaddr_in sin = sin4(ip, port);
+	struct sockaddr_in sin = estp_sin4(ip, port);
 
 	return bind(fd, (struct sockaddr *)&sin, sizeof(sin)) ? errno : 0;
 }
@@ -60,23 +49,7 @@ static int set_int(int fd, int level, int opt, int val)
 /* SO_ACCEPTCONN: 1 for a listener, 0 otherwise, -1 on error. */
 static int accepting(int fd)
 {
-	int val = -1;
-	socklen_t len = sizeof(val);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &val, &len))
-		return -1;
-	return val;
-}
-
-/* The socket's local port, or -1. */
-static int local_port(int fd)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-
-	if (getsockname(fd, (struct sockaddr *)&sin, &len) || sin.sin_family != AF_INET)
-		return -1;
-	return ntohs(sin.sin_port);
+	return estp_getsockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN);
 }
 
 static int read_ints(const char *path, int *a, int *b)
@@ -165,7 +138,7 @@ TEST_F(bind, bind_once)
 	/* A bound socket cannot be bound again, to the same or another port. */
 	EXPECT_EQ(EINVAL, try_bind(self->fd[0], "127.0.0.1", port));
 	EXPECT_EQ(EINVAL, try_bind(self->fd[0], "127.0.0.1", port + 1));
-	EXPECT_EQ(port, local_port(self->fd[0]));
+	EXPECT_EQ(port, estp_local_port(self->fd[0]));
 }
 
 TEST_F(bind, addr_in_use)
@@ -201,7 +174,7 @@ TEST_F(bind, reuseaddr)
 	EXPECT_EQ(1, accepting(self->fd[0]));
 	EXPECT_EQ(EADDRINUSE, try_listen(self->fd[1], 8));
 	EXPECT_EQ(0, accepting(self->fd[1]));
-	EXPECT_EQ(port, local_port(self->fd[1]));
+	EXPECT_EQ(port, estp_local_port(self->fd[1]));
 	/* SO_REUSEADDR does not share a port with a listener. */
 	EXPECT_EQ(EADDRINUSE, try_bind(self->fd[2], "127.0.0.1", port));
 }
@@ -247,7 +220,7 @@ TEST_F(bind, privileged_port)
 	EXPECT_EQ(0, child_bind(variant->proto, NOBODY, 1, 0, "127.0.0.1", start));
 	/* Root holds CAP_NET_BIND_SERVICE. */
 	EXPECT_EQ(0, try_bind(self->fd[0], "127.0.0.1", start - 1));
-	EXPECT_EQ(start - 1, local_port(self->fd[0]));
+	EXPECT_EQ(start - 1, estp_local_port(self->fd[0]));
 }
 
 TEST_F(bind, ephemeral_port)
@@ -257,8 +230,8 @@ TEST_F(bind, ephemeral_port)
 	ASSERT_EQ(0, read_ints("/proc/sys/net/ipv4/ip_local_port_range", &lo, &hi));
 	ASSERT_EQ(0, try_bind(self->fd[0], "127.0.0.1", 0));
 	ASSERT_EQ(0, try_bind(self->fd[1], "127.0.0.1", 0));
-	p0 = local_port(self->fd[0]);
-	p1 = local_port(self->fd[1]);
+	p0 = estp_local_port(self->fd[0]);
+	p1 = estp_local_port(self->fd[1]);
 	EXPECT_LE(lo, p0);
 	EXPECT_GE(hi, p0);
 	EXPECT_LE(lo, p1);
@@ -272,7 +245,7 @@ TEST_F(bind, ephemeral_port)
 TEST_F(bind, bad_address)
 {
 	const int port = PORT_BASE + 6;
-	struct sockaddr_in sin = sin4("127.0.0.1", port);
+	struct sockaddr_in sin = estp_sin4("127.0.0.1", port);
 
 	/* 192.0.2.0/24 (TEST-NET-1) is on no interface. */
 	EXPECT_EQ(EADDRNOTAVAIL, try_bind(self->fd[0], "192.0.2.1", port));
@@ -295,11 +268,11 @@ TEST_F(bind, bad_address)
 	EXPECT_EQ(EINVAL, errno);
 
 	/* None of the failures left the socket bound. */
-	EXPECT_EQ(0, local_port(self->fd[0]));
-	sin = sin4("0.0.0.0", port);
+	EXPECT_EQ(0, estp_local_port(self->fd[0]));
+	sin = estp_sin4("0.0.0.0", port);
 	sin.sin_family = AF_UNSPEC;
 	EXPECT_EQ(0, bind(self->fd[0], (struct sockaddr *)&sin, sizeof(sin)));
-	EXPECT_EQ(port, local_port(self->fd[0]));
+	EXPECT_EQ(port, estp_local_port(self->fd[0]));
 }
 
 TEST_F(bind, listen_autobind)
@@ -310,13 +283,13 @@ TEST_F(bind, listen_autobind)
 	EXPECT_EQ(0, accepting(self->fd[0]));
 	ASSERT_EQ(0, try_listen(self->fd[0], 8));
 	EXPECT_EQ(1, accepting(self->fd[0]));
-	port = local_port(self->fd[0]);
+	port = estp_local_port(self->fd[0]);
 	EXPECT_LE(lo, port);
 	EXPECT_GE(hi, port);
 	/* listen() again only changes the backlog. */
 	EXPECT_EQ(0, try_listen(self->fd[0], 16));
 	EXPECT_EQ(1, accepting(self->fd[0]));
-	EXPECT_EQ(port, local_port(self->fd[0]));
+	EXPECT_EQ(port, estp_local_port(self->fd[0]));
 }
 
 TEST_F(bind, listen_after_shutdown)
@@ -335,14 +308,14 @@ TEST_F(bind, listen_after_shutdown)
 	/* SHUT_RDWR stops it; the explicitly bound port stays. */
 	EXPECT_EQ(0, shutdown(self->fd[0], SHUT_RDWR));
 	EXPECT_EQ(0, accepting(self->fd[0]));
-	EXPECT_EQ(port, local_port(self->fd[0]));
+	EXPECT_EQ(port, estp_local_port(self->fd[0]));
 	EXPECT_EQ(-1, accept(self->fd[0], NULL, NULL));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(EADDRINUSE, try_bind(self->fd[1], "127.0.0.1", port));
 	/* And it can listen again. */
 	EXPECT_EQ(0, try_listen(self->fd[0], 8));
 	EXPECT_EQ(1, accepting(self->fd[0]));
-	EXPECT_EQ(port, local_port(self->fd[0]));
+	EXPECT_EQ(port, estp_local_port(self->fd[0]));
 }
 
 TEST_F(bind, listener_poll)
@@ -389,7 +362,7 @@ TEST_F(bind, accept_nonblock_empty)
 TEST_F(bind, connect_listener)
 {
 	const int port = PORT_BASE + 9;
-	struct sockaddr_in dst = sin4("127.0.0.1", port + 1);
+	struct sockaddr_in dst = estp_sin4("127.0.0.1", port + 1);
 
 	ASSERT_EQ(0, try_bind(self->fd[0], "127.0.0.1", port));
 	ASSERT_EQ(0, try_listen(self->fd[0], 8));
@@ -397,7 +370,7 @@ TEST_F(bind, connect_listener)
 	EXPECT_EQ(-1, connect(self->fd[0], (struct sockaddr *)&dst, sizeof(dst)));
 	EXPECT_EQ(EISCONN, errno);
 	EXPECT_EQ(1, accepting(self->fd[0]));
-	EXPECT_EQ(port, local_port(self->fd[0]));
+	EXPECT_EQ(port, estp_local_port(self->fd[0]));
 }
 
 /* The backlog is clamped to net.core.somaxconn without an error. */
@@ -467,7 +440,7 @@ static int proc_estp_has(const char *local, const char *state)
 
 TEST(proc_net_estp_listener)
 {
-	struct sockaddr_in sin = sin4("127.0.0.1", PORT_BASE + 99);
+	struct sockaddr_in sin = estp_sin4("127.0.0.1", PORT_BASE + 99);
 	int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
 
 	ASSERT_LE(0, fd);

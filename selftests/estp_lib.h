@@ -12,6 +12,9 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <linux/estp.h>
 
 /*
@@ -64,6 +67,40 @@ static inline long estp_stat(const char *field)
 	}
 	fclose(f);
 	return ret;
+}
+
+/* An IPv4 socket address from a dotted quad and a port. */
+static inline struct sockaddr_in estp_sin4(const char *ip, int port)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+	};
+
+	inet_pton(AF_INET, ip, &sin.sin_addr);
+	return sin;
+}
+
+/* An int socket option, or -1. */
+static inline int estp_getsockopt_int(int fd, int level, int opt)
+{
+	int val = -1;
+	socklen_t len = sizeof(val);
+
+	if (getsockopt(fd, level, opt, &val, &len))
+		return -1;
+	return val;
+}
+
+/* The socket's local IPv4 port, or -1. */
+static inline int estp_local_port(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	if (getsockname(fd, (struct sockaddr *)&sin, &len) || sin.sin_family != AF_INET)
+		return -1;
+	return ntohs(sin.sin_port);
 }
 
 /* Whether a module is loaded, from /proc/modules. */

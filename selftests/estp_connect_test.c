@@ -1,0 +1,457 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * connect() without data: refused, unreachable and timed-out connects,
+ * EALREADY/EISCONN, the states in /proc/net/{tcp,estp}, accept4() flags and
+ * connect(AF_UNSPEC).  TCP is the specification: every TEST_F runs for TCP
+ * and ESTP as fixture variants and asserts what TCP does.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "estp_lib.h"
+
+/* Fixed ports below ip_local_port_range, apart from estp_bind_test's. */
+#define PORT_BASE	20100
+
+/* TCP's states as /proc/net/tcp prints them. */
+#define ST_ESTABLISHED	0x01
+#define ST_SYN_SENT	0x02
+#define ST_LISTEN	0x0a
+
+/*
+ * The blackhole: a veth pair, our end in this netns, the peer in a netns of
+ * its own.  A permanent neighbour entry skips ARP (whose failure would end
+ * the connect with EHOSTUNREACH) and netem drops everything we send, so a
+ * SYN is never answered.
+ */
+#define BH_NETNS	"estp-bh"
+#define BH_DEV		"estp-bh0"
+#define BH_PEER		"estp-bh1"
+#define BH_LOCAL	"10.199.0.1"
+#define BH_REMOTE	"10.199.0.2"
+
+/* connect() to @ip:@port: 0 or errno. */
+static int try_connect(int fd, const char *ip, int port)
+{
+	struct sockaddr_in sin = estp_sin4(ip, port);
+
+	return connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ? errno : 0;
+}
+
+static int set_nonblock(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+static int so_error(int fd)
+{
+	return estp_getsockopt_int(fd, SOL_SOCKET, SO_ERROR);
+}
+
+/*
+ * The state (hex column 4) of the first socket of @proto in
+ * /proc/net/{tcp,estp} with local port @lport and remote port @rport (< 0:
+ * any); -1 when there is none.
+ */
+static int proc_state(int proto, int lport, int rport)
+{
+	const char *path = proto == IPPROTO_TCP ? "/proc/net/tcp" : "/proc/net/estp";
+	unsigned int lp, rp, st;
+	char line[256];
+	int state = -1;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (state < 0 && fgets(line, sizeof(line), f))
+		if (sscanf(line, " %*u: %*x:%x %*x:%x %x", &lp, &rp, &st) == 3 &&
+		    (lport < 0 || (int)lp == lport) && (rport < 0 || (int)rp == rport))
+			state = st;
+	fclose(f);
+	return state;
+}
+
+/* getpeername(): 0 or errno. */
+static int peer_errno(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	return getpeername(fd, (struct sockaddr *)&sin, &len) ? errno : 0;
+}
+
+static int same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b)
+{
+	return a->sin_family == b->sin_family && a->sin_port == b->sin_port &&
+	       a->sin_addr.s_addr == b->sin_addr.s_addr;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+FIXTURE(conn)
+{
+	int fd, lfd, afd;
+};
+
+FIXTURE_VARIANTS_TCP_ESTP(conn);
+
+FIXTURE_SETUP(conn)
+{
+	self->lfd = -1;
+	self->afd = -1;
+	self->fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->fd);
+}
+
+/*
+ * Closes with a RST rather than a FIN exchange: no data is tested here, and
+ * no TIME_WAIT is left behind to outlive the test.
+ */
+static void close_abort(int fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
+
+FIXTURE_TEARDOWN(conn)
+{
+	close_abort(self->afd);
+	close_abort(self->fd);
+	if (self->lfd >= 0)
+		close(self->lfd);
+}
+
+/* A listener of the variant's protocol on 127.0.0.1:@port, in self->lfd. */
+static void listen_on(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(conn) *self, int proto, int port)
+{
+	struct sockaddr_in sin = estp_sin4("127.0.0.1", port);
+
+	self->lfd = socket(AF_INET, SOCK_STREAM, proto);
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(self->lfd, 8));
+}
+
+TEST_F(conn, refused)
+{
+	/* Nothing listens there: the SYN is answered with a RST. */
+	EXPECT_EQ(ECONNREFUSED, try_connect(self->fd, "127.0.0.1", PORT_BASE + 1));
+	EXPECT_EQ(-1, proc_state(variant->proto, -1, PORT_BASE + 1));
+	/* The error was returned, not left pending. */
+	EXPECT_EQ(0, so_error(self->fd));
+}
+
+TEST_F(conn, refused_nonblock)
+{
+	struct pollfd pfd = {
+		.fd = self->fd,
+		.events = POLLIN | POLLOUT | POLLRDHUP | POLLPRI,
+	};
+
+	ASSERT_EQ(0, set_nonblock(self->fd));
+	/*
+	 * Even on loopback: the RST arrives while connect() owns the socket,
+	 * waits in its backlog and is handled once connect() has returned.
+	 */
+	EXPECT_EQ(EINPROGRESS, try_connect(self->fd, "127.0.0.1", PORT_BASE + 2));
+	ASSERT_EQ(1, poll(&pfd, 1, 5000));
+	/* A reset socket is closed both ways: readable, writable, hung up, error. */
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, pfd.revents);
+	EXPECT_EQ(ECONNREFUSED, so_error(self->fd));
+	/* Reading SO_ERROR clears it, and POLLERR with it. */
+	EXPECT_EQ(0, so_error(self->fd));
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, pfd.revents);
+	/* The failed connect left nothing connected. */
+	EXPECT_EQ(ENOTCONN, peer_errno(self->fd));
+	EXPECT_EQ(-1, proc_state(variant->proto, -1, PORT_BASE + 2));
+}
+
+/* After a refused connect the socket can connect again. */
+TEST_F(conn, connect_after_refused)
+{
+	const int port = PORT_BASE + 3;
+
+	EXPECT_EQ(ECONNREFUSED, try_connect(self->fd, "127.0.0.1", port));
+	listen_on(_metadata, self, variant->proto, port);
+	EXPECT_EQ(0, try_connect(self->fd, "127.0.0.1", port));
+	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, estp_local_port(self->fd), port));
+}
+
+TEST_F(conn, no_route)
+{
+	/* 198.51.100.0/24 (TEST-NET-2): the guest has no default route. */
+	EXPECT_EQ(ENETUNREACH, try_connect(self->fd, "198.51.100.1", PORT_BASE + 4));
+	EXPECT_EQ(0, so_error(self->fd));
+	/* Nothing was bound on the way. */
+	EXPECT_EQ(0, estp_local_port(self->fd));
+	ASSERT_EQ(0, set_nonblock(self->fd));
+	/* Routing fails before any SYN: even non-blocking, the error is immediate. */
+	EXPECT_EQ(ENETUNREACH, try_connect(self->fd, "198.51.100.1", PORT_BASE + 4));
+}
+
+TEST_F(conn, established)
+{
+	const int port = PORT_BASE + 5;
+	struct sockaddr_in cpeer, cname, apeer, aname, from;
+	socklen_t len;
+	struct pollfd pfd;
+	int flags, cport;
+
+	listen_on(_metadata, self, variant->proto, port);
+	ASSERT_EQ(0, try_connect(self->fd, "127.0.0.1", port));
+	cport = estp_local_port(self->fd);
+
+	/* The handshake completed: the listener has a connection to accept. */
+	pfd = (struct pollfd){ .fd = self->lfd, .events = POLLIN | POLLOUT | POLLPRI };
+	ASSERT_EQ(1, poll(&pfd, 1, 5000));
+	EXPECT_EQ(POLLIN, pfd.revents);
+
+	len = sizeof(from);
+	self->afd = accept4(self->lfd, (struct sockaddr *)&from, &len,
+			    SOCK_NONBLOCK | SOCK_CLOEXEC);
+	ASSERT_LE(0, self->afd);
+	EXPECT_EQ(sizeof(from), len);
+	flags = fcntl(self->afd, F_GETFL);
+	EXPECT_TRUE(flags >= 0 && (flags & O_NONBLOCK));
+	flags = fcntl(self->afd, F_GETFD);
+	EXPECT_TRUE(flags >= 0 && (flags & FD_CLOEXEC));
+	/* The listener stays blocking: accept4()'s flags are the new fd's. */
+	EXPECT_EQ(0, fcntl(self->lfd, F_GETFL) & O_NONBLOCK);
+
+	/* Each end's peer is the other's name. */
+	len = sizeof(cpeer);
+	ASSERT_EQ(0, getpeername(self->fd, (struct sockaddr *)&cpeer, &len));
+	len = sizeof(cname);
+	ASSERT_EQ(0, getsockname(self->fd, (struct sockaddr *)&cname, &len));
+	len = sizeof(apeer);
+	ASSERT_EQ(0, getpeername(self->afd, (struct sockaddr *)&apeer, &len));
+	len = sizeof(aname);
+	ASSERT_EQ(0, getsockname(self->afd, (struct sockaddr *)&aname, &len));
+	EXPECT_TRUE(same_addr(&cpeer, &aname));
+	EXPECT_TRUE(same_addr(&cname, &apeer));
+	EXPECT_TRUE(same_addr(&cname, &from));
+	EXPECT_EQ(port, ntohs(aname.sin_port));
+	EXPECT_EQ(htonl(INADDR_LOOPBACK), cname.sin_addr.s_addr);
+
+	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, cport, port));
+	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, port, cport));
+	EXPECT_EQ(ST_LISTEN, proc_state(variant->proto, port, 0));
+
+	/* Connected once, connected for good: to the same or another address. */
+	EXPECT_EQ(EISCONN, try_connect(self->fd, "127.0.0.1", port));
+	EXPECT_EQ(EISCONN, try_connect(self->fd, "127.0.0.1", port + 1));
+	/* Nothing is pending on either end. */
+	EXPECT_EQ(0, so_error(self->fd));
+	EXPECT_EQ(0, so_error(self->afd));
+}
+
+/* An established socket is writable and nothing else. */
+TEST_F(conn, established_poll)
+{
+	const int port = PORT_BASE + 6;
+	struct pollfd pfd[2];
+
+	listen_on(_metadata, self, variant->proto, port);
+	ASSERT_EQ(0, try_connect(self->fd, "127.0.0.1", port));
+	self->afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->afd);
+	pfd[0].fd = self->fd;
+	pfd[1].fd = self->afd;
+	pfd[0].events = POLLIN | POLLOUT | POLLRDHUP | POLLPRI;
+	pfd[1].events = pfd[0].events;
+	ASSERT_EQ(2, poll(pfd, 2, 0));
+	EXPECT_EQ(POLLOUT, pfd[0].revents);
+	EXPECT_EQ(POLLOUT, pfd[1].revents);
+	/* Accepted: the listener has nothing more. */
+	pfd[0] = (struct pollfd){ .fd = self->lfd, .events = POLLIN | POLLOUT };
+	EXPECT_EQ(0, poll(pfd, 1, 0));
+}
+
+/*
+ * connect(AF_UNSPEC) disconnects: tcp_disconnect() resets the peer and
+ * leaves a closed socket that can connect again.
+ */
+TEST_F(conn, disconnect_unspec)
+{
+	const int port = PORT_BASE + 7;
+	struct sockaddr_in unspec = { .sin_family = AF_UNSPEC };
+	struct pollfd pfd;
+	int cport;
+
+	listen_on(_metadata, self, variant->proto, port);
+	ASSERT_EQ(0, try_connect(self->fd, "127.0.0.1", port));
+	cport = estp_local_port(self->fd);
+	self->afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->afd);
+
+	ASSERT_EQ(0, connect(self->fd, (struct sockaddr *)&unspec, sizeof(unspec)));
+	EXPECT_EQ(ENOTCONN, peer_errno(self->fd));
+	EXPECT_EQ(-1, proc_state(variant->proto, cport, port));
+	/*
+	 * Closed, not shut down: hung up and writable, and the reset it sent
+	 * is its own pending error too.
+	 */
+	pfd = (struct pollfd){ .fd = self->fd, .events = POLLIN | POLLOUT | POLLRDHUP };
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_EQ(POLLOUT | POLLERR | POLLHUP, pfd.revents);
+	EXPECT_EQ(ECONNRESET, so_error(self->fd));
+	EXPECT_EQ(0, so_error(self->fd));
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_EQ(POLLOUT | POLLHUP, pfd.revents);
+
+	/* The peer was reset. */
+	pfd = (struct pollfd){ .fd = self->afd, .events = POLLIN | POLLOUT | POLLRDHUP };
+	ASSERT_EQ(1, poll(&pfd, 1, 5000));
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, pfd.revents);
+	EXPECT_EQ(ECONNRESET, so_error(self->afd));
+	EXPECT_EQ(-1, proc_state(variant->proto, port, cport));
+	EXPECT_EQ(ST_LISTEN, proc_state(variant->proto, port, 0));
+
+	/* A second AF_UNSPEC on the closed socket is harmless. */
+	EXPECT_EQ(0, connect(self->fd, (struct sockaddr *)&unspec, sizeof(unspec)));
+	/* And the socket connects again. */
+	EXPECT_EQ(0, try_connect(self->fd, "127.0.0.1", port));
+	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, estp_local_port(self->fd), port));
+}
+
+/* Runs @cmd with its output hidden: 0 when it exits 0. */
+static int run(const char *cmd)
+{
+	char buf[512];
+	int ret;
+
+	snprintf(buf, sizeof(buf), "%s >/dev/null 2>&1", cmd);
+	ret = system(buf);
+	return ret == 0 ? 0 : -1;
+}
+
+static void blackhole_down(void)
+{
+	/* Deleting one end deletes the pair and the qdisc, at once. */
+	run("ip link del " BH_DEV);
+	run("ip netns del " BH_NETNS);
+}
+
+static int blackhole_up(void)
+{
+	blackhole_down();
+	if (run("ip netns add " BH_NETNS) ||
+	    run("ip link add " BH_DEV " type veth peer name " BH_PEER) ||
+	    run("ip link set " BH_PEER " netns " BH_NETNS) ||
+	    run("ip netns exec " BH_NETNS " ip link set " BH_PEER " up") ||
+	    run("ip addr add " BH_LOCAL "/24 dev " BH_DEV) ||
+	    run("ip link set " BH_DEV " up") ||
+	    run("ip neigh replace " BH_REMOTE " lladdr 02:00:00:00:00:02 nud permanent"
+		" dev " BH_DEV) ||
+	    run("tc qdisc add dev " BH_DEV " root netem loss 100%")) {
+		blackhole_down();
+		return -1;
+	}
+	return 0;
+}
+
+FIXTURE(blackhole)
+{
+	int fd[2];
+};
+
+FIXTURE_VARIANTS_TCP_ESTP(blackhole);
+
+FIXTURE_SETUP(blackhole)
+{
+	self->fd[1] = -1;
+	self->fd[0] = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->fd[0]);
+	/* The teardown does not run after a failed setup: undo here. */
+	self->fd[1] = socket(AF_INET, SOCK_STREAM, variant->proto);
+	if (self->fd[1] < 0)
+		close(self->fd[0]);
+	ASSERT_LE(0, self->fd[1]);
+	if (blackhole_up()) {
+		close(self->fd[0]);
+		close(self->fd[1]);
+		ASSERT_TRUE(0) TH_LOG("cannot set up the blackhole (iproute2, veth, netem)");
+	}
+}
+
+FIXTURE_TEARDOWN(blackhole)
+{
+	close(self->fd[0]);
+	close(self->fd[1]);
+	blackhole_down();
+}
+
+TEST_F(blackhole, syn_timeout)
+{
+	const int port = PORT_BASE + 8;
+	double t;
+
+	/* ESTP takes TCP's options at SOL_TCP. */
+	ASSERT_EQ(0, setsockopt(self->fd[0], SOL_TCP, TCP_SYNCNT, &(int){ 1 }, sizeof(int)));
+	t = now_s();
+	EXPECT_EQ(ETIMEDOUT, try_connect(self->fd[0], BH_REMOTE, port));
+	t = now_s() - t;
+	/*
+	 * One retransmission, then the give-up: 3 s with exponential backoff
+	 * from the 1 s initial RTO, 2 s with 7.x's linear SYN timeouts.  The
+	 * default of 6 retries would take minutes.
+	 */
+	EXPECT_LE(1.5, t);
+	EXPECT_GE(10.0, t);
+	EXPECT_EQ(0, so_error(self->fd[0]));
+	EXPECT_EQ(-1, proc_state(variant->proto, -1, port));
+}
+
+TEST_F(blackhole, connecting)
+{
+	const int port = PORT_BASE + 9;
+	struct pollfd pfd = { .fd = self->fd[0], .events = POLLIN | POLLOUT | POLLRDHUP };
+	int lport;
+
+	ASSERT_EQ(0, set_nonblock(self->fd[0]));
+	ASSERT_EQ(EINPROGRESS, try_connect(self->fd[0], BH_REMOTE, port));
+	lport = estp_local_port(self->fd[0]);
+	EXPECT_LT(0, lport);
+	EXPECT_EQ(ST_SYN_SENT, proc_state(variant->proto, lport, port));
+	/* A connect under way cannot be started again, nor redirected. */
+	EXPECT_EQ(EALREADY, try_connect(self->fd[0], BH_REMOTE, port));
+	EXPECT_EQ(EALREADY, try_connect(self->fd[0], BH_REMOTE, port + 1));
+	/* Connecting: no event at all. */
+	EXPECT_EQ(0, poll(&pfd, 1, 100));
+	EXPECT_EQ(0, pfd.revents);
+	EXPECT_EQ(ENOTCONN, peer_errno(self->fd[0]));
+	EXPECT_EQ(0, so_error(self->fd[0]));
+
+	/* A second socket to the same destination gets its own port. */
+	ASSERT_EQ(0, set_nonblock(self->fd[1]));
+	EXPECT_EQ(EINPROGRESS, try_connect(self->fd[1], BH_REMOTE, port));
+	EXPECT_NE(lport, estp_local_port(self->fd[1]));
+	EXPECT_EQ(ST_SYN_SENT, proc_state(variant->proto, estp_local_port(self->fd[1]), port));
+
+	/* Closing a connecting socket drops it at once. */
+	close(self->fd[0]);
+	self->fd[0] = -1;
+	EXPECT_EQ(-1, proc_state(variant->proto, lport, port));
+}
+
+TEST_HARNESS_MAIN
