@@ -35,6 +35,7 @@ struct proto estp_prot = {
 	.close		= estp_close,
 	.connect	= estp_v4_connect,
 	.disconnect	= estp_disconnect,
+	.shutdown	= estp_shutdown,
 	.accept		= estp_accept,
 	.hash		= estp_hash,
 	.unhash		= estp_unhash,
@@ -42,6 +43,7 @@ struct proto estp_prot = {
 	.backlog_rcv	= estp_v4_do_rcv,
 	.slab_flags	= SLAB_TYPESAFE_BY_RCU,
 	.rsk_prot	= &estp_request_sock_ops,
+	.twsk_prot	= &estp_timewait_sock_ops,
 	.setsockopt	= estp_setsockopt,
 	.getsockopt	= estp_getsockopt,
 	.obj_size	= sizeof(struct estp_sock),
@@ -97,7 +99,7 @@ static const struct proto_ops estp_stream_ops = {
 	.setsockopt	= sock_common_setsockopt,
 	.getsockopt	= sock_common_getsockopt,
 	.sendmsg	= sock_no_sendmsg,
-	.recvmsg	= sock_no_recvmsg,
+	.recvmsg	= estp_stream_recvmsg,
 	.mmap		= sock_no_mmap,
 };
 
@@ -119,15 +121,27 @@ static int __net_init estp_net_init(struct net *net)
 
 	if (err)
 		return err;
+	err = estp_sysctl_net_init(net);
+	if (err)
+		goto out_mib;
 	err = estp_proc_net_init(net);
 	if (err)
-		estp_mib_net_exit(net);
+		goto out_sysctl;
+	return 0;
+
+out_sysctl:
+	estp_sysctl_net_exit(net);
+out_mib:
+	estp_mib_net_exit(net);
 	return err;
 }
 
 static void __net_exit estp_net_exit(struct net *net)
 {
+	/* Sockets are gone (they hold the netns); minisocks are not. */
+	estp_twsk_purge(net);
 	estp_proc_net_exit(net);
+	estp_sysctl_net_exit(net);
 	estp_mib_net_exit(net);
 }
 

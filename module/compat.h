@@ -8,6 +8,7 @@
 #define _ESTP_COMPAT_H
 
 #include <linux/version.h>
+#include <net/net_namespace.h>
 #include <net/sock.h>
 
 /* 6.12 moved <asm/unaligned.h> to <linux/unaligned.h>. */
@@ -39,5 +40,22 @@
 #else
 #define estp_sockaddr		sockaddr
 #endif
+
+/*
+ * 6.5 added the table size to register_net_sysctl(), a macro since; 6.13
+ * made the table const.  The table is the caller's own copy either way.
+ */
+static inline struct ctl_table_header *
+estp_register_net_sysctl(struct net *net, const char *path,
+			 const struct ctl_table *table, size_t n)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+	return register_net_sysctl_sz(net, path, table, n);
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	return register_net_sysctl_sz(net, path, (void *)table, n);
+#else
+	return register_net_sysctl(net, path, (void *)table);
+#endif
+}
 
 #endif /* _ESTP_COMPAT_H */

@@ -8,7 +8,9 @@
 #include <linux/percpu.h>
 #include <linux/skbuff.h>
 #include <net/inet_sock.h>
+#include <net/inet_timewait_sock.h>
 #include <net/request_sock.h>
+#include <net/timewait_sock.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include <uapi/linux/estp.h>
@@ -50,6 +52,14 @@ struct estphdr {
 	__sum16	check;
 	__be16	urg_ptr;
 };
+
+/* Sequence-space comparisons modulo 2^32 (RFC 9293 3.4), as TCP's before(). */
+static inline bool estp_before(u32 seq1, u32 seq2)
+{
+	return (s32)(seq1 - seq2) < 0;
+}
+
+#define estp_after(seq2, seq1)	estp_before(seq1, seq2)
 
 /* The flags byte (byte 13), as TCP's tcp_flag_byte(). */
 #define ESTP_FLAG_FIN	0x01
@@ -137,6 +147,7 @@ struct estp_sock {
 	u32				rto;		/* jiffies, before backoff */
 	u8				retransmits;	/* unanswered (re)sends */
 	u8				syn_retries;	/* ESTP_SYNCNT; 0: default */
+	u8				fin_sent:1;	/* snd_nxt counts our FIN */
 
 	/* stream part (tcp_sock) */
 	u32				iss;		/* initial send sequence */
@@ -168,11 +179,33 @@ static inline struct estp_request_sock *estp_rsk(const struct request_sock *req)
 	return (struct estp_request_sock *)req;
 }
 
+/*
+ * A time-wait minisock: what is left of a connection in TIME_WAIT (or an
+ * orphan in FIN_WAIT2), in the established hash and its port's bind bucket.
+ * struct inet_timewait_sock comes first: the core reads any sock_common in
+ * TCP_TIME_WAIT as one (sock_gen_put() frees it with inet_twsk_free()).
+ *
+ * References (tw_refcnt): one for the established hash, one for the timer,
+ * one for each lookup in progress.
+ */
+struct estp_timewait_sock {
+	struct inet_timewait_sock	tw;
+	struct estp_bind_bucket		*bind_hash;	/* under the bucket lock */
+	u32				snd_nxt;
+	u32				rcv_nxt;
+};
+
+static inline struct estp_timewait_sock *estp_twsk(const struct inet_timewait_sock *tw)
+{
+	return (struct estp_timewait_sock *)tw;
+}
+
 #define ESTP_TIMEOUT_INIT	(1 * HZ)	/* RFC 6298 2.1, TCP_TIMEOUT_INIT */
 #define ESTP_RTO_MAX		(120 * HZ)
 #define ESTP_SYN_RETRIES	6		/* net.ipv4.tcp_syn_retries */
 #define ESTP_SYNACK_RETRIES	5		/* net.ipv4.tcp_synack_retries */
 #define ESTP_MAX_SYNCNT		127		/* MAX_TCP_SYNCNT */
+#define ESTP_RETRIES2		15		/* net.ipv4.tcp_retries2 */
 
 static inline struct estp_sock *estp_sk(const struct sock *sk)
 {
@@ -201,11 +234,17 @@ struct estp_mib {
 /* Per-netns state of the module (net_generic). */
 struct estp_net {
 	struct estp_mib __percpu	*mib;
+	struct ctl_table_header		*sysctl_hdr;
+	int				syn_retries;	/* net.estp.* */
+	int				synack_retries;
+	int				fin_timeout;	/* seconds */
+	int				tw_timeout;	/* seconds */
 };
 
 extern unsigned int estp_net_id;
 extern struct proto estp_prot;
 extern struct request_sock_ops estp_request_sock_ops;
+extern struct timewait_sock_ops estp_timewait_sock_ops;
 extern int estp_ipproto;
 
 static inline struct estp_net *estp_pernet(const struct net *net)
@@ -223,6 +262,9 @@ int estp_listen(struct socket *sock, int backlog);
 void estp_set_state(struct sock *sk, int state);
 void estp_done(struct sock *sk);
 int estp_disconnect(struct sock *sk, int flags);
+void estp_shutdown(struct sock *sk, int how);
+int estp_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
+			int flags);
 __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait);
 int estp_init_sock(struct sock *sk);
 void estp_destroy_sock(struct sock *sk);
@@ -263,10 +305,18 @@ struct sock *estp_lookup_listener(struct net *net, __be32 daddr, __be16 dport,
 struct sock *estp_lookup_established(struct net *net, __be32 saddr, __be16 sport,
 				     __be32 daddr, __be16 dport, int dif);
 int estp_hash_connect(struct sock *sk);
+void estp_sock_gen_put(struct sock *sk);
+struct inet_timewait_sock *estp_ehash_find_tw(const struct net *net);
 bool estp_ehash_insert(struct sock *sk, struct sock *osk);
 void estp_inherit_port(const struct sock *listener, struct sock *child);
+void estp_twsk_bind(struct inet_timewait_sock *tw, struct sock *sk);
+void estp_twsk_unbind(struct inet_timewait_sock *tw);
 void estp_reqsk_purge(struct sock *listener);
 void estp_unhash(struct sock *sk);
+
+/* estp_sysctl.c */
+int estp_sysctl_net_init(struct net *net);
+void estp_sysctl_net_exit(struct net *net);
 
 /* estp_proc.c */
 int estp_proc_net_init(struct net *net);
@@ -281,6 +331,9 @@ int estp_send_syn(struct sock *sk);
 int estp_v4_send_synack(const struct sock *listener, struct request_sock *req);
 int estp_connect(struct sock *sk);
 void estp_send_ack(struct sock *sk);
+void estp_send_fin(struct sock *sk);
+void estp_retransmit_fin(struct sock *sk);
+void estp_v4_send_tw_ack(struct inet_timewait_sock *tw);
 void estp_send_active_reset(struct sock *sk, gfp_t gfp);
 
 /* estp_input.c (tcp_input.c) */
@@ -297,6 +350,10 @@ struct sock *estp_check_req(struct sock *listener, struct sk_buff *skb,
 			    struct request_sock *req);
 int estp_child_process(struct sock *listener, struct sock *child,
 		       struct sk_buff *skb);
+void estp_time_wait(struct sock *sk, int state, int timeo);
+void estp_twsk_put(struct inet_timewait_sock *tw);
+void estp_twsk_purge(struct net *net);
+bool estp_timewait_state_process(struct inet_timewait_sock *tw, struct sk_buff *skb);
 
 /* estp_timer.c (tcp_timer.c) */
 void estp_init_xmit_timers(struct sock *sk);

@@ -295,7 +295,7 @@ void estp_reqsk_queue_drop(struct sock *listener, struct request_sock *req)
 
 /*
  * The SYN-ACK timer (reqsk_timer_handler): send the SYN-ACK again with
- * exponential backoff; give up after ESTP_SYNACK_RETRIES, or at once when
+ * exponential backoff; give up after net.estp.synack_retries, or at once when
  * the listener has stopped listening.
  */
 static void estp_reqsk_timer_handler(struct timer_list *t)
@@ -304,7 +304,7 @@ static void estp_reqsk_timer_handler(struct timer_list *t)
 	struct sock *listener = req->rsk_listener;
 
 	if (inet_sk_state_load(listener) != TCP_LISTEN ||
-	    req->num_timeout >= ESTP_SYNACK_RETRIES) {
+	    req->num_timeout >= READ_ONCE(estp_pernet(sock_net(listener))->synack_retries)) {
 		estp_reqsk_queue_drop(listener, req);
 		estp_reqsk_put(req);		/* the timer's */
 		return;

@@ -6,6 +6,7 @@
  * answer -EOPNOTSUPP until the state machine lands, and ESTP's own socket
  * options -ENOPROTOOPT.
  */
+#include <linux/sched/signal.h>
 #include <net/ip.h>
 #include <net/sock.h>
 
@@ -145,33 +146,156 @@ void estp_destroy_sock(struct sock *sk)
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
 }
 
+/*
+ * The state a close() or shutdown(SHUT_WR) leads to, and whether a FIN
+ * goes with it (tcp_close_state).
+ */
+static bool estp_close_state(struct sock *sk)
+{
+	switch (sk->sk_state) {
+	case TCP_SYN_RECV:
+	case TCP_ESTABLISHED:
+		estp_set_state(sk, TCP_FIN_WAIT1);
+		return true;
+	case TCP_CLOSE_WAIT:
+		estp_set_state(sk, TCP_LAST_ACK);
+		return true;
+	case TCP_SYN_SENT:
+		estp_set_state(sk, TCP_CLOSE);
+		return false;
+	default:
+		return false;
+	}
+}
+
+/**
+ * estp_shutdown - proto->shutdown, from inet_shutdown() (tcp_shutdown)
+ * @sk: the socket, locked
+ * @how: RCV_SHUTDOWN and/or SEND_SHUTDOWN
+ *
+ * Shutting down the sending side sends our FIN.
+ */
+void estp_shutdown(struct sock *sk, int how)
+{
+	if (!(how & SEND_SHUTDOWN))
+		return;
+	if ((1 << sk->sk_state) &
+	    (TCPF_ESTABLISHED | TCPF_SYN_SENT | TCPF_SYN_RECV | TCPF_CLOSE_WAIT)) {
+		if (estp_close_state(sk))
+			estp_send_fin(sk);
+	}
+}
+
 /**
  * estp_close - proto->close, called by inet_release() on the last close
+ *	(tcp_close)
  * @sk: the socket
- * @timeout: linger time (unused until sockets carry data)
+ * @timeout: SO_LINGER time (unused until sockets carry data)
  *
- * A listener stops listening and a connecting sock gives up.  Until FIN
- * processing lands, a connected sock is aborted with a RST (as TCP does for
- * SO_LINGER with a zero timeout).  Then sk_common_release() destroys the
- * socket, orphans it and drops the reference that the struct socket held.
+ * A listener stops listening; SO_LINGER with a zero time aborts with a RST;
+ * a connection sends its FIN and lives on as an orphan until the close
+ * completes (FIN_WAIT2 and TIME_WAIT as minisocks).  A sock that is CLOSE
+ * by then is destroyed here.
  */
 void estp_close(struct sock *sk, long timeout)
 {
-	int old_state;
+	int state;
 
 	lock_sock(sk);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
-	old_state = sk->sk_state;
-	if (old_state != TCP_CLOSE) {
-		if (old_state != TCP_LISTEN && old_state != TCP_SYN_SENT)
-			estp_send_active_reset(sk, sk->sk_allocation);
+	state = sk->sk_state;
+	if (state == TCP_LISTEN) {
 		estp_set_state(sk, TCP_CLOSE);
-	}
-	if (old_state == TCP_LISTEN)
 		estp_csk_listen_stop(sk);
-	estp_clear_xmit_timers(sk);
+	} else if (sock_flag(sk, SOCK_LINGER) && !sk->sk_lingertime) {
+		/* Abort (RFC 9293 3.10.4): RST for a synchronized connection. */
+		sk->sk_prot->disconnect(sk, 0);
+	} else if (estp_close_state(sk)) {
+		estp_send_fin(sk);
+	}
+
+	state = sk->sk_state;
+	sock_hold(sk);
+	sock_orphan(sk);
 	release_sock(sk);
-	sk_common_release(sk);
+
+	/* From here the sock is the kernel's: the BH lock is enough. */
+	local_bh_disable();
+	bh_lock_sock(sk);
+	/* The backlog may have closed it meanwhile; then it is destroyed. */
+	if (state != TCP_CLOSE && sk->sk_state == TCP_CLOSE)
+		goto out;
+	if (sk->sk_state == TCP_FIN_WAIT2) {
+		estp_time_wait(sk, TCP_FIN_WAIT2,
+			       READ_ONCE(estp_pernet(sock_net(sk))->fin_timeout) * HZ);
+		goto out;
+	}
+	if (sk->sk_state == TCP_CLOSE)
+		estp_csk_destroy_sock(sk);
+out:
+	bh_unlock_sock(sk);
+	local_bh_enable();
+	sock_put(sk);
+}
+
+/**
+ * estp_stream_recvmsg - proto_ops->recvmsg
+ * @sock: the socket
+ * @msg: where data would go
+ * @len: its size
+ * @flags: MSG_* flags
+ *
+ * No data is carried yet, so this is TCP's recvmsg() for an empty receive
+ * queue: 0 at end of stream, the pending error, ENOTCONN, or a wait.
+ *
+ * Return: 0 or a negative error.
+ */
+int estp_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
+			int flags)
+{
+	struct sock *sk = sock->sk;
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	long timeo;
+	int err = 0;
+
+	if (flags & MSG_OOB)
+		return -EINVAL;
+	lock_sock(sk);
+	if (sk->sk_state == TCP_LISTEN) {
+		err = -ENOTCONN;
+		goto out;
+	}
+	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	add_wait_queue(sk_sleep(sk), &wait);
+	for (;;) {
+		if (sock_flag(sk, SOCK_DONE))
+			break;
+		if (sk->sk_err) {
+			err = sock_error(sk);
+			break;
+		}
+		if (sk->sk_shutdown & RCV_SHUTDOWN)
+			break;
+		if (sk->sk_state == TCP_CLOSE) {
+			err = -ENOTCONN;
+			break;
+		}
+		if (!timeo) {
+			err = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = sock_intr_errno(timeo);
+			break;
+		}
+		sk_wait_event(sk, &timeo, sock_flag(sk, SOCK_DONE) || sk->sk_err ||
+			      (sk->sk_shutdown & RCV_SHUTDOWN) ||
+			      sk->sk_state == TCP_CLOSE, &wait);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+out:
+	release_sock(sk);
+	return err;
 }
 
 /**
@@ -232,7 +356,7 @@ int estp_getsockopt(struct sock *sk, int level, int optname,
 	if (len < 0)
 		return -EINVAL;
 	len = min_t(unsigned int, len, sizeof(int));
-	val = estp_sk(sk)->syn_retries ? : ESTP_SYN_RETRIES;
+	val = estp_sk(sk)->syn_retries ? : READ_ONCE(estp_pernet(sock_net(sk))->syn_retries);
 	if (put_user(len, optlen) || copy_to_user(optval, &val, len))
 		return -EFAULT;
 	return 0;

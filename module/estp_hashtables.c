@@ -143,6 +143,7 @@ static bool estp_bind_conflict(struct sock *sk, const struct estp_bind_bucket *t
 	kuid_t uid = READ_ONCE(sk->sk_uid);
 	struct sock *sk2;
 
+	/* Owners may be time-wait minisocks: read only their sock_common. */
 	sk_for_each_bound(sk2, &tb->owners) {
 		if (sk2 == sk)
 			continue;
@@ -154,11 +155,22 @@ static bool estp_bind_conflict(struct sock *sk, const struct estp_bind_bucket *t
 		if (sk->sk_reuse && sk2->sk_reuse && sk2->sk_state != TCP_LISTEN)
 			continue;
 		if (sk->sk_reuseport && sk2->sk_reuseport &&
-		    uid_eq(uid, READ_ONCE(sk2->sk_uid)))
+		    (sk2->sk_state == TCP_TIME_WAIT ||
+		     uid_eq(uid, READ_ONCE(sk2->sk_uid))))
 			continue;
 		return true;
 	}
 	return false;
+}
+
+/* Take an owner off its bind bucket, freeing the bucket when it empties. */
+static void estp_unbind(struct sock *sk, struct estp_bind_bucket *tb)
+{
+	__sk_del_bind_node(sk);
+	if (hlist_empty(&tb->owners)) {
+		hlist_del(&tb->node);
+		kmem_cache_free(estp_hashinfo.bind_bucket_cachep, tb);
+	}
 }
 
 /* Make sk an owner of port, creating its bucket.  Under head->lock. */
@@ -261,13 +273,9 @@ void estp_put_port(struct sock *sk)
 	head = estp_bhash_bucket(sock_net(sk), inet_sk(sk)->inet_num);
 	spin_lock_bh(&head->lock);
 	tb = esk->bind_hash;
-	__sk_del_bind_node(sk);
 	esk->bind_hash = NULL;
 	inet_sk(sk)->inet_num = 0;
-	if (hlist_empty(&tb->owners)) {
-		hlist_del(&tb->node);
-		kmem_cache_free(estp_hashinfo.bind_bucket_cachep, tb);
-	}
+	estp_unbind(sk, tb);
 	spin_unlock_bh(&head->lock);
 }
 
@@ -305,6 +313,54 @@ static bool estp_match(const struct sock *sk, const struct net *net,
 }
 
 /**
+ * estp_sock_gen_put - drop a lookup's reference on whatever sk is
+ *	(sock_gen_put)
+ * @sk: a full sock, a request sock or a time-wait minisock
+ */
+void estp_sock_gen_put(struct sock *sk)
+{
+	if (sk->sk_state == TCP_TIME_WAIT)
+		estp_twsk_put(inet_twsk(sk));
+	else if (sk->sk_state == TCP_NEW_SYN_RECV)
+		estp_reqsk_put(inet_reqsk(sk));
+	else
+		sock_put(sk);
+}
+
+/**
+ * estp_ehash_find_tw - a time-wait minisock of a netns, with a reference
+ * @net: the netns
+ *
+ * Return: the minisock or NULL when the netns has none left.
+ */
+struct inet_timewait_sock *estp_ehash_find_tw(const struct net *net)
+{
+	unsigned int b;
+
+	for (b = 0; b <= estp_hashinfo.mask; b++) {
+		struct estp_nulls_bucket *head = &estp_hashinfo.ehash[b];
+		struct inet_timewait_sock *tw = NULL;
+		struct hlist_nulls_node *node;
+		struct sock *sk;
+
+		if (hlist_nulls_empty(&head->chain))
+			continue;
+		spin_lock_bh(&head->lock);
+		sk_nulls_for_each(sk, node, &head->chain) {
+			if (sk->sk_state == TCP_TIME_WAIT && net_eq(sock_net(sk), net) &&
+			    refcount_inc_not_zero(&sk->sk_refcnt)) {
+				tw = inet_twsk(sk);
+				break;
+			}
+		}
+		spin_unlock_bh(&head->lock);
+		if (tw)
+			return tw;
+	}
+	return NULL;
+}
+
+/**
  * estp_lookup_established - the sock of a 4-tuple (__inet_lookup_established)
  * @net: the netns
  * @saddr: the segment's source address (the sock's peer)
@@ -337,7 +393,7 @@ begin:
 		if (unlikely(!refcount_inc_not_zero(&sk->sk_refcnt)))
 			return NULL;
 		if (unlikely(!estp_match(sk, net, saddr, sport, daddr, lport, dif))) {
-			sock_gen_put(sk);
+			estp_sock_gen_put(sk);
 			goto begin;
 		}
 		return sk;
@@ -503,6 +559,43 @@ void estp_inherit_port(const struct sock *listener, struct sock *child)
 	if (tb) {
 		sk_add_bind_node(child, &tb->owners);
 		estp_sk(child)->bind_hash = tb;
+	}
+	spin_unlock_bh(&head->lock);
+}
+
+/**
+ * estp_twsk_bind - a time-wait minisock takes over sk's place in the bind
+ *	bucket, so that its port stays taken (inet_twsk_hashdance)
+ * @tw: the minisock
+ * @sk: the sock it replaces, which keeps its own place until it is gone
+ */
+void estp_twsk_bind(struct inet_timewait_sock *tw, struct sock *sk)
+{
+	struct estp_hashbucket *head = estp_bhash_bucket(sock_net(sk), sk->sk_num);
+	struct estp_bind_bucket *tb;
+
+	spin_lock_bh(&head->lock);
+	tb = estp_sk(sk)->bind_hash;
+	if (tb) {
+		sk_add_bind_node((struct sock *)tw, &tb->owners);
+		estp_twsk(tw)->bind_hash = tb;
+	}
+	spin_unlock_bh(&head->lock);
+}
+
+/**
+ * estp_twsk_unbind - a time-wait minisock gives its port back
+ * @tw: the minisock
+ */
+void estp_twsk_unbind(struct inet_timewait_sock *tw)
+{
+	struct estp_hashbucket *head = estp_bhash_bucket(twsk_net(tw), tw->tw_num);
+	struct estp_timewait_sock *etw = estp_twsk(tw);
+
+	spin_lock_bh(&head->lock);
+	if (etw->bind_hash) {
+		estp_unbind((struct sock *)tw, etw->bind_hash);
+		etw->bind_hash = NULL;
 	}
 	spin_unlock_bh(&head->lock);
 }

@@ -109,6 +109,120 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 	return 0;
 }
 
+/* The peer's FIN, in order (tcp_fin). */
+static void estp_fin(struct sock *sk)
+{
+	estp_sk(sk)->rcv_nxt++;
+	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
+	sock_set_flag(sk, SOCK_DONE);
+
+	switch (sk->sk_state) {
+	case TCP_SYN_RECV:
+	case TCP_ESTABLISHED:
+		estp_set_state(sk, TCP_CLOSE_WAIT);
+		break;
+	case TCP_FIN_WAIT1:
+		/* Both sides closed at once: RFC 9293's simultaneous close. */
+		estp_send_ack(sk);
+		estp_set_state(sk, TCP_CLOSING);
+		return;
+	case TCP_FIN_WAIT2:
+		estp_send_ack(sk);
+		estp_time_wait(sk, TCP_TIME_WAIT, 0);
+		return;
+	default:
+		/* CLOSE_WAIT, CLOSING, LAST_ACK: a FIN already counted. */
+		return;
+	}
+	estp_send_ack(sk);
+	if (!sock_flag(sk, SOCK_DEAD)) {
+		sk->sk_state_change(sk);
+		sk_wake_async(sk, SOCK_WAKE_WAITD, POLL_HUP);
+	}
+}
+
+/* Our FIN is acknowledged: FIN_WAIT1 -> FIN_WAIT2, CLOSING -> TIME_WAIT,
+ * LAST_ACK -> done.  Return: true when sk is gone from the caller's hands.
+ */
+static bool estp_fin_acked(struct sock *sk)
+{
+	estp_clear_xmit_timers(sk);
+	switch (sk->sk_state) {
+	case TCP_FIN_WAIT1:
+		estp_set_state(sk, TCP_FIN_WAIT2);
+		WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | SEND_SHUTDOWN);
+		if (sock_flag(sk, SOCK_DEAD)) {
+			/* An orphan waits for the peer's FIN as a minisock. */
+			estp_time_wait(sk, TCP_FIN_WAIT2,
+				       READ_ONCE(estp_pernet(sock_net(sk))->fin_timeout) * HZ);
+			return true;
+		}
+		sk->sk_state_change(sk);
+		return false;
+	case TCP_CLOSING:
+		estp_time_wait(sk, TCP_TIME_WAIT, 0);
+		return true;
+	case TCP_LAST_ACK:
+		estp_done(sk);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Synchronized states (RFC 9293 3.10.7.4): RSTs and SYNs by RFC 5961, then
+ * the ACK, then the FIN.  No data is carried yet, so an acceptable segment
+ * starts exactly at rcv_nxt.
+ */
+static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
+{
+	const struct estphdr *th = estp_hdr(skb);
+	struct estp_sock *esk = estp_sk(sk);
+	u32 seq = ntohl(th->seq), ack;
+
+	if (th->rst) {
+		/* RFC 5961 3.2: only an exact RST resets; others get a challenge. */
+		if (seq == esk->rcv_nxt)
+			estp_reset(sk);
+		else if (seq - esk->rcv_nxt < max_t(u32, sk->sk_rcvbuf, 1))
+			estp_send_ack(sk);
+		return 0;
+	}
+	if (th->syn) {
+		/* RFC 5961 4.2: a SYN in a synchronized state, challenge ACK. */
+		estp_send_ack(sk);
+		return 0;
+	}
+	if (!th->ack)
+		return 0;
+	if (seq != esk->rcv_nxt) {
+		/* Not the next segment: a duplicate; ACK what we have. */
+		estp_send_ack(sk);
+		return 0;
+	}
+	ack = ntohl(th->ack_seq);
+	if (estp_after(ack, esk->snd_nxt)) {
+		/* RFC 9293: an ACK of something not yet sent is answered. */
+		estp_send_ack(sk);
+		return 0;
+	}
+	if (sk->sk_state == TCP_SYN_RECV) {
+		/* The final ACK of a passive open reaches the new child. */
+		if (ack != esk->snd_nxt)
+			return 1;
+		esk->snd_una = ack;
+		estp_set_state(sk, TCP_ESTABLISHED);
+		sk->sk_state_change(sk);
+	} else if (estp_after(ack, esk->snd_una)) {
+		esk->snd_una = ack;
+		if (esk->fin_sent && ack == esk->snd_nxt && estp_fin_acked(sk))
+			return 0;
+	}
+	if (th->fin)
+		estp_fin(sk);
+	return 0;
+}
+
 /**
  * estp_rcv_state_process - the state switch (tcp_rcv_state_process)
  * @sk: the socket, locked or owned by the receive path
@@ -132,21 +246,8 @@ int estp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 		return 0;
 	case TCP_SYN_SENT:
 		return estp_rcv_synsent_state_process(sk, skb);
-	case TCP_SYN_RECV:
-		/* The final ACK of a passive open reaches the new child. */
-		if (!th->ack || th->rst)
-			return 0;
-		if (ntohl(th->ack_seq) != estp_sk(sk)->snd_nxt)
-			return 1;
-		estp_sk(sk)->snd_una = ntohl(th->ack_seq);
-		estp_set_state(sk, TCP_ESTABLISHED);
-		sk->sk_state_change(sk);
-		return 0;
 	}
-	/* Synchronized states: an exact RST ends the connection. */
-	if (th->rst && ntohl(th->seq) == estp_sk(sk)->rcv_nxt)
-		estp_reset(sk);
-	return 0;
+	return estp_rcv_synchronized(sk, skb);
 }
 
 /**

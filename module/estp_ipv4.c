@@ -289,6 +289,12 @@ int estp_v4_rcv(struct sk_buff *skb)
 				     th->dest, inet_iif(skb));
 	if (sk && sk->sk_state == TCP_NEW_SYN_RECV)
 		return estp_v4_rcv_reqsk(net, skb, inet_reqsk(sk));
+	if (sk && sk->sk_state == TCP_TIME_WAIT) {
+		if (!estp_timewait_state_process(inet_twsk(sk), skb))
+			goto discard;
+		/* A new SYN ended the minisock: it may open a new connection. */
+		sk = NULL;
+	}
 	if (sk) {
 		int ret = 0;
 

@@ -99,3 +99,178 @@ int estp_child_process(struct sock *listener, struct sock *child,
 	bh_unlock_sock(child);
 	return ret;
 }
+
+/* Time-wait minisocks: proto_register() creates their slab (twsk_prot). */
+struct timewait_sock_ops estp_timewait_sock_ops = {
+	.twsk_obj_size	= sizeof(struct estp_timewait_sock),
+};
+
+/**
+ * estp_twsk_put - drop a reference on a time-wait minisock (inet_twsk_put)
+ * @tw: the minisock
+ *
+ * The last one frees it.  Minisocks hold no reference on the module (so
+ * TIME_WAIT never blocks rmmod): estp_twsk_purge() ends them at netns exit,
+ * and the core's inet_twsk_free(), which would drop one, never sees them
+ * (estp_sock_gen_put()).
+ */
+void estp_twsk_put(struct inet_timewait_sock *tw)
+{
+	if (refcount_dec_and_test(&tw->tw_refcnt))
+		kmem_cache_free(estp_timewait_sock_ops.twsk_slab, tw);
+}
+
+/* Out of the established hash and the bind bucket (inet_twsk_kill). */
+static void estp_twsk_kill(struct inet_timewait_sock *tw)
+{
+	if (estp_ehash_insert(NULL, (struct sock *)tw))
+		estp_twsk_put(tw);		/* the hash's */
+	estp_twsk_unbind(tw);
+}
+
+/* Stop the minisock's timer and kill it (inet_twsk_deschedule_put). */
+static void estp_twsk_deschedule_put(struct inet_timewait_sock *tw)
+{
+	if (timer_delete(&tw->tw_timer))
+		estp_twsk_put(tw);		/* the timer's */
+	estp_twsk_kill(tw);
+	estp_twsk_put(tw);			/* the caller's */
+}
+
+/**
+ * estp_twsk_purge - end every time-wait minisock of a netns
+ * @net: the netns going away
+ *
+ * Minisocks hold no reference on their netns nor on the module: they must
+ * not outlive either.  Waits for timers already running.
+ */
+void estp_twsk_purge(struct net *net)
+{
+	struct inet_timewait_sock *tw;
+
+	while ((tw = estp_ehash_find_tw(net)) != NULL) {
+		if (timer_delete_sync(&tw->tw_timer))
+			estp_twsk_put(tw);	/* the timer's */
+		estp_twsk_kill(tw);
+		estp_twsk_put(tw);		/* estp_ehash_find_tw()'s */
+		cond_resched();
+	}
+}
+
+static void estp_tw_timer_handler(struct timer_list *t)
+{
+	struct inet_timewait_sock *tw = container_of(t, struct inet_timewait_sock, tw_timer);
+
+	estp_twsk_kill(tw);
+	estp_twsk_put(tw);			/* the timer's */
+}
+
+static unsigned long estp_tw_timeout(const struct net *net)
+{
+	return READ_ONCE(estp_pernet(net)->tw_timeout) * HZ;
+}
+
+/**
+ * estp_time_wait - a minisock replaces sk, and sk is done (tcp_time_wait)
+ * @sk: the socket, in FIN_WAIT2, CLOSING or with the peer's FIN received
+ * @state: TCP_TIME_WAIT, or TCP_FIN_WAIT2 for an orphan still waiting for
+ *	the peer's FIN
+ * @timeo: how long, in jiffies, for TCP_FIN_WAIT2 (net.estp.fin_timeout)
+ *
+ * Without memory for the minisock the connection just ends, as in TCP.
+ */
+void estp_time_wait(struct sock *sk, int state, int timeo)
+{
+	const struct estp_sock *esk = estp_sk(sk);
+	struct estp_timewait_sock *etw = NULL;
+	struct inet_timewait_sock *tw;
+	const size_t end = offsetof(struct sock_common, skc_dontcopy_end);
+
+	if (!estp_fault("time_wait"))
+		etw = kmem_cache_alloc(estp_timewait_sock_ops.twsk_slab, GFP_ATOMIC);
+	if (!etw)
+		goto done;
+	/* All but the hash node and the count, which lookups may be reading. */
+	memset(etw, 0, offsetof(struct sock_common, skc_dontcopy_begin));
+	memset((u8 *)etw + end, 0, sizeof(*etw) - end);
+	tw = &etw->tw;
+	tw->tw_daddr = sk->sk_daddr;
+	tw->tw_rcv_saddr = sk->sk_rcv_saddr;
+	tw->tw_dport = sk->sk_dport;
+	tw->tw_num = sk->sk_num;
+	tw->tw_sport = inet_sk(sk)->inet_sport;
+	tw->tw_family = AF_INET;
+	tw->tw_reuse = sk->sk_reuse;
+	tw->tw_reuseport = sk->sk_reuseport;
+	tw->tw_bound_dev_if = sk->sk_bound_dev_if;
+	tw->tw_prot = sk->sk_prot;
+	twsk_net_set(tw, sock_net(sk));
+	tw->tw_state = TCP_TIME_WAIT;
+	tw->tw_substate = state;
+	etw->snd_nxt = esk->snd_nxt;
+	etw->rcv_nxt = esk->rcv_nxt;
+	timer_setup(&tw->tw_timer, estp_tw_timer_handler, TIMER_PINNED);
+	refcount_set(&tw->tw_refcnt, 2);	/* the hash's and the timer's */
+
+	estp_twsk_bind(tw, sk);
+	if (!estp_ehash_insert((struct sock *)tw, sk)) {
+		/* sk was not hashed: nothing to stand for. */
+		estp_twsk_unbind(tw);
+		refcount_set(&tw->tw_refcnt, 1);
+		estp_twsk_put(tw);
+		goto done;
+	}
+	__sock_put(sk);				/* the hash's, now tw's */
+	mod_timer(&tw->tw_timer, jiffies +
+		  (state == TCP_TIME_WAIT ? estp_tw_timeout(sock_net(sk)) : timeo));
+done:
+	estp_done(sk);
+}
+
+/**
+ * estp_timewait_state_process - a segment for a time-wait minisock
+ *	(tcp_timewait_state_process)
+ * @tw: the minisock, with the lookup's reference, which this drops
+ * @skb: the segment
+ *
+ * A FIN (again) is acknowledged and restarts the timer; a RST ends the
+ * minisock (RFC 1337 protection is off by default in TCP too); a SYN above
+ * the old sequence space ends it too and may open a new connection.
+ *
+ * Return: true when the caller must give the segment to a listener.
+ */
+bool estp_timewait_state_process(struct inet_timewait_sock *tw, struct sk_buff *skb)
+{
+	struct estp_timewait_sock *etw = estp_twsk(tw);
+	const struct estphdr *th = estp_hdr(skb);
+	u32 seq = ntohl(th->seq);
+
+	if (th->rst) {
+		estp_twsk_deschedule_put(tw);
+		return false;
+	}
+	if (tw->tw_substate == TCP_FIN_WAIT2) {
+		if (th->fin && seq == etw->rcv_nxt) {
+			etw->rcv_nxt++;
+			tw->tw_substate = TCP_TIME_WAIT;
+			mod_timer_pending(&tw->tw_timer,
+					  jiffies + estp_tw_timeout(twsk_net(tw)));
+			estp_v4_send_tw_ack(tw);
+		}
+		estp_twsk_put(tw);
+		return false;
+	}
+	if (th->syn && !th->ack && estp_after(seq, etw->rcv_nxt)) {
+		estp_twsk_deschedule_put(tw);
+		return true;
+	}
+	if (th->fin || seq != etw->rcv_nxt) {
+		/* Our last ACK was lost, or a stray segment: ACK again. */
+		if (th->fin)
+			mod_timer_pending(&tw->tw_timer,
+					  jiffies + estp_tw_timeout(twsk_net(tw)));
+		estp_v4_send_tw_ack(tw);
+	}
+	estp_twsk_put(tw);
+	return false;
+}

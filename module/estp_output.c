@@ -247,3 +247,55 @@ int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
 	return estp_v4_send_ctl(sock_net(listener), skb, ireq->ir_loc_addr,
 				ireq->ir_rmt_addr, inet_sk(listener)->tos);
 }
+
+/**
+ * estp_send_fin - send our FIN and count it in snd_nxt (tcp_send_fin)
+ * @sk: the socket, locked, just moved to FIN_WAIT1 or LAST_ACK
+ *
+ * The retransmit timer sends it again until it is acknowledged.
+ */
+void estp_send_fin(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	esk->fin_sent = 1;
+	esk->snd_nxt++;
+	esk->retransmits = 0;
+	estp_retransmit_fin(sk);
+	estp_reset_xmit_timer(sk);
+}
+
+/**
+ * estp_retransmit_fin - (re)send the FIN that ends snd_nxt
+ * @sk: the socket, locked or owned by its timer
+ */
+void estp_retransmit_fin(struct sock *sk)
+{
+	struct sk_buff *skb;
+
+	skb = estp_alloc_ctl_skb(sizeof(struct estphdr), sk_gfp_mask(sk, GFP_ATOMIC));
+	if (skb)
+		estp_transmit_skb(sk, skb, estp_sk(sk)->snd_nxt - 1,
+				  ESTP_FLAG_FIN | ESTP_FLAG_ACK);
+}
+
+/**
+ * estp_v4_send_tw_ack - ACK from a time-wait minisock (tcp_v4_timewait_ack)
+ * @tw: the minisock
+ */
+void estp_v4_send_tw_ack(struct inet_timewait_sock *tw)
+{
+	const struct estp_timewait_sock *etw = estp_twsk(tw);
+	struct sk_buff *skb = estp_alloc_ctl_skb(sizeof(struct estphdr), GFP_ATOMIC);
+	struct estphdr *th;
+
+	if (!skb)
+		return;
+	th = estp_hdr(skb);
+	th->source = tw->tw_sport;
+	th->dest = tw->tw_dport;
+	th->seq = htonl(etw->snd_nxt);
+	th->ack_seq = htonl(etw->rcv_nxt);
+	th->ack = 1;
+	estp_v4_send_ctl(twsk_net(tw), skb, tw->tw_rcv_saddr, tw->tw_daddr, 0);
+}

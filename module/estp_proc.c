@@ -11,16 +11,23 @@
 #include "estp.h"
 
 /*
- * One line for a full sock or a request sock; request socks show as
- * SYN_RECV (03), as /proc/net/tcp shows TCP's.
+ * One line for a full sock, a request sock or a time-wait minisock, as
+ * /proc/net/tcp shows TCP's: request socks as SYN_RECV (03), minisocks by
+ * their substate (TIME_WAIT, or FIN_WAIT2 for an orphan).  Minisocks are
+ * only a sock_common: nothing past it is read.
  */
 static void estp_proc_show_sock(struct seq_file *seq, struct sock *sk, int i)
 {
-	bool full = sk->sk_state != TCP_NEW_SYN_RECV;
+	bool full = sk->sk_state != TCP_NEW_SYN_RECV && sk->sk_state != TCP_TIME_WAIT;
+	int state = sk->sk_state;
 
+	if (state == TCP_NEW_SYN_RECV)
+		state = TCP_SYN_RECV;
+	else if (state == TCP_TIME_WAIT)
+		state = inet_twsk(sk)->tw_substate;
 	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu",
 		   i, sk->sk_rcv_saddr, sk->sk_num, sk->sk_daddr, ntohs(sk->sk_dport),
-		   full ? sk->sk_state : TCP_SYN_RECV,
+		   state,
 		   0, full ? READ_ONCE(sk->sk_ack_backlog) : 0, 0, 0UL, 0,
 		   full ? from_kuid_munged(seq_user_ns(seq), READ_ONCE(sk->sk_uid)) : 0,
 		   0, full ? (unsigned long)sock_i_ino(sk) : 0UL);

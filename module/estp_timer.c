@@ -23,7 +23,7 @@ void estp_write_err(struct sock *sk)
 
 static unsigned int estp_syn_retries(const struct sock *sk)
 {
-	return estp_sk(sk)->syn_retries ? : ESTP_SYN_RETRIES;
+	return estp_sk(sk)->syn_retries ? : READ_ONCE(estp_pernet(sock_net(sk))->syn_retries);
 }
 
 /**
@@ -40,19 +40,39 @@ void estp_reset_xmit_timer(struct sock *sk)
 	sk_reset_timer(sk, &esk->retransmit_timer, jiffies + when);
 }
 
-/* The retransmit timer fired on a sock the user does not hold. */
+/*
+ * The retransmit timer fired on a sock the user does not hold: the SYN, or
+ * the FIN, goes again with the timeout doubled, until the retries run out
+ * and the connection ends with ETIMEDOUT.
+ */
 static void estp_retransmit_timer(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
 
-	if (sk->sk_state != TCP_SYN_SENT)
-		return;
-	if (esk->retransmits >= estp_syn_retries(sk)) {
-		estp_write_err(sk);
+	switch (sk->sk_state) {
+	case TCP_SYN_SENT:
+		if (esk->retransmits >= estp_syn_retries(sk)) {
+			estp_write_err(sk);
+			return;
+		}
+		esk->retransmits++;
+		estp_send_syn(sk);
+		break;
+	case TCP_FIN_WAIT1:
+	case TCP_CLOSING:
+	case TCP_LAST_ACK:
+		if (!esk->fin_sent || esk->snd_una == esk->snd_nxt)
+			return;
+		if (esk->retransmits >= ESTP_RETRIES2) {
+			estp_write_err(sk);
+			return;
+		}
+		esk->retransmits++;
+		estp_retransmit_fin(sk);
+		break;
+	default:
 		return;
 	}
-	esk->retransmits++;
-	estp_send_syn(sk);
 	estp_reset_xmit_timer(sk);
 }
 

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * net.estp.* sysctls, per netns (net/ipv4/sysctl_net_ipv4.c's TCP part).
+ * Defaults equal their net.ipv4.tcp_* namesakes; tw_timeout has no TCP
+ * sysctl (TCP_TIMEWAIT_LEN is fixed) and lets tests shorten TIME_WAIT.
+ */
+#include <linux/slab.h>
+#include <linux/sysctl.h>
+#include <net/net_namespace.h>
+
+#include "estp.h"
+
+static int estp_one = 1;
+static int estp_max_syncnt = ESTP_MAX_SYNCNT;
+static int estp_max_timeout = 24 * 3600;	/* seconds */
+
+static const struct ctl_table estp_sysctl_template[] = {
+	{
+		.procname	= "syn_retries",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &estp_one,
+		.extra2		= &estp_max_syncnt,
+	},
+	{
+		.procname	= "synack_retries",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &estp_one,
+		.extra2		= &estp_max_syncnt,
+	},
+	{
+		.procname	= "fin_timeout",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &estp_one,
+		.extra2		= &estp_max_timeout,
+	},
+	{
+		.procname	= "tw_timeout",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &estp_one,
+		.extra2		= &estp_max_timeout,
+	},
+	{ }
+};
+
+#define ESTP_SYSCTLS	(ARRAY_SIZE(estp_sysctl_template) - 1)
+
+/**
+ * estp_sysctl_net_init - defaults and /proc/sys/net/estp for a netns
+ * @net: the netns
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int estp_sysctl_net_init(struct net *net)
+{
+	struct estp_net *en = estp_pernet(net);
+	struct ctl_table *table;
+
+	en->syn_retries = ESTP_SYN_RETRIES;
+	en->synack_retries = ESTP_SYNACK_RETRIES;
+	en->fin_timeout = 60;
+	en->tw_timeout = 60;
+
+	table = kmemdup(estp_sysctl_template, sizeof(estp_sysctl_template), GFP_KERNEL);
+	if (!table)
+		return -ENOMEM;
+	table[0].data = &en->syn_retries;
+	table[1].data = &en->synack_retries;
+	table[2].data = &en->fin_timeout;
+	table[3].data = &en->tw_timeout;
+	en->sysctl_hdr = estp_register_net_sysctl(net, "net/estp", table, ESTP_SYSCTLS);
+	if (!en->sysctl_hdr) {
+		kfree(table);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/**
+ * estp_sysctl_net_exit - remove the netns's sysctls
+ * @net: the netns
+ */
+void estp_sysctl_net_exit(struct net *net)
+{
+	struct estp_net *en = estp_pernet(net);
+	const struct ctl_table *table = en->sysctl_hdr->ctl_table_arg;
+
+	unregister_net_sysctl_table(en->sysctl_hdr);
+	kfree(table);
+}
