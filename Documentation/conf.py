@@ -4,3 +4,5 @@ project = 'ESTP'
 master_doc = 'index'
 exclude_patterns = ['_build']
 html_theme = 'alabaster'
+extensions = ['sphinx.ext.graphviz']
+graphviz_output_format = 'svg'
