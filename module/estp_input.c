@@ -105,7 +105,18 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		estp_send_ack(sk);
 		return 0;
 	}
-	/* A RST without ACK, or a SYN (simultaneous open, not yet): drop. */
+	if (th->syn && !th->rst) {
+		/*
+		 * Simultaneous open (RFC 9293 3.5): the peer's SYN crossed ours.
+		 * SYN_RECV, and our SYN again, now with an ACK of theirs.
+		 */
+		esk->rcv_nxt = ntohl(th->seq) + 1;
+		esk->mss_clamp = estp_parse_mss(th) ? : 536;
+		estp_set_state(sk, TCP_SYN_RECV);
+		estp_send_syn(sk);
+		return 0;
+	}
+	/* A RST without ACK: not for this connection. */
 	return 0;
 }
 
@@ -189,9 +200,16 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		return 0;
 	}
 	if (th->syn) {
-		/* RFC 5961 4.2: a SYN in a synchronized state, challenge ACK. */
-		estp_send_ack(sk);
-		return 0;
+		/*
+		 * The peer's SYN-ACK after a simultaneous open completes it;
+		 * any other SYN gets a challenge ACK (RFC 5961 4.2).
+		 */
+		if (!(sk->sk_state == TCP_SYN_RECV && th->ack &&
+		      seq + 1 == esk->rcv_nxt && ntohl(th->ack_seq) == esk->snd_nxt)) {
+			estp_send_ack(sk);
+			return 0;
+		}
+		seq++;
 	}
 	if (!th->ack)
 		return 0;
@@ -207,12 +225,16 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		return 0;
 	}
 	if (sk->sk_state == TCP_SYN_RECV) {
-		/* The final ACK of a passive open reaches the new child. */
+		/* The final ACK: of a passive open, or of a simultaneous one. */
 		if (ack != esk->snd_nxt)
 			return 1;
 		esk->snd_una = ack;
+		estp_clear_xmit_timers(sk);
 		estp_set_state(sk, TCP_ESTABLISHED);
-		sk->sk_state_change(sk);
+		if (!sock_flag(sk, SOCK_DEAD)) {
+			sk->sk_state_change(sk);
+			sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
+		}
 	} else if (estp_after(ack, esk->snd_una)) {
 		esk->snd_una = ack;
 		if (esk->fin_sent && ack == esk->snd_nxt && estp_fin_acked(sk))

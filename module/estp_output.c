@@ -141,7 +141,8 @@ static u16 estp_advertised_mss(struct sock *sk)
 
 /**
  * estp_send_syn - (re)send the SYN of a connecting sock
- * @sk: the socket, in SYN_SENT, locked or owned by its timer
+ * @sk: the socket, in SYN_SENT, or SYN_RECV after a simultaneous open;
+ *	locked or owned by its timer
  *
  * Return: 0 or the transmit error.
  */
@@ -149,8 +150,12 @@ int estp_send_syn(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
 	struct sk_buff *skb;
+	u8 flags = ESTP_FLAG_SYN;
 	u8 *opt;
 
+	/* After a simultaneous open the SYN acknowledges the peer's (SYN_RECV). */
+	if (sk->sk_state == TCP_SYN_RECV)
+		flags |= ESTP_FLAG_ACK;
 	skb = estp_alloc_ctl_skb(sizeof(struct estphdr) + 4, sk_gfp_mask(sk, GFP_ATOMIC));
 	if (!skb)
 		return -ENOBUFS;
@@ -159,7 +164,7 @@ int estp_send_syn(struct sock *sk)
 	opt[0] = 2;
 	opt[1] = 4;
 	put_unaligned_be16(estp_advertised_mss(sk), opt + 2);
-	return estp_transmit_skb(sk, skb, esk->iss, ESTP_FLAG_SYN);
+	return estp_transmit_skb(sk, skb, esk->iss, flags);
 }
 
 /**

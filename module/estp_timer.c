@@ -51,6 +51,7 @@ static void estp_retransmit_timer(struct sock *sk)
 
 	switch (sk->sk_state) {
 	case TCP_SYN_SENT:
+	case TCP_SYN_RECV:	/* a simultaneous open: only full socks here */
 		if (esk->retransmits >= estp_syn_retries(sk)) {
 			estp_write_err(sk);
 			return;
