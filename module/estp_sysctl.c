@@ -61,7 +61,7 @@ static const struct ctl_table estp_sysctl_template[] = {
 int estp_sysctl_net_init(struct net *net)
 {
 	struct estp_net *en = estp_pernet(net);
-	struct ctl_table *table;
+	struct ctl_table *table;	/* not const: a copy with per-netns .data */
 
 	en->syn_retries = ESTP_SYN_RETRIES;
 	en->synack_retries = ESTP_SYNACK_RETRIES;
