@@ -52,6 +52,23 @@ static const struct ctl_table estp_sysctl_template[] = {
 
 #define ESTP_SYSCTLS	(ARRAY_SIZE(estp_sysctl_template) - 1)
 
+/*
+ * Point the entries of @table, a writable copy of the template, at this
+ * netns's values.  Byte offsets keep the template's type const everywhere.
+ */
+static void estp_sysctl_fill(void *table, struct estp_net *en)
+{
+	int *data[ESTP_SYSCTLS] = {
+		&en->syn_retries, &en->synack_retries, &en->fin_timeout, &en->tw_timeout,
+	};
+	const size_t stride = sizeof(estp_sysctl_template[0]);
+	const size_t off = offsetof(typeof(estp_sysctl_template[0]), data);
+	unsigned int i;
+
+	for (i = 0; i < ESTP_SYSCTLS; i++)
+		memcpy(table + i * stride + off, &data[i], sizeof(data[i]));
+}
+
 /**
  * estp_sysctl_net_init - defaults and /proc/sys/net/estp for a netns
  * @net: the netns
@@ -61,7 +78,7 @@ static const struct ctl_table estp_sysctl_template[] = {
 int estp_sysctl_net_init(struct net *net)
 {
 	struct estp_net *en = estp_pernet(net);
-	struct ctl_table *table;	/* not const: a copy with per-netns .data */
+	void *table;
 
 	en->syn_retries = ESTP_SYN_RETRIES;
 	en->synack_retries = ESTP_SYNACK_RETRIES;
@@ -71,10 +88,7 @@ int estp_sysctl_net_init(struct net *net)
 	table = kmemdup(estp_sysctl_template, sizeof(estp_sysctl_template), GFP_KERNEL);
 	if (!table)
 		return -ENOMEM;
-	table[0].data = &en->syn_retries;
-	table[1].data = &en->synack_retries;
-	table[2].data = &en->fin_timeout;
-	table[3].data = &en->tw_timeout;
+	estp_sysctl_fill(table, en);
 	en->sysctl_hdr = estp_register_net_sysctl(net, "net/estp", table, ESTP_SYSCTLS);
 	if (!en->sysctl_hdr) {
 		kfree(table);
