@@ -129,7 +129,8 @@ struct request_sock_ops estp_request_sock_ops __read_mostly = {
  *
  * The child takes req's place in the established hash and shares the
  * listener's port.  If req is gone meanwhile (another ACK, or its timer,
- * won), the child dies through estp_done(), one of the seed's exits.
+ * won), the child dies through estp_done(), one of the seed's exits;
+ * the fault point "syn_recv_sock" provokes it.
  *
  * Return: the child, hashed, in SYN_RECV; or NULL.
  */
@@ -138,16 +139,14 @@ struct sock *estp_v4_syn_recv_sock(const struct sock *listener, struct sk_buff *
 {
 	struct sock *newsk;
 
-	if (estp_fault("syn_recv_sock"))
-		newsk = NULL;
-	else
-		newsk = estp_create_openreq_child(listener, req, skb);
+	newsk = estp_create_openreq_child(listener, req, skb);
 	if (!newsk) {
 		ESTP_INC_STATS(sock_net(listener), ESTP_MIB_LISTENDROPS);
 		return NULL;
 	}
 	estp_inherit_port(listener, newsk);
-	if (!estp_ehash_insert(newsk, req_to_sk(req))) {
+	/* Fault point "syn_recv_sock": lose the race, to test this exit. */
+	if (estp_fault("syn_recv_sock") || !estp_ehash_insert(newsk, req_to_sk(req))) {
 		/* Never hashed: give back the hash's reference, then die. */
 		sock_put(newsk);
 		sock_set_flag(newsk, SOCK_DEAD);

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The teardown exits that only a lost race or a failed allocation reaches,
+ * provoked through ESTP's fault points (/sys/kernel/debug/estp/fail).  The
+ * fault points are ESTP's own, so these tests have no TCP variant.  The
+ * runner fails the run on any warning, including estp_csk_destroy_sock()'s.
+ */
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include "kselftest_harness.h"
+#include "estp_lib.h"
+
+#define FAIL_FILE	"/sys/kernel/debug/estp/fail"
+#define PORT		20901
+
+static int arm(const char *point)
+{
+	FILE *f = fopen(FAIL_FILE, "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fprintf(f, "%s 1\n", point) > 0 ? 0 : -1;
+	return fclose(f) ? -1 : ret;
+}
+
+/* What the fault file says is left to fail: "<point> <n>" or "none 0". */
+static int armed_left(void)
+{
+	char point[32];
+	int left = -1;
+	FILE *f = fopen(FAIL_FILE, "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%31s %d", point, &left) != 2)
+		left = -1;
+	fclose(f);
+	return left;
+}
+
+static long estp_sockets(void)
+{
+	long n = -1;
+
+	estp_proto_line("ESTP", NULL, &n);
+	return n;
+}
+
+/* Lines of /proc/net/estp, its header included. */
+static int proc_rows(void)
+{
+	FILE *f = fopen("/proc/net/estp", "r");
+	char line[256];
+	int rows = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		rows++;
+	fclose(f);
+	return rows;
+}
+
+/* Listener on PORT and a client connected to it; the accept is the test's. */
+static void connect_pair(struct __test_metadata *_metadata, int *lfd, int *cfd)
+{
+	struct sockaddr_in sin = estp_sin4("127.0.0.1", PORT);
+
+	*lfd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+	ASSERT_LE(0, *lfd);
+	ASSERT_EQ(0, setsockopt(*lfd, SOL_SOCKET, SO_REUSEADDR, &(int){1}, sizeof(int)));
+	ASSERT_EQ(0, bind(*lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(*lfd, 4));
+	*cfd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+	ASSERT_LE(0, *cfd);
+	ASSERT_EQ(0, connect(*cfd, (struct sockaddr *)&sin, sizeof(sin)));
+}
+
+static void abort_close(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/*
+ * The child of a completed handshake loses its race for the request's place
+ * in the established hash: it is destroyed through estp_done() and
+ * estp_csk_destroy_sock(); nothing is queued for accept().
+ */
+TEST(syn_recv_sock_exit)
+{
+	long before = estp_sockets();
+	int lfd, cfd;
+
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, arm("syn_recv_sock"));
+	connect_pair(_metadata, &lfd, &cfd);
+	usleep(100000);
+	EXPECT_EQ(0, armed_left());
+	/* Listener and client only: the child is gone. */
+	EXPECT_EQ(before + 2, estp_sockets());
+	EXPECT_EQ(0, fcntl(lfd, F_SETFL, O_NONBLOCK));
+	EXPECT_EQ(-1, accept(lfd, NULL, NULL));
+	EXPECT_EQ(EAGAIN, errno);
+	abort_close(cfd);
+	close(lfd);
+	EXPECT_EQ(before, estp_sockets());
+}
+
+/*
+ * No memory for a time-wait minisock: the connection just ends in
+ * estp_done(), as TCP's does, and no TIME_WAIT entry is left.
+ */
+TEST(time_wait_exit)
+{
+	long before = estp_sockets();
+	int lfd, cfd, afd;
+	char buf[4];
+
+	ASSERT_LE(0, before);
+	connect_pair(_metadata, &lfd, &cfd);
+	afd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(0, arm("time_wait"));
+	/* The client closes first: its FIN_WAIT2 orphan wants a minisock. */
+	close(cfd);
+	usleep(100000);
+	EXPECT_EQ(0, armed_left());
+	EXPECT_EQ(0, read(afd, buf, sizeof(buf)));
+	close(afd);
+	close(lfd);
+	usleep(100000);
+	EXPECT_EQ(before, estp_sockets());
+	/* Nothing of the connection is listed, not even in TIME_WAIT. */
+	EXPECT_EQ(1, proc_rows());
+}
+
+TEST_HARNESS_MAIN
