@@ -1,0 +1,934 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Connection teardown without data: active and passive close, FIN_WAIT1,
+ * LAST_ACK and CLOSING over a delayed link, simultaneous close, aborts by
+ * SO_LINGER and by closing a listener, shutdown(), and what a port in
+ * TIME_WAIT allows.  TCP is the specification: every TEST_F of the fin and
+ * delayed fixtures runs for TCP and ESTP as variants and asserts what TCP
+ * does; the estp_only fixture tests ESTP's own sysctls.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "estp_lib.h"
+
+/* Fixed ports below ip_local_port_range, apart from the other tests'. */
+#define PORT_BASE	20700
+#define PORT_LAST	20799
+
+/* TCP's states as /proc/net/tcp prints them; -1 is "not listed". */
+#define ST_GONE		-1
+#define ST_ESTABLISHED	0x01
+#define ST_FIN_WAIT1	0x04
+#define ST_FIN_WAIT2	0x05
+#define ST_TIME_WAIT	0x06
+#define ST_CLOSE_WAIT	0x08
+#define ST_LAST_ACK	0x09
+#define ST_LISTEN	0x0a
+#define ST_CLOSING	0x0b
+
+#define POLL_ALL	(POLLIN | POLLOUT | POLLRDHUP | POLLPRI)
+
+#define TW_TIMEOUT	"/proc/sys/net/estp/tw_timeout"
+#define FIN_TIMEOUT	"/proc/sys/net/estp/fin_timeout"
+
+static const char *proc_path(int proto)
+{
+	return proto == IPPROTO_TCP ? "/proc/net/tcp" : "/proc/net/estp";
+}
+
+/*
+ * Reads an open /proc/net/{tcp,estp} again from the start into a static
+ * buffer.  The file stays bound to the netns it was opened in, which lets
+ * one process watch two netns.
+ */
+static char *proc_read(int pfd)
+{
+	static char buf[65536];
+	size_t len = 0;
+	ssize_t n;
+
+	if (lseek(pfd, 0, SEEK_SET) < 0)
+		return NULL;
+	while (len < sizeof(buf) - 1 &&
+	       (n = read(pfd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += n;
+	buf[len] = '\0';
+	return buf;
+}
+
+/* One line's ports, state and inode: 0, or -1 for the header. */
+static int proc_parse(const char *line, int *lp, int *rp, int *st, unsigned long *ino)
+{
+	unsigned int l, r, s;
+
+	if (sscanf(line, " %*u: %*x:%x %*x:%x %x %*x:%*x %*x:%*x %*x %*u %*d %lu",
+		   &l, &r, &s, ino) != 4)
+		return -1;
+	*lp = l;
+	*rp = r;
+	*st = s;
+	return 0;
+}
+
+/*
+ * The state of the socket with local port @lport and remote port @rport in
+ * @pfd, its inode in @ino (when not NULL); ST_GONE when it is not listed.
+ */
+static int proc_find(int pfd, int lport, int rport, unsigned long *ino)
+{
+	char *buf = proc_read(pfd), *line, *save;
+	unsigned long i;
+	int lp, rp, st;
+
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (proc_parse(line, &lp, &rp, &st, &i) || lp != lport || rp != rport)
+			continue;
+		if (ino)
+			*ino = i;
+		return st;
+	}
+	return ST_GONE;
+}
+
+/* Sockets in @pfd with either port in this test's range. */
+static int proc_count(int pfd)
+{
+	char *buf = proc_read(pfd), *line, *save;
+	int lp, rp, st, n = 0;
+	unsigned long i;
+
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!proc_parse(line, &lp, &rp, &st, &i) &&
+		    ((lp >= PORT_BASE && lp <= PORT_LAST) ||
+		     (rp >= PORT_BASE && rp <= PORT_LAST)))
+			n++;
+	return n;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Waits up to 2 s for a socket to reach @want, since each step hangs on a
+ * segment a softirq may still be carrying: the state it ends in.
+ */
+static int wait_state(int pfd, int lport, int rport, int want)
+{
+	double end = now_s() + 2;
+	int st;
+
+	while ((st = proc_find(pfd, lport, rport, NULL)) != want && now_s() < end)
+		usleep(2000);
+	return st;
+}
+
+/* Waits up to 5 s for this test's sockets in @pfd to go: how many are left. */
+static int drain(int pfd)
+{
+	double end = now_s() + 5;
+	int n;
+
+	while ((n = proc_count(pfd)) && now_s() < end)
+		usleep(10000);
+	return n;
+}
+
+/* A sysctl's value, newline stripped, in @buf: 0 or errno. */
+static int sysctl_get(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY), err = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0) {
+		err = errno;
+	} else {
+		buf[n] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+	}
+	close(fd);
+	return err;
+}
+
+/* Writes @val to a sysctl: 0 or errno. */
+static int sysctl_set(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, val, strlen(val)) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+/*
+ * ESTP's TIME_WAIT down to 1 s in the current netns, so that what a test
+ * leaves is gone before estp.ko is unloaded; the old value in @saved, ""
+ * when there is no such sysctl (yet).
+ */
+static void tw_shorten(char *saved, size_t len)
+{
+	if (sysctl_get(TW_TIMEOUT, saved, len) || sysctl_set(TW_TIMEOUT, "1"))
+		saved[0] = '\0';
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static int set_reuseaddr(int fd)
+{
+	return setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
+}
+
+/* bind() to @ip:@port: 0 or errno. */
+static int try_bind(int fd, const char *ip, int port)
+{
+	struct sockaddr_in sin = estp_sin4(ip, port);
+
+	return bind(fd, (struct sockaddr *)&sin, sizeof(sin)) ? errno : 0;
+}
+
+/* connect() to @ip:@port: 0 or errno. */
+static int try_connect(int fd, const char *ip, int port)
+{
+	struct sockaddr_in sin = estp_sin4(ip, port);
+
+	return connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ? errno : 0;
+}
+
+/* poll()'s revents for @fd, asking for everything; -1 on no event. */
+static int revents(int fd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLL_ALL };
+
+	return poll(&pfd, 1, timeout_ms) == 1 ? pfd.revents : -1;
+}
+
+/*
+ * accept() once the listener is readable, within 2 s: -1 rather than
+ * blocking when no connection comes (accept4()'s SOCK_NONBLOCK is the new
+ * socket's flag, it does not make accept4() itself non-blocking).
+ */
+static int accept_ready(int lfd)
+{
+	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+
+	if (poll(&pfd, 1, 2000) != 1)
+		return -1;
+	return accept(lfd, NULL, NULL);
+}
+
+/* read() of one byte: its return, or -errno. */
+static int read_ret(int fd)
+{
+	char c;
+	ssize_t n = read(fd, &c, 1);
+
+	return n < 0 ? -errno : (int)n;
+}
+
+/*
+ * Connections on loopback, each test on its own port: TCP's TIME_WAIT
+ * entries outlive the test by 60 s, and must not meet the next test's.
+ */
+FIXTURE(fin)
+{
+	int pfd;		/* /proc/net/{tcp,estp} */
+	int lfd, cfd, afd;	/* listener, client, accepted */
+	int lport, cport;
+	char tw_saved[32];
+};
+
+FIXTURE_VARIANTS_TCP_ESTP(fin);
+
+FIXTURE_SETUP(fin)
+{
+	self->lfd = -1;
+	self->cfd = -1;
+	self->afd = -1;
+	self->tw_saved[0] = '\0';
+	self->pfd = open(proc_path(variant->proto), O_RDONLY);
+	ASSERT_LE(0, self->pfd);
+	if (variant->proto == IPPROTO_ESTP)
+		tw_shorten(self->tw_saved, sizeof(self->tw_saved));
+}
+
+FIXTURE_TEARDOWN(fin)
+{
+	close_fd(&self->afd);
+	close_fd(&self->cfd);
+	close_fd(&self->lfd);
+	/* TCP's TIME_WAIT cannot be shortened, and blocks nothing later. */
+	if (variant->proto == IPPROTO_ESTP)
+		EXPECT_EQ(0, drain(self->pfd));
+	if (self->tw_saved[0])
+		sysctl_set(TW_TIMEOUT, self->tw_saved);
+	close(self->pfd);
+}
+
+/* A listener on 127.0.0.1:@port and a client connected to it. */
+static void connect_to(struct __test_metadata *_metadata, FIXTURE_DATA(fin) *self,
+		       int proto, int port, bool reuse)
+{
+	self->lport = port;
+	self->lfd = socket(AF_INET, SOCK_STREAM, proto);
+	ASSERT_LE(0, self->lfd);
+	/* Past the TIME_WAIT its accepted sockets left in an earlier run. */
+	ASSERT_EQ(0, set_reuseaddr(self->lfd));
+	ASSERT_EQ(0, try_bind(self->lfd, "127.0.0.1", port));
+	ASSERT_EQ(0, listen(self->lfd, 8));
+	self->cfd = socket(AF_INET, SOCK_STREAM, proto);
+	ASSERT_LE(0, self->cfd);
+	if (reuse)
+		ASSERT_EQ(0, set_reuseaddr(self->cfd));
+	ASSERT_EQ(0, try_connect(self->cfd, "127.0.0.1", port));
+	self->cport = estp_local_port(self->cfd);
+	ASSERT_LT(0, self->cport);
+	ASSERT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->cport, port, NULL));
+}
+
+/* connect_to() and accept(): an established pair, cfd and afd. */
+static void open_pair(struct __test_metadata *_metadata, FIXTURE_DATA(fin) *self,
+		      int proto, int port, bool reuse)
+{
+	connect_to(_metadata, self, proto, port, reuse);
+	self->afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->afd);
+	ASSERT_EQ(ST_ESTABLISHED, proc_find(self->pfd, port, self->cport, NULL));
+}
+
+/* The client closes first and is left in TIME_WAIT, the server is gone. */
+static void client_time_wait(struct __test_metadata *_metadata, FIXTURE_DATA(fin) *self)
+{
+	close_fd(&self->cfd);
+	ASSERT_EQ(ST_CLOSE_WAIT, wait_state(self->pfd, self->lport, self->cport,
+					    ST_CLOSE_WAIT));
+	close_fd(&self->afd);
+	ASSERT_EQ(ST_TIME_WAIT, wait_state(self->pfd, self->cport, self->lport,
+					   ST_TIME_WAIT));
+	ASSERT_EQ(ST_GONE, wait_state(self->pfd, self->lport, self->cport, ST_GONE));
+}
+
+TEST_F(fin, active_shutdown)
+{
+	unsigned long ino = 1;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 1, false);
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	/* Our FIN is acked: we wait for the peer's, which was told of EOF. */
+	EXPECT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, self->cport, self->lport, ST_FIN_WAIT2));
+	EXPECT_EQ(ST_CLOSE_WAIT, wait_state(self->pfd, self->lport, self->cport,
+					    ST_CLOSE_WAIT));
+	/* The server reads EOF and can still write. */
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP, revents(self->afd, 0));
+	EXPECT_EQ(0, read_ret(self->afd));
+	/* The client cannot write any more, but is not told so by POLLHUP. */
+	EXPECT_EQ(POLLOUT, revents(self->cfd, 0));
+
+	close_fd(&self->afd);
+	/* On loopback the client's ACK ends LAST_ACK before we can look. */
+	EXPECT_EQ(ST_GONE, wait_state(self->pfd, self->lport, self->cport, ST_GONE));
+	/*
+	 * The client took the FIN into TIME_WAIT: its socket is closed and
+	 * unhashed, the minisock listed in its place has no inode even while
+	 * the fd is open.
+	 */
+	EXPECT_EQ(ST_TIME_WAIT, wait_state(self->pfd, self->cport, self->lport, ST_TIME_WAIT));
+	EXPECT_EQ(ST_TIME_WAIT, proc_find(self->pfd, self->cport, self->lport, &ino));
+	EXPECT_EQ(0UL, ino);
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, revents(self->cfd, 0));
+	EXPECT_EQ(0, read_ret(self->cfd));
+	EXPECT_EQ(0, estp_getsockopt_int(self->cfd, SOL_SOCKET, SO_ERROR));
+
+	close_fd(&self->cfd);
+	ino = 1;
+	EXPECT_EQ(ST_TIME_WAIT, proc_find(self->pfd, self->cport, self->lport, &ino));
+	EXPECT_EQ(0UL, ino);
+	EXPECT_EQ(ST_LISTEN, proc_find(self->pfd, self->lport, 0, NULL));
+}
+
+TEST_F(fin, passive_close)
+{
+	unsigned long ino = 1;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 2, false);
+	close_fd(&self->afd);
+	EXPECT_EQ(ST_CLOSE_WAIT, wait_state(self->pfd, self->cport, self->lport,
+					    ST_CLOSE_WAIT));
+	/* The server, orphaned and acked, waits in FIN_WAIT2 without an inode. */
+	EXPECT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, self->lport, self->cport, ST_FIN_WAIT2));
+	EXPECT_EQ(ST_FIN_WAIT2, proc_find(self->pfd, self->lport, self->cport, &ino));
+	EXPECT_EQ(0UL, ino);
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP, revents(self->cfd, 0));
+	EXPECT_EQ(0, read_ret(self->cfd));
+
+	close_fd(&self->cfd);
+	/* The client passes LAST_ACK; TIME_WAIT is the side that closed first. */
+	EXPECT_EQ(ST_GONE, wait_state(self->pfd, self->cport, self->lport, ST_GONE));
+	EXPECT_EQ(ST_TIME_WAIT, wait_state(self->pfd, self->lport, self->cport, ST_TIME_WAIT));
+	EXPECT_EQ(ST_LISTEN, proc_find(self->pfd, self->lport, 0, NULL));
+}
+
+/* SO_LINGER {1, 0}: close() aborts with a RST and leaves no TIME_WAIT. */
+TEST_F(fin, linger_abort)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 3, false);
+	ASSERT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)));
+	close_fd(&self->cfd);
+	/* Gone within close() itself. */
+	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_GONE, wait_state(self->pfd, self->lport, self->cport, ST_GONE));
+	/* A reset socket is closed both ways and has an error. */
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, revents(self->afd, 5000));
+	EXPECT_EQ(-ECONNRESET, read_ret(self->afd));
+	/* read() took the error: then it is plain EOF. */
+	EXPECT_EQ(0, estp_getsockopt_int(self->afd, SOL_SOCKET, SO_ERROR));
+	EXPECT_EQ(0, read_ret(self->afd));
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, revents(self->afd, 0));
+	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_LISTEN, proc_find(self->pfd, self->lport, 0, NULL));
+}
+
+/* SHUT_RD only marks our side: nothing is sent, the peer sees nothing. */
+TEST_F(fin, shutdown_rd)
+{
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 4, false);
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_RD));
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP, revents(self->cfd, 0));
+	EXPECT_EQ(0, read_ret(self->cfd));
+	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->lport, self->cport, NULL));
+	EXPECT_EQ(POLLOUT, revents(self->afd, 0));
+	/* Shutting it again is no error. */
+	EXPECT_EQ(0, shutdown(self->cfd, SHUT_RD));
+}
+
+TEST_F(fin, shutdown_wr)
+{
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 5, false);
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	EXPECT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, self->cport, self->lport, ST_FIN_WAIT2));
+	EXPECT_EQ(POLLOUT, revents(self->cfd, 0));
+	/* A second SHUT_WR sends nothing more and is no error. */
+	EXPECT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	EXPECT_EQ(ST_FIN_WAIT2, proc_find(self->pfd, self->cport, self->lport, NULL));
+	/* Shut both ways: hung up, though still in FIN_WAIT2. */
+	EXPECT_EQ(0, shutdown(self->cfd, SHUT_RD));
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, revents(self->cfd, 0));
+	EXPECT_EQ(0, read_ret(self->cfd));
+	EXPECT_EQ(ST_FIN_WAIT2, proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_CLOSE_WAIT, proc_find(self->pfd, self->lport, self->cport, NULL));
+}
+
+TEST_F(fin, shutdown_errors)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, shutdown(fd, SHUT_WR));
+	EXPECT_EQ(ENOTCONN, errno);
+	EXPECT_EQ(-1, shutdown(fd, SHUT_RD));
+	EXPECT_EQ(ENOTCONN, errno);
+	/* ENOTCONN, yet inet_shutdown() has marked both halves shut. */
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, revents(fd, 0));
+	close(fd);
+
+	/* @how is checked before the state, connected or not. */
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 6, false);
+	EXPECT_EQ(-1, shutdown(self->cfd, 7));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, shutdown(self->cfd, SHUT_RDWR + 1));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, shutdown(self->cfd, -1));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(POLLOUT, revents(self->cfd, 0));
+	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->cport, self->lport, NULL));
+}
+
+/*
+ * shutdown() of a listener: SHUT_WR does nothing, SHUT_RD stops it, which
+ * keeps its port and lets it listen again.
+ */
+TEST_F(fin, shutdown_listener)
+{
+	const int port = PORT_BASE + 7;
+	int fd;
+
+	self->lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, try_bind(self->lfd, "127.0.0.1", port));
+	ASSERT_EQ(0, listen(self->lfd, 8));
+	EXPECT_EQ(0, shutdown(self->lfd, SHUT_WR));
+	EXPECT_EQ(ST_LISTEN, proc_find(self->pfd, port, 0, NULL));
+	EXPECT_EQ(0, shutdown(self->lfd, SHUT_RD));
+	EXPECT_EQ(ST_GONE, proc_find(self->pfd, port, 0, NULL));
+	EXPECT_EQ(-1, accept(self->lfd, NULL, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(ECONNREFUSED, try_connect(fd, "127.0.0.1", port));
+	/* The port stays ours. */
+	EXPECT_EQ(EADDRINUSE, try_bind(fd, "127.0.0.1", port));
+	close(fd);
+	EXPECT_EQ(0, listen(self->lfd, 8));
+	EXPECT_EQ(ST_LISTEN, proc_find(self->pfd, port, 0, NULL));
+}
+
+/* Closing a listener resets the connections nobody accepted. */
+TEST_F(fin, listener_unaccepted)
+{
+	connect_to(_metadata, self, variant->proto, PORT_BASE + 8, false);
+	/* The handshake's last ACK has made the child. */
+	ASSERT_EQ(POLLIN, revents(self->lfd, 5000));
+	ASSERT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->lport, self->cport, NULL));
+	close_fd(&self->lfd);
+	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->lport, self->cport, NULL));
+	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->lport, 0, NULL));
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, revents(self->cfd, 5000));
+	EXPECT_EQ(ECONNRESET, estp_getsockopt_int(self->cfd, SOL_SOCKET, SO_ERROR));
+	EXPECT_EQ(0, read_ret(self->cfd));
+	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->cport, self->lport, NULL));
+}
+
+/*
+ * A TIME_WAIT minisock keeps its port bound, and takes the SO_REUSEADDR of
+ * the socket it replaced: without it, no bind() gets through.
+ */
+TEST_F(fin, time_wait_bind)
+{
+	int fd;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 9, false);
+	client_time_wait(_metadata, self);
+	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(EADDRINUSE, try_bind(fd, "127.0.0.1", self->cport));
+	EXPECT_EQ(EADDRINUSE, try_bind(fd, "0.0.0.0", self->cport));
+	ASSERT_EQ(0, set_reuseaddr(fd));
+	EXPECT_EQ(EADDRINUSE, try_bind(fd, "127.0.0.1", self->cport));
+	close(fd);
+	EXPECT_EQ(ST_TIME_WAIT, proc_find(self->pfd, self->cport, self->lport, NULL));
+}
+
+/* Both with SO_REUSEADDR: the port can be bound again at once. */
+TEST_F(fin, time_wait_bind_reuse)
+{
+	int fd;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 10, true);
+	client_time_wait(_metadata, self);
+	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(EADDRINUSE, try_bind(fd, "127.0.0.1", self->cport));
+	ASSERT_EQ(0, set_reuseaddr(fd));
+	EXPECT_EQ(0, try_bind(fd, "127.0.0.1", self->cport));
+	close(fd);
+	EXPECT_EQ(ST_TIME_WAIT, proc_find(self->pfd, self->cport, self->lport, NULL));
+}
+
+/*
+ * The same 4-tuple again, from the side in TIME_WAIT: connect() from a
+ * bound port takes over a minisock that saw timestamps at once
+ * (tcp_twsk_unique() with no twp), and the listener gets a new connection.
+ */
+TEST_F(fin, time_wait_connect)
+{
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 11, true);
+	client_time_wait(_metadata, self);
+	self->cfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->cfd);
+	ASSERT_EQ(0, set_reuseaddr(self->cfd));
+	ASSERT_EQ(0, try_bind(self->cfd, "127.0.0.1", self->cport));
+	if (variant->proto == IPPROTO_ESTP) {
+		/* Deliberate until ESTP has timestamps: TCP without them says the same. */
+		EXPECT_EQ(EADDRNOTAVAIL, try_connect(self->cfd, "127.0.0.1", self->lport));
+		EXPECT_EQ(ST_TIME_WAIT, proc_find(self->pfd, self->cport, self->lport, NULL));
+		return;
+	}
+	EXPECT_EQ(0, try_connect(self->cfd, "127.0.0.1", self->lport));
+	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->cport, self->lport, NULL));
+	self->afd = accept_ready(self->lfd);
+	EXPECT_LE(0, self->afd);
+	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->lport, self->cport, NULL));
+	EXPECT_EQ(0, estp_getsockopt_int(self->cfd, SOL_SOCKET, SO_ERROR));
+}
+
+/*
+ * The same 4-tuple again, towards the side in TIME_WAIT: the new SYN ends
+ * the minisock and the listener takes the connection.
+ */
+TEST_F(fin, time_wait_syn)
+{
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 12, false);
+	close_fd(&self->afd);
+	ASSERT_EQ(ST_CLOSE_WAIT, wait_state(self->pfd, self->cport, self->lport,
+					    ST_CLOSE_WAIT));
+	close_fd(&self->cfd);
+	ASSERT_EQ(ST_TIME_WAIT, wait_state(self->pfd, self->lport, self->cport, ST_TIME_WAIT));
+	ASSERT_EQ(ST_GONE, wait_state(self->pfd, self->cport, self->lport, ST_GONE));
+
+	/* The client's side is all gone: its port is free without SO_REUSEADDR. */
+	self->cfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->cfd);
+	ASSERT_EQ(0, try_bind(self->cfd, "127.0.0.1", self->cport));
+	EXPECT_EQ(0, try_connect(self->cfd, "127.0.0.1", self->lport));
+	self->afd = accept_ready(self->lfd);
+	EXPECT_LE(0, self->afd);
+	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->lport, self->cport, NULL));
+}
+
+/* Runs @cmd with its output hidden: 0 when it exits 0. */
+static int run(const char *cmd)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s >/dev/null 2>&1", cmd);
+	return system(buf) == 0 ? 0 : -1;
+}
+
+/*
+ * Two netns joined by a veth pair whose both ends delay by 300 ms: states
+ * that loopback passes through at once last a one-way trip.  An RTT of
+ * 600 ms stays below the 1 s initial RTO, so the handshake is not
+ * retransmitted and the RTO measured on it outlasts every wait here: no
+ * FIN is retransmitted.  Permanent neighbour entries keep ARP, and its
+ * delay, out of the way.
+ */
+#define NS_A		"estp-cl-a"
+#define NS_B		"estp-cl-b"
+#define DEV_A		"estp-cl0"
+#define DEV_B		"estp-cl1"
+#define MAC_A		"02:00:00:c1:00:01"
+#define MAC_B		"02:00:00:c1:00:02"
+#define IP_A		"10.198.0.1"
+#define IP_B		"10.198.0.2"
+#define DELAY		"300ms"
+
+static void delayed_down(void)
+{
+	/* The veth pair and its qdiscs go with the netns. */
+	run("ip netns del " NS_A);
+	run("ip netns del " NS_B);
+}
+
+static int delayed_up(void)
+{
+	delayed_down();
+	if (run("ip netns add " NS_A) || run("ip netns add " NS_B) ||
+	    run("ip -n " NS_A " link add " DEV_A " address " MAC_A " type veth"
+		" peer name " DEV_B " address " MAC_B " netns " NS_B) ||
+	    run("ip -n " NS_A " addr add " IP_A "/24 dev " DEV_A) ||
+	    run("ip -n " NS_B " addr add " IP_B "/24 dev " DEV_B) ||
+	    run("ip -n " NS_A " link set " DEV_A " up") ||
+	    run("ip -n " NS_B " link set " DEV_B " up") ||
+	    run("ip -n " NS_A " neigh replace " IP_B " lladdr " MAC_B
+		" nud permanent dev " DEV_A) ||
+	    run("ip -n " NS_B " neigh replace " IP_A " lladdr " MAC_A
+		" nud permanent dev " DEV_B) ||
+	    run("ip netns exec " NS_A " tc qdisc add dev " DEV_A " root netem delay " DELAY) ||
+	    run("ip netns exec " NS_B " tc qdisc add dev " DEV_B " root netem delay " DELAY)) {
+		delayed_down();
+		return -1;
+	}
+	return 0;
+}
+
+/* The client lives in NS_A (index 0), the server in NS_B (index 1). */
+FIXTURE(delayed)
+{
+	int home;		/* our own netns, to come back to */
+	int ns[2];
+	int pfd[2];		/* /proc/net/{tcp,estp} of each netns */
+	int lfd, cfd, afd;
+	int lport, cport;
+};
+
+FIXTURE_VARIANTS_TCP_ESTP(delayed);
+
+/* Opens @path, or a socket of @proto when @path is NULL, inside netns @ns. */
+static int open_in(FIXTURE_DATA(delayed) *self, int ns, const char *path, int proto)
+{
+	int fd;
+
+	if (setns(self->ns[ns], CLONE_NEWNET))
+		return -1;
+	fd = path ? open(path, O_RDONLY) : socket(AF_INET, SOCK_STREAM, proto);
+	if (setns(self->home, CLONE_NEWNET)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Shortens ESTP's TIME_WAIT in netns @ns: new netns start at the default. */
+static void tw_shorten_in(FIXTURE_DATA(delayed) *self, int ns)
+{
+	char saved[32];
+
+	if (setns(self->ns[ns], CLONE_NEWNET))
+		return;
+	tw_shorten(saved, sizeof(saved));
+	setns(self->home, CLONE_NEWNET);
+}
+
+/* Closes what the fixture holds and removes the netns. */
+static void delayed_close(FIXTURE_DATA(delayed) *self)
+{
+	int i;
+
+	close_fd(&self->afd);
+	close_fd(&self->cfd);
+	close_fd(&self->lfd);
+	for (i = 0; i < 2; i++) {
+		close_fd(&self->pfd[i]);
+		close_fd(&self->ns[i]);
+	}
+	close_fd(&self->home);
+	delayed_down();
+}
+
+static int delayed_open(FIXTURE_DATA(delayed) *self, int proto)
+{
+	int i;
+
+	self->home = open("/proc/self/ns/net", O_RDONLY);
+	if (self->home < 0 || delayed_up())
+		return -1;
+	self->ns[0] = open("/run/netns/" NS_A, O_RDONLY);
+	self->ns[1] = open("/run/netns/" NS_B, O_RDONLY);
+	for (i = 0; i < 2; i++) {
+		if (self->ns[i] < 0)
+			return -1;
+		self->pfd[i] = open_in(self, i, proc_path(proto), 0);
+		if (self->pfd[i] < 0)
+			return -1;
+		if (proto == IPPROTO_ESTP)
+			tw_shorten_in(self, i);
+	}
+	return 0;
+}
+
+FIXTURE_SETUP(delayed)
+{
+	int err;
+
+	self->home = -1;
+	self->lfd = -1;
+	self->cfd = -1;
+	self->afd = -1;
+	self->ns[0] = -1;
+	self->ns[1] = -1;
+	self->pfd[0] = -1;
+	self->pfd[1] = -1;
+	err = delayed_open(self, variant->proto);
+	/* The teardown does not run after a failed setup: undo here. */
+	if (err)
+		delayed_close(self);
+	ASSERT_EQ(0, err) TH_LOG("cannot set up netns, veth and netem");
+}
+
+FIXTURE_TEARDOWN(delayed)
+{
+	int i;
+
+	close_fd(&self->afd);
+	close_fd(&self->cfd);
+	close_fd(&self->lfd);
+	/* Let ESTP's TIME_WAIT end rather than outlive its netns. */
+	for (i = 0; i < 2 && variant->proto == IPPROTO_ESTP; i++)
+		EXPECT_EQ(0, drain(self->pfd[i]));
+	delayed_close(self);
+}
+
+/* Listener in NS_B, client in NS_A, connected and accepted. */
+static void delayed_pair(struct __test_metadata *_metadata, FIXTURE_DATA(delayed) *self,
+			 int proto, int port)
+{
+	self->lport = port;
+	self->lfd = open_in(self, 1, NULL, proto);
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, try_bind(self->lfd, IP_B, port));
+	ASSERT_EQ(0, listen(self->lfd, 8));
+	self->cfd = open_in(self, 0, NULL, proto);
+	ASSERT_LE(0, self->cfd);
+	ASSERT_EQ(0, try_connect(self->cfd, IP_B, port));
+	self->cport = estp_local_port(self->cfd);
+	self->afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->afd);
+	ASSERT_EQ(ST_ESTABLISHED, proc_find(self->pfd[0], self->cport, port, NULL));
+	ASSERT_EQ(ST_ESTABLISHED, proc_find(self->pfd[1], port, self->cport, NULL));
+}
+
+/* The states one socket went through, in hex, "--" for not listed. */
+struct trace {
+	char s[64];
+	int last;
+};
+
+static void trace_add(struct trace *t, int st)
+{
+	size_t n = strlen(t->s);
+
+	if (n && st == t->last)
+		return;
+	t->last = st;
+	if (st == ST_GONE)
+		snprintf(t->s + n, sizeof(t->s) - n, "%s--", n ? " " : "");
+	else
+		snprintf(t->s + n, sizeof(t->s) - n, "%s%02x", n ? " " : "", st);
+}
+
+/*
+ * Samples the states of the client (t[0]) and the server (t[1]) every 2 ms,
+ * far more often than a state of the delayed link changes, until they are
+ * @end0 and @end1 or 5 s have passed.
+ */
+static void trace_states(FIXTURE_DATA(delayed) *self, struct trace t[2], int end0, int end1)
+{
+	double end = now_s() + 5;
+	int st0, st1;
+
+	memset(t, 0, 2 * sizeof(*t));
+	do {
+		st0 = proc_find(self->pfd[0], self->cport, self->lport, NULL);
+		st1 = proc_find(self->pfd[1], self->lport, self->cport, NULL);
+		trace_add(&t[0], st0);
+		trace_add(&t[1], st1);
+		if (st0 == end0 && st1 == end1)
+			break;
+		usleep(2000);
+	} while (now_s() < end);
+}
+
+TEST_F(delayed, fin_wait1_last_ack)
+{
+	struct trace t[2];
+
+	delayed_pair(_metadata, self, variant->proto, PORT_BASE + 20);
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	/* FIN_WAIT1 until our FIN is acked, CLOSE_WAIT once it is there. */
+	trace_states(self, t, ST_FIN_WAIT2, ST_CLOSE_WAIT);
+	EXPECT_STREQ("04 05", t[0].s);
+	EXPECT_STREQ("01 08", t[1].s);
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP, revents(self->afd, 0));
+	EXPECT_EQ(0, read_ret(self->afd));
+
+	/* The orphaned server waits for its FIN's ACK in LAST_ACK. */
+	close_fd(&self->afd);
+	trace_states(self, t, ST_TIME_WAIT, ST_GONE);
+	EXPECT_STREQ("05 06", t[0].s);
+	EXPECT_STREQ("09 --", t[1].s);
+	EXPECT_EQ(0, read_ret(self->cfd));
+}
+
+/* Both FINs cross on the wire: each end sees the other's FIN before the ACK. */
+TEST_F(delayed, simultaneous_close)
+{
+	struct trace t[2];
+
+	delayed_pair(_metadata, self, variant->proto, PORT_BASE + 21);
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	ASSERT_EQ(0, shutdown(self->afd, SHUT_WR));
+	trace_states(self, t, ST_TIME_WAIT, ST_TIME_WAIT);
+	EXPECT_STREQ("04 0b 06", t[0].s);
+	EXPECT_STREQ("04 0b 06", t[1].s);
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, revents(self->cfd, 0));
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, revents(self->afd, 0));
+	EXPECT_EQ(0, read_ret(self->cfd));
+	EXPECT_EQ(0, read_ret(self->afd));
+}
+
+/* ESTP's own sysctls, restored after each test. */
+FIXTURE(estp_only)
+{
+	int pfd, lfd, cfd, afd;
+	char tw_saved[32], fin_saved[32];
+};
+
+FIXTURE_SETUP(estp_only)
+{
+	self->lfd = -1;
+	self->cfd = -1;
+	self->afd = -1;
+	self->pfd = open("/proc/net/estp", O_RDONLY);
+	ASSERT_LE(0, self->pfd);
+	ASSERT_EQ(0, sysctl_get(TW_TIMEOUT, self->tw_saved, sizeof(self->tw_saved)));
+	ASSERT_EQ(0, sysctl_get(FIN_TIMEOUT, self->fin_saved, sizeof(self->fin_saved)));
+}
+
+FIXTURE_TEARDOWN(estp_only)
+{
+	close_fd(&self->afd);
+	close_fd(&self->cfd);
+	close_fd(&self->lfd);
+	EXPECT_EQ(0, sysctl_set(TW_TIMEOUT, self->tw_saved));
+	EXPECT_EQ(0, sysctl_set(FIN_TIMEOUT, self->fin_saved));
+	close(self->pfd);
+}
+
+/* TCP's TIME_WAIT is a fixed 60 s, ESTP's is the sysctl net.estp.tw_timeout, in seconds. */
+TEST_F(estp_only, tw_timeout)
+{
+	const int port = PORT_BASE + 30;
+	int cport;
+
+	ASSERT_EQ(0, sysctl_set(TW_TIMEOUT, "1"));
+	self->lfd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, try_bind(self->lfd, "127.0.0.1", port));
+	ASSERT_EQ(0, listen(self->lfd, 8));
+	self->cfd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+	ASSERT_LE(0, self->cfd);
+	ASSERT_EQ(0, try_connect(self->cfd, "127.0.0.1", port));
+	cport = estp_local_port(self->cfd);
+	self->afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->afd);
+	close_fd(&self->cfd);
+	ASSERT_EQ(ST_CLOSE_WAIT, wait_state(self->pfd, port, cport, ST_CLOSE_WAIT));
+	close_fd(&self->afd);
+	ASSERT_EQ(ST_TIME_WAIT, wait_state(self->pfd, cport, port, ST_TIME_WAIT));
+	usleep(2500000);
+	EXPECT_EQ(ST_GONE, proc_find(self->pfd, cport, port, NULL));
+}
+
+TEST_F(estp_only, fin_timeout)
+{
+	char val[32];
+
+	/* TCP's tcp_fin_timeout default. */
+	ASSERT_EQ(0, sysctl_get(FIN_TIMEOUT, val, sizeof(val)));
+	EXPECT_STREQ("60", val);
+	EXPECT_EQ(EINVAL, sysctl_set(FIN_TIMEOUT, "0"));
+	EXPECT_EQ(EINVAL, sysctl_set(FIN_TIMEOUT, "-1"));
+	ASSERT_EQ(0, sysctl_get(FIN_TIMEOUT, val, sizeof(val)));
+	EXPECT_STREQ("60", val);
+	EXPECT_EQ(0, sysctl_set(FIN_TIMEOUT, "30"));
+	ASSERT_EQ(0, sysctl_get(FIN_TIMEOUT, val, sizeof(val)));
+	EXPECT_STREQ("30", val);
+}
+
+TEST_HARNESS_MAIN
