@@ -221,7 +221,6 @@ enum estp_mib_field {
 	ESTP_MIB_INNOSOCKET,	/* no sock for it: answered with a RST */
 	ESTP_MIB_LISTENOVERFLOWS, /* SYN or final ACK with the accept queue full */
 	ESTP_MIB_LISTENDROPS,	/* SYN dropped at a listener, for any reason */
-	ESTP_MIB_INUNHANDLED,	/* a segment a listener cannot take yet */
 	ESTP_MIB_OUTSEGS,	/* segments sent */
 	ESTP_MIB_OUTRSTS,	/* RSTs sent */
 	__ESTP_MIB_MAX
