@@ -74,6 +74,24 @@ static struct request_sock *estp_reqsk_queue_remove(struct sock *sk)
 	return req;
 }
 
+/*
+ * A child nobody will accept: reset it and let it die as an orphan
+ * (inet_child_forget).  Our own reference keeps it until we unlock it.
+ */
+static void estp_child_forget(struct sock *child)
+{
+	sock_hold(child);
+	local_bh_disable();
+	bh_lock_sock(child);
+	sock_orphan(child);
+	if (child->sk_state != TCP_CLOSE)
+		estp_send_active_reset(child, GFP_ATOMIC);
+	estp_done(child);
+	bh_unlock_sock(child);
+	local_bh_enable();
+	sock_put(child);
+}
+
 /**
  * estp_csk_listen_stop - a listener closes (inet_csk_listen_stop)
  * @sk: the socket, locked, already in CLOSE and unhashed
@@ -87,19 +105,7 @@ void estp_csk_listen_stop(struct sock *sk)
 
 	estp_reqsk_purge(sk);
 	while ((req = estp_reqsk_queue_remove(sk)) != NULL) {
-		struct sock *child = req->sk;
-
-		local_bh_disable();
-		bh_lock_sock(child);
-		sock_hold(child);
-		/* The child was never the user's: it dies as an orphan. */
-		sock_orphan(child);
-		if (child->sk_state != TCP_CLOSE)
-			estp_send_active_reset(child, GFP_ATOMIC);
-		estp_done(child);
-		bh_unlock_sock(child);
-		local_bh_enable();
-		sock_put(child);
+		estp_child_forget(req->sk);
 		estp_reqsk_put(req);
 		cond_resched();
 	}
@@ -351,10 +357,15 @@ int estp_reqsk_queue_hash_add(struct sock *listener, struct request_sock *req)
  * @listener: the listener
  * @req: the request sock; the caller's reference passes to the accept queue
  * @child: the new sock, established
+ *
+ * A listener that stopped meanwhile gets nothing: the check is made under
+ * the queue's lock, which estp_csk_listen_stop() empties the queue under.
  */
 void estp_csk_complete_hashdance(struct sock *listener, struct request_sock *req,
 				 struct sock *child)
 {
+	bool queued = false;
+
 	struct estp_accept_queue *queue = &estp_sk(listener)->accept_queue;
 
 	/* estp_ehash_insert() already took req out of the hash for the child. */
@@ -368,14 +379,22 @@ void estp_csk_complete_hashdance(struct sock *listener, struct request_sock *req
 	req->sk = child;
 	req->dl_next = NULL;
 	spin_lock(&queue->lock);
-	if (queue->tail)
-		queue->tail->dl_next = req;
-	else
-		WRITE_ONCE(queue->head, req);
-	queue->tail = req;
-	sk_acceptq_added(listener);
+	if (inet_sk_state_load(listener) == TCP_LISTEN) {
+		if (queue->tail)
+			queue->tail->dl_next = req;
+		else
+			WRITE_ONCE(queue->head, req);
+		queue->tail = req;
+		sk_acceptq_added(listener);
+		queued = true;
+	}
 	spin_unlock(&queue->lock);
-	listener->sk_data_ready(listener);
+	if (queued) {
+		listener->sk_data_ready(listener);
+		return;
+	}
+	estp_child_forget(child);
+	estp_reqsk_put(req);
 }
 
 /**

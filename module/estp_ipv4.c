@@ -231,6 +231,15 @@ static int estp_v4_rcv_reqsk(struct net *net, struct sk_buff *skb,
 	struct sock *listener = req->rsk_listener;
 	struct sock *child;
 
+	if (unlikely(inet_sk_state_load(listener) != TCP_LISTEN)) {
+		/* The listener is closing: the request goes with it. */
+		estp_reqsk_queue_drop(listener, req);
+		estp_reqsk_put(req);
+		ESTP_INC_STATS(net, ESTP_MIB_INNOSOCKET);
+		estp_v4_send_reset(net, skb);
+		kfree_skb(skb);
+		return 0;
+	}
 	child = estp_check_req(listener, skb, req);
 	if (child == listener) {
 		estp_v4_send_reset(net, skb);
