@@ -221,6 +221,7 @@ enum estp_mib_field {
 	ESTP_MIB_INNOSOCKET,	/* no sock for it: answered with a RST */
 	ESTP_MIB_LISTENOVERFLOWS, /* SYN or final ACK with the accept queue full */
 	ESTP_MIB_LISTENDROPS,	/* SYN dropped at a listener, for any reason */
+	ESTP_MIB_BACKLOGDROPS,	/* dropped: the owned sock's backlog was full */
 	ESTP_MIB_OUTSEGS,	/* segments sent */
 	ESTP_MIB_OUTRSTS,	/* RSTs sent */
 	__ESTP_MIB_MAX

@@ -101,11 +101,17 @@ int estp_v4_connect(struct sock *sk, struct estp_sockaddr *uaddr, int addr_len)
 	return estp_connect(sk);
 
 failure:
+	/* Unhashes the sock and gives back the port, as the success path took. */
 	estp_set_state(sk, TCP_CLOSE);
 	if (rt)
 		ip_rt_put(rt);
 	sk->sk_route_caps = 0;
 	inet->inet_dport = 0;
+	inet->inet_daddr = 0;
+	if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK)) {
+		inet->inet_saddr = 0;
+		inet->inet_rcv_saddr = 0;
+	}
 	return err;
 }
 
@@ -307,11 +313,13 @@ int estp_v4_rcv(struct sk_buff *skb)
 		int ret = 0;
 
 		bh_lock_sock_nested(sk);
-		if (!sock_owned_by_user(sk))
+		if (!sock_owned_by_user(sk)) {
 			ret = estp_v4_do_rcv(sk, skb);
-		else if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf) +
-					READ_ONCE(sk->sk_sndbuf)))
+		} else if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf) +
+					  READ_ONCE(sk->sk_sndbuf))) {
+			ESTP_INC_STATS(net, ESTP_MIB_BACKLOGDROPS);
 			kfree_skb(skb);
+		}
 		bh_unlock_sock(sk);
 		sock_put(sk);
 		return ret;

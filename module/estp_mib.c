@@ -17,6 +17,7 @@ static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_INNOSOCKET]	= "InNoSocket",
 	[ESTP_MIB_LISTENOVERFLOWS] = "ListenOverflows",
 	[ESTP_MIB_LISTENDROPS]	= "ListenDrops",
+	[ESTP_MIB_BACKLOGDROPS]	= "BacklogDrops",
 	[ESTP_MIB_OUTSEGS]	= "OutSegs",
 	[ESTP_MIB_OUTRSTS]	= "OutRsts",
 };

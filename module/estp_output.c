@@ -28,6 +28,48 @@ void estp_v4_csum(struct sk_buff *skb, __be32 saddr, __be32 daddr)
 	skb->ip_summed = CHECKSUM_NONE;
 }
 
+/* A route for a segment that belongs to no full sock. */
+static struct rtable *estp_v4_route_ctl(struct net *net, struct flowi4 *fl4,
+					const struct estphdr *th, __be32 saddr,
+					__be32 daddr)
+{
+	*fl4 = (struct flowi4) {
+		.daddr = daddr,
+		.saddr = saddr,
+		.flowi4_proto = estp_ipproto,
+		.fl4_sport = th->source,
+		.fl4_dport = th->dest,
+	};
+	return ip_route_output_key(net, fl4);
+}
+
+/* Checksum, prepend the IPv4 header and send on the route found for it. */
+static int estp_v4_xmit_ctl(struct net *net, struct sk_buff *skb,
+			    struct rtable *rt, const struct flowi4 *fl4, u8 tos)
+{
+	struct iphdr *iph;
+
+	estp_v4_csum(skb, fl4->saddr, fl4->daddr);
+	skb_push(skb, sizeof(*iph));
+	skb_reset_network_header(skb);
+	iph = ip_hdr(skb);
+	iph->version = 4;
+	iph->ihl = sizeof(*iph) >> 2;
+	iph->tos = tos;
+	iph->tot_len = htons(skb->len);
+	iph->frag_off = htons(IP_DF);
+	iph->ttl = ip4_dst_hoplimit(&rt->dst);
+	iph->protocol = estp_ipproto;
+	iph->saddr = fl4->saddr;
+	iph->daddr = fl4->daddr;
+	skb_dst_set(skb, &rt->dst);
+	ip_select_ident(net, skb, NULL);
+	ip_send_check(iph);
+	skb->protocol = htons(ETH_P_IP);
+	ESTP_INC_STATS(net, ESTP_MIB_OUTSEGS);
+	return ip_local_out(net, NULL, skb);
+}
+
 /**
  * estp_v4_send_ctl - send a segment that belongs to no full sock
  * @net: the netns to send in
@@ -44,41 +86,32 @@ void estp_v4_csum(struct sk_buff *skb, __be32 saddr, __be32 daddr)
 int estp_v4_send_ctl(struct net *net, struct sk_buff *skb, __be32 saddr,
 		     __be32 daddr, u8 tos)
 {
-	const struct estphdr *th = estp_hdr(skb);
-	struct flowi4 fl4 = {
-		.daddr = daddr,
-		.saddr = saddr,
-		.flowi4_proto = estp_ipproto,
-		.fl4_sport = th->source,
-		.fl4_dport = th->dest,
-	};
+	struct flowi4 fl4;
 	struct rtable *rt;
-	struct iphdr *iph;
 
-	rt = ip_route_output_key(net, &fl4);
+	rt = estp_v4_route_ctl(net, &fl4, estp_hdr(skb), saddr, daddr);
 	if (IS_ERR(rt)) {
 		kfree_skb(skb);
 		return PTR_ERR(rt);
 	}
-	estp_v4_csum(skb, saddr, daddr);
-	skb_push(skb, sizeof(*iph));
-	skb_reset_network_header(skb);
-	iph = ip_hdr(skb);
-	iph->version = 4;
-	iph->ihl = sizeof(*iph) >> 2;
-	iph->tos = tos;
-	iph->tot_len = htons(skb->len);
-	iph->frag_off = htons(IP_DF);
-	iph->ttl = ip4_dst_hoplimit(&rt->dst);
-	iph->protocol = estp_ipproto;
-	iph->saddr = fl4.saddr;
-	iph->daddr = fl4.daddr;
-	skb_dst_set(skb, &rt->dst);
-	ip_select_ident(net, skb, NULL);
-	ip_send_check(iph);
-	skb->protocol = htons(ETH_P_IP);
-	ESTP_INC_STATS(net, ESTP_MIB_OUTSEGS);
-	return ip_local_out(net, NULL, skb);
+	return estp_v4_xmit_ctl(net, skb, rt, &fl4, tos);
+}
+
+/* Our MSS for a route: its MTU less the IPv4 and ESTP headers. */
+static u16 estp_mss_for_mtu(unsigned int mtu)
+{
+	return min_t(unsigned int, mtu - sizeof(struct iphdr) - sizeof(struct estphdr),
+		     U16_MAX);
+}
+
+/* The MSS option (kind 2, length 4), right after the 20-byte header. */
+static void estp_put_mss_option(struct estphdr *th, u16 mss)
+{
+	u8 *opt = (u8 *)(th + 1);
+
+	opt[0] = 2;
+	opt[1] = 4;
+	put_unaligned_be16(mss, opt + 2);
 }
 
 /**
@@ -129,14 +162,12 @@ static int estp_transmit_skb(struct sock *sk, struct sk_buff *skb, u32 seq,
 	return net_xmit_eval(err);
 }
 
-/* The MSS to announce: the route's MTU less the IPv4 and ESTP headers. */
+/* The MSS a connecting sock announces, from its cached route. */
 static u16 estp_advertised_mss(struct sock *sk)
 {
 	const struct dst_entry *dst = __sk_dst_get(sk);
-	unsigned int mtu = dst ? dst_mtu(dst) : IPV4_MIN_MTU;
 
-	return min_t(unsigned int, mtu - sizeof(struct iphdr) - sizeof(struct estphdr),
-		     U16_MAX);
+	return estp_mss_for_mtu(dst ? dst_mtu(dst) : IPV4_MIN_MTU);
 }
 
 /**
@@ -151,7 +182,6 @@ int estp_send_syn(struct sock *sk)
 	struct estp_sock *esk = estp_sk(sk);
 	struct sk_buff *skb;
 	u8 flags = ESTP_FLAG_SYN;
-	u8 *opt;
 
 	/* After a simultaneous open the SYN acknowledges the peer's (SYN_RECV). */
 	if (sk->sk_state == TCP_SYN_RECV)
@@ -159,11 +189,7 @@ int estp_send_syn(struct sock *sk)
 	skb = estp_alloc_ctl_skb(sizeof(struct estphdr) + 4, sk_gfp_mask(sk, GFP_ATOMIC));
 	if (!skb)
 		return -ENOBUFS;
-	/* MSS option: kind 2, length 4. */
-	opt = (u8 *)(estp_hdr(skb) + 1);
-	opt[0] = 2;
-	opt[1] = 4;
-	put_unaligned_be16(estp_advertised_mss(sk), opt + 2);
+	estp_put_mss_option(estp_hdr(skb), estp_advertised_mss(sk));
 	return estp_transmit_skb(sk, skb, esk->iss, flags);
 }
 
@@ -184,6 +210,7 @@ int estp_connect(struct sock *sk)
 	esk->snd_nxt = esk->iss + 1;
 	esk->rcv_nxt = 0;
 	esk->retransmits = 0;
+	esk->fin_sent = 0;	/* a sock may connect again after a disconnect */
 	esk->rto = ESTP_TIMEOUT_INIT;
 	estp_send_syn(sk);
 	estp_reset_xmit_timer(sk);
@@ -230,9 +257,11 @@ int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
 {
 	const struct inet_request_sock *ireq = inet_rsk(req);
 	const struct estp_request_sock *ereq = estp_rsk(req);
+	struct net *net = sock_net(listener);
 	struct estphdr *th;
 	struct sk_buff *skb;
-	u8 *opt;
+	struct flowi4 fl4;
+	struct rtable *rt;
 
 	skb = estp_alloc_ctl_skb(sizeof(*th) + 4, GFP_ATOMIC);
 	if (!skb)
@@ -245,12 +274,14 @@ int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
 	th->syn = 1;
 	th->ack = 1;
 	th->window = htons(min_t(u32, READ_ONCE(listener->sk_rcvbuf), U16_MAX));
-	opt = (u8 *)(th + 1);
-	opt[0] = 2;
-	opt[1] = 4;
-	put_unaligned_be16(min_t(u16, ereq->mss ? : U16_MAX, U16_MAX - 40), opt + 2);
-	return estp_v4_send_ctl(sock_net(listener), skb, ireq->ir_loc_addr,
-				ireq->ir_rmt_addr, inet_sk(listener)->tos);
+	rt = estp_v4_route_ctl(net, &fl4, th, ireq->ir_loc_addr, ireq->ir_rmt_addr);
+	if (IS_ERR(rt)) {
+		kfree_skb(skb);
+		return PTR_ERR(rt);
+	}
+	/* Our own MSS, from the route back to the peer. */
+	estp_put_mss_option(th, estp_mss_for_mtu(dst_mtu(&rt->dst)));
+	return estp_v4_xmit_ctl(net, skb, rt, &fl4, inet_sk(listener)->tos);
 }
 
 /**
