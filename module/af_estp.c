@@ -22,6 +22,9 @@ MODULE_PARM_DESC(ipproto, "IP protocol number (1-254, default 253)");
 
 unsigned int estp_net_id __read_mostly;
 
+/* Orphaned socks of every netns, as tcp_orphan_count. */
+struct percpu_counter estp_orphan_count;
+
 static struct sock *estp_accept(struct sock *sk, ESTP_ACCEPT_PARAMS)
 {
 	return estp_csk_accept(sk, ESTP_ACCEPT_FLAGS, ESTP_ACCEPT_ERR);
@@ -41,6 +44,8 @@ struct proto estp_prot = {
 	.unhash		= estp_unhash,
 	.get_port	= estp_get_port,
 	.backlog_rcv	= estp_v4_do_rcv,
+	.release_cb	= estp_release_cb,
+	.keepalive	= estp_set_keepalive,
 	.slab_flags	= SLAB_TYPESAFE_BY_RCU,
 	.rsk_prot	= &estp_request_sock_ops,
 	.twsk_prot	= &estp_timewait_sock_ops,
@@ -163,9 +168,12 @@ static int __init estp_init(void)
 	}
 	estp_protosw.protocol = estp_ipproto;
 
-	err = estp_hashinfo_init();
+	err = percpu_counter_init(&estp_orphan_count, 0, GFP_KERNEL);
 	if (err)
 		return err;
+	err = estp_hashinfo_init();
+	if (err)
+		goto out_orphans;
 	err = proto_register(&estp_prot, 1);
 	if (err)
 		goto out_hash;
@@ -190,6 +198,8 @@ out_proto:
 	proto_unregister(&estp_prot);
 out_hash:
 	estp_hashinfo_destroy();
+out_orphans:
+	percpu_counter_destroy(&estp_orphan_count);
 	return err;
 }
 
@@ -204,6 +214,7 @@ static void __exit estp_exit(void)
 	unregister_pernet_subsys(&estp_net_ops);
 	proto_unregister(&estp_prot);
 	estp_hashinfo_destroy();
+	percpu_counter_destroy(&estp_orphan_count);
 }
 
 module_init(estp_init);

@@ -58,4 +58,11 @@ estp_register_net_sysctl(struct net *net, const char *path,
 #endif
 }
 
+/* 6.6 turned inet_sock's flags into bits (inet_test_bit()). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#define estp_recverr(sk)	inet_test_bit(RECVERR, sk)
+#else
+#define estp_recverr(sk)	(inet_sk(sk)->recverr)
+#endif
+
 #endif /* _ESTP_COMPAT_H */

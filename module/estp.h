@@ -6,6 +6,7 @@
 #define _ESTP_H
 
 #include <linux/percpu.h>
+#include <linux/percpu_counter.h>
 #include <linux/skbuff.h>
 #include <net/inet_sock.h>
 #include <net/inet_timewait_sock.h>
@@ -130,6 +131,7 @@ struct estp_accept_queue {
 	struct request_sock	*tail;
 	atomic_t		qlen;
 	atomic_t		young;
+	bool			synflood_warned; /* logged once a listener */
 };
 
 /*
@@ -148,6 +150,17 @@ struct estp_sock {
 	u8				retransmits;	/* unanswered (re)sends */
 	u8				syn_retries;	/* ESTP_SYNCNT; 0: default */
 	u8				fin_sent:1;	/* snd_nxt counts our FIN */
+	u8				probes_out;	/* keepalives unanswered */
+	u8				keepalive_probes; /* ESTP_KEEPCNT; 0: default */
+	u32				keepalive_time;	/* ESTP_KEEPIDLE, jiffies; 0: default */
+	u32				keepalive_intvl; /* ESTP_KEEPINTVL, jiffies; 0: default */
+	int				linger2;	/* ESTP_LINGER2, jiffies; <0: RST */
+	u32				rcv_tstamp;	/* jiffies of the last segment in */
+	u32				last_oow_ack_time; /* of the last challenge ACK */
+	const struct estp_af_ops	*af_ops;	/* the IP version's ops */
+	unsigned long			synq_overflow;	/* listener: last cookie sent */
+	unsigned long			deferred;	/* ESTP_*_DEFERRED bits */
+	u32				mtu_info;	/* from ICMP, for mtu_reduced */
 
 	/* stream part (tcp_sock) */
 	u32				iss;		/* initial send sequence */
@@ -155,7 +168,31 @@ struct estp_sock {
 	u32				snd_nxt;
 	u32				rcv_nxt;
 	u16				mss_clamp;	/* peer's MSS option */
+	u16				mss_cache;	/* current MSS: peer's and path's */
+	u16				user_mss;	/* ESTP_MAXSEG; 0: none */
 };
+
+/*
+ * What the state machine asks of the IP version under it, as
+ * struct inet_connection_sock_af_ops: IPv4 is estp_ipv4_specific, and
+ * IPv6 will be a second table.  The state machine never tests the family.
+ */
+struct estp_af_ops {
+	int	(*queue_xmit)(struct sock *sk, struct sk_buff *skb, struct flowi *fl);
+	void	(*send_check)(struct sock *sk, struct sk_buff *skb);
+	int	(*rebuild_header)(struct sock *sk);
+	int	(*conn_request)(struct sock *listener, struct sk_buff *skb);
+	struct sock *(*syn_recv_sock)(const struct sock *listener, struct sk_buff *skb,
+				      struct request_sock *req);
+	u16	net_header_len;
+	int	(*setsockopt)(struct sock *sk, int level, int optname,
+			      sockptr_t optval, unsigned int optlen);
+	int	(*getsockopt)(struct sock *sk, int level, int optname,
+			      char __user *optval, int __user *optlen);
+	void	(*mtu_reduced)(struct sock *sk);
+};
+
+extern const struct estp_af_ops estp_ipv4_specific;
 
 /*
  * A request sock: a SYN received by a listener, in the established hash in
@@ -172,6 +209,7 @@ struct estp_request_sock {
 	u32				rcv_isn;
 	u32				snt_isn;
 	u16				mss;		/* peer's MSS option */
+	bool				cookie;		/* rebuilt from a SYN cookie */
 };
 
 static inline struct estp_request_sock *estp_rsk(const struct request_sock *req)
@@ -206,6 +244,23 @@ static inline struct estp_timewait_sock *estp_twsk(const struct inet_timewait_so
 #define ESTP_SYNACK_RETRIES	5		/* net.ipv4.tcp_synack_retries */
 #define ESTP_MAX_SYNCNT		127		/* MAX_TCP_SYNCNT */
 #define ESTP_RETRIES2		15		/* net.ipv4.tcp_retries2 */
+#define ESTP_ORPHAN_RETRIES	8		/* tcp_orphan_retries() at 0 */
+#define ESTP_MSS_DEFAULT	536		/* RFC 9293 3.7.1, TCP_MSS_DEFAULT */
+#define ESTP_FIN_TIMEOUT_MAX	(120 * HZ)	/* TCP_FIN_TIMEOUT_MAX */
+#define ESTP_KEEPALIVE_TIME	7200		/* seconds, tcp_keepalive_time */
+#define ESTP_KEEPALIVE_INTVL	75		/* seconds, tcp_keepalive_intvl */
+#define ESTP_KEEPALIVE_PROBES	9		/* tcp_keepalive_probes */
+#define ESTP_MAX_KEEPIDLE	32767		/* MAX_TCP_KEEPIDLE */
+#define ESTP_MAX_KEEPINTVL	32767		/* MAX_TCP_KEEPINTVL */
+#define ESTP_MAX_KEEPCNT	127		/* MAX_TCP_KEEPCNT */
+
+/*
+ * Work the receive path leaves to the owner's release_sock(), as TCP's
+ * TSQ flags; each bit holds a sock reference until done.
+ */
+enum {
+	ESTP_MTU_REDUCED_DEFERRED,
+};
 
 static inline struct estp_sock *estp_sk(const struct sock *sk)
 {
@@ -224,6 +279,14 @@ enum estp_mib_field {
 	ESTP_MIB_BACKLOGDROPS,	/* dropped: the owned sock's backlog was full */
 	ESTP_MIB_OUTSEGS,	/* segments sent */
 	ESTP_MIB_OUTRSTS,	/* RSTs sent */
+	ESTP_MIB_SYNCOOKIESSENT, /* SYN-ACKs that carry a cookie */
+	ESTP_MIB_SYNCOOKIESRECV, /* final ACKs with a valid cookie */
+	ESTP_MIB_SYNCOOKIESFAILED, /* ACKs to a listener with a bad cookie */
+	ESTP_MIB_CHALLENGEACK,	/* RFC 5961 challenge ACKs sent */
+	ESTP_MIB_ABORTONMEMORY,	/* orphans reset: too many, or no memory */
+	ESTP_MIB_ABORTONTIMEOUT, /* ended by retransmit or keepalive timeout */
+	ESTP_MIB_ABORTONLINGER,	/* closed in FIN_WAIT2 with ESTP_LINGER2 < 0 */
+	ESTP_MIB_OUTOFWINDOWICMPS, /* ICMP errors quoting no sequence in flight */
 	__ESTP_MIB_MAX
 };
 
@@ -239,9 +302,19 @@ struct estp_net {
 	int				synack_retries;
 	int				fin_timeout;	/* seconds */
 	int				tw_timeout;	/* seconds */
+	int				syncookies;	/* 0 off, 1 on overflow, 2 always */
+	int				max_orphans;
+	int				keepalive_time;	/* seconds */
+	int				keepalive_intvl; /* seconds */
+	int				keepalive_probes;
+	int				invalid_ratelimit; /* ms between challenge ACKs */
+	int				challenge_ack_limit; /* per second, per netns */
+	u32				challenge_timestamp; /* second of the count */
+	atomic_t			challenge_count;
 };
 
 extern unsigned int estp_net_id;
+extern struct percpu_counter estp_orphan_count;
 extern struct proto estp_prot;
 extern struct request_sock_ops estp_request_sock_ops;
 extern struct timewait_sock_ops estp_timewait_sock_ops;
@@ -254,6 +327,21 @@ static inline struct estp_net *estp_pernet(const struct net *net)
 
 #define ESTP_INC_STATS(net, field) \
 	this_cpu_inc(estp_pernet(net)->mib->mibs[field])
+
+/* As TCP's default: one orphan for every two established-hash buckets. */
+static inline int estp_max_orphans_default(void)
+{
+	return (estp_hashinfo.mask + 1) / 2;
+}
+
+/*
+ * Every sock that estp_csk_destroy_sock() frees was counted as an orphan
+ * first: by close(), by a closing listener, or by a failed passive open.
+ */
+static inline void estp_orphan_inc(void)
+{
+	percpu_counter_inc(&estp_orphan_count);
+}
 
 /* af_estp.c */
 int estp_listen(struct socket *sock, int backlog);
@@ -273,6 +361,8 @@ int estp_setsockopt(struct sock *sk, int level, int optname,
 		    sockptr_t optval, unsigned int optlen);
 int estp_getsockopt(struct sock *sk, int level, int optname,
 		    char __user *optval, int __user *optlen);
+bool estp_too_many_orphans(const struct sock *sk, int shift);
+int estp_fin_time(const struct sock *sk);
 
 /* estp_connection_sock.c (inet_connection_sock.c) */
 void estp_reqsk_queue_alloc(struct estp_accept_queue *queue);
@@ -286,6 +376,8 @@ int estp_reqsk_queue_hash_add(struct sock *listener, struct request_sock *req);
 void estp_reqsk_queue_drop(struct sock *listener, struct request_sock *req);
 void estp_csk_complete_hashdance(struct sock *listener, struct request_sock *req,
 				 struct sock *child);
+void estp_csk_reqsk_queue_add(struct sock *listener, struct request_sock *req,
+			      struct sock *child);
 struct sock *estp_csk_clone(const struct sock *listener,
 			    const struct request_sock *req);
 
@@ -314,6 +406,11 @@ void estp_twsk_unbind(struct inet_timewait_sock *tw);
 void estp_reqsk_purge(struct sock *listener);
 void estp_unhash(struct sock *sk);
 
+/* estp_syncookies.c (syncookies.c) */
+u32 estp_v4_cookie_init_sequence(struct sock *listener, const struct sk_buff *skb,
+				 u16 *mssp);
+int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb);
+
 /* estp_sysctl.c */
 int estp_sysctl_net_init(struct net *net);
 void estp_sysctl_net_exit(struct net *net);
@@ -335,12 +432,19 @@ void estp_send_fin(struct sock *sk);
 void estp_retransmit_fin(struct sock *sk);
 void estp_v4_send_tw_ack(struct inet_timewait_sock *tw);
 void estp_send_active_reset(struct sock *sk, gfp_t gfp);
+int estp_write_wakeup(struct sock *sk);
+void estp_send_challenge_ack(struct sock *sk);
+void estp_sync_mss(struct sock *sk, u32 pmtu);
+void estp_v4_send_check(struct sock *sk, struct sk_buff *skb);
 
 /* estp_input.c (tcp_input.c) */
 void estp_reset(struct sock *sk);
 int estp_rcv_state_process(struct sock *sk, struct sk_buff *skb);
 u16 estp_parse_mss(const struct estphdr *th);
 int estp_conn_request(struct sock *listener, struct sk_buff *skb);
+void estp_openreq_init(struct request_sock *req, const struct sk_buff *skb,
+		       u32 rcv_isn, u16 mss);
+void estp_init_transfer(struct sock *sk);
 
 /* estp_minisocks.c (tcp_minisocks.c) */
 struct sock *estp_create_openreq_child(const struct sock *listener,
@@ -360,6 +464,28 @@ void estp_init_xmit_timers(struct sock *sk);
 void estp_clear_xmit_timers(struct sock *sk);
 void estp_reset_xmit_timer(struct sock *sk);
 void estp_write_err(struct sock *sk);
+void estp_reset_keepalive_timer(struct sock *sk, unsigned long len);
+void estp_delete_keepalive_timer(struct sock *sk);
+void estp_set_keepalive(struct sock *sk, int val);
+
+/* Per socket, or the netns's default (keepalive_time_when() and friends). */
+static inline u32 estp_keepalive_time_when(const struct estp_sock *esk)
+{
+	return READ_ONCE(esk->keepalive_time) ? :
+	       READ_ONCE(estp_pernet(sock_net(&esk->inet.sk))->keepalive_time) * HZ;
+}
+
+static inline u32 estp_keepalive_intvl_when(const struct estp_sock *esk)
+{
+	return READ_ONCE(esk->keepalive_intvl) ? :
+	       READ_ONCE(estp_pernet(sock_net(&esk->inet.sk))->keepalive_intvl) * HZ;
+}
+
+static inline int estp_keepalive_probes(const struct estp_sock *esk)
+{
+	return READ_ONCE(esk->keepalive_probes) ? :
+	       READ_ONCE(estp_pernet(sock_net(&esk->inet.sk))->keepalive_probes);
+}
 
 /* estp_fault.c: debugfs fault injection for exits only failures reach */
 bool estp_fault(const char *point);
@@ -375,6 +501,9 @@ u32 estp_v4_init_seq(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport);
 struct sock *estp_v4_syn_recv_sock(const struct sock *listener, struct sk_buff *skb,
 				   struct request_sock *req);
 int estp_v4_err(struct sk_buff *skb, u32 info);
+int estp_v4_conn_request(struct sock *listener, struct sk_buff *skb);
+void estp_v4_mtu_reduced(struct sock *sk);
+void estp_release_cb(struct sock *sk);
 
 /* estp_mib.c */
 int estp_mib_net_init(struct net *net);

@@ -84,6 +84,7 @@ static void estp_child_forget(struct sock *child)
 	local_bh_disable();
 	bh_lock_sock(child);
 	sock_orphan(child);
+	estp_orphan_inc();
 	if (child->sk_state != TCP_CLOSE)
 		estp_send_active_reset(child, GFP_ATOMIC);
 	estp_done(child);
@@ -208,6 +209,7 @@ void estp_csk_destroy_sock(struct sock *sk)
 	sk->sk_prot->destroy(sk);
 	sk_stream_kill_queues(sk);
 	xfrm_sk_free_policy(sk);
+	percpu_counter_dec(&estp_orphan_count);
 	sock_put(sk);
 }
 
@@ -358,14 +360,11 @@ int estp_reqsk_queue_hash_add(struct sock *listener, struct request_sock *req)
  * @req: the request sock; the caller's reference passes to the accept queue
  * @child: the new sock, established
  *
- * A listener that stopped meanwhile gets nothing: the check is made under
- * the queue's lock, which estp_csk_listen_stop() empties the queue under.
+ * The request leaves the listener's half-open count and loses its timer.
  */
 void estp_csk_complete_hashdance(struct sock *listener, struct request_sock *req,
 				 struct sock *child)
 {
-	bool queued = false;
-
 	struct estp_accept_queue *queue = &estp_sk(listener)->accept_queue;
 
 	/* estp_ehash_insert() already took req out of the hash for the child. */
@@ -375,6 +374,24 @@ void estp_csk_complete_hashdance(struct sock *listener, struct request_sock *req
 	estp_reqsk_put(req);				/* the hash's */
 	if (timer_delete(&req->rsk_timer))
 		estp_reqsk_put(req);			/* the timer's */
+	estp_csk_reqsk_queue_add(listener, req, child);
+}
+
+/**
+ * estp_csk_reqsk_queue_add - queue a child for accept() (inet_csk_reqsk_queue_add)
+ * @listener: the listener
+ * @req: the child's request sock, hashed no more; the caller's reference
+ *	passes to the accept queue
+ * @child: the new sock, established
+ *
+ * A listener that stopped meanwhile gets nothing: the check is made under
+ * the queue's lock, which estp_csk_listen_stop() empties the queue under.
+ */
+void estp_csk_reqsk_queue_add(struct sock *listener, struct request_sock *req,
+			      struct sock *child)
+{
+	struct estp_accept_queue *queue = &estp_sk(listener)->accept_queue;
+	bool queued = false;
 
 	req->sk = child;
 	req->dl_next = NULL;
@@ -440,6 +457,10 @@ struct sock *estp_csk_clone(const struct sock *listener,
 	estp_reqsk_queue_alloc(&esk->accept_queue);
 	estp_init_xmit_timers(newsk);
 	esk->retransmits = 0;
+	esk->probes_out = 0;
+	esk->deferred = 0;
+	esk->last_oow_ack_time = 0;
+	esk->rcv_tstamp = jiffies;
 	sock_prot_inuse_add(sock_net(newsk), newsk->sk_prot, 1);
 	return newsk;
 }

@@ -2,9 +2,9 @@
 /*
  * ESTP socket calls, the counterpart of net/ipv4/tcp.c.
  *
- * Sockets can be created, bound, listen and be closed; connect and data
- * answer -EOPNOTSUPP until the state machine lands, and ESTP's own socket
- * options -ENOPROTOOPT.
+ * Sockets are created, bound, listen, connect and close; they carry no data
+ * yet.  Socket options at SOL_ESTP take TCP's numbers, and SOL_TCP is
+ * accepted for the ones whose meaning is TCP's.
  */
 #include <linux/sched/signal.h>
 #include <net/ip.h>
@@ -42,6 +42,7 @@ void estp_done(struct sock *sk)
 {
 	estp_set_state(sk, TCP_CLOSE);
 	estp_clear_xmit_timers(sk);
+	estp_delete_keepalive_timer(sk);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 	if (!sock_flag(sk, SOCK_DEAD))
 		sk->sk_state_change(sk);
@@ -72,6 +73,7 @@ int estp_disconnect(struct sock *sk, int flags)
 		WRITE_ONCE(sk->sk_err, ECONNRESET);
 	}
 	estp_clear_xmit_timers(sk);
+	estp_delete_keepalive_timer(sk);
 	inet_sk(sk)->inet_dport = 0;
 	inet_sk(sk)->inet_daddr = 0;
 	if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK)) {
@@ -129,8 +131,12 @@ __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait)
  */
 int estp_init_sock(struct sock *sk)
 {
+	struct estp_sock *esk = estp_sk(sk);
+
 	estp_init_xmit_timers(sk);
-	estp_sk(sk)->rto = ESTP_TIMEOUT_INIT;
+	esk->rto = ESTP_TIMEOUT_INIT;
+	esk->mss_cache = ESTP_MSS_DEFAULT;
+	esk->af_ops = &estp_ipv4_specific;
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
 	return 0;
 }
@@ -142,6 +148,7 @@ int estp_init_sock(struct sock *sk)
 void estp_destroy_sock(struct sock *sk)
 {
 	estp_clear_xmit_timers(sk);
+	estp_delete_keepalive_timer(sk);
 	estp_put_port(sk);
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
 }
@@ -194,8 +201,9 @@ void estp_shutdown(struct sock *sk, int how)
  *
  * A listener stops listening; SO_LINGER with a zero time aborts with a RST;
  * a connection sends its FIN and lives on as an orphan until the close
- * completes (FIN_WAIT2 and TIME_WAIT as minisocks).  A sock that is CLOSE
- * by then is destroyed here.
+ * completes (FIN_WAIT2 and TIME_WAIT as minisocks).  An orphan in
+ * FIN_WAIT2 with ESTP_LINGER2 < 0, or one too many (net.estp.max_orphans),
+ * is reset instead.  A sock that is CLOSE by then is destroyed here.
  */
 void estp_close(struct sock *sk, long timeout)
 {
@@ -222,13 +230,24 @@ void estp_close(struct sock *sk, long timeout)
 	/* From here the sock is the kernel's: the BH lock is enough. */
 	local_bh_disable();
 	bh_lock_sock(sk);
+	estp_orphan_inc();
 	/* The backlog may have closed it meanwhile; then it is destroyed. */
 	if (state != TCP_CLOSE && sk->sk_state == TCP_CLOSE)
 		goto out;
 	if (sk->sk_state == TCP_FIN_WAIT2) {
-		estp_time_wait(sk, TCP_FIN_WAIT2,
-			       READ_ONCE(estp_pernet(sock_net(sk))->fin_timeout) * HZ);
-		goto out;
+		if (READ_ONCE(estp_sk(sk)->linger2) < 0) {
+			estp_set_state(sk, TCP_CLOSE);
+			estp_send_active_reset(sk, GFP_ATOMIC);
+			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONLINGER);
+		} else {
+			estp_time_wait(sk, TCP_FIN_WAIT2, estp_fin_time(sk));
+			goto out;
+		}
+	}
+	if (sk->sk_state != TCP_CLOSE && estp_too_many_orphans(sk, 0)) {
+		estp_set_state(sk, TCP_CLOSE);
+		estp_send_active_reset(sk, GFP_ATOMIC);
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONMEMORY);
 	}
 	if (sk->sk_state == TCP_CLOSE)
 		estp_csk_destroy_sock(sk);
@@ -299,64 +318,204 @@ out:
 }
 
 /**
- * estp_setsockopt - proto->setsockopt for levels other than SOL_SOCKET/SOL_IP
+ * estp_too_many_orphans - over net.estp.max_orphans? (tcp_too_many_orphans)
+ * @sk: the socket asking, for its netns
+ * @shift: weight of the count, raised for orphans that look dead
+ *
+ * The count is global, as TCP's; the limit is its netns's.
+ *
+ * Return: true when orphans << @shift exceed the limit.
+ */
+bool estp_too_many_orphans(const struct sock *sk, int shift)
+{
+	int max = READ_ONCE(estp_pernet(sock_net(sk))->max_orphans);
+
+	/* Exact near the limit, cheap far from it. */
+	if (percpu_counter_compare(&estp_orphan_count, max >> shift) <= 0)
+		return false;
+	net_info_ratelimited("estp: too many orphaned sockets\n");
+	return true;
+}
+
+/**
+ * estp_fin_time - how long an orphan may wait in FIN_WAIT2 (tcp_fin_time)
+ * @sk: the socket
+ *
+ * TCP also keeps it at least 3.5 RTOs; ESTP measures no RTT yet.
+ *
+ * Return: ESTP_LINGER2 if set, else net.estp.fin_timeout, in jiffies.
+ */
+int estp_fin_time(const struct sock *sk)
+{
+	int linger2 = READ_ONCE(estp_sk(sk)->linger2);
+
+	return linger2 > 0 ? linger2 :
+	       READ_ONCE(estp_pernet(sock_net(sk))->fin_timeout) * HZ;
+}
+
+/* The value of an int option, as do_tcp_setsockopt() reads it. */
+static int estp_get_int(sockptr_t optval, unsigned int optlen, int *val)
+{
+	if (optlen < sizeof(int))
+		return -EINVAL;
+	if (copy_from_sockptr(val, optval, sizeof(*val)))
+		return -EFAULT;
+	return 0;
+}
+
+/* ESTP_KEEPIDLE: a keepalive already pending is moved to the new time. */
+static void estp_set_keepidle(struct sock *sk, int val)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 elapsed;
+
+	esk->keepalive_time = val * HZ;
+	if (!sock_flag(sk, SOCK_KEEPOPEN) ||
+	    (1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN))
+		return;
+	elapsed = jiffies - esk->rcv_tstamp;
+	estp_reset_keepalive_timer(sk, esk->keepalive_time > elapsed ?
+				   esk->keepalive_time - elapsed : 0);
+}
+
+/**
+ * estp_setsockopt - proto->setsockopt for levels other than SOL_SOCKET
+ *	(do_tcp_setsockopt)
  * @sk: the socket
  * @level: option level
  * @optname: option
  * @optval: user buffer
  * @optlen: its length
  *
- * Other levels go to IP, as TCP's do through its af_ops.
+ * SOL_ESTP and SOL_TCP take the same options with TCP's numbers, ranges
+ * and errors; other levels go to IP through the af_ops.
  *
- * Return: 0, -EINVAL for a bad value or length, -ENOPROTOOPT for an
- * option ESTP does not have (yet).
+ * Return: 0, -EINVAL for a bad value or length, -EFAULT, or -ENOPROTOOPT
+ * for an option ESTP does not have (yet).
  */
 int estp_setsockopt(struct sock *sk, int level, int optname,
 		    sockptr_t optval, unsigned int optlen)
 {
-	int val;
+	struct estp_sock *esk = estp_sk(sk);
+	int val, err;
 
 	if (level != SOL_ESTP && level != SOL_TCP)
-		return ip_setsockopt(sk, level, optname, optval, optlen);
-	if (optname != ESTP_SYNCNT)
+		return esk->af_ops->setsockopt(sk, level, optname, optval, optlen);
+	switch (optname) {
+	case ESTP_MAXSEG:
+	case ESTP_KEEPIDLE:
+	case ESTP_KEEPINTVL:
+	case ESTP_KEEPCNT:
+	case ESTP_SYNCNT:
+	case ESTP_LINGER2:
+		break;
+	default:
 		return -ENOPROTOOPT;
-	if (optlen < sizeof(int))
-		return -EINVAL;
-	if (copy_from_sockptr(&val, optval, sizeof(val)))
-		return -EFAULT;
-	if (val < 1 || val > ESTP_MAX_SYNCNT)
-		return -EINVAL;
+	}
+	err = estp_get_int(optval, optlen, &val);
+	if (err)
+		return err;
+
 	lock_sock(sk);
-	estp_sk(sk)->syn_retries = val;
+	switch (optname) {
+	case ESTP_MAXSEG:
+		/* TCP's bounds: TCP_MIN_MSS and MAX_TCP_WINDOW; 0 clears. */
+		if (val && (val < 88 || val > 32767))
+			err = -EINVAL;
+		else
+			esk->user_mss = val;
+		break;
+	case ESTP_KEEPIDLE:
+		if (val < 1 || val > ESTP_MAX_KEEPIDLE)
+			err = -EINVAL;
+		else
+			estp_set_keepidle(sk, val);
+		break;
+	case ESTP_KEEPINTVL:
+		if (val < 1 || val > ESTP_MAX_KEEPINTVL)
+			err = -EINVAL;
+		else
+			WRITE_ONCE(esk->keepalive_intvl, val * HZ);
+		break;
+	case ESTP_KEEPCNT:
+		if (val < 1 || val > ESTP_MAX_KEEPCNT)
+			err = -EINVAL;
+		else
+			WRITE_ONCE(esk->keepalive_probes, val);
+		break;
+	case ESTP_SYNCNT:
+		if (val < 1 || val > ESTP_MAX_SYNCNT)
+			err = -EINVAL;
+		else
+			WRITE_ONCE(esk->syn_retries, val);
+		break;
+	case ESTP_LINGER2:
+		/* As TCP: negative means reset, too large is capped. */
+		if (val < 0)
+			WRITE_ONCE(esk->linger2, -1);
+		else if (val > ESTP_FIN_TIMEOUT_MAX / HZ)
+			WRITE_ONCE(esk->linger2, ESTP_FIN_TIMEOUT_MAX);
+		else
+			WRITE_ONCE(esk->linger2, val * HZ);
+		break;
+	}
 	release_sock(sk);
-	return 0;
+	return err;
 }
 
 /**
  * estp_getsockopt - proto->getsockopt for levels other than SOL_SOCKET
+ *	(do_tcp_getsockopt)
  * @sk: the socket
  * @level: option level
  * @optname: option
  * @optval: user buffer
  * @optlen: user length in/out
  *
- * Return: 0, or -ENOPROTOOPT for an option ESTP does not have (yet).
+ * Return: 0, -EINVAL, -EFAULT, or -ENOPROTOOPT for an option ESTP does not
+ * have (yet).
  */
 int estp_getsockopt(struct sock *sk, int level, int optname,
 		    char __user *optval, int __user *optlen)
 {
+	struct estp_sock *esk = estp_sk(sk);
 	int val, len;
 
 	if (level != SOL_ESTP && level != SOL_TCP)
-		return ip_getsockopt(sk, level, optname, optval, optlen);
-	if (optname != ESTP_SYNCNT)
-		return -ENOPROTOOPT;
+		return esk->af_ops->getsockopt(sk, level, optname, optval, optlen);
 	if (get_user(len, optlen))
 		return -EFAULT;
 	if (len < 0)
 		return -EINVAL;
 	len = min_t(unsigned int, len, sizeof(int));
-	val = estp_sk(sk)->syn_retries ? : READ_ONCE(estp_pernet(sock_net(sk))->syn_retries);
+
+	switch (optname) {
+	case ESTP_MAXSEG:
+		val = READ_ONCE(esk->mss_cache);
+		if (esk->user_mss && (1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN))
+			val = esk->user_mss;
+		break;
+	case ESTP_KEEPIDLE:
+		val = estp_keepalive_time_when(esk) / HZ;
+		break;
+	case ESTP_KEEPINTVL:
+		val = estp_keepalive_intvl_when(esk) / HZ;
+		break;
+	case ESTP_KEEPCNT:
+		val = estp_keepalive_probes(esk);
+		break;
+	case ESTP_SYNCNT:
+		val = READ_ONCE(esk->syn_retries) ? :
+		      READ_ONCE(estp_pernet(sock_net(sk))->syn_retries);
+		break;
+	case ESTP_LINGER2:
+		val = READ_ONCE(esk->linger2);
+		if (val >= 0)
+			val = (val ? : READ_ONCE(estp_pernet(sock_net(sk))->fin_timeout) * HZ) / HZ;
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
 	if (put_user(len, optlen) || copy_to_user(optval, &val, len))
 		return -EFAULT;
 	return 0;

@@ -68,11 +68,33 @@ u16 estp_parse_mss(const struct estphdr *th)
 	return 0;
 }
 
+/**
+ * estp_init_transfer - a connection becomes ESTABLISHED (tcp_init_transfer)
+ * @sk: the socket, locked or owned by the receive path
+ *
+ * The MSS from the path and the peer's option, and keepalives if asked for.
+ */
+void estp_init_transfer(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct dst_entry *dst = __sk_dst_get(sk);
+
+	/* A child has sent nothing itself yet: it may have no route. */
+	if (!dst && !esk->af_ops->rebuild_header(sk))
+		dst = __sk_dst_get(sk);
+	estp_sync_mss(sk, dst ? dst_mtu(dst) : IPV4_MIN_MTU);
+	esk->rcv_tstamp = jiffies;
+	esk->probes_out = 0;
+	if (sock_flag(sk, SOCK_KEEPOPEN))
+		estp_reset_keepalive_timer(sk, estp_keepalive_time_when(esk));
+}
+
 /* The handshake of an active open ends (tcp_finish_connect). */
 static void estp_finish_connect(struct sock *sk)
 {
 	estp_set_state(sk, TCP_ESTABLISHED);
 	estp_clear_xmit_timers(sk);
+	estp_init_transfer(sk);
 	if (!sock_flag(sk, SOCK_DEAD)) {
 		sk->sk_state_change(sk);
 		sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
@@ -100,7 +122,7 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 			return 0;
 		esk->rcv_nxt = ntohl(th->seq) + 1;
 		esk->snd_una = ntohl(th->ack_seq);
-		esk->mss_clamp = estp_parse_mss(th) ? : 536;
+		esk->mss_clamp = estp_parse_mss(th) ? : ESTP_MSS_DEFAULT;
 		estp_finish_connect(sk);
 		estp_send_ack(sk);
 		return 0;
@@ -111,7 +133,7 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		 * SYN_RECV, and our SYN again, now with an ACK of theirs.
 		 */
 		esk->rcv_nxt = ntohl(th->seq) + 1;
-		esk->mss_clamp = estp_parse_mss(th) ? : 536;
+		esk->mss_clamp = estp_parse_mss(th) ? : ESTP_MSS_DEFAULT;
 		estp_set_state(sk, TCP_SYN_RECV);
 		estp_send_syn(sk);
 		return 0;
@@ -163,9 +185,18 @@ static bool estp_fin_acked(struct sock *sk)
 		estp_set_state(sk, TCP_FIN_WAIT2);
 		WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | SEND_SHUTDOWN);
 		if (sock_flag(sk, SOCK_DEAD)) {
-			/* An orphan waits for the peer's FIN as a minisock. */
-			estp_time_wait(sk, TCP_FIN_WAIT2,
-				       READ_ONCE(estp_pernet(sock_net(sk))->fin_timeout) * HZ);
+			/*
+			 * An orphan waits for the peer's FIN as a minisock, or
+			 * with ESTP_LINGER2 < 0 not at all (TCP counts that as
+			 * TCPAbortOnData, ESTP as AbortOnLinger).
+			 */
+			if (READ_ONCE(estp_sk(sk)->linger2) < 0) {
+				estp_send_active_reset(sk, GFP_ATOMIC);
+				ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONLINGER);
+				estp_done(sk);
+				return true;
+			}
+			estp_time_wait(sk, TCP_FIN_WAIT2, estp_fin_time(sk));
 			return true;
 		}
 		sk->sk_state_change(sk);
@@ -196,7 +227,7 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		if (seq == esk->rcv_nxt)
 			estp_reset(sk);
 		else if (seq - esk->rcv_nxt < max_t(u32, sk->sk_rcvbuf, 1))
-			estp_send_ack(sk);
+			estp_send_challenge_ack(sk);
 		return 0;
 	}
 	if (th->syn) {
@@ -206,7 +237,7 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		 */
 		if (!(sk->sk_state == TCP_SYN_RECV && th->ack &&
 		      seq + 1 == esk->rcv_nxt && ntohl(th->ack_seq) == esk->snd_nxt)) {
-			estp_send_ack(sk);
+			estp_send_challenge_ack(sk);
 			return 0;
 		}
 		seq++;
@@ -224,6 +255,9 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		estp_send_ack(sk);
 		return 0;
 	}
+	/* An acceptable ACK: the peer is alive (tcp_ack). */
+	esk->rcv_tstamp = jiffies;
+	esk->probes_out = 0;
 	if (sk->sk_state == TCP_SYN_RECV) {
 		/* The final ACK: of a passive open, or of a simultaneous one. */
 		if (ack != esk->snd_nxt)
@@ -231,6 +265,7 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		esk->snd_una = ack;
 		estp_clear_xmit_timers(sk);
 		estp_set_state(sk, TCP_ESTABLISHED);
+		estp_init_transfer(sk);
 		if (!sock_flag(sk, SOCK_DEAD)) {
 			sk->sk_state_change(sk);
 			sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
@@ -264,7 +299,7 @@ int estp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 		if (th->ack)
 			return 1;
 		if (th->syn && !th->rst)
-			estp_conn_request(sk, skb);
+			estp_sk(sk)->af_ops->conn_request(sk, skb);
 		return 0;
 	case TCP_SYN_SENT:
 		return estp_rcv_synsent_state_process(sk, skb);
@@ -273,13 +308,55 @@ int estp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 }
 
 /**
+ * estp_openreq_init - a request sock from the segment that opens it
+ *	(tcp_openreq_init)
+ * @req: the new request sock
+ * @skb: the SYN, or a cookie's final ACK
+ * @rcv_isn: the peer's ISN
+ * @mss: the peer's MSS option, 0 if none
+ */
+void estp_openreq_init(struct request_sock *req, const struct sk_buff *skb,
+		       u32 rcv_isn, u16 mss)
+{
+	const struct estphdr *th = estp_hdr(skb);
+	const struct iphdr *iph = ip_hdr(skb);
+	struct inet_request_sock *ireq = inet_rsk(req);
+
+	ireq->ir_loc_addr = iph->daddr;
+	ireq->ir_rmt_addr = iph->saddr;
+	ireq->ir_num = ntohs(th->dest);
+	ireq->ir_rmt_port = th->source;
+	ireq->ir_iif = inet_iif(skb);
+	estp_rsk(req)->rcv_isn = rcv_isn;
+	estp_rsk(req)->mss = mss;
+}
+
+/*
+ * The half-open count is at the backlog: answer with a cookie, or drop
+ * (tcp_syn_flood_action).  Logged once a listener, as TCP does.
+ */
+static bool estp_syn_flood_action(struct sock *listener)
+{
+	struct estp_accept_queue *queue = &estp_sk(listener)->accept_queue;
+	int syncookies = READ_ONCE(estp_pernet(sock_net(listener))->syncookies);
+
+	if (syncookies != 2 && !READ_ONCE(queue->synflood_warned) &&
+	    !xchg(&queue->synflood_warned, true))
+		net_info_ratelimited("estp: possible SYN flooding on port %u. %s.\n",
+				     inet_sk(listener)->inet_num,
+				     syncookies ? "Sending cookies" : "Dropping request");
+	return syncookies;
+}
+
+/**
  * estp_conn_request - a SYN for a listener (tcp_conn_request)
  * @listener: the listener, not locked: listeners take SYNs locklessly
  * @skb: the SYN
  *
- * A full accept queue drops the SYN, and so does a full half-open count;
- * otherwise a request sock enters the established hash with its timer and
- * the SYN-ACK goes out.
+ * A full accept queue drops the SYN.  A half-open count at the backlog
+ * (or net.estp.syncookies = 2) makes the SYN-ACK carry a SYN cookie and
+ * keeps nothing, or drops the SYN with cookies off.  Otherwise a request
+ * sock enters the established hash with its timer and the SYN-ACK goes out.
  *
  * Return: 0; the caller frees the skb.
  */
@@ -288,29 +365,35 @@ int estp_conn_request(struct sock *listener, struct sk_buff *skb)
 	const struct estphdr *th = estp_hdr(skb);
 	const struct iphdr *iph = ip_hdr(skb);
 	struct net *net = sock_net(listener);
-	struct inet_request_sock *ireq;
 	struct estp_request_sock *ereq;
 	struct request_sock *req;
+	bool want_cookie = false;
 
+	if (READ_ONCE(estp_pernet(net)->syncookies) == 2 ||
+	    atomic_read(&estp_sk(listener)->accept_queue.qlen) >=
+	    READ_ONCE(listener->sk_max_ack_backlog)) {
+		want_cookie = estp_syn_flood_action(listener);
+		if (!want_cookie)
+			goto drop;
+	}
 	if (sk_acceptq_is_full(listener)) {
 		ESTP_INC_STATS(net, ESTP_MIB_LISTENOVERFLOWS);
 		goto drop;
 	}
-	if (atomic_read(&estp_sk(listener)->accept_queue.qlen) >=
-	    READ_ONCE(listener->sk_max_ack_backlog))
-		goto drop;
 	req = estp_reqsk_alloc(listener);
 	if (!req)
 		goto drop;
-	ireq = inet_rsk(req);
+	estp_openreq_init(req, skb, ntohl(th->seq), estp_parse_mss(th));
 	ereq = estp_rsk(req);
-	ireq->ir_loc_addr = iph->daddr;
-	ireq->ir_rmt_addr = iph->saddr;
-	ireq->ir_num = ntohs(th->dest);
-	ireq->ir_rmt_port = th->source;
-	ireq->ir_iif = inet_iif(skb);
-	ereq->rcv_isn = ntohl(th->seq);
-	ereq->mss = estp_parse_mss(th);
+	if (want_cookie) {
+		/* Everything the final ACK needs is in the SYN-ACK: keep nothing. */
+		ereq->mss = ereq->mss ? : ESTP_MSS_DEFAULT;
+		ereq->snt_isn = estp_v4_cookie_init_sequence(listener, skb, &ereq->mss);
+		refcount_set(&req->rsk_refcnt, 1);
+		estp_v4_send_synack(listener, req);
+		estp_reqsk_put(req);
+		return 0;
+	}
 	ereq->snt_isn = estp_v4_init_seq(iph->daddr, iph->saddr, th->dest, th->source);
 	if (estp_reqsk_queue_hash_add(listener, req)) {
 		estp_reqsk_put(req);

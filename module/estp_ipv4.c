@@ -3,6 +3,7 @@
  * ESTP over IPv4, the counterpart of net/ipv4/tcp_ipv4.c.
  */
 #include <linux/skbuff.h>
+#include <net/icmp.h>
 #include <net/ip.h>
 #include <net/route.h>
 #include <linux/siphash.h>
@@ -151,11 +152,17 @@ struct sock *estp_v4_syn_recv_sock(const struct sock *listener, struct sk_buff *
 		return NULL;
 	}
 	estp_inherit_port(listener, newsk);
-	/* Fault point "syn_recv_sock": lose the race, to test this exit. */
-	if (estp_fault("syn_recv_sock") || !estp_ehash_insert(newsk, req_to_sk(req))) {
+	/*
+	 * The child replaces req in the hash; a cookie's req was never there,
+	 * so the child goes in if its 4-tuple is free.  Fault point
+	 * "syn_recv_sock": lose the race, to test this exit.
+	 */
+	if (estp_fault("syn_recv_sock") ||
+	    !estp_ehash_insert(newsk, estp_rsk(req)->cookie ? NULL : req_to_sk(req))) {
 		/* Never hashed: give back the hash's reference, then die. */
 		sock_put(newsk);
 		sock_set_flag(newsk, SOCK_DEAD);
+		estp_orphan_inc();
 		estp_done(newsk);
 		return NULL;
 	}
@@ -327,6 +334,12 @@ int estp_v4_rcv(struct sk_buff *skb)
 	sk = estp_lookup_listener(net, iph->daddr, th->dest, inet_iif(skb));
 	if (sk) {
 		/* Listeners take segments without their lock, as TCP's. */
+		if (th->ack && !th->syn && !th->rst) {
+			/* No request sock: the final ACK of a SYN cookie? */
+			if (estp_v4_cookie_check(sk, skb))
+				goto no_socket;
+			goto discard;
+		}
 		if (estp_rcv_state_process(sk, skb))
 			goto no_socket;
 		goto discard;
@@ -343,14 +356,220 @@ discard:
 	return 0;
 }
 
+/*
+ * af_ops->rebuild_header: route a connected sock again, e.g. after its
+ * route went stale (inet_sk_rebuild_header, not exported by newer kernels).
+ */
+static int estp_v4_rebuild_header(struct sock *sk)
+{
+	struct inet_sock *inet = inet_sk(sk);
+	struct rtable *rt;
+
+	rt = ip_route_output_ports(sock_net(sk), &inet->cork.fl.u.ip4, sk,
+				   inet->inet_daddr, inet->inet_saddr,
+				   inet->inet_dport, inet->inet_sport,
+				   sk->sk_protocol, ip_sock_rt_tos(sk),
+				   sk->sk_bound_dev_if);
+	if (IS_ERR(rt)) {
+		sk->sk_route_caps = 0;
+		WRITE_ONCE(sk->sk_err_soft, -PTR_ERR(rt));
+		return PTR_ERR(rt);
+	}
+	sk_setup_caps(sk, &rt->dst);
+	return 0;
+}
+
+/* An ICMP error for a request sock (tcp_req_err). */
+static void estp_req_err(struct net *net, struct request_sock *req, u32 seq,
+			 bool abort)
+{
+	if (seq != estp_rsk(req)->snt_isn)
+		ESTP_INC_STATS(net, ESTP_MIB_OUTOFWINDOWICMPS);
+	else if (abort)
+		/* RFC 1122 4.2.3.9: the peer is unreachable; forget the SYN. */
+		estp_reqsk_queue_drop(req->rsk_listener, req);
+	estp_reqsk_put(req);
+}
+
 /**
- * estp_v4_err - ICMP error handler for ESTP segments we sent
- * @skb: the ICMP message, data at the quoted IP header's payload
- * @info: ICMP-specific information (e.g. the next-hop MTU)
+ * estp_v4_mtu_reduced - af_ops->mtu_reduced: the path MTU fell
+ *	(tcp_v4_mtu_reduced)
+ * @sk: the socket, locked or owned by the ICMP handler
  *
- * Return: 0; no socket can own a segment yet.
+ * The route learns the new MTU, and the MSS follows it unless the socket
+ * ignores path MTU discovery (IP_MTU_DISCOVER).
+ */
+void estp_v4_mtu_reduced(struct sock *sk)
+{
+	u32 mtu = READ_ONCE(estp_sk(sk)->mtu_info);
+	struct dst_entry *dst;
+
+	if ((1 << sk->sk_state) & (TCPF_LISTEN | TCPF_CLOSE))
+		return;
+	dst = __sk_dst_check(sk, 0);
+	if (!dst) {
+		if (estp_sk(sk)->af_ops->rebuild_header(sk))
+			return;
+		dst = __sk_dst_get(sk);
+	}
+	dst->ops->update_pmtu(dst, sk, NULL, mtu, true);
+	/* The update may have replaced the route: find the current one. */
+	dst = __sk_dst_check(sk, 0);
+	if (!dst) {
+		if (estp_sk(sk)->af_ops->rebuild_header(sk))
+			return;
+		dst = __sk_dst_get(sk);
+	}
+	if (inet_sk(sk)->pmtudisc != IP_PMTUDISC_DONT && ip_sk_accept_pmtu(sk))
+		estp_sync_mss(sk, dst_mtu(dst));
+}
+
+/**
+ * estp_release_cb - proto->release_cb: work the receive path left to the
+ *	owner (tcp_release_cb)
+ * @sk: the socket, still owned by the caller of release_sock()
+ */
+void estp_release_cb(struct sock *sk)
+{
+	if (test_and_clear_bit(ESTP_MTU_REDUCED_DEFERRED, &estp_sk(sk)->deferred)) {
+		estp_sk(sk)->af_ops->mtu_reduced(sk);
+		__sock_put(sk);		/* estp_v4_err()'s; the owner holds one */
+	}
+}
+
+/**
+ * estp_v4_err - ICMP error handler for ESTP segments we sent (tcp_v4_err)
+ * @skb: the ICMP message, data at the quoted IP header, which icmp_rcv()
+ *	checked to be followed by 8 bytes of our header
+ * @info: ICMP-specific information (the next-hop MTU for "fragmentation
+ *	needed")
+ *
+ * The quoted segment names the connection; its sequence number must be in
+ * flight, or the message is counted (OutOfWindowIcmps) and ignored.
+ * "Fragmentation needed" lowers the path MTU.  Other errors abort a
+ * connection still in its handshake (the owner sees the errno) and are
+ * only recorded (SO_ERROR after a timeout) on an established one, unless
+ * the owner asked for IP_RECVERR.  TCP also queues them on the error queue;
+ * ip_icmp_error() is not exported, so ESTP does not.
+ *
+ * Return: 0, or -ENOENT when no socket matches.
  */
 int estp_v4_err(struct sk_buff *skb, u32 info)
 {
+	const struct iphdr *iph = (const struct iphdr *)skb->data;
+	const struct estphdr *th = (const struct estphdr *)(skb->data + (iph->ihl << 2));
+	const int type = icmp_hdr(skb)->type;
+	const int code = icmp_hdr(skb)->code;
+	struct net *net = dev_net(skb->dev);
+	struct estp_sock *esk;
+	struct sock *sk;
+	u32 seq;
+	int err;
+
+	sk = estp_lookup_established(net, iph->daddr, th->dest, iph->saddr,
+				     th->source, inet_iif(skb));
+	if (!sk) {
+		__ICMP_INC_STATS(net, ICMP_MIB_INERRORS);
+		return -ENOENT;
+	}
+	if (sk->sk_state == TCP_TIME_WAIT) {
+		estp_twsk_put(inet_twsk(sk));
+		return 0;
+	}
+	seq = ntohl(th->seq);
+	if (sk->sk_state == TCP_NEW_SYN_RECV) {
+		estp_req_err(net, inet_reqsk(sk), seq,
+			     type == ICMP_PARAMETERPROB || type == ICMP_TIME_EXCEEDED ||
+			     (type == ICMP_DEST_UNREACH &&
+			      (code == ICMP_NET_UNREACH || code == ICMP_HOST_UNREACH)));
+		return 0;
+	}
+
+	esk = estp_sk(sk);
+	bh_lock_sock(sk);
+	if (sk->sk_state == TCP_CLOSE)
+		goto out;
+	if (estp_before(seq, esk->snd_una) || estp_after(seq, esk->snd_nxt)) {
+		ESTP_INC_STATS(net, ESTP_MIB_OUTOFWINDOWICMPS);
+		goto out;
+	}
+
+	switch (type) {
+	case ICMP_PARAMETERPROB:
+		err = EPROTO;
+		break;
+	case ICMP_DEST_UNREACH:
+		if (code > NR_ICMP_UNREACH)
+			goto out;
+		if (code == ICMP_FRAG_NEEDED) {
+			WRITE_ONCE(esk->mtu_info, info);
+			if (!sock_owned_by_user(sk))
+				esk->af_ops->mtu_reduced(sk);
+			else if (!test_and_set_bit(ESTP_MTU_REDUCED_DEFERRED, &esk->deferred))
+				sock_hold(sk);
+			goto out;
+		}
+		err = icmp_err_convert[code].errno;
+		break;
+	case ICMP_TIME_EXCEEDED:
+		err = EHOSTUNREACH;
+		break;
+	default:
+		/* Redirects are the route's business; source quench is dead. */
+		goto out;
+	}
+
+	switch (sk->sk_state) {
+	case TCP_SYN_SENT:
+	case TCP_SYN_RECV:
+		if (!sock_owned_by_user(sk)) {
+			WRITE_ONCE(sk->sk_err, err);
+			/* sk_err before the state change the owner waits on */
+			smp_wmb();
+			sk_error_report(sk);
+			estp_done(sk);
+		} else {
+			WRITE_ONCE(sk->sk_err_soft, err);
+		}
+		goto out;
+	}
+	/* RFC 1122 4.2.3.9: soft for a synchronized connection. */
+	if (!sock_owned_by_user(sk) && estp_recverr(sk)) {
+		WRITE_ONCE(sk->sk_err, err);
+		sk_error_report(sk);
+	} else {
+		WRITE_ONCE(sk->sk_err_soft, err);
+	}
+out:
+	bh_unlock_sock(sk);
+	sock_put(sk);
 	return 0;
 }
+
+/**
+ * estp_v4_conn_request - af_ops->conn_request for IPv4 (tcp_v4_conn_request)
+ * @listener: the listener
+ * @skb: the SYN
+ *
+ * Return: 0; the caller frees the skb.
+ */
+int estp_v4_conn_request(struct sock *listener, struct sk_buff *skb)
+{
+	/* No SYN to a broadcast or multicast address opens a connection. */
+	if (skb_rtable(skb)->rt_flags & (RTCF_BROADCAST | RTCF_MULTICAST))
+		return 0;
+	return estp_conn_request(listener, skb);
+}
+
+/* The IPv4 operations under the state machine (ipv4_specific). */
+const struct estp_af_ops estp_ipv4_specific = {
+	.queue_xmit	= ip_queue_xmit,
+	.send_check	= estp_v4_send_check,
+	.rebuild_header	= estp_v4_rebuild_header,
+	.conn_request	= estp_v4_conn_request,
+	.syn_recv_sock	= estp_v4_syn_recv_sock,
+	.net_header_len	= sizeof(struct iphdr),
+	.setsockopt	= ip_setsockopt,
+	.getsockopt	= ip_getsockopt,
+	.mtu_reduced	= estp_v4_mtu_reduced,
+};

@@ -20,6 +20,14 @@ static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_BACKLOGDROPS]	= "BacklogDrops",
 	[ESTP_MIB_OUTSEGS]	= "OutSegs",
 	[ESTP_MIB_OUTRSTS]	= "OutRsts",
+	[ESTP_MIB_SYNCOOKIESSENT] = "SyncookiesSent",
+	[ESTP_MIB_SYNCOOKIESRECV] = "SyncookiesRecv",
+	[ESTP_MIB_SYNCOOKIESFAILED] = "SyncookiesFailed",
+	[ESTP_MIB_CHALLENGEACK]	= "ChallengeACK",
+	[ESTP_MIB_ABORTONMEMORY] = "AbortOnMemory",
+	[ESTP_MIB_ABORTONTIMEOUT] = "AbortOnTimeout",
+	[ESTP_MIB_ABORTONLINGER] = "AbortOnLinger",
+	[ESTP_MIB_OUTOFWINDOWICMPS] = "OutOfWindowIcmps",
 };
 
 static int estp_stat_show(struct seq_file *seq, void *v)

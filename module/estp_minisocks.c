@@ -31,7 +31,7 @@ struct sock *estp_create_openreq_child(const struct sock *listener,
 	esk->snd_una = ereq->snt_isn + 1;
 	esk->snd_nxt = ereq->snt_isn + 1;
 	esk->rcv_nxt = ereq->rcv_isn + 1;
-	esk->mss_clamp = ereq->mss ? : 536;
+	esk->mss_clamp = ereq->mss ? : ESTP_MSS_DEFAULT;
 	esk->rto = ESTP_TIMEOUT_INIT;
 	return newsk;
 }
@@ -74,9 +74,10 @@ struct sock *estp_check_req(struct sock *listener, struct sk_buff *skb,
 		return NULL;
 	if (sk_acceptq_is_full(listener)) {
 		ESTP_INC_STATS(sock_net(listener), ESTP_MIB_LISTENOVERFLOWS);
+		ESTP_INC_STATS(sock_net(listener), ESTP_MIB_LISTENDROPS);
 		return NULL;
 	}
-	return estp_v4_syn_recv_sock(listener, skb, req);
+	return estp_sk(listener)->af_ops->syn_recv_sock(listener, skb, req);
 }
 
 /**

@@ -144,6 +144,7 @@ static int estp_transmit_skb(struct sock *sk, struct sk_buff *skb, u32 seq,
 			     u8 flags)
 {
 	struct inet_sock *inet = inet_sk(sk);
+	struct estp_sock *esk = estp_sk(sk);
 	struct estphdr *th = estp_hdr(skb);
 	int err;
 
@@ -152,22 +153,58 @@ static int estp_transmit_skb(struct sock *sk, struct sk_buff *skb, u32 seq,
 	th->seq = htonl(seq);
 	((u8 *)th)[13] = flags;
 	if (flags & ESTP_FLAG_ACK)
-		th->ack_seq = htonl(estp_sk(sk)->rcv_nxt);
+		th->ack_seq = htonl(esk->rcv_nxt);
 	th->window = htons(min_t(u32, sk->sk_rcvbuf, U16_MAX));
 	skb_set_owner_w(skb, sk);
-	estp_v4_csum(skb, inet->inet_saddr, inet->inet_daddr);
-	err = ip_queue_xmit(sk, skb, &inet->cork.fl);
+	esk->af_ops->send_check(sk, skb);
+	err = esk->af_ops->queue_xmit(sk, skb, &inet->cork.fl);
 	if (!err)
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OUTSEGS);
 	return net_xmit_eval(err);
 }
 
-/* The MSS a connecting sock announces, from its cached route. */
+/**
+ * estp_v4_send_check - af_ops->send_check: the checksum of a sock's segment
+ * @sk: the socket, for its addresses
+ * @skb: the segment, data at the ESTP header
+ */
+void estp_v4_send_check(struct sock *sk, struct sk_buff *skb)
+{
+	estp_v4_csum(skb, inet_sk(sk)->inet_saddr, inet_sk(sk)->inet_daddr);
+}
+
+/*
+ * The MSS a connecting sock announces: from its cached route, clamped by
+ * ESTP_MAXSEG.
+ */
 static u16 estp_advertised_mss(struct sock *sk)
 {
 	const struct dst_entry *dst = __sk_dst_get(sk);
+	u16 user_mss = READ_ONCE(estp_sk(sk)->user_mss);
+	u16 mss;
 
-	return estp_mss_for_mtu(dst ? dst_mtu(dst) : IPV4_MIN_MTU);
+	mss = estp_mss_for_mtu(dst ? dst_mtu(dst) : IPV4_MIN_MTU);
+	return user_mss ? min(mss, user_mss) : mss;
+}
+
+/**
+ * estp_sync_mss - the MSS segments may carry, from the path MTU (tcp_sync_mss)
+ * @sk: the socket
+ * @pmtu: the path MTU
+ *
+ * The least of what the path takes, what the peer announced and ESTP_MAXSEG.
+ */
+void estp_sync_mss(struct sock *sk, u32 pmtu)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 mss = pmtu - esk->af_ops->net_header_len - sizeof(struct estphdr);
+
+	if (esk->mss_clamp)
+		mss = min_t(u32, mss, esk->mss_clamp);
+	if (esk->user_mss)
+		mss = min_t(u32, mss, esk->user_mss);
+	/* RFC 9293 3.7.1's floor, as TCP's tcp_mtu_to_mss() keeps 48 bytes. */
+	WRITE_ONCE(esk->mss_cache, max_t(u32, mss, 48));
 }
 
 /**
@@ -227,6 +264,73 @@ void estp_send_ack(struct sock *sk)
 
 	if (skb)
 		estp_transmit_skb(sk, skb, estp_sk(sk)->snd_nxt, ESTP_FLAG_ACK);
+}
+
+/**
+ * estp_write_wakeup - a keepalive probe (tcp_write_wakeup without data)
+ * @sk: the socket, owned by its timer
+ *
+ * An ACK one below snd_una: old to the peer, which answers with an ACK.
+ *
+ * Return: 0 when sent, -ENOBUFS otherwise.
+ */
+int estp_write_wakeup(struct sock *sk)
+{
+	struct sk_buff *skb = estp_alloc_ctl_skb(sizeof(struct estphdr), GFP_ATOMIC);
+
+	if (!skb)
+		return -ENOBUFS;
+	estp_transmit_skb(sk, skb, estp_sk(sk)->snd_una - 1, ESTP_FLAG_ACK);
+	return 0;
+}
+
+/*
+ * RFC 5961 7: at most net.estp.challenge_ack_limit challenge ACKs a second
+ * in a netns, with a random share of the second's budget as TCP does, so
+ * that an attacker cannot count them.
+ */
+static bool estp_challenge_ack_allowed(struct net *net)
+{
+	struct estp_net *en = estp_pernet(net);
+	int limit = READ_ONCE(en->challenge_ack_limit);
+	u32 now = jiffies / HZ;
+	int count;
+
+	if (limit >= INT_MAX)
+		return true;
+	if (!limit)
+		return false;
+	if (now != READ_ONCE(en->challenge_timestamp)) {
+		u32 half = (limit + 1) >> 1;
+
+		WRITE_ONCE(en->challenge_timestamp, now);
+		atomic_set(&en->challenge_count, half + get_random_u32_below(limit));
+	}
+	count = atomic_read(&en->challenge_count);
+	return count > 0 && atomic_dec_return(&en->challenge_count) >= 0;
+}
+
+/**
+ * estp_send_challenge_ack - an ACK for a suspicious RST or SYN
+ *	(tcp_send_challenge_ack)
+ * @sk: the socket, locked or owned by the receive path
+ *
+ * One per socket per net.estp.invalid_ratelimit ms, then the netns's limit.
+ */
+void estp_send_challenge_ack(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct net *net = sock_net(sk);
+	u32 gap = msecs_to_jiffies(READ_ONCE(estp_pernet(net)->invalid_ratelimit));
+	u32 now = jiffies;
+
+	if (esk->last_oow_ack_time && now - esk->last_oow_ack_time < gap)
+		return;
+	esk->last_oow_ack_time = now ? : 1;
+	if (!estp_challenge_ack_allowed(net))
+		return;
+	ESTP_INC_STATS(net, ESTP_MIB_CHALLENGEACK);
+	estp_send_ack(sk);
 }
 
 /**

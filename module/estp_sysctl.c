@@ -3,6 +3,7 @@
  * net.estp.* sysctls, per netns (net/ipv4/sysctl_net_ipv4.c's TCP part).
  * Defaults equal their net.ipv4.tcp_* namesakes; tw_timeout has no TCP
  * sysctl (TCP_TIMEWAIT_LEN is fixed) and lets tests shorten TIME_WAIT.
+ * max_orphans is per netns here, where TCP's is global.
  */
 #include <linux/slab.h>
 #include <linux/sysctl.h>
@@ -11,8 +12,12 @@
 #include "estp.h"
 
 static int estp_one = 1;
+static int estp_two = 2;
 static int estp_max_syncnt = ESTP_MAX_SYNCNT;
 static int estp_max_timeout = 24 * 3600;	/* seconds */
+static int estp_max_keepidle = ESTP_MAX_KEEPIDLE;
+static int estp_max_keepintvl = ESTP_MAX_KEEPINTVL;
+static int estp_max_keepcnt = ESTP_MAX_KEEPCNT;
 
 static const struct ctl_table estp_sysctl_template[] = {
 	{
@@ -47,6 +52,60 @@ static const struct ctl_table estp_sysctl_template[] = {
 		.extra1		= &estp_one,
 		.extra2		= &estp_max_timeout,
 	},
+	{
+		.procname	= "syncookies",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= &estp_two,
+	},
+	{
+		.procname	= "max_orphans",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+	},
+	{
+		.procname	= "keepalive_time",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &estp_one,
+		.extra2		= &estp_max_keepidle,
+	},
+	{
+		.procname	= "keepalive_intvl",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &estp_one,
+		.extra2		= &estp_max_keepintvl,
+	},
+	{
+		.procname	= "keepalive_probes",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &estp_one,
+		.extra2		= &estp_max_keepcnt,
+	},
+	{
+		.procname	= "invalid_ratelimit",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= &estp_max_timeout,
+	},
+	{
+		.procname	= "challenge_ack_limit",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+	},
 	{ }
 };
 
@@ -60,6 +119,9 @@ static void estp_sysctl_fill(void *table, struct estp_net *en)
 {
 	int *data[ESTP_SYSCTLS] = {
 		&en->syn_retries, &en->synack_retries, &en->fin_timeout, &en->tw_timeout,
+		&en->syncookies, &en->max_orphans, &en->keepalive_time,
+		&en->keepalive_intvl, &en->keepalive_probes, &en->invalid_ratelimit,
+		&en->challenge_ack_limit,
 	};
 	const size_t stride = sizeof(estp_sysctl_template[0]);
 	const size_t off = offsetof(typeof(estp_sysctl_template[0]), data);
@@ -84,6 +146,14 @@ int estp_sysctl_net_init(struct net *net)
 	en->synack_retries = ESTP_SYNACK_RETRIES;
 	en->fin_timeout = 60;
 	en->tw_timeout = 60;
+	en->syncookies = 1;
+	en->max_orphans = estp_max_orphans_default();
+	en->keepalive_time = ESTP_KEEPALIVE_TIME;
+	en->keepalive_intvl = ESTP_KEEPALIVE_INTVL;
+	en->keepalive_probes = ESTP_KEEPALIVE_PROBES;
+	en->invalid_ratelimit = 500;
+	/* Since 6.0 TCP's default: the per-netns limit is off (INT_MAX). */
+	en->challenge_ack_limit = INT_MAX;
 
 	table = kmemdup(estp_sysctl_template, sizeof(estp_sysctl_template), GFP_KERNEL);
 	if (!table)

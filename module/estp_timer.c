@@ -19,6 +19,26 @@ void estp_write_err(struct sock *sk)
 	WRITE_ONCE(sk->sk_err, READ_ONCE(sk->sk_err_soft) ? : ETIMEDOUT);
 	sk_error_report(sk);
 	estp_done(sk);
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONTIMEOUT);
+}
+
+/*
+ * An orphan's FIN goes unanswered: with too many orphans it is killed
+ * rather than retried (tcp_out_of_resources).  One that has seen an ICMP
+ * error counts double.
+ *
+ * Return: true when the sock is done.
+ */
+static bool estp_out_of_resources(struct sock *sk)
+{
+	int shift = READ_ONCE(sk->sk_err_soft) ? 1 : 0;
+
+	if (!estp_too_many_orphans(sk, shift))
+		return false;
+	estp_send_active_reset(sk, GFP_ATOMIC);
+	estp_done(sk);
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONMEMORY);
+	return true;
 }
 
 static unsigned int estp_syn_retries(const struct sock *sk)
@@ -64,7 +84,11 @@ static void estp_retransmit_timer(struct sock *sk)
 	case TCP_LAST_ACK:
 		if (!esk->fin_sent || esk->snd_una == esk->snd_nxt)
 			return;
-		if (esk->retransmits >= ESTP_RETRIES2) {
+		if (sock_flag(sk, SOCK_DEAD) && estp_out_of_resources(sk))
+			return;
+		/* As net.ipv4.tcp_orphan_retries = 0: 8 for an orphan. */
+		if (esk->retransmits >= (sock_flag(sk, SOCK_DEAD) ?
+					 ESTP_ORPHAN_RETRIES : ESTP_RETRIES2)) {
 			estp_write_err(sk);
 			return;
 		}
@@ -93,12 +117,95 @@ static void estp_write_timer(struct timer_list *t)
 }
 
 /**
+ * estp_reset_keepalive_timer - arm the keepalive timer (sk_timer)
+ * @sk: the socket
+ * @len: jiffies from now
+ */
+void estp_reset_keepalive_timer(struct sock *sk, unsigned long len)
+{
+	sk_reset_timer(sk, &sk->sk_timer, jiffies + len);
+}
+
+/**
+ * estp_delete_keepalive_timer - stop the keepalive timer, with its reference
+ * @sk: the socket
+ */
+void estp_delete_keepalive_timer(struct sock *sk)
+{
+	sk_stop_timer(sk, &sk->sk_timer);
+}
+
+/**
+ * estp_set_keepalive - proto->keepalive, from SO_KEEPALIVE (tcp_set_keepalive)
+ * @sk: the socket, locked
+ * @val: on or off
+ */
+void estp_set_keepalive(struct sock *sk, int val)
+{
+	if ((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN))
+		return;
+	if (val && !sock_flag(sk, SOCK_KEEPOPEN))
+		estp_reset_keepalive_timer(sk, estp_keepalive_time_when(estp_sk(sk)));
+	else if (!val)
+		estp_delete_keepalive_timer(sk);
+}
+
+/*
+ * The keepalive timer (tcp_keepalive_timer): after keepalive_time without
+ * a segment from the peer, a probe every keepalive_intvl; keepalive_probes
+ * unanswered ones end the connection with ETIMEDOUT.  A sock with a SYN or
+ * FIN in flight is alive by its retransmit timer.
+ */
+static void estp_keepalive_timer(struct timer_list *t)
+{
+	struct sock *sk = container_of(t, struct sock, sk_timer);
+	struct estp_sock *esk = estp_sk(sk);
+	u32 elapsed;
+
+	bh_lock_sock(sk);
+	if (sock_owned_by_user(sk)) {
+		/* Try again shortly; the reference moves to the new expiry. */
+		estp_reset_keepalive_timer(sk, HZ / 20);
+		goto out;
+	}
+	if (!sock_flag(sk, SOCK_KEEPOPEN) ||
+	    (1 << sk->sk_state) & (TCPF_CLOSE | TCPF_SYN_SENT | TCPF_LISTEN))
+		goto out;
+	elapsed = estp_keepalive_time_when(esk);
+	if (esk->snd_una != esk->snd_nxt)
+		goto resched;
+	elapsed = jiffies - esk->rcv_tstamp;
+	if (elapsed >= estp_keepalive_time_when(esk)) {
+		if (esk->probes_out >= estp_keepalive_probes(esk)) {
+			estp_send_active_reset(sk, GFP_ATOMIC);
+			estp_write_err(sk);
+			goto out;
+		}
+		if (!estp_write_wakeup(sk)) {
+			esk->probes_out++;
+			elapsed = estp_keepalive_intvl_when(esk);
+		} else {
+			/* No buffer for the probe: try again soon. */
+			elapsed = HZ / 2;
+		}
+	} else {
+		elapsed = estp_keepalive_time_when(esk) - elapsed;
+	}
+resched:
+	estp_reset_keepalive_timer(sk, elapsed);
+out:
+	bh_unlock_sock(sk);
+	sock_put(sk);
+}
+
+/**
  * estp_init_xmit_timers - set up the timers of a new sock
  * @sk: the socket
  */
 void estp_init_xmit_timers(struct sock *sk)
 {
 	timer_setup(&estp_sk(sk)->retransmit_timer, estp_write_timer, 0);
+	timer_setup(&sk->sk_timer, estp_keepalive_timer, 0);
 }
 
 /**

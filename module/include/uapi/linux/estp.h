@@ -18,6 +18,11 @@
  */
 #define SOL_ESTP		IPPROTO_ESTP
 
+#define ESTP_MAXSEG		2	/* current MSS; a clamp when set */
+#define ESTP_KEEPIDLE		4	/* idle seconds before keepalives */
+#define ESTP_KEEPINTVL		5	/* seconds between keepalives */
+#define ESTP_KEEPCNT		6	/* keepalives before ETIMEDOUT */
 #define ESTP_SYNCNT		7	/* SYN retransmits before ETIMEDOUT */
+#define ESTP_LINGER2		8	/* FIN_WAIT2 lifetime of an orphan */
 
 #endif /* _UAPI_LINUX_ESTP_H */
