@@ -386,9 +386,9 @@ static int estp_v4_rebuild_header(struct sock *sk)
 static void estp_req_err(struct net *net, struct request_sock *req, u32 seq,
 			 bool abort)
 {
-	if (seq != estp_rsk(req)->snt_isn)
+	if (seq != estp_rsk(req)->snt_isn) {
 		ESTP_INC_STATS(net, ESTP_MIB_OUTOFWINDOWICMPS);
-	else if (abort) {
+	} else if (abort) {
 		/* RFC 1122 4.2.3.9: the peer is unreachable; forget the SYN. */
 		estp_reqsk_queue_drop(req->rsk_listener, req);
 		ESTP_INC_STATS(net, ESTP_MIB_LISTENDROPS);
