@@ -485,8 +485,9 @@ int estp_conn_request(struct sock *listener, struct sk_buff *skb)
 	struct request_sock *req;
 	bool want_cookie = false;
 
+	/* Full only past the backlog, as inet_csk_reqsk_queue_is_full(). */
 	if (READ_ONCE(estp_pernet(net)->syncookies) == 2 ||
-	    atomic_read(&estp_sk(listener)->accept_queue.qlen) >=
+	    atomic_read(&estp_sk(listener)->accept_queue.qlen) >
 	    READ_ONCE(listener->sk_max_ack_backlog)) {
 		want_cookie = estp_syn_flood_action(listener);
 		if (!want_cookie)

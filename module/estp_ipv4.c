@@ -94,6 +94,9 @@ int estp_v4_connect(struct sock *sk, struct estp_sockaddr *uaddr, int addr_len)
 	}
 	sk->sk_gso_type = 0;
 	sk_setup_caps(sk, &rt->dst);
+	/* Until the peer's MSS option, RFC 9293's default bounds ours. */
+	estp_sk(sk)->mss_clamp = ESTP_MSS_DEFAULT;
+	estp_sync_mss(sk, dst_mtu(&rt->dst));
 	rt = NULL;
 
 	estp_sk(sk)->iss = estp_v4_init_seq(inet->inet_saddr, inet->inet_daddr,
@@ -383,11 +386,13 @@ static int estp_v4_rebuild_header(struct sock *sk)
 static void estp_req_err(struct net *net, struct request_sock *req, u32 seq,
 			 bool abort)
 {
-	if (seq != estp_rsk(req)->snt_isn)
+	if (seq != estp_rsk(req)->snt_isn) {
 		ESTP_INC_STATS(net, ESTP_MIB_OUTOFWINDOWICMPS);
-	else if (abort)
+	} else if (abort) {
 		/* RFC 1122 4.2.3.9: the peer is unreachable; forget the SYN. */
 		estp_reqsk_queue_drop(req->rsk_listener, req);
+		ESTP_INC_STATS(net, ESTP_MIB_LISTENDROPS);
+	}
 	estp_reqsk_put(req);
 }
 

@@ -3,12 +3,15 @@
  * Connection teardown without data: active and passive close, FIN_WAIT1,
  * LAST_ACK and CLOSING over a delayed link, simultaneous close, aborts by
  * SO_LINGER and by closing a listener, shutdown(), and what a port in
- * TIME_WAIT allows.  TCP is the specification: every TEST_F of the fin and
- * delayed fixtures runs for TCP and ESTP as variants and asserts what TCP
- * does; the estp_only fixture tests ESTP's own sysctls.
+ * TIME_WAIT allows; TCP_LINGER2, the orphan limit and keepalive.  TCP is the
+ * specification: every TEST_F of the fin and delayed fixtures runs for TCP
+ * and ESTP as variants and asserts what TCP does; the estp_only fixture
+ * tests ESTP's own sysctls.
  */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -135,6 +138,17 @@ static int wait_state(int pfd, int lport, int rport, int want)
 	return st;
 }
 
+/* wait_state() for up to @secs seconds, for what takes timers rather than a segment. */
+static int wait_state_for(int pfd, int lport, int rport, int want, double secs)
+{
+	double end = now_s() + secs;
+	int st;
+
+	while ((st = proc_find(pfd, lport, rport, NULL)) != want && now_s() < end)
+		usleep(10000);
+	return st;
+}
+
 /* Waits up to 5 s for this test's sockets in @pfd to go: how many are left. */
 static int drain(int pfd)
 {
@@ -176,6 +190,22 @@ static int sysctl_set(const char *path, const char *val)
 		err = errno;
 	close(fd);
 	return err;
+}
+
+/* A sysctl's value as an int, or -1. */
+static int sysctl_int(const char *path)
+{
+	char buf[32];
+
+	return sysctl_get(path, buf, sizeof(buf)) ? -1 : atoi(buf);
+}
+
+/* The path of TCP's sysctl net.ipv4.tcp_@name, or ESTP's net.estp.@name, in @buf. */
+static const char *knob(int proto, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", proto == IPPROTO_TCP ?
+		 "/proc/sys/net/ipv4/tcp_" : "/proc/sys/net/estp/", name);
+	return buf;
 }
 
 /*
@@ -248,6 +278,131 @@ static int read_ret(int fd)
 	return n < 0 ? -errno : (int)n;
 }
 
+/* setsockopt() of @val, passing @len bytes of it: 0 or errno. */
+static int setopt_len(int fd, int level, int opt, int val, socklen_t len)
+{
+	return setsockopt(fd, level, opt, &val, len) ? errno : 0;
+}
+
+static int setopt(int fd, int level, int opt, int val)
+{
+	return setopt_len(fd, level, opt, val, sizeof(val));
+}
+
+/* An int option, or INT_MIN on error (-1 is a value TCP_LINGER2 takes). */
+static int getopt_int(int fd, int level, int opt)
+{
+	int val;
+	socklen_t len = sizeof(val);
+
+	return getsockopt(fd, level, opt, &val, &len) ? INT_MIN : val;
+}
+
+/*
+ * The levels that take TCP's options: ESTP answers at its own level too,
+ * with TCP's numbers; TCP has no such level.
+ */
+static int opt_levels(int proto, int lv[2])
+{
+	lv[0] = SOL_TCP;
+	lv[1] = SOL_ESTP;
+	return proto == IPPROTO_TCP ? 1 : 2;
+}
+
+/* SO_KEEPALIVE with a first probe after @idle s, then every @intvl s, @cnt of them. */
+static int keepalive_on(int fd, int idle, int intvl, int cnt)
+{
+	if (setopt(fd, SOL_TCP, TCP_KEEPIDLE, idle) ||
+	    setopt(fd, SOL_TCP, TCP_KEEPINTVL, intvl) ||
+	    setopt(fd, SOL_TCP, TCP_KEEPCNT, cnt))
+		return -1;
+	return setopt(fd, SOL_SOCKET, SO_KEEPALIVE, 1) ? -1 : 0;
+}
+
+/*
+ * Where the counters of @proto are: TCP's in /proc/net/netstat ("TcpExt:")
+ * when @ext, in /proc/net/snmp ("Tcp:") otherwise; ESTP's all in
+ * /proc/net/estp_stat ("Estp:").
+ */
+static const char *mib_path(int proto, bool ext)
+{
+	if (proto != IPPROTO_TCP)
+		return "/proc/net/estp_stat";
+	return ext ? "/proc/net/netstat" : "/proc/net/snmp";
+}
+
+/*
+ * Counter @name in @fd, a file of mib_path() kept open (it stays bound to
+ * its netns): TCP's TcpExt names carry a "TCP" prefix that ESTP's do not,
+ * "TCPAbortOnLinger" against "AbortOnLinger".  -1 when it is not there.
+ */
+static long mib_get(int fd, int proto, bool ext, const char *name)
+{
+	const char *pfx = proto != IPPROTO_TCP ? "Estp:" : ext ? "TcpExt:" : "Tcp:";
+	char *line, *save, *names = NULL, *n, *v, *ns, *vs, want[64];
+
+	snprintf(want, sizeof(want), "%s%s", proto == IPPROTO_TCP && ext ? "TCP" : "", name);
+	for (line = strtok_r(proc_read(fd), "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, pfx, strlen(pfx)))
+			continue;
+		if (!names) {
+			names = line;
+			continue;
+		}
+		/* The second line of the prefix holds the values, in order. */
+		for (n = strtok_r(names, " ", &ns), v = strtok_r(line, " ", &vs); n && v;
+		     n = strtok_r(NULL, " ", &ns), v = strtok_r(NULL, " ", &vs))
+			if (!strcmp(n, want))
+				return atol(v);
+		break;
+	}
+	return -1;
+}
+
+/*
+ * Sleeps @ms milliseconds, 5 ms at a time on each CPU in turn.  TCP samples
+ * its orphan count every 100 ms with a deferrable timer, which a CPU left
+ * idle does not run: here none stays idle for long.
+ */
+static void sleep_on_each_cpu(int ms)
+{
+	cpu_set_t all, one;
+	int cpu;
+
+	if (sched_getaffinity(0, sizeof(all), &all)) {
+		usleep(ms * 1000);
+		return;
+	}
+	while (ms > 0) {
+		for (cpu = 0; cpu < CPU_SETSIZE && ms > 0; cpu++) {
+			if (!CPU_ISSET(cpu, &all))
+				continue;
+			CPU_ZERO(&one);
+			CPU_SET(cpu, &one);
+			sched_setaffinity(0, sizeof(one), &one);
+			usleep(5000);
+			ms -= 5;
+		}
+	}
+	sched_setaffinity(0, sizeof(all), &all);
+}
+
+/* Runs @cmd with its output hidden: 0 when it exits 0. */
+static int run(const char *cmd)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s >/dev/null 2>&1", cmd);
+	return system(buf) == 0 ? 0 : -1;
+}
+
+/* A sysctl a test changed, which the teardown writes back. */
+struct saved_sysctl {
+	char path[64];
+	char val[32];
+};
+
 /*
  * Connections on loopback, each test on its own port: TCP's TIME_WAIT
  * entries outlive the test by 60 s, and must not meet the next test's.
@@ -255,9 +410,14 @@ static int read_ret(int fd)
 FIXTURE(fin)
 {
 	int pfd;		/* /proc/net/{tcp,estp} */
+	int mfd;		/* the extended counters, mib_path(proto, true) */
 	int lfd, cfd, afd;	/* listener, client, accepted */
+	int fd2[2];		/* a second client and its accepted socket */
 	int lport, cport;
 	char tw_saved[32];
+	struct saved_sysctl saved[3];
+	int nsaved;
+	bool lo_drop;		/* a tc filter on lo drops what goes to lport */
 };
 
 FIXTURE_VARIANTS_TCP_ESTP(fin);
@@ -267,7 +427,13 @@ FIXTURE_SETUP(fin)
 	self->lfd = -1;
 	self->cfd = -1;
 	self->afd = -1;
+	self->fd2[0] = -1;
+	self->fd2[1] = -1;
+	self->nsaved = 0;
+	self->lo_drop = false;
 	self->tw_saved[0] = '\0';
+	self->mfd = open(mib_path(variant->proto, true), O_RDONLY);
+	ASSERT_LE(0, self->mfd);
 	self->pfd = open(proc_path(variant->proto), O_RDONLY);
 	ASSERT_LE(0, self->pfd);
 	if (variant->proto == IPPROTO_ESTP)
@@ -276,6 +442,14 @@ FIXTURE_SETUP(fin)
 
 FIXTURE_TEARDOWN(fin)
 {
+	/* The link works again before the last segments go. */
+	if (self->lo_drop)
+		EXPECT_EQ(0, run("tc qdisc del dev lo root"));
+	while (self->nsaved-- > 0)
+		EXPECT_EQ(0, sysctl_set(self->saved[self->nsaved].path,
+					self->saved[self->nsaved].val));
+	close_fd(&self->fd2[1]);
+	close_fd(&self->fd2[0]);
 	close_fd(&self->afd);
 	close_fd(&self->cfd);
 	close_fd(&self->lfd);
@@ -285,6 +459,20 @@ FIXTURE_TEARDOWN(fin)
 	if (self->tw_saved[0])
 		sysctl_set(TW_TIMEOUT, self->tw_saved);
 	close(self->pfd);
+	close(self->mfd);
+}
+
+/* Sets a sysctl for this test only: the teardown writes the old value back. */
+static int sysctl_push(FIXTURE_DATA(fin) *self, const char *path, const char *val)
+{
+	struct saved_sysctl *s = &self->saved[self->nsaved];
+
+	if ((size_t)self->nsaved == ARRAY_SIZE(self->saved) ||
+	    sysctl_get(path, s->val, sizeof(s->val)))
+		return -1;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	self->nsaved++;
+	return sysctl_set(path, val) ? -1 : 0;
 }
 
 /* A listener on 127.0.0.1:@port and a client connected to it. */
@@ -601,13 +789,208 @@ TEST_F(fin, time_wait_syn)
 	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->lport, self->cport, NULL));
 }
 
-/* Runs @cmd with its output hidden: 0 when it exits 0. */
-static int run(const char *cmd)
+/*
+ * TCP_LINGER2: how long an orphan may wait for the peer's FIN in FIN_WAIT2,
+ * in seconds.  0 stands for the sysctl, read at each call; TCP caps it at
+ * TCP_FIN_TIMEOUT_MAX, 120 s, and any negative value is -1.
+ */
+TEST_F(fin, linger2_opt)
 {
-	char buf[512];
+	char path[64];
+	int lv[2], n, i, dflt;
 
-	snprintf(buf, sizeof(buf), "%s >/dev/null 2>&1", cmd);
-	return system(buf) == 0 ? 0 : -1;
+	knob(variant->proto, "fin_timeout", path, sizeof(path));
+	dflt = sysctl_int(path);
+	ASSERT_LT(0, dflt);
+	self->cfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->cfd);
+	n = opt_levels(variant->proto, lv);
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(dflt, getopt_int(self->cfd, lv[i], TCP_LINGER2))
+			TH_LOG("level %d", lv[i]);
+		EXPECT_EQ(0, setopt(self->cfd, lv[i], TCP_LINGER2, 5));
+		EXPECT_EQ(5, getopt_int(self->cfd, lv[i], TCP_LINGER2));
+		EXPECT_EQ(0, setopt(self->cfd, lv[i], TCP_LINGER2, 121));
+		EXPECT_EQ(120, getopt_int(self->cfd, lv[i], TCP_LINGER2));
+		EXPECT_EQ(0, setopt(self->cfd, lv[i], TCP_LINGER2, INT_MAX));
+		EXPECT_EQ(120, getopt_int(self->cfd, lv[i], TCP_LINGER2));
+		EXPECT_EQ(0, setopt(self->cfd, lv[i], TCP_LINGER2, -5));
+		EXPECT_EQ(-1, getopt_int(self->cfd, lv[i], TCP_LINGER2));
+		EXPECT_EQ(0, setopt(self->cfd, lv[i], TCP_LINGER2, -1));
+		EXPECT_EQ(-1, getopt_int(self->cfd, lv[i], TCP_LINGER2));
+		EXPECT_EQ(EINVAL, setopt_len(self->cfd, lv[i], TCP_LINGER2, 7, sizeof(short)));
+		EXPECT_EQ(EINVAL, setopt_len(self->cfd, lv[i], TCP_LINGER2, 7, 0));
+		EXPECT_EQ(-1, getopt_int(self->cfd, lv[i], TCP_LINGER2));
+		EXPECT_EQ(0, setopt(self->cfd, lv[i], TCP_LINGER2, 0));
+		EXPECT_EQ(dflt, getopt_int(self->cfd, lv[i], TCP_LINGER2));
+	}
+	/* The default follows the sysctl of the socket's netns. */
+	ASSERT_EQ(0, sysctl_push(self, path, "45"));
+	EXPECT_EQ(45, getopt_int(self->cfd, SOL_TCP, TCP_LINGER2));
+}
+
+/*
+ * An orphan in FIN_WAIT2 whose peer never closes lives TCP_LINGER2 seconds,
+ * not net.ipv4.tcp_fin_timeout (made 30 s here), and goes without a word.
+ */
+TEST_F(fin, linger2_timeout)
+{
+	unsigned long ino = 1;
+	char path[64];
+	double t;
+
+	knob(variant->proto, "fin_timeout", path, sizeof(path));
+	ASSERT_EQ(0, sysctl_push(self, path, "30"));
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 40, false);
+	ASSERT_EQ(0, setopt(self->cfd, SOL_TCP, TCP_LINGER2, 1));
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	ASSERT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, self->cport, self->lport, ST_FIN_WAIT2));
+	close_fd(&self->cfd);
+	t = now_s();
+	EXPECT_EQ(ST_FIN_WAIT2, proc_find(self->pfd, self->cport, self->lport, &ino));
+	EXPECT_EQ(0UL, ino);
+	EXPECT_EQ(ST_GONE, wait_state_for(self->pfd, self->cport, self->lport, ST_GONE, 10));
+	t = now_s() - t;
+	TH_LOG("the FIN_WAIT2 orphan lasted %.2f s", t);
+	/* tcp_fin_time(): the 1 s asked for, or 3.5 RTOs if longer. */
+	EXPECT_LE(0.8, t);
+	EXPECT_GE(8.0, t);
+	EXPECT_EQ(ST_CLOSE_WAIT, proc_find(self->pfd, self->lport, self->cport, NULL));
+}
+
+/*
+ * TCP_LINGER2 < 0: close() in FIN_WAIT2 does not wait for the peer's FIN
+ * but resets at once (TCPAbortOnLinger).  The peer, in CLOSE_WAIT, has read
+ * our FIN already: EOF stays what read() gives, the reset is EPIPE.
+ */
+TEST_F(fin, linger2_abort)
+{
+	long before = mib_get(self->mfd, variant->proto, true, "AbortOnLinger");
+
+	ASSERT_LE(0, before);
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 41, false);
+	ASSERT_EQ(0, setopt(self->cfd, SOL_TCP, TCP_LINGER2, -1));
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	ASSERT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, self->cport, self->lport, ST_FIN_WAIT2));
+	ASSERT_EQ(ST_CLOSE_WAIT, wait_state(self->pfd, self->lport, self->cport,
+					    ST_CLOSE_WAIT));
+	close_fd(&self->cfd);
+	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(before + 1, mib_get(self->mfd, variant->proto, true, "AbortOnLinger"));
+	EXPECT_EQ(ST_GONE, wait_state(self->pfd, self->lport, self->cport, ST_GONE));
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, revents(self->afd, 5000));
+	EXPECT_EQ(0, read_ret(self->afd));
+	EXPECT_EQ(EPIPE, estp_getsockopt_int(self->afd, SOL_SOCKET, SO_ERROR));
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, revents(self->afd, 0));
+	EXPECT_EQ(ST_LISTEN, proc_find(self->pfd, self->lport, 0, NULL));
+}
+
+/*
+ * net.ipv4.tcp_max_orphans: beyond it, close() resets instead of leaving an
+ * orphan (tcp_check_oom() in tcp_close()), and an orphan whose FIN goes
+ * unanswered is killed at its next retransmission (tcp_out_of_resources()),
+ * both counted as TCPAbortOnMemory.  TCP's limit and count are global: the
+ * test stays in the init netns, on loopback, where a tc filter drops all
+ * that goes to the server so that no FIN is acked.
+ */
+TEST_F(fin, orphan_limit)
+{
+	const int port = PORT_BASE + 42;
+	unsigned long ino = 1;
+	char path[64], cmd[256];
+	int c2port;
+	long before;
+	double t;
+
+	knob(variant->proto, "max_orphans", path, sizeof(path));
+	ASSERT_LT(0, sysctl_int(path));
+	open_pair(_metadata, self, variant->proto, port, false);
+	self->fd2[0] = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->fd2[0]);
+	ASSERT_EQ(0, try_connect(self->fd2[0], "127.0.0.1", port));
+	c2port = estp_local_port(self->fd2[0]);
+	self->fd2[1] = accept_ready(self->lfd);
+	ASSERT_LE(0, self->fd2[1]);
+	snprintf(cmd, sizeof(cmd), "tc qdisc add dev lo root handle 1: prio && "
+		 "tc filter add dev lo parent 1: protocol ip prio 1 u32 "
+		 "match ip dport %d 0xffff action drop", port);
+	self->lo_drop = true;
+	ASSERT_EQ(0, run(cmd)) TH_LOG("cannot add the drop filter (tc, cls_u32, act_gact)");
+	before = mib_get(self->mfd, variant->proto, true, "AbortOnMemory");
+	ASSERT_LE(0, before);
+
+	/* Under the limit: an orphan retransmitting its FIN. */
+	close_fd(&self->cfd);
+	sleep_on_each_cpu(300);
+	EXPECT_EQ(ST_FIN_WAIT1, proc_find(self->pfd, self->cport, port, &ino));
+	EXPECT_EQ(0UL, ino);
+
+	/* Over it, with that orphan counted: close() resets at once. */
+	ASSERT_EQ(0, sysctl_push(self, path, "0"));
+	close_fd(&self->fd2[0]);
+	t = now_s();
+	EXPECT_EQ(ST_GONE, proc_find(self->pfd, c2port, port, NULL));
+	EXPECT_EQ(before + 1, mib_get(self->mfd, variant->proto, true, "AbortOnMemory"));
+
+	/* The orphan's next retransmission finds it one too many. */
+	EXPECT_EQ(ST_GONE, wait_state_for(self->pfd, self->cport, port, ST_GONE, 10));
+	TH_LOG("the FIN_WAIT1 orphan was killed after %.2f s", now_s() - t);
+	EXPECT_EQ(before + 2, mib_get(self->mfd, variant->proto, true, "AbortOnMemory"));
+	/* Its reset, as all else, was dropped: the server knows nothing. */
+	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, port, self->cport, NULL));
+	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, port, c2port, NULL));
+}
+
+/* TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT: their default sysctl, default and range. */
+static const struct keep_opt {
+	const char *name;
+	int opt, dflt, max;
+} keep_opts[] = {
+	{ "keepalive_time", TCP_KEEPIDLE, 7200, 32767 },	/* MAX_TCP_KEEPIDLE */
+	{ "keepalive_intvl", TCP_KEEPINTVL, 75, 32767 },	/* MAX_TCP_KEEPINTVL */
+	{ "keepalive_probes", TCP_KEEPCNT, 9, 127 },		/* MAX_TCP_KEEPCNT */
+};
+
+TEST_F(fin, keepalive_opts)
+{
+	const struct keep_opt *k;
+	int lv[2], n, i, fd;
+	char path[64];
+
+	self->cfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->cfd);
+	fd = self->cfd;
+	EXPECT_EQ(0, getopt_int(fd, SOL_SOCKET, SO_KEEPALIVE));
+	EXPECT_EQ(0, setopt(fd, SOL_SOCKET, SO_KEEPALIVE, 1));
+	EXPECT_EQ(1, getopt_int(fd, SOL_SOCKET, SO_KEEPALIVE));
+	n = opt_levels(variant->proto, lv);
+	for (k = keep_opts; k < keep_opts + ARRAY_SIZE(keep_opts); k++) {
+		EXPECT_EQ(k->dflt, sysctl_int(knob(variant->proto, k->name, path, sizeof(path))))
+			TH_LOG("%s", path);
+		for (i = 0; i < n; i++)
+			EXPECT_EQ(k->dflt, getopt_int(fd, lv[i], k->opt))
+				TH_LOG("%s at level %d", k->name, lv[i]);
+		for (i = 0; i < n; i++) {
+			EXPECT_EQ(0, setopt(fd, lv[i], k->opt, 1));
+			EXPECT_EQ(1, getopt_int(fd, lv[i], k->opt));
+			EXPECT_EQ(0, setopt(fd, lv[i], k->opt, k->max));
+			EXPECT_EQ(k->max, getopt_int(fd, lv[i], k->opt));
+			EXPECT_EQ(EINVAL, setopt(fd, lv[i], k->opt, k->max + 1))
+				TH_LOG("%s at level %d", k->name, lv[i]);
+			EXPECT_EQ(EINVAL, setopt(fd, lv[i], k->opt, 0));
+			EXPECT_EQ(EINVAL, setopt(fd, lv[i], k->opt, -1));
+			EXPECT_EQ(EINVAL, setopt_len(fd, lv[i], k->opt, 5, sizeof(short)));
+			/* What is refused leaves the value as it was. */
+			EXPECT_EQ(k->max, getopt_int(fd, lv[i], k->opt));
+		}
+	}
+	/* Unset, an option follows its sysctl. */
+	knob(variant->proto, "keepalive_time", path, sizeof(path));
+	ASSERT_EQ(0, sysctl_push(self, path, "600"));
+	self->afd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->afd);
+	EXPECT_EQ(600, getopt_int(self->afd, SOL_TCP, TCP_KEEPIDLE));
+	EXPECT_EQ(32767, getopt_int(fd, SOL_TCP, TCP_KEEPIDLE));
 }
 
 /*
@@ -663,8 +1046,10 @@ FIXTURE(delayed)
 	int home;		/* our own netns, to come back to */
 	int ns[2];
 	int pfd[2];		/* /proc/net/{tcp,estp} of each netns */
+	int mfd;		/* a counter file of NS_A, mib_path() */
 	int lfd, cfd, afd;
 	int lport, cport;
+	bool lossy;		/* delayed_cut() has made the link drop all */
 };
 
 FIXTURE_VARIANTS_TCP_ESTP(delayed);
@@ -703,6 +1088,7 @@ static void delayed_close(FIXTURE_DATA(delayed) *self)
 	close_fd(&self->afd);
 	close_fd(&self->cfd);
 	close_fd(&self->lfd);
+	close_fd(&self->mfd);
 	for (i = 0; i < 2; i++) {
 		close_fd(&self->pfd[i]);
 		close_fd(&self->ns[i]);
@@ -740,6 +1126,8 @@ FIXTURE_SETUP(delayed)
 	self->lfd = -1;
 	self->cfd = -1;
 	self->afd = -1;
+	self->mfd = -1;
+	self->lossy = false;
 	self->ns[0] = -1;
 	self->ns[1] = -1;
 	self->pfd[0] = -1;
@@ -751,10 +1139,24 @@ FIXTURE_SETUP(delayed)
 	ASSERT_EQ(0, err) TH_LOG("cannot set up netns, veth and netem");
 }
 
+/* Closes with a RST: over a dead link a FIN would leave an orphan retransmitting it. */
+static void abort_fd(int *fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	if (*fd >= 0)
+		setsockopt(*fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close_fd(fd);
+}
+
 FIXTURE_TEARDOWN(delayed)
 {
 	int i;
 
+	if (self->lossy) {
+		abort_fd(&self->afd);
+		abort_fd(&self->cfd);
+	}
 	close_fd(&self->afd);
 	close_fd(&self->cfd);
 	close_fd(&self->lfd);
@@ -860,6 +1262,78 @@ TEST_F(delayed, simultaneous_close)
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, revents(self->afd, 0));
 	EXPECT_EQ(0, read_ret(self->cfd));
 	EXPECT_EQ(0, read_ret(self->afd));
+}
+
+/* From now on both ends drop all they send: each peer looks dead to the other. */
+static int delayed_cut(FIXTURE_DATA(delayed) *self)
+{
+	self->lossy = true;
+	if (run("ip netns exec " NS_A " tc qdisc change dev " DEV_A " root netem loss 100%") ||
+	    run("ip netns exec " NS_B " tc qdisc change dev " DEV_B " root netem loss 100%"))
+		return -1;
+	return 0;
+}
+
+/*
+ * Keepalive finds a dead peer: the first probe after 1 s idle, the second
+ * 1 s later, and at the third interval two unanswered probes end the
+ * connection with ETIMEDOUT (tcp_keepalive_timer(), TCPAbortOnTimeout).
+ */
+TEST_F(delayed, keepalive_dead)
+{
+	long before;
+	double t;
+
+	delayed_pair(_metadata, self, variant->proto, PORT_BASE + 43);
+	self->mfd = open_in(self, 0, mib_path(variant->proto, true), 0);
+	ASSERT_LE(0, self->mfd);
+	before = mib_get(self->mfd, variant->proto, true, "AbortOnTimeout");
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, delayed_cut(self));
+	ASSERT_EQ(0, keepalive_on(self->cfd, 1, 1, 2));
+	t = now_s();
+	/* About 3 s; the margin is for TCG, within the harness's 30 s per test. */
+	EXPECT_EQ(ST_GONE, wait_state_for(self->pfd[0], self->cport, self->lport, ST_GONE, 10));
+	t = now_s() - t;
+	TH_LOG("keepalive gave up after %.2f s", t);
+	EXPECT_LE(1.8, t);
+	EXPECT_GT(10.0, t);
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, revents(self->cfd, 0));
+	EXPECT_EQ(ETIMEDOUT, estp_getsockopt_int(self->cfd, SOL_SOCKET, SO_ERROR));
+	EXPECT_EQ(0, read_ret(self->cfd));
+	EXPECT_EQ(before + 1, mib_get(self->mfd, variant->proto, true, "AbortOnTimeout"));
+	/* Its reset was dropped too: the server still thinks all is well. */
+	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd[1], self->lport, self->cport, NULL));
+}
+
+/*
+ * Keepalive with a live peer: each probe is answered, which starts the
+ * count again, and the idle connection lives on.  The answers are segments
+ * the client receives, on a connection that otherwise carries none.
+ */
+TEST_F(delayed, keepalive_alive)
+{
+	double end;
+	int st0, st1;
+	long before;
+
+	delayed_pair(_metadata, self, variant->proto, PORT_BASE + 44);
+	self->mfd = open_in(self, 0, mib_path(variant->proto, false), 0);
+	ASSERT_LE(0, self->mfd);
+	before = mib_get(self->mfd, variant->proto, false, "InSegs");
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, keepalive_on(self->cfd, 1, 1, 2));
+	end = now_s() + 5.5;
+	do {
+		usleep(50000);
+		st0 = proc_find(self->pfd[0], self->cport, self->lport, NULL);
+		st1 = proc_find(self->pfd[1], self->lport, self->cport, NULL);
+	} while (st0 == ST_ESTABLISHED && st1 == ST_ESTABLISHED && now_s() < end);
+	EXPECT_EQ(ST_ESTABLISHED, st0);
+	EXPECT_EQ(ST_ESTABLISHED, st1);
+	EXPECT_EQ(POLLOUT, revents(self->cfd, 0));
+	EXPECT_EQ(0, estp_getsockopt_int(self->cfd, SOL_SOCKET, SO_ERROR));
+	EXPECT_LE(before + 2, mib_get(self->mfd, variant->proto, false, "InSegs"));
 }
 
 /* ESTP's own sysctls, restored after each test. */

@@ -2,13 +2,15 @@
 /*
  * connect() without data: refused, unreachable and timed-out connects,
  * EALREADY/EISCONN, the states in /proc/net/{tcp,estp}, accept4() flags and
- * connect(AF_UNSPEC).  TCP is the specification: every TEST_F runs for TCP
- * and ESTP as fixture variants and asserts what TCP does.
+ * connect(AF_UNSPEC), ephemeral ports running out, and SYNs a full accept
+ * queue drops.  TCP is the specification: every TEST_F runs for TCP and ESTP
+ * as fixture variants and asserts what TCP does.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -452,6 +454,301 @@ TEST_F(blackhole, connecting)
 	close(self->fd[0]);
 	self->fd[0] = -1;
 	EXPECT_EQ(-1, proc_state(variant->proto, lport, port));
+}
+
+/*
+ * The tests below run in a netns of their own, which the test's process
+ * owns: its sysctls start at their defaults, nothing of another test (a
+ * TIME_WAIT, a bound port) is in it, and it goes, with whatever was set in
+ * it, when the process ends.
+ */
+#define PRIV_PORT_BASE	21200
+
+/* The ephemeral range of the private netns: two ports. */
+#define EPH_RANGE	"40000 40001"
+#define EPH_LOW		40000
+#define EPH_HIGH	40001
+
+#define PRIV_FDS	8
+
+FIXTURE(priv)
+{
+	int fd[PRIV_FDS];
+	int lfd[2];
+};
+
+FIXTURE_VARIANTS_TCP_ESTP(priv);
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+FIXTURE_SETUP(priv)
+{
+	int i;
+
+	for (i = 0; i < PRIV_FDS; i++)
+		self->fd[i] = -1;
+	self->lfd[0] = -1;
+	self->lfd[1] = -1;
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	ASSERT_EQ(0, run("ip link set lo up"));
+}
+
+FIXTURE_TEARDOWN(priv)
+{
+	int i;
+
+	for (i = 0; i < PRIV_FDS; i++)
+		close_abort(self->fd[i]);
+	for (i = 0; i < 2; i++)
+		if (self->lfd[i] >= 0)
+			close(self->lfd[i]);
+	/* The netns and its sysctls end with the test's process. */
+}
+
+/* A listener of @proto on 127.0.0.1:@port with @backlog: fd, or -1. */
+static int listener(int proto, int port, int backlog)
+{
+	struct sockaddr_in sin = estp_sin4("127.0.0.1", port);
+	int fd = socket(AF_INET, SOCK_STREAM, proto);
+
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) || listen(fd, backlog)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* bind() to 0.0.0.0:@port: 0 or errno. */
+static int try_bind(int fd, int port)
+{
+	struct sockaddr_in sin = estp_sin4("0.0.0.0", port);
+
+	return bind(fd, (struct sockaddr *)&sin, sizeof(sin)) ? errno : 0;
+}
+
+static int in_range(int port)
+{
+	return port >= EPH_LOW && port <= EPH_HIGH;
+}
+
+/*
+ * Connects run out of ephemeral ports per destination: a port is shared by
+ * connections whose 4-tuples differ (__inet_hash_connect()).  ESTP takes
+ * the same sysctl's ports in its own port space.
+ */
+TEST_F(priv, ephemeral_connect_exhausted)
+{
+	const int port = PRIV_PORT_BASE;
+	int i, p[3];
+
+	ASSERT_EQ(0, write_file("/proc/sys/net/ipv4/ip_local_port_range", EPH_RANGE));
+	self->lfd[0] = listener(variant->proto, port, 8);
+	ASSERT_LE(0, self->lfd[0]);
+	self->lfd[1] = listener(variant->proto, port + 1, 8);
+	ASSERT_LE(0, self->lfd[1]);
+	for (i = 0; i < 5; i++) {
+		self->fd[i] = socket(AF_INET, SOCK_STREAM, variant->proto);
+		ASSERT_LE(0, self->fd[i]);
+	}
+
+	ASSERT_EQ(0, try_connect(self->fd[0], "127.0.0.1", port));
+	ASSERT_EQ(0, try_connect(self->fd[1], "127.0.0.1", port));
+	p[0] = estp_local_port(self->fd[0]);
+	p[1] = estp_local_port(self->fd[1]);
+	EXPECT_TRUE(in_range(p[0]) && in_range(p[1]) && p[0] != p[1])
+		TH_LOG("ports %d and %d", p[0], p[1]);
+
+	/* Both ports are taken towards 127.0.0.1:port. */
+	EXPECT_EQ(EADDRNOTAVAIL, try_connect(self->fd[2], "127.0.0.1", port));
+	/* The failed connect left the socket unbound, with no error pending. */
+	EXPECT_EQ(0, estp_local_port(self->fd[2]));
+	EXPECT_EQ(0, so_error(self->fd[2]));
+	EXPECT_EQ(ENOTCONN, peer_errno(self->fd[2]));
+
+	/* Towards another port the 4-tuples differ: both ports serve again. */
+	EXPECT_EQ(0, try_connect(self->fd[3], "127.0.0.1", port + 1));
+	EXPECT_EQ(0, try_connect(self->fd[4], "127.0.0.1", port + 1));
+	p[2] = estp_local_port(self->fd[3]);
+	EXPECT_TRUE(in_range(p[2]) && in_range(estp_local_port(self->fd[4])) &&
+		    p[2] != estp_local_port(self->fd[4]));
+	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, p[2], port + 1));
+	/* Towards port + 1 too, both ports are taken now. */
+	EXPECT_EQ(EADDRNOTAVAIL, try_connect(self->fd[2], "127.0.0.1", port + 1));
+
+	/* bind() to port 0 shares no port with a connection: none is free. */
+	self->fd[5] = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->fd[5]);
+	EXPECT_EQ(EADDRINUSE, try_bind(self->fd[5], 0));
+	EXPECT_EQ(0, estp_local_port(self->fd[5]));
+}
+
+/* Sockets bound to port 0 take the range's ports for good. */
+TEST_F(priv, ephemeral_bind_exhausted)
+{
+	const int port = PRIV_PORT_BASE + 2;
+	int p[2];
+
+	ASSERT_EQ(0, write_file("/proc/sys/net/ipv4/ip_local_port_range", EPH_RANGE));
+	self->fd[0] = socket(AF_INET, SOCK_STREAM, variant->proto);
+	self->fd[1] = socket(AF_INET, SOCK_STREAM, variant->proto);
+	self->fd[2] = socket(AF_INET, SOCK_STREAM, variant->proto);
+	self->fd[3] = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_TRUE(self->fd[0] >= 0 && self->fd[1] >= 0 && self->fd[2] >= 0 &&
+		    self->fd[3] >= 0);
+
+	ASSERT_EQ(0, try_bind(self->fd[0], 0));
+	ASSERT_EQ(0, try_bind(self->fd[1], 0));
+	p[0] = estp_local_port(self->fd[0]);
+	p[1] = estp_local_port(self->fd[1]);
+	EXPECT_TRUE(in_range(p[0]) && in_range(p[1]) && p[0] != p[1])
+		TH_LOG("ports %d and %d", p[0], p[1]);
+	EXPECT_EQ(EADDRINUSE, try_bind(self->fd[2], 0));
+	EXPECT_EQ(0, estp_local_port(self->fd[2]));
+
+	/* connect() does not share a port that bind() took. */
+	self->lfd[0] = listener(variant->proto, port, 8);
+	ASSERT_LE(0, self->lfd[0]);
+	EXPECT_EQ(EADDRNOTAVAIL, try_connect(self->fd[3], "127.0.0.1", port));
+	/* A bound socket connects from its own port. */
+	EXPECT_EQ(0, try_connect(self->fd[0], "127.0.0.1", port));
+	EXPECT_EQ(p[0], estp_local_port(self->fd[0]));
+	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, p[0], port));
+}
+
+/*
+ * One counter of a /proc file of "Prefix: names" / "Prefix: values" line
+ * pairs (/proc/net/netstat, /proc/net/snmp): its value, or -1.
+ */
+static long proc_counter(const char *path, const char *prefix, const char *field)
+{
+	char *names = NULL, *values = NULL, *np, *vp, *n, *v;
+	size_t nlen = 0, vlen = 0, plen = strlen(prefix);
+	long ret = -1;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (ret < 0 && getline(&names, &nlen, f) > 0 && getline(&values, &vlen, f) > 0) {
+		if (strncmp(names, prefix, plen) || names[plen] != ':')
+			continue;
+		n = strtok_r(names + plen + 1, " \n", &np);
+		v = strtok_r(values + plen + 1, " \n", &vp);
+		for (; n && v; n = strtok_r(NULL, " \n", &np), v = strtok_r(NULL, " \n", &vp))
+			if (!strcmp(n, field))
+				ret = atol(v);
+	}
+	free(names);
+	free(values);
+	fclose(f);
+	return ret;
+}
+
+/* TcpExt @name of /proc/net/netstat for TCP, its estp_stat twin for ESTP. */
+static long counter(int proto, const char *name)
+{
+	if (proto == IPPROTO_TCP)
+		return proc_counter("/proc/net/netstat", "TcpExt", name);
+	return estp_stat(name);
+}
+
+/* The socket's peer's port, or -1. */
+static int peer_port(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	if (getpeername(fd, (struct sockaddr *)&sin, &len))
+		return -1;
+	return ntohs(sin.sin_port);
+}
+
+/*
+ * A full accept queue drops SYNs (tcp_conn_request()); the client's SYN
+ * retransmission gets in once accept() has made room.
+ */
+TEST_F(priv, accept_queue_full)
+{
+	const int port = PRIV_PORT_BASE + 3;
+	struct pollfd pfd;
+	struct sockaddr_in from;
+	long over, drops;
+	double t, end;
+	socklen_t len;
+	int i, cport;
+
+	/* Backlog 1: full is "more than 1 queued" (sk_acceptq_is_full()). */
+	self->lfd[0] = listener(variant->proto, port, 1);
+	ASSERT_LE(0, self->lfd[0]);
+	for (i = 0; i < 3; i++) {
+		self->fd[i] = socket(AF_INET, SOCK_STREAM, variant->proto);
+		ASSERT_LE(0, self->fd[i]);
+	}
+	ASSERT_EQ(0, try_connect(self->fd[0], "127.0.0.1", port));
+	ASSERT_EQ(0, try_connect(self->fd[1], "127.0.0.1", port));
+	over = counter(variant->proto, "ListenOverflows");
+	drops = counter(variant->proto, "ListenDrops");
+	ASSERT_LE(0, over);
+	ASSERT_LE(0, drops);
+
+	/* The third SYN finds two queued: dropped without an answer. */
+	ASSERT_EQ(0, set_nonblock(self->fd[2]));
+	t = now_s();
+	ASSERT_EQ(EINPROGRESS, try_connect(self->fd[2], "127.0.0.1", port));
+	cport = estp_local_port(self->fd[2]);
+	/* On loopback the SYN is handled within connect(); allow for a delay. */
+	for (end = now_s() + 1; counter(variant->proto, "ListenOverflows") == over &&
+	     now_s() < end;)
+		usleep(10000);
+	EXPECT_EQ(over + 1, counter(variant->proto, "ListenOverflows"));
+	EXPECT_EQ(drops + 1, counter(variant->proto, "ListenDrops"));
+	EXPECT_EQ(ST_SYN_SENT, proc_state(variant->proto, cport, port));
+	pfd = (struct pollfd){ .fd = self->fd[2], .events = POLLIN | POLLOUT };
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+
+	/* accept() makes room for one. */
+	self->fd[3] = accept(self->lfd[0], NULL, NULL);
+	ASSERT_LE(0, self->fd[3]);
+	/* The SYN's retransmission, 1 s (the initial RTO) after the SYN, gets in. */
+	ASSERT_EQ(1, poll(&pfd, 1, 5000));
+	EXPECT_EQ(POLLOUT, pfd.revents);
+	t = now_s() - t;
+	EXPECT_LE(0.8, t);
+	EXPECT_GE(4.0, t);
+	EXPECT_EQ(0, so_error(self->fd[2]));
+	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, cport, port));
+	/* Once: the retransmission was not dropped. */
+	EXPECT_EQ(over + 1, counter(variant->proto, "ListenOverflows"));
+	EXPECT_EQ(drops + 1, counter(variant->proto, "ListenDrops"));
+
+	/* The second client, then the third, wait to be accepted. */
+	pfd = (struct pollfd){ .fd = self->lfd[0], .events = POLLIN | POLLOUT };
+	ASSERT_EQ(1, poll(&pfd, 1, 2000));
+	EXPECT_EQ(POLLIN, pfd.revents);
+	self->fd[4] = accept(self->lfd[0], NULL, NULL);
+	ASSERT_LE(0, self->fd[4]);
+	EXPECT_EQ(estp_local_port(self->fd[1]), peer_port(self->fd[4]));
+	ASSERT_EQ(1, poll(&pfd, 1, 2000));
+	EXPECT_EQ(POLLIN, pfd.revents);
+	len = sizeof(from);
+	self->fd[5] = accept(self->lfd[0], (struct sockaddr *)&from, &len);
+	ASSERT_LE(0, self->fd[5]);
+	EXPECT_EQ(cport, ntohs(from.sin_port));
+	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, port, cport));
+	/* Nothing more. */
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
 }
 
 TEST_HARNESS_MAIN

@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The passive side of the handshake against a raw peer (estp_peer.h) that
+ * answers only when the test says so: SYN_RECV and the SYN-ACK's
+ * retransmissions, a final ACK to a full accept queue, SYN cookies, a SYN
+ * flood, and RFC 5961's answers to RSTs and SYNs on an established
+ * connection.  TCP is the specification: every test runs for TCP and ESTP
+ * as fixture variants and asserts what TCP does.  Each test runs in a netns
+ * of its own (peer_open()), so its counters start from zero there.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include "kselftest_harness.h"
+#include "estp_lib.h"
+#include "estp_pkt.h"
+#include "estp_peer.h"
+
+/* Listeners' ports, one a test. */
+#define LPORT		21000
+
+#define ISN		0x12345678u
+/* How long a segment that gets no answer is watched for one. */
+#define QUIET_MS	300
+
+#define MAX_FDS		16
+
+/* The sysctls a test changes, TCP's and ESTP's, restored by the teardown. */
+enum knob { SYNCOOKIES, SYNACK_RETRIES, INVALID_RATELIMIT, NKNOBS };
+
+static const char *const knob_path[NKNOBS][2] = {
+	[SYNCOOKIES] = { "/proc/sys/net/ipv4/tcp_syncookies",
+			 "/proc/sys/net/estp/syncookies" },
+	[SYNACK_RETRIES] = { "/proc/sys/net/ipv4/tcp_synack_retries",
+			     "/proc/sys/net/estp/synack_retries" },
+	[INVALID_RATELIMIT] = { "/proc/sys/net/ipv4/tcp_invalid_ratelimit",
+				"/proc/sys/net/estp/invalid_ratelimit" },
+};
+
+FIXTURE(hs)
+{
+	struct estp_peer peer;
+	int lfd;
+	int fds[MAX_FDS];	/* clients and accepted sockets */
+	int nfds;
+	char saved[NKNOBS][32];	/* "" when not changed */
+};
+
+FIXTURE_VARIANTS_TCP_ESTP(hs);
+
+FIXTURE_SETUP(hs)
+{
+	const char *err;
+
+	self->lfd = -1;
+	self->nfds = 0;
+	memset(self->saved, 0, sizeof(self->saved));
+	err = peer_open(&self->peer, variant->proto);
+	ASSERT_EQ(NULL, err) TH_LOG("raw peer: %s failed", err);
+}
+
+/* Closes @fd with a RST (SO_LINGER {1, 0}), which leaves no TIME_WAIT. */
+static void abort_fd(int fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
+
+FIXTURE_TEARDOWN(hs)
+{
+	int k, proto = variant->proto;
+
+	while (self->nfds)
+		abort_fd(self->fds[--self->nfds]);
+	if (self->lfd >= 0)
+		close(self->lfd);
+	/*
+	 * Nothing outlives the test: what the listener left in its queues goes
+	 * with it, the last request socks when their timer next fires.
+	 */
+	EXPECT_EQ(0, peer_wait_rows(proto, -1, -1, -1, 0, 8000));
+	for (k = 0; k < NKNOBS; k++)
+		if (self->saved[k][0])
+			EXPECT_EQ(0, peer_sysctl(knob_path[k][proto == IPPROTO_ESTP], NULL, 0,
+						 self->saved[k]));
+	peer_close(&self->peer);
+}
+
+/* Sets sysctl @k of @proto to @val, for the teardown to restore: 0 or errno. */
+static int knob_set(FIXTURE_DATA(hs) *self, int proto, enum knob k, const char *val)
+{
+	const char *path = knob_path[k][proto == IPPROTO_ESTP];
+
+	if (self->saved[k][0])
+		return peer_sysctl(path, NULL, 0, val);
+	return peer_sysctl(path, self->saved[k], sizeof(self->saved[k]), val);
+}
+
+/* Keeps @fd for the teardown to abort: @fd. */
+static int keep(FIXTURE_DATA(hs) *self, int fd)
+{
+	if (fd >= 0 && self->nfds < MAX_FDS)
+		self->fds[self->nfds++] = fd;
+	return fd;
+}
+
+/* A listener on PEER_ADDR:@port with @backlog, in self->lfd: 0 or -1. */
+static int listen_on(FIXTURE_DATA(hs) *self, int proto, int port, int backlog)
+{
+	struct sockaddr_in sin = estp_sin4(PEER_ADDR, port);
+
+	self->lfd = socket(AF_INET, SOCK_STREAM, proto);
+	if (self->lfd < 0 || bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    listen(self->lfd, backlog))
+		return -1;
+	return 0;
+}
+
+/*
+ * accept() once the listener is readable within @ms, kept for the teardown:
+ * the new socket, or -1 when no connection came.
+ */
+static int accept_in(FIXTURE_DATA(hs) *self, int ms)
+{
+	struct pollfd pfd = { .fd = self->lfd, .events = POLLIN };
+
+	if (poll(&pfd, 1, ms) != 1)
+		return -1;
+	return keep(self, accept(self->lfd, NULL, NULL));
+}
+
+/* The remote port of @fd when its peer is PEER_ADDR, else -1. */
+static int peer_port_of(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	struct in_addr lo;
+
+	inet_pton(AF_INET, PEER_ADDR, &lo);
+	if (getpeername(fd, (struct sockaddr *)&sin, &len) || sin.sin_family != AF_INET ||
+	    sin.sin_addr.s_addr != lo.s_addr)
+		return -1;
+	return ntohs(sin.sin_port);
+}
+
+/*
+ * A non-blocking connect() of an ordinary socket to the listener on @port,
+ * kept for the teardown: the socket once connected within @ms, or -1 - fd
+ * (its fd encoded) when it did not.
+ */
+static int client_in(FIXTURE_DATA(hs) *self, int proto, int port, int ms)
+{
+	struct sockaddr_in sin = estp_sin4(PEER_ADDR, port);
+	struct pollfd pfd = { .events = POLLOUT };
+	int fd;
+
+	fd = keep(self, socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, proto));
+	if (fd < 0)
+		return -1;
+	pfd.fd = fd;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) && errno != EINPROGRESS)
+		return -1 - fd;
+	if (poll(&pfd, 1, ms) != 1 || estp_getsockopt_int(fd, SOL_SOCKET, SO_ERROR))
+		return -1 - fd;
+	return fd;
+}
+
+/* Waits up to 2 s for counter @name of @proto to pass @from: its value. */
+static long stat_after(int proto, const char *name, long from)
+{
+	long end = pkt_now_ms() + 2000, v;
+
+	while ((v = peer_stat(proto, name)) == from && pkt_now_ms() < end)
+		usleep(5000);
+	return v;
+}
+
+/* Asserts that the raw peer hears nothing on @c within QUIET_MS. */
+static void expect_silence(struct __test_metadata *_metadata, FIXTURE_DATA(hs) *self,
+			   const struct peer_conn *c, const char *after)
+{
+	struct pkt_seg r;
+
+	EXPECT_EQ(0, peer_recv(&self->peer, c, QUIET_MS, &r))
+		TH_LOG("%s: answered with flags %#x seq %#x ack %#x", after, r.flags, r.seq,
+		       r.ack);
+}
+
+/*
+ * SYN_RECV: the raw peer's final ACK is "lost", the listener keeps the
+ * request and retransmits the SYN-ACK with backoff; the ACK that comes at
+ * last makes the connection, which accept() returns.
+ */
+TEST_F(hs, syn_recv)
+{
+	int proto = variant->proto, lport = LPORT, port = PEER_PORT_MIN + 1, afd;
+	struct peer_conn c;
+	struct pkt_seg r;
+	long t0, t1, t2;
+
+	ASSERT_EQ(0, listen_on(self, proto, lport, 8));
+	ASSERT_EQ(1, peer_syn(&self->peer, &c, port, lport, ISN, 1460));
+	t0 = pkt_now_ms();
+	EXPECT_EQ(PKT_SYN | PKT_ACK, c.synack.flags);
+	EXPECT_EQ(ISN + 1, c.synack.ack);
+	EXPECT_NE(0, c.synack.mss);
+	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(proto, lport, port));
+
+	/* TCP_TIMEOUT_INIT (1 s), then doubled: the same SYN-ACK each time. */
+	ASSERT_EQ(1, peer_recv(&self->peer, &c, 4000, &r)) TH_LOG("no retransmission");
+	t1 = pkt_now_ms();
+	EXPECT_EQ(PKT_SYN | PKT_ACK, r.flags);
+	EXPECT_EQ(c.synack.seq, r.seq);
+	EXPECT_EQ(ISN + 1, r.ack);
+	ASSERT_EQ(1, peer_recv(&self->peer, &c, 6000, &r)) TH_LOG("no second retransmission");
+	t2 = pkt_now_ms();
+	EXPECT_EQ(PKT_SYN | PKT_ACK, r.flags);
+	EXPECT_EQ(c.synack.seq, r.seq);
+	/* Loose: timers do not fire early, but a TCG guest may be late. */
+	EXPECT_LE(700, t1 - t0);
+	EXPECT_LT((t1 - t0) * 3, (t2 - t1) * 2)
+		TH_LOG("gaps %ld ms then %ld ms: no backoff", t1 - t0, t2 - t1);
+	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(proto, lport, port));
+	/* Still no socket to accept. */
+	EXPECT_EQ(0, poll(&(struct pollfd){ .fd = self->lfd, .events = POLLIN }, 1, 0));
+
+	ASSERT_EQ(0, peer_ack(&self->peer, &c));
+	afd = accept_in(self, 2000);
+	ASSERT_LE(0, afd);
+	EXPECT_EQ(port, peer_port_of(afd));
+	EXPECT_EQ(PEER_ST_ESTABLISHED, peer_state(proto, lport, port));
+	expect_silence(_metadata, self, &c, "final ACK");
+}
+
+/*
+ * A final ACK that finds the accept queue full is dropped (and counted), the
+ * request stays and its SYN-ACK is sent again; once accept() makes room the
+ * next ACK completes it.  With backlog 1 the accept queue is full past one
+ * child (sk_acceptq_is_full()), at two; the request queue past one request
+ * (inet_csk_reqsk_queue_is_full()), so the raw peer's request leaves room
+ * for each client's handshake without SYN cookies.
+ */
+TEST_F(hs, accept_queue_full)
+{
+	int proto = variant->proto, lport = LPORT + 2, port = PEER_PORT_MIN + 2;
+	int i, fd, connected = 0, found = -1;
+	long ovf, cookies;
+	struct peer_conn x;
+	struct pkt_seg r;
+
+	ASSERT_EQ(0, listen_on(self, proto, lport, 1));
+	cookies = peer_stat(proto, "SyncookiesSent");
+	ASSERT_LE(0, cookies);
+	ASSERT_EQ(1, peer_syn(&self->peer, &x, port, lport, ISN, 1460));
+	ASSERT_EQ(PKT_SYN | PKT_ACK, x.synack.flags);
+
+	ovf = peer_stat(proto, "ListenOverflows");
+	ASSERT_LE(0, ovf);
+	for (i = 0; i < 6; i++) {
+		/* Past 500 ms it was dropped: a SYN is resent after 1 s. */
+		fd = client_in(self, proto, lport, 500);
+		if (fd < 0)
+			break;
+		connected++;
+	}
+	EXPECT_EQ(2, connected);
+	/* The SYN that found the queue full was dropped: no request, counted. */
+	ASSERT_GT(-1, fd);
+	fd = -1 - fd;
+	EXPECT_EQ(PEER_ST_SYN_SENT, peer_state(proto, estp_local_port(fd), lport));
+	EXPECT_EQ(0, peer_rows(proto, lport, estp_local_port(fd), -1, NULL));
+	EXPECT_EQ(ovf + 1, stat_after(proto, "ListenOverflows", ovf));
+	/* Its retransmitted SYN must not take the room made below. */
+	close(self->fds[--self->nfds]);
+	EXPECT_EQ(cookies, peer_stat(proto, "SyncookiesSent"));
+
+	/* X's final ACK: dropped, counted, X stays a request. */
+	ovf = peer_stat(proto, "ListenOverflows");
+	peer_drain(&self->peer);
+	ASSERT_EQ(0, peer_ack(&self->peer, &x));
+	EXPECT_EQ(ovf + 1, stat_after(proto, "ListenOverflows", ovf));
+	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(proto, lport, port));
+	/* The SYN-ACK comes again, at the request's next timeout. */
+	ASSERT_EQ(1, peer_recv(&self->peer, &x, 8000, &r)) TH_LOG("no SYN-ACK after the drop");
+	EXPECT_EQ(PKT_SYN | PKT_ACK, r.flags);
+	EXPECT_EQ(x.synack.seq, r.seq);
+	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(proto, lport, port));
+
+	/* Room for one: X's ACK again completes it, behind the other client. */
+	fd = accept_in(self, 0);
+	ASSERT_LE(0, fd);
+	EXPECT_NE(port, peer_port_of(fd));
+	ASSERT_EQ(0, peer_ack(&self->peer, &x));
+	EXPECT_EQ(1, peer_wait_rows(proto, lport, port, PEER_ST_ESTABLISHED, 1, 2000));
+	for (i = 0; i < 2 && found < 0; i++) {
+		fd = accept_in(self, 2000);
+		if (fd < 0)
+			break;
+		if (peer_port_of(fd) == port)
+			found = i;
+	}
+	EXPECT_EQ(1, found) TH_LOG("X not accepted after the other client");
+	EXPECT_EQ(ovf + 1, peer_stat(proto, "ListenOverflows"));
+	EXPECT_EQ(cookies, peer_stat(proto, "SyncookiesSent"));
+}
+
+/*
+ * syncookies = 2: every SYN is answered with a cookie and leaves no request
+ * sock; the ACK that returns the cookie makes the connection, with the MSS
+ * the cookie could encode; a forged one is reset.
+ */
+TEST_F(hs, syncookies)
+{
+	int proto = variant->proto, lport = LPORT + 3, port = PEER_PORT_MIN + 3, afd;
+	long sent, recvd, failed;
+	struct peer_conn c, f;
+	struct pkt_seg s, r;
+
+	ASSERT_EQ(0, knob_set(self, proto, SYNCOOKIES, "2"));
+	ASSERT_EQ(0, listen_on(self, proto, lport, 8));
+	sent = peer_stat(proto, "SyncookiesSent");
+	recvd = peer_stat(proto, "SyncookiesRecv");
+	failed = peer_stat(proto, "SyncookiesFailed");
+	ASSERT_LE(0, sent);
+	ASSERT_LE(0, recvd);
+	ASSERT_LE(0, failed);
+
+	ASSERT_EQ(1, peer_syn(&self->peer, &c, port, lport, ISN, 1000));
+	EXPECT_EQ(PKT_SYN | PKT_ACK, c.synack.flags);
+	EXPECT_EQ(ISN + 1, c.synack.ack);
+	EXPECT_NE(0, c.synack.mss);
+	EXPECT_EQ(0, peer_rows(proto, lport, port, -1, NULL));
+	EXPECT_EQ(sent + 1, peer_stat(proto, "SyncookiesSent"));
+
+	ASSERT_EQ(0, peer_ack(&self->peer, &c));
+	afd = accept_in(self, 2000);
+	ASSERT_LE(0, afd);
+	EXPECT_EQ(port, peer_port_of(afd));
+	EXPECT_EQ(PEER_ST_ESTABLISHED, peer_state(proto, lport, port));
+	EXPECT_EQ(recvd + 1, peer_stat(proto, "SyncookiesRecv"));
+	/* The largest of TCP's cookie MSS values {536, 1300, 1440, 1460} <= 1000. */
+	EXPECT_EQ(536, estp_getsockopt_int(afd, SOL_TCP, TCP_MAXSEG));
+	expect_silence(_metadata, self, &c, "valid cookie");
+
+	/* A forged final ACK: reset with seq = its ack, no connection. */
+	ASSERT_EQ(1, peer_syn(&self->peer, &f, port + 1, lport, ISN, 1000));
+	ASSERT_EQ(PKT_SYN | PKT_ACK, f.synack.flags);
+	s = peer_seg(&f, PKT_ACK);
+	s.ack += 0x1000;
+	ASSERT_EQ(0, peer_send(&self->peer, &s));
+	ASSERT_EQ(1, peer_recv(&self->peer, &f, PEER_ANSWER_MS, &r)) TH_LOG("no RST");
+	EXPECT_EQ(PKT_RST, r.flags);
+	EXPECT_EQ(s.ack, r.seq);
+	EXPECT_EQ(failed + 1, peer_stat(proto, "SyncookiesFailed"));
+	EXPECT_EQ(recvd + 1, peer_stat(proto, "SyncookiesRecv"));
+	EXPECT_EQ(sent + 2, peer_stat(proto, "SyncookiesSent"));
+	EXPECT_EQ(-1, accept_in(self, QUIET_MS));
+	EXPECT_EQ(0, peer_rows(proto, lport, port + 1, -1, NULL));
+}
+
+#define FLOOD		10000
+#define FLOOD_BACKLOG	16
+
+/*
+ * Packets the loopback's per-CPU input queues dropped (net.core.
+ * netdev_max_backlog): a flood from a raw socket can outrun the protocol,
+ * and the SYNs lost there never reach it.  Column 2 of softnet_stat.
+ */
+static long softnet_drops(void)
+{
+	unsigned int processed, dropped;
+	char line[512];
+	long sum = 0;
+	FILE *f;
+
+	f = fopen("/proc/net/softnet_stat", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%x %x", &processed, &dropped) == 2)
+			sum += dropped;
+	fclose(f);
+	return sum;
+}
+
+/* @n SYNs to @lport from the raw peer's ports, from @first on: 0 or -1. */
+static int flood(struct estp_peer *p, int lport, int first, int n)
+{
+	struct peer_conn c = { .lport = lport, .seq = ISN };
+	struct pkt_seg s = peer_seg(&c, PKT_SYN);
+	int i;
+
+	s.mss = 1460;
+	for (i = 0; i < n; i++) {
+		s.sport = PEER_PORT_MIN + (first + i) % (PEER_PORT_MAX + 1 - PEER_PORT_MIN);
+		s.seq = ISN + i;
+		if (peer_send(p, &s))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * A SYN flood that the raw peer never completes: with syncookies = 1 the
+ * request queue fills to the backlog and the rest gets cookies, with 0 the
+ * rest is dropped; either way the listener still takes a real client, and
+ * nothing is left once the requests expire.
+ */
+TEST_F_TIMEOUT(hs, syn_flood, 60)
+{
+	const char *name = variant->proto == IPPROTO_TCP ? "TCP" : "ESTP";
+	int proto = variant->proto, lport = LPORT + 4, fd, n;
+	long base, sockets, sent, recvd, drops, lost, t;
+
+	ASSERT_EQ(0, estp_proto_line(name, NULL, &base));
+	ASSERT_EQ(0, knob_set(self, proto, SYNCOOKIES, "1"));
+	/* Requests expire after 1 s + 2 s: the flood's go quickly. */
+	ASSERT_EQ(0, knob_set(self, proto, SYNACK_RETRIES, "1"));
+	ASSERT_EQ(0, listen_on(self, proto, lport, FLOOD_BACKLOG));
+	sent = peer_stat(proto, "SyncookiesSent");
+	recvd = peer_stat(proto, "SyncookiesRecv");
+	ASSERT_LE(0, sent);
+	ASSERT_LE(0, recvd);
+
+	lost = softnet_drops();
+	ASSERT_LE(0, lost);
+	t = pkt_now_ms();
+	ASSERT_EQ(0, flood(&self->peer, lport, 0, FLOOD / 2));
+	/* Amid the flood a client still gets in, through a cookie. */
+	fd = client_in(self, proto, lport, 3000);
+	EXPECT_LE(0, fd);
+	EXPECT_LE(0, accept_in(self, 2000));
+	ASSERT_EQ(0, flood(&self->peer, lport, FLOOD / 2, FLOOD / 2));
+	TH_LOG("%d SYNs in %ld ms", FLOOD, pkt_now_ms() - t);
+	/*
+	 * TCP keeps backlog + 1 requests: the queue is full when it holds more
+	 * than backlog (inet_csk_reqsk_queue_is_full(), 6.1 and 7.3 alike).
+	 * The flood takes about a second: none of them expires (3 s) before
+	 * its end, and every other SYN, the client's too, got a cookie.
+	 */
+	n = peer_rows(proto, lport, -1, PEER_ST_SYN_RECV, NULL);
+	EXPECT_EQ(FLOOD_BACKLOG + 1, n);
+	lost = softnet_drops() - lost;
+	TH_LOG("%ld SYNs lost before the protocol", lost);
+	EXPECT_EQ(sent + FLOOD - lost - n + 1, peer_stat(proto, "SyncookiesSent"));
+	EXPECT_EQ(recvd + 1, peer_stat(proto, "SyncookiesRecv"));
+	fd = client_in(self, proto, lport, 3000);
+	EXPECT_LE(0, fd);
+	EXPECT_LE(0, accept_in(self, 2000));
+	EXPECT_EQ(0, peer_wait_rows(proto, lport, -1, PEER_ST_SYN_RECV, 0, 6000));
+
+	/* Without cookies the SYNs past the requests are dropped and counted. */
+	ASSERT_EQ(0, knob_set(self, proto, SYNCOOKIES, "0"));
+	sent = peer_stat(proto, "SyncookiesSent");
+	drops = peer_stat(proto, "ListenDrops");
+	ASSERT_LE(0, drops);
+	lost = softnet_drops();
+	t = pkt_now_ms();
+	ASSERT_EQ(0, flood(&self->peer, lport, 0, FLOOD));
+	TH_LOG("%d SYNs in %ld ms", FLOOD, pkt_now_ms() - t);
+	n = peer_rows(proto, lport, -1, PEER_ST_SYN_RECV, NULL);
+	EXPECT_EQ(FLOOD_BACKLOG + 1, n);
+	lost = softnet_drops() - lost;
+	TH_LOG("%ld SYNs lost before the protocol", lost);
+	EXPECT_EQ(drops + FLOOD - lost - n, peer_stat(proto, "ListenDrops"));
+	EXPECT_EQ(sent, peer_stat(proto, "SyncookiesSent"));
+	/* The client's SYN gets in once the flood's requests expire. */
+	fd = client_in(self, proto, lport, 10000);
+	EXPECT_LE(0, fd);
+	EXPECT_LE(0, accept_in(self, 2000));
+	EXPECT_EQ(0, peer_wait_rows(proto, lport, -1, PEER_ST_SYN_RECV, 0, 6000));
+
+	/* Back to the sockets there were before, once ours are closed. */
+	while (self->nfds)
+		abort_fd(self->fds[--self->nfds]);
+	close(self->lfd);
+	self->lfd = -1;
+	t = pkt_now_ms() + 2000;
+	while (!estp_proto_line(name, NULL, &sockets) && sockets != base && pkt_now_ms() < t)
+		usleep(5000);
+	EXPECT_EQ(base, sockets);
+}
+
+/*
+ * RFC 5961 on an established connection: a RST outside the window is
+ * ignored, one inside it but not at rcv_nxt and a SYN get a challenge ACK,
+ * the exact RST resets.
+ */
+TEST_F(hs, rfc5961)
+{
+	int proto = variant->proto, lport = LPORT + 5, port = PEER_PORT_MIN + 5, afd;
+	struct peer_conn c;
+	struct pkt_seg s, r;
+	long ch;
+	int i;
+
+	/* Challenge ACKs are rate-limited per socket: not here. */
+	ASSERT_EQ(0, knob_set(self, proto, INVALID_RATELIMIT, "0"));
+	ASSERT_EQ(0, listen_on(self, proto, lport, 8));
+	ASSERT_EQ(0, peer_connect(&self->peer, &c, port, lport, ISN));
+	afd = accept_in(self, 2000);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(PEER_ST_ESTABLISHED, peer_state(proto, lport, port));
+	ch = peer_stat(proto, "ChallengeACK");
+	ASSERT_LE(0, ch);
+
+	/* (a) Out of the window: dropped without an answer. */
+	s = peer_seg(&c, PKT_RST);
+	s.seq += 0x40000000;
+	ASSERT_EQ(0, peer_send(&self->peer, &s));
+	expect_silence(_metadata, self, &c, "RST out of window");
+	EXPECT_EQ(PEER_ST_ESTABLISHED, peer_state(proto, lport, port));
+	EXPECT_EQ(ch, peer_stat(proto, "ChallengeACK"));
+
+	/* (b) In the window, not exact; (c) a SYN: a challenge ACK each. */
+	for (i = 0; i < 2; i++) {
+		s = peer_seg(&c, i ? PKT_SYN : PKT_RST);
+		s.seq += !i;
+		ASSERT_EQ(0, peer_send(&self->peer, &s));
+		ASSERT_EQ(1, peer_recv(&self->peer, &c, PEER_ANSWER_MS, &r))
+			TH_LOG("%s: no challenge ACK", i ? "SYN" : "RST");
+		EXPECT_EQ(PKT_ACK, r.flags);
+		EXPECT_EQ(c.ack, r.seq);
+		EXPECT_EQ(c.seq, r.ack);
+		EXPECT_EQ(ch + 1 + i, peer_stat(proto, "ChallengeACK"));
+		EXPECT_EQ(PEER_ST_ESTABLISHED, peer_state(proto, lport, port));
+		expect_silence(_metadata, self, &c, "challenge ACK");
+	}
+
+	/* (d) The exact RST: no answer, the connection is reset and gone. */
+	s = peer_seg(&c, PKT_RST);
+	ASSERT_EQ(0, peer_send(&self->peer, &s));
+	expect_silence(_metadata, self, &c, "exact RST");
+	EXPECT_EQ(0, peer_wait_rows(proto, lport, port, -1, 0, 2000));
+	EXPECT_EQ(ECONNRESET, estp_getsockopt_int(afd, SOL_SOCKET, SO_ERROR));
+	EXPECT_EQ(ch + 2, peer_stat(proto, "ChallengeACK"));
+}
+
+TEST_HARNESS_MAIN

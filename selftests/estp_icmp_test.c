@@ -1,0 +1,858 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ICMP errors for connections (tcp_v4_err and its ESTP counterpart):
+ * unreachables that end a connect, the window check on the quoted sequence
+ * number, path MTU discovery in SYN_SENT, ICMP errors for no socket, and
+ * soft errors on an established connection.  TCP is the specification:
+ * every TEST_F runs for TCP and ESTP as fixture variants and asserts what
+ * TCP does.
+ *
+ * Each test runs in a netns of its own: the connect goes out a dummy device
+ * (where the SYN vanishes), an AF_PACKET socket on it learns the SYN's port
+ * and sequence number, and a raw socket injects the ICMP error, which the
+ * stack delivers locally through icmp_rcv() to the protocol's err_handler.
+ * The netns, its devices and the route exceptions PMTU discovery creates
+ * all go with the test's process.
+ */
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "estp_lib.h"
+#include "estp_pkt.h"
+
+/* Fixed ports below ip_local_port_range, apart from the other tests'. */
+#define PORT_BASE	21300
+
+#define DEV		"estp-d0"
+#define LOCAL		"10.198.0.1"
+#define REMOTE		"10.198.0.2"	/* on the link, never answers */
+#define ROUTER		"10.198.0.254"	/* where "unreachable"s come from */
+#define LO		"127.0.0.1"
+
+/* TCP's states as /proc/net/tcp prints them; -1 is "not listed". */
+#define ST_GONE		-1
+#define ST_ESTABLISHED	0x01
+#define ST_SYN_SENT	0x02
+#define ST_SYN_RECV	0x03
+
+#define POLL_ALL	(POLLIN | POLLOUT | POLLRDHUP | POLLPRI)
+
+/* ICMP destination unreachable and its codes (RFC 792, RFC 1191). */
+#define ICMP_UNREACH	3
+#define CODE_NET	0
+#define CODE_HOST	1
+#define CODE_PORT	3
+#define CODE_FRAG	4
+
+/* How long an ICMP error may take to be handled: it is normally at once. */
+#define SETTLE_MS	2000
+
+/* Runs @cmd with its output hidden: 0 when it exits 0. */
+static int run(const char *cmd)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s >/dev/null 2>&1", cmd);
+	return system(buf) == 0 ? 0 : -1;
+}
+
+/* connect() to @ip:@port: 0 or errno. */
+static int try_connect(int fd, const char *ip, int port)
+{
+	struct sockaddr_in sin = estp_sin4(ip, port);
+
+	return connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ? errno : 0;
+}
+
+static int so_error(int fd)
+{
+	return estp_getsockopt_int(fd, SOL_SOCKET, SO_ERROR);
+}
+
+/*
+ * The state (hex column 4) of the socket of @proto in /proc/net/{tcp,estp}
+ * with local port @lport and remote port @rport; ST_GONE when there is none.
+ */
+static int proc_state(int proto, int lport, int rport)
+{
+	const char *path = proto == IPPROTO_TCP ? "/proc/net/tcp" : "/proc/net/estp";
+	unsigned int lp, rp, st;
+	char line[256];
+	int state = ST_GONE;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -2;
+	while (state == ST_GONE && fgets(line, sizeof(line), f))
+		if (sscanf(line, " %*u: %*x:%x %*x:%x %x", &lp, &rp, &st) == 3 &&
+		    (int)lp == lport && (int)rp == rport)
+			state = st;
+	fclose(f);
+	return state;
+}
+
+/*
+ * One counter of a /proc file of "Prefix: names" / "Prefix: values" line
+ * pairs (/proc/net/netstat, /proc/net/snmp): its value, or -1.
+ */
+static long proc_counter(const char *path, const char *prefix, const char *field)
+{
+	char *names = NULL, *values = NULL, *np, *vp, *n, *v;
+	size_t nlen = 0, vlen = 0, plen = strlen(prefix);
+	long ret = -1;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (ret < 0 && getline(&names, &nlen, f) > 0 && getline(&values, &vlen, f) > 0) {
+		if (strncmp(names, prefix, plen) || names[plen] != ':')
+			continue;
+		n = strtok_r(names + plen + 1, " \n", &np);
+		v = strtok_r(values + plen + 1, " \n", &vp);
+		for (; n && v; n = strtok_r(NULL, " \n", &np), v = strtok_r(NULL, " \n", &vp))
+			if (!strcmp(n, field))
+				ret = atol(v);
+	}
+	free(names);
+	free(values);
+	fclose(f);
+	return ret;
+}
+
+/* ICMP errors whose quoted segment matched a socket but not its window. */
+static long oow_icmps(int proto)
+{
+	if (proto == IPPROTO_TCP)
+		return proc_counter("/proc/net/netstat", "TcpExt", "OutOfWindowIcmps");
+	return estp_stat("OutOfWindowIcmps");
+}
+
+/* ICMP messages the stack found in error, e.g. for no socket. */
+static long icmp_in_errors(void)
+{
+	return proc_counter("/proc/net/snmp", "Icmp", "InErrors");
+}
+
+/* Polls @get() every 10 ms until it differs from @old, up to @ms: its value. */
+static long wait_change(long (*get)(int), int arg, long old, int ms)
+{
+	long end = pkt_now_ms() + ms, val;
+
+	while ((val = get(arg)) == old && pkt_now_ms() < end)
+		usleep(10000);
+	return val;
+}
+
+static long icmp_in_errors_arg(int unused)
+{
+	(void)unused;
+	return icmp_in_errors();
+}
+
+/*
+ * Waits up to @timeout_ms on AF_PACKET socket @cap for an IPv4 segment of
+ * @proto from port @sport (0: any) to port @dport whose flags are @flags:
+ * 1 and @s filled, 0 on timeout, -1 on error.
+ */
+static int capture(int cap, int proto, uint16_t sport, uint16_t dport, uint8_t flags,
+		   int timeout_ms, struct pkt_seg *s)
+{
+	long end = pkt_now_ms() + timeout_ms;
+	uint8_t buf[2048];
+
+	for (;;) {
+		struct pollfd pfd = { .fd = cap, .events = POLLIN };
+		long left = end - pkt_now_ms();
+		ssize_t n;
+		int r;
+
+		r = poll(&pfd, 1, left < 0 ? 0 : left);
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (r == 0)
+			return 0;
+		if (r < 0)
+			continue;
+		n = recv(cap, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (!pkt_parse(buf, n, proto, s) && (!sport || s->sport == sport) &&
+		    s->dport == dport && s->flags == flags)
+			return 1;
+	}
+}
+
+/* An AF_PACKET socket that sees every packet @dev sends or receives, or -1. */
+static int capture_open(const char *dev)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		/* ETH_P_ALL: a protocol-bound packet socket misses outgoing packets. */
+		.sll_protocol = htons(ETH_P_ALL),
+	};
+	int fd;
+
+	sll.sll_ifindex = if_nametoindex(dev);
+	if (!sll.sll_ifindex)
+		return -1;
+	/* SOCK_DGRAM: packets start at the IP header. */
+	fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* An ICMP error about a segment we sent. */
+struct icmp_err {
+	uint8_t type, code;
+	uint16_t mtu;		/* next-hop MTU of "fragmentation needed" */
+	const char *from;	/* who sends the ICMP error */
+	const char *to;		/* us: the quoted segment's source */
+	const char *peer;	/* the quoted segment's destination */
+	uint16_t sport, dport;	/* the quoted segment's ports ... */
+	uint32_t seq;		/* ... and sequence number */
+};
+
+static uint16_t ip_csum(const uint8_t *p, size_t len)
+{
+	uint32_t sum = pkt_sum(0, p, len);
+
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum & 0xffff;
+}
+
+/* An IPv4 header of 20 bytes at @p. */
+static void ip_hdr_put(uint8_t *p, int tot_len, int proto, const char *src, const char *dst)
+{
+	memset(p, 0, 20);
+	p[0] = 0x45;
+	pkt_put16(p + 2, tot_len);
+	pkt_put16(p + 6, IP_DF);
+	p[8] = 64;
+	p[9] = proto;
+	inet_pton(AF_INET, src, p + 12);
+	inet_pton(AF_INET, dst, p + 16);
+	pkt_put16(p + 10, ip_csum(p, 20));
+}
+
+/*
+ * Sends @e on @raw (IPPROTO_RAW: we write the IP header) as a router would:
+ * the ICMP header, then the quoted IP header and the first 8 bytes of the
+ * segment, for protocol @proto.  0 or -1.
+ */
+static int icmp_send(int raw, int proto, const struct icmp_err *e)
+{
+	struct sockaddr_in dst = estp_sin4(e->to, 0);
+	uint8_t buf[20 + 8 + 20 + 8];
+	uint8_t *icmp = buf + 20, *quoted = icmp + 8, *th = quoted + 20;
+
+	ip_hdr_put(buf, sizeof(buf), IPPROTO_ICMP, e->from, e->to);
+	memset(icmp, 0, 8);
+	icmp[0] = e->type;
+	icmp[1] = e->code;
+	/* RFC 1191: the next-hop MTU is the low half of the "unused" word. */
+	pkt_put16(icmp + 6, e->mtu);
+	/* The quoted segment was a SYN with an MSS option: 44 bytes. */
+	ip_hdr_put(quoted, 44, proto, e->to, e->peer);
+	pkt_put16(th, e->sport);
+	pkt_put16(th + 2, e->dport);
+	pkt_put32(th + 4, e->seq);
+	pkt_put16(icmp + 2, ip_csum(icmp, sizeof(buf) - 20));
+	if (sendto(raw, buf, sizeof(buf), 0, (struct sockaddr *)&dst, sizeof(dst)) !=
+	    (ssize_t)sizeof(buf))
+		return -1;
+	return 0;
+}
+
+/*
+ * Closes with a RST rather than a FIN exchange: no TIME_WAIT is left to
+ * outlive the netns.
+ */
+static void close_abort(int *fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	if (*fd < 0)
+		return;
+	setsockopt(*fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(*fd);
+	*fd = -1;
+}
+
+FIXTURE(icmp)
+{
+	int fd;			/* the socket the ICMP errors are about */
+	int cap;		/* AF_PACKET capture on DEV */
+	int raw;		/* sends ICMP errors, IP header included */
+	int lfd, afd;		/* the established tests' listener and accepted sock */
+	int lport;		/* fd's local port, once it connects */
+	uint32_t isn;		/* fd's SYN's sequence number */
+};
+
+FIXTURE_VARIANTS_TCP_ESTP(icmp);
+
+FIXTURE_SETUP(icmp)
+{
+	cpu_set_t one;
+
+	self->fd = -1;
+	self->cap = -1;
+	self->raw = -1;
+	self->lfd = -1;
+	self->afd = -1;
+	/* The test's process owns the netns: whatever happens, it goes at exit. */
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	/*
+	 * One CPU: the injected ICMP errors queue on its backlog and are
+	 * handled in the order sent.
+	 */
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+	/* lo carries what we send to our own addresses, the ICMP errors too. */
+	ASSERT_EQ(0, run("ip link set lo up"));
+	/* A dummy device: NOARP, and whatever goes out of it is dropped. */
+	ASSERT_EQ(0, run("ip link add " DEV " type dummy"));
+	ASSERT_EQ(0, run("ip addr add " LOCAL "/24 dev " DEV));
+	ASSERT_EQ(0, run("ip link set " DEV " up"));
+	self->cap = capture_open(DEV);
+	ASSERT_LE(0, self->cap);
+	self->raw = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	ASSERT_LE(0, self->raw);
+	self->fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(icmp)
+{
+	close_abort(&self->afd);
+	close_abort(&self->fd);
+	close_abort(&self->lfd);
+	if (self->cap >= 0)
+		close(self->cap);
+	if (self->raw >= 0)
+		close(self->raw);
+	/* The netns, DEV with it, ends with the test's process. */
+}
+
+/*
+ * A non-blocking connect of self->fd to REMOTE:@port: in SYN_SENT, with its
+ * SYN seen on DEV for self->lport and self->isn.
+ */
+static void connecting(struct __test_metadata *_metadata, FIXTURE_DATA(icmp) *self,
+		       int proto, int port)
+{
+	struct pkt_seg syn;
+	int flags;
+
+	flags = fcntl(self->fd, F_GETFL);
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, flags | O_NONBLOCK));
+	ASSERT_EQ(EINPROGRESS, try_connect(self->fd, REMOTE, port));
+	self->lport = estp_local_port(self->fd);
+	ASSERT_LT(0, self->lport);
+	ASSERT_EQ(1, capture(self->cap, proto, self->lport, port, PKT_SYN, 2000, &syn));
+	self->isn = syn.seq;
+	ASSERT_EQ(ST_SYN_SENT, proc_state(proto, self->lport, port));
+}
+
+/* An ICMP "destination unreachable" for self->fd's SYN, quoting @seq. */
+static struct icmp_err unreach(FIXTURE_DATA(icmp) *self, int code, const char *from,
+			       int port, uint32_t seq)
+{
+	return (struct icmp_err){
+		.type = ICMP_UNREACH,
+		.code = code,
+		.from = from,
+		.to = LOCAL,
+		.peer = REMOTE,
+		.sport = self->lport,
+		.dport = port,
+		.seq = seq,
+	};
+}
+
+/*
+ * An unreachable of @code for the SYN ends the connect with @err, as a
+ * hard error: the socket is closed and gone from /proc.
+ */
+static void connect_fails(struct __test_metadata *_metadata, FIXTURE_DATA(icmp) *self,
+			  int proto, int port, int code, const char *from, int err)
+{
+	struct pollfd pfd = { .fd = self->fd, .events = POLL_ALL };
+	struct icmp_err e;
+
+	connecting(_metadata, self, proto, port);
+	/* Nothing before the ICMP error. */
+	ASSERT_EQ(0, poll(&pfd, 1, 0));
+	e = unreach(self, code, from, port, self->isn);
+	ASSERT_EQ(0, icmp_send(self->raw, proto, &e));
+	ASSERT_EQ(1, poll(&pfd, 1, SETTLE_MS));
+	/* Closed as by a RST: readable, writable, hung up, and the error. */
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, pfd.revents);
+	EXPECT_EQ(err, so_error(self->fd));
+	/* Reading SO_ERROR cleared it. */
+	EXPECT_EQ(0, so_error(self->fd));
+	EXPECT_EQ(ST_GONE, proc_state(proto, self->lport, port));
+	/*
+	 * The next connect() finds the socket closed with no error left
+	 * (SO_ERROR took it) and returns ECONNABORTED, as after a RST; the one
+	 * after that starts over.
+	 */
+	EXPECT_EQ(ECONNABORTED, try_connect(self->fd, REMOTE, port));
+	EXPECT_EQ(EINPROGRESS, try_connect(self->fd, REMOTE, port));
+}
+
+TEST_F(icmp, host_unreach_syn_sent)
+{
+	connect_fails(_metadata, self, variant->proto, PORT_BASE + 1, CODE_HOST, ROUTER,
+		      EHOSTUNREACH);
+}
+
+TEST_F(icmp, port_unreach_syn_sent)
+{
+	/* The peer itself says no protocol listens there. */
+	connect_fails(_metadata, self, variant->proto, PORT_BASE + 2, CODE_PORT, REMOTE,
+		      ECONNREFUSED);
+}
+
+TEST_F(icmp, net_unreach_syn_sent)
+{
+	connect_fails(_metadata, self, variant->proto, PORT_BASE + 3, CODE_NET, ROUTER,
+		      ENETUNREACH);
+}
+
+/* Waits up to @ms for process @pid to sleep (state S): 0, or -1. */
+static int wait_sleeping(pid_t pid, int ms)
+{
+	long end = pkt_now_ms() + ms;
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	do {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		/* "pid (comm) S ...": comm may hold anything, the state follows its ')'. */
+		p = strrchr(buf, ')');
+		if (p && !strncmp(p, ") S", 3))
+			return 0;
+		usleep(1000);
+	} while (pkt_now_ms() < end);
+	return -1;
+}
+
+/* A blocking connect() sleeping in SYN_SENT returns the ICMP error itself. */
+TEST_F(icmp, host_unreach_blocking)
+{
+	const int port = PORT_BASE + 4;
+	struct timeval tv = { .tv_sec = 5 };
+	struct pkt_seg syn;
+	int status, err;
+	pid_t pid;
+
+	/* If the ICMP error is lost, connect() gives up within 5 s. */
+	ASSERT_EQ(0, setsockopt(self->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct icmp_err e;
+
+		if (capture(self->cap, variant->proto, 0, port, PKT_SYN, 3000, &syn) != 1)
+			_exit(1);
+		/*
+		 * While connect() still holds the socket the error would only
+		 * be a soft one (sock_owned_by_user()): wait for it to sleep.
+		 */
+		if (wait_sleeping(getppid(), 3000))
+			_exit(3);
+		self->lport = syn.sport;
+		e = unreach(self, CODE_HOST, ROUTER, port, syn.seq);
+		_exit(icmp_send(self->raw, variant->proto, &e) ? 2 : 0);
+	}
+	err = try_connect(self->fd, REMOTE, port);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(EHOSTUNREACH, err);
+	/* Returned, not left pending. */
+	EXPECT_EQ(0, so_error(self->fd));
+	EXPECT_EQ(ST_GONE, proc_state(variant->proto, estp_local_port(self->fd), port));
+}
+
+/*
+ * An ICMP error quoting a sequence number outside [snd_una, snd_nxt] is not
+ * about anything we sent: counted and ignored.
+ */
+TEST_F(icmp, out_of_window_syn_sent)
+{
+	const int port = PORT_BASE + 5;
+	struct pollfd pfd = { .fd = self->fd, .events = POLL_ALL };
+	struct icmp_err e;
+	long oow;
+
+	connecting(_metadata, self, variant->proto, port);
+	oow = oow_icmps(variant->proto);
+	ASSERT_LE(0, oow) TH_LOG("no OutOfWindowIcmps counter");
+
+	e = unreach(self, CODE_HOST, ROUTER, port, self->isn + 1000);
+	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
+	EXPECT_EQ(oow + 1, wait_change(oow_icmps, variant->proto, oow, SETTLE_MS));
+	/* Below the window too: snd_una is the ISN. */
+	e.seq = self->isn - 1;
+	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
+	EXPECT_EQ(oow + 2, wait_change(oow_icmps, variant->proto, oow + 1, SETTLE_MS));
+
+	EXPECT_EQ(ST_SYN_SENT, proc_state(variant->proto, self->lport, port));
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	EXPECT_EQ(0, so_error(self->fd));
+
+	/* snd_nxt (ISN + 1) is in the window: that one ends the connect. */
+	e.seq = self->isn + 1;
+	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
+	ASSERT_EQ(1, poll(&pfd, 1, SETTLE_MS));
+	EXPECT_EQ(EHOSTUNREACH, so_error(self->fd));
+	EXPECT_EQ(ST_GONE, proc_state(variant->proto, self->lport, port));
+	EXPECT_EQ(oow + 2, oow_icmps(variant->proto));
+}
+
+/* The MTU of the socket's route, from IP_MTU. */
+static int ip_mtu(int fd)
+{
+	return estp_getsockopt_int(fd, IPPROTO_IP, IP_MTU);
+}
+
+/*
+ * TCP_MAXSEG in SYN_SENT on a path of @mtu: the path's MSS, clamped to 536
+ * (TCP_MSS_DEFAULT) until the SYN-ACK brings the peer's, less the options
+ * every segment will carry.
+ */
+static int syn_sent_mss(int proto, int mtu)
+{
+	int mss = mtu - 40 < 536 ? mtu - 40 : 536;
+
+	/* ESTP carries no timestamp option: TCP's 12 bytes (tcp_timestamps=1) are not taken. */
+	return proto == IPPROTO_TCP ? mss - 12 : mss;
+}
+
+/*
+ * "Fragmentation needed" in SYN_SENT: the path MTU is learnt (the route
+ * gets an exception with the next-hop MTU) and the connect goes on.
+ */
+TEST_F(icmp, frag_needed_syn_sent)
+{
+	const int port = PORT_BASE + 6;
+	struct pollfd pfd = { .fd = self->fd, .events = POLL_ALL };
+	long end, oow;
+	struct icmp_err e;
+
+	connecting(_metadata, self, variant->proto, port);
+	oow = oow_icmps(variant->proto);
+	EXPECT_EQ(1500, ip_mtu(self->fd));
+	EXPECT_EQ(syn_sent_mss(variant->proto, 1500),
+		  estp_getsockopt_int(self->fd, SOL_TCP, TCP_MAXSEG));
+
+	e = unreach(self, CODE_FRAG, ROUTER, port, self->isn);
+	e.mtu = 1280;
+	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
+	for (end = pkt_now_ms() + SETTLE_MS; ip_mtu(self->fd) != 1280 && pkt_now_ms() < end;)
+		usleep(10000);
+	EXPECT_EQ(1280, ip_mtu(self->fd));
+	/* 1280 - 40 is above the clamp: the MSS stays. */
+	EXPECT_EQ(syn_sent_mss(variant->proto, 1280),
+		  estp_getsockopt_int(self->fd, SOL_TCP, TCP_MAXSEG));
+
+	/* 552 (net.ipv4.route.min_pmtu) - 40 is below it: the MSS follows. */
+	e.mtu = 552;
+	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
+	for (end = pkt_now_ms() + SETTLE_MS; ip_mtu(self->fd) != 552 && pkt_now_ms() < end;)
+		usleep(10000);
+	EXPECT_EQ(552, ip_mtu(self->fd));
+	EXPECT_EQ(syn_sent_mss(variant->proto, 552),
+		  estp_getsockopt_int(self->fd, SOL_TCP, TCP_MAXSEG));
+
+	/* Not an error: still connecting, nothing to report. */
+	EXPECT_EQ(ST_SYN_SENT, proc_state(variant->proto, self->lport, port));
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	EXPECT_EQ(0, so_error(self->fd));
+	EXPECT_EQ(oow, oow_icmps(variant->proto));
+}
+
+/* ICMP errors for 4-tuples no socket has: counted as ICMP errors, no more. */
+TEST_F(icmp, no_socket)
+{
+	const int port = PORT_BASE + 7;
+	struct pollfd pfd = { .fd = self->fd, .events = POLL_ALL };
+	long errs, oow;
+	struct icmp_err e;
+
+	connecting(_metadata, self, variant->proto, port);
+	oow = oow_icmps(variant->proto);
+	errs = icmp_in_errors();
+	ASSERT_LE(0, errs);
+
+	/* Each differs from the connecting socket's in one field. */
+	e = unreach(self, CODE_HOST, ROUTER, port, self->isn);
+	e.sport = self->lport + 1;
+	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
+	EXPECT_EQ(errs + 1, wait_change(icmp_in_errors_arg, 0, errs, SETTLE_MS));
+	e = unreach(self, CODE_PORT, REMOTE, port + 1, self->isn);
+	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
+	EXPECT_EQ(errs + 2, wait_change(icmp_in_errors_arg, 0, errs + 1, SETTLE_MS));
+	e = unreach(self, CODE_HOST, ROUTER, port, self->isn);
+	e.peer = "10.198.0.3";
+	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
+	EXPECT_EQ(errs + 3, wait_change(icmp_in_errors_arg, 0, errs + 2, SETTLE_MS));
+
+	EXPECT_EQ(ST_SYN_SENT, proc_state(variant->proto, self->lport, port));
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	EXPECT_EQ(0, so_error(self->fd));
+	/* Not out of any socket's window: there was no socket to ask. */
+	EXPECT_EQ(oow, oow_icmps(variant->proto));
+}
+
+/*
+ * self->fd connected over lo to a listener on 127.0.0.1:@port, accepted;
+ * returns the sequence number of the client's final ACK, its snd_nxt (the
+ * capture socket is on lo for these tests).
+ */
+static uint32_t established(struct __test_metadata *_metadata, FIXTURE_DATA(icmp) *self,
+			    int proto, int port)
+{
+	struct sockaddr_in sin = estp_sin4(LO, port);
+	struct pkt_seg ack;
+
+	close(self->cap);
+	self->cap = capture_open("lo");
+	if (self->cap < 0)
+		goto fail;
+	self->lfd = socket(AF_INET, SOCK_STREAM, proto);
+	if (self->lfd < 0 || bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    listen(self->lfd, 8) || try_connect(self->fd, LO, port))
+		goto fail;
+	self->afd = accept(self->lfd, NULL, NULL);
+	self->lport = estp_local_port(self->fd);
+	if (self->afd < 0 || self->lport <= 0 ||
+	    capture(self->cap, proto, self->lport, port, PKT_ACK, 2000, &ack) != 1)
+		goto fail;
+	return ack.seq;
+fail:
+	ASSERT_TRUE(0) TH_LOG("cannot connect over lo: %s", strerror(errno));
+	return 0;
+}
+
+/* Polls SO_ERROR (which clears it) every 10 ms, up to @ms: the first error, or 0. */
+static int wait_so_error(int fd, int ms)
+{
+	long end = pkt_now_ms() + ms;
+	int err;
+
+	while (!(err = so_error(fd)) && pkt_now_ms() < end)
+		usleep(10000);
+	return err;
+}
+
+/* The ICMP error of the established tests: for the client's next segment. */
+static struct icmp_err est_unreach(FIXTURE_DATA(icmp) *self, int port, uint32_t seq)
+{
+	return (struct icmp_err){
+		.type = ICMP_UNREACH,
+		.code = CODE_HOST,
+		.from = ROUTER,
+		.to = LO,
+		.peer = LO,
+		.sport = self->lport,
+		.dport = port,
+		.seq = seq,
+	};
+}
+
+/*
+ * In ESTABLISHED an unreachable is a soft error (RFC 1122 4.2.3.9): the
+ * connection stays; the error waits in sk_err_soft, which SO_ERROR reports
+ * (and clears) when there is no hard error.
+ */
+TEST_F(icmp, soft_error_established)
+{
+	const int port = PORT_BASE + 8;
+	struct pollfd pfd = { .fd = self->fd, .events = POLL_ALL };
+	struct icmp_err e;
+	uint32_t nxt;
+	long oow;
+
+	nxt = established(_metadata, self, variant->proto, port);
+	oow = oow_icmps(variant->proto);
+	/* The SYN's sequence number is below snd_una now: out of the window. */
+	e = est_unreach(self, port, nxt - 1);
+	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
+	EXPECT_EQ(oow + 1, wait_change(oow_icmps, variant->proto, oow, SETTLE_MS));
+	EXPECT_EQ(0, so_error(self->fd));
+
+	e = est_unreach(self, port, nxt);
+	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
+	/* Nothing to wait for but the soft error itself, which SO_ERROR clears. */
+	EXPECT_EQ(EHOSTUNREACH, wait_so_error(self->fd, SETTLE_MS));
+	EXPECT_EQ(0, so_error(self->fd));
+	EXPECT_EQ(oow + 1, oow_icmps(variant->proto));
+	/* No POLLERR: a soft error is reported only if the connection times out. */
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_EQ(POLLOUT, pfd.revents);
+	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, self->lport, port));
+	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, port, self->lport));
+}
+
+/* With IP_RECVERR the application asked for every error at once: a hard one. */
+TEST_F(icmp, recverr_established)
+{
+	const int port = PORT_BASE + 9;
+	struct pollfd pfd = { .fd = self->fd, .events = POLL_ALL };
+	struct icmp_err e;
+	uint32_t nxt;
+
+	nxt = established(_metadata, self, variant->proto, port);
+	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_IP, IP_RECVERR, &(int){ 1 }, sizeof(int)));
+	e = est_unreach(self, port, nxt);
+	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
+	pfd.events = POLLIN | POLLPRI | POLLRDHUP;	/* POLLERR comes unasked */
+	ASSERT_EQ(1, poll(&pfd, 1, SETTLE_MS));
+	EXPECT_EQ(POLLERR, pfd.revents);
+	EXPECT_EQ(EHOSTUNREACH, so_error(self->fd));
+	EXPECT_EQ(0, so_error(self->fd));
+	/* The connection survives. */
+	pfd.events = POLL_ALL;
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_EQ(POLLOUT, pfd.revents);
+	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, self->lport, port));
+	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, port, self->lport));
+}
+
+/*
+ * A SYN from REMOTE:@sport to LOCAL:@dport with sequence number @seq, sent
+ * to ourselves as if it had come in: 0 or -1.
+ */
+static int syn_inject(int raw, int proto, uint16_t sport, uint16_t dport, uint32_t seq)
+{
+	struct pkt_seg s = {
+		.sport = sport,
+		.dport = dport,
+		.seq = seq,
+		.flags = PKT_SYN,
+		.win = 65535,
+		.mss = 1460,
+	};
+	struct sockaddr_in dst = estp_sin4(LOCAL, 0);
+	uint8_t buf[20 + PKT_MAX_LEN];
+	uint32_t saddr, daddr;
+	int len;
+
+	inet_pton(AF_INET, REMOTE, &saddr);
+	inet_pton(AF_INET, LOCAL, &daddr);
+	len = pkt_build(buf + 20, &s, proto, saddr, daddr);
+	ip_hdr_put(buf, 20 + len, proto, REMOTE, LOCAL);
+	if (sendto(raw, buf, 20 + len, 0, (struct sockaddr *)&dst, sizeof(dst)) != 20 + len)
+		return -1;
+	return 0;
+}
+
+static long listen_drops(int proto)
+{
+	if (proto == IPPROTO_TCP)
+		return proc_counter("/proc/net/netstat", "TcpExt", "ListenDrops");
+	return estp_stat("ListenDrops");
+}
+
+/*
+ * ICMP errors for a SYN-ACK of a request sock (tcp_req_err()): only one
+ * quoting the SYN-ACK's own sequence number counts, and only those that
+ * say the peer cannot be reached (net or host unreachable, time exceeded,
+ * parameter problem) drop the request, silently: accept() never hears of it.
+ */
+TEST_F(icmp, syn_recv)
+{
+	const int port = PORT_BASE + 10, rport = PORT_BASE + 11;
+	struct sockaddr_in sin = estp_sin4(LOCAL, port);
+	struct pollfd pfd = { .events = POLLIN };
+	struct pkt_seg synack;
+	long oow, drops;
+	struct icmp_err e;
+
+	self->lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(self->lfd, 8));
+	pfd.fd = self->lfd;
+	ASSERT_EQ(0, syn_inject(self->raw, variant->proto, rport, port, 1000));
+	ASSERT_EQ(1, capture(self->cap, variant->proto, port, rport, PKT_SYN | PKT_ACK, 2000,
+			     &synack));
+	EXPECT_EQ(1001U, synack.ack);
+	ASSERT_EQ(ST_SYN_RECV, proc_state(variant->proto, port, rport));
+	oow = oow_icmps(variant->proto);
+	drops = listen_drops(variant->proto);
+	ASSERT_LE(0, oow);
+	ASSERT_LE(0, drops);
+
+	e = (struct icmp_err){
+		.type = ICMP_UNREACH,
+		.code = CODE_HOST,
+		.from = ROUTER,
+		.to = LOCAL,
+		.peer = REMOTE,
+		.sport = port,
+		.dport = rport,
+		/* A request has no window: anything but its ISN is out. */
+		.seq = synack.seq + 1,
+	};
+	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
+	EXPECT_EQ(oow + 1, wait_change(oow_icmps, variant->proto, oow, SETTLE_MS));
+	EXPECT_EQ(ST_SYN_RECV, proc_state(variant->proto, port, rport));
+
+	/* Port unreachable is no reason to drop a request. */
+	e.code = CODE_PORT;
+	e.from = REMOTE;
+	e.seq = synack.seq;
+	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
+	/* An out-of-window one after it tells when it has been handled. */
+	e.seq = synack.seq - 1;
+	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
+	EXPECT_EQ(oow + 2, wait_change(oow_icmps, variant->proto, oow + 1, SETTLE_MS));
+	EXPECT_EQ(ST_SYN_RECV, proc_state(variant->proto, port, rport));
+	EXPECT_EQ(drops, listen_drops(variant->proto));
+
+	/* Host unreachable for the SYN-ACK drops the request. */
+	e.code = CODE_HOST;
+	e.from = ROUTER;
+	e.seq = synack.seq;
+	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
+	EXPECT_EQ(drops + 1, wait_change(listen_drops, variant->proto, drops, SETTLE_MS));
+	EXPECT_EQ(ST_GONE, proc_state(variant->proto, port, rport));
+	EXPECT_EQ(oow + 2, oow_icmps(variant->proto));
+	/* Nothing to accept, no error on the listener. */
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	EXPECT_EQ(0, so_error(self->lfd));
+}
+
+TEST_HARNESS_MAIN
