@@ -122,6 +122,9 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 			return 0;
 		esk->rcv_nxt = ntohl(th->seq) + 1;
 		esk->copied_seq = esk->rcv_nxt;
+		/* Our SYN's window was relative to nothing: start afresh. */
+		esk->rcv_wup = esk->rcv_nxt;
+		esk->rcv_wnd = 0;
 		esk->snd_una = ntohl(th->ack_seq);
 		esk->snd_wnd = ntohs(th->window);
 		esk->max_window = esk->snd_wnd;
@@ -137,6 +140,9 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		 */
 		esk->rcv_nxt = ntohl(th->seq) + 1;
 		esk->copied_seq = esk->rcv_nxt;
+		/* Our SYN's window was relative to nothing: start afresh. */
+		esk->rcv_wup = esk->rcv_nxt;
+		esk->rcv_wnd = 0;
 		esk->mss_clamp = estp_parse_mss(th) ? : ESTP_MSS_DEFAULT;
 		estp_set_state(sk, TCP_SYN_RECV);
 		estp_send_syn(sk);

@@ -181,7 +181,7 @@ u16 estp_select_window(struct sock *sk)
 	u32 win = clamp_t(int, space, 0, U16_MAX);
 
 	if (cur > 0 && win < cur)
-		win = cur;
+		win = min_t(u32, cur, U16_MAX);
 	esk->rcv_wnd = win;
 	esk->rcv_wup = esk->rcv_nxt;
 	return win;
