@@ -85,8 +85,8 @@ out:
 }
 
 /*
- * The calls the state machine will own are sock_no_*() for now: a clear
- * -EOPNOTSUPP, never a NULL method of estp_prot reached through inet_*().
+ * What ESTP does not offer is sock_no_*(): a clear -EOPNOTSUPP, never a
+ * NULL method of estp_prot reached through inet_*().
  */
 static const struct proto_ops estp_stream_ops = {
 	.family		= PF_INET,
@@ -103,7 +103,7 @@ static const struct proto_ops estp_stream_ops = {
 	.shutdown	= inet_shutdown,
 	.setsockopt	= sock_common_setsockopt,
 	.getsockopt	= sock_common_getsockopt,
-	.sendmsg	= sock_no_sendmsg,
+	.sendmsg	= estp_stream_sendmsg,
 	.recvmsg	= estp_stream_recvmsg,
 	.mmap		= sock_no_mmap,
 };

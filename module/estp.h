@@ -165,8 +165,18 @@ struct estp_sock {
 	/* stream part (tcp_sock) */
 	u32				iss;		/* initial send sequence */
 	u32				snd_una;
-	u32				snd_nxt;
+	u32				snd_nxt;	/* highest sent + 1 */
+	u32				write_seq;	/* end of what the user queued */
+	u32				snd_wnd;	/* the peer's window */
+	u32				max_window;	/* the largest it offered */
 	u32				rcv_nxt;
+	u32				copied_seq;	/* first byte not yet read */
+	u32				rcv_wnd;	/* the window last advertised */
+	u32				rcv_wup;	/* rcv_nxt when it was */
+	u32				high_seq;	/* recovery ends when acked */
+	struct sk_buff			*send_head;	/* first unsent, or NULL */
+	u8				fin_queued:1;	/* FIN goes after the data */
+	u8				in_recovery:1;	/* after an RTO, to high_seq */
 	u16				mss_clamp;	/* peer's MSS option */
 	u16				mss_cache;	/* current MSS: peer's and path's */
 	u16				user_mss;	/* ESTP_MAXSEG; 0: none */
@@ -211,6 +221,17 @@ struct estp_request_sock {
 	u16				mss;		/* peer's MSS option */
 	bool				cookie;		/* rebuilt from a SYN cookie */
 };
+
+/*
+ * Per-segment data in skb->cb while an skb is on a write or receive queue
+ * (struct tcp_skb_cb): the sequence space it covers.
+ */
+struct estp_skb_cb {
+	u32	seq;
+	u32	end_seq;
+};
+
+#define ESTP_SKB_CB(skb)	((struct estp_skb_cb *)&((skb)->cb[0]))
 
 static inline struct estp_request_sock *estp_rsk(const struct request_sock *req)
 {
@@ -287,6 +308,11 @@ enum estp_mib_field {
 	ESTP_MIB_ABORTONTIMEOUT, /* ended by retransmit or keepalive timeout */
 	ESTP_MIB_ABORTONLINGER,	/* closed in FIN_WAIT2 with ESTP_LINGER2 < 0 */
 	ESTP_MIB_OUTOFWINDOWICMPS, /* ICMP errors quoting no sequence in flight */
+	ESTP_MIB_ABORTONCLOSE,	/* closed with unread data: RST sent */
+	ESTP_MIB_ABORTONDATA,	/* data after close: RST sent */
+	ESTP_MIB_RETRANSSEGS,	/* segments sent again */
+	ESTP_MIB_RCVQDROP,	/* in-order data dropped: receive buffer full */
+	ESTP_MIB_OFODROP,	/* out-of-order data dropped (no queue yet) */
 	__ESTP_MIB_MAX
 };
 
@@ -353,6 +379,8 @@ int estp_disconnect(struct sock *sk, int flags);
 void estp_shutdown(struct sock *sk, int how);
 int estp_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 			int flags);
+int estp_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len);
+void estp_write_queue_purge(struct sock *sk);
 __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait);
 int estp_init_sock(struct sock *sk);
 void estp_destroy_sock(struct sock *sk);
@@ -433,6 +461,9 @@ void estp_retransmit_fin(struct sock *sk);
 void estp_v4_send_tw_ack(struct inet_timewait_sock *tw);
 void estp_send_active_reset(struct sock *sk, gfp_t gfp);
 int estp_write_wakeup(struct sock *sk);
+void estp_push(struct sock *sk);
+int estp_retransmit_skb(struct sock *sk, struct sk_buff *skb);
+u16 estp_select_window(struct sock *sk);
 void estp_send_challenge_ack(struct sock *sk);
 void estp_sync_mss(struct sock *sk, u32 pmtu);
 void estp_v4_send_check(struct sock *sk, struct sk_buff *skb);

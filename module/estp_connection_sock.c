@@ -458,6 +458,10 @@ struct sock *estp_csk_clone(const struct sock *listener,
 	estp_init_xmit_timers(newsk);
 	esk->retransmits = 0;
 	esk->probes_out = 0;
+	esk->send_head = NULL;
+	esk->max_window = 0;
+	esk->fin_queued = 0;
+	esk->in_recovery = 0;
 	esk->deferred = 0;
 	esk->last_oow_ack_time = 0;
 	esk->rcv_tstamp = jiffies;

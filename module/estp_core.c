@@ -74,6 +74,10 @@ int estp_disconnect(struct sock *sk, int flags)
 	}
 	estp_clear_xmit_timers(sk);
 	estp_delete_keepalive_timer(sk);
+	estp_write_queue_purge(sk);
+	__skb_queue_purge(&sk->sk_receive_queue);
+	estp_sk(sk)->fin_queued = 0;
+	estp_sk(sk)->in_recovery = 0;
 	inet_sk(sk)->inet_dport = 0;
 	inet_sk(sk)->inet_daddr = 0;
 	if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK)) {
@@ -110,6 +114,8 @@ __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait)
 		mask |= EPOLLHUP;
 	if (shutdown & RCV_SHUTDOWN)
 		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+	if (!skb_queue_empty_lockless(&sk->sk_receive_queue))
+		mask |= EPOLLIN | EPOLLRDNORM;
 	/* A sock still in its handshake is neither readable nor writable. */
 	if (state != TCP_SYN_SENT && state != TCP_SYN_RECV) {
 		if (shutdown & SEND_SHUTDOWN ||
@@ -121,6 +127,28 @@ __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait)
 	if (READ_ONCE(sk->sk_err) || !skb_queue_empty_lockless(&sk->sk_error_queue))
 		mask |= EPOLLERR;
 	return mask;
+}
+
+/*
+ * Wake writers once the write queue has room (sk_stream_write_space, which
+ * is not exported): stream sockets wait on sk_wmem_queued, not on the
+ * sk_wmem_alloc that sock_def_write_space() watches.
+ */
+static void estp_write_space(struct sock *sk)
+{
+	struct socket *sock = sk->sk_socket;
+	struct socket_wq *wq;
+
+	if (!sock || !sk_stream_is_writeable(sk))
+		return;
+	clear_bit(SOCK_NOSPACE, &sock->flags);
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_poll(&wq->wait, EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
+	if (wq && wq->fasync_list && !(sk->sk_shutdown & SEND_SHUTDOWN))
+		sock_wake_async(wq, SOCK_WAKE_SPACE, POLL_OUT);
+	rcu_read_unlock();
 }
 
 /**
@@ -137,6 +165,7 @@ int estp_init_sock(struct sock *sk)
 	esk->rto = ESTP_TIMEOUT_INIT;
 	esk->mss_cache = ESTP_MSS_DEFAULT;
 	esk->af_ops = &estp_ipv4_specific;
+	sk->sk_write_space = estp_write_space;
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
 	return 0;
 }
@@ -149,6 +178,7 @@ void estp_destroy_sock(struct sock *sk)
 {
 	estp_clear_xmit_timers(sk);
 	estp_delete_keepalive_timer(sk);
+	estp_write_queue_purge(sk);
 	estp_put_port(sk);
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
 }
@@ -207,14 +237,26 @@ void estp_shutdown(struct sock *sk, int how)
  */
 void estp_close(struct sock *sk, long timeout)
 {
+	struct sk_buff *skb;
+	u32 unread = 0;
 	int state;
 
 	lock_sock(sk);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+	/* What the user never read, the peer must not think delivered. */
+	while ((skb = __skb_dequeue(&sk->sk_receive_queue)) != NULL) {
+		unread += skb->len;
+		kfree_skb(skb);
+	}
 	state = sk->sk_state;
 	if (state == TCP_LISTEN) {
 		estp_set_state(sk, TCP_CLOSE);
 		estp_csk_listen_stop(sk);
+	} else if (unread && state != TCP_CLOSE) {
+		/* RFC 2525 2.17: unread data aborts the connection. */
+		estp_set_state(sk, TCP_CLOSE);
+		estp_send_active_reset(sk, sk->sk_allocation);
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONCLOSE);
 	} else if (sock_flag(sk, SOCK_LINGER) && !sk->sk_lingertime) {
 		/* Abort (RFC 9293 3.10.4): RST for a synchronized connection. */
 		sk->sk_prot->disconnect(sk, 0);
@@ -257,64 +299,264 @@ out:
 	sock_put(sk);
 }
 
+/*
+ * The user read some data: if the window we could offer now has grown
+ * enough over what the peer still sees, tell it (tcp_cleanup_rbuf).
+ */
+static void estp_cleanup_rbuf(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	s32 cur = (s32)(esk->rcv_wup + esk->rcv_wnd - esk->rcv_nxt);
+	int space = (READ_ONCE(sk->sk_rcvbuf) - atomic_read(&sk->sk_rmem_alloc)) / 2;
+
+	int win = clamp_t(int, space, 0, U16_MAX);
+
+	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2)))
+		return;
+	cur = max(cur, 0);
+	/* RFC 1122 4.2.3.3: a full segment more, or half the buffer. */
+	if (win >= 2 * cur + 1 ||
+	    win - cur >= min_t(int, esk->mss_cache, READ_ONCE(sk->sk_rcvbuf) / 2))
+		estp_send_ack(sk);
+}
+
+/* Sleep until the receive queue grows past @last, or timeout/signal/event. */
+static int estp_recv_wait(struct sock *sk, long *timeo, struct sk_buff *last)
+{
+	return sk_wait_data(sk, timeo, last);
+}
+
 /**
- * estp_stream_recvmsg - proto_ops->recvmsg
+ * estp_stream_recvmsg - proto_ops->recvmsg (tcp_recvmsg)
  * @sock: the socket
- * @msg: where data would go
+ * @msg: where the data goes
  * @len: its size
- * @flags: MSG_* flags
+ * @flags: MSG_PEEK, MSG_WAITALL, MSG_DONTWAIT, MSG_TRUNC
  *
- * No data is carried yet, so this is TCP's recvmsg() for an empty receive
- * queue: 0 at end of stream, the pending error, ENOTCONN, or a wait.
+ * Copies in-order data, waiting for at least SO_RCVLOWAT bytes (all of
+ * @len with MSG_WAITALL).  With nothing copied: 0 at end of stream, the
+ * pending error, ENOTCONN, EAGAIN or a wait.
  *
- * Return: 0 or a negative error.
+ * Return: the bytes copied, or a negative error.
  */
 int estp_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 			int flags)
 {
 	struct sock *sk = sock->sk;
-	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	struct estp_sock *esk = estp_sk(sk);
+	u32 peek_seq, *seq;
+	int copied = 0, target;
 	long timeo;
-	int err = 0;
 
 	if (flags & MSG_OOB)
 		return -EINVAL;
 	lock_sock(sk);
 	if (sk->sk_state == TCP_LISTEN) {
-		err = -ENOTCONN;
+		copied = -ENOTCONN;
 		goto out;
 	}
 	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
-	add_wait_queue(sk_sleep(sk), &wait);
-	for (;;) {
-		if (sock_flag(sk, SOCK_DONE))
-			break;
-		if (sk->sk_err) {
-			err = sock_error(sk);
-			break;
-		}
-		if (sk->sk_shutdown & RCV_SHUTDOWN)
-			break;
-		if (sk->sk_state == TCP_CLOSE) {
-			err = -ENOTCONN;
-			break;
-		}
-		if (!timeo) {
-			err = -EAGAIN;
-			break;
-		}
-		if (signal_pending(current)) {
-			err = sock_intr_errno(timeo);
-			break;
-		}
-		sk_wait_event(sk, &timeo, sock_flag(sk, SOCK_DONE) || sk->sk_err ||
-			      (sk->sk_shutdown & RCV_SHUTDOWN) ||
-			      sk->sk_state == TCP_CLOSE, &wait);
+	target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
+	seq = &esk->copied_seq;
+	if (flags & MSG_PEEK) {
+		peek_seq = esk->copied_seq;
+		seq = &peek_seq;
 	}
-	remove_wait_queue(sk_sleep(sk), &wait);
+
+	do {
+		struct sk_buff *skb, *last = skb_peek_tail(&sk->sk_receive_queue);
+		u32 offset;
+		size_t used;
+
+		skb_queue_walk(&sk->sk_receive_queue, skb) {
+			offset = *seq - ESTP_SKB_CB(skb)->seq;
+			if (offset < skb->len)
+				goto found;
+		}
+		/* Nothing (more) to copy. */
+		if (copied >= target)
+			break;
+		if (copied) {
+			if (sk->sk_err || sk->sk_state == TCP_CLOSE ||
+			    (sk->sk_shutdown & RCV_SHUTDOWN) || !timeo ||
+			    signal_pending(current))
+				break;
+		} else {
+			if (sock_flag(sk, SOCK_DONE))
+				break;
+			if (sk->sk_err) {
+				copied = sock_error(sk);
+				break;
+			}
+			if (sk->sk_shutdown & RCV_SHUTDOWN)
+				break;
+			if (sk->sk_state == TCP_CLOSE) {
+				copied = -ENOTCONN;
+				break;
+			}
+			if (!timeo) {
+				copied = -EAGAIN;
+				break;
+			}
+			if (signal_pending(current)) {
+				copied = sock_intr_errno(timeo);
+				break;
+			}
+		}
+		estp_cleanup_rbuf(sk);
+		estp_recv_wait(sk, &timeo, last);
+		continue;
+
+found:
+		used = min_t(size_t, skb->len - offset, len - copied);
+		if (!(flags & MSG_TRUNC)) {
+			int err = skb_copy_datagram_msg(skb, offset, msg, used);
+
+			if (err) {
+				if (!copied)
+					copied = -EFAULT;
+				break;
+			}
+		}
+		*seq += used;
+		copied += used;
+		if (!(flags & MSG_PEEK) && offset + used == skb->len) {
+			__skb_unlink(skb, &sk->sk_receive_queue);
+			consume_skb(skb);
+		}
+	} while (copied < len);
+
+	if (copied > 0 && !(flags & MSG_PEEK))
+		estp_cleanup_rbuf(sk);
 out:
 	release_sock(sk);
-	return err;
+	return copied;
+}
+
+/*
+ * A segment's size: the MSS, but at most half the largest window the peer
+ * offered, so that a window never holds back a segment it could take half
+ * of (tcp_bound_to_half_wnd; ESTP has no segment splitting).
+ */
+static int estp_bound_to_half_wnd(const struct estp_sock *esk)
+{
+	u32 cutoff = esk->max_window > ESTP_MSS_DEFAULT ? esk->max_window / 2 : esk->max_window;
+
+	if (cutoff && esk->mss_cache > cutoff)
+		return max_t(u32, cutoff, 48);
+	return esk->mss_cache;
+}
+
+/* A buffer for one segment's data, headroom for every header below. */
+static struct sk_buff *estp_alloc_data_skb(struct sock *sk, int size, int *err)
+{
+	const int headroom = MAX_HEADER + sizeof(struct iphdr) + sizeof(struct estphdr);
+	/* Small writes stay linear; large ones go to page fragments. */
+	int linear = size <= SKB_MAX_HEAD(headroom) ? size : 0;
+	struct sk_buff *skb;
+
+	skb = alloc_skb_with_frags(headroom + linear, size - linear,
+				   PAGE_ALLOC_COSTLY_ORDER, err, sk->sk_allocation);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, headroom);
+	skb_put(skb, linear);
+	skb->data_len = size - linear;
+	skb->len = size;
+	return skb;
+}
+
+/**
+ * estp_stream_sendmsg - proto_ops->sendmsg (tcp_sendmsg)
+ * @sock: the socket
+ * @msg: the data
+ * @size: its length
+ *
+ * Cuts the data into MSS-sized segments on the write queue and sends what
+ * the peer's window allows; waits for room in SO_SNDBUF unless non-blocking.
+ * MSG_MORE and Nagle come with the congestion-control work: every segment
+ * is sent at once, as with TCP_NODELAY.
+ *
+ * Return: the bytes queued, or a negative error (EPIPE with SIGPIPE
+ * unless MSG_NOSIGNAL, EAGAIN, the socket's error).
+ */
+int estp_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
+{
+	struct sock *sk = sock->sk;
+	struct estp_sock *esk = estp_sk(sk);
+	int flags = msg->msg_flags, copied = 0, err;
+	long timeo;
+
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	lock_sock(sk);
+	timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);
+	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))) {
+		err = sk_stream_wait_connect(sk, &timeo);
+		if (err)
+			goto do_error;
+	}
+	sk_clear_bit(SOCKWQ_ASYNC_NOSPACE, sk);
+
+	while (msg_data_left(msg)) {
+		struct sk_buff *skb;
+		int chunk;
+
+		err = -EPIPE;
+		if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN))
+			goto do_error;
+		if (!sk_stream_memory_free(sk))
+			goto wait_for_space;
+		chunk = min_t(size_t, msg_data_left(msg), estp_bound_to_half_wnd(esk));
+		skb = estp_alloc_data_skb(sk, chunk, &err);
+		if (!skb)
+			goto wait_for_space;
+		if (skb_copy_datagram_from_iter(skb, 0, &msg->msg_iter, chunk)) {
+			kfree_skb(skb);
+			err = -EFAULT;
+			goto do_error;
+		}
+		ESTP_SKB_CB(skb)->seq = esk->write_seq;
+		ESTP_SKB_CB(skb)->end_seq = esk->write_seq + chunk;
+		WRITE_ONCE(esk->write_seq, esk->write_seq + chunk);
+		__skb_queue_tail(&sk->sk_write_queue, skb);
+		sk_wmem_queued_add(sk, skb->truesize);
+		if (!esk->send_head)
+			esk->send_head = skb;
+		copied += chunk;
+		estp_push(sk);
+		continue;
+
+wait_for_space:
+		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		err = sk_stream_wait_memory(sk, &timeo);
+		if (err)
+			goto do_error;
+	}
+	release_sock(sk);
+	return copied;
+
+do_error:
+	if (!copied)
+		copied = sk_stream_error(sk, flags, err);
+	release_sock(sk);
+	return copied;
+}
+
+/**
+ * estp_write_queue_purge - drop everything not yet acknowledged
+ *	(tcp_write_queue_purge)
+ * @sk: the socket, locked or being destroyed
+ */
+void estp_write_queue_purge(struct sock *sk)
+{
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(&sk->sk_write_queue)) != NULL) {
+		sk_wmem_queued_add(sk, -skb->truesize);
+		kfree_skb(skb);
+	}
+	estp_sk(sk)->send_head = NULL;
 }
 
 /**

@@ -121,7 +121,13 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		if (!th->syn)
 			return 0;
 		esk->rcv_nxt = ntohl(th->seq) + 1;
+		esk->copied_seq = esk->rcv_nxt;
+		/* Our SYN's window was relative to nothing: start afresh. */
+		esk->rcv_wup = esk->rcv_nxt;
+		esk->rcv_wnd = 0;
 		esk->snd_una = ntohl(th->ack_seq);
+		esk->snd_wnd = ntohs(th->window);
+		esk->max_window = esk->snd_wnd;
 		esk->mss_clamp = estp_parse_mss(th) ? : ESTP_MSS_DEFAULT;
 		estp_finish_connect(sk);
 		estp_send_ack(sk);
@@ -133,6 +139,10 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		 * SYN_RECV, and our SYN again, now with an ACK of theirs.
 		 */
 		esk->rcv_nxt = ntohl(th->seq) + 1;
+		esk->copied_seq = esk->rcv_nxt;
+		/* Our SYN's window was relative to nothing: start afresh. */
+		esk->rcv_wup = esk->rcv_nxt;
+		esk->rcv_wnd = 0;
 		esk->mss_clamp = estp_parse_mss(th) ? : ESTP_MSS_DEFAULT;
 		estp_set_state(sk, TCP_SYN_RECV);
 		estp_send_syn(sk);
@@ -211,16 +221,107 @@ static bool estp_fin_acked(struct sock *sk)
 	return false;
 }
 
+/* Free what the peer acknowledged (tcp_clean_rtx_queue). */
+static void estp_clean_rtx_queue(struct sock *sk, u32 ack)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct sk_buff *skb;
+
+	while ((skb = skb_peek(&sk->sk_write_queue)) && skb != esk->send_head) {
+		if (estp_after(ESTP_SKB_CB(skb)->end_seq, ack))
+			break;
+		__skb_unlink(skb, &sk->sk_write_queue);
+		sk_wmem_queued_add(sk, -skb->truesize);
+		consume_skb(skb);
+	}
+}
+
+/*
+ * An acceptable ACK (tcp_ack): the peer is alive, its window is news, and
+ * an ACK past snd_una frees data, restarts the retransmit timer (RFC 6298
+ * 5.3) and, after a timeout, sends the next hole at once.  The caller
+ * checked that ack is not beyond snd_nxt.
+ */
+static void estp_ack(struct sock *sk, u32 ack, u16 window)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct sk_buff *skb;
+
+	esk->rcv_tstamp = jiffies;
+	esk->probes_out = 0;
+	if (estp_before(ack, esk->snd_una))
+		return;
+	esk->snd_wnd = window;
+	esk->max_window = max(esk->max_window, esk->snd_wnd);
+	if (!estp_after(ack, esk->snd_una)) {
+		estp_push(sk);
+		return;
+	}
+	esk->snd_una = ack;
+	esk->retransmits = 0;
+	estp_clean_rtx_queue(sk, ack);
+	if (esk->in_recovery) {
+		if (!estp_before(ack, esk->high_seq)) {
+			esk->in_recovery = 0;
+		} else {
+			skb = skb_peek(&sk->sk_write_queue);
+			if (skb && skb != esk->send_head)
+				estp_retransmit_skb(sk, skb);
+		}
+	}
+	if (esk->snd_una == esk->snd_nxt && !esk->send_head)
+		sk_stop_timer(sk, &esk->retransmit_timer);
+	else
+		estp_reset_xmit_timer(sk);
+	estp_push(sk);
+	if (sk->sk_socket && !sock_flag(sk, SOCK_DEAD))
+		sk->sk_write_space(sk);
+}
+
+/*
+ * In-order data (tcp_data_queue without the out-of-order part): the new
+ * bytes join the receive queue.  The skb stays the caller's; the queue
+ * takes its own reference.
+ *
+ * Return: true when the data was queued.
+ */
+static bool estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 len)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 skip = esk->rcv_nxt - seq;
+
+	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize > READ_ONCE(sk->sk_rcvbuf)) {
+		/* No room: the sender's timer sends it again later. */
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RCVQDROP);
+		return false;
+	}
+	if (!pskb_pull(skb, estp_hdr(skb)->doff * 4 + skip))
+		return false;
+	skb_get(skb);
+	/* The route is the receive path's, borrowed under RCU. */
+	skb_dst_drop(skb);
+	ESTP_SKB_CB(skb)->seq = esk->rcv_nxt;
+	ESTP_SKB_CB(skb)->end_seq = seq + len;
+	skb_set_owner_r(skb, sk);
+	__skb_queue_tail(&sk->sk_receive_queue, skb);
+	WRITE_ONCE(esk->rcv_nxt, seq + len);
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk->sk_data_ready(sk);
+	return true;
+}
+
 /*
  * Synchronized states (RFC 9293 3.10.7.4): RSTs and SYNs by RFC 5961, then
- * the ACK, then the FIN.  No data is carried yet, so an acceptable segment
- * starts exactly at rcv_nxt.
+ * the sequence check, the ACK, the data and the FIN.  There is no
+ * out-of-order queue yet: data must start at or before rcv_nxt.
  */
 static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 {
 	const struct estphdr *th = estp_hdr(skb);
 	struct estp_sock *esk = estp_sk(sk);
 	u32 seq = ntohl(th->seq), ack;
+	u32 len = skb->len - th->doff * 4;
+	bool fin = th->fin;
 
 	if (th->rst) {
 		/* RFC 5961 3.2: only an exact RST resets; others get a challenge. */
@@ -244,8 +345,11 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	}
 	if (!th->ack)
 		return 0;
-	if (seq != esk->rcv_nxt) {
-		/* Not the next segment: a duplicate; ACK what we have. */
+	if (len ? estp_after(seq, esk->rcv_nxt) || !estp_after(seq + len, esk->rcv_nxt) :
+		  seq != esk->rcv_nxt) {
+		/* Old, or beyond a hole we cannot queue yet: ACK what we have. */
+		if (len && estp_after(seq, esk->rcv_nxt))
+			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OFODROP);
 		estp_send_ack(sk);
 		return 0;
 	}
@@ -255,14 +359,12 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		estp_send_ack(sk);
 		return 0;
 	}
-	/* An acceptable ACK: the peer is alive (tcp_ack). */
-	esk->rcv_tstamp = jiffies;
-	esk->probes_out = 0;
 	if (sk->sk_state == TCP_SYN_RECV) {
 		/* The final ACK: of a passive open, or of a simultaneous one. */
 		if (ack != esk->snd_nxt)
 			return 1;
 		esk->snd_una = ack;
+		esk->snd_wnd = ntohs(th->window);
 		estp_clear_xmit_timers(sk);
 		estp_set_state(sk, TCP_ESTABLISHED);
 		estp_init_transfer(sk);
@@ -270,13 +372,33 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			sk->sk_state_change(sk);
 			sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
 		}
-	} else if (estp_after(ack, esk->snd_una)) {
-		esk->snd_una = ack;
-		if (esk->fin_sent && ack == esk->snd_nxt && estp_fin_acked(sk))
-			return 0;
 	}
-	if (th->fin)
+	estp_ack(sk, ack, ntohs(th->window));
+	if (esk->fin_sent && esk->snd_una == esk->snd_nxt &&
+	    (1 << sk->sk_state) & (TCPF_FIN_WAIT1 | TCPF_CLOSING | TCPF_LAST_ACK) &&
+	    estp_fin_acked(sk))
+		return 0;
+	if (len) {
+		if (!((1 << sk->sk_state) &
+		      (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2)))
+			/* After the peer's FIN: nothing more can be in order. */
+			return 0;
+		if (sk->sk_shutdown & RCV_SHUTDOWN &&
+		    (1 << sk->sk_state) & (TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2)) {
+			/* RFC 1122 4.2.2.13: data for a closed reader resets. */
+			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONDATA);
+			estp_reset(sk);
+			return 1;
+		}
+		if (!estp_data_queue(sk, skb, seq, len)) {
+			estp_send_ack(sk);
+			return 0;
+		}
+	}
+	if (fin && seq + len == esk->rcv_nxt)
 		estp_fin(sk);
+	else if (len)
+		estp_send_ack(sk);
 	return 0;
 }
 

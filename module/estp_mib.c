@@ -28,6 +28,11 @@ static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_ABORTONTIMEOUT] = "AbortOnTimeout",
 	[ESTP_MIB_ABORTONLINGER] = "AbortOnLinger",
 	[ESTP_MIB_OUTOFWINDOWICMPS] = "OutOfWindowIcmps",
+	[ESTP_MIB_ABORTONCLOSE]	= "AbortOnClose",
+	[ESTP_MIB_ABORTONDATA]	= "AbortOnData",
+	[ESTP_MIB_RETRANSSEGS]	= "RetransSegs",
+	[ESTP_MIB_RCVQDROP]	= "RcvQDrop",
+	[ESTP_MIB_OFODROP]	= "OfoDrop",
 };
 
 static int estp_stat_show(struct seq_file *seq, void *v)

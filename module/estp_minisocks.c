@@ -30,7 +30,12 @@ struct sock *estp_create_openreq_child(const struct sock *listener,
 	esk->iss = ereq->snt_isn;
 	esk->snd_una = ereq->snt_isn + 1;
 	esk->snd_nxt = ereq->snt_isn + 1;
+	esk->write_seq = ereq->snt_isn + 1;
 	esk->rcv_nxt = ereq->rcv_isn + 1;
+	esk->copied_seq = esk->rcv_nxt;
+	/* What our SYN-ACK advertised (estp_v4_send_synack()). */
+	esk->rcv_wnd = min_t(u32, READ_ONCE(listener->sk_rcvbuf), U16_MAX);
+	esk->rcv_wup = esk->rcv_nxt;
 	esk->mss_clamp = ereq->mss ? : ESTP_MSS_DEFAULT;
 	esk->rto = ESTP_TIMEOUT_INIT;
 	return newsk;

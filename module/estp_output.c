@@ -154,13 +154,37 @@ static int estp_transmit_skb(struct sock *sk, struct sk_buff *skb, u32 seq,
 	((u8 *)th)[13] = flags;
 	if (flags & ESTP_FLAG_ACK)
 		th->ack_seq = htonl(esk->rcv_nxt);
-	th->window = htons(min_t(u32, sk->sk_rcvbuf, U16_MAX));
+	th->window = htons(estp_select_window(sk));
 	skb_set_owner_w(skb, sk);
 	esk->af_ops->send_check(sk, skb);
 	err = esk->af_ops->queue_xmit(sk, skb, &inet->cork.fl);
 	if (!err)
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OUTSEGS);
 	return net_xmit_eval(err);
+}
+
+/**
+ * estp_select_window - the receive window to advertise (tcp_select_window)
+ * @sk: the socket
+ *
+ * Half the free receive buffer, as the buffer also pays for skb overhead;
+ * never less than what is left of the last window, which RFC 9293 forbids
+ * taking back.  No window scaling yet: at most 64 KiB.
+ *
+ * Return: the window, for the header.
+ */
+u16 estp_select_window(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	int space = (READ_ONCE(sk->sk_rcvbuf) - atomic_read(&sk->sk_rmem_alloc)) / 2;
+	s32 cur = (s32)(esk->rcv_wup + esk->rcv_wnd - esk->rcv_nxt);
+	u32 win = clamp_t(int, space, 0, U16_MAX);
+
+	if (cur > 0 && win < cur)
+		win = min_t(u32, cur, U16_MAX);
+	esk->rcv_wnd = win;
+	esk->rcv_wup = esk->rcv_nxt;
+	return win;
 }
 
 /**
@@ -245,9 +269,15 @@ int estp_connect(struct sock *sk)
 
 	esk->snd_una = esk->iss;
 	esk->snd_nxt = esk->iss + 1;
+	esk->write_seq = esk->iss + 1;
 	esk->rcv_nxt = 0;
+	esk->rcv_wnd = 0;
+	esk->rcv_wup = 0;
+	esk->max_window = 0;
 	esk->retransmits = 0;
 	esk->fin_sent = 0;	/* a sock may connect again after a disconnect */
+	esk->fin_queued = 0;
+	esk->in_recovery = 0;
 	esk->rto = ESTP_TIMEOUT_INIT;
 	estp_send_syn(sk);
 	estp_reset_xmit_timer(sk);
@@ -388,21 +418,100 @@ int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
 	return estp_v4_xmit_ctl(net, skb, rt, &fl4, inet_sk(listener)->tos);
 }
 
-/**
- * estp_send_fin - send our FIN and count it in snd_nxt (tcp_send_fin)
- * @sk: the socket, locked, just moved to FIN_WAIT1 or LAST_ACK
- *
- * The retransmit timer sends it again until it is acknowledged.
+/*
+ * Send one segment of the write queue, new or again: a clone goes out, the
+ * original stays queued until acknowledged (tcp_transmit_skb's clone_it).
+ * A clone still in flight shares the headroom, so a copy goes instead.
  */
-void estp_send_fin(struct sock *sk)
+static int estp_transmit_data(struct sock *sk, struct sk_buff *skb)
+{
+	struct sk_buff *nskb;
+
+	if (skb_cloned(skb))
+		nskb = pskb_copy(skb, GFP_ATOMIC);
+	else
+		nskb = skb_clone(skb, GFP_ATOMIC);
+	if (!nskb)
+		return -ENOBUFS;
+	skb_push(nskb, sizeof(struct estphdr));
+	skb_reset_transport_header(nskb);
+	memset(nskb->data, 0, sizeof(struct estphdr));
+	estp_hdr(nskb)->doff = sizeof(struct estphdr) >> 2;
+	return estp_transmit_skb(sk, nskb, ESTP_SKB_CB(skb)->seq,
+				 ESTP_FLAG_ACK | ESTP_FLAG_PSH);
+}
+
+/**
+ * estp_retransmit_skb - send a queued segment again (tcp_retransmit_skb)
+ * @sk: the socket, locked or owned by its timer
+ * @skb: the segment, on the write queue
+ *
+ * Return: 0 or the transmit error.
+ */
+int estp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
+{
+	int err = estp_transmit_data(sk, skb);
+
+	if (!err)
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RETRANSSEGS);
+	return err;
+}
+
+/* Our FIN, now that every byte before it has been sent. */
+static void estp_send_fin_now(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
 
 	esk->fin_sent = 1;
-	esk->snd_nxt++;
-	esk->retransmits = 0;
+	esk->snd_nxt = esk->write_seq + 1;
 	estp_retransmit_fin(sk);
-	estp_reset_xmit_timer(sk);
+	if (!timer_pending(&esk->retransmit_timer))
+		estp_reset_xmit_timer(sk);
+}
+
+/**
+ * estp_push - send what the peer's window lets go (tcp_write_xmit)
+ * @sk: the socket, locked or owned by the receive path or a timer
+ *
+ * Queued segments go in order while they fit in the window, then the FIN
+ * if one is queued behind them.  The retransmit timer runs while anything
+ * is unacknowledged; with nothing in flight and the window closed it probes
+ * the window instead (the persist timer).
+ */
+void estp_push(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct sk_buff *skb;
+
+	while ((skb = esk->send_head)) {
+		if (estp_after(ESTP_SKB_CB(skb)->end_seq, esk->snd_una + esk->snd_wnd))
+			break;
+		if (estp_transmit_data(sk, skb))
+			break;
+		esk->snd_nxt = ESTP_SKB_CB(skb)->end_seq;
+		esk->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ?
+				 NULL : skb->next;
+	}
+	if (!esk->send_head && esk->fin_queued && !esk->fin_sent) {
+		estp_send_fin_now(sk);
+		return;
+	}
+	if ((esk->snd_una != esk->snd_nxt || esk->send_head) &&
+	    !timer_pending(&esk->retransmit_timer))
+		estp_reset_xmit_timer(sk);
+}
+
+/**
+ * estp_send_fin - queue our FIN behind the data (tcp_send_fin)
+ * @sk: the socket, locked, just moved to FIN_WAIT1 or LAST_ACK
+ *
+ * It goes when every queued byte has been sent; the retransmit timer sends
+ * it again until it is acknowledged.
+ */
+void estp_send_fin(struct sock *sk)
+{
+	estp_sk(sk)->fin_queued = 1;
+	estp_push(sk);
 }
 
 /**

@@ -62,12 +62,15 @@ void estp_reset_xmit_timer(struct sock *sk)
 
 /*
  * The retransmit timer fired on a sock the user does not hold: the SYN, or
- * the FIN, goes again with the timeout doubled, until the retries run out
- * and the connection ends with ETIMEDOUT.
+ * the first unacknowledged segment (data or FIN), goes again with the
+ * timeout doubled, until the retries run out and the connection ends with
+ * ETIMEDOUT.  With nothing in flight but data the window holds back, the
+ * same timer probes the window (tcp_probe_timer).
  */
 static void estp_retransmit_timer(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
+	struct sk_buff *skb;
 
 	switch (sk->sk_state) {
 	case TCP_SYN_SENT:
@@ -79,13 +82,26 @@ static void estp_retransmit_timer(struct sock *sk)
 		esk->retransmits++;
 		estp_send_syn(sk);
 		break;
+	case TCP_ESTABLISHED:
+	case TCP_CLOSE_WAIT:
 	case TCP_FIN_WAIT1:
 	case TCP_CLOSING:
 	case TCP_LAST_ACK:
-		if (!esk->fin_sent || esk->snd_una == esk->snd_nxt)
+		if (esk->snd_una == esk->snd_nxt && !esk->send_head)
 			return;
 		if (sock_flag(sk, SOCK_DEAD) && estp_out_of_resources(sk))
 			return;
+		if (esk->snd_una == esk->snd_nxt) {
+			/*
+			 * Zero window: an old ACK makes the peer tell its
+			 * window.  A peer that answers is alive; the backoff
+			 * alone grows.
+			 */
+			if (esk->retransmits < ESTP_RETRIES2)
+				esk->retransmits++;
+			estp_write_wakeup(sk);
+			break;
+		}
 		/* As net.ipv4.tcp_orphan_retries = 0: 8 for an orphan. */
 		if (esk->retransmits >= (sock_flag(sk, SOCK_DEAD) ?
 					 ESTP_ORPHAN_RETRIES : ESTP_RETRIES2)) {
@@ -93,7 +109,14 @@ static void estp_retransmit_timer(struct sock *sk)
 			return;
 		}
 		esk->retransmits++;
-		estp_retransmit_fin(sk);
+		/* Go on resending from snd_una as ACKs come (estp_ack()). */
+		esk->in_recovery = 1;
+		esk->high_seq = esk->snd_nxt;
+		skb = skb_peek(&sk->sk_write_queue);
+		if (skb && skb != esk->send_head)
+			estp_retransmit_skb(sk, skb);
+		else if (esk->fin_sent)
+			estp_retransmit_fin(sk);
 		break;
 	default:
 		return;
@@ -172,7 +195,7 @@ static void estp_keepalive_timer(struct timer_list *t)
 	    (1 << sk->sk_state) & (TCPF_CLOSE | TCPF_SYN_SENT | TCPF_LISTEN))
 		goto out;
 	elapsed = estp_keepalive_time_when(esk);
-	if (esk->snd_una != esk->snd_nxt)
+	if (esk->snd_una != esk->snd_nxt || esk->send_head)
 		goto resched;
 	elapsed = jiffies - esk->rcv_tstamp;
 	if (elapsed >= estp_keepalive_time_when(esk)) {

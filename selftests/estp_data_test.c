@@ -1,0 +1,947 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Carrying data over loopback: small messages, bulk transfers one way and
+ * both ways at once, EOF after shutdown(SHUT_WR), the RST of a close() with
+ * unread data, MSG_PEEK/MSG_DONTWAIT/MSG_WAITALL, a full send buffer on a
+ * non-blocking socket, poll events, send() errors and SIGPIPE, and the data
+ * queued before a close() that still arrives.  TCP is the specification:
+ * every TEST_F runs for TCP and ESTP as fixture variants and asserts what
+ * TCP does.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "estp_lib.h"
+
+/* Fixed ports below ip_local_port_range, apart from the other tests'. */
+#define PORT_BASE	21600
+#define PORT_LAST	21799
+
+/* TCP's states as /proc/net/tcp prints them; -1 is "not listed". */
+#define ST_GONE		-1
+#define ST_ESTABLISHED	0x01
+#define ST_FIN_WAIT1	0x04
+#define ST_FIN_WAIT2	0x05
+
+#define POLL_ALL	(POLLIN | POLLOUT | POLLRDHUP | POLLPRI)
+
+#define TW_TIMEOUT	"/proc/sys/net/estp/tw_timeout"
+
+/*
+ * Bound on every blocking send() and recv(): a transfer that stalls fails
+ * with EAGAIN and a message instead of running into the harness's timeout.
+ */
+#define IO_TIMEOUT_S	5
+
+/* Bytes a send() or recv() moves at most in the loops below. */
+#define CHUNK		65536
+
+static const char *proc_path(int proto)
+{
+	return proto == IPPROTO_TCP ? "/proc/net/tcp" : "/proc/net/estp";
+}
+
+/* Reads an open /proc/net/{tcp,estp} again from the start into a static buffer. */
+static char *proc_read(int pfd)
+{
+	static char buf[65536];
+	size_t len = 0;
+	ssize_t n;
+
+	if (lseek(pfd, 0, SEEK_SET) < 0)
+		return NULL;
+	while (len < sizeof(buf) - 1 &&
+	       (n = read(pfd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += n;
+	buf[len] = '\0';
+	return buf;
+}
+
+/* One line's ports and state: 0, or -1 for the header. */
+static int proc_parse(const char *line, int *lp, int *rp, int *st)
+{
+	unsigned int l, r, s;
+
+	if (sscanf(line, " %*u: %*x:%x %*x:%x %x", &l, &r, &s) != 3)
+		return -1;
+	*lp = l;
+	*rp = r;
+	*st = s;
+	return 0;
+}
+
+/* The state of the socket @lport -> @rport in @pfd; ST_GONE when not listed. */
+static int proc_find(int pfd, int lport, int rport)
+{
+	char *buf = proc_read(pfd), *line, *save;
+	int lp, rp, st;
+
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!proc_parse(line, &lp, &rp, &st) && lp == lport && rp == rport)
+			return st;
+	return ST_GONE;
+}
+
+/* Sockets in @pfd with either port in this test's range. */
+static int proc_count(int pfd)
+{
+	char *buf = proc_read(pfd), *line, *save;
+	int lp, rp, st, n = 0;
+
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!proc_parse(line, &lp, &rp, &st) &&
+		    ((lp >= PORT_BASE && lp <= PORT_LAST) ||
+		     (rp >= PORT_BASE && rp <= PORT_LAST)))
+			n++;
+	return n;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Waits up to 2 s for a socket to reach @want, since each step hangs on a
+ * segment a softirq may still be carrying: the state it ends in.
+ */
+static int wait_state(int pfd, int lport, int rport, int want)
+{
+	double end = now_s() + 2;
+	int st;
+
+	while ((st = proc_find(pfd, lport, rport)) != want && now_s() < end)
+		usleep(2000);
+	return st;
+}
+
+/* Waits up to 5 s for this test's sockets in @pfd to go: how many are left. */
+static int drain(int pfd)
+{
+	double end = now_s() + 5;
+	int n;
+
+	while ((n = proc_count(pfd)) && now_s() < end)
+		usleep(10000);
+	return n;
+}
+
+/* A sysctl's value, newline stripped, in @buf: 0 or errno. */
+static int sysctl_get(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY), err = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0) {
+		err = errno;
+	} else {
+		buf[n] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+	}
+	close(fd);
+	return err;
+}
+
+/* Writes @val to a sysctl: 0 or errno. */
+static int sysctl_set(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, val, strlen(val)) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+/*
+ * One counter of the "Prefix: names" / "Prefix: values" line pair of @path
+ * (TcpExt: in /proc/net/netstat), or -1.  Those lines are far longer than
+ * estp_stat()'s buffers: getline() takes them whole.
+ */
+static long netstat_field(const char *path, const char *prefix, const char *field)
+{
+	char *line = NULL, *names = NULL, *values = NULL, *np, *vp, *n, *v;
+	size_t cap = 0, plen = strlen(prefix);
+	long ret = -1;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (getline(&line, &cap, f) > 0 && !values) {
+		if (strncmp(line, prefix, plen))
+			continue;
+		if (!names)
+			names = strdup(line);
+		else
+			values = strdup(line);
+	}
+	fclose(f);
+	free(line);
+	if (names && values) {
+		/* The first token of each line is the prefix itself. */
+		n = strtok_r(names, " \n", &np);
+		v = strtok_r(values, " \n", &vp);
+		while (n && v) {
+			if (!strcmp(n, field))
+				ret = atol(v);
+			n = strtok_r(NULL, " \n", &np);
+			v = strtok_r(NULL, " \n", &vp);
+		}
+	}
+	free(names);
+	free(values);
+	return ret;
+}
+
+/* Connections closed with unread data, each answered with a RST. */
+static long abort_on_close(int proto)
+{
+	if (proto == IPPROTO_TCP)
+		return netstat_field("/proc/net/netstat", "TcpExt:", "TCPAbortOnClose");
+	return estp_stat("AbortOnClose");
+}
+
+static int set_nonblock(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+static int set_int(int fd, int opt, int val)
+{
+	return setsockopt(fd, SOL_SOCKET, opt, &val, sizeof(val));
+}
+
+static int set_io_timeouts(int fd)
+{
+	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
+		return -1;
+	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* poll()'s revents for @fd, asking for @events; 0 when none came. */
+static int revents_of(int fd, short events, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+
+	return poll(&pfd, 1, timeout_ms) == 1 ? pfd.revents : 0;
+}
+
+static int revents(int fd, int timeout_ms)
+{
+	return revents_of(fd, POLL_ALL, timeout_ms);
+}
+
+/* recv() into @buf: its return, or -errno. */
+static ssize_t recv_ret(int fd, void *buf, size_t len, int flags)
+{
+	ssize_t n = recv(fd, buf, len, flags);
+
+	return n < 0 ? -errno : n;
+}
+
+/* send() with MSG_NOSIGNAL: its return, or -errno. */
+static ssize_t send_ret(int fd, const void *buf, size_t len)
+{
+	ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+	return n < 0 ? -errno : n;
+}
+
+/*
+ * Reads until EOF, keeping the first @cap bytes in @buf: how many bytes came
+ * (more than @cap when the peer sent more), or -errno with the count so far
+ * in *@sofar.
+ */
+static ssize_t read_to_eof(int fd, unsigned char *buf, size_t cap, size_t *sofar)
+{
+	static unsigned char scratch[CHUNK];
+	size_t len;
+	ssize_t n;
+
+	for (*sofar = 0;;) {
+		len = cap - *sofar < CHUNK ? cap - *sofar : CHUNK;
+		if (*sofar < cap)
+			n = read(fd, buf + *sofar, len);
+		else
+			n = read(fd, scratch, sizeof(scratch));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return *sofar;
+		*sofar += n;
+	}
+}
+
+/*
+ * What ESTP's counters say of a transfer that failed: lost or resent
+ * segments point at the receive path or the retransmit timer.
+ */
+static void estp_counters_log(struct __test_metadata *_metadata, int proto)
+{
+	if (proto != IPPROTO_ESTP)
+		return;
+	TH_LOG("ESTP InSegs %ld OutSegs %ld RetransSegs %ld RcvQDrop %ld OfoDrop %ld",
+	       estp_stat("InSegs"), estp_stat("OutSegs"), estp_stat("RetransSegs"),
+	       estp_stat("RcvQDrop"), estp_stat("OfoDrop"));
+}
+
+/* @len bytes of xorshift64* output: content no framing bug can match by chance. */
+static unsigned char *random_buf(size_t len, uint64_t seed)
+{
+	unsigned char *buf = malloc(len);
+	uint64_t x = seed | 1;
+	size_t i;
+
+	if (!buf)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		buf[i] = (x * 0x2545f4914f6cdd1dULL) >> 56;
+	}
+	return buf;
+}
+
+/* Where @a and @b first differ in their first @len bytes, or -1. */
+static long first_diff(const unsigned char *a, const unsigned char *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (a[i] != b[i])
+			return i;
+	return -1;
+}
+
+/*
+ * A thread that send()s @len bytes of @buf, in pieces of @piece bytes
+ * @pause_ms apart (@piece 0: all in one send() while there is room), then
+ * shutdown(SHUT_WR) when @shut.  It makes no assertion, since an ASSERT
+ * outside the test's own thread would not end the test: the test reads
+ * @sent and @err after pthread_join().
+ */
+struct writer {
+	pthread_t thread;
+	int fd;
+	const unsigned char *buf;
+	size_t len;
+	size_t piece;
+	int pause_ms;
+	bool shut;
+	size_t sent;		/* bytes send() took */
+	int err;		/* errno of the call that failed, or 0 */
+};
+
+static void *writer_run(void *arg)
+{
+	struct writer *w = arg;
+	size_t n;
+	ssize_t r;
+
+	while (w->sent < w->len) {
+		n = w->len - w->sent;
+		if (w->piece && n > w->piece)
+			n = w->piece;
+		if (w->sent && w->pause_ms)
+			usleep(w->pause_ms * 1000);
+		r = send(w->fd, w->buf + w->sent, n, MSG_NOSIGNAL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			w->err = errno;
+			return NULL;
+		}
+		w->sent += r;
+	}
+	if (w->shut && shutdown(w->fd, SHUT_WR))
+		w->err = errno;
+	return NULL;
+}
+
+static int writer_start(struct writer *w)
+{
+	return pthread_create(&w->thread, NULL, writer_run, w);
+}
+
+/*
+ * Each test on its own ports; a listener, a client (cfd) and the accepted
+ * socket (afd), with send() and recv() bounded by IO_TIMEOUT_S.
+ */
+FIXTURE(data)
+{
+	int pfd;		/* /proc/net/{tcp,estp} */
+	int lfd, cfd, afd;
+	int lport, cport;
+	char tw_saved[32];
+	unsigned char *tx, *rx;
+};
+
+FIXTURE_VARIANTS_TCP_ESTP(data);
+
+FIXTURE_SETUP(data)
+{
+	self->lfd = -1;
+	self->cfd = -1;
+	self->afd = -1;
+	self->tx = NULL;
+	self->rx = NULL;
+	self->tw_saved[0] = '\0';
+	self->pfd = open(proc_path(variant->proto), O_RDONLY);
+	ASSERT_LE(0, self->pfd);
+	/*
+	 * ESTP's TIME_WAIT down to 1 s, so that what a graceful close leaves
+	 * is gone before estp.ko is unloaded.
+	 */
+	if (variant->proto == IPPROTO_ESTP &&
+	    (sysctl_get(TW_TIMEOUT, self->tw_saved, sizeof(self->tw_saved)) ||
+	     sysctl_set(TW_TIMEOUT, "1")))
+		self->tw_saved[0] = '\0';
+}
+
+/* Closes with a RST: a connection a test left open needs no FIN exchange. */
+static void close_abort(int *fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	if (*fd < 0)
+		return;
+	setsockopt(*fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(*fd);
+	*fd = -1;
+}
+
+FIXTURE_TEARDOWN(data)
+{
+	close_abort(&self->afd);
+	close_abort(&self->cfd);
+	if (self->lfd >= 0)
+		close(self->lfd);
+	/* TCP's TIME_WAIT cannot be shortened, and blocks nothing later. */
+	if (variant->proto == IPPROTO_ESTP)
+		EXPECT_EQ(0, drain(self->pfd));
+	if (self->tw_saved[0])
+		sysctl_set(TW_TIMEOUT, self->tw_saved);
+	close(self->pfd);
+	free(self->tx);
+	free(self->rx);
+}
+
+/*
+ * An established pair on 127.0.0.1:@port: cfd connected, afd accepted.
+ * @rcvbuf (0: the default) is the listener's SO_RCVBUF, set before listen()
+ * so that the window the SYN-ACK announces and its scale follow it; the
+ * accepted socket inherits it.
+ */
+static void open_pair(struct __test_metadata *_metadata, FIXTURE_DATA(data) *self,
+		      int proto, int port, int rcvbuf)
+{
+	struct sockaddr_in sin = estp_sin4("127.0.0.1", port);
+
+	self->lport = port;
+	self->lfd = socket(AF_INET, SOCK_STREAM, proto);
+	ASSERT_LE(0, self->lfd);
+	/* Past the TIME_WAIT its accepted sockets left in an earlier run. */
+	ASSERT_EQ(0, set_int(self->lfd, SO_REUSEADDR, 1));
+	if (rcvbuf)
+		ASSERT_EQ(0, set_int(self->lfd, SO_RCVBUF, rcvbuf));
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(self->lfd, 8));
+	self->cfd = socket(AF_INET, SOCK_STREAM, proto);
+	ASSERT_LE(0, self->cfd);
+	ASSERT_EQ(0, connect(self->cfd, (struct sockaddr *)&sin, sizeof(sin)));
+	self->cport = estp_local_port(self->cfd);
+	ASSERT_LT(0, self->cport);
+	self->afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->afd);
+	ASSERT_EQ(0, set_io_timeouts(self->cfd));
+	ASSERT_EQ(0, set_io_timeouts(self->afd));
+	ASSERT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->cport, port));
+	ASSERT_EQ(ST_ESTABLISHED, proc_find(self->pfd, port, self->cport));
+}
+
+/* A few bytes each way arrive exactly: no more, no less, nothing left behind. */
+TEST_F(data, small_message)
+{
+	char buf[64];
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 1, 0);
+	ASSERT_EQ(5, send_ret(self->cfd, "hello", 5));
+	ASSERT_EQ(5, recv_ret(self->afd, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, memcmp(buf, "hello", 5));
+	EXPECT_EQ(POLLOUT, revents(self->afd, 0));
+
+	ASSERT_EQ(6, send_ret(self->afd, "world!", 6));
+	ASSERT_EQ(6, recv_ret(self->cfd, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, memcmp(buf, "world!", 6));
+	EXPECT_EQ(POLLOUT, revents(self->cfd, 0));
+	EXPECT_EQ(-EAGAIN, recv_ret(self->cfd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(-EAGAIN, recv_ret(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+}
+
+/*
+ * 4 MiB in a single blocking send() (which waits for room again and again)
+ * while the other end reads: every byte arrives, in order, then EOF.
+ */
+TEST_F(data, bulk_one_way)
+{
+	const size_t len = 4 << 20;
+	struct writer w = { .len = len, .shut = true };
+	size_t sofar;
+	double t0;
+	ssize_t got;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 2, 0);
+	self->tx = random_buf(len, 0x5eed0002);
+	self->rx = malloc(len);
+	ASSERT_TRUE(self->tx && self->rx);
+	w.fd = self->cfd;
+	w.buf = self->tx;
+	t0 = now_s();
+	ASSERT_EQ(0, writer_start(&w));
+	got = read_to_eof(self->afd, self->rx, len, &sofar);
+	pthread_join(w.thread, NULL);
+	TH_LOG("%zu bytes in %.2f s", sofar, now_s() - t0);
+	if (got != (ssize_t)len)
+		estp_counters_log(_metadata, variant->proto);
+	EXPECT_EQ(0, w.err);
+	EXPECT_EQ(len, w.sent);
+	ASSERT_EQ((ssize_t)len, got);
+	EXPECT_EQ(-1, first_diff(self->tx, self->rx, len));
+}
+
+/* One end of a both-ways transfer, driven by poll(). */
+struct side {
+	int fd;
+	const unsigned char *tx;
+	unsigned char *rx;	/* room for len + 1 bytes: one more is an error */
+	size_t sent, rcvd;
+	bool shut, eof;
+};
+
+/* Does what @revents allow on @s: 0, or the errno of a call that failed. */
+static int side_step(struct side *s, short revents, size_t len)
+{
+	size_t n;
+	ssize_t r;
+
+	if ((revents & POLLOUT) && !s->shut) {
+		n = len - s->sent < CHUNK ? len - s->sent : CHUNK;
+		r = send(s->fd, s->tx + s->sent, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r < 0 && errno != EAGAIN)
+			return errno;
+		if (r > 0)
+			s->sent += r;
+		if (s->sent == len) {
+			if (shutdown(s->fd, SHUT_WR))
+				return errno;
+			s->shut = true;
+		}
+	}
+	if ((revents & (POLLIN | POLLHUP | POLLERR)) && !s->eof) {
+		n = len + 1 - s->rcvd < CHUNK ? len + 1 - s->rcvd : CHUNK;
+		if (!n)
+			return EOVERFLOW;
+		r = recv(s->fd, s->rx + s->rcvd, n, MSG_DONTWAIT);
+		if (r < 0 && errno != EAGAIN)
+			return errno;
+		if (r > 0)
+			s->rcvd += r;
+		if (!r)
+			s->eof = true;
+	}
+	return 0;
+}
+
+/*
+ * Both ends write 2 MiB while reading the other's 2 MiB, non-blocking in
+ * one poll() loop (two blocking writers would deadlock once both receive
+ * buffers are full); each then shuts its side and reads EOF.
+ */
+TEST_F(data, bulk_both_ways)
+{
+	const size_t len = 2 << 20;
+	struct side s[2] = { 0 };
+	struct pollfd pfd[2];
+	int i, err = 0;
+	double t0;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 3, 0);
+	self->tx = random_buf(2 * len, 0x5eed0003);
+	self->rx = malloc(2 * (len + 1));
+	ASSERT_TRUE(self->tx && self->rx);
+	s[0].fd = self->cfd;
+	s[1].fd = self->afd;
+	for (i = 0; i < 2; i++) {
+		s[i].tx = self->tx + i * len;
+		s[i].rx = self->rx + i * (len + 1);
+		ASSERT_EQ(0, set_nonblock(s[i].fd));
+	}
+	t0 = now_s();
+	while (!err && !(s[0].shut && s[0].eof && s[1].shut && s[1].eof)) {
+		for (i = 0; i < 2; i++) {
+			pfd[i].fd = s[i].fd;
+			pfd[i].events = (s[i].eof ? 0 : POLLIN) | (s[i].shut ? 0 : POLLOUT);
+			if (!pfd[i].events)
+				pfd[i].fd = -1;
+		}
+		if (poll(pfd, 2, IO_TIMEOUT_S * 1000) <= 0) {
+			TH_LOG("stalled: client sent %zu got %zu, server sent %zu got %zu",
+			       s[0].sent, s[0].rcvd, s[1].sent, s[1].rcvd);
+			estp_counters_log(_metadata, variant->proto);
+			err = ETIMEDOUT;
+			break;
+		}
+		for (i = 0; i < 2 && !err; i++)
+			if (pfd[i].fd >= 0)
+				err = side_step(&s[i], pfd[i].revents, len);
+	}
+	TH_LOG("2 x %zu bytes in %.2f s", len, now_s() - t0);
+	ASSERT_EQ(0, err);
+	/* What each end received is what the other sent. */
+	ASSERT_EQ(len, s[0].rcvd);
+	ASSERT_EQ(len, s[1].rcvd);
+	EXPECT_EQ(-1, first_diff(s[1].tx, s[0].rx, len));
+	EXPECT_EQ(-1, first_diff(s[0].tx, s[1].rx, len));
+	/* Both directions shut: hung up, readable (EOF), still writable as TCP says. */
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, revents(self->cfd, 0));
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, revents(self->afd, 0));
+}
+
+/*
+ * N bytes then shutdown(SHUT_WR): the reader gets the N bytes, then EOF,
+ * for good; the half-closed connection still carries data the other way.
+ */
+TEST_F(data, eof)
+{
+	const size_t len = 100000;
+	struct writer w = { .len = len, .shut = true };
+	char buf[16];
+	size_t sofar;
+	ssize_t got;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 4, 0);
+	self->tx = random_buf(len, 0x5eed0004);
+	self->rx = malloc(len);
+	ASSERT_TRUE(self->tx && self->rx);
+	w.fd = self->cfd;
+	w.buf = self->tx;
+	ASSERT_EQ(0, writer_start(&w));
+	got = read_to_eof(self->afd, self->rx, len, &sofar);
+	pthread_join(w.thread, NULL);
+	if (got != (ssize_t)len) {
+		TH_LOG("read %zu bytes", sofar);
+		estp_counters_log(_metadata, variant->proto);
+	}
+	EXPECT_EQ(0, w.err);
+	ASSERT_EQ((ssize_t)len, got);
+	EXPECT_EQ(-1, first_diff(self->tx, self->rx, len));
+
+	/* EOF again and again, blocking or not, never EAGAIN. */
+	EXPECT_EQ(0, recv_ret(self->afd, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, recv_ret(self->afd, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, recv_ret(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP, revents(self->afd, 0));
+	/* The writer's half is shut, which poll() does not report. */
+	EXPECT_EQ(POLLOUT, revents(self->cfd, 0));
+
+	/* The other direction is still open. */
+	ASSERT_EQ(4, send_ret(self->afd, "back", 4));
+	ASSERT_EQ(4, recv_ret(self->cfd, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, memcmp(buf, "back", 4));
+}
+
+/*
+ * close() with unread data resets the connection (RFC 2525, 2.17) instead
+ * of a FIN: the peer's next recv() fails with ECONNRESET.
+ */
+TEST_F(data, close_unread_rst)
+{
+	char buf[100] = "unread";
+	long before, after;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 5, 0);
+	ASSERT_EQ((ssize_t)sizeof(buf), send_ret(self->cfd, buf, sizeof(buf)));
+	ASSERT_EQ(POLLIN | POLLOUT, revents(self->afd, IO_TIMEOUT_S * 1000));
+	before = abort_on_close(variant->proto);
+	ASSERT_LE(0, before);
+	close(self->afd);
+	self->afd = -1;
+	after = abort_on_close(variant->proto);
+	EXPECT_EQ(before + 1, after);
+	/* No FIN_WAIT: the closing end is gone at once. */
+	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->lport, self->cport));
+
+	/* A reset socket is closed both ways and has an error. */
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP,
+		  revents(self->cfd, IO_TIMEOUT_S * 1000));
+	EXPECT_EQ(-ECONNRESET, recv_ret(self->cfd, buf, sizeof(buf), 0));
+	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->cport, self->lport));
+	/* recv() took the error: then EOF, and nothing can be sent. */
+	EXPECT_EQ(0, recv_ret(self->cfd, buf, sizeof(buf), 0));
+	EXPECT_EQ(-EPIPE, send_ret(self->cfd, buf, sizeof(buf)));
+}
+
+/* MSG_PEEK does not consume; MSG_DONTWAIT does not wait; MSG_WAITALL waits for all. */
+TEST_F(data, recv_flags)
+{
+	const size_t piece = 1000;
+	struct writer w = { .len = 3 * piece, .piece = piece, .pause_ms = 50 };
+	char buf[64];
+	double t0;
+	ssize_t got;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 6, 0);
+	EXPECT_EQ(-EAGAIN, recv_ret(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(-EAGAIN, recv_ret(self->afd, buf, sizeof(buf), MSG_DONTWAIT | MSG_PEEK));
+
+	ASSERT_EQ(10, send_ret(self->cfd, "0123456789", 10));
+	ASSERT_EQ(POLLIN | POLLOUT, revents(self->afd, IO_TIMEOUT_S * 1000));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(4, recv_ret(self->afd, buf, 4, MSG_PEEK));
+	EXPECT_STREQ("0123", buf);
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(10, recv_ret(self->afd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT));
+	EXPECT_STREQ("0123456789", buf);
+	/* Peeked, not taken: still readable, and recv() gets the same bytes. */
+	EXPECT_EQ(POLLIN | POLLOUT, revents(self->afd, 0));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(10, recv_ret(self->afd, buf, sizeof(buf), 0));
+	EXPECT_STREQ("0123456789", buf);
+	EXPECT_EQ(-EAGAIN, recv_ret(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(POLLOUT, revents(self->afd, 0));
+
+	/* Three pieces 50 ms apart: one recv(MSG_WAITALL) returns them all. */
+	self->tx = random_buf(w.len, 0x5eed0006);
+	self->rx = calloc(1, w.len);
+	ASSERT_TRUE(self->tx && self->rx);
+	w.fd = self->cfd;
+	w.buf = self->tx;
+	t0 = now_s();
+	ASSERT_EQ(0, writer_start(&w));
+	got = recv_ret(self->afd, self->rx, w.len, MSG_WAITALL);
+	pthread_join(w.thread, NULL);
+	EXPECT_EQ(0, w.err);
+	ASSERT_EQ((ssize_t)w.len, got);
+	EXPECT_LE(0.1, now_s() - t0);
+	EXPECT_EQ(-1, first_diff(self->tx, self->rx, w.len));
+	EXPECT_EQ(-EAGAIN, recv_ret(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+}
+
+/*
+ * A reader that does not read: non-blocking send() fills our send buffer
+ * and the peer's receive buffer, then says EAGAIN and poll() has no POLLOUT.
+ * Once the reader has taken everything, POLLOUT is back and the reader got
+ * exactly the bytes send() accepted.
+ */
+TEST_F(data, send_buffer_full)
+{
+	const size_t cap = 1 << 20;
+	size_t sent = 0, rcvd = 0, n;
+	int eagains = 0;
+	ssize_t r;
+
+	/* Small buffers both ends: full in a few segments. */
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 7, 16384);
+	ASSERT_EQ(0, set_int(self->cfd, SO_SNDBUF, 16384));
+	ASSERT_EQ(0, set_nonblock(self->cfd));
+	self->tx = random_buf(cap, 0x5eed0007);
+	self->rx = malloc(cap);
+	ASSERT_TRUE(self->tx && self->rx);
+
+	/*
+	 * EAGAIN comes first with ACKs still on their way, which make room
+	 * again (TCP's delayed ACKs do so 40 ms later): write until 100 ms
+	 * without POLLOUT say that both buffers are full.
+	 */
+	for (;;) {
+		n = cap - sent < 4096 ? cap - sent : 4096;
+		r = send(self->cfd, self->tx + sent, n, MSG_NOSIGNAL);
+		if (r > 0) {
+			sent += r;
+			/* 16 KiB buffers do not hold 1 MiB: send() must stop. */
+			ASSERT_GT(cap, sent) TH_LOG("send() took %zu bytes", sent);
+			continue;
+		}
+		ASSERT_EQ(-1, r);
+		ASSERT_EQ(EAGAIN, errno);
+		eagains++;
+		if (!(revents_of(self->cfd, POLLOUT, 100) & POLLOUT))
+			break;
+	}
+	TH_LOG("send() took %zu bytes, EAGAIN %d times", sent, eagains);
+	ASSERT_LT(0U, sent);
+	/* Nothing to read, no room to write: no event at all. */
+	EXPECT_EQ(0, revents(self->cfd, 0));
+	EXPECT_EQ(-EAGAIN, send_ret(self->cfd, self->tx, 1));
+
+	while (rcvd < sent) {
+		if (!(revents_of(self->afd, POLLIN, IO_TIMEOUT_S * 1000) & POLLIN))
+			break;
+		r = recv(self->afd, self->rx + rcvd, cap - rcvd, MSG_DONTWAIT);
+		if (r <= 0)
+			break;
+		rcvd += r;
+	}
+	if (rcvd != sent)
+		estp_counters_log(_metadata, variant->proto);
+	ASSERT_EQ(sent, rcvd);
+	EXPECT_EQ(-1, first_diff(self->tx, self->rx, sent));
+	/* All acked: writable again, and no byte more than send() took. */
+	EXPECT_EQ(POLLOUT, revents(self->cfd, IO_TIMEOUT_S * 1000));
+	EXPECT_EQ(-EAGAIN, recv_ret(self->afd, self->rx, cap, MSG_DONTWAIT));
+	EXPECT_EQ(POLLOUT, revents(self->afd, 0));
+}
+
+/*
+ * A fresh connection is writable only; data wakes a reader sleeping in
+ * poll(), and reading it takes POLLIN away.
+ */
+TEST_F(data, poll_events)
+{
+	struct writer w = { .len = 2, .piece = 1, .pause_ms = 50 };
+	unsigned char buf[4];
+	double t0;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 8, 0);
+	EXPECT_EQ(POLLOUT, revents(self->cfd, 0));
+	EXPECT_EQ(POLLOUT, revents(self->afd, 0));
+	EXPECT_EQ(0, revents_of(self->afd, POLLIN | POLLRDHUP | POLLPRI, 0));
+
+	/* The writer sends a first byte at once, the second 50 ms later. */
+	w.fd = self->cfd;
+	w.buf = (const unsigned char *)"xy";
+	ASSERT_EQ(0, writer_start(&w));
+	EXPECT_EQ(POLLIN, revents_of(self->afd, POLLIN, IO_TIMEOUT_S * 1000));
+	EXPECT_EQ(1, recv_ret(self->afd, buf, 1, 0));
+	EXPECT_EQ('x', buf[0]);
+	/* Sleeping in poll() while the second byte is on its way. */
+	t0 = now_s();
+	EXPECT_EQ(POLLIN, revents_of(self->afd, POLLIN | POLLRDHUP, IO_TIMEOUT_S * 1000));
+	pthread_join(w.thread, NULL);
+	EXPECT_EQ(0, w.err);
+	TH_LOG("woken after %.3f s", now_s() - t0);
+	EXPECT_EQ(POLLIN | POLLOUT, revents(self->afd, 0));
+	EXPECT_EQ(1, recv_ret(self->afd, buf, sizeof(buf), 0));
+	EXPECT_EQ('y', buf[0]);
+	EXPECT_EQ(POLLOUT, revents(self->afd, 0));
+	EXPECT_EQ(POLLOUT, revents(self->cfd, 0));
+}
+
+static volatile sig_atomic_t sigpipes;
+
+static void on_sigpipe(int sig)
+{
+	(void)sig;
+	sigpipes++;
+}
+
+/*
+ * send() where nothing can be sent: EPIPE, with SIGPIPE unless
+ * MSG_NOSIGNAL; recv() on a socket never connected: ENOTCONN.
+ */
+TEST_F(data, send_errors)
+{
+	struct sigaction sa = { .sa_handler = on_sigpipe };
+	char buf[8];
+	int fd;
+
+	ASSERT_EQ(0, sigaction(SIGPIPE, &sa, NULL));
+	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EPIPE, send_ret(fd, "x", 1));
+	EXPECT_EQ(0, sigpipes);
+	EXPECT_EQ(-ENOTCONN, recv_ret(fd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(-ENOTCONN, recv_ret(fd, buf, sizeof(buf), 0));
+	close(fd);
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 9, 0);
+	/* A listener has no peer either. */
+	EXPECT_EQ(-EPIPE, send_ret(self->lfd, "x", 1));
+	EXPECT_EQ(-ENOTCONN, recv_ret(self->lfd, buf, sizeof(buf), 0));
+
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	EXPECT_EQ(-EPIPE, send_ret(self->cfd, "x", 1));
+	EXPECT_EQ(0, sigpipes);
+	EXPECT_EQ(-1, send(self->cfd, "x", 1, 0));
+	EXPECT_EQ(EPIPE, errno);
+	EXPECT_EQ(1, sigpipes);
+	EXPECT_EQ(-1, write(self->cfd, "x", 1));
+	EXPECT_EQ(EPIPE, errno);
+	EXPECT_EQ(2, sigpipes);
+	/* Nothing of it reached the peer: just the EOF. */
+	EXPECT_EQ(0, recv_ret(self->afd, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, estp_getsockopt_int(self->cfd, SOL_SOCKET, SO_ERROR));
+}
+
+/*
+ * write() then close() at once: the data queued behind the peer's full
+ * window still goes out, then the FIN, to an orphan socket.
+ */
+TEST_F(data, close_queued)
+{
+	const size_t len = 1 << 20;
+	char buf[16];
+	size_t sofar;
+	long before;
+	ssize_t got;
+
+	/*
+	 * A receive window far smaller than 1 MiB and a send buffer that holds
+	 * it all: write() returns at once and close() finds most of the data
+	 * still queued.
+	 */
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 10, 16384);
+	ASSERT_EQ(0, set_int(self->cfd, SO_SNDBUFFORCE, 4 << 20));
+	self->tx = random_buf(len, 0x5eed000a);
+	self->rx = malloc(len);
+	ASSERT_TRUE(self->tx && self->rx);
+	before = abort_on_close(variant->proto);
+	ASSERT_EQ((ssize_t)len, write(self->cfd, self->tx, len));
+	close(self->cfd);
+	self->cfd = -1;
+	/* The FIN waits behind the data: it has not reached the reader. */
+	EXPECT_EQ(ST_FIN_WAIT1, proc_find(self->pfd, self->cport, self->lport));
+	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->lport, self->cport));
+
+	got = read_to_eof(self->afd, self->rx, len, &sofar);
+	if (got != (ssize_t)len) {
+		TH_LOG("read %zu bytes", sofar);
+		estp_counters_log(_metadata, variant->proto);
+	}
+	ASSERT_EQ((ssize_t)len, got);
+	EXPECT_EQ(-1, first_diff(self->tx, self->rx, len));
+	EXPECT_EQ(0, recv_ret(self->afd, buf, sizeof(buf), 0));
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP, revents(self->afd, 0));
+	/* Everything acked, the FIN too: a graceful close, no RST. */
+	EXPECT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, self->cport, self->lport, ST_FIN_WAIT2));
+	EXPECT_EQ(before, abort_on_close(variant->proto));
+	EXPECT_EQ(0, estp_getsockopt_int(self->afd, SOL_SOCKET, SO_ERROR));
+}
+
+TEST_HARNESS_MAIN
