@@ -130,6 +130,15 @@ __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait)
 }
 
 /*
+ * Room on the write queue (sk_stream_memory_free(), whose indirect call
+ * names tcp_stream_memory_free, which newer kernels do not export).
+ */
+static bool estp_stream_memory_free(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_wmem_queued) < READ_ONCE(sk->sk_sndbuf);
+}
+
+/*
  * Wake writers once the write queue has room (sk_stream_write_space, which
  * is not exported): stream sockets wait on sk_wmem_queued, not on the
  * sk_wmem_alloc that sock_def_write_space() watches.
@@ -139,7 +148,8 @@ static void estp_write_space(struct sock *sk)
 	struct socket *sock = sk->sk_socket;
 	struct socket_wq *wq;
 
-	if (!sock || !sk_stream_is_writeable(sk))
+	if (!sock || sk_stream_wspace(sk) < sk_stream_min_wspace(sk) ||
+	    !estp_stream_memory_free(sk))
 		return;
 	clear_bit(SOCK_NOSPACE, &sock->flags);
 	rcu_read_lock();
@@ -505,7 +515,7 @@ int estp_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 		err = -EPIPE;
 		if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN))
 			goto do_error;
-		if (!sk_stream_memory_free(sk))
+		if (!estp_stream_memory_free(sk))
 			goto wait_for_space;
 		chunk = min_t(size_t, msg_data_left(msg), estp_bound_to_half_wnd(esk));
 		skb = estp_alloc_data_skb(sk, chunk, &err);
