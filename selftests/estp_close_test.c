@@ -320,47 +320,6 @@ static int keepalive_on(int fd, int idle, int intvl, int cnt)
 }
 
 /*
- * Where the counters of @proto are: TCP's in /proc/net/netstat ("TcpExt:")
- * when @ext, in /proc/net/snmp ("Tcp:") otherwise; ESTP's all in
- * /proc/net/estp_stat ("Estp:").
- */
-static const char *mib_path(int proto, bool ext)
-{
-	if (proto != IPPROTO_TCP)
-		return "/proc/net/estp_stat";
-	return ext ? "/proc/net/netstat" : "/proc/net/snmp";
-}
-
-/*
- * Counter @name in @fd, a file of mib_path() kept open (it stays bound to
- * its netns): TCP's TcpExt names carry a "TCP" prefix that ESTP's do not,
- * "TCPAbortOnLinger" against "AbortOnLinger".  -1 when it is not there.
- */
-static long mib_get(int fd, int proto, bool ext, const char *name)
-{
-	const char *pfx = proto != IPPROTO_TCP ? "Estp:" : ext ? "TcpExt:" : "Tcp:";
-	char *line, *save, *names = NULL, *n, *v, *ns, *vs, want[64];
-
-	snprintf(want, sizeof(want), "%s%s", proto == IPPROTO_TCP && ext ? "TCP" : "", name);
-	for (line = strtok_r(proc_read(fd), "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (strncmp(line, pfx, strlen(pfx)))
-			continue;
-		if (!names) {
-			names = line;
-			continue;
-		}
-		/* The second line of the prefix holds the values, in order. */
-		for (n = strtok_r(names, " ", &ns), v = strtok_r(line, " ", &vs); n && v;
-		     n = strtok_r(NULL, " ", &ns), v = strtok_r(NULL, " ", &vs))
-			if (!strcmp(n, want))
-				return atol(v);
-		break;
-	}
-	return -1;
-}
-
-/*
  * Sleeps @ms milliseconds, 5 ms at a time on each CPU in turn.  TCP samples
  * its orphan count every 100 ms with a deferrable timer, which a CPU left
  * idle does not run: here none stays idle for long.
@@ -410,7 +369,6 @@ struct saved_sysctl {
 FIXTURE(fin)
 {
 	int pfd;		/* /proc/net/{tcp,estp} */
-	int mfd;		/* the extended counters, mib_path(proto, true) */
 	int lfd, cfd, afd;	/* listener, client, accepted */
 	int fd2[2];		/* a second client and its accepted socket */
 	int lport, cport;
@@ -432,8 +390,6 @@ FIXTURE_SETUP(fin)
 	self->nsaved = 0;
 	self->lo_drop = false;
 	self->tw_saved[0] = '\0';
-	self->mfd = open(mib_path(variant->proto, true), O_RDONLY);
-	ASSERT_LE(0, self->mfd);
 	self->pfd = open(proc_path(variant->proto), O_RDONLY);
 	ASSERT_LE(0, self->pfd);
 	if (variant->proto == IPPROTO_ESTP)
@@ -459,7 +415,6 @@ FIXTURE_TEARDOWN(fin)
 	if (self->tw_saved[0])
 		sysctl_set(TW_TIMEOUT, self->tw_saved);
 	close(self->pfd);
-	close(self->mfd);
 }
 
 /* Sets a sysctl for this test only: the teardown writes the old value back. */
@@ -547,7 +502,7 @@ TEST_F(fin, active_shutdown)
 	EXPECT_EQ(0UL, ino);
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, revents(self->cfd, 0));
 	EXPECT_EQ(0, read_ret(self->cfd));
-	EXPECT_EQ(0, estp_getsockopt_int(self->cfd, SOL_SOCKET, SO_ERROR));
+	EXPECT_EQ(0, estp_so_error(self->cfd));
 
 	close_fd(&self->cfd);
 	ino = 1;
@@ -593,7 +548,7 @@ TEST_F(fin, linger_abort)
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, revents(self->afd, 5000));
 	EXPECT_EQ(-ECONNRESET, read_ret(self->afd));
 	/* read() took the error: then it is plain EOF. */
-	EXPECT_EQ(0, estp_getsockopt_int(self->afd, SOL_SOCKET, SO_ERROR));
+	EXPECT_EQ(0, estp_so_error(self->afd));
 	EXPECT_EQ(0, read_ret(self->afd));
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, revents(self->afd, 0));
 	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->cport, self->lport, NULL));
@@ -696,7 +651,7 @@ TEST_F(fin, listener_unaccepted)
 	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->lport, self->cport, NULL));
 	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->lport, 0, NULL));
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, revents(self->cfd, 5000));
-	EXPECT_EQ(ECONNRESET, estp_getsockopt_int(self->cfd, SOL_SOCKET, SO_ERROR));
+	EXPECT_EQ(ECONNRESET, estp_so_error(self->cfd));
 	EXPECT_EQ(0, read_ret(self->cfd));
 	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->cport, self->lport, NULL));
 }
@@ -761,7 +716,7 @@ TEST_F(fin, time_wait_connect)
 	self->afd = accept_ready(self->lfd);
 	EXPECT_LE(0, self->afd);
 	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->lport, self->cport, NULL));
-	EXPECT_EQ(0, estp_getsockopt_int(self->cfd, SOL_SOCKET, SO_ERROR));
+	EXPECT_EQ(0, estp_so_error(self->cfd));
 }
 
 /*
@@ -865,7 +820,7 @@ TEST_F(fin, linger2_timeout)
  */
 TEST_F(fin, linger2_abort)
 {
-	long before = mib_get(self->mfd, variant->proto, true, "AbortOnLinger");
+	long before = estp_counter(variant->proto, "AbortOnLinger");
 
 	ASSERT_LE(0, before);
 	open_pair(_metadata, self, variant->proto, PORT_BASE + 41, false);
@@ -876,11 +831,11 @@ TEST_F(fin, linger2_abort)
 					    ST_CLOSE_WAIT));
 	close_fd(&self->cfd);
 	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->cport, self->lport, NULL));
-	EXPECT_EQ(before + 1, mib_get(self->mfd, variant->proto, true, "AbortOnLinger"));
+	EXPECT_EQ(before + 1, estp_counter(variant->proto, "AbortOnLinger"));
 	EXPECT_EQ(ST_GONE, wait_state(self->pfd, self->lport, self->cport, ST_GONE));
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, revents(self->afd, 5000));
 	EXPECT_EQ(0, read_ret(self->afd));
-	EXPECT_EQ(EPIPE, estp_getsockopt_int(self->afd, SOL_SOCKET, SO_ERROR));
+	EXPECT_EQ(EPIPE, estp_so_error(self->afd));
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, revents(self->afd, 0));
 	EXPECT_EQ(ST_LISTEN, proc_find(self->pfd, self->lport, 0, NULL));
 }
@@ -916,7 +871,7 @@ TEST_F(fin, orphan_limit)
 		 "match ip dport %d 0xffff action drop", port);
 	self->lo_drop = true;
 	ASSERT_EQ(0, run(cmd)) TH_LOG("cannot add the drop filter (tc, cls_u32, act_gact)");
-	before = mib_get(self->mfd, variant->proto, true, "AbortOnMemory");
+	before = estp_counter(variant->proto, "AbortOnMemory");
 	ASSERT_LE(0, before);
 
 	/* Under the limit: an orphan retransmitting its FIN. */
@@ -930,12 +885,12 @@ TEST_F(fin, orphan_limit)
 	close_fd(&self->fd2[0]);
 	t = now_s();
 	EXPECT_EQ(ST_GONE, proc_find(self->pfd, c2port, port, NULL));
-	EXPECT_EQ(before + 1, mib_get(self->mfd, variant->proto, true, "AbortOnMemory"));
+	EXPECT_EQ(before + 1, estp_counter(variant->proto, "AbortOnMemory"));
 
 	/* The orphan's next retransmission finds it one too many. */
 	EXPECT_EQ(ST_GONE, wait_state_for(self->pfd, self->cport, port, ST_GONE, 10));
 	TH_LOG("the FIN_WAIT1 orphan was killed after %.2f s", now_s() - t);
-	EXPECT_EQ(before + 2, mib_get(self->mfd, variant->proto, true, "AbortOnMemory"));
+	EXPECT_EQ(before + 2, estp_counter(variant->proto, "AbortOnMemory"));
 	/* Its reset, as all else, was dropped: the server knows nothing. */
 	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, port, self->cport, NULL));
 	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, port, c2port, NULL));
@@ -1046,7 +1001,6 @@ FIXTURE(delayed)
 	int home;		/* our own netns, to come back to */
 	int ns[2];
 	int pfd[2];		/* /proc/net/{tcp,estp} of each netns */
-	int mfd;		/* a counter file of NS_A, mib_path() */
 	int lfd, cfd, afd;
 	int lport, cport;
 	bool lossy;		/* delayed_cut() has made the link drop all */
@@ -1069,6 +1023,28 @@ static int open_in(FIXTURE_DATA(delayed) *self, int ns, const char *path, int pr
 	return fd;
 }
 
+/* Counter @get(@proto, @name) as netns @ns has it; -1 when we cannot go there. */
+static long counter_in(FIXTURE_DATA(delayed) *self, int ns,
+		       long (*get)(int proto, const char *name), int proto, const char *name)
+{
+	long val;
+
+	if (setns(self->ns[ns], CLONE_NEWNET))
+		return -1;
+	val = get(proto, name);
+	if (setns(self->home, CLONE_NEWNET))
+		return -1;
+	return val;
+}
+
+/* Counter @name of the "Tcp:" rows of /proc/net/snmp for TCP, estp_stat() for ESTP. */
+static long snmp_counter(int proto, const char *name)
+{
+	if (proto == IPPROTO_TCP)
+		return estp_proc_counter("/proc/net/snmp", "Tcp", name);
+	return estp_stat(name);
+}
+
 /* Shortens ESTP's TIME_WAIT in netns @ns: new netns start at the default. */
 static void tw_shorten_in(FIXTURE_DATA(delayed) *self, int ns)
 {
@@ -1088,7 +1064,6 @@ static void delayed_close(FIXTURE_DATA(delayed) *self)
 	close_fd(&self->afd);
 	close_fd(&self->cfd);
 	close_fd(&self->lfd);
-	close_fd(&self->mfd);
 	for (i = 0; i < 2; i++) {
 		close_fd(&self->pfd[i]);
 		close_fd(&self->ns[i]);
@@ -1126,7 +1101,6 @@ FIXTURE_SETUP(delayed)
 	self->lfd = -1;
 	self->cfd = -1;
 	self->afd = -1;
-	self->mfd = -1;
 	self->lossy = false;
 	self->ns[0] = -1;
 	self->ns[1] = -1;
@@ -1285,9 +1259,7 @@ TEST_F(delayed, keepalive_dead)
 	double t;
 
 	delayed_pair(_metadata, self, variant->proto, PORT_BASE + 43);
-	self->mfd = open_in(self, 0, mib_path(variant->proto, true), 0);
-	ASSERT_LE(0, self->mfd);
-	before = mib_get(self->mfd, variant->proto, true, "AbortOnTimeout");
+	before = counter_in(self, 0, estp_counter, variant->proto, "AbortOnTimeout");
 	ASSERT_LE(0, before);
 	ASSERT_EQ(0, delayed_cut(self));
 	ASSERT_EQ(0, keepalive_on(self->cfd, 1, 1, 2));
@@ -1299,9 +1271,9 @@ TEST_F(delayed, keepalive_dead)
 	EXPECT_LE(1.8, t);
 	EXPECT_GT(10.0, t);
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, revents(self->cfd, 0));
-	EXPECT_EQ(ETIMEDOUT, estp_getsockopt_int(self->cfd, SOL_SOCKET, SO_ERROR));
+	EXPECT_EQ(ETIMEDOUT, estp_so_error(self->cfd));
 	EXPECT_EQ(0, read_ret(self->cfd));
-	EXPECT_EQ(before + 1, mib_get(self->mfd, variant->proto, true, "AbortOnTimeout"));
+	EXPECT_EQ(before + 1, counter_in(self, 0, estp_counter, variant->proto, "AbortOnTimeout"));
 	/* Its reset was dropped too: the server still thinks all is well. */
 	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd[1], self->lport, self->cport, NULL));
 }
@@ -1318,9 +1290,7 @@ TEST_F(delayed, keepalive_alive)
 	long before;
 
 	delayed_pair(_metadata, self, variant->proto, PORT_BASE + 44);
-	self->mfd = open_in(self, 0, mib_path(variant->proto, false), 0);
-	ASSERT_LE(0, self->mfd);
-	before = mib_get(self->mfd, variant->proto, false, "InSegs");
+	before = counter_in(self, 0, snmp_counter, variant->proto, "InSegs");
 	ASSERT_LE(0, before);
 	ASSERT_EQ(0, keepalive_on(self->cfd, 1, 1, 2));
 	end = now_s() + 5.5;
@@ -1332,8 +1302,8 @@ TEST_F(delayed, keepalive_alive)
 	EXPECT_EQ(ST_ESTABLISHED, st0);
 	EXPECT_EQ(ST_ESTABLISHED, st1);
 	EXPECT_EQ(POLLOUT, revents(self->cfd, 0));
-	EXPECT_EQ(0, estp_getsockopt_int(self->cfd, SOL_SOCKET, SO_ERROR));
-	EXPECT_LE(before + 2, mib_get(self->mfd, variant->proto, false, "InSegs"));
+	EXPECT_EQ(0, estp_so_error(self->cfd));
+	EXPECT_LE(before + 2, counter_in(self, 0, snmp_counter, variant->proto, "InSegs"));
 }
 
 /* ESTP's own sysctls, restored after each test. */

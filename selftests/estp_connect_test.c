@@ -52,35 +52,6 @@ static int set_nonblock(int fd)
 	return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-static int so_error(int fd)
-{
-	return estp_getsockopt_int(fd, SOL_SOCKET, SO_ERROR);
-}
-
-/*
- * The state (hex column 4) of the first socket of @proto in
- * /proc/net/{tcp,estp} with local port @lport and remote port @rport (< 0:
- * any); -1 when there is none.
- */
-static int proc_state(int proto, int lport, int rport)
-{
-	const char *path = proto == IPPROTO_TCP ? "/proc/net/tcp" : "/proc/net/estp";
-	unsigned int lp, rp, st;
-	char line[256];
-	int state = -1;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (state < 0 && fgets(line, sizeof(line), f))
-		if (sscanf(line, " %*u: %*x:%x %*x:%x %x", &lp, &rp, &st) == 3 &&
-		    (lport < 0 || (int)lp == lport) && (rport < 0 || (int)rp == rport))
-			state = st;
-	fclose(f);
-	return state;
-}
-
 /* getpeername(): 0 or errno. */
 static int peer_errno(int fd)
 {
@@ -157,9 +128,9 @@ TEST_F(conn, refused)
 {
 	/* Nothing listens there: the SYN is answered with a RST. */
 	EXPECT_EQ(ECONNREFUSED, try_connect(self->fd, "127.0.0.1", PORT_BASE + 1));
-	EXPECT_EQ(-1, proc_state(variant->proto, -1, PORT_BASE + 1));
+	EXPECT_EQ(-1, estp_proc_state(variant->proto, -1, PORT_BASE + 1));
 	/* The error was returned, not left pending. */
-	EXPECT_EQ(0, so_error(self->fd));
+	EXPECT_EQ(0, estp_so_error(self->fd));
 }
 
 TEST_F(conn, refused_nonblock)
@@ -178,14 +149,14 @@ TEST_F(conn, refused_nonblock)
 	ASSERT_EQ(1, poll(&pfd, 1, 5000));
 	/* A reset socket is closed both ways: readable, writable, hung up, error. */
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, pfd.revents);
-	EXPECT_EQ(ECONNREFUSED, so_error(self->fd));
+	EXPECT_EQ(ECONNREFUSED, estp_so_error(self->fd));
 	/* Reading SO_ERROR clears it, and POLLERR with it. */
-	EXPECT_EQ(0, so_error(self->fd));
+	EXPECT_EQ(0, estp_so_error(self->fd));
 	ASSERT_EQ(1, poll(&pfd, 1, 0));
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, pfd.revents);
 	/* The failed connect left nothing connected. */
 	EXPECT_EQ(ENOTCONN, peer_errno(self->fd));
-	EXPECT_EQ(-1, proc_state(variant->proto, -1, PORT_BASE + 2));
+	EXPECT_EQ(-1, estp_proc_state(variant->proto, -1, PORT_BASE + 2));
 }
 
 /* After a refused connect the socket can connect again. */
@@ -196,14 +167,14 @@ TEST_F(conn, connect_after_refused)
 	EXPECT_EQ(ECONNREFUSED, try_connect(self->fd, "127.0.0.1", port));
 	listen_on(_metadata, self, variant->proto, port);
 	EXPECT_EQ(0, try_connect(self->fd, "127.0.0.1", port));
-	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, estp_local_port(self->fd), port));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, estp_local_port(self->fd), port));
 }
 
 TEST_F(conn, no_route)
 {
 	/* 198.51.100.0/24 (TEST-NET-2): the guest has no default route. */
 	EXPECT_EQ(ENETUNREACH, try_connect(self->fd, "198.51.100.1", PORT_BASE + 4));
-	EXPECT_EQ(0, so_error(self->fd));
+	EXPECT_EQ(0, estp_so_error(self->fd));
 	/* Nothing was bound on the way. */
 	EXPECT_EQ(0, estp_local_port(self->fd));
 	ASSERT_EQ(0, set_nonblock(self->fd));
@@ -255,16 +226,16 @@ TEST_F(conn, established)
 	EXPECT_EQ(port, ntohs(aname.sin_port));
 	EXPECT_EQ(htonl(INADDR_LOOPBACK), cname.sin_addr.s_addr);
 
-	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, cport, port));
-	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, port, cport));
-	EXPECT_EQ(ST_LISTEN, proc_state(variant->proto, port, 0));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, cport, port));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, port, cport));
+	EXPECT_EQ(ST_LISTEN, estp_proc_state(variant->proto, port, 0));
 
 	/* Connected once, connected for good: to the same or another address. */
 	EXPECT_EQ(EISCONN, try_connect(self->fd, "127.0.0.1", port));
 	EXPECT_EQ(EISCONN, try_connect(self->fd, "127.0.0.1", port + 1));
 	/* Nothing is pending on either end. */
-	EXPECT_EQ(0, so_error(self->fd));
-	EXPECT_EQ(0, so_error(self->afd));
+	EXPECT_EQ(0, estp_so_error(self->fd));
+	EXPECT_EQ(0, estp_so_error(self->afd));
 }
 
 /* An established socket is writable and nothing else. */
@@ -308,7 +279,7 @@ TEST_F(conn, disconnect_unspec)
 
 	ASSERT_EQ(0, connect(self->fd, (struct sockaddr *)&unspec, sizeof(unspec)));
 	EXPECT_EQ(ENOTCONN, peer_errno(self->fd));
-	EXPECT_EQ(-1, proc_state(variant->proto, cport, port));
+	EXPECT_EQ(-1, estp_proc_state(variant->proto, cport, port));
 	/*
 	 * Closed, not shut down: hung up and writable, and the reset it sent
 	 * is its own pending error too.
@@ -316,8 +287,8 @@ TEST_F(conn, disconnect_unspec)
 	pfd = (struct pollfd){ .fd = self->fd, .events = POLLIN | POLLOUT | POLLRDHUP };
 	ASSERT_EQ(1, poll(&pfd, 1, 0));
 	EXPECT_EQ(POLLOUT | POLLERR | POLLHUP, pfd.revents);
-	EXPECT_EQ(ECONNRESET, so_error(self->fd));
-	EXPECT_EQ(0, so_error(self->fd));
+	EXPECT_EQ(ECONNRESET, estp_so_error(self->fd));
+	EXPECT_EQ(0, estp_so_error(self->fd));
 	ASSERT_EQ(1, poll(&pfd, 1, 0));
 	EXPECT_EQ(POLLOUT | POLLHUP, pfd.revents);
 
@@ -325,15 +296,15 @@ TEST_F(conn, disconnect_unspec)
 	pfd = (struct pollfd){ .fd = self->afd, .events = POLLIN | POLLOUT | POLLRDHUP };
 	ASSERT_EQ(1, poll(&pfd, 1, 5000));
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, pfd.revents);
-	EXPECT_EQ(ECONNRESET, so_error(self->afd));
-	EXPECT_EQ(-1, proc_state(variant->proto, port, cport));
-	EXPECT_EQ(ST_LISTEN, proc_state(variant->proto, port, 0));
+	EXPECT_EQ(ECONNRESET, estp_so_error(self->afd));
+	EXPECT_EQ(-1, estp_proc_state(variant->proto, port, cport));
+	EXPECT_EQ(ST_LISTEN, estp_proc_state(variant->proto, port, 0));
 
 	/* A second AF_UNSPEC on the closed socket is harmless. */
 	EXPECT_EQ(0, connect(self->fd, (struct sockaddr *)&unspec, sizeof(unspec)));
 	/* And the socket connects again. */
 	EXPECT_EQ(0, try_connect(self->fd, "127.0.0.1", port));
-	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, estp_local_port(self->fd), port));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, estp_local_port(self->fd), port));
 }
 
 /* Runs @cmd with its output hidden: 0 when it exits 0. */
@@ -420,8 +391,8 @@ TEST_F(blackhole, syn_timeout)
 	 */
 	EXPECT_LE(1.5, t);
 	EXPECT_GE(10.0, t);
-	EXPECT_EQ(0, so_error(self->fd[0]));
-	EXPECT_EQ(-1, proc_state(variant->proto, -1, port));
+	EXPECT_EQ(0, estp_so_error(self->fd[0]));
+	EXPECT_EQ(-1, estp_proc_state(variant->proto, -1, port));
 }
 
 TEST_F(blackhole, connecting)
@@ -434,7 +405,7 @@ TEST_F(blackhole, connecting)
 	ASSERT_EQ(EINPROGRESS, try_connect(self->fd[0], BH_REMOTE, port));
 	lport = estp_local_port(self->fd[0]);
 	EXPECT_LT(0, lport);
-	EXPECT_EQ(ST_SYN_SENT, proc_state(variant->proto, lport, port));
+	EXPECT_EQ(ST_SYN_SENT, estp_proc_state(variant->proto, lport, port));
 	/* A connect under way cannot be started again, nor redirected. */
 	EXPECT_EQ(EALREADY, try_connect(self->fd[0], BH_REMOTE, port));
 	EXPECT_EQ(EALREADY, try_connect(self->fd[0], BH_REMOTE, port + 1));
@@ -442,18 +413,18 @@ TEST_F(blackhole, connecting)
 	EXPECT_EQ(0, poll(&pfd, 1, 100));
 	EXPECT_EQ(0, pfd.revents);
 	EXPECT_EQ(ENOTCONN, peer_errno(self->fd[0]));
-	EXPECT_EQ(0, so_error(self->fd[0]));
+	EXPECT_EQ(0, estp_so_error(self->fd[0]));
 
 	/* A second socket to the same destination gets its own port. */
 	ASSERT_EQ(0, set_nonblock(self->fd[1]));
 	EXPECT_EQ(EINPROGRESS, try_connect(self->fd[1], BH_REMOTE, port));
 	EXPECT_NE(lport, estp_local_port(self->fd[1]));
-	EXPECT_EQ(ST_SYN_SENT, proc_state(variant->proto, estp_local_port(self->fd[1]), port));
+	EXPECT_EQ(ST_SYN_SENT, estp_proc_state(variant->proto, estp_local_port(self->fd[1]), port));
 
 	/* Closing a connecting socket drops it at once. */
 	close(self->fd[0]);
 	self->fd[0] = -1;
-	EXPECT_EQ(-1, proc_state(variant->proto, lport, port));
+	EXPECT_EQ(-1, estp_proc_state(variant->proto, lport, port));
 }
 
 /*
@@ -574,7 +545,7 @@ TEST_F(priv, ephemeral_connect_exhausted)
 	EXPECT_EQ(EADDRNOTAVAIL, try_connect(self->fd[2], "127.0.0.1", port));
 	/* The failed connect left the socket unbound, with no error pending. */
 	EXPECT_EQ(0, estp_local_port(self->fd[2]));
-	EXPECT_EQ(0, so_error(self->fd[2]));
+	EXPECT_EQ(0, estp_so_error(self->fd[2]));
 	EXPECT_EQ(ENOTCONN, peer_errno(self->fd[2]));
 
 	/* Towards another port the 4-tuples differ: both ports serve again. */
@@ -583,7 +554,7 @@ TEST_F(priv, ephemeral_connect_exhausted)
 	p[2] = estp_local_port(self->fd[3]);
 	EXPECT_TRUE(in_range(p[2]) && in_range(estp_local_port(self->fd[4])) &&
 		    p[2] != estp_local_port(self->fd[4]));
-	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, p[2], port + 1));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, p[2], port + 1));
 	/* Towards port + 1 too, both ports are taken now. */
 	EXPECT_EQ(EADDRNOTAVAIL, try_connect(self->fd[2], "127.0.0.1", port + 1));
 
@@ -624,44 +595,7 @@ TEST_F(priv, ephemeral_bind_exhausted)
 	/* A bound socket connects from its own port. */
 	EXPECT_EQ(0, try_connect(self->fd[0], "127.0.0.1", port));
 	EXPECT_EQ(p[0], estp_local_port(self->fd[0]));
-	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, p[0], port));
-}
-
-/*
- * One counter of a /proc file of "Prefix: names" / "Prefix: values" line
- * pairs (/proc/net/netstat, /proc/net/snmp): its value, or -1.
- */
-static long proc_counter(const char *path, const char *prefix, const char *field)
-{
-	char *names = NULL, *values = NULL, *np, *vp, *n, *v;
-	size_t nlen = 0, vlen = 0, plen = strlen(prefix);
-	long ret = -1;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (ret < 0 && getline(&names, &nlen, f) > 0 && getline(&values, &vlen, f) > 0) {
-		if (strncmp(names, prefix, plen) || names[plen] != ':')
-			continue;
-		n = strtok_r(names + plen + 1, " \n", &np);
-		v = strtok_r(values + plen + 1, " \n", &vp);
-		for (; n && v; n = strtok_r(NULL, " \n", &np), v = strtok_r(NULL, " \n", &vp))
-			if (!strcmp(n, field))
-				ret = atol(v);
-	}
-	free(names);
-	free(values);
-	fclose(f);
-	return ret;
-}
-
-/* TcpExt @name of /proc/net/netstat for TCP, its estp_stat twin for ESTP. */
-static long counter(int proto, const char *name)
-{
-	if (proto == IPPROTO_TCP)
-		return proc_counter("/proc/net/netstat", "TcpExt", name);
-	return estp_stat(name);
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, p[0], port));
 }
 
 /* The socket's peer's port, or -1. */
@@ -698,8 +632,8 @@ TEST_F(priv, accept_queue_full)
 	}
 	ASSERT_EQ(0, try_connect(self->fd[0], "127.0.0.1", port));
 	ASSERT_EQ(0, try_connect(self->fd[1], "127.0.0.1", port));
-	over = counter(variant->proto, "ListenOverflows");
-	drops = counter(variant->proto, "ListenDrops");
+	over = estp_counter(variant->proto, "ListenOverflows");
+	drops = estp_counter(variant->proto, "ListenDrops");
 	ASSERT_LE(0, over);
 	ASSERT_LE(0, drops);
 
@@ -709,12 +643,12 @@ TEST_F(priv, accept_queue_full)
 	ASSERT_EQ(EINPROGRESS, try_connect(self->fd[2], "127.0.0.1", port));
 	cport = estp_local_port(self->fd[2]);
 	/* On loopback the SYN is handled within connect(); allow for a delay. */
-	for (end = now_s() + 1; counter(variant->proto, "ListenOverflows") == over &&
+	for (end = now_s() + 1; estp_counter(variant->proto, "ListenOverflows") == over &&
 	     now_s() < end;)
 		usleep(10000);
-	EXPECT_EQ(over + 1, counter(variant->proto, "ListenOverflows"));
-	EXPECT_EQ(drops + 1, counter(variant->proto, "ListenDrops"));
-	EXPECT_EQ(ST_SYN_SENT, proc_state(variant->proto, cport, port));
+	EXPECT_EQ(over + 1, estp_counter(variant->proto, "ListenOverflows"));
+	EXPECT_EQ(drops + 1, estp_counter(variant->proto, "ListenDrops"));
+	EXPECT_EQ(ST_SYN_SENT, estp_proc_state(variant->proto, cport, port));
 	pfd = (struct pollfd){ .fd = self->fd[2], .events = POLLIN | POLLOUT };
 	EXPECT_EQ(0, poll(&pfd, 1, 0));
 
@@ -727,11 +661,11 @@ TEST_F(priv, accept_queue_full)
 	t = now_s() - t;
 	EXPECT_LE(0.8, t);
 	EXPECT_GE(4.0, t);
-	EXPECT_EQ(0, so_error(self->fd[2]));
-	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, cport, port));
+	EXPECT_EQ(0, estp_so_error(self->fd[2]));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, cport, port));
 	/* Once: the retransmission was not dropped. */
-	EXPECT_EQ(over + 1, counter(variant->proto, "ListenOverflows"));
-	EXPECT_EQ(drops + 1, counter(variant->proto, "ListenDrops"));
+	EXPECT_EQ(over + 1, estp_counter(variant->proto, "ListenOverflows"));
+	EXPECT_EQ(drops + 1, estp_counter(variant->proto, "ListenDrops"));
 
 	/* The second client, then the third, wait to be accepted. */
 	pfd = (struct pollfd){ .fd = self->lfd[0], .events = POLLIN | POLLOUT };
@@ -746,7 +680,7 @@ TEST_F(priv, accept_queue_full)
 	self->fd[5] = accept(self->lfd[0], (struct sockaddr *)&from, &len);
 	ASSERT_LE(0, self->fd[5]);
 	EXPECT_EQ(cport, ntohs(from.sin_port));
-	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, port, cport));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, port, cport));
 	/* Nothing more. */
 	EXPECT_EQ(0, poll(&pfd, 1, 0));
 }

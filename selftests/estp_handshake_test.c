@@ -165,7 +165,7 @@ static int client_in(FIXTURE_DATA(hs) *self, int proto, int port, int ms)
 	pfd.fd = fd;
 	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) && errno != EINPROGRESS)
 		return -1 - fd;
-	if (poll(&pfd, 1, ms) != 1 || estp_getsockopt_int(fd, SOL_SOCKET, SO_ERROR))
+	if (poll(&pfd, 1, ms) != 1 || estp_so_error(fd))
 		return -1 - fd;
 	return fd;
 }
@@ -175,7 +175,7 @@ static long stat_after(int proto, const char *name, long from)
 {
 	long end = pkt_now_ms() + 2000, v;
 
-	while ((v = peer_stat(proto, name)) == from && pkt_now_ms() < end)
+	while ((v = estp_counter(proto, name)) == from && pkt_now_ms() < end)
 		usleep(5000);
 	return v;
 }
@@ -254,12 +254,12 @@ TEST_F(hs, accept_queue_full)
 	struct pkt_seg r;
 
 	ASSERT_EQ(0, listen_on(self, proto, lport, 1));
-	cookies = peer_stat(proto, "SyncookiesSent");
+	cookies = estp_counter(proto, "SyncookiesSent");
 	ASSERT_LE(0, cookies);
 	ASSERT_EQ(1, peer_syn(&self->peer, &x, port, lport, ISN, 1460));
 	ASSERT_EQ(PKT_SYN | PKT_ACK, x.synack.flags);
 
-	ovf = peer_stat(proto, "ListenOverflows");
+	ovf = estp_counter(proto, "ListenOverflows");
 	ASSERT_LE(0, ovf);
 	for (i = 0; i < 6; i++) {
 		/* Past 500 ms it was dropped: a SYN is resent after 1 s. */
@@ -277,10 +277,10 @@ TEST_F(hs, accept_queue_full)
 	EXPECT_EQ(ovf + 1, stat_after(proto, "ListenOverflows", ovf));
 	/* Its retransmitted SYN must not take the room made below. */
 	close(self->fds[--self->nfds]);
-	EXPECT_EQ(cookies, peer_stat(proto, "SyncookiesSent"));
+	EXPECT_EQ(cookies, estp_counter(proto, "SyncookiesSent"));
 
 	/* X's final ACK: dropped, counted, X stays a request. */
-	ovf = peer_stat(proto, "ListenOverflows");
+	ovf = estp_counter(proto, "ListenOverflows");
 	peer_drain(&self->peer);
 	ASSERT_EQ(0, peer_ack(&self->peer, &x));
 	EXPECT_EQ(ovf + 1, stat_after(proto, "ListenOverflows", ovf));
@@ -305,8 +305,8 @@ TEST_F(hs, accept_queue_full)
 			found = i;
 	}
 	EXPECT_EQ(1, found) TH_LOG("X not accepted after the other client");
-	EXPECT_EQ(ovf + 1, peer_stat(proto, "ListenOverflows"));
-	EXPECT_EQ(cookies, peer_stat(proto, "SyncookiesSent"));
+	EXPECT_EQ(ovf + 1, estp_counter(proto, "ListenOverflows"));
+	EXPECT_EQ(cookies, estp_counter(proto, "SyncookiesSent"));
 }
 
 /*
@@ -323,9 +323,9 @@ TEST_F(hs, syncookies)
 
 	ASSERT_EQ(0, knob_set(self, proto, SYNCOOKIES, "2"));
 	ASSERT_EQ(0, listen_on(self, proto, lport, 8));
-	sent = peer_stat(proto, "SyncookiesSent");
-	recvd = peer_stat(proto, "SyncookiesRecv");
-	failed = peer_stat(proto, "SyncookiesFailed");
+	sent = estp_counter(proto, "SyncookiesSent");
+	recvd = estp_counter(proto, "SyncookiesRecv");
+	failed = estp_counter(proto, "SyncookiesFailed");
 	ASSERT_LE(0, sent);
 	ASSERT_LE(0, recvd);
 	ASSERT_LE(0, failed);
@@ -335,14 +335,14 @@ TEST_F(hs, syncookies)
 	EXPECT_EQ(ISN + 1, c.synack.ack);
 	EXPECT_NE(0, c.synack.mss);
 	EXPECT_EQ(0, peer_rows(proto, lport, port, -1, NULL));
-	EXPECT_EQ(sent + 1, peer_stat(proto, "SyncookiesSent"));
+	EXPECT_EQ(sent + 1, estp_counter(proto, "SyncookiesSent"));
 
 	ASSERT_EQ(0, peer_ack(&self->peer, &c));
 	afd = accept_in(self, 2000);
 	ASSERT_LE(0, afd);
 	EXPECT_EQ(port, peer_port_of(afd));
 	EXPECT_EQ(PEER_ST_ESTABLISHED, peer_state(proto, lport, port));
-	EXPECT_EQ(recvd + 1, peer_stat(proto, "SyncookiesRecv"));
+	EXPECT_EQ(recvd + 1, estp_counter(proto, "SyncookiesRecv"));
 	/* The largest of TCP's cookie MSS values {536, 1300, 1440, 1460} <= 1000. */
 	EXPECT_EQ(536, estp_getsockopt_int(afd, SOL_TCP, TCP_MAXSEG));
 	expect_silence(_metadata, self, &c, "valid cookie");
@@ -356,9 +356,9 @@ TEST_F(hs, syncookies)
 	ASSERT_EQ(1, peer_recv(&self->peer, &f, PEER_ANSWER_MS, &r)) TH_LOG("no RST");
 	EXPECT_EQ(PKT_RST, r.flags);
 	EXPECT_EQ(s.ack, r.seq);
-	EXPECT_EQ(failed + 1, peer_stat(proto, "SyncookiesFailed"));
-	EXPECT_EQ(recvd + 1, peer_stat(proto, "SyncookiesRecv"));
-	EXPECT_EQ(sent + 2, peer_stat(proto, "SyncookiesSent"));
+	EXPECT_EQ(failed + 1, estp_counter(proto, "SyncookiesFailed"));
+	EXPECT_EQ(recvd + 1, estp_counter(proto, "SyncookiesRecv"));
+	EXPECT_EQ(sent + 2, estp_counter(proto, "SyncookiesSent"));
 	EXPECT_EQ(-1, accept_in(self, QUIET_MS));
 	EXPECT_EQ(0, peer_rows(proto, lport, port + 1, -1, NULL));
 }
@@ -422,8 +422,8 @@ TEST_F_TIMEOUT(hs, syn_flood, 60)
 	/* Requests expire after 1 s + 2 s: the flood's go quickly. */
 	ASSERT_EQ(0, knob_set(self, proto, SYNACK_RETRIES, "1"));
 	ASSERT_EQ(0, listen_on(self, proto, lport, FLOOD_BACKLOG));
-	sent = peer_stat(proto, "SyncookiesSent");
-	recvd = peer_stat(proto, "SyncookiesRecv");
+	sent = estp_counter(proto, "SyncookiesSent");
+	recvd = estp_counter(proto, "SyncookiesRecv");
 	ASSERT_LE(0, sent);
 	ASSERT_LE(0, recvd);
 
@@ -447,8 +447,8 @@ TEST_F_TIMEOUT(hs, syn_flood, 60)
 	EXPECT_EQ(FLOOD_BACKLOG + 1, n);
 	lost = softnet_drops() - lost;
 	TH_LOG("%ld SYNs lost before the protocol", lost);
-	EXPECT_EQ(sent + FLOOD - lost - n + 1, peer_stat(proto, "SyncookiesSent"));
-	EXPECT_EQ(recvd + 1, peer_stat(proto, "SyncookiesRecv"));
+	EXPECT_EQ(sent + FLOOD - lost - n + 1, estp_counter(proto, "SyncookiesSent"));
+	EXPECT_EQ(recvd + 1, estp_counter(proto, "SyncookiesRecv"));
 	fd = client_in(self, proto, lport, 3000);
 	EXPECT_LE(0, fd);
 	EXPECT_LE(0, accept_in(self, 2000));
@@ -456,8 +456,8 @@ TEST_F_TIMEOUT(hs, syn_flood, 60)
 
 	/* Without cookies the SYNs past the requests are dropped and counted. */
 	ASSERT_EQ(0, knob_set(self, proto, SYNCOOKIES, "0"));
-	sent = peer_stat(proto, "SyncookiesSent");
-	drops = peer_stat(proto, "ListenDrops");
+	sent = estp_counter(proto, "SyncookiesSent");
+	drops = estp_counter(proto, "ListenDrops");
 	ASSERT_LE(0, drops);
 	lost = softnet_drops();
 	t = pkt_now_ms();
@@ -467,8 +467,8 @@ TEST_F_TIMEOUT(hs, syn_flood, 60)
 	EXPECT_EQ(FLOOD_BACKLOG + 1, n);
 	lost = softnet_drops() - lost;
 	TH_LOG("%ld SYNs lost before the protocol", lost);
-	EXPECT_EQ(drops + FLOOD - lost - n, peer_stat(proto, "ListenDrops"));
-	EXPECT_EQ(sent, peer_stat(proto, "SyncookiesSent"));
+	EXPECT_EQ(drops + FLOOD - lost - n, estp_counter(proto, "ListenDrops"));
+	EXPECT_EQ(sent, estp_counter(proto, "SyncookiesSent"));
 	/* The client's SYN gets in once the flood's requests expire. */
 	fd = client_in(self, proto, lport, 10000);
 	EXPECT_LE(0, fd);
@@ -506,7 +506,7 @@ TEST_F(hs, rfc5961)
 	afd = accept_in(self, 2000);
 	ASSERT_LE(0, afd);
 	ASSERT_EQ(PEER_ST_ESTABLISHED, peer_state(proto, lport, port));
-	ch = peer_stat(proto, "ChallengeACK");
+	ch = estp_counter(proto, "ChallengeACK");
 	ASSERT_LE(0, ch);
 
 	/* (a) Out of the window: dropped without an answer. */
@@ -515,7 +515,7 @@ TEST_F(hs, rfc5961)
 	ASSERT_EQ(0, peer_send(&self->peer, &s));
 	expect_silence(_metadata, self, &c, "RST out of window");
 	EXPECT_EQ(PEER_ST_ESTABLISHED, peer_state(proto, lport, port));
-	EXPECT_EQ(ch, peer_stat(proto, "ChallengeACK"));
+	EXPECT_EQ(ch, estp_counter(proto, "ChallengeACK"));
 
 	/* (b) In the window, not exact; (c) a SYN: a challenge ACK each. */
 	for (i = 0; i < 2; i++) {
@@ -527,7 +527,7 @@ TEST_F(hs, rfc5961)
 		EXPECT_EQ(PKT_ACK, r.flags);
 		EXPECT_EQ(c.ack, r.seq);
 		EXPECT_EQ(c.seq, r.ack);
-		EXPECT_EQ(ch + 1 + i, peer_stat(proto, "ChallengeACK"));
+		EXPECT_EQ(ch + 1 + i, estp_counter(proto, "ChallengeACK"));
 		EXPECT_EQ(PEER_ST_ESTABLISHED, peer_state(proto, lport, port));
 		expect_silence(_metadata, self, &c, "challenge ACK");
 	}
@@ -537,8 +537,8 @@ TEST_F(hs, rfc5961)
 	ASSERT_EQ(0, peer_send(&self->peer, &s));
 	expect_silence(_metadata, self, &c, "exact RST");
 	EXPECT_EQ(0, peer_wait_rows(proto, lport, port, -1, 0, 2000));
-	EXPECT_EQ(ECONNRESET, estp_getsockopt_int(afd, SOL_SOCKET, SO_ERROR));
-	EXPECT_EQ(ch + 2, peer_stat(proto, "ChallengeACK"));
+	EXPECT_EQ(ECONNRESET, estp_so_error(afd));
+	EXPECT_EQ(ch + 2, estp_counter(proto, "ChallengeACK"));
 }
 
 TEST_HARNESS_MAIN

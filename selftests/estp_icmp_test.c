@@ -74,75 +74,16 @@ static int try_connect(int fd, const char *ip, int port)
 	return connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ? errno : 0;
 }
 
-static int so_error(int fd)
-{
-	return estp_getsockopt_int(fd, SOL_SOCKET, SO_ERROR);
-}
-
-/*
- * The state (hex column 4) of the socket of @proto in /proc/net/{tcp,estp}
- * with local port @lport and remote port @rport; ST_GONE when there is none.
- */
-static int proc_state(int proto, int lport, int rport)
-{
-	const char *path = proto == IPPROTO_TCP ? "/proc/net/tcp" : "/proc/net/estp";
-	unsigned int lp, rp, st;
-	char line[256];
-	int state = ST_GONE;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (!f)
-		return -2;
-	while (state == ST_GONE && fgets(line, sizeof(line), f))
-		if (sscanf(line, " %*u: %*x:%x %*x:%x %x", &lp, &rp, &st) == 3 &&
-		    (int)lp == lport && (int)rp == rport)
-			state = st;
-	fclose(f);
-	return state;
-}
-
-/*
- * One counter of a /proc file of "Prefix: names" / "Prefix: values" line
- * pairs (/proc/net/netstat, /proc/net/snmp): its value, or -1.
- */
-static long proc_counter(const char *path, const char *prefix, const char *field)
-{
-	char *names = NULL, *values = NULL, *np, *vp, *n, *v;
-	size_t nlen = 0, vlen = 0, plen = strlen(prefix);
-	long ret = -1;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (ret < 0 && getline(&names, &nlen, f) > 0 && getline(&values, &vlen, f) > 0) {
-		if (strncmp(names, prefix, plen) || names[plen] != ':')
-			continue;
-		n = strtok_r(names + plen + 1, " \n", &np);
-		v = strtok_r(values + plen + 1, " \n", &vp);
-		for (; n && v; n = strtok_r(NULL, " \n", &np), v = strtok_r(NULL, " \n", &vp))
-			if (!strcmp(n, field))
-				ret = atol(v);
-	}
-	free(names);
-	free(values);
-	fclose(f);
-	return ret;
-}
-
 /* ICMP errors whose quoted segment matched a socket but not its window. */
 static long oow_icmps(int proto)
 {
-	if (proto == IPPROTO_TCP)
-		return proc_counter("/proc/net/netstat", "TcpExt", "OutOfWindowIcmps");
-	return estp_stat("OutOfWindowIcmps");
+	return estp_counter(proto, "OutOfWindowIcmps");
 }
 
 /* ICMP messages the stack found in error, e.g. for no socket. */
 static long icmp_in_errors(void)
 {
-	return proc_counter("/proc/net/snmp", "Icmp", "InErrors");
+	return estp_proc_counter("/proc/net/snmp", "Icmp", "InErrors");
 }
 
 /* Polls @get() every 10 ms until it differs from @old, up to @ms: its value. */
@@ -372,7 +313,7 @@ static void connecting(struct __test_metadata *_metadata, FIXTURE_DATA(icmp) *se
 	ASSERT_LT(0, self->lport);
 	ASSERT_EQ(1, capture(self->cap, proto, self->lport, port, PKT_SYN, 2000, &syn));
 	self->isn = syn.seq;
-	ASSERT_EQ(ST_SYN_SENT, proc_state(proto, self->lport, port));
+	ASSERT_EQ(ST_SYN_SENT, estp_proc_state(proto, self->lport, port));
 }
 
 /* An ICMP "destination unreachable" for self->fd's SYN, quoting @seq. */
@@ -409,10 +350,10 @@ static void connect_fails(struct __test_metadata *_metadata, FIXTURE_DATA(icmp) 
 	ASSERT_EQ(1, poll(&pfd, 1, SETTLE_MS));
 	/* Closed as by a RST: readable, writable, hung up, and the error. */
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, pfd.revents);
-	EXPECT_EQ(err, so_error(self->fd));
+	EXPECT_EQ(err, estp_so_error(self->fd));
 	/* Reading SO_ERROR cleared it. */
-	EXPECT_EQ(0, so_error(self->fd));
-	EXPECT_EQ(ST_GONE, proc_state(proto, self->lport, port));
+	EXPECT_EQ(0, estp_so_error(self->fd));
+	EXPECT_EQ(ST_GONE, estp_proc_state(proto, self->lport, port));
 	/*
 	 * The next connect() finds the socket closed with no error left
 	 * (SO_ERROR took it) and returns ECONNABORTED, as after a RST; the one
@@ -500,8 +441,8 @@ TEST_F(icmp, host_unreach_blocking)
 	ASSERT_EQ(0, WEXITSTATUS(status));
 	EXPECT_EQ(EHOSTUNREACH, err);
 	/* Returned, not left pending. */
-	EXPECT_EQ(0, so_error(self->fd));
-	EXPECT_EQ(ST_GONE, proc_state(variant->proto, estp_local_port(self->fd), port));
+	EXPECT_EQ(0, estp_so_error(self->fd));
+	EXPECT_EQ(ST_GONE, estp_proc_state(variant->proto, estp_local_port(self->fd), port));
 }
 
 /*
@@ -527,16 +468,16 @@ TEST_F(icmp, out_of_window_syn_sent)
 	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
 	EXPECT_EQ(oow + 2, wait_change(oow_icmps, variant->proto, oow + 1, SETTLE_MS));
 
-	EXPECT_EQ(ST_SYN_SENT, proc_state(variant->proto, self->lport, port));
+	EXPECT_EQ(ST_SYN_SENT, estp_proc_state(variant->proto, self->lport, port));
 	EXPECT_EQ(0, poll(&pfd, 1, 0));
-	EXPECT_EQ(0, so_error(self->fd));
+	EXPECT_EQ(0, estp_so_error(self->fd));
 
 	/* snd_nxt (ISN + 1) is in the window: that one ends the connect. */
 	e.seq = self->isn + 1;
 	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
 	ASSERT_EQ(1, poll(&pfd, 1, SETTLE_MS));
-	EXPECT_EQ(EHOSTUNREACH, so_error(self->fd));
-	EXPECT_EQ(ST_GONE, proc_state(variant->proto, self->lport, port));
+	EXPECT_EQ(EHOSTUNREACH, estp_so_error(self->fd));
+	EXPECT_EQ(ST_GONE, estp_proc_state(variant->proto, self->lport, port));
 	EXPECT_EQ(oow + 2, oow_icmps(variant->proto));
 }
 
@@ -596,9 +537,9 @@ TEST_F(icmp, frag_needed_syn_sent)
 		  estp_getsockopt_int(self->fd, SOL_TCP, TCP_MAXSEG));
 
 	/* Not an error: still connecting, nothing to report. */
-	EXPECT_EQ(ST_SYN_SENT, proc_state(variant->proto, self->lport, port));
+	EXPECT_EQ(ST_SYN_SENT, estp_proc_state(variant->proto, self->lport, port));
 	EXPECT_EQ(0, poll(&pfd, 1, 0));
-	EXPECT_EQ(0, so_error(self->fd));
+	EXPECT_EQ(0, estp_so_error(self->fd));
 	EXPECT_EQ(oow, oow_icmps(variant->proto));
 }
 
@@ -628,9 +569,9 @@ TEST_F(icmp, no_socket)
 	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
 	EXPECT_EQ(errs + 3, wait_change(icmp_in_errors_arg, 0, errs + 2, SETTLE_MS));
 
-	EXPECT_EQ(ST_SYN_SENT, proc_state(variant->proto, self->lport, port));
+	EXPECT_EQ(ST_SYN_SENT, estp_proc_state(variant->proto, self->lport, port));
 	EXPECT_EQ(0, poll(&pfd, 1, 0));
-	EXPECT_EQ(0, so_error(self->fd));
+	EXPECT_EQ(0, estp_so_error(self->fd));
 	/* Not out of any socket's window: there was no socket to ask. */
 	EXPECT_EQ(oow, oow_icmps(variant->proto));
 }
@@ -671,7 +612,7 @@ static int wait_so_error(int fd, int ms)
 	long end = pkt_now_ms() + ms;
 	int err;
 
-	while (!(err = so_error(fd)) && pkt_now_ms() < end)
+	while (!(err = estp_so_error(fd)) && pkt_now_ms() < end)
 		usleep(10000);
 	return err;
 }
@@ -710,19 +651,19 @@ TEST_F(icmp, soft_error_established)
 	e = est_unreach(self, port, nxt - 1);
 	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
 	EXPECT_EQ(oow + 1, wait_change(oow_icmps, variant->proto, oow, SETTLE_MS));
-	EXPECT_EQ(0, so_error(self->fd));
+	EXPECT_EQ(0, estp_so_error(self->fd));
 
 	e = est_unreach(self, port, nxt);
 	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
 	/* Nothing to wait for but the soft error itself, which SO_ERROR clears. */
 	EXPECT_EQ(EHOSTUNREACH, wait_so_error(self->fd, SETTLE_MS));
-	EXPECT_EQ(0, so_error(self->fd));
+	EXPECT_EQ(0, estp_so_error(self->fd));
 	EXPECT_EQ(oow + 1, oow_icmps(variant->proto));
 	/* No POLLERR: a soft error is reported only if the connection times out. */
 	ASSERT_EQ(1, poll(&pfd, 1, 0));
 	EXPECT_EQ(POLLOUT, pfd.revents);
-	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, self->lport, port));
-	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, port, self->lport));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, self->lport, port));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, port, self->lport));
 }
 
 /* With IP_RECVERR the application asked for every error at once: a hard one. */
@@ -740,14 +681,14 @@ TEST_F(icmp, recverr_established)
 	pfd.events = POLLIN | POLLPRI | POLLRDHUP;	/* POLLERR comes unasked */
 	ASSERT_EQ(1, poll(&pfd, 1, SETTLE_MS));
 	EXPECT_EQ(POLLERR, pfd.revents);
-	EXPECT_EQ(EHOSTUNREACH, so_error(self->fd));
-	EXPECT_EQ(0, so_error(self->fd));
+	EXPECT_EQ(EHOSTUNREACH, estp_so_error(self->fd));
+	EXPECT_EQ(0, estp_so_error(self->fd));
 	/* The connection survives. */
 	pfd.events = POLL_ALL;
 	ASSERT_EQ(1, poll(&pfd, 1, 0));
 	EXPECT_EQ(POLLOUT, pfd.revents);
-	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, self->lport, port));
-	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proto, port, self->lport));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, self->lport, port));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, port, self->lport));
 }
 
 /*
@@ -780,9 +721,7 @@ static int syn_inject(int raw, int proto, uint16_t sport, uint16_t dport, uint32
 
 static long listen_drops(int proto)
 {
-	if (proto == IPPROTO_TCP)
-		return proc_counter("/proc/net/netstat", "TcpExt", "ListenDrops");
-	return estp_stat("ListenDrops");
+	return estp_counter(proto, "ListenDrops");
 }
 
 /*
@@ -809,7 +748,7 @@ TEST_F(icmp, syn_recv)
 	ASSERT_EQ(1, capture(self->cap, variant->proto, port, rport, PKT_SYN | PKT_ACK, 2000,
 			     &synack));
 	EXPECT_EQ(1001U, synack.ack);
-	ASSERT_EQ(ST_SYN_RECV, proc_state(variant->proto, port, rport));
+	ASSERT_EQ(ST_SYN_RECV, estp_proc_state(variant->proto, port, rport));
 	oow = oow_icmps(variant->proto);
 	drops = listen_drops(variant->proto);
 	ASSERT_LE(0, oow);
@@ -828,7 +767,7 @@ TEST_F(icmp, syn_recv)
 	};
 	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
 	EXPECT_EQ(oow + 1, wait_change(oow_icmps, variant->proto, oow, SETTLE_MS));
-	EXPECT_EQ(ST_SYN_RECV, proc_state(variant->proto, port, rport));
+	EXPECT_EQ(ST_SYN_RECV, estp_proc_state(variant->proto, port, rport));
 
 	/* Port unreachable is no reason to drop a request. */
 	e.code = CODE_PORT;
@@ -839,7 +778,7 @@ TEST_F(icmp, syn_recv)
 	e.seq = synack.seq - 1;
 	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
 	EXPECT_EQ(oow + 2, wait_change(oow_icmps, variant->proto, oow + 1, SETTLE_MS));
-	EXPECT_EQ(ST_SYN_RECV, proc_state(variant->proto, port, rport));
+	EXPECT_EQ(ST_SYN_RECV, estp_proc_state(variant->proto, port, rport));
 	EXPECT_EQ(drops, listen_drops(variant->proto));
 
 	/* Host unreachable for the SYN-ACK drops the request. */
@@ -848,11 +787,11 @@ TEST_F(icmp, syn_recv)
 	e.seq = synack.seq;
 	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
 	EXPECT_EQ(drops + 1, wait_change(listen_drops, variant->proto, drops, SETTLE_MS));
-	EXPECT_EQ(ST_GONE, proc_state(variant->proto, port, rport));
+	EXPECT_EQ(ST_GONE, estp_proc_state(variant->proto, port, rport));
 	EXPECT_EQ(oow + 2, oow_icmps(variant->proto));
 	/* Nothing to accept, no error on the listener. */
 	EXPECT_EQ(0, poll(&pfd, 1, 0));
-	EXPECT_EQ(0, so_error(self->lfd));
+	EXPECT_EQ(0, estp_so_error(self->lfd));
 }
 
 TEST_HARNESS_MAIN

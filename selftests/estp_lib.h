@@ -17,6 +17,10 @@
 #include <sys/socket.h>
 #include <linux/estp.h>
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 /*
  * Fields of ESTP's line in /proc/net/protocols: "ESTP <size> <sockets> ...".
  * Returns 0 when the line is there, -1 when it is not.
@@ -45,28 +49,90 @@ static inline int estp_proto_line(const char *name, long *size, long *sockets)
 	return found;
 }
 
-/* One counter of /proc/net/estp_stat ("Estp: names" / "Estp: values"), or -1. */
-static inline long estp_stat(const char *field)
+/*
+ * One counter of a /proc file of "Prefix: names" / "Prefix: values" line
+ * pairs (/proc/net/netstat, /proc/net/snmp, /proc/net/estp_stat): the value
+ * of @field in the pair of @prefix, or -1.
+ */
+static inline long estp_proc_counter(const char *path, const char *prefix, const char *field)
 {
-	char names[1024], values[1024], *np, *vp, *n, *v;
+	char *names = NULL, *values = NULL, *np, *vp, *n, *v;
+	size_t nlen = 0, vlen = 0, plen = strlen(prefix);
 	long ret = -1;
 	FILE *f;
 
-	f = fopen("/proc/net/estp_stat", "r");
+	f = fopen(path, "r");
 	if (!f)
 		return -1;
-	if (fgets(names, sizeof(names), f) && fgets(values, sizeof(values), f)) {
-		n = strtok_r(names, " \n", &np);
-		v = strtok_r(values, " \n", &vp);
-		while (n && v) {
+	while (ret < 0 && getline(&names, &nlen, f) > 0 && getline(&values, &vlen, f) > 0) {
+		if (strncmp(names, prefix, plen) || names[plen] != ':')
+			continue;
+		n = strtok_r(names + plen + 1, " \n", &np);
+		v = strtok_r(values + plen + 1, " \n", &vp);
+		for (; n && v; n = strtok_r(NULL, " \n", &np), v = strtok_r(NULL, " \n", &vp))
 			if (!strcmp(n, field))
 				ret = atol(v);
-			n = strtok_r(NULL, " \n", &np);
-			v = strtok_r(NULL, " \n", &vp);
-		}
 	}
+	free(names);
+	free(values);
 	fclose(f);
 	return ret;
+}
+
+/* One counter of /proc/net/estp_stat ("Estp: names" / "Estp: values"), or -1. */
+static inline long estp_stat(const char *field)
+{
+	return estp_proc_counter("/proc/net/estp_stat", "Estp", field);
+}
+
+/*
+ * The counter @name (ESTP's name) of @proto: estp_stat() for ESTP; for TCP
+ * the TcpExt counter of /proc/net/netstat that counts the same thing, whose
+ * name has a "TCP" prefix for some ("TCPAbortOnLinger").  -1 when none.
+ */
+static inline long estp_counter(int proto, const char *name)
+{
+	static const char *const tcp_prefixed[] = {
+		"ChallengeACK", "AbortOnMemory", "AbortOnTimeout",
+		"AbortOnLinger", "AbortOnClose", "AbortOnData",
+	};
+	char tcp_name[64];
+	size_t i;
+
+	if (proto != IPPROTO_TCP)
+		return estp_stat(name);
+	for (i = 0; i < ARRAY_SIZE(tcp_prefixed); i++) {
+		if (!strcmp(name, tcp_prefixed[i])) {
+			snprintf(tcp_name, sizeof(tcp_name), "TCP%s", name);
+			return estp_proc_counter("/proc/net/netstat", "TcpExt", tcp_name);
+		}
+	}
+	return estp_proc_counter("/proc/net/netstat", "TcpExt", name);
+}
+
+/*
+ * The state (hex column 4) of the first socket of @proto in
+ * /proc/net/{tcp,estp} with local port @lport and remote port @rport, a
+ * negative port matching any: -1 when there is none, -2 when the file
+ * cannot be read (so that it is not taken for a socket gone).
+ */
+static inline int estp_proc_state(int proto, int lport, int rport)
+{
+	const char *path = proto == IPPROTO_TCP ? "/proc/net/tcp" : "/proc/net/estp";
+	unsigned int lp, rp, st;
+	char line[256];
+	int state = -1;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -2;
+	while (state < 0 && fgets(line, sizeof(line), f))
+		if (sscanf(line, " %*u: %*x:%x %*x:%x %x", &lp, &rp, &st) == 3 &&
+		    (lport < 0 || (int)lp == lport) && (rport < 0 || (int)rp == rport))
+			state = st;
+	fclose(f);
+	return state;
 }
 
 /* An IPv4 socket address from a dotted quad and a port. */
@@ -90,6 +156,12 @@ static inline int estp_getsockopt_int(int fd, int level, int opt)
 	if (getsockopt(fd, level, opt, &val, &len))
 		return -1;
 	return val;
+}
+
+/* The socket's pending error (SO_ERROR, which reading clears), or -1. */
+static inline int estp_so_error(int fd)
+{
+	return estp_getsockopt_int(fd, SOL_SOCKET, SO_ERROR);
 }
 
 /* The socket's local IPv4 port, or -1. */

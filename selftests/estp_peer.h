@@ -245,56 +245,6 @@ static inline int peer_connect(struct estp_peer *p, struct peer_conn *c, uint16_
 }
 
 /*
- * One counter of the row @prefix of /proc/net/netstat ("TcpExt: names"
- * then "TcpExt: values"), or -1.
- */
-static inline long peer_netstat(const char *prefix, const char *field)
-{
-	static char names[8192], values[8192];
-	size_t plen = strlen(prefix);
-	long ret = -1;
-	FILE *f;
-
-	f = fopen("/proc/net/netstat", "r");
-	if (!f)
-		return -1;
-	while (ret < 0 && fgets(names, sizeof(names), f) && fgets(values, sizeof(values), f)) {
-		const char *n = names + plen + 1, *v = values + plen + 1;
-		int nlen, vlen;
-		char name[64];
-		long val;
-
-		if (strncmp(names, prefix, plen) || names[plen] != ':')
-			continue;
-		while (sscanf(n, "%63s%n", name, &nlen) == 1 &&
-		       sscanf(v, "%ld%n", &val, &vlen) == 1) {
-			if (!strcmp(name, field)) {
-				ret = val;
-				break;
-			}
-			n += nlen;
-			v += vlen;
-		}
-	}
-	fclose(f);
-	return ret;
-}
-
-/*
- * The counter @name of @proto's listeners and connections, by ESTP's name
- * in /proc/net/estp_stat; for TCP the TcpExt counter of /proc/net/netstat
- * that counts the same thing.  -1 when there is none.
- */
-static inline long peer_stat(int proto, const char *name)
-{
-	if (proto != IPPROTO_TCP)
-		return estp_stat(name);
-	if (!strcmp(name, "ChallengeACK"))
-		return peer_netstat("TcpExt", "TCPChallengeACK");
-	return peer_netstat("TcpExt", name);
-}
-
-/*
  * The rows of /proc/net/{tcp,estp} for @proto with local port @lport,
  * remote port @rport and state @state, each -1 for any: how many there are,
  * the state of the last one in @st when @st is not NULL.
