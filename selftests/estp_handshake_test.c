@@ -541,4 +541,51 @@ TEST_F(hs, rfc5961)
 	EXPECT_EQ(ch + 2, estp_counter(proto, "ChallengeACK"));
 }
 
+/* Sends @flags (RST one past rcv_nxt, or SYN): 1 if a challenge ACK came. */
+static int challenge(struct __test_metadata *_metadata, FIXTURE_DATA(hs) *self,
+		     struct peer_conn *c, uint8_t flags)
+{
+	struct pkt_seg s = peer_seg(c, flags), r;
+
+	s.seq += flags == PKT_RST;
+	if (peer_send(&self->peer, &s))
+		return -1;
+	if (peer_recv(&self->peer, c, QUIET_MS, &r) != 1)
+		return 0;
+	EXPECT_EQ(PKT_ACK, r.flags);
+	return 1;
+}
+
+/*
+ * RFC 5961 7: one challenge ACK per socket per invalid_ratelimit; what
+ * comes sooner is not answered.
+ */
+TEST_F(hs, challenge_ratelimit)
+{
+	int proto = variant->proto, lport = LPORT + 6, port = PEER_PORT_MIN + 6, afd;
+	struct peer_conn c;
+	long ch;
+	double t;
+
+	ASSERT_EQ(0, knob_set(self, proto, INVALID_RATELIMIT, "1500"));
+	ASSERT_EQ(0, listen_on(self, proto, lport, 8));
+	ASSERT_EQ(0, peer_connect(&self->peer, &c, port, lport, ISN));
+	afd = accept_in(self, 2000);
+	ASSERT_LE(0, afd);
+	ch = estp_counter(proto, "ChallengeACK");
+
+	t = pkt_now_ms();
+	EXPECT_EQ(1, challenge(_metadata, self, &c, PKT_RST));
+	/* Within the limit: a SYN and a RST go unanswered. */
+	EXPECT_EQ(0, challenge(_metadata, self, &c, PKT_SYN));
+	EXPECT_EQ(0, challenge(_metadata, self, &c, PKT_RST));
+	EXPECT_EQ(ch + 1, estp_counter(proto, "ChallengeACK"));
+	/* Only if the quiet ones really came within the limit is this a test. */
+	ASSERT_GT(1500, pkt_now_ms() - t);
+	usleep((1600 - (pkt_now_ms() - t)) * 1000);
+	EXPECT_EQ(1, challenge(_metadata, self, &c, PKT_SYN));
+	EXPECT_EQ(ch + 2, estp_counter(proto, "ChallengeACK"));
+	EXPECT_EQ(PEER_ST_ESTABLISHED, peer_state(proto, lport, port));
+}
+
 TEST_HARNESS_MAIN
