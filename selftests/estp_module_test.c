@@ -104,7 +104,12 @@ TEST_F(mod, unload_refused_while_socket_open)
 	assert_unregistered(_metadata);
 }
 
-TEST_F(mod, load_unload_cycles)
+/*
+ * Each cycle reads the module over 9p and waits for RCU grace periods on
+ * unload: seconds under TCG on a loaded host, past the harness's 30 s.
+ * A timeout would leave the module unloaded for every later test.
+ */
+TEST_F_TIMEOUT(mod, load_unload_cycles, 180)
 {
 	long sockets;
 	int i, j, fd[4];
