@@ -126,9 +126,11 @@ static int __net_init estp_net_init(struct net *net)
 
 	if (err)
 		return err;
+	/* Before the sysctl that shows it. */
+	estp_cong_net_init(net);
 	err = estp_sysctl_net_init(net);
 	if (err)
-		goto out_mib;
+		goto out_cong;
 	err = estp_proc_net_init(net);
 	if (err)
 		goto out_sysctl;
@@ -136,7 +138,8 @@ static int __net_init estp_net_init(struct net *net)
 
 out_sysctl:
 	estp_sysctl_net_exit(net);
-out_mib:
+out_cong:
+	estp_cong_net_exit(net);
 	estp_mib_net_exit(net);
 	return err;
 }
@@ -147,6 +150,7 @@ static void __net_exit estp_net_exit(struct net *net)
 	estp_twsk_purge(net);
 	estp_proc_net_exit(net);
 	estp_sysctl_net_exit(net);
+	estp_cong_net_exit(net);
 	estp_mib_net_exit(net);
 }
 
@@ -174,9 +178,13 @@ static int __init estp_init(void)
 	err = estp_hashinfo_init();
 	if (err)
 		goto out_orphans;
-	err = proto_register(&estp_prot, 1);
+	/* Before any netns picks its default algorithm from them. */
+	err = estp_cong_init();
 	if (err)
 		goto out_hash;
+	err = proto_register(&estp_prot, 1);
+	if (err)
+		goto out_cong;
 	err = register_pernet_subsys(&estp_net_ops);
 	if (err)
 		goto out_proto;
@@ -196,6 +204,8 @@ out_pernet:
 	unregister_pernet_subsys(&estp_net_ops);
 out_proto:
 	proto_unregister(&estp_prot);
+out_cong:
+	estp_cong_exit();
 out_hash:
 	estp_hashinfo_destroy();
 out_orphans:
@@ -213,6 +223,7 @@ static void __exit estp_exit(void)
 	synchronize_net();
 	unregister_pernet_subsys(&estp_net_ops);
 	proto_unregister(&estp_prot);
+	estp_cong_exit();
 	estp_hashinfo_destroy();
 	percpu_counter_destroy(&estp_orphan_count);
 }

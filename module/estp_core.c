@@ -78,6 +78,14 @@ int estp_disconnect(struct sock *sk, int flags)
 	__skb_queue_purge(&sk->sk_receive_queue);
 	estp_sk(sk)->fin_queued = 0;
 	estp_sk(sk)->in_recovery = 0;
+	/* The algorithm stays, its state does not (as tcp_disconnect()). */
+	if (estp_sk(sk)->ca_initialized && estp_sk(sk)->ca_ops->release)
+		estp_sk(sk)->ca_ops->release(sk);
+	estp_sk(sk)->ca_initialized = 0;
+	memset(estp_sk(sk)->ca_priv, 0, sizeof(estp_sk(sk)->ca_priv));
+	estp_sk(sk)->ca_state = ESTP_CA_OPEN;
+	estp_sk(sk)->snd_cwnd = ESTP_INIT_CWND;
+	estp_sk(sk)->snd_ssthresh = ESTP_INFINITE_SSTHRESH;
 	inet_sk(sk)->inet_dport = 0;
 	inet_sk(sk)->inet_daddr = 0;
 	if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK)) {
@@ -174,6 +182,11 @@ int estp_init_sock(struct sock *sk)
 	estp_init_xmit_timers(sk);
 	esk->rto = ESTP_TIMEOUT_INIT;
 	esk->mss_cache = ESTP_MSS_DEFAULT;
+	esk->snd_cwnd = ESTP_INIT_CWND;
+	esk->snd_ssthresh = ESTP_INFINITE_SSTHRESH;
+	esk->snd_cwnd_clamp = ~0U;
+	/* Takes a reference on the algorithm's module, until destroy. */
+	estp_assign_congestion_control(sk);
 	esk->af_ops = &estp_ipv4_specific;
 	sk->sk_write_space = estp_write_space;
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
@@ -182,6 +195,7 @@ int estp_init_sock(struct sock *sk)
 
 /**
  * estp_destroy_sock - proto->destroy: release what estp_init_sock() took
+ *	(tcp_v4_destroy_sock)
  * @sk: the socket being destroyed
  */
 void estp_destroy_sock(struct sock *sk)
@@ -189,6 +203,7 @@ void estp_destroy_sock(struct sock *sk)
 	estp_clear_xmit_timers(sk);
 	estp_delete_keepalive_timer(sk);
 	estp_write_queue_purge(sk);
+	estp_cleanup_congestion_control(sk);
 	estp_put_port(sk);
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
 }
@@ -567,6 +582,9 @@ void estp_write_queue_purge(struct sock *sk)
 		kfree_skb(skb);
 	}
 	estp_sk(sk)->send_head = NULL;
+	estp_sk(sk)->packets_out = 0;
+	estp_sk(sk)->lost_out = 0;
+	estp_sk(sk)->retrans_out = 0;
 }
 
 /**
@@ -593,7 +611,7 @@ bool estp_too_many_orphans(const struct sock *sk, int shift)
  * estp_fin_time - how long an orphan may wait in FIN_WAIT2 (tcp_fin_time)
  * @sk: the socket
  *
- * TCP also keeps it at least 3.5 RTOs; ESTP measures no RTT yet.
+ * TCP also keeps it at least 3.5 RTOs; ESTP does not yet.
  *
  * Return: ESTP_LINGER2 if set, else net.estp.fin_timeout, in jiffies.
  */
@@ -630,6 +648,27 @@ static void estp_set_keepidle(struct sock *sk, int val)
 				   esk->keepalive_time - elapsed : 0);
 }
 
+/* ESTP_CONGESTION, as do_tcp_setsockopt()'s TCP_CONGESTION. */
+static int estp_setsockopt_congestion(struct sock *sk, sockptr_t optval,
+				      unsigned int optlen)
+{
+	char name[ESTP_CA_NAME_MAX];
+	long len;
+	int err;
+
+	if (optlen < 1)
+		return -EINVAL;
+	len = strncpy_from_sockptr(name, optval,
+				   min_t(long, ESTP_CA_NAME_MAX - 1, optlen));
+	if (len < 0)
+		return -EFAULT;
+	name[len] = '\0';
+	lock_sock(sk);
+	err = estp_set_congestion_control(sk, name);
+	release_sock(sk);
+	return err;
+}
+
 /**
  * estp_setsockopt - proto->setsockopt for levels other than SOL_SOCKET
  *	(do_tcp_setsockopt)
@@ -654,6 +693,8 @@ int estp_setsockopt(struct sock *sk, int level, int optname,
 	if (level != SOL_ESTP && level != SOL_TCP)
 		return esk->af_ops->setsockopt(sk, level, optname, optval, optlen);
 	switch (optname) {
+	case ESTP_CONGESTION:
+		return estp_setsockopt_congestion(sk, optval, optlen);
 	case ESTP_MAXSEG:
 	case ESTP_KEEPIDLE:
 	case ESTP_KEEPINTVL:
@@ -739,6 +780,18 @@ int estp_getsockopt(struct sock *sk, int level, int optname,
 		return -EFAULT;
 	if (len < 0)
 		return -EINVAL;
+	if (optname == ESTP_CONGESTION) {
+		/* At most ESTP_CA_NAME_MAX bytes, NUL padding included, as TCP. */
+		char name[ESTP_CA_NAME_MAX] = "";
+
+		len = min_t(unsigned int, len, ESTP_CA_NAME_MAX);
+		lock_sock(sk);
+		strscpy(name, esk->ca_ops->name, sizeof(name));
+		release_sock(sk);
+		if (put_user(len, optlen) || copy_to_user(optval, name, len))
+			return -EFAULT;
+		return 0;
+	}
 	len = min_t(unsigned int, len, sizeof(int));
 
 	switch (optname) {

@@ -68,11 +68,67 @@ u16 estp_parse_mss(const struct estphdr *th)
 	return 0;
 }
 
+/*
+ * RFC 6298 2.2 and 2.3 (tcp_rtt_estimator): SRTT and RTTVAR from one RTT
+ * measurement, kept scaled as TCP keeps them: srtt_us is 8 * SRTT, so that
+ * SRTT += (R - SRTT) / 8 is one addition, and rttvar_us is 4 * RTTVAR, so
+ * that RTTVAR += (|R - SRTT| - RTTVAR) / 4 is one too, and is the 4 * RTTVAR
+ * of the RTO itself.
+ */
+static void estp_rtt_estimator(struct estp_sock *esk, u32 rtt_us)
+{
+	s32 err;
+
+	if (!esk->srtt_us) {
+		/* The first: SRTT = R, RTTVAR = R / 2. */
+		esk->srtt_us = rtt_us << 3;
+		esk->rttvar_us = rtt_us << 1;
+		return;
+	}
+	err = (s32)(rtt_us - (esk->srtt_us >> 3));
+	esk->rttvar_us += abs(err) - (esk->rttvar_us >> 2);
+	esk->srtt_us += err;
+	/* Nothing measures under a microsecond: keep "no sample" apart. */
+	esk->srtt_us = max(esk->srtt_us, 1U);
+}
+
+/*
+ * RFC 6298 2.3 and 2.4 (tcp_set_rto): RTO = SRTT + max(G, 4 * RTTVAR), G
+ * being the timer's granularity (a jiffy), within TCP's 200 ms and 120 s.
+ */
+static void estp_set_rto(struct estp_sock *esk)
+{
+	u32 g = jiffies_to_usecs(1);
+	u64 rto_us = (esk->srtt_us >> 3) + max(g, esk->rttvar_us);
+	unsigned long rto = usecs_to_jiffies(min_t(u64, rto_us, U32_MAX));
+
+	esk->rto = clamp_t(unsigned long, rto, ESTP_RTO_MIN, ESTP_RTO_MAX);
+}
+
+/**
+ * estp_rtt_sample - an RTT measurement, from a segment never sent twice
+ *	(tcp_ack_update_rtt)
+ * @sk: the socket, locked or owned by the receive path
+ * @rtt_us: the measurement; negative ones (a clock gone backwards) are ignored
+ */
+void estp_rtt_sample(struct sock *sk, long rtt_us)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (rtt_us < 0)
+		return;
+	estp_rtt_estimator(esk, min_t(long, rtt_us, U32_MAX >> 3));
+	estp_set_rto(esk);
+}
+
 /**
  * estp_init_transfer - a connection becomes ESTABLISHED (tcp_init_transfer)
  * @sk: the socket, locked or owned by the receive path
  *
- * The MSS from the path and the peer's option, and keepalives if asked for.
+ * The MSS from the path and the peer's option, keepalives if asked for, and
+ * congestion control: RFC 6928's initial window of 10 segments, or 1 when
+ * the handshake had to be resent (RFC 5681 3.1); an RTO of 3 s (RFC 6298
+ * 5.7) when it was and gave no RTT sample.
  */
 void estp_init_transfer(struct sock *sk)
 {
@@ -87,6 +143,16 @@ void estp_init_transfer(struct sock *sk)
 	esk->probes_out = 0;
 	if (sock_flag(sk, SOCK_KEEPOPEN))
 		estp_reset_keepalive_timer(sk, estp_keepalive_time_when(esk));
+
+	if (esk->syn_retrans && !esk->srtt_us)
+		esk->rto = ESTP_TIMEOUT_FALLBACK;
+	esk->snd_cwnd = esk->syn_retrans ? 1 : ESTP_INIT_CWND;
+	esk->snd_cwnd_cnt = 0;
+	esk->snd_ssthresh = ESTP_INFINITE_SSTHRESH;
+	esk->prior_cwnd = esk->snd_cwnd;
+	esk->cwnd_limited = 0;
+	esk->ca_state = ESTP_CA_OPEN;
+	estp_init_congestion_control(sk);
 }
 
 /* The handshake of an active open ends (tcp_finish_connect). */
@@ -129,6 +195,9 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		esk->snd_wnd = ntohs(th->window);
 		esk->max_window = esk->snd_wnd;
 		esk->mss_clamp = estp_parse_mss(th) ? : ESTP_MSS_DEFAULT;
+		/* Karn: only a SYN sent once measures the path. */
+		if (!esk->syn_retrans)
+			estp_rtt_sample(sk, estp_clock_us() - esk->syn_tx_us);
 		estp_finish_connect(sk);
 		estp_send_ack(sk);
 		return 0;
@@ -221,19 +290,78 @@ static bool estp_fin_acked(struct sock *sk)
 	return false;
 }
 
-/* Free what the peer acknowledged (tcp_clean_rtx_queue). */
-static void estp_clean_rtx_queue(struct sock *sk, u32 ack)
+/*
+ * Free what the peer acknowledged and count it out of flight
+ * (tcp_clean_rtx_queue).  The RTT sample is the oldest acknowledged
+ * segment's, as TCP's seq_rtt, and there is none when any of them was sent
+ * twice (Karn's algorithm, RFC 6298 3).
+ */
+static void estp_clean_rtx_queue(struct sock *sk, u32 ack,
+				 struct estp_ack_sample *sample)
 {
 	struct estp_sock *esk = estp_sk(sk);
+	bool retrans_acked = false;
+	u64 first_tx = 0;
 	struct sk_buff *skb;
 
 	while ((skb = skb_peek(&sk->sk_write_queue)) && skb != esk->send_head) {
-		if (estp_after(ESTP_SKB_CB(skb)->end_seq, ack))
+		struct estp_skb_cb *cb = ESTP_SKB_CB(skb);
+
+		if (estp_after(cb->end_seq, ack))
 			break;
+		if (cb->sacked & ESTP_CB_EVER_RETRANS)
+			retrans_acked = true;
+		else if (!first_tx)
+			first_tx = cb->tx_us;
+		if (cb->sacked & ESTP_CB_LOST)
+			esk->lost_out--;
+		if (cb->sacked & ESTP_CB_RETRANS)
+			esk->retrans_out--;
+		esk->packets_out--;
+		sample->pkts_acked++;
 		__skb_unlink(skb, &sk->sk_write_queue);
 		sk_wmem_queued_add(sk, -skb->truesize);
 		consume_skb(skb);
 	}
+	if (first_tx && !retrans_acked) {
+		sample->rtt_us = min_t(u64, estp_clock_us() - first_tx, S32_MAX);
+		estp_rtt_sample(sk, sample->rtt_us);
+	}
+}
+
+/**
+ * estp_enter_loss - a retransmission timeout (tcp_enter_loss)
+ * @sk: the socket, owned by its timer
+ *
+ * Everything in flight is taken for lost and will be sent again as the
+ * window allows; the window restarts at one segment (RFC 5681 3.1), and
+ * the algorithm sets the threshold, once per episode: a timeout of a
+ * resent segment does not halve it again.
+ */
+void estp_enter_loss(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct sk_buff *skb;
+
+	if (esk->ca_state != ESTP_CA_LOSS || !esk->retransmits) {
+		esk->prior_cwnd = esk->snd_cwnd;
+		esk->snd_ssthresh = esk->ca_ops->ssthresh(sk);
+		estp_ca_event(sk, ESTP_CA_EVENT_LOSS);
+	}
+	esk->snd_cwnd = 1;
+	esk->snd_cwnd_cnt = 0;
+	esk->retrans_out = 0;
+	esk->lost_out = 0;
+	skb_queue_walk(&sk->sk_write_queue, skb) {
+		if (skb == esk->send_head)
+			break;
+		ESTP_SKB_CB(skb)->sacked &= ~ESTP_CB_RETRANS;
+		ESTP_SKB_CB(skb)->sacked |= ESTP_CB_LOST;
+		esk->lost_out++;
+	}
+	esk->high_seq = esk->snd_nxt;
+	esk->in_recovery = 1;
+	estp_set_ca_state(sk, ESTP_CA_LOSS);
 }
 
 /*
@@ -245,7 +373,7 @@ static void estp_clean_rtx_queue(struct sock *sk, u32 ack)
 static void estp_ack(struct sock *sk, u32 ack, u16 window)
 {
 	struct estp_sock *esk = estp_sk(sk);
-	struct sk_buff *skb;
+	struct estp_ack_sample sample = { .rtt_us = -1 };
 
 	esk->rcv_tstamp = jiffies;
 	esk->probes_out = 0;
@@ -258,17 +386,23 @@ static void estp_ack(struct sock *sk, u32 ack, u16 window)
 		return;
 	}
 	esk->snd_una = ack;
+	/* New data acknowledged: the backoff ends (RFC 6298 5.7's spirit). */
 	esk->retransmits = 0;
-	estp_clean_rtx_queue(sk, ack);
-	if (esk->in_recovery) {
-		if (!estp_before(ack, esk->high_seq)) {
-			esk->in_recovery = 0;
-		} else {
-			skb = skb_peek(&sk->sk_write_queue);
-			if (skb && skb != esk->send_head)
-				estp_retransmit_skb(sk, skb);
-		}
+	sample.in_flight = estp_packets_in_flight(esk);
+	esk->prior_in_flight = sample.in_flight;
+	estp_clean_rtx_queue(sk, ack, &sample);
+	if (sample.pkts_acked) {
+		if (esk->ca_ops->pkts_acked)
+			esk->ca_ops->pkts_acked(sk, &sample);
+		/* Slow start also runs in Loss, as TCP's tcp_cong_control(). */
+		esk->ca_ops->cong_avoid(sk, ack, sample.pkts_acked);
 	}
+	if (esk->in_recovery && !estp_before(ack, esk->high_seq)) {
+		esk->in_recovery = 0;
+		estp_set_ca_state(sk, ESTP_CA_OPEN);
+	}
+	if (esk->in_recovery)
+		estp_xmit_retransmit_queue(sk);
 	if (esk->snd_una == esk->snd_nxt && !esk->send_head)
 		sk_stop_timer(sk, &esk->retransmit_timer);
 	else

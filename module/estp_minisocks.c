@@ -38,6 +38,17 @@ struct sock *estp_create_openreq_child(const struct sock *listener,
 	esk->rcv_wup = esk->rcv_nxt;
 	esk->mss_clamp = ereq->mss ? : ESTP_MSS_DEFAULT;
 	esk->rto = ESTP_TIMEOUT_INIT;
+	esk->srtt_us = 0;
+	esk->rttvar_us = 0;
+	esk->packets_out = 0;
+	esk->lost_out = 0;
+	esk->retrans_out = 0;
+	/* Its own reference on the algorithm, released by its destroy. */
+	estp_ca_openreq_child(newsk);
+	/* A cookie's request remembers no send time; a resent one, no use. */
+	esk->syn_retrans = req->num_retrans > 0;
+	if (!ereq->cookie && !req->num_retrans && ereq->snt_synack_us)
+		estp_rtt_sample(newsk, estp_clock_us() - ereq->snt_synack_us);
 	return newsk;
 }
 

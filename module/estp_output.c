@@ -279,6 +279,10 @@ int estp_connect(struct sock *sk)
 	esk->fin_queued = 0;
 	esk->in_recovery = 0;
 	esk->rto = ESTP_TIMEOUT_INIT;
+	esk->srtt_us = 0;
+	esk->rttvar_us = 0;
+	esk->syn_retrans = 0;
+	esk->syn_tx_us = estp_clock_us();
 	estp_send_syn(sk);
 	estp_reset_xmit_timer(sk);
 	return 0;
@@ -408,6 +412,8 @@ int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
 	th->syn = 1;
 	th->ack = 1;
 	th->window = htons(min_t(u32, READ_ONCE(listener->sk_rcvbuf), U16_MAX));
+	/* The child's RTT sample, if this one is never resent. */
+	estp_rsk(req)->snt_synack_us = estp_clock_us();
 	rt = estp_v4_route_ctl(net, &fl4, th, ireq->ir_loc_addr, ireq->ir_rmt_addr);
 	if (IS_ERR(rt)) {
 		kfree_skb(skb);
@@ -422,10 +428,13 @@ int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
  * Send one segment of the write queue, new or again: a clone goes out, the
  * original stays queued until acknowledged (tcp_transmit_skb's clone_it).
  * A clone still in flight shares the headroom, so a copy goes instead.
+ * The original keeps the send time, for the RTT sample its ACK gives.
  */
 static int estp_transmit_data(struct sock *sk, struct sk_buff *skb)
 {
 	struct sk_buff *nskb;
+
+	ESTP_SKB_CB(skb)->tx_us = estp_clock_us();
 
 	if (skb_cloned(skb))
 		nskb = pskb_copy(skb, GFP_ATOMIC);
@@ -433,6 +442,11 @@ static int estp_transmit_data(struct sock *sk, struct sk_buff *skb)
 		nskb = skb_clone(skb, GFP_ATOMIC);
 	if (!nskb)
 		return -ENOBUFS;
+	/* Fault point "xmit_data": the segment is lost on the way. */
+	if (estp_fault("xmit_data")) {
+		kfree_skb(nskb);
+		return 0;
+	}
 	skb_push(nskb, sizeof(struct estphdr));
 	skb_reset_transport_header(nskb);
 	memset(nskb->data, 0, sizeof(struct estphdr));
@@ -450,11 +464,41 @@ static int estp_transmit_data(struct sock *sk, struct sk_buff *skb)
  */
 int estp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 {
+	struct estp_skb_cb *cb = ESTP_SKB_CB(skb);
 	int err = estp_transmit_data(sk, skb);
 
-	if (!err)
-		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RETRANSSEGS);
-	return err;
+	if (err)
+		return err;
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RETRANSSEGS);
+	/* Its ACK can no longer tell which copy it answers (Karn). */
+	cb->sacked |= ESTP_CB_EVER_RETRANS;
+	if (!(cb->sacked & ESTP_CB_RETRANS)) {
+		cb->sacked |= ESTP_CB_RETRANS;
+		estp_sk(sk)->retrans_out++;
+	}
+	return 0;
+}
+
+/**
+ * estp_xmit_retransmit_queue - resend what an RTO marked lost, as far as
+ *	the congestion window allows (tcp_xmit_retransmit_queue)
+ * @sk: the socket, locked or owned by the receive path
+ */
+void estp_xmit_retransmit_queue(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct sk_buff *skb;
+
+	skb_queue_walk(&sk->sk_write_queue, skb) {
+		u8 sacked = ESTP_SKB_CB(skb)->sacked;
+
+		if (skb == esk->send_head ||
+		    estp_packets_in_flight(esk) >= esk->snd_cwnd)
+			break;
+		if ((sacked & ESTP_CB_LOST) && !(sacked & ESTP_CB_RETRANS) &&
+		    estp_retransmit_skb(sk, skb))
+			break;
+	}
 }
 
 /* Our FIN, now that every byte before it has been sent. */
@@ -470,10 +514,11 @@ static void estp_send_fin_now(struct sock *sk)
 }
 
 /**
- * estp_push - send what the peer's window lets go (tcp_write_xmit)
+ * estp_push - send what the windows let go (tcp_write_xmit)
  * @sk: the socket, locked or owned by the receive path or a timer
  *
- * Queued segments go in order while they fit in the window, then the FIN
+ * Queued segments go in order while fewer than snd_cwnd are in flight and
+ * they fit in the peer's window, then the FIN
  * if one is queued behind them.  The retransmit timer runs while anything
  * is unacknowledged; with nothing in flight and the window closed it probes
  * the window instead (the persist timer).
@@ -483,11 +528,20 @@ void estp_push(struct sock *sk)
 	struct estp_sock *esk = estp_sk(sk);
 	struct sk_buff *skb;
 
+	esk->cwnd_limited = 0;
 	while ((skb = esk->send_head)) {
+		if (estp_packets_in_flight(esk) >= esk->snd_cwnd) {
+			esk->cwnd_limited = 1;
+			break;
+		}
 		if (estp_after(ESTP_SKB_CB(skb)->end_seq, esk->snd_una + esk->snd_wnd))
 			break;
+		if (!esk->packets_out)
+			estp_ca_event(sk, ESTP_CA_EVENT_TX_START);
 		if (estp_transmit_data(sk, skb))
 			break;
+		ESTP_SKB_CB(skb)->sacked = 0;
+		esk->packets_out++;
 		esk->snd_nxt = ESTP_SKB_CB(skb)->end_seq;
 		esk->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ?
 				 NULL : skb->next;

@@ -31,6 +31,17 @@ static void estp_proc_show_sock(struct seq_file *seq, struct sock *sk, int i)
 		   0, full ? READ_ONCE(sk->sk_ack_backlog) : 0, 0, 0UL, 0,
 		   full ? from_kuid_munged(seq_user_ns(seq), READ_ONCE(sk->sk_uid)) : 0,
 		   0, full ? (unsigned long)sock_i_ino(sk) : 0UL);
+	if (full) {
+		const struct estp_sock *esk = estp_sk(sk);
+		u32 ssthresh = READ_ONCE(esk->snd_ssthresh);
+
+		/* /proc/net/tcp's: refcnt, sock, RTO, ATO, quickack, cwnd, ssthresh */
+		seq_printf(seq, " %d %pK %lu %lu %u %u %d",
+			   refcount_read(&sk->sk_refcnt), sk,
+			   jiffies_to_clock_t(READ_ONCE(esk->rto)), 0UL, 0,
+			   READ_ONCE(esk->snd_cwnd),
+			   ssthresh >= ESTP_INFINITE_SSTHRESH ? -1 : (int)ssthresh);
+	}
 	seq_putc(seq, '\n');
 }
 

@@ -19,6 +19,43 @@ static int estp_max_keepidle = ESTP_MAX_KEEPIDLE;
 static int estp_max_keepintvl = ESTP_MAX_KEEPINTVL;
 static int estp_max_keepcnt = ESTP_MAX_KEEPCNT;
 
+/*
+ * net.estp.congestion_control (proc_tcp_congestion_control): the netns's
+ * default algorithm, for sockets created from now on.  ->data is the netns.
+ */
+static int estp_proc_congestion_control(ESTP_CTL_TABLE *ctl, int write,
+					void *buffer, size_t *lenp, loff_t *ppos)
+{
+	struct net *net = ctl->data;
+	char val[ESTP_CA_NAME_MAX];
+	ESTP_CTL_TABLE tbl = {
+		.data = val,
+		.maxlen = ESTP_CA_NAME_MAX,
+	};
+	int ret;
+
+	estp_get_default_congestion_control(net, val);
+	ret = proc_dostring(&tbl, write, buffer, lenp, ppos);
+	if (write && ret == 0)
+		ret = estp_set_default_congestion_control(net, val);
+	return ret;
+}
+
+/* net.estp.available_congestion_control: the registered names, read-only. */
+static int estp_proc_available_congestion_control(ESTP_CTL_TABLE *ctl, int write,
+						  void *buffer, size_t *lenp,
+						  loff_t *ppos)
+{
+	char val[ESTP_CA_BUF_MAX];
+	ESTP_CTL_TABLE tbl = {
+		.data = val,
+		.maxlen = ESTP_CA_BUF_MAX,
+	};
+
+	estp_get_available_congestion_control(val, sizeof(val));
+	return proc_dostring(&tbl, write, buffer, lenp, ppos);
+}
+
 static const struct ctl_table estp_sysctl_template[] = {
 	{
 		.procname	= "syn_retries",
@@ -106,6 +143,19 @@ static const struct ctl_table estp_sysctl_template[] = {
 		.proc_handler	= proc_dointvec_minmax,
 		.extra1		= SYSCTL_ZERO,
 	},
+	/* The int entries above, in estp_sysctl_fill()'s order; then these. */
+	{
+		.procname	= "congestion_control",
+		.maxlen		= ESTP_CA_NAME_MAX,
+		.mode		= 0644,
+		.proc_handler	= estp_proc_congestion_control,
+	},
+	{
+		.procname	= "available_congestion_control",
+		.maxlen		= ESTP_CA_BUF_MAX,
+		.mode		= 0444,
+		.proc_handler	= estp_proc_available_congestion_control,
+	},
 	{ }
 };
 
@@ -113,11 +163,13 @@ static const struct ctl_table estp_sysctl_template[] = {
 
 /*
  * Point the entries of @table, a writable copy of the template, at this
- * netns's values.  Byte offsets keep the template's type const everywhere.
+ * netns's values, and the congestion-control ones at the netns itself.
+ * Byte offsets keep the template's type const everywhere.
  */
-static void estp_sysctl_fill(void *table, struct estp_net *en)
+static void estp_sysctl_fill(void *table, struct net *net)
 {
-	int *data[ESTP_SYSCTLS] = {
+	struct estp_net *en = estp_pernet(net);
+	int *data[] = {
 		&en->syn_retries, &en->synack_retries, &en->fin_timeout, &en->tw_timeout,
 		&en->syncookies, &en->max_orphans, &en->keepalive_time,
 		&en->keepalive_intvl, &en->keepalive_probes, &en->invalid_ratelimit,
@@ -127,13 +179,16 @@ static void estp_sysctl_fill(void *table, struct estp_net *en)
 	const size_t off = offsetof(typeof(estp_sysctl_template[0]), data);
 	unsigned int i;
 
-	for (i = 0; i < ESTP_SYSCTLS; i++)
+	BUILD_BUG_ON(ARRAY_SIZE(data) + 2 != ESTP_SYSCTLS);
+	for (i = 0; i < ARRAY_SIZE(data); i++)
 		memcpy(table + i * stride + off, &data[i], sizeof(data[i]));
+	for (; i < ESTP_SYSCTLS; i++)
+		memcpy(table + i * stride + off, &net, sizeof(net));
 }
 
 /**
  * estp_sysctl_net_init - defaults and /proc/sys/net/estp for a netns
- * @net: the netns
+ * @net: the netns, whose default congestion control is already set
  *
  * Return: 0 or -ENOMEM.
  */
@@ -158,7 +213,7 @@ int estp_sysctl_net_init(struct net *net)
 	table = kmemdup(estp_sysctl_template, sizeof(estp_sysctl_template), GFP_KERNEL);
 	if (!table)
 		return -ENOMEM;
-	estp_sysctl_fill(table, en);
+	estp_sysctl_fill(table, net);
 	en->sysctl_hdr = estp_register_net_sysctl(net, "net/estp", table, ESTP_SYSCTLS);
 	if (!en->sysctl_hdr) {
 		kfree(table);

@@ -80,6 +80,8 @@ static void estp_retransmit_timer(struct sock *sk)
 			return;
 		}
 		esk->retransmits++;
+		/* Karn: the SYN-ACK that comes can measure nothing. */
+		esk->syn_retrans = 1;
 		estp_send_syn(sk);
 		break;
 	case TCP_ESTABLISHED:
@@ -108,10 +110,13 @@ static void estp_retransmit_timer(struct sock *sk)
 			estp_write_err(sk);
 			return;
 		}
+		/*
+		 * Before the count grows: a first timeout, or one after
+		 * ACKs reset it, is a new loss episode.  The rest is resent
+		 * as ACKs come and the window allows (estp_ack()).
+		 */
+		estp_enter_loss(sk);
 		esk->retransmits++;
-		/* Go on resending from snd_una as ACKs come (estp_ack()). */
-		esk->in_recovery = 1;
-		esk->high_seq = esk->snd_nxt;
 		skb = skb_peek(&sk->sk_write_queue);
 		if (skb && skb != esk->send_head)
 			estp_retransmit_skb(sk, skb);

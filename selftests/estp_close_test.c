@@ -160,44 +160,12 @@ static int drain(int pfd)
 	return n;
 }
 
-/* A sysctl's value, newline stripped, in @buf: 0 or errno. */
-static int sysctl_get(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY), err = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0) {
-		err = errno;
-	} else {
-		buf[n] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-	}
-	close(fd);
-	return err;
-}
-
-/* Writes @val to a sysctl: 0 or errno. */
-static int sysctl_set(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), err = 0;
-
-	if (fd < 0)
-		return errno;
-	if (write(fd, val, strlen(val)) < 0)
-		err = errno;
-	close(fd);
-	return err;
-}
-
 /* A sysctl's value as an int, or -1. */
 static int sysctl_int(const char *path)
 {
 	char buf[32];
 
-	return sysctl_get(path, buf, sizeof(buf)) ? -1 : atoi(buf);
+	return estp_sysctl_get(path, buf, sizeof(buf)) ? -1 : atoi(buf);
 }
 
 /* The path of TCP's sysctl net.ipv4.tcp_@name, or ESTP's net.estp.@name, in @buf. */
@@ -215,7 +183,7 @@ static const char *knob(int proto, const char *name, char *buf, size_t len)
  */
 static void tw_shorten(char *saved, size_t len)
 {
-	if (sysctl_get(TW_TIMEOUT, saved, len) || sysctl_set(TW_TIMEOUT, "1"))
+	if (estp_sysctl_get(TW_TIMEOUT, saved, len) || estp_sysctl_set(TW_TIMEOUT, "1"))
 		saved[0] = '\0';
 }
 
@@ -402,7 +370,7 @@ FIXTURE_TEARDOWN(fin)
 	if (self->lo_drop)
 		EXPECT_EQ(0, run("tc qdisc del dev lo root"));
 	while (self->nsaved-- > 0)
-		EXPECT_EQ(0, sysctl_set(self->saved[self->nsaved].path,
+		EXPECT_EQ(0, estp_sysctl_set(self->saved[self->nsaved].path,
 					self->saved[self->nsaved].val));
 	close_fd(&self->fd2[1]);
 	close_fd(&self->fd2[0]);
@@ -413,7 +381,7 @@ FIXTURE_TEARDOWN(fin)
 	if (variant->proto == IPPROTO_ESTP)
 		EXPECT_EQ(0, drain(self->pfd));
 	if (self->tw_saved[0])
-		sysctl_set(TW_TIMEOUT, self->tw_saved);
+		estp_sysctl_set(TW_TIMEOUT, self->tw_saved);
 	close(self->pfd);
 }
 
@@ -423,11 +391,11 @@ static int sysctl_push(FIXTURE_DATA(fin) *self, const char *path, const char *va
 	struct saved_sysctl *s = &self->saved[self->nsaved];
 
 	if ((size_t)self->nsaved == ARRAY_SIZE(self->saved) ||
-	    sysctl_get(path, s->val, sizeof(s->val)))
+	    estp_sysctl_get(path, s->val, sizeof(s->val)))
 		return -1;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	self->nsaved++;
-	return sysctl_set(path, val) ? -1 : 0;
+	return estp_sysctl_set(path, val) ? -1 : 0;
 }
 
 /* A listener on 127.0.0.1:@port and a client connected to it. */
@@ -1320,8 +1288,8 @@ FIXTURE_SETUP(estp_only)
 	self->afd = -1;
 	self->pfd = open("/proc/net/estp", O_RDONLY);
 	ASSERT_LE(0, self->pfd);
-	ASSERT_EQ(0, sysctl_get(TW_TIMEOUT, self->tw_saved, sizeof(self->tw_saved)));
-	ASSERT_EQ(0, sysctl_get(FIN_TIMEOUT, self->fin_saved, sizeof(self->fin_saved)));
+	ASSERT_EQ(0, estp_sysctl_get(TW_TIMEOUT, self->tw_saved, sizeof(self->tw_saved)));
+	ASSERT_EQ(0, estp_sysctl_get(FIN_TIMEOUT, self->fin_saved, sizeof(self->fin_saved)));
 }
 
 FIXTURE_TEARDOWN(estp_only)
@@ -1329,8 +1297,8 @@ FIXTURE_TEARDOWN(estp_only)
 	close_fd(&self->afd);
 	close_fd(&self->cfd);
 	close_fd(&self->lfd);
-	EXPECT_EQ(0, sysctl_set(TW_TIMEOUT, self->tw_saved));
-	EXPECT_EQ(0, sysctl_set(FIN_TIMEOUT, self->fin_saved));
+	EXPECT_EQ(0, estp_sysctl_set(TW_TIMEOUT, self->tw_saved));
+	EXPECT_EQ(0, estp_sysctl_set(FIN_TIMEOUT, self->fin_saved));
 	close(self->pfd);
 }
 
@@ -1340,7 +1308,7 @@ TEST_F(estp_only, tw_timeout)
 	const int port = PORT_BASE + 30;
 	int cport;
 
-	ASSERT_EQ(0, sysctl_set(TW_TIMEOUT, "1"));
+	ASSERT_EQ(0, estp_sysctl_set(TW_TIMEOUT, "1"));
 	self->lfd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
 	ASSERT_LE(0, self->lfd);
 	ASSERT_EQ(0, try_bind(self->lfd, "127.0.0.1", port));
@@ -1364,14 +1332,14 @@ TEST_F(estp_only, fin_timeout)
 	char val[32];
 
 	/* TCP's tcp_fin_timeout default. */
-	ASSERT_EQ(0, sysctl_get(FIN_TIMEOUT, val, sizeof(val)));
+	ASSERT_EQ(0, estp_sysctl_get(FIN_TIMEOUT, val, sizeof(val)));
 	EXPECT_STREQ("60", val);
-	EXPECT_EQ(EINVAL, sysctl_set(FIN_TIMEOUT, "0"));
-	EXPECT_EQ(EINVAL, sysctl_set(FIN_TIMEOUT, "-1"));
-	ASSERT_EQ(0, sysctl_get(FIN_TIMEOUT, val, sizeof(val)));
+	EXPECT_EQ(EINVAL, estp_sysctl_set(FIN_TIMEOUT, "0"));
+	EXPECT_EQ(EINVAL, estp_sysctl_set(FIN_TIMEOUT, "-1"));
+	ASSERT_EQ(0, estp_sysctl_get(FIN_TIMEOUT, val, sizeof(val)));
 	EXPECT_STREQ("60", val);
-	EXPECT_EQ(0, sysctl_set(FIN_TIMEOUT, "30"));
-	ASSERT_EQ(0, sysctl_get(FIN_TIMEOUT, val, sizeof(val)));
+	EXPECT_EQ(0, estp_sysctl_set(FIN_TIMEOUT, "30"));
+	ASSERT_EQ(0, estp_sysctl_get(FIN_TIMEOUT, val, sizeof(val)));
 	EXPECT_STREQ("30", val);
 }
 

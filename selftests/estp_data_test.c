@@ -139,38 +139,6 @@ static int drain(int pfd)
 	return n;
 }
 
-/* A sysctl's value, newline stripped, in @buf: 0 or errno. */
-static int sysctl_get(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY), err = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0) {
-		err = errno;
-	} else {
-		buf[n] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-	}
-	close(fd);
-	return err;
-}
-
-/* Writes @val to a sysctl: 0 or errno. */
-static int sysctl_set(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), err = 0;
-
-	if (fd < 0)
-		return errno;
-	if (write(fd, val, strlen(val)) < 0)
-		err = errno;
-	close(fd);
-	return err;
-}
-
 /*
  * One counter of the "Prefix: names" / "Prefix: values" line pair of @path
  * (TcpExt: in /proc/net/netstat), or -1.  Those lines are far longer than
@@ -419,34 +387,22 @@ FIXTURE_SETUP(data)
 	 * is gone before estp.ko is unloaded.
 	 */
 	if (variant->proto == IPPROTO_ESTP &&
-	    (sysctl_get(TW_TIMEOUT, self->tw_saved, sizeof(self->tw_saved)) ||
-	     sysctl_set(TW_TIMEOUT, "1")))
+	    (estp_sysctl_get(TW_TIMEOUT, self->tw_saved, sizeof(self->tw_saved)) ||
+	     estp_sysctl_set(TW_TIMEOUT, "1")))
 		self->tw_saved[0] = '\0';
-}
-
-/* Closes with a RST: a connection a test left open needs no FIN exchange. */
-static void close_abort(int *fd)
-{
-	struct linger l = { .l_onoff = 1, .l_linger = 0 };
-
-	if (*fd < 0)
-		return;
-	setsockopt(*fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-	close(*fd);
-	*fd = -1;
 }
 
 FIXTURE_TEARDOWN(data)
 {
-	close_abort(&self->afd);
-	close_abort(&self->cfd);
+	estp_close_abort(&self->afd);
+	estp_close_abort(&self->cfd);
 	if (self->lfd >= 0)
 		close(self->lfd);
 	/* TCP's TIME_WAIT cannot be shortened, and blocks nothing later. */
 	if (variant->proto == IPPROTO_ESTP)
 		EXPECT_EQ(0, drain(self->pfd));
 	if (self->tw_saved[0])
-		sysctl_set(TW_TIMEOUT, self->tw_saved);
+		estp_sysctl_set(TW_TIMEOUT, self->tw_saved);
 	close(self->pfd);
 	free(self->tx);
 	free(self->rx);

@@ -225,21 +225,6 @@ static int icmp_send(int raw, int proto, const struct icmp_err *e)
 	return 0;
 }
 
-/*
- * Closes with a RST rather than a FIN exchange: no TIME_WAIT is left to
- * outlive the netns.
- */
-static void close_abort(int *fd)
-{
-	struct linger l = { .l_onoff = 1, .l_linger = 0 };
-
-	if (*fd < 0)
-		return;
-	setsockopt(*fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-	close(*fd);
-	*fd = -1;
-}
-
 FIXTURE(icmp)
 {
 	int fd;			/* the socket the ICMP errors are about */
@@ -286,9 +271,9 @@ FIXTURE_SETUP(icmp)
 
 FIXTURE_TEARDOWN(icmp)
 {
-	close_abort(&self->afd);
-	close_abort(&self->fd);
-	close_abort(&self->lfd);
+	estp_close_abort(&self->afd);
+	estp_close_abort(&self->fd);
+	estp_close_abort(&self->lfd);
 	if (self->cap >= 0)
 		close(self->cap);
 	if (self->raw >= 0)

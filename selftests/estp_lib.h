@@ -50,6 +50,53 @@ static inline int estp_proto_line(const char *name, long *size, long *sockets)
 }
 
 /*
+ * Closes *@fd with a RST (SO_LINGER 0) and sets it to -1: no FIN exchange,
+ * no TIME_WAIT left behind.
+ */
+static inline void estp_close_abort(int *fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	if (*fd < 0)
+		return;
+	setsockopt(*fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(*fd);
+	*fd = -1;
+}
+
+/* A sysctl's value, newline stripped, in @buf: 0 or errno. */
+static inline int estp_sysctl_get(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY), err = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0) {
+		err = errno;
+	} else {
+		buf[n] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+	}
+	close(fd);
+	return err;
+}
+
+/* Writes @val to a sysctl: 0 or errno. */
+static inline int estp_sysctl_set(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, val, strlen(val)) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+/*
  * One counter of a /proc file of "Prefix: names" / "Prefix: values" line
  * pairs (/proc/net/netstat, /proc/net/snmp, /proc/net/estp_stat): the value
  * of @field in the pair of @prefix, or -1.

@@ -24,5 +24,6 @@
 #define ESTP_KEEPCNT		6	/* keepalives before ETIMEDOUT */
 #define ESTP_SYNCNT		7	/* SYN retransmits before ETIMEDOUT */
 #define ESTP_LINGER2		8	/* FIN_WAIT2 lifetime of an orphan */
+#define ESTP_CONGESTION		13	/* congestion control algorithm, by name */
 
 #endif /* _UAPI_LINUX_ESTP_H */
