@@ -169,10 +169,13 @@ struct estp_sock {
 	u32				write_seq;	/* end of what the user queued */
 	u32				snd_wnd;	/* the peer's window */
 	u32				max_window;	/* the largest it offered */
+	u32				snd_wl1;	/* seq of the segment that set it */
 	u32				rcv_nxt;
 	u32				copied_seq;	/* first byte not yet read */
 	u32				rcv_wnd;	/* the window last advertised */
 	u32				rcv_wup;	/* rcv_nxt when it was */
+	struct rb_root			out_of_order_queue; /* by seq; charged to rmem */
+	u8				rcv_ratio;	/* payload per 256 bytes of truesize */
 	u32				high_seq;	/* recovery ends when acked */
 	struct sk_buff			*send_head;	/* first unsent, or NULL */
 	u8				fin_queued:1;	/* FIN goes after the data */
@@ -200,6 +203,8 @@ struct estp_sock {
 	u32				packets_out;	/* segments in [snd_una, snd_nxt) */
 	u32				lost_out;	/* of those, marked lost by an RTO */
 	u32				retrans_out;	/* lost ones sent again, unacked */
+	u32				sacked_out;	/* dupACKs counted as left (NewReno) */
+	u8				dupacks;	/* in a row, for fast retransmit */
 	u32				prior_in_flight; /* before the ACK in hand */
 	/* the socket's reference on ca_ops->owner: see estp_cong.c */
 	const struct estp_congestion_ops *ca_ops;
@@ -256,9 +261,10 @@ struct estp_skb_cb {
 	u32	end_seq;
 	u64	tx_us;		/* last (re)transmission, estp_clock_us() */
 	u8	sacked;		/* ESTP_CB_*, as TCP's TCPCB_* bits */
+	u8	fin;		/* out-of-order queue: the segment had a FIN */
 };
 
-#define ESTP_CB_LOST		0x01	/* marked lost by an RTO: lost_out */
+#define ESTP_CB_LOST		0x01	/* marked lost (RTO, dupACKs): lost_out */
 #define ESTP_CB_RETRANS		0x02	/* its resend is in flight: retrans_out */
 #define ESTP_CB_EVER_RETRANS	0x04	/* sent more than once: no RTT sample (Karn) */
 
@@ -301,6 +307,7 @@ static inline struct estp_timewait_sock *estp_twsk(const struct inet_timewait_so
 #define ESTP_MAX_SYNCNT		127		/* MAX_TCP_SYNCNT */
 #define ESTP_RETRIES2		15		/* net.ipv4.tcp_retries2 */
 #define ESTP_ORPHAN_RETRIES	8		/* tcp_orphan_retries() at 0 */
+#define ESTP_REORDERING		3		/* dupACKs before fast retransmit */
 #define ESTP_MSS_DEFAULT	536		/* RFC 9293 3.7.1, TCP_MSS_DEFAULT */
 #define ESTP_FIN_TIMEOUT_MAX	(120 * HZ)	/* TCP_FIN_TIMEOUT_MAX */
 #define ESTP_KEEPALIVE_TIME	7200		/* seconds, tcp_keepalive_time */
@@ -404,10 +411,28 @@ static inline u64 estp_clock_us(void)
 	return div_u64(ktime_get_ns(), NSEC_PER_USEC);
 }
 
-/* Segments in the network (tcp_packets_in_flight, without SACK). */
+/*
+ * Segments in the network (tcp_packets_in_flight): without SACK, each
+ * dupACK stands for one segment that left it (sacked_out, as TCP's Reno
+ * emulation).
+ */
 static inline u32 estp_packets_in_flight(const struct estp_sock *esk)
 {
-	return esk->packets_out - esk->lost_out + esk->retrans_out;
+	u32 left = esk->lost_out + esk->sacked_out;
+
+	return (esk->packets_out > left ? esk->packets_out - left : 0) + esk->retrans_out;
+}
+
+/*
+ * Receive buffer room in payload bytes: the free buffer scaled by the
+ * payload/truesize ratio of what arrives (TCP's scaling_ratio), so that a
+ * window we offer fits in the buffer whatever the segment size.
+ */
+static inline int estp_rcv_space(const struct sock *sk)
+{
+	int space = READ_ONCE(sk->sk_rcvbuf) - atomic_read(&sk->sk_rmem_alloc);
+
+	return space > 0 ? (int)(((u64)space * estp_sk(sk)->rcv_ratio) >> 8) : 0;
 }
 
 static inline bool estp_in_slow_start(const struct estp_sock *esk)
@@ -466,7 +491,9 @@ enum estp_mib_field {
 	ESTP_MIB_ABORTONDATA,	/* data after close: RST sent */
 	ESTP_MIB_RETRANSSEGS,	/* segments sent again */
 	ESTP_MIB_RCVQDROP,	/* in-order data dropped: receive buffer full */
-	ESTP_MIB_OFODROP,	/* out-of-order data dropped (no queue yet) */
+	ESTP_MIB_OFODROP,	/* out-of-order data dropped: no room */
+	ESTP_MIB_OFOQUEUE,	/* out-of-order segments queued */
+	ESTP_MIB_FASTRETRANS,	/* fast retransmits (three dupACKs) */
 	__ESTP_MIB_MAX
 };
 
@@ -537,6 +564,7 @@ int estp_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 			int flags);
 int estp_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len);
 void estp_write_queue_purge(struct sock *sk);
+void estp_ofo_purge(struct sock *sk);
 __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait);
 int estp_init_sock(struct sock *sk);
 void estp_destroy_sock(struct sock *sk);

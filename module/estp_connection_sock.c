@@ -459,6 +459,7 @@ struct sock *estp_csk_clone(const struct sock *listener,
 	esk->retransmits = 0;
 	esk->probes_out = 0;
 	esk->send_head = NULL;
+	esk->out_of_order_queue = RB_ROOT;
 	esk->max_window = 0;
 	esk->fin_queued = 0;
 	esk->in_recovery = 0;

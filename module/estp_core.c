@@ -76,6 +76,7 @@ int estp_disconnect(struct sock *sk, int flags)
 	estp_delete_keepalive_timer(sk);
 	estp_write_queue_purge(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);
+	estp_ofo_purge(sk);
 	estp_sk(sk)->fin_queued = 0;
 	estp_sk(sk)->in_recovery = 0;
 	/* The algorithm stays, its state does not (as tcp_disconnect()). */
@@ -182,6 +183,9 @@ int estp_init_sock(struct sock *sk)
 	estp_init_xmit_timers(sk);
 	esk->rto = ESTP_TIMEOUT_INIT;
 	esk->mss_cache = ESTP_MSS_DEFAULT;
+	esk->out_of_order_queue = RB_ROOT;
+	/* Until data shows the real overhead: half the buffer is payload. */
+	esk->rcv_ratio = 128;
 	esk->snd_cwnd = ESTP_INIT_CWND;
 	esk->snd_ssthresh = ESTP_INFINITE_SSTHRESH;
 	esk->snd_cwnd_clamp = ~0U;
@@ -203,6 +207,8 @@ void estp_destroy_sock(struct sock *sk)
 	estp_clear_xmit_timers(sk);
 	estp_delete_keepalive_timer(sk);
 	estp_write_queue_purge(sk);
+	/* Its data holds receive memory, which must be back by sk_destruct. */
+	estp_ofo_purge(sk);
 	estp_cleanup_congestion_control(sk);
 	estp_put_port(sk);
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
@@ -332,9 +338,7 @@ static void estp_cleanup_rbuf(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
 	s32 cur = (s32)(esk->rcv_wup + esk->rcv_wnd - esk->rcv_nxt);
-	int space = (READ_ONCE(sk->sk_rcvbuf) - atomic_read(&sk->sk_rmem_alloc)) / 2;
-
-	int win = clamp_t(int, space, 0, U16_MAX);
+	int win = clamp_t(int, estp_rcv_space(sk), 0, U16_MAX);
 
 	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2)))
 		return;
@@ -569,6 +573,22 @@ do_error:
 }
 
 /**
+ * estp_ofo_purge - drop the out-of-order queue
+ * @sk: the socket, locked or being destroyed
+ */
+void estp_ofo_purge(struct sock *sk)
+{
+	struct rb_root *root = &estp_sk(sk)->out_of_order_queue;
+	struct rb_node *p;
+
+	/* skb_rbtree_purge() is not exported. */
+	while ((p = rb_first(root))) {
+		rb_erase(p, root);
+		kfree_skb(rb_to_skb(p));
+	}
+}
+
+/**
  * estp_write_queue_purge - drop everything not yet acknowledged
  *	(tcp_write_queue_purge)
  * @sk: the socket, locked or being destroyed
@@ -585,6 +605,8 @@ void estp_write_queue_purge(struct sock *sk)
 	estp_sk(sk)->packets_out = 0;
 	estp_sk(sk)->lost_out = 0;
 	estp_sk(sk)->retrans_out = 0;
+	estp_sk(sk)->sacked_out = 0;
+	estp_sk(sk)->dupacks = 0;
 }
 
 /**

@@ -193,6 +193,7 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		esk->rcv_wnd = 0;
 		esk->snd_una = ntohl(th->ack_seq);
 		esk->snd_wnd = ntohs(th->window);
+		esk->snd_wl1 = ntohl(th->seq);
 		esk->max_window = esk->snd_wnd;
 		esk->mss_clamp = estp_parse_mss(th) ? : ESTP_MSS_DEFAULT;
 		/* Karn: only a SYN sent once measures the path. */
@@ -352,6 +353,8 @@ void estp_enter_loss(struct sock *sk)
 	esk->snd_cwnd_cnt = 0;
 	esk->retrans_out = 0;
 	esk->lost_out = 0;
+	esk->sacked_out = 0;
+	esk->dupacks = 0;
 	skb_queue_walk(&sk->sk_write_queue, skb) {
 		if (skb == esk->send_head)
 			break;
@@ -370,36 +373,114 @@ void estp_enter_loss(struct sock *sk)
  * 5.3) and, after a timeout, sends the next hole at once.  The caller
  * checked that ack is not beyond snd_nxt.
  */
-static void estp_ack(struct sock *sk, u32 ack, u16 window)
+/* Mark the first unacknowledged segment lost, unless it is already. */
+static void estp_mark_head_lost(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct sk_buff *skb = skb_peek(&sk->sk_write_queue);
+
+	if (!skb || skb == esk->send_head || ESTP_SKB_CB(skb)->sacked & ESTP_CB_LOST)
+		return;
+	ESTP_SKB_CB(skb)->sacked |= ESTP_CB_LOST;
+	esk->lost_out++;
+}
+
+/*
+ * Three duplicate ACKs: the first unacknowledged segment is taken for lost
+ * and sent again at once, and the window drops to the algorithm's
+ * threshold (RFC 5681 3.2, NewReno's RFC 6582; tcp_enter_recovery).
+ */
+static void estp_enter_recovery(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	esk->prior_cwnd = esk->snd_cwnd;
+	esk->snd_ssthresh = esk->ca_ops->ssthresh(sk);
+	esk->snd_cwnd = max(esk->snd_ssthresh, 2U);
+	esk->snd_cwnd_cnt = 0;
+	/* Each dupACK stands for a segment that arrived (Reno's SACK). */
+	esk->sacked_out = min_t(u32, esk->dupacks, esk->packets_out - 1);
+	estp_mark_head_lost(sk);
+	esk->high_seq = esk->snd_nxt;
+	esk->in_recovery = 1;
+	estp_set_ca_state(sk, ESTP_CA_RECOVERY);
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_FASTRETRANS);
+	estp_xmit_retransmit_queue(sk);
+}
+
+/* An ACK that acknowledges nothing new, carries nothing, keeps the window. */
+static void estp_dupack(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	esk->dupacks = min_t(u32, esk->dupacks + 1, U8_MAX);
+	if (esk->ca_state == ESTP_CA_RECOVERY) {
+		/* Another segment left the network: room for one more. */
+		if (esk->sacked_out + esk->lost_out < esk->packets_out)
+			esk->sacked_out++;
+		return;
+	}
+	if (esk->ca_state == ESTP_CA_OPEN && esk->dupacks >= ESTP_REORDERING)
+		estp_enter_recovery(sk);
+}
+
+static void estp_ack(struct sock *sk, u32 ack, u32 seq, u16 window, bool pure)
 {
 	struct estp_sock *esk = estp_sk(sk);
 	struct estp_ack_sample sample = { .rtt_us = -1 };
+	u32 old_wnd = esk->snd_wnd;
 
 	esk->rcv_tstamp = jiffies;
 	esk->probes_out = 0;
 	if (estp_before(ack, esk->snd_una))
 		return;
-	esk->snd_wnd = window;
-	esk->max_window = max(esk->max_window, esk->snd_wnd);
+	/* RFC 9293 3.10.7.4: an older segment must not undo a newer window. */
+	if (estp_after(ack, esk->snd_una) || estp_after(seq, esk->snd_wl1) ||
+	    (seq == esk->snd_wl1 && window > esk->snd_wnd)) {
+		esk->snd_wl1 = seq;
+		esk->snd_wnd = window;
+		esk->max_window = max(esk->max_window, esk->snd_wnd);
+	}
 	if (!estp_after(ack, esk->snd_una)) {
+		/* RFC 5681 2: a duplicate ACK only while data is out. */
+		if (pure && window == old_wnd && esk->packets_out)
+			estp_dupack(sk);
+		else
+			esk->dupacks = 0;
+		estp_xmit_retransmit_queue(sk);
 		estp_push(sk);
 		return;
 	}
 	esk->snd_una = ack;
+	esk->dupacks = 0;
 	/* New data acknowledged: the backoff ends (RFC 6298 5.7's spirit). */
 	esk->retransmits = 0;
 	sample.in_flight = estp_packets_in_flight(esk);
 	esk->prior_in_flight = sample.in_flight;
 	estp_clean_rtx_queue(sk, ack, &sample);
+	/* The first segment acked was the hole; the rest had been counted. */
+	if (sample.pkts_acked)
+		esk->sacked_out -= min_t(u32, sample.pkts_acked - 1, esk->sacked_out);
 	if (sample.pkts_acked) {
 		if (esk->ca_ops->pkts_acked)
 			esk->ca_ops->pkts_acked(sk, &sample);
-		/* Slow start also runs in Loss, as TCP's tcp_cong_control(). */
-		esk->ca_ops->cong_avoid(sk, ack, sample.pkts_acked);
+		/*
+		 * Slow start also runs in Loss, as TCP's tcp_cong_control();
+		 * in Recovery the window holds at the threshold.
+		 */
+		if (esk->ca_state != ESTP_CA_RECOVERY)
+			esk->ca_ops->cong_avoid(sk, ack, sample.pkts_acked);
 	}
 	if (esk->in_recovery && !estp_before(ack, esk->high_seq)) {
+		/* RFC 6582 3.2 (6): a full ACK ends recovery at ssthresh. */
+		if (esk->ca_state == ESTP_CA_RECOVERY)
+			esk->snd_cwnd = max(esk->snd_ssthresh, 2U);
 		esk->in_recovery = 0;
+		esk->sacked_out = 0;
 		estp_set_ca_state(sk, ESTP_CA_OPEN);
+	} else if (esk->ca_state == ESTP_CA_RECOVERY) {
+		/* RFC 6582 3.2 (5): a partial ACK, the next hole goes now. */
+		estp_mark_head_lost(sk);
 	}
 	if (esk->in_recovery)
 		estp_xmit_retransmit_queue(sk);
@@ -413,41 +494,144 @@ static void estp_ack(struct sock *sk, u32 ack, u16 window)
 }
 
 /*
- * In-order data (tcp_data_queue without the out-of-order part): the new
- * bytes join the receive queue.  The skb stays the caller's; the queue
- * takes its own reference.
- *
- * Return: true when the data was queued.
+ * What the bytes of this skb cost the receive buffer: the ratio the
+ * advertised window is scaled by (estp_rcv_space()).
  */
-static bool estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 len)
+static void estp_rcv_ratio_update(struct sock *sk, const struct sk_buff *skb, u32 len)
 {
-	struct estp_sock *esk = estp_sk(sk);
-	u32 skip = esk->rcv_nxt - seq;
+	u32 ratio = div_u64((u64)len << 8, skb->truesize);
 
-	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize > READ_ONCE(sk->sk_rcvbuf)) {
-		/* No room: the sender's timer sends it again later. */
-		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RCVQDROP);
-		return false;
-	}
-	if (!pskb_pull(skb, estp_hdr(skb)->doff * 4 + skip))
+	estp_sk(sk)->rcv_ratio = clamp_t(u32, ratio, 16, 255);
+}
+
+/* Charge a received segment's data to the socket, header pulled off. */
+static bool estp_rcv_own(struct sock *sk, struct sk_buff *skb, u32 pull)
+{
+	if (!pskb_pull(skb, pull))
 		return false;
 	skb_get(skb);
 	/* The route is the receive path's, borrowed under RCU. */
 	skb_dst_drop(skb);
-	ESTP_SKB_CB(skb)->seq = esk->rcv_nxt;
-	ESTP_SKB_CB(skb)->end_seq = seq + len;
 	skb_set_owner_r(skb, sk);
-	__skb_queue_tail(&sk->sk_receive_queue, skb);
-	WRITE_ONCE(esk->rcv_nxt, seq + len);
-	if (!sock_flag(sk, SOCK_DEAD))
-		sk->sk_data_ready(sk);
 	return true;
 }
 
 /*
+ * Data past a hole waits in the out-of-order queue, sorted by sequence
+ * (tcp_data_queue_ofo); one that an earlier segment there covers is a
+ * duplicate.  Overlaps are trimmed when the queue drains.
+ */
+static void estp_data_queue_ofo(struct sock *sk, struct sk_buff *skb, u32 seq,
+				u32 len, bool fin)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct rb_node **p = &esk->out_of_order_queue.rb_node, *parent = NULL;
+	struct estp_skb_cb *cb;
+
+	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize > READ_ONCE(sk->sk_rcvbuf)) {
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OFODROP);
+		return;
+	}
+	while (*p) {
+		const struct estp_skb_cb *q = ESTP_SKB_CB(rb_to_skb(*p));
+
+		parent = *p;
+		if (estp_before(seq, q->seq)) {
+			p = &parent->rb_left;
+		} else {
+			if (!estp_after(seq + len, q->end_seq) && (!fin || q->fin))
+				return;
+			p = &parent->rb_right;
+		}
+	}
+	estp_rcv_ratio_update(sk, skb, len);
+	if (!estp_rcv_own(sk, skb, estp_hdr(skb)->doff * 4))
+		return;
+	cb = ESTP_SKB_CB(skb);
+	memset(cb, 0, sizeof(*cb));
+	cb->seq = seq;
+	cb->end_seq = seq + len;
+	cb->fin = fin;
+	rb_link_node(&skb->rbnode, parent, p);
+	rb_insert_color(&skb->rbnode, &esk->out_of_order_queue);
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OFOQUEUE);
+}
+
+/*
+ * The hole before the out-of-order queue filled: move what is now in
+ * order to the receive queue (tcp_ofo_queue).  Return: true when a FIN
+ * came with it, which estp_fin() took.
+ */
+static bool estp_ofo_queue(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct rb_node *p;
+
+	while ((p = rb_first(&esk->out_of_order_queue))) {
+		struct sk_buff *skb = rb_to_skb(p);
+		struct estp_skb_cb *cb = ESTP_SKB_CB(skb);
+		bool fin = cb->fin;
+
+		if (estp_after(cb->seq, esk->rcv_nxt))
+			break;
+		rb_erase(p, &esk->out_of_order_queue);
+		if (estp_after(cb->end_seq, esk->rcv_nxt) &&
+		    pskb_pull(skb, esk->rcv_nxt - cb->seq)) {
+			cb->seq = esk->rcv_nxt;
+			__skb_queue_tail(&sk->sk_receive_queue, skb);
+			WRITE_ONCE(esk->rcv_nxt, cb->end_seq);
+		} else {
+			/* Old by now, or no memory to trim it: it comes again. */
+			fin = fin && cb->end_seq == esk->rcv_nxt;
+			kfree_skb(skb);
+		}
+		if (fin) {
+			/* Nothing can follow the FIN. */
+			estp_ofo_purge(sk);
+			estp_fin(sk);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * In-order data (tcp_data_queue): the new bytes join the receive queue,
+ * and whatever the out-of-order queue now continues.  The skb stays the
+ * caller's; the queue takes its own reference.
+ *
+ * Return: 0 when dropped, 1 when queued, 2 when queued and a FIN from the
+ * out-of-order queue was taken with it (and ACKed).
+ */
+static int estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 len)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 skip = esk->rcv_nxt - seq;
+	bool fin = false;
+
+	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize > READ_ONCE(sk->sk_rcvbuf)) {
+		/* No room: the sender sends it again later. */
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RCVQDROP);
+		return 0;
+	}
+	estp_rcv_ratio_update(sk, skb, len);
+	if (!estp_rcv_own(sk, skb, estp_hdr(skb)->doff * 4 + skip))
+		return 0;
+	ESTP_SKB_CB(skb)->seq = esk->rcv_nxt;
+	ESTP_SKB_CB(skb)->end_seq = seq + len;
+	__skb_queue_tail(&sk->sk_receive_queue, skb);
+	WRITE_ONCE(esk->rcv_nxt, seq + len);
+	if (!RB_EMPTY_ROOT(&esk->out_of_order_queue))
+		fin = estp_ofo_queue(sk);
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk->sk_data_ready(sk);
+	return fin ? 2 : 1;
+}
+
+/*
  * Synchronized states (RFC 9293 3.10.7.4): RSTs and SYNs by RFC 5961, then
- * the sequence check, the ACK, the data and the FIN.  There is no
- * out-of-order queue yet: data must start at or before rcv_nxt.
+ * the sequence check, the ACK, the data and the FIN.  Data past a hole
+ * waits in the out-of-order queue.
  */
 static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 {
@@ -455,7 +639,8 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	struct estp_sock *esk = estp_sk(sk);
 	u32 seq = ntohl(th->seq), ack;
 	u32 len = skb->len - th->doff * 4;
-	bool fin = th->fin;
+	bool fin = th->fin, ofo = false;
+	int queued;
 
 	if (th->rst) {
 		/* RFC 5961 3.2: only an exact RST resets; others get a challenge. */
@@ -479,14 +664,20 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	}
 	if (!th->ack)
 		return 0;
-	if (len ? estp_after(seq, esk->rcv_nxt) || !estp_after(seq + len, esk->rcv_nxt) :
-		  seq != esk->rcv_nxt) {
-		/* Old, or beyond a hole we cannot queue yet: ACK what we have. */
-		if (len && estp_after(seq, esk->rcv_nxt))
-			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OFODROP);
+	/*
+	 * RFC 9293 3.10.7.4's acceptability, as tcp_sequence(): not wholly
+	 * before where our last window started, not past the buffer.  An
+	 * ACK on a retransmission, or on a segment past a hole, still counts:
+	 * with data both ways, ignoring it stalls both sides.
+	 */
+	if (estp_before(seq + len + fin, esk->rcv_wup) ||
+	    (estp_after(seq, esk->rcv_nxt) &&
+	     seq - esk->rcv_nxt >= (u32)max(READ_ONCE(sk->sk_rcvbuf), 1))) {
 		estp_send_ack(sk);
 		return 0;
 	}
+	if (len && estp_after(seq, esk->rcv_nxt))
+		ofo = true;
 	ack = ntohl(th->ack_seq);
 	if (estp_after(ack, esk->snd_nxt)) {
 		/* RFC 9293: an ACK of something not yet sent is answered. */
@@ -499,6 +690,7 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			return 1;
 		esk->snd_una = ack;
 		esk->snd_wnd = ntohs(th->window);
+		esk->snd_wl1 = seq;
 		estp_clear_xmit_timers(sk);
 		estp_set_state(sk, TCP_ESTABLISHED);
 		estp_init_transfer(sk);
@@ -507,11 +699,16 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
 		}
 	}
-	estp_ack(sk, ack, ntohs(th->window));
+	estp_ack(sk, ack, seq, ntohs(th->window), !len && !fin);
 	if (esk->fin_sent && esk->snd_una == esk->snd_nxt &&
 	    (1 << sk->sk_state) & (TCPF_FIN_WAIT1 | TCPF_CLOSING | TCPF_LAST_ACK) &&
 	    estp_fin_acked(sk))
 		return 0;
+	if (len && !estp_after(seq + len, esk->rcv_nxt)) {
+		/* All of it came before: tell the peer what we have. */
+		estp_send_ack(sk);
+		return 0;
+	}
 	if (len) {
 		if (!((1 << sk->sk_state) &
 		      (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2)))
@@ -524,14 +721,24 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			estp_reset(sk);
 			return 1;
 		}
-		if (!estp_data_queue(sk, skb, seq, len)) {
+		if (ofo) {
+			estp_data_queue_ofo(sk, skb, seq, len, fin);
+			/* At once: the sender counts these for fast retransmit. */
 			estp_send_ack(sk);
 			return 0;
 		}
+		queued = estp_data_queue(sk, skb, seq, len);
+		if (!queued) {
+			estp_send_ack(sk);
+			return 0;
+		}
+		if (queued == 2)
+			return 0;
 	}
 	if (fin && seq + len == esk->rcv_nxt)
 		estp_fin(sk);
-	else if (len)
+	else if (len || fin)
+		/* Data to acknowledge, or a FIN past a hole: it comes again. */
 		estp_send_ack(sk);
 	return 0;
 }

@@ -33,6 +33,8 @@ static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_RETRANSSEGS]	= "RetransSegs",
 	[ESTP_MIB_RCVQDROP]	= "RcvQDrop",
 	[ESTP_MIB_OFODROP]	= "OfoDrop",
+	[ESTP_MIB_OFOQUEUE]	= "OfoQueue",
+	[ESTP_MIB_FASTRETRANS]	= "FastRetrans",
 };
 
 static int estp_stat_show(struct seq_file *seq, void *v)

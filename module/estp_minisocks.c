@@ -43,6 +43,8 @@ struct sock *estp_create_openreq_child(const struct sock *listener,
 	esk->packets_out = 0;
 	esk->lost_out = 0;
 	esk->retrans_out = 0;
+	esk->sacked_out = 0;
+	esk->dupacks = 0;
 	/* Its own reference on the algorithm, released by its destroy. */
 	estp_ca_openreq_child(newsk);
 	/* A cookie's request remembers no send time; a resent one, no use. */

@@ -167,16 +167,16 @@ static int estp_transmit_skb(struct sock *sk, struct sk_buff *skb, u32 seq,
  * estp_select_window - the receive window to advertise (tcp_select_window)
  * @sk: the socket
  *
- * Half the free receive buffer, as the buffer also pays for skb overhead;
- * never less than what is left of the last window, which RFC 9293 forbids
- * taking back.  No window scaling yet: at most 64 KiB.
+ * The free receive buffer in payload bytes (estp_rcv_space()); never less
+ * than what is left of the last window, which RFC 9293 forbids taking
+ * back.  No window scaling yet: at most 64 KiB.
  *
  * Return: the window, for the header.
  */
 u16 estp_select_window(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
-	int space = (READ_ONCE(sk->sk_rcvbuf) - atomic_read(&sk->sk_rmem_alloc)) / 2;
+	int space = estp_rcv_space(sk);
 	s32 cur = (s32)(esk->rcv_wup + esk->rcv_wnd - esk->rcv_nxt);
 	u32 win = clamp_t(int, space, 0, U16_MAX);
 
