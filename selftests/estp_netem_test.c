@@ -254,7 +254,13 @@ TEST_F_TIMEOUT(netem, both_ways, 240)
 		/* Side 0 (client) read what side 1 (server) sent, and back. */
 		EXPECT_EQ(0, memcmp(rs[i].rx, self->tx[!i], self->len)) TH_LOG("side %d", i);
 	}
-	/* The server's netns saw the link's work. */
+	/*
+	 * The server's netns saw the link's work.  Only ESTP's counters are
+	 * asserted: TCP's on a veth depend on GSO/GRO offloads (6.12 counted
+	 * neither out-of-order segments nor checksum drops in a whole run).
+	 */
+	if (variant->proto != IPPROTO_ESTP)
+		return;
 	if (variant->ofo)
 		EXPECT_LT(ofo, counter_in(self, 1, variant->proto, "ofo"));
 	if (variant->corrupt)
