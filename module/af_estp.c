@@ -25,9 +25,46 @@ unsigned int estp_net_id __read_mostly;
 /* Orphaned socks of every netns, as tcp_orphan_count. */
 struct percpu_counter estp_orphan_count;
 
+/*
+ * Memory accounting of every netns, as TCP's: pages charged to ESTP
+ * sockets (the core batches them per cpu in the fw_alloc reserve), the
+ * sockets that count, and since when the protocol is under pressure
+ * (jiffies, 0: not).
+ */
+static atomic_long_t estp_memory_allocated ____cacheline_aligned_in_smp;
+static DEFINE_PER_CPU(int, estp_memory_per_cpu_fw_alloc);
+static struct percpu_counter estp_sockets_allocated;
+static unsigned long estp_memory_pressure;
+
+/* Over net.estp.mem[1] (tcp_enter_memory_pressure). */
+static void estp_enter_memory_pressure(struct sock *sk)
+{
+	unsigned long val;
+
+	if (READ_ONCE(estp_memory_pressure))
+		return;
+	val = jiffies ? : 1;
+	if (!cmpxchg(&estp_memory_pressure, 0, val))
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_MEMORYPRESSURES);
+}
+
+/* Back under net.estp.mem[0] (tcp_leave_memory_pressure). */
+static void estp_leave_memory_pressure(struct sock *sk)
+{
+	if (READ_ONCE(estp_memory_pressure))
+		WRITE_ONCE(estp_memory_pressure, 0);
+}
+
 static struct sock *estp_accept(struct sock *sk, ESTP_ACCEPT_PARAMS)
 {
 	return estp_csk_accept(sk, ESTP_ACCEPT_FLAGS, ESTP_ACCEPT_ERR);
+}
+
+static int estp_proto_ioctl(struct sock *sk, int cmd, ESTP_IOCTL_PARAMS)
+{
+	int answ, err = estp_ioctl(sk, cmd, &answ);
+
+	return err ? : ESTP_IOCTL_PUT(answ);
 }
 
 struct proto estp_prot = {
@@ -46,12 +83,23 @@ struct proto estp_prot = {
 	.backlog_rcv	= estp_v4_do_rcv,
 	.release_cb	= estp_release_cb,
 	.keepalive	= estp_set_keepalive,
+	.ioctl		= estp_proto_ioctl,
 	.slab_flags	= SLAB_TYPESAFE_BY_RCU,
 	.rsk_prot	= &estp_request_sock_ops,
 	.twsk_prot	= &estp_timewait_sock_ops,
 	.setsockopt	= estp_setsockopt,
 	.getsockopt	= estp_getsockopt,
 	.obj_size	= sizeof(struct estp_sock),
+	.enter_memory_pressure	= estp_enter_memory_pressure,
+	.leave_memory_pressure	= estp_leave_memory_pressure,
+	.memory_allocated	= &estp_memory_allocated,
+	.per_cpu_fw_alloc	= &estp_memory_per_cpu_fw_alloc,
+	.sockets_allocated	= &estp_sockets_allocated,
+	.memory_pressure	= &estp_memory_pressure,
+	.sysctl_mem		= estp_sysctl_mem,
+	/* .sysctl_rmem and .sysctl_wmem: the init netns's, set at load */
+	/* IP and a header with full options, as MAX_TCP_HEADER */
+	.max_header		= L1_CACHE_ALIGN(128 + MAX_HEADER),
 };
 
 /**
@@ -85,6 +133,22 @@ out:
 }
 
 /*
+ * SO_RCVLOWAT, as tcp_set_rcvlowat(): at most half the largest receive
+ * buffer the socket may have, so that a reader can always be woken.
+ */
+static int estp_set_rcvlowat(struct sock *sk, int val)
+{
+	int cap;
+
+	if (sk->sk_userlocks & SOCK_RCVBUF_LOCK)
+		cap = READ_ONCE(sk->sk_rcvbuf) >> 1;
+	else
+		cap = READ_ONCE(estp_pernet(sock_net(sk))->rmem[2]) >> 1;
+	WRITE_ONCE(sk->sk_rcvlowat, min(val, cap) ? : 1);
+	return 0;
+}
+
+/*
  * What ESTP does not offer is sock_no_*(): a clear -EOPNOTSUPP, never a
  * NULL method of estp_prot reached through inet_*().
  */
@@ -106,6 +170,7 @@ static const struct proto_ops estp_stream_ops = {
 	.sendmsg	= estp_stream_sendmsg,
 	.recvmsg	= estp_stream_recvmsg,
 	.mmap		= sock_no_mmap,
+	.set_rcvlowat	= estp_set_rcvlowat,
 };
 
 static struct inet_protosw estp_protosw = {
@@ -175,9 +240,13 @@ static int __init estp_init(void)
 	err = percpu_counter_init(&estp_orphan_count, 0, GFP_KERNEL);
 	if (err)
 		return err;
-	err = estp_hashinfo_init();
+	err = percpu_counter_init(&estp_sockets_allocated, 0, GFP_KERNEL);
 	if (err)
 		goto out_orphans;
+	estp_sysctl_mem_init();
+	err = estp_hashinfo_init();
+	if (err)
+		goto out_sockets;
 	/* Before any netns picks its default algorithm from them. */
 	err = estp_cong_init();
 	if (err)
@@ -188,6 +257,13 @@ static int __init estp_init(void)
 	err = register_pernet_subsys(&estp_net_ops);
 	if (err)
 		goto out_proto;
+	/*
+	 * The core's minimums under pressure (sk_get_rmem0()) read these: the
+	 * init netns's net.estp.rmem and wmem, which live as long as the
+	 * module, set before any socket can exist.
+	 */
+	estp_prot.sysctl_rmem = estp_pernet(&init_net)->rmem;
+	estp_prot.sysctl_wmem = estp_pernet(&init_net)->wmem;
 	/* The receive handler goes first: a socket must never exist without it. */
 	if (inet_add_protocol(&estp_protocol, estp_ipproto) < 0) {
 		pr_err("IP protocol %d is already taken; load with ipproto=<free number>\n",
@@ -208,6 +284,8 @@ out_cong:
 	estp_cong_exit();
 out_hash:
 	estp_hashinfo_destroy();
+out_sockets:
+	percpu_counter_destroy(&estp_sockets_allocated);
 out_orphans:
 	percpu_counter_destroy(&estp_orphan_count);
 	return err;
@@ -225,6 +303,7 @@ static void __exit estp_exit(void)
 	proto_unregister(&estp_prot);
 	estp_cong_exit();
 	estp_hashinfo_destroy();
+	percpu_counter_destroy(&estp_sockets_allocated);
 	percpu_counter_destroy(&estp_orphan_count);
 }
 

@@ -76,4 +76,27 @@ estp_register_net_sysctl(struct net *net, const char *path,
 #define estp_recverr(sk)	(inet_sk(sk)->recverr)
 #endif
 
+/*
+ * proto->ioctl: 6.5 gave it the answer in kernel memory (int *karg), which
+ * sk_ioctl() copies out; before, the method wrote to the user's arg.  A
+ * method is declared as f(struct sock *sk, int cmd, ESTP_IOCTL_PARAMS) and
+ * hands its answer over with ESTP_IOCTL_PUT(answ), which evaluates to 0 or
+ * -EFAULT.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#define ESTP_IOCTL_PARAMS	int *karg
+#define ESTP_IOCTL_PUT(answ)	(*karg = (answ), 0)
+#else
+#define ESTP_IOCTL_PARAMS	unsigned long arg
+#define ESTP_IOCTL_PUT(answ)	put_user(answ, (int __user *)arg)
+#endif
+
+/*
+ * 6.10 moved sk_memory_allocated() and the memory-pressure helpers from
+ * <net/sock.h> to <net/proto_memory.h>.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#include <net/proto_memory.h>
+#endif
+
 #endif /* _ESTP_COMPAT_H */

@@ -190,6 +190,50 @@ struct estp_sock {
 	u64				syn_tx_us;	/* when our first SYN went out */
 	u8				syn_retrans:1;	/* the handshake was resent */
 
+	/* Nagle, corking and timeouts set by the user */
+	u8				nonagle;	/* ESTP_NAGLE_* bits */
+	u32				user_timeout;	/* ESTP_USER_TIMEOUT, ms; 0: none */
+	u32				retrans_stamp;	/* jiffies of the first resend; 0: none */
+	u32				snd_sml;	/* end of the last small segment sent */
+
+	/* options negotiated in the handshake (struct tcp_options_received) */
+	u8				tstamp_ok:1;	/* RFC 7323 timestamps */
+	u8				sack_ok:1;	/* RFC 2018 SACK */
+	u8				wscale_ok:1;	/* RFC 7323 window scaling */
+	u8				snd_wscale:4;	/* the peer's shift */
+	u8				rcv_wscale:4;	/* ours */
+	u32				ts_recent;	/* TSval to echo (RFC 7323 4.3) */
+	u32				ts_recent_stamp; /* seconds when it was set, PAWS */
+	u32				ts_offset;	/* added to our TSval clock */
+	u32				rcv_tsecr;	/* TSecr of the segment in hand */
+	u8				saw_tstamp:1;	/* the segment in hand had one */
+	u32				rcv_rtt_us;	/* receiver's RTT, from TSecr */
+	u32				highest_sack;	/* end of the highest SACKed seq */
+	u64				rack_xmit_us;	/* RACK: sent when, the latest delivered */
+	u32				rack_end_seq;	/* and its end */
+	u32				rack_rtt_us;	/* and its RTT */
+	u32				reord_us;	/* the most reordering seen */
+	u8				early_timer;	/* ESTP_EARLY_*: timer armed for */
+	u32				tlp_high_seq;	/* snd_nxt at the loss probe; 0: none out */
+	u32				window_clamp;	/* the most we ever advertise */
+	u32				rcv_ssthresh;	/* window growth limit (tcp's) */
+	u8				num_sacks;	/* blocks in selective_acks */
+	u32				sack_blocks[4][2]; /* ours to send: start, end */
+
+	/* delayed ACKs (inet_connection_sock's icsk_ack) */
+	struct timer_list		delack_timer;	/* holds a sock ref */
+	u8				ack_pending;	/* ESTP_ACK_* bits */
+	u8				ack_quick;	/* ACKs still to send at once */
+	u8				ack_pingpong;	/* interactive: delay ACKs */
+	u32				ack_ato;	/* delayed-ACK timeout, jiffies */
+	u32				ack_lrcvtime;	/* jiffies of the last data in */
+	u16				rcv_mss;	/* estimate of the peer's MSS */
+
+	/* receive buffer autotuning (tcp_rcv_space_adjust) */
+	u32				rcvq_space;	/* bytes copied in the last RTT */
+	u32				rcvq_seq;	/* copied_seq when it began */
+	u64				rcvq_time_us;	/* when it began */
+
 	/* congestion control (tcp_sock and inet_connection_sock parts) */
 	u8				ca_state;	/* ESTP_CA_* */
 	u8				ca_initialized:1; /* ops->init() ran */
@@ -200,6 +244,8 @@ struct estp_sock {
 	u32				snd_cwnd_clamp;
 	u32				snd_ssthresh;
 	u32				prior_cwnd;	/* before the last loss */
+	u32				prior_ssthresh;	/* before the last loss, for undo */
+	u32				undo_tsval;	/* our TSval when it began; 0: no undo */
 	u32				packets_out;	/* segments in [snd_una, snd_nxt) */
 	u32				lost_out;	/* of those, marked lost by an RTO */
 	u32				retrans_out;	/* lost ones sent again, unacked */
@@ -250,7 +296,57 @@ struct estp_request_sock {
 	u64				snt_synack_us;	/* first SYN-ACK, for an RTT sample */
 	u16				mss;		/* peer's MSS option */
 	bool				cookie;		/* rebuilt from a SYN cookie */
+	/* what the SYN offered and the SYN-ACK agreed to */
+	u8				tstamp_ok:1;
+	u8				sack_ok:1;
+	u8				wscale_ok:1;
+	u8				snd_wscale:4;
+	u8				rcv_wscale:4;
+	u32				ts_recent;	/* the SYN's TSval */
+	u32				ts_offset;	/* our TSval clock's offset */
+	u32				rcv_wnd;	/* the SYN-ACK's window */
+	u32				window_clamp;
 };
+
+/*
+ * Options of a received segment (struct tcp_options_received's per-segment
+ * part), filled by estp_parse_options().
+ */
+struct estp_options_received {
+	u16	mss;		/* 0: none */
+	u8	saw_wscale:1,
+		sack_ok:1,	/* SACK-permitted */
+		saw_tstamp:1;
+	u8	wscale;
+	u8	num_sacks;	/* blocks at sack_ptr */
+	u32	tsval;
+	u32	tsecr;
+	const u8 *sack_ptr;	/* first SACK block, in the header */
+};
+
+#define ESTP_MAX_WSCALE		14		/* RFC 7323 2.3, TCP_MAX_WSCALE */
+#define ESTP_MAX_SACKS		4		/* blocks in one option */
+#define ESTP_OPT_MSS		2		/* option kinds */
+#define ESTP_OPT_WSCALE		3
+#define ESTP_OPT_SACK_PERM	4
+#define ESTP_OPT_SACK		5
+#define ESTP_OPT_TIMESTAMP	8
+#define ESTP_OPTLEN_TS_ALIGNED	12		/* NOP, NOP, TS */
+#define ESTP_MAX_OPTION_SPACE	40
+#define ESTP_PAWS_24DAYS	(60 * 60 * 24 * 24) /* RFC 7323 5.5, seconds */
+#define ESTP_ATO_MIN		(HZ / 25)	/* TCP_ATO_MIN */
+#define ESTP_DELACK_MAX		(HZ / 5)	/* TCP_DELACK_MAX */
+#define ESTP_MAX_QUICKACKS	16		/* TCP_MAX_QUICKACKS */
+
+/* ack_pending bits (ICSK_ACK_*) */
+#define ESTP_ACK_SCHED		1		/* an ACK is owed */
+#define ESTP_ACK_TIMER		2		/* the delayed-ACK timer runs for it */
+#define ESTP_ACK_PUSHED		4		/* a PSH or a small segment came */
+#define ESTP_ACK_NOW		8		/* this one may not wait */
+
+/* early_timer: the retransmit timer armed before the RTO for */
+#define ESTP_EARLY_REO		1		/* RACK's reordering window */
+#define ESTP_EARLY_TLP		2		/* a tail loss probe */
 
 /*
  * Per-segment data in skb->cb while an skb is on a write or receive queue
@@ -267,6 +363,7 @@ struct estp_skb_cb {
 #define ESTP_CB_LOST		0x01	/* marked lost (RTO, dupACKs): lost_out */
 #define ESTP_CB_RETRANS		0x02	/* its resend is in flight: retrans_out */
 #define ESTP_CB_EVER_RETRANS	0x04	/* sent more than once: no RTT sample (Karn) */
+#define ESTP_CB_SACKED		0x08	/* the peer SACKed it: sacked_out */
 
 #define ESTP_SKB_CB(skb)	((struct estp_skb_cb *)&((skb)->cb[0]))
 
@@ -289,6 +386,9 @@ struct estp_timewait_sock {
 	struct estp_bind_bucket		*bind_hash;	/* under the bucket lock */
 	u32				snd_nxt;
 	u32				rcv_nxt;
+	bool				tstamp_ok;	/* its ACKs carry timestamps */
+	u32				ts_recent;	/* TSval to echo */
+	u32				ts_offset;	/* of our TSval clock */
 };
 
 static inline struct estp_timewait_sock *estp_twsk(const struct inet_timewait_sock *tw)
@@ -305,11 +405,15 @@ static inline struct estp_timewait_sock *estp_twsk(const struct inet_timewait_so
 #define ESTP_SYN_RETRIES	6		/* net.ipv4.tcp_syn_retries */
 #define ESTP_SYNACK_RETRIES	5		/* net.ipv4.tcp_synack_retries */
 #define ESTP_MAX_SYNCNT		127		/* MAX_TCP_SYNCNT */
-#define ESTP_RETRIES2		15		/* net.ipv4.tcp_retries2 */
 #define ESTP_ORPHAN_RETRIES	8		/* tcp_orphan_retries() at 0 */
 #define ESTP_REORDERING		3		/* dupACKs before fast retransmit */
 #define ESTP_MSS_DEFAULT	536		/* RFC 9293 3.7.1, TCP_MSS_DEFAULT */
 #define ESTP_FIN_TIMEOUT_MAX	(120 * HZ)	/* TCP_FIN_TIMEOUT_MAX */
+/* nonagle bits, as TCP_NAGLE_*: ESTP_NODELAY, ESTP_CORK, one forced push */
+#define ESTP_NAGLE_OFF		1
+#define ESTP_NAGLE_CORK		2
+#define ESTP_NAGLE_PUSH		4
+
 #define ESTP_KEEPALIVE_TIME	7200		/* seconds, tcp_keepalive_time */
 #define ESTP_KEEPALIVE_INTVL	75		/* seconds, tcp_keepalive_intvl */
 #define ESTP_KEEPALIVE_PROBES	9		/* tcp_keepalive_probes */
@@ -323,6 +427,7 @@ static inline struct estp_timewait_sock *estp_twsk(const struct inet_timewait_so
  */
 enum {
 	ESTP_MTU_REDUCED_DEFERRED,
+	ESTP_DELACK_DEFERRED,
 };
 
 static inline struct estp_sock *estp_sk(const struct sock *sk)
@@ -372,8 +477,8 @@ struct estp_ack_sample {
  * @set_state: optional: the socket enters ESTP_CA_* @new_state
  * @cwnd_event: optional: an ESTP_CA_EVENT_*
  * @pkts_acked: optional: every ACK of new data, with its RTT sample
- * @undo_cwnd: required: snd_cwnd once a loss proves spurious (ESTP does
- *	not detect spurious losses yet: nothing calls it)
+ * @undo_cwnd: required: snd_cwnd once a loss proves spurious (the ACK
+ *	that ends the episode echoes a timestamp older than the first resend)
  * @init: optional: the connection is established (or the socket switched
  *	to this algorithm while established)
  * @release: optional: the socket is done with the algorithm
@@ -435,6 +540,21 @@ static inline int estp_rcv_space(const struct sock *sk)
 	return space > 0 ? (int)(((u64)space * estp_sk(sk)->rcv_ratio) >> 8) : 0;
 }
 
+/*
+ * A segment's size: the MSS, but at most half the largest window the peer
+ * offered, so that a window never holds back a segment it could take half
+ * of (tcp_bound_to_half_wnd; ESTP has no segment splitting).  Segments of
+ * this size are full ones to Nagle.
+ */
+static inline u32 estp_size_goal(const struct estp_sock *esk)
+{
+	u32 cutoff = esk->max_window > ESTP_MSS_DEFAULT ? esk->max_window / 2 : esk->max_window;
+
+	if (cutoff && esk->mss_cache > cutoff)
+		return max_t(u32, cutoff, 48);
+	return esk->mss_cache;
+}
+
 static inline bool estp_in_slow_start(const struct estp_sock *esk)
 {
 	return esk->snd_cwnd < esk->snd_ssthresh;
@@ -494,6 +614,13 @@ enum estp_mib_field {
 	ESTP_MIB_OFODROP,	/* out-of-order data dropped: no room */
 	ESTP_MIB_OFOQUEUE,	/* out-of-order segments queued */
 	ESTP_MIB_FASTRETRANS,	/* fast retransmits (three dupACKs) */
+	ESTP_MIB_MEMORYPRESSURES, /* times the protocol entered memory pressure */
+	ESTP_MIB_SACKRECOVERY,	/* recoveries entered with SACK */
+	ESTP_MIB_PAWSESTAB,	/* segments dropped by PAWS (RFC 7323 5) */
+	ESTP_MIB_DELAYEDACKS,	/* ACKs the delayed-ACK timer sent */
+	ESTP_MIB_TIMEOUTS,	/* retransmission timeouts of data or FIN */
+	ESTP_MIB_LOSSPROBES,	/* tail loss probes sent */
+	ESTP_MIB_UNDO,		/* cwnd reductions undone: the loss was not */
 	__ESTP_MIB_MAX
 };
 
@@ -517,6 +644,12 @@ struct estp_net {
 	int				keepalive_intvl; /* seconds */
 	int				keepalive_probes;
 	int				invalid_ratelimit; /* ms between challenge ACKs */
+	int				retries2;	/* tcp_retries2 */
+	int				rmem[3];	/* tcp_rmem: min, default, max */
+	int				wmem[3];	/* tcp_wmem */
+	int				timestamps;	/* RFC 7323 timestamps, 0/1 */
+	int				sack;		/* RFC 2018 SACK, 0/1 */
+	int				window_scaling;	/* RFC 7323 window scaling, 0/1 */
 	int				challenge_ack_limit; /* per second, per netns */
 	u32				challenge_timestamp; /* second of the count */
 	atomic_t			challenge_count;
@@ -564,6 +697,7 @@ int estp_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 			int flags);
 int estp_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len);
 void estp_write_queue_purge(struct sock *sk);
+void estp_wmem_free_skb(struct sock *sk, struct sk_buff *skb);
 void estp_ofo_purge(struct sock *sk);
 __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait);
 int estp_init_sock(struct sock *sk);
@@ -575,6 +709,7 @@ int estp_getsockopt(struct sock *sk, int level, int optname,
 		    char __user *optval, int __user *optlen);
 bool estp_too_many_orphans(const struct sock *sk, int shift);
 int estp_fin_time(const struct sock *sk);
+int estp_ioctl(struct sock *sk, int cmd, int *karg);
 
 /* estp_connection_sock.c (inet_connection_sock.c) */
 void estp_reqsk_queue_alloc(struct estp_accept_queue *queue);
@@ -624,6 +759,8 @@ u32 estp_v4_cookie_init_sequence(struct sock *listener, const struct sk_buff *sk
 int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb);
 
 /* estp_sysctl.c */
+extern long estp_sysctl_mem[3];
+void estp_sysctl_mem_init(void);
 int estp_sysctl_net_init(struct net *net);
 void estp_sysctl_net_exit(struct net *net);
 
@@ -640,15 +777,19 @@ int estp_send_syn(struct sock *sk);
 int estp_v4_send_synack(const struct sock *listener, struct request_sock *req);
 int estp_connect(struct sock *sk);
 void estp_send_ack(struct sock *sk);
+void estp_send_delayed_ack(struct sock *sk);
+void estp_delack_timer_handler(struct sock *sk);
 void estp_send_fin(struct sock *sk);
 void estp_retransmit_fin(struct sock *sk);
 void estp_v4_send_tw_ack(struct inet_timewait_sock *tw);
 void estp_send_active_reset(struct sock *sk, gfp_t gfp);
 int estp_write_wakeup(struct sock *sk);
 void estp_push(struct sock *sk);
+void __estp_push(struct sock *sk, int nonagle);
 int estp_retransmit_skb(struct sock *sk, struct sk_buff *skb);
 void estp_xmit_retransmit_queue(struct sock *sk);
 u16 estp_select_window(struct sock *sk);
+u32 __estp_select_window(struct sock *sk);
 void estp_send_challenge_ack(struct sock *sk);
 void estp_sync_mss(struct sock *sk, u32 pmtu);
 void estp_v4_send_check(struct sock *sk, struct sk_buff *skb);
@@ -657,12 +798,22 @@ void estp_v4_send_check(struct sock *sk, struct sk_buff *skb);
 void estp_reset(struct sock *sk);
 int estp_rcv_state_process(struct sock *sk, struct sk_buff *skb);
 u16 estp_parse_mss(const struct estphdr *th);
+void estp_parse_options(const struct estphdr *th, struct estp_options_received *opt);
+void estp_openreq_options(struct request_sock *req, const struct sock *listener,
+			  const struct estp_options_received *opt);
+void estp_select_initial_window(const struct sock *sk, int space, u32 mss,
+				u32 *rcv_wnd, u32 *window_clamp, bool wscale_ok,
+				u8 *rcv_wscale);
+void estp_enter_quickack_mode(struct sock *sk);
 int estp_conn_request(struct sock *listener, struct sk_buff *skb);
 void estp_openreq_init(struct request_sock *req, const struct sk_buff *skb,
 		       u32 rcv_isn, u16 mss);
 void estp_init_transfer(struct sock *sk);
 void estp_rtt_sample(struct sock *sk, long rtt_us);
 void estp_enter_loss(struct sock *sk);
+void estp_rcv_space_adjust(struct sock *sk);
+bool estp_early_timeout(struct sock *sk);
+void estp_schedule_loss_probe(struct sock *sk);
 
 /* estp_minisocks.c (tcp_minisocks.c) */
 struct sock *estp_create_openreq_child(const struct sock *listener,

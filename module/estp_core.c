@@ -7,6 +7,8 @@
  * accepted for the ones whose meaning is TCP's.
  */
 #include <linux/sched/signal.h>
+#include <linux/sockios.h>
+#include <asm/ioctls.h>
 #include <net/ip.h>
 #include <net/sock.h>
 
@@ -193,6 +195,13 @@ int estp_init_sock(struct sock *sk)
 	estp_assign_congestion_control(sk);
 	esk->af_ops = &estp_ipv4_specific;
 	sk->sk_write_space = estp_write_space;
+	/* net.estp.wmem[1] and rmem[1], unless SO_SNDBUF/SO_RCVBUF came first. */
+	if (!(sk->sk_userlocks & SOCK_SNDBUF_LOCK))
+		WRITE_ONCE(sk->sk_sndbuf, READ_ONCE(estp_pernet(sock_net(sk))->wmem[1]));
+	if (!(sk->sk_userlocks & SOCK_RCVBUF_LOCK))
+		WRITE_ONCE(sk->sk_rcvbuf, READ_ONCE(estp_pernet(sock_net(sk))->rmem[1]));
+	/* Children are counted by sk_clone_lock(); all by estp_destroy_sock(). */
+	sk_sockets_allocated_inc(sk);
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
 	return 0;
 }
@@ -211,6 +220,7 @@ void estp_destroy_sock(struct sock *sk)
 	estp_ofo_purge(sk);
 	estp_cleanup_congestion_control(sk);
 	estp_put_port(sk);
+	sk_sockets_allocated_dec(sk);
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
 }
 
@@ -254,15 +264,41 @@ void estp_shutdown(struct sock *sk, int how)
 	}
 }
 
+/* close() still waits for its FIN to be acknowledged (sk_stream_closing). */
+static bool estp_closing(const struct sock *sk)
+{
+	return (1 << READ_ONCE(sk->sk_state)) &
+	       (TCPF_FIN_WAIT1 | TCPF_CLOSING | TCPF_LAST_ACK);
+}
+
+/*
+ * SO_LINGER's wait: until the FIN is acknowledged, @timeout passes or a
+ * signal comes (sk_stream_wait_close, which 7.x does not export).
+ */
+static void estp_wait_close(struct sock *sk, long timeout)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+
+	if (!timeout)
+		return;
+	add_wait_queue(sk_sleep(sk), &wait);
+	do {
+		if (sk_wait_event(sk, &timeout, !estp_closing(sk), &wait))
+			break;
+	} while (!signal_pending(current) && timeout);
+	remove_wait_queue(sk_sleep(sk), &wait);
+}
+
 /**
  * estp_close - proto->close, called by inet_release() on the last close
  *	(tcp_close)
  * @sk: the socket
- * @timeout: SO_LINGER time (unused until sockets carry data)
+ * @timeout: SO_LINGER time in jiffies, 0 without SO_LINGER
  *
  * A listener stops listening; SO_LINGER with a zero time aborts with a RST;
- * a connection sends its FIN and lives on as an orphan until the close
- * completes (FIN_WAIT2 and TIME_WAIT as minisocks).  An orphan in
+ * a connection sends its FIN, with SO_LINGER waits up to @timeout for it
+ * to be acknowledged, and lives on as an orphan
+ * until the close completes (FIN_WAIT2 and TIME_WAIT as minisocks).  An orphan in
  * FIN_WAIT2 with ESTP_LINGER2 < 0, or one too many (net.estp.max_orphans),
  * is reset instead.  A sock that is CLOSE by then is destroyed here.
  */
@@ -294,6 +330,8 @@ void estp_close(struct sock *sk, long timeout)
 	} else if (estp_close_state(sk)) {
 		estp_send_fin(sk);
 	}
+	/* SO_LINGER: until the data and FIN are acked, or the time is up. */
+	estp_wait_close(sk, timeout);
 
 	state = sk->sk_state;
 	sock_hold(sk);
@@ -330,6 +368,68 @@ out:
 	sock_put(sk);
 }
 
+/* Unread bytes, the peer's FIN not counted (tcp_inq). */
+static int estp_inq(const struct sock *sk)
+{
+	const struct estp_sock *esk = estp_sk(sk);
+	int answ;
+
+	if ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV))
+		return 0;
+	answ = READ_ONCE(esk->rcv_nxt) - READ_ONCE(esk->copied_seq);
+	if (answ && sock_flag(sk, SOCK_DONE))
+		answ--;
+	return answ;
+}
+
+/**
+ * estp_ioctl - proto->ioctl (tcp_ioctl)
+ * @sk: the socket
+ * @cmd: SIOCINQ, SIOCATMARK, SIOCOUTQ or SIOCOUTQNSD
+ * @karg: the answer
+ *
+ * SIOCINQ: bytes not yet read; SIOCOUTQ: bytes not yet acknowledged;
+ * SIOCOUTQNSD: bytes not yet sent.  As TCP, a queued FIN counts as a byte
+ * of the send queue, and a sock in its handshake has empty queues.
+ *
+ * Return: 0, -EINVAL on a listener, -ENOIOCTLCMD for another @cmd.
+ */
+int estp_ioctl(struct sock *sk, int cmd, int *karg)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	int state = inet_sk_state_load(sk);
+	bool slow;
+
+	switch (cmd) {
+	case SIOCINQ:
+		if (state == TCP_LISTEN)
+			return -EINVAL;
+		slow = lock_sock_fast(sk);
+		*karg = estp_inq(sk);
+		unlock_sock_fast(sk, slow);
+		return 0;
+	case SIOCATMARK:
+		/* No urgent data, so never at its mark. */
+		*karg = 0;
+		return 0;
+	case SIOCOUTQ:
+	case SIOCOUTQNSD:
+		if (state == TCP_LISTEN)
+			return -EINVAL;
+		if ((1 << state) & (TCPF_SYN_SENT | TCPF_SYN_RECV)) {
+			*karg = 0;
+			return 0;
+		}
+		/* write_seq does not count the FIN, which TCP's does. */
+		*karg = READ_ONCE(esk->write_seq) + esk->fin_queued -
+			(cmd == SIOCOUTQ ? READ_ONCE(esk->snd_una) :
+					   READ_ONCE(esk->snd_nxt));
+		return 0;
+	default:
+		return -ENOIOCTLCMD;
+	}
+}
+
 /*
  * The user read some data: if the window we could offer now has grown
  * enough over what the peer still sees, tell it (tcp_cleanup_rbuf).
@@ -338,14 +438,25 @@ static void estp_cleanup_rbuf(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
 	s32 cur = (s32)(esk->rcv_wup + esk->rcv_wnd - esk->rcv_nxt);
-	int win = clamp_t(int, estp_rcv_space(sk), 0, U16_MAX);
+	bool ack = false;
 
 	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2)))
 		return;
+	/* An owed ACK goes now once a full segment waits for it, or ... */
+	if (esk->ack_pending & ESTP_ACK_SCHED &&
+	    (esk->rcv_nxt - esk->rcv_wup > esk->rcv_mss ||
+	     (esk->ack_pending & ESTP_ACK_PUSHED && !esk->ack_pingpong &&
+	      !atomic_read(&sk->sk_rmem_alloc))))
+		ack = true;
+	/* ... reading doubled a window that had shrunk (RFC 1122 4.2.3.3). */
 	cur = max(cur, 0);
-	/* RFC 1122 4.2.3.3: a full segment more, or half the buffer. */
-	if (win >= 2 * cur + 1 ||
-	    win - cur >= min_t(int, esk->mss_cache, READ_ONCE(sk->sk_rcvbuf) / 2))
+	if (!ack && !(sk->sk_shutdown & RCV_SHUTDOWN) &&
+	    2 * (u32)cur <= esk->window_clamp) {
+		u32 win = __estp_select_window(sk);
+
+		ack = win && win >= 2 * (u32)cur;
+	}
+	if (ack)
 		estp_send_ack(sk);
 }
 
@@ -455,44 +566,148 @@ found:
 		}
 	} while (copied < len);
 
-	if (copied > 0 && !(flags & MSG_PEEK))
+	if (copied > 0 && !(flags & MSG_PEEK)) {
+		/* Autotuning first, so the window update offers what it grew. */
+		estp_rcv_space_adjust(sk);
 		estp_cleanup_rbuf(sk);
+		/* What the read freed goes back to the protocol's pool. */
+		sk_mem_reclaim(sk);
+	}
 out:
 	release_sock(sk);
 	return copied;
 }
 
 /*
- * A segment's size: the MSS, but at most half the largest window the peer
- * offered, so that a window never holds back a segment it could take half
- * of (tcp_bound_to_half_wnd; ESTP has no segment splitting).
+ * The write queue's memory: every byte queued is charged here, whether a
+ * new segment or data appended to one, so that accounting has one place.
  */
-static int estp_bound_to_half_wnd(const struct estp_sock *esk)
+static void estp_wmem_charge(struct sock *sk, int size)
 {
-	u32 cutoff = esk->max_window > ESTP_MSS_DEFAULT ? esk->max_window / 2 : esk->max_window;
-
-	if (cutoff && esk->mss_cache > cutoff)
-		return max_t(u32, cutoff, 48);
-	return esk->mss_cache;
+	sk_wmem_queued_add(sk, size);
+	/* Scheduled by the caller (sk_wmem_schedule()): cannot fail. */
+	sk_mem_charge(sk, size);
 }
 
-/* A buffer for one segment's data, headroom for every header below. */
-static struct sk_buff *estp_alloc_data_skb(struct sock *sk, int size, int *err)
+/* An empty segment with headroom for every header below; data goes in frags. */
+static struct sk_buff *estp_alloc_data_skb(struct sock *sk)
 {
-	const int headroom = MAX_HEADER + sizeof(struct iphdr) + sizeof(struct estphdr);
-	/* Small writes stay linear; large ones go to page fragments. */
-	int linear = size <= SKB_MAX_HEAD(headroom) ? size : 0;
+	const int headroom = MAX_HEADER + sizeof(struct iphdr) + sizeof(struct estphdr) +
+			     ESTP_MAX_OPTION_SPACE;
 	struct sk_buff *skb;
 
-	skb = alloc_skb_with_frags(headroom + linear, size - linear,
-				   PAGE_ALLOC_COSTLY_ORDER, err, sk->sk_allocation);
+	skb = alloc_skb(headroom, sk->sk_allocation);
 	if (!skb)
 		return NULL;
+	/*
+	 * No memory for it in net.estp.mem: wait, as for SO_SNDBUF, unless
+	 * nothing is queued, which would wait for ever.  TCP forces that one
+	 * with sk_forced_mem_schedule(), which is not exported: here it goes
+	 * uncounted, its charge repaid to sk_forward_alloc when it is freed.
+	 */
+	if (!sk_wmem_schedule(sk, skb->truesize) &&
+	    !skb_queue_empty(&sk->sk_write_queue)) {
+		__kfree_skb(skb);
+		return NULL;
+	}
 	skb_reserve(skb, headroom);
-	skb_put(skb, linear);
-	skb->data_len = size - linear;
-	skb->len = size;
 	return skb;
+}
+
+/* Put @skb, still empty, at the tail of the write queue (skb_entail). */
+static void estp_queue_skb(struct sock *sk, struct sk_buff *skb)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	ESTP_SKB_CB(skb)->seq = esk->write_seq;
+	ESTP_SKB_CB(skb)->end_seq = esk->write_seq;
+	__skb_queue_tail(&sk->sk_write_queue, skb);
+	estp_wmem_charge(sk, skb->truesize);
+	if (!esk->send_head)
+		esk->send_head = skb;
+	/* A forced push covers what was queued before it only. */
+	esk->nonagle &= ~ESTP_NAGLE_PUSH;
+}
+
+/*
+ * The tail of the write queue if it was never sent and can take more data
+ * (tcp_write_queue_tail() with skb->len < size_goal): the unsent segments
+ * run from send_head to the tail.
+ */
+static struct sk_buff *estp_unsent_tail(struct sock *sk, int size_goal)
+{
+	struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
+
+	if (!skb || !estp_sk(sk)->send_head || skb->len >= size_goal ||
+	    skb_shinfo(skb)->nr_frags >= MAX_SKB_FRAGS || skb_cloned(skb))
+		return NULL;
+	return skb;
+}
+
+/*
+ * A segment left empty by a failed copy must not stay queued: the lock may
+ * be released next, and the push would send it (tcp_remove_empty_skb).
+ */
+static void estp_remove_empty_skb(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
+
+	if (!skb || skb->len || !esk->send_head)
+		return;
+	if (esk->send_head == skb)
+		esk->send_head = NULL;
+	__skb_unlink(skb, &sk->sk_write_queue);
+	estp_wmem_free_skb(sk, skb);
+}
+
+/*
+ * Append up to @copy bytes of @from to @skb, an unsent segment, in the
+ * socket's page fragment, merged with its last frag when contiguous.
+ *
+ * Return: the bytes appended, -ENOMEM with no page (wait for memory) or
+ * -EFAULT.
+ */
+static int estp_skb_append(struct sock *sk, struct sk_buff *skb,
+			   struct iov_iter *from, int copy)
+{
+	struct page_frag *pfrag = sk_page_frag(sk);
+	int i = skb_shinfo(skb)->nr_frags;
+	bool merge;
+	size_t n;
+
+	if (!sk_page_frag_refill(sk, pfrag))
+		return -ENOMEM;
+	merge = skb_can_coalesce(skb, i, pfrag->page, pfrag->offset);
+	copy = min_t(int, copy, pfrag->size - pfrag->offset);
+	if (!sk_wmem_schedule(sk, copy)) {
+		/* Up to wmem[0] queued always goes, as tcp_wmem_schedule(). */
+		int left = READ_ONCE(estp_pernet(sock_net(sk))->wmem[0]) -
+			   sk->sk_wmem_queued;
+
+		copy = min(copy, max(left, sk->sk_forward_alloc));
+		if (copy <= 0)
+			return -ENOMEM;
+	}
+	n = copy_page_from_iter(pfrag->page, pfrag->offset, copy, from);
+	if (n != copy) {
+		iov_iter_revert(from, n);
+		return -EFAULT;
+	}
+	if (merge) {
+		skb_frag_size_add(&skb_shinfo(skb)->frags[i - 1], copy);
+	} else {
+		skb_fill_page_desc(skb, i, pfrag->page, pfrag->offset, copy);
+		get_page(pfrag->page);
+	}
+	pfrag->offset += copy;
+	skb->len += copy;
+	skb->data_len += copy;
+	skb->truesize += copy;
+	estp_wmem_charge(sk, copy);
+	ESTP_SKB_CB(skb)->end_seq += copy;
+	WRITE_ONCE(estp_sk(sk)->write_seq, estp_sk(sk)->write_seq + copy);
+	return copy;
 }
 
 /**
@@ -501,10 +716,10 @@ static struct sk_buff *estp_alloc_data_skb(struct sock *sk, int size, int *err)
  * @msg: the data
  * @size: its length
  *
- * Cuts the data into MSS-sized segments on the write queue and sends what
- * the peer's window allows; waits for room in SO_SNDBUF unless non-blocking.
- * MSG_MORE and Nagle come with the congestion-control work: every segment
- * is sent at once, as with TCP_NODELAY.
+ * Appends the data to the last unsent segment while it is shorter than the
+ * segment size, then to new ones, and sends what the windows, Nagle and
+ * corking let go: MSG_MORE corks this call's last partial segment.  Waits
+ * for room in SO_SNDBUF unless non-blocking.
  *
  * Return: the bytes queued, or a negative error (EPIPE with SIGPIPE
  * unless MSG_NOSIGNAL, EAGAIN, the socket's error).
@@ -528,46 +743,62 @@ int estp_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 	sk_clear_bit(SOCKWQ_ASYNC_NOSPACE, sk);
 
 	while (msg_data_left(msg)) {
+		int goal = estp_size_goal(esk);
 		struct sk_buff *skb;
-		int chunk;
+		int copy;
 
 		err = -EPIPE;
 		if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN))
 			goto do_error;
+		/*
+		 * A full send buffer takes no byte more, appended or not: what
+		 * poll() says (TCP checks it for new segments only).
+		 */
 		if (!estp_stream_memory_free(sk))
 			goto wait_for_space;
-		chunk = min_t(size_t, msg_data_left(msg), estp_bound_to_half_wnd(esk));
-		skb = estp_alloc_data_skb(sk, chunk, &err);
-		if (!skb)
-			goto wait_for_space;
-		if (skb_copy_datagram_from_iter(skb, 0, &msg->msg_iter, chunk)) {
-			kfree_skb(skb);
-			err = -EFAULT;
-			goto do_error;
+		skb = estp_unsent_tail(sk, goal);
+		if (!skb) {
+			skb = estp_alloc_data_skb(sk);
+			if (!skb)
+				goto wait_for_space;
+			estp_queue_skb(sk, skb);
 		}
-		ESTP_SKB_CB(skb)->seq = esk->write_seq;
-		ESTP_SKB_CB(skb)->end_seq = esk->write_seq + chunk;
-		WRITE_ONCE(esk->write_seq, esk->write_seq + chunk);
-		__skb_queue_tail(&sk->sk_write_queue, skb);
-		sk_wmem_queued_add(sk, skb->truesize);
-		if (!esk->send_head)
-			esk->send_head = skb;
-		copied += chunk;
-		estp_push(sk);
+		copy = min_t(size_t, msg_data_left(msg), goal - skb->len);
+		err = estp_skb_append(sk, skb, &msg->msg_iter, copy);
+		if (err == -ENOMEM)
+			goto wait_for_space;
+		if (err < 0)
+			goto do_error;
+		copied += err;
+		/* Full segments go now; a partial one waits for the end. */
+		if (skb->len >= goal)
+			__estp_push(sk, esk->nonagle);
 		continue;
 
 wait_for_space:
 		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		estp_remove_empty_skb(sk);
+		/*
+		 * Only ACKs make room: what a cork or an earlier MSG_MORE
+		 * holds must go (TCP's probe timer would send it later).
+		 */
+		if (esk->send_head)
+			__estp_push(sk, ESTP_NAGLE_PUSH);
 		err = sk_stream_wait_memory(sk, &timeo);
 		if (err)
 			goto do_error;
 	}
+out:
+	if (copied)
+		__estp_push(sk, (flags & MSG_MORE) ? ESTP_NAGLE_CORK : esk->nonagle);
 	release_sock(sk);
 	return copied;
 
 do_error:
-	if (!copied)
-		copied = sk_stream_error(sk, flags, err);
+	estp_remove_empty_skb(sk);
+	if (copied)
+		goto out;
+	copied = sk_stream_error(sk, flags, err);
 	release_sock(sk);
 	return copied;
 }
@@ -599,6 +830,7 @@ void estp_write_queue_purge(struct sock *sk)
 
 	while ((skb = __skb_dequeue(&sk->sk_write_queue)) != NULL) {
 		sk_wmem_queued_add(sk, -skb->truesize);
+		sk_mem_uncharge(sk, skb->truesize);
 		kfree_skb(skb);
 	}
 	estp_sk(sk)->send_head = NULL;
@@ -610,23 +842,54 @@ void estp_write_queue_purge(struct sock *sk)
 }
 
 /**
- * estp_too_many_orphans - over net.estp.max_orphans? (tcp_too_many_orphans)
- * @sk: the socket asking, for its netns
- * @shift: weight of the count, raised for orphans that look dead
+ * estp_wmem_free_skb - free an skb taken off the write queue, giving back
+ *	the memory it was charged (tcp_wmem_free_skb)
+ * @sk: the socket, locked or owned by the receive path
+ * @skb: the skb, already unlinked
+ */
+void estp_wmem_free_skb(struct sock *sk, struct sk_buff *skb)
+{
+	sk_wmem_queued_add(sk, -skb->truesize);
+	/* Returns whole pages past the socket's reserve to the protocol. */
+	sk_mem_uncharge(sk, skb->truesize);
+	consume_skb(skb);
+}
+
+/*
+ * ESTP as a whole is over net.estp.mem[2], and this socket holds more than
+ * a minimal send buffer of it (tcp_out_of_memory).
+ */
+static bool estp_out_of_memory(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_wmem_queued) > SOCK_MIN_SNDBUF &&
+	       sk_memory_allocated(sk) > sk_prot_mem_limits(sk, 2);
+}
+
+/**
+ * estp_too_many_orphans - should an orphan die for want of resources?
+ *	(tcp_check_oom)
+ * @sk: the orphan, or the socket being closed
+ * @shift: weight of the orphan count, raised for orphans that look dead
  *
- * The count is global, as TCP's; the limit is its netns's.
+ * Yes when there are too many orphans (the count is global, as TCP's; the
+ * limit, net.estp.max_orphans, its netns's), or when ESTP is out of
+ * memory and @sk holds some of it.
  *
- * Return: true when orphans << @shift exceed the limit.
+ * Return: true when the caller should reset it (AbortOnMemory).
  */
 bool estp_too_many_orphans(const struct sock *sk, int shift)
 {
 	int max = READ_ONCE(estp_pernet(sock_net(sk))->max_orphans);
+	bool orphans, oom;
 
 	/* Exact near the limit, cheap far from it. */
-	if (percpu_counter_compare(&estp_orphan_count, max >> shift) <= 0)
-		return false;
-	net_info_ratelimited("estp: too many orphaned sockets\n");
-	return true;
+	orphans = percpu_counter_compare(&estp_orphan_count, max >> shift) > 0;
+	oom = estp_out_of_memory(sk);
+	if (orphans)
+		net_info_ratelimited("estp: too many orphaned sockets\n");
+	if (oom)
+		net_info_ratelimited("estp: out of memory -- consider tuning net.estp.mem\n");
+	return orphans || oom;
 }
 
 /**
@@ -668,6 +931,69 @@ static void estp_set_keepidle(struct sock *sk, int val)
 	elapsed = jiffies - esk->rcv_tstamp;
 	estp_reset_keepalive_timer(sk, esk->keepalive_time > elapsed ?
 				   esk->keepalive_time - elapsed : 0);
+}
+
+/* Send what is queued, whatever Nagle or a cork would hold back. */
+static void estp_push_pending(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (esk->send_head)
+		__estp_push(sk, esk->nonagle);
+}
+
+/* ESTP_NODELAY, as tcp_sock_set_nodelay(): turning it on flushes. */
+static void estp_set_nodelay(struct sock *sk, int on)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (on) {
+		esk->nonagle |= ESTP_NAGLE_OFF | ESTP_NAGLE_PUSH;
+		estp_push_pending(sk);
+	} else {
+		esk->nonagle &= ~ESTP_NAGLE_OFF;
+	}
+}
+
+/* ESTP_CORK, as tcp_sock_set_cork(): pulling the cork flushes. */
+static void estp_set_cork(struct sock *sk, int on)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (on) {
+		esk->nonagle |= ESTP_NAGLE_CORK;
+		return;
+	}
+	esk->nonagle &= ~ESTP_NAGLE_CORK;
+	if (esk->nonagle & ESTP_NAGLE_OFF)
+		esk->nonagle |= ESTP_NAGLE_PUSH;
+	estp_push_pending(sk);
+}
+
+/* ACKs sent at once after ESTP_QUICKACK, as TCP's quick-ACK mode burst. */
+#define ESTP_QUICKACK_BURST	16
+
+/*
+ * ESTP_QUICKACK, as __tcp_sock_set_quickack(): 0 delays ACKs (pingpong);
+ * else ACK at once from now on, and a delayed ACK still pending goes out
+ * now.  An even value re-enters pingpong once that ACK is sent, as TCP.
+ */
+static void estp_set_quickack(struct sock *sk, int val)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (!val) {
+		esk->ack_pingpong = 1;
+		return;
+	}
+	esk->ack_pingpong = 0;
+	esk->ack_quick = ESTP_QUICKACK_BURST;
+	if ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT) &&
+	    esk->ack_pending) {
+		estp_send_ack(sk);
+		if (!(val & 1))
+			esk->ack_pingpong = 1;
+	}
 }
 
 /* ESTP_CONGESTION, as do_tcp_setsockopt()'s TCP_CONGESTION. */
@@ -717,6 +1043,10 @@ int estp_setsockopt(struct sock *sk, int level, int optname,
 	switch (optname) {
 	case ESTP_CONGESTION:
 		return estp_setsockopt_congestion(sk, optval, optlen);
+	case ESTP_NODELAY:
+	case ESTP_CORK:
+	case ESTP_QUICKACK:
+	case ESTP_USER_TIMEOUT:
 	case ESTP_MAXSEG:
 	case ESTP_KEEPIDLE:
 	case ESTP_KEEPINTVL:
@@ -733,6 +1063,22 @@ int estp_setsockopt(struct sock *sk, int level, int optname,
 
 	lock_sock(sk);
 	switch (optname) {
+	case ESTP_NODELAY:
+		estp_set_nodelay(sk, val);
+		break;
+	case ESTP_CORK:
+		estp_set_cork(sk, val);
+		break;
+	case ESTP_QUICKACK:
+		estp_set_quickack(sk, val);
+		break;
+	case ESTP_USER_TIMEOUT:
+		/* As TCP: any value in ms, 0 for the default; never negative. */
+		if (val < 0)
+			err = -EINVAL;
+		else
+			WRITE_ONCE(esk->user_timeout, val);
+		break;
 	case ESTP_MAXSEG:
 		/* TCP's bounds: TCP_MIN_MSS and MAX_TCP_WINDOW; 0 clears. */
 		if (val && (val < 88 || val > 32767))
@@ -817,6 +1163,18 @@ int estp_getsockopt(struct sock *sk, int level, int optname,
 	len = min_t(unsigned int, len, sizeof(int));
 
 	switch (optname) {
+	case ESTP_NODELAY:
+		val = !!(READ_ONCE(esk->nonagle) & ESTP_NAGLE_OFF);
+		break;
+	case ESTP_CORK:
+		val = !!(READ_ONCE(esk->nonagle) & ESTP_NAGLE_CORK);
+		break;
+	case ESTP_QUICKACK:
+		val = !READ_ONCE(esk->ack_pingpong);
+		break;
+	case ESTP_USER_TIMEOUT:
+		val = READ_ONCE(esk->user_timeout);
+		break;
 	case ESTP_MAXSEG:
 		val = READ_ONCE(esk->mss_cache);
 		if (esk->user_mss && (1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN))

@@ -47,25 +47,86 @@ void estp_reset(struct sock *sk)
  */
 u16 estp_parse_mss(const struct estphdr *th)
 {
-	const u8 *opt = (const u8 *)(th + 1);
+	struct estp_options_received opt;
+
+	estp_parse_options(th, &opt);
+	return opt.mss;
+}
+
+/**
+ * estp_parse_options - the options of a received segment (tcp_parse_options)
+ * @th: the header, options included (estp_v4_rcv() pulled them)
+ * @opt: filled in; an option with a wrong length is ignored, as TCP does
+ *
+ * MSS, SACK-permitted and window scale count only on a SYN (RFC 7323 2.2,
+ * RFC 2018 2), timestamps and SACK blocks on any segment.
+ */
+void estp_parse_options(const struct estphdr *th, struct estp_options_received *opt)
+{
+	const u8 *ptr = (const u8 *)(th + 1);
 	int len = th->doff * 4 - sizeof(*th);
 
+	memset(opt, 0, sizeof(*opt));
 	while (len > 0) {
-		if (opt[0] == 0)		/* end of options */
+		u8 kind = ptr[0], size;
+
+		if (kind == 0)			/* end of options */
 			break;
-		if (opt[0] == 1) {		/* no-op */
-			opt++;
+		if (kind == 1) {		/* no-op */
+			ptr++;
 			len--;
 			continue;
 		}
-		if (len < 2 || opt[1] < 2 || opt[1] > len)
+		if (len < 2)
 			break;
-		if (opt[0] == 2 && opt[1] == 4)
-			return get_unaligned_be16(opt + 2);
-		len -= opt[1];
-		opt += opt[1];
+		size = ptr[1];
+		if (size < 2 || size > len)
+			break;
+		switch (kind) {
+		case ESTP_OPT_MSS:
+			if (size == 4 && th->syn)
+				opt->mss = get_unaligned_be16(ptr + 2);
+			break;
+		case ESTP_OPT_WSCALE:
+			if (size == 3 && th->syn) {
+				opt->saw_wscale = 1;
+				/* RFC 7323 2.3: a larger shift is taken as 14. */
+				opt->wscale = min_t(u8, ptr[2], ESTP_MAX_WSCALE);
+			}
+			break;
+		case ESTP_OPT_SACK_PERM:
+			if (size == 2 && th->syn)
+				opt->sack_ok = 1;
+			break;
+		case ESTP_OPT_TIMESTAMP:
+			if (size == 10) {
+				opt->saw_tstamp = 1;
+				opt->tsval = get_unaligned_be32(ptr + 2);
+				opt->tsecr = get_unaligned_be32(ptr + 6);
+			}
+			break;
+		case ESTP_OPT_SACK:
+			if (size >= 2 + 8 && !((size - 2) % 8) && !th->syn) {
+				opt->num_sacks = (size - 2) / 8;
+				opt->sack_ptr = ptr + 2;
+			}
+			break;
+		}
+		ptr += size;
+		len -= size;
 	}
-	return 0;
+}
+
+/* Seconds, for the age of ts_recent (PAWS's 24 days). */
+static u32 estp_seconds(void)
+{
+	return (u32)ktime_get_seconds();
+}
+
+/* Our timestamp clock, as estp_output.c's: milliseconds plus the offset. */
+static u32 estp_ts_clock(const struct estp_sock *esk)
+{
+	return (u32)div_u64(estp_clock_us(), USEC_PER_MSEC) + esk->ts_offset;
 }
 
 /*
@@ -121,6 +182,38 @@ void estp_rtt_sample(struct sock *sk, long rtt_us)
 	estp_set_rto(esk);
 }
 
+/*
+ * Room in the send buffer for twice the congestion window, so that a
+ * window can be resent while new data waits (tcp_sndbuf_expand), within
+ * net.estp.wmem's maximum, unless the user fixed SO_SNDBUF.
+ */
+static void estp_sndbuf_expand(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 per_mss = max_t(u32, esk->mss_clamp, esk->mss_cache) + MAX_HEADER + 128 +
+		      SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
+	u32 segs = max3(esk->snd_cwnd, (u32)ESTP_INIT_CWND, (u32)ESTP_REORDERING + 1);
+	u64 sndmem;
+
+	if (sk->sk_userlocks & SOCK_SNDBUF_LOCK)
+		return;
+	per_mss = roundup_pow_of_two(per_mss) + SKB_DATA_ALIGN(sizeof(struct sk_buff));
+	sndmem = 2ULL * segs * per_mss;
+	if (READ_ONCE(sk->sk_sndbuf) < sndmem)
+		WRITE_ONCE(sk->sk_sndbuf,
+			   min_t(u64, sndmem, READ_ONCE(estp_pernet(sock_net(sk))->wmem[2])));
+}
+
+/* After an ACK freed data (tcp_new_space): grow while the window grows. */
+static void estp_new_space(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (!sk_under_memory_pressure(sk) && estp_packets_in_flight(esk) < esk->snd_cwnd &&
+	    sk_memory_allocated(sk) < sk_prot_mem_limits(sk, 0))
+		estp_sndbuf_expand(sk);
+}
+
 /**
  * estp_init_transfer - a connection becomes ESTABLISHED (tcp_init_transfer)
  * @sk: the socket, locked or owned by the receive path
@@ -139,6 +232,17 @@ void estp_init_transfer(struct sock *sk)
 	if (!dst && !esk->af_ops->rebuild_header(sk))
 		dst = __sk_dst_get(sk);
 	estp_sync_mss(sk, dst ? dst_mtu(dst) : IPV4_MIN_MTU);
+	/* tcp_initialize_rcv_mss: a guess of the peer's segments. */
+	esk->rcv_mss = clamp_t(u32, min3((u32)esk->mss_cache, esk->rcv_wnd / 2,
+					 (u32)ESTP_MSS_DEFAULT), 88, ESTP_MSS_DEFAULT);
+	esk->ack_ato = 0;
+	esk->ack_quick = 0;
+	esk->ack_pingpong = 0;
+	esk->ack_pending = 0;
+	esk->rcv_ssthresh = min(esk->rcv_ssthresh, esk->window_clamp);
+	esk->rcvq_space = min_t(u32, esk->rcv_wnd, 10 * (u32)esk->mss_cache);
+	esk->rcvq_seq = esk->copied_seq;
+	esk->rcvq_time_us = estp_clock_us();
 	esk->rcv_tstamp = jiffies;
 	esk->probes_out = 0;
 	if (sock_flag(sk, SOCK_KEEPOPEN))
@@ -153,6 +257,7 @@ void estp_init_transfer(struct sock *sk)
 	esk->cwnd_limited = 0;
 	esk->ca_state = ESTP_CA_OPEN;
 	estp_init_congestion_control(sk);
+	estp_sndbuf_expand(sk);
 }
 
 /* The handshake of an active open ends (tcp_finish_connect). */
@@ -164,6 +269,36 @@ static void estp_finish_connect(struct sock *sk)
 	if (!sock_flag(sk, SOCK_DEAD)) {
 		sk->sk_state_change(sk);
 		sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
+	}
+}
+
+/*
+ * What the peer's SYN or SYN-ACK agreed to (the options part of
+ * tcp_rcv_synsent_state_process): an option counts when we offered it too.
+ * Without window scaling on both sides, neither side scales (RFC 7323 2.2).
+ */
+static void estp_synack_options(struct sock *sk, const struct sk_buff *skb)
+{
+	const struct estp_net *en = estp_pernet(sock_net(sk));
+	struct estp_sock *esk = estp_sk(sk);
+	struct estp_options_received opt;
+
+	estp_parse_options(estp_hdr(skb), &opt);
+	esk->mss_clamp = opt.mss ? : ESTP_MSS_DEFAULT;
+	esk->sack_ok = opt.sack_ok && READ_ONCE(en->sack);
+	esk->tstamp_ok = opt.saw_tstamp && READ_ONCE(en->timestamps);
+	if (esk->tstamp_ok) {
+		esk->ts_recent = opt.tsval;
+		esk->ts_recent_stamp = estp_seconds();
+	}
+	esk->wscale_ok = opt.saw_wscale && READ_ONCE(en->window_scaling);
+	if (esk->wscale_ok) {
+		esk->snd_wscale = opt.wscale;
+	} else {
+		esk->snd_wscale = 0;
+		esk->rcv_wscale = 0;
+		esk->window_clamp = min_t(u32, esk->window_clamp, U16_MAX);
+		esk->rcv_ssthresh = min(esk->rcv_ssthresh, esk->window_clamp);
 	}
 }
 
@@ -188,14 +323,14 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 			return 0;
 		esk->rcv_nxt = ntohl(th->seq) + 1;
 		esk->copied_seq = esk->rcv_nxt;
-		/* Our SYN's window was relative to nothing: start afresh. */
+		/* Our SYN's window now counts from the peer's ISN. */
 		esk->rcv_wup = esk->rcv_nxt;
-		esk->rcv_wnd = 0;
 		esk->snd_una = ntohl(th->ack_seq);
+		/* RFC 7323 2.2: a SYN's window is never scaled. */
 		esk->snd_wnd = ntohs(th->window);
 		esk->snd_wl1 = ntohl(th->seq);
 		esk->max_window = esk->snd_wnd;
-		esk->mss_clamp = estp_parse_mss(th) ? : ESTP_MSS_DEFAULT;
+		estp_synack_options(sk, skb);
 		/* Karn: only a SYN sent once measures the path. */
 		if (!esk->syn_retrans)
 			estp_rtt_sample(sk, estp_clock_us() - esk->syn_tx_us);
@@ -210,10 +345,9 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		 */
 		esk->rcv_nxt = ntohl(th->seq) + 1;
 		esk->copied_seq = esk->rcv_nxt;
-		/* Our SYN's window was relative to nothing: start afresh. */
+		/* Our SYN's window now counts from the peer's ISN. */
 		esk->rcv_wup = esk->rcv_nxt;
-		esk->rcv_wnd = 0;
-		esk->mss_clamp = estp_parse_mss(th) ? : ESTP_MSS_DEFAULT;
+		estp_synack_options(sk, skb);
 		estp_set_state(sk, TCP_SYN_RECV);
 		estp_send_syn(sk);
 		return 0;
@@ -292,6 +426,31 @@ static bool estp_fin_acked(struct sock *sk)
 }
 
 /*
+ * RACK (RFC 8985, tcp_rack_advance): remember the most recently sent
+ * segment the peer has, and its RTT.  A resent one whose ACK came sooner
+ * than half an SRTT answers the first copy and says nothing.
+ */
+static void estp_rack_advance(struct estp_sock *esk, const struct estp_skb_cb *cb)
+{
+	u64 now = estp_clock_us();
+	u32 rtt = min_t(u64, now - cb->tx_us, U32_MAX);
+
+	if (cb->sacked & ESTP_CB_EVER_RETRANS) {
+		if (rtt < (esk->srtt_us >> 4))
+			return;
+	} else if (cb->tx_us < esk->rack_xmit_us) {
+		/* Delivered after one sent later: the path reorders this much. */
+		esk->reord_us = max_t(u64, esk->reord_us, esk->rack_xmit_us - cb->tx_us);
+	}
+	if (cb->tx_us > esk->rack_xmit_us ||
+	    (cb->tx_us == esk->rack_xmit_us && estp_after(cb->end_seq, esk->rack_end_seq))) {
+		esk->rack_xmit_us = cb->tx_us;
+		esk->rack_end_seq = cb->end_seq;
+		esk->rack_rtt_us = rtt;
+	}
+}
+
+/*
  * Free what the peer acknowledged and count it out of flight
  * (tcp_clean_rtx_queue).  The RTT sample is the oldest acknowledged
  * segment's, as TCP's seq_rtt, and there is none when any of them was sent
@@ -318,16 +477,51 @@ static void estp_clean_rtx_queue(struct sock *sk, u32 ack,
 			esk->lost_out--;
 		if (cb->sacked & ESTP_CB_RETRANS)
 			esk->retrans_out--;
+		if (cb->sacked & ESTP_CB_SACKED)
+			esk->sacked_out--;
+		else
+			estp_rack_advance(esk, cb);
 		esk->packets_out--;
 		sample->pkts_acked++;
 		__skb_unlink(skb, &sk->sk_write_queue);
-		sk_wmem_queued_add(sk, -skb->truesize);
-		consume_skb(skb);
+		estp_wmem_free_skb(sk, skb);
 	}
 	if (first_tx && !retrans_acked) {
 		sample->rtt_us = min_t(u64, estp_clock_us() - first_tx, S32_MAX);
 		estp_rtt_sample(sk, sample->rtt_us);
 	}
+}
+
+/*
+ * A loss episode starts: what to go back to if it proves spurious, and
+ * the timestamp its first resend carries (tcp_init_undo).
+ */
+static void estp_undo_mark(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	esk->prior_cwnd = esk->snd_cwnd;
+	esk->prior_ssthresh = esk->snd_ssthresh;
+	esk->undo_tsval = esk->tstamp_ok ? estp_ts_clock(esk) : 0;
+}
+
+/*
+ * The ACK that ends a loss episode echoes a timestamp older than the first
+ * resend: the originals arrived, the loss was not (the Eifel algorithm,
+ * RFC 3522; tcp_packet_delayed).  The window and threshold go back.
+ */
+static void estp_try_undo(struct sock *sk, const struct estp_options_received *opt)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (!esk->undo_tsval || !opt->saw_tstamp || !opt->tsecr ||
+	    (s32)(opt->tsecr - esk->undo_tsval) >= 0)
+		return;
+	esk->snd_cwnd = max(esk->snd_cwnd, esk->ca_ops->undo_cwnd(sk));
+	if (esk->prior_ssthresh > esk->snd_ssthresh)
+		esk->snd_ssthresh = esk->prior_ssthresh;
+	esk->undo_tsval = 0;
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_UNDO);
 }
 
 /**
@@ -344,8 +538,9 @@ void estp_enter_loss(struct sock *sk)
 	struct estp_sock *esk = estp_sk(sk);
 	struct sk_buff *skb;
 
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_TIMEOUTS);
 	if (esk->ca_state != ESTP_CA_LOSS || !esk->retransmits) {
-		esk->prior_cwnd = esk->snd_cwnd;
+		estp_undo_mark(sk);
 		esk->snd_ssthresh = esk->ca_ops->ssthresh(sk);
 		estp_ca_event(sk, ESTP_CA_EVENT_LOSS);
 	}
@@ -353,17 +548,22 @@ void estp_enter_loss(struct sock *sk)
 	esk->snd_cwnd_cnt = 0;
 	esk->retrans_out = 0;
 	esk->lost_out = 0;
-	esk->sacked_out = 0;
+	if (!esk->sack_ok)
+		esk->sacked_out = 0;
 	esk->dupacks = 0;
+	/* What the peer SACKed it holds: only the rest goes again. */
 	skb_queue_walk(&sk->sk_write_queue, skb) {
 		if (skb == esk->send_head)
 			break;
 		ESTP_SKB_CB(skb)->sacked &= ~ESTP_CB_RETRANS;
+		if (ESTP_SKB_CB(skb)->sacked & ESTP_CB_SACKED)
+			continue;
 		ESTP_SKB_CB(skb)->sacked |= ESTP_CB_LOST;
 		esk->lost_out++;
 	}
 	esk->high_seq = esk->snd_nxt;
 	esk->in_recovery = 1;
+	esk->tlp_high_seq = 0;
 	estp_set_ca_state(sk, ESTP_CA_LOSS);
 }
 
@@ -386,25 +586,137 @@ static void estp_mark_head_lost(struct sock *sk)
 }
 
 /*
- * Three duplicate ACKs: the first unacknowledged segment is taken for lost
- * and sent again at once, and the window drops to the algorithm's
- * threshold (RFC 5681 3.2, NewReno's RFC 6582; tcp_enter_recovery).
+ * Arm the retransmit timer for an event before the RTO: RACK's reordering
+ * window or a loss probe.  estp_reset_xmit_timer() re-arms it for the RTO
+ * and clears early_timer.
+ */
+static void estp_arm_early_timer(struct sock *sk, u8 kind, unsigned long when)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (timer_pending(&esk->retransmit_timer) &&
+	    !time_before(when, esk->retransmit_timer.expires))
+		return;
+	esk->early_timer = kind;
+	sk_reset_timer(sk, &esk->retransmit_timer, when);
+}
+
+/*
+ * RACK's loss detection (RFC 8985 6.2, tcp_rack_detect_loss): a segment
+ * sent before one the peer has, and older than that one's RTT plus a
+ * quarter SRTT of reordering, is lost; a resend that is lost too is
+ * found the same way, which three duplicate ACKs never find.
+ */
+static void estp_rack_mark_lost(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	/* A quarter SRTT, or the reordering seen, at most an SRTT. */
+	u32 reo_wnd = min(max(esk->srtt_us >> 5, esk->reord_us), esk->srtt_us >> 3);
+	u64 now = estp_clock_us(), wait_us = U64_MAX;
+	struct sk_buff *skb;
+
+	if (!esk->rack_xmit_us)
+		return;
+	skb_queue_walk(&sk->sk_write_queue, skb) {
+		struct estp_skb_cb *cb = ESTP_SKB_CB(skb);
+
+		u64 deadline;
+
+		if (skb == esk->send_head)
+			break;
+		/* Resent segments go out of order: look at every one. */
+		if (cb->tx_us > esk->rack_xmit_us ||
+		    (cb->tx_us == esk->rack_xmit_us &&
+		     !estp_before(cb->end_seq, esk->rack_end_seq)))
+			continue;
+		if (cb->sacked & (ESTP_CB_SACKED | ESTP_CB_LOST))
+			continue;
+		deadline = cb->tx_us + esk->rack_rtt_us + reo_wnd;
+		if (now < deadline) {
+			wait_us = min(wait_us, deadline - now);
+			continue;
+		}
+		if (cb->sacked & ESTP_CB_RETRANS)
+			esk->retrans_out--;
+		cb->sacked &= ~ESTP_CB_RETRANS;
+		cb->sacked |= ESTP_CB_LOST;
+		esk->lost_out++;
+	}
+	/*
+	 * A segment still inside the window is lost if nothing comes before
+	 * the window closes: the retransmit timer wakes then, RACK's
+	 * reordering timer (tcp_rack_reo_timeout).
+	 */
+	if (wait_us != U64_MAX)
+		estp_arm_early_timer(sk, ESTP_EARLY_REO, jiffies +
+				     max_t(unsigned long, usecs_to_jiffies(wait_us), 1));
+}
+
+/*
+ * Mark what the peer's SACK blocks cover (tcp_sacktag_write_queue): a
+ * SACKed segment leaves the network, is no longer lost, and is never sent
+ * again.  Blocks outside what is in flight (D-SACKs among them) are
+ * ignored.
+ */
+static void estp_sacktag(struct sock *sk, const struct estp_options_received *opt)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	int i;
+
+	for (i = 0; i < opt->num_sacks; i++) {
+		u32 start = get_unaligned_be32(opt->sack_ptr + 8 * i);
+		u32 end = get_unaligned_be32(opt->sack_ptr + 8 * i + 4);
+		struct sk_buff *skb;
+
+		if (!estp_after(end, start) || !estp_after(start, esk->snd_una) ||
+		    estp_after(end, esk->snd_nxt))
+			continue;
+		skb_queue_walk(&sk->sk_write_queue, skb) {
+			struct estp_skb_cb *cb = ESTP_SKB_CB(skb);
+
+			if (skb == esk->send_head || estp_after(cb->end_seq, end))
+				break;
+			if (estp_before(cb->seq, start) || cb->sacked & ESTP_CB_SACKED)
+				continue;
+			if (cb->sacked & ESTP_CB_LOST)
+				esk->lost_out--;
+			if (cb->sacked & ESTP_CB_RETRANS)
+				esk->retrans_out--;
+			estp_rack_advance(esk, cb);
+			cb->sacked &= ~(ESTP_CB_LOST | ESTP_CB_RETRANS);
+			cb->sacked |= ESTP_CB_SACKED;
+			esk->sacked_out++;
+			if (estp_after(cb->end_seq, esk->highest_sack))
+				esk->highest_sack = cb->end_seq;
+		}
+	}
+}
+
+/*
+ * Loss detected by ACKs: three duplicate ACKs, or with SACK the scoreboard
+ * (RFC 6675 5).  The first unacknowledged segment is taken for lost and
+ * sent again at once, and the window drops to the algorithm's threshold
+ * (RFC 5681 3.2, NewReno's RFC 6582; tcp_enter_recovery).
  */
 static void estp_enter_recovery(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
 
-	esk->prior_cwnd = esk->snd_cwnd;
+	estp_undo_mark(sk);
 	esk->snd_ssthresh = esk->ca_ops->ssthresh(sk);
 	esk->snd_cwnd = max(esk->snd_ssthresh, 2U);
 	esk->snd_cwnd_cnt = 0;
-	/* Each dupACK stands for a segment that arrived (Reno's SACK). */
-	esk->sacked_out = min_t(u32, esk->dupacks, esk->packets_out - 1);
-	estp_mark_head_lost(sk);
+	/* Without SACK each dupACK stands for a segment that arrived. */
+	if (!esk->sack_ok) {
+		esk->sacked_out = min_t(u32, esk->dupacks, esk->packets_out - 1);
+		estp_mark_head_lost(sk);
+	}
 	esk->high_seq = esk->snd_nxt;
 	esk->in_recovery = 1;
 	estp_set_ca_state(sk, ESTP_CA_RECOVERY);
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_FASTRETRANS);
+	if (esk->sack_ok)
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_SACKRECOVERY);
 	estp_xmit_retransmit_queue(sk);
 }
 
@@ -414,6 +726,8 @@ static void estp_dupack(struct sock *sk)
 	struct estp_sock *esk = estp_sk(sk);
 
 	esk->dupacks = min_t(u32, esk->dupacks + 1, U8_MAX);
+	if (esk->sack_ok)
+		return;		/* the scoreboard counts instead */
 	if (esk->ca_state == ESTP_CA_RECOVERY) {
 		/* Another segment left the network: room for one more. */
 		if (esk->sacked_out + esk->lost_out < esk->packets_out)
@@ -424,7 +738,137 @@ static void estp_dupack(struct sock *sk)
 		estp_enter_recovery(sk);
 }
 
-static void estp_ack(struct sock *sk, u32 ack, u32 seq, u16 window, bool pure)
+/*
+ * With SACK (tcp_fastretrans_alert's part): Disorder while anything is
+ * SACKed, Recovery once RACK finds a loss; in Recovery and Loss, newly
+ * lost segments are marked for estp_xmit_retransmit_queue().
+ */
+static void estp_sack_state(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (!esk->sack_ok)
+		return;
+	estp_rack_mark_lost(sk);
+	if (esk->ca_state == ESTP_CA_OPEN || esk->ca_state == ESTP_CA_DISORDER) {
+		/* As TCP with RACK: only a loss RACK proved starts recovery. */
+		if (esk->lost_out) {
+			estp_enter_recovery(sk);
+			return;
+		}
+		estp_set_ca_state(sk, esk->sacked_out ? ESTP_CA_DISORDER : ESTP_CA_OPEN);
+	}
+}
+
+/**
+ * estp_schedule_loss_probe - arm a tail loss probe (RFC 8985 7.2,
+ *	tcp_schedule_loss_probe)
+ * @sk: the socket, locked or owned by the receive path
+ *
+ * In Open state with SACK, if nothing acknowledges the flight within two
+ * SRTTs (more for a lone segment the peer may hold for its delayed ACK),
+ * one segment is sent to draw an ACK whose SACK shows what is lost, so
+ * that recovery starts without waiting for the RTO.
+ */
+void estp_schedule_loss_probe(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 srtt = esk->srtt_us >> 3;
+	unsigned long pto;
+
+	if (!esk->sack_ok || !esk->packets_out || esk->ca_state != ESTP_CA_OPEN ||
+	    esk->tlp_high_seq || !srtt || esk->early_timer)
+		return;
+	pto = usecs_to_jiffies(2 * srtt);
+	if (esk->packets_out == 1)
+		pto = max(pto, usecs_to_jiffies(srtt + srtt / 2) + ESTP_DELACK_MAX);
+	pto = max_t(unsigned long, pto, msecs_to_jiffies(10));
+	estp_arm_early_timer(sk, ESTP_EARLY_TLP, jiffies + pto);
+}
+
+/*
+ * The probe (tcp_send_loss_probe): a new segment if the peer's window
+ * takes one, even past the congestion window, else the last one again.
+ */
+static void estp_send_loss_probe(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct sk_buff *skb = esk->send_head;
+	u32 nxt = esk->snd_nxt;
+
+	if (esk->tlp_high_seq)
+		return;		/* one probe a flight */
+	/* Set first: the push below must not schedule a probe of the probe. */
+	esk->tlp_high_seq = nxt;
+	if (skb && !estp_after(ESTP_SKB_CB(skb)->end_seq, esk->snd_una + esk->snd_wnd)) {
+		esk->snd_cwnd++;
+		__estp_push(sk, ESTP_NAGLE_PUSH);
+		esk->snd_cwnd--;
+	}
+	if (esk->snd_nxt == nxt) {
+		skb = skb ? skb->prev : skb_peek_tail(&sk->sk_write_queue);
+		if (!skb || skb == (struct sk_buff *)&sk->sk_write_queue ||
+		    ESTP_SKB_CB(skb)->sacked & ESTP_CB_SACKED ||
+		    estp_retransmit_skb(sk, skb)) {
+			esk->tlp_high_seq = 0;
+			return;
+		}
+	}
+	esk->tlp_high_seq = esk->snd_nxt;
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_LOSSPROBES);
+}
+
+/**
+ * estp_early_timeout - the retransmit timer fired before the RTO
+ *	(tcp_rack_reo_timeout, tcp_send_loss_probe)
+ * @sk: the socket, owned by the timer
+ *
+ * Return: true when it was armed for RACK's reordering window or a loss
+ * probe and that is done (the timer armed for the RTO again); false for
+ * a real timeout.
+ */
+bool estp_early_timeout(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u8 kind = esk->early_timer;
+
+	esk->early_timer = 0;
+	if (!kind)
+		return false;
+	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT | TCPF_FIN_WAIT1 |
+				     TCPF_CLOSING | TCPF_LAST_ACK)) ||
+	    esk->snd_una == esk->snd_nxt)
+		return true;
+	estp_reset_xmit_timer(sk);
+	if (kind == ESTP_EARLY_TLP) {
+		estp_send_loss_probe(sk);
+		return true;
+	}
+	estp_sack_state(sk);
+	estp_xmit_retransmit_queue(sk);
+	estp_push(sk);
+	return true;
+}
+
+/* An RTT from the echoed timestamp, when Karn forbids the send time's. */
+static void estp_ts_rtt(struct sock *sk, const struct estp_options_received *opt,
+			struct estp_ack_sample *sample)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 delta;
+
+	if (sample->rtt_us >= 0 || !esk->tstamp_ok || !opt->saw_tstamp ||
+	    !opt->tsecr || !sample->pkts_acked)
+		return;
+	delta = estp_ts_clock(esk) - opt->tsecr;
+	if ((s32)delta < 0)
+		return;
+	sample->rtt_us = min_t(u64, (u64)delta * USEC_PER_MSEC, S32_MAX);
+	estp_rtt_sample(sk, sample->rtt_us);
+}
+
+static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
+		     const struct estp_options_received *opt)
 {
 	struct estp_sock *esk = estp_sk(sk);
 	struct estp_ack_sample sample = { .rtt_us = -1 };
@@ -434,6 +878,8 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u16 window, bool pure)
 	esk->probes_out = 0;
 	if (estp_before(ack, esk->snd_una))
 		return;
+	if (esk->sack_ok && opt->num_sacks)
+		estp_sacktag(sk, opt);
 	/* RFC 9293 3.10.7.4: an older segment must not undo a newer window. */
 	if (estp_after(ack, esk->snd_una) || estp_after(seq, esk->snd_wl1) ||
 	    (seq == esk->snd_wl1 && window > esk->snd_wnd)) {
@@ -447,6 +893,7 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u16 window, bool pure)
 			estp_dupack(sk);
 		else
 			esk->dupacks = 0;
+		estp_sack_state(sk);
 		estp_xmit_retransmit_queue(sk);
 		estp_push(sk);
 		return;
@@ -455,11 +902,13 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u16 window, bool pure)
 	esk->dupacks = 0;
 	/* New data acknowledged: the backoff ends (RFC 6298 5.7's spirit). */
 	esk->retransmits = 0;
+	esk->retrans_stamp = 0;
 	sample.in_flight = estp_packets_in_flight(esk);
 	esk->prior_in_flight = sample.in_flight;
 	estp_clean_rtx_queue(sk, ack, &sample);
+	estp_ts_rtt(sk, opt, &sample);
 	/* The first segment acked was the hole; the rest had been counted. */
-	if (sample.pkts_acked)
+	if (sample.pkts_acked && !esk->sack_ok)
 		esk->sacked_out -= min_t(u32, sample.pkts_acked - 1, esk->sacked_out);
 	if (sample.pkts_acked) {
 		if (esk->ca_ops->pkts_acked)
@@ -471,26 +920,37 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u16 window, bool pure)
 		if (esk->ca_state != ESTP_CA_RECOVERY)
 			esk->ca_ops->cong_avoid(sk, ack, sample.pkts_acked);
 	}
+	if (esk->tlp_high_seq && !estp_before(ack, esk->tlp_high_seq))
+		esk->tlp_high_seq = 0;
 	if (esk->in_recovery && !estp_before(ack, esk->high_seq)) {
 		/* RFC 6582 3.2 (6): a full ACK ends recovery at ssthresh. */
 		if (esk->ca_state == ESTP_CA_RECOVERY)
 			esk->snd_cwnd = max(esk->snd_ssthresh, 2U);
+		estp_try_undo(sk, opt);
 		esk->in_recovery = 0;
-		esk->sacked_out = 0;
-		estp_set_ca_state(sk, ESTP_CA_OPEN);
+		if (!esk->sack_ok)
+			esk->sacked_out = 0;
+		estp_set_ca_state(sk, esk->sacked_out ? ESTP_CA_DISORDER : ESTP_CA_OPEN);
 	} else if (esk->ca_state == ESTP_CA_RECOVERY) {
 		/* RFC 6582 3.2 (5): a partial ACK, the next hole goes now. */
 		estp_mark_head_lost(sk);
 	}
+	/* RFC 6298 5.2, 5.3; estp_push() arms it for the persist case. */
+	if (esk->snd_una == esk->snd_nxt) {
+		esk->early_timer = 0;
+		sk_stop_timer(sk, &esk->retransmit_timer);
+	} else {
+		estp_reset_xmit_timer(sk);
+	}
+	estp_sack_state(sk);
 	if (esk->in_recovery)
 		estp_xmit_retransmit_queue(sk);
-	if (esk->snd_una == esk->snd_nxt && !esk->send_head)
-		sk_stop_timer(sk, &esk->retransmit_timer);
-	else
-		estp_reset_xmit_timer(sk);
+	estp_schedule_loss_probe(sk);
 	estp_push(sk);
-	if (sk->sk_socket && !sock_flag(sk, SOCK_DEAD))
+	if (sk->sk_socket && !sock_flag(sk, SOCK_DEAD)) {
+		estp_new_space(sk);
 		sk->sk_write_space(sk);
+	}
 }
 
 /*
@@ -516,6 +976,63 @@ static bool estp_rcv_own(struct sock *sk, struct sk_buff *skb, u32 pull)
 	return true;
 }
 
+/* Whether two ranges overlap or touch. */
+static bool estp_sack_joins(const u32 *sp, u32 seq, u32 end)
+{
+	return !estp_after(seq, sp[1]) && !estp_after(sp[0], end);
+}
+
+/*
+ * A segment joined the out-of-order queue (tcp_sack_new_ofo_skb): the
+ * block holding it moves to the front, RFC 2018 4's "most recent first",
+ * swallowing any block it now meets; the others keep their order, and a
+ * fifth falls off.
+ */
+static void estp_sack_new_ofo(struct estp_sock *esk, u32 seq, u32 end)
+{
+	u32 (*sp)[2] = esk->sack_blocks;
+	int i, n = esk->num_sacks;
+
+	for (i = 0; i < n; i++) {
+		if (!estp_sack_joins(sp[i], seq, end))
+			continue;
+		if (estp_before(sp[i][0], seq))
+			seq = sp[i][0];
+		if (estp_after(sp[i][1], end))
+			end = sp[i][1];
+		/* Take it out; it comes back at the front. */
+		memmove(&sp[i], &sp[i + 1], (n - i - 1) * sizeof(sp[0]));
+		n--;
+		i = -1;		/* the grown block may meet an earlier one */
+	}
+	n = min(n, ESTP_MAX_SACKS - 1);
+	memmove(&sp[1], &sp[0], n * sizeof(sp[0]));
+	sp[0][0] = seq;
+	sp[0][1] = end;
+	esk->num_sacks = n + 1;
+}
+
+/* rcv_nxt moved: blocks it covers are no news (tcp_sack_remove). */
+static void estp_sack_remove(struct estp_sock *esk)
+{
+	u32 (*sp)[2] = esk->sack_blocks;
+	int i = 0, n = esk->num_sacks;
+
+	if (RB_EMPTY_ROOT(&esk->out_of_order_queue)) {
+		esk->num_sacks = 0;
+		return;
+	}
+	while (i < n) {
+		if (!estp_after(sp[i][1], esk->rcv_nxt)) {
+			memmove(&sp[i], &sp[i + 1], (n - i - 1) * sizeof(sp[0]));
+			n--;
+			continue;
+		}
+		i++;
+	}
+	esk->num_sacks = n;
+}
+
 /*
  * Data past a hole waits in the out-of-order queue, sorted by sequence
  * (tcp_data_queue_ofo); one that an earlier segment there covers is a
@@ -528,7 +1045,8 @@ static void estp_data_queue_ofo(struct sock *sk, struct sk_buff *skb, u32 seq,
 	struct rb_node **p = &esk->out_of_order_queue.rb_node, *parent = NULL;
 	struct estp_skb_cb *cb;
 
-	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize > READ_ONCE(sk->sk_rcvbuf)) {
+	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize > READ_ONCE(sk->sk_rcvbuf) ||
+	    !sk_rmem_schedule(sk, skb, skb->truesize)) {
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OFODROP);
 		return;
 	}
@@ -555,6 +1073,7 @@ static void estp_data_queue_ofo(struct sock *sk, struct sk_buff *skb, u32 seq,
 	rb_link_node(&skb->rbnode, parent, p);
 	rb_insert_color(&skb->rbnode, &esk->out_of_order_queue);
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OFOQUEUE);
+	estp_sack_new_ofo(esk, seq, seq + len);
 }
 
 /*
@@ -595,6 +1114,129 @@ static bool estp_ofo_queue(struct sock *sk)
 	return false;
 }
 
+/* ACK the next few segments at once (tcp_incr_quickack). */
+static void estp_incr_quickack(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 quick = esk->rcv_wnd / (2 * max_t(u32, esk->rcv_mss, 1));
+
+	quick = clamp_t(u32, quick, 2, ESTP_MAX_QUICKACKS);
+	if (quick > esk->ack_quick)
+		esk->ack_quick = quick;
+}
+
+/**
+ * estp_enter_quickack_mode - ACK every segment for a while
+ *	(tcp_enter_quickack_mode)
+ * @sk: the socket, locked or owned by the receive path
+ *
+ * At the start of a transfer, so the sender's window opens fast, and when
+ * segments come out of order, so that its recovery starts fast.
+ */
+void estp_enter_quickack_mode(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	estp_incr_quickack(sk);
+	esk->ack_pingpong = 0;
+	esk->ack_ato = ESTP_ATO_MIN;
+}
+
+/*
+ * Let the window grow towards the buffer (tcp_grow_window): two of the
+ * peer's segments at a time, as data shows the buffer holds them.
+ */
+static void estp_grow_window(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 room = max(estp_rcv_space(sk), 0);
+
+	if (esk->rcv_ssthresh >= esk->window_clamp || esk->rcv_ssthresh >= room ||
+	    sk_under_memory_pressure(sk))
+		return;
+	esk->rcv_ssthresh = min3(esk->rcv_ssthresh + 2 * esk->rcv_mss,
+				 esk->window_clamp, room);
+}
+
+/*
+ * In-order data arrived (tcp_event_data_recv, tcp_measure_rcv_mss): learn
+ * the peer's segment size, and the ACK timeout from the gaps between
+ * segments.
+ */
+static void estp_event_data_recv(struct sock *sk, u32 len)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 now = jiffies;
+
+	if (len >= esk->rcv_mss)
+		esk->rcv_mss = min_t(u32, len, U16_MAX);
+	else
+		esk->ack_pending |= ESTP_ACK_PUSHED;
+	if (!esk->ack_ato) {
+		/* The first data: ACK quickly while the sender's window opens. */
+		estp_incr_quickack(sk);
+		esk->ack_ato = ESTP_ATO_MIN;
+	} else {
+		u32 m = now - esk->ack_lrcvtime;
+
+		if (m <= ESTP_ATO_MIN / 2) {
+			esk->ack_ato = (esk->ack_ato >> 1) + ESTP_ATO_MIN / 2;
+		} else if (m < esk->ack_ato) {
+			esk->ack_ato = min((esk->ack_ato >> 1) + m, esk->rto);
+		} else if (m > esk->rto) {
+			/* A long pause: the sender restarts its window. */
+			estp_incr_quickack(sk);
+		}
+	}
+	esk->ack_lrcvtime = now;
+	estp_grow_window(sk);
+}
+
+/*
+ * The receiver's RTT, from the TSecr of a full segment (tcp_rcv_rtt_measure_ts),
+ * for autotuning: a sender-only connection has no samples of its own.
+ */
+static void estp_rcv_rtt_measure(struct sock *sk, const struct estp_options_received *opt,
+				 u32 len)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 delta, us;
+
+	if (!esk->tstamp_ok || !opt->saw_tstamp || !opt->tsecr || len < esk->rcv_mss)
+		return;
+	delta = estp_ts_clock(esk) - opt->tsecr;
+	if ((s32)delta < 0 || delta > 60 * MSEC_PER_SEC)
+		return;
+	us = max_t(u32, delta * USEC_PER_MSEC, 1);
+	/* A moving average, 1/8 of each new sample. */
+	if (esk->rcv_rtt_us)
+		us = esk->rcv_rtt_us - (esk->rcv_rtt_us >> 3) + (us >> 3);
+	esk->rcv_rtt_us = us;
+}
+
+/*
+ * Whether the owed ACK goes now or later (__tcp_ack_snd_check): now for
+ * more than a full segment not yet acknowledged when the window can
+ * follow, in quick-ACK mode, for a filled hole, and while segments are
+ * out of order; otherwise the delayed-ACK timer sends it.
+ */
+static void estp_ack_snd_check(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (!(esk->ack_pending & ESTP_ACK_SCHED))
+		return;
+	if ((esk->rcv_nxt - esk->rcv_wup > esk->rcv_mss &&
+	     __estp_select_window(sk) >= esk->rcv_wnd) ||
+	    (esk->ack_quick && !esk->ack_pingpong) ||
+	    esk->ack_pending & ESTP_ACK_NOW ||
+	    !RB_EMPTY_ROOT(&esk->out_of_order_queue)) {
+		estp_send_ack(sk);
+		return;
+	}
+	estp_send_delayed_ack(sk);
+}
+
 /*
  * In-order data (tcp_data_queue): the new bytes join the receive queue,
  * and whatever the out-of-order queue now continues.  The skb stays the
@@ -609,7 +1251,13 @@ static int estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 le
 	u32 skip = esk->rcv_nxt - seq;
 	bool fin = false;
 
-	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize > READ_ONCE(sk->sk_rcvbuf)) {
+	/*
+	 * An empty receive queue always takes the segment, as TCP's forced
+	 * charge: otherwise per-cpu reserves could stall a reader for good.
+	 */
+	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize > READ_ONCE(sk->sk_rcvbuf) ||
+	    (!skb_queue_empty(&sk->sk_receive_queue) &&
+	     !sk_rmem_schedule(sk, skb, skb->truesize))) {
 		/* No room: the sender sends it again later. */
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RCVQDROP);
 		return 0;
@@ -621,11 +1269,32 @@ static int estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 le
 	ESTP_SKB_CB(skb)->end_seq = seq + len;
 	__skb_queue_tail(&sk->sk_receive_queue, skb);
 	WRITE_ONCE(esk->rcv_nxt, seq + len);
-	if (!RB_EMPTY_ROOT(&esk->out_of_order_queue))
+	esk->ack_pending |= ESTP_ACK_SCHED;
+	estp_event_data_recv(sk, len);
+	if (!RB_EMPTY_ROOT(&esk->out_of_order_queue)) {
 		fin = estp_ofo_queue(sk);
+		estp_sack_remove(esk);
+		/* RFC 5681 4.2: a filled hole is ACKed at once. */
+		if (RB_EMPTY_ROOT(&esk->out_of_order_queue))
+			esk->ack_pending |= ESTP_ACK_NOW;
+	}
 	if (!sock_flag(sk, SOCK_DEAD))
 		sk->sk_data_ready(sk);
 	return fin ? 2 : 1;
+}
+
+/*
+ * PAWS (RFC 7323 5, tcp_paws_discard): a TSval older than the one we
+ * echo is an old duplicate, unless ts_recent is over 24 days old.
+ */
+static bool estp_paws_discard(const struct sock *sk,
+			      const struct estp_options_received *opt)
+{
+	const struct estp_sock *esk = estp_sk(sk);
+
+	if ((s32)(opt->tsval - esk->ts_recent) >= 0)
+		return false;
+	return estp_seconds() - esk->ts_recent_stamp < ESTP_PAWS_24DAYS;
 }
 
 /*
@@ -640,8 +1309,16 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	u32 seq = ntohl(th->seq), ack;
 	u32 len = skb->len - th->doff * 4;
 	bool fin = th->fin, ofo = false;
+	struct estp_options_received opt;
 	int queued;
 
+	estp_parse_options(th, &opt);
+	if (esk->tstamp_ok && opt.saw_tstamp && estp_paws_discard(sk, &opt) && !th->rst) {
+		/* RFC 7323 5.3: an old duplicate; ACK what we have. */
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_PAWSESTAB);
+		estp_send_ack(sk);
+		return 0;
+	}
 	if (th->rst) {
 		/* RFC 5961 3.2: only an exact RST resets; others get a challenge. */
 		if (seq == esk->rcv_nxt)
@@ -676,6 +1353,11 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		estp_send_ack(sk);
 		return 0;
 	}
+	/* RFC 7323 4.3: the TSval to echo is of the segment at our window's left edge. */
+	if (esk->tstamp_ok && opt.saw_tstamp && !estp_after(seq, esk->rcv_wup)) {
+		esk->ts_recent = opt.tsval;
+		esk->ts_recent_stamp = estp_seconds();
+	}
 	if (len && estp_after(seq, esk->rcv_nxt))
 		ofo = true;
 	ack = ntohl(th->ack_seq);
@@ -689,7 +1371,7 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		if (ack != esk->snd_nxt)
 			return 1;
 		esk->snd_una = ack;
-		esk->snd_wnd = ntohs(th->window);
+		esk->snd_wnd = ntohs(th->window) << esk->snd_wscale;
 		esk->snd_wl1 = seq;
 		estp_clear_xmit_timers(sk);
 		estp_set_state(sk, TCP_ESTABLISHED);
@@ -699,13 +1381,15 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
 		}
 	}
-	estp_ack(sk, ack, seq, ntohs(th->window), !len && !fin);
+	estp_ack(sk, ack, seq, (u32)ntohs(th->window) << esk->snd_wscale, !len && !fin,
+		 &opt);
 	if (esk->fin_sent && esk->snd_una == esk->snd_nxt &&
 	    (1 << sk->sk_state) & (TCPF_FIN_WAIT1 | TCPF_CLOSING | TCPF_LAST_ACK) &&
 	    estp_fin_acked(sk))
 		return 0;
 	if (len && !estp_after(seq + len, esk->rcv_nxt)) {
-		/* All of it came before: tell the peer what we have. */
+		/* All of it came before: the sender resends; ACK at once. */
+		estp_enter_quickack_mode(sk);
 		estp_send_ack(sk);
 		return 0;
 	}
@@ -724,9 +1408,11 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		if (ofo) {
 			estp_data_queue_ofo(sk, skb, seq, len, fin);
 			/* At once: the sender counts these for fast retransmit. */
+			estp_enter_quickack_mode(sk);
 			estp_send_ack(sk);
 			return 0;
 		}
+		estp_rcv_rtt_measure(sk, &opt, len);
 		queued = estp_data_queue(sk, skb, seq, len);
 		if (!queued) {
 			estp_send_ack(sk);
@@ -736,10 +1422,12 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			return 0;
 	}
 	if (fin && seq + len == esk->rcv_nxt)
-		estp_fin(sk);
-	else if (len || fin)
-		/* Data to acknowledge, or a FIN past a hole: it comes again. */
+		estp_fin(sk);		/* ACKs the data with the FIN */
+	else if (fin)
+		/* A FIN past a hole: it comes again. */
 		estp_send_ack(sk);
+	else if (len)
+		estp_ack_snd_check(sk);
 	return 0;
 }
 
@@ -781,17 +1469,42 @@ int estp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 void estp_openreq_init(struct request_sock *req, const struct sk_buff *skb,
 		       u32 rcv_isn, u16 mss)
 {
+	struct estp_request_sock *ereq = estp_rsk(req);
 	const struct estphdr *th = estp_hdr(skb);
 	const struct iphdr *iph = ip_hdr(skb);
 	struct inet_request_sock *ireq = inet_rsk(req);
+	int tsmode;
 
 	ireq->ir_loc_addr = iph->daddr;
 	ireq->ir_rmt_addr = iph->saddr;
 	ireq->ir_num = ntohs(th->dest);
 	ireq->ir_rmt_port = th->source;
 	ireq->ir_iif = inet_iif(skb);
-	estp_rsk(req)->rcv_isn = rcv_isn;
-	estp_rsk(req)->mss = mss;
+	ereq->rcv_isn = rcv_isn;
+	ereq->mss = mss;
+	/* net.estp.timestamps = 2: TSval is the bare clock, as TCP's. */
+	tsmode = READ_ONCE(estp_pernet(read_pnet(&ireq->ireq_net))->timestamps);
+	ereq->ts_offset = tsmode == 1 ? get_random_u32() : 0;
+}
+
+/**
+ * estp_openreq_options - what a SYN offered and the listener takes up
+ *	(the options part of tcp_openreq_init)
+ * @req: the request sock
+ * @listener: the listener, for its netns's settings
+ * @opt: the SYN's options
+ */
+void estp_openreq_options(struct request_sock *req, const struct sock *listener,
+			  const struct estp_options_received *opt)
+{
+	const struct estp_net *en = estp_pernet(sock_net(listener));
+	struct estp_request_sock *ereq = estp_rsk(req);
+
+	ereq->tstamp_ok = opt->saw_tstamp && READ_ONCE(en->timestamps);
+	ereq->ts_recent = ereq->tstamp_ok ? opt->tsval : 0;
+	ereq->sack_ok = opt->sack_ok && READ_ONCE(en->sack);
+	ereq->wscale_ok = opt->saw_wscale && READ_ONCE(en->window_scaling);
+	ereq->snd_wscale = ereq->wscale_ok ? opt->wscale : 0;
 }
 
 /*
@@ -828,6 +1541,7 @@ int estp_conn_request(struct sock *listener, struct sk_buff *skb)
 	const struct estphdr *th = estp_hdr(skb);
 	const struct iphdr *iph = ip_hdr(skb);
 	struct net *net = sock_net(listener);
+	struct estp_options_received opt;
 	struct estp_request_sock *ereq;
 	struct request_sock *req;
 	bool want_cookie = false;
@@ -847,8 +1561,15 @@ int estp_conn_request(struct sock *listener, struct sk_buff *skb)
 	req = estp_reqsk_alloc(listener);
 	if (!req)
 		goto drop;
-	estp_openreq_init(req, skb, ntohl(th->seq), estp_parse_mss(th));
+	estp_parse_options(th, &opt);
+	estp_openreq_init(req, skb, ntohl(th->seq), opt.mss);
 	ereq = estp_rsk(req);
+	/*
+	 * A cookie keeps only the MSS: the SYN-ACK offers no other option,
+	 * so neither side uses one (TCP encodes them in the timestamp).
+	 */
+	if (!want_cookie)
+		estp_openreq_options(req, listener, &opt);
 	if (want_cookie) {
 		/* Everything the final ACK needs is in the SYN-ACK: keep nothing. */
 		ereq->mss = ereq->mss ? : ESTP_MSS_DEFAULT;
@@ -873,4 +1594,40 @@ int estp_conn_request(struct sock *listener, struct sk_buff *skb)
 drop:
 	ESTP_INC_STATS(net, ESTP_MIB_LISTENDROPS);
 	return 0;
+}
+
+/**
+ * estp_rcv_space_adjust - receive buffer autotuning (tcp_rcv_space_adjust)
+ * @sk: the socket, locked; called by recvmsg after it copied data
+ */
+void estp_rcv_space_adjust(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 rtt = max(esk->rcv_rtt_us, esk->srtt_us >> 3);
+	u64 now = estp_clock_us();
+	u32 copied;
+
+	if (!rtt || now - esk->rcvq_time_us < rtt)
+		return;
+	/* Bytes the application read in the last RTT. */
+	copied = esk->copied_seq - esk->rcvq_seq;
+	if (copied > esk->rcvq_space) {
+		/*
+		 * The sender may double its window in the next RTT: make room
+		 * for twice what was read, and some segments more, within
+		 * net.estp.rmem's maximum, unless the user fixed SO_RCVBUF.
+		 */
+		u64 rcvwin = ((u64)copied << 1) + 16 * (u64)esk->mss_cache;
+		int rmax = READ_ONCE(estp_pernet(sock_net(sk))->rmem[2]);
+		int rcvbuf = min_t(u64, div_u64(rcvwin << 8, esk->rcv_ratio), rmax);
+
+		if (!(sk->sk_userlocks & SOCK_RCVBUF_LOCK) && rcvbuf > READ_ONCE(sk->sk_rcvbuf)) {
+			WRITE_ONCE(sk->sk_rcvbuf, rcvbuf);
+			esk->window_clamp = min_t(u32, ((u64)rcvbuf * esk->rcv_ratio) >> 8,
+						  (u32)U16_MAX << esk->rcv_wscale);
+		}
+		esk->rcvq_space = copied;
+	}
+	esk->rcvq_seq = esk->copied_seq;
+	esk->rcvq_time_us = now;
 }

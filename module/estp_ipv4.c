@@ -440,6 +440,10 @@ void estp_release_cb(struct sock *sk)
 		estp_sk(sk)->af_ops->mtu_reduced(sk);
 		__sock_put(sk);		/* estp_v4_err()'s; the owner holds one */
 	}
+	if (test_and_clear_bit(ESTP_DELACK_DEFERRED, &estp_sk(sk)->deferred)) {
+		estp_delack_timer_handler(sk);
+		__sock_put(sk);		/* the delayed-ACK timer's */
+	}
 }
 
 /**

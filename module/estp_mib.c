@@ -35,6 +35,13 @@ static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_OFODROP]	= "OfoDrop",
 	[ESTP_MIB_OFOQUEUE]	= "OfoQueue",
 	[ESTP_MIB_FASTRETRANS]	= "FastRetrans",
+	[ESTP_MIB_MEMORYPRESSURES] = "MemoryPressures",
+	[ESTP_MIB_SACKRECOVERY]	= "SackRecovery",
+	[ESTP_MIB_PAWSESTAB]	= "PAWSEstab",
+	[ESTP_MIB_DELAYEDACKS]	= "DelayedACKs",
+	[ESTP_MIB_TIMEOUTS]	= "Timeouts",
+	[ESTP_MIB_LOSSPROBES]	= "LossProbes",
+	[ESTP_MIB_UNDO]		= "Undo",
 };
 
 static int estp_stat_show(struct seq_file *seq, void *v)

@@ -33,8 +33,26 @@ struct sock *estp_create_openreq_child(const struct sock *listener,
 	esk->write_seq = ereq->snt_isn + 1;
 	esk->rcv_nxt = ereq->rcv_isn + 1;
 	esk->copied_seq = esk->rcv_nxt;
-	/* What our SYN-ACK advertised (estp_v4_send_synack()). */
-	esk->rcv_wnd = min_t(u32, READ_ONCE(listener->sk_rcvbuf), U16_MAX);
+	/* What our SYN-ACK advertised and agreed to (estp_v4_send_synack()). */
+	esk->tstamp_ok = ereq->tstamp_ok;
+	esk->sack_ok = ereq->sack_ok;
+	esk->wscale_ok = ereq->wscale_ok;
+	esk->snd_wscale = ereq->snd_wscale;
+	esk->rcv_wscale = ereq->rcv_wscale;
+	esk->ts_offset = ereq->ts_offset;
+	esk->ts_recent = ereq->ts_recent;
+	esk->ts_recent_stamp = ereq->tstamp_ok ? (u32)ktime_get_seconds() : 0;
+	esk->num_sacks = 0;
+	esk->highest_sack = esk->snd_una;
+	if (ereq->rcv_wnd) {
+		esk->rcv_wnd = ereq->rcv_wnd;
+		esk->window_clamp = ereq->window_clamp;
+	} else {
+		/* A cookie's request was rebuilt: no scale, a 64 KiB window. */
+		esk->rcv_wnd = U16_MAX;
+		esk->window_clamp = U16_MAX;
+	}
+	esk->rcv_ssthresh = esk->rcv_wnd;
 	esk->rcv_wup = esk->rcv_nxt;
 	esk->mss_clamp = ereq->mss ? : ESTP_MSS_DEFAULT;
 	esk->rto = ESTP_TIMEOUT_INIT;
@@ -228,6 +246,9 @@ void estp_time_wait(struct sock *sk, int state, int timeo)
 	tw->tw_substate = state;
 	etw->snd_nxt = esk->snd_nxt;
 	etw->rcv_nxt = esk->rcv_nxt;
+	etw->tstamp_ok = esk->tstamp_ok;
+	etw->ts_recent = esk->ts_recent;
+	etw->ts_offset = esk->ts_offset;
 	timer_setup(&tw->tw_timer, estp_tw_timer_handler, TIMER_PINNED);
 	refcount_set(&tw->tw_refcnt, 2);	/* the hash's and the timer's */
 

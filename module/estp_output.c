@@ -29,18 +29,25 @@ void estp_v4_csum(struct sk_buff *skb, __be32 saddr, __be32 daddr)
 }
 
 /* A route for a segment that belongs to no full sock. */
-static struct rtable *estp_v4_route_ctl(struct net *net, struct flowi4 *fl4,
-					const struct estphdr *th, __be32 saddr,
-					__be32 daddr)
+static struct rtable *estp_v4_route_ctl_ports(struct net *net, struct flowi4 *fl4,
+					      __be16 sport, __be16 dport,
+					      __be32 saddr, __be32 daddr)
 {
 	*fl4 = (struct flowi4) {
 		.daddr = daddr,
 		.saddr = saddr,
 		.flowi4_proto = estp_ipproto,
-		.fl4_sport = th->source,
-		.fl4_dport = th->dest,
+		.fl4_sport = sport,
+		.fl4_dport = dport,
 	};
 	return ip_route_output_key(net, fl4);
+}
+
+static struct rtable *estp_v4_route_ctl(struct net *net, struct flowi4 *fl4,
+					const struct estphdr *th, __be32 saddr,
+					__be32 daddr)
+{
+	return estp_v4_route_ctl_ports(net, fl4, th->source, th->dest, saddr, daddr);
 }
 
 /* Checksum, prepend the IPv4 header and send on the route found for it. */
@@ -97,21 +104,129 @@ int estp_v4_send_ctl(struct net *net, struct sk_buff *skb, __be32 saddr,
 	return estp_v4_xmit_ctl(net, skb, rt, &fl4, tos);
 }
 
-/* Our MSS for a route: its MTU less the IPv4 and ESTP headers. */
+/*
+ * Our MSS for a route: its MTU less the IPv4 and ESTP headers, the MTU
+ * taken at most as IPv4's 65535 (ipv4_default_advmss): 65495 on loopback.
+ */
 static u16 estp_mss_for_mtu(unsigned int mtu)
 {
-	return min_t(unsigned int, mtu - sizeof(struct iphdr) - sizeof(struct estphdr),
-		     U16_MAX);
+	return min_t(unsigned int, mtu, IP_MAX_MTU) - sizeof(struct iphdr) -
+	       sizeof(struct estphdr);
 }
 
-/* The MSS option (kind 2, length 4), right after the 20-byte header. */
-static void estp_put_mss_option(struct estphdr *th, u16 mss)
+/*
+ * The MSS a connecting sock announces: from its cached route, clamped by
+ * ESTP_MAXSEG.
+ */
+static u16 estp_advertised_mss(struct sock *sk)
 {
-	u8 *opt = (u8 *)(th + 1);
+	const struct dst_entry *dst = __sk_dst_get(sk);
+	u16 user_mss = READ_ONCE(estp_sk(sk)->user_mss);
+	u16 mss;
 
-	opt[0] = 2;
-	opt[1] = 4;
-	put_unaligned_be16(mss, opt + 2);
+	mss = estp_mss_for_mtu(dst ? dst_mtu(dst) : IPV4_MIN_MTU);
+	return user_mss ? min(mss, user_mss) : mss;
+}
+
+/*
+ * The options of one outgoing segment (struct tcp_out_options).  They are
+ * laid out as Linux TCP lays them out, so that a capture of ESTP reads
+ * like one of TCP: MSS, then SACK-permitted in the two bytes the
+ * timestamps option would pad with NOPs, then NOP and window scale; data
+ * segments carry NOP, NOP, timestamps, then NOP, NOP and the SACK blocks.
+ */
+struct estp_out_options {
+	u8	mss_opt:1,
+		sack_perm:1,
+		tstamp:1,
+		wscale_opt:1;
+	u8	ws;
+	u8	num_sacks;
+	u16	mss;
+	u32	tsval;
+	u32	tsecr;
+	const u32 (*sacks)[2];
+};
+
+static unsigned int estp_options_size(const struct estp_out_options *o)
+{
+	unsigned int size = 0;
+
+	if (o->mss_opt)
+		size += 4;
+	if (o->tstamp)
+		size += ESTP_OPTLEN_TS_ALIGNED;	/* SACK-permitted rides in it */
+	else if (o->sack_perm)
+		size += 4;
+	if (o->wscale_opt)
+		size += 4;
+	if (o->num_sacks)
+		size += 4 + 8 * o->num_sacks;
+	return size;
+}
+
+static void estp_options_write(u8 *p, const struct estp_out_options *o)
+{
+	int i;
+
+	if (o->mss_opt) {
+		*p++ = ESTP_OPT_MSS;
+		*p++ = 4;
+		put_unaligned_be16(o->mss, p);
+		p += 2;
+	}
+	if (o->tstamp) {
+		*p++ = o->sack_perm ? ESTP_OPT_SACK_PERM : 1;
+		*p++ = o->sack_perm ? 2 : 1;
+		*p++ = ESTP_OPT_TIMESTAMP;
+		*p++ = 10;
+		put_unaligned_be32(o->tsval, p);
+		put_unaligned_be32(o->tsecr, p + 4);
+		p += 8;
+	} else if (o->sack_perm) {
+		*p++ = 1;
+		*p++ = 1;
+		*p++ = ESTP_OPT_SACK_PERM;
+		*p++ = 2;
+	}
+	if (o->wscale_opt) {
+		*p++ = 1;
+		*p++ = ESTP_OPT_WSCALE;
+		*p++ = 3;
+		*p++ = o->ws;
+	}
+	if (o->num_sacks) {
+		*p++ = 1;
+		*p++ = 1;
+		*p++ = ESTP_OPT_SACK;
+		*p++ = 2 + 8 * o->num_sacks;
+		for (i = 0; i < o->num_sacks; i++) {
+			put_unaligned_be32(o->sacks[i][0], p);
+			put_unaligned_be32(o->sacks[i][1], p + 4);
+			p += 8;
+		}
+	}
+}
+
+/* Push the header and its options in front of the payload at skb->data. */
+static struct estphdr *estp_push_header(struct sk_buff *skb,
+					const struct estp_out_options *o)
+{
+	unsigned int optlen = estp_options_size(o);
+	struct estphdr *th;
+
+	th = skb_push(skb, sizeof(*th) + optlen);
+	skb_reset_transport_header(skb);
+	memset(th, 0, sizeof(*th));
+	th->doff = (sizeof(*th) + optlen) >> 2;
+	estp_options_write((u8 *)(th + 1), o);
+	return th;
+}
+
+/* Our timestamp clock: milliseconds, as TCP's TSval, from a random origin. */
+static u32 estp_ts_now(u32 offset)
+{
+	return (u32)div_u64(estp_clock_us(), USEC_PER_MSEC) + offset;
 }
 
 /**
@@ -135,26 +250,111 @@ struct sk_buff *estp_alloc_ctl_skb(unsigned int len, gfp_t gfp)
 	return skb;
 }
 
+/* An empty buffer for a sock's header-only segment: room for every header. */
+static struct sk_buff *estp_alloc_sk_skb(gfp_t gfp)
+{
+	const unsigned int room = MAX_HEADER + sizeof(struct iphdr) +
+				  sizeof(struct estphdr) + ESTP_MAX_OPTION_SPACE;
+	struct sk_buff *skb = alloc_skb(room, gfp);
+
+	if (skb)
+		skb_reserve(skb, room);
+	return skb;
+}
+
 /*
- * Send a header-only segment of a full sock: fill in the header, checksum,
- * and hand it to IP with the sock's route (tcp_transmit_skb).  The skb is
- * charged to the sock, so the sock outlives it.
+ * The options of a sock's segment (tcp_established_options, and
+ * tcp_syn_options for the SYN).  @len is the payload: SACK blocks that
+ * would take the segment past the path's MSS are left for the next ACK.
+ */
+static void estp_sk_options(struct sock *sk, u8 flags, unsigned int len,
+			    struct estp_out_options *o)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	const struct estp_net *en = estp_pernet(sock_net(sk));
+	unsigned int room;
+
+	memset(o, 0, sizeof(*o));
+	if (flags & ESTP_FLAG_SYN) {
+		o->mss_opt = 1;
+		o->mss = estp_advertised_mss(sk);
+		o->tstamp = !!READ_ONCE(en->timestamps);
+		o->sack_perm = !!READ_ONCE(en->sack);
+		o->wscale_opt = !!READ_ONCE(en->window_scaling);
+		o->ws = esk->rcv_wscale;
+		o->tsval = estp_ts_now(esk->ts_offset);
+		o->tsecr = esk->ts_recent;
+		return;
+	}
+	if (esk->tstamp_ok) {
+		o->tstamp = 1;
+		o->tsval = estp_ts_now(esk->ts_offset);
+		o->tsecr = esk->ts_recent;
+	}
+	if (!esk->sack_ok || !(flags & ESTP_FLAG_ACK) ||
+	    RB_EMPTY_ROOT(&esk->out_of_order_queue)) {
+		esk->num_sacks = 0;
+		return;
+	}
+	room = ESTP_MAX_OPTION_SPACE - (o->tstamp ? ESTP_OPTLEN_TS_ALIGNED : 0);
+	if (len) {
+		/* Header and payload within what a full-sized segment takes. */
+		u32 limit = esk->mss_cache > len ? esk->mss_cache - len : 0;
+
+		room = min_t(u32, room, limit);
+	}
+	if (room < 4 + 8)
+		return;
+	/* The first blocks, newest first (estp_sack_new_ofo()). */
+	o->num_sacks = min_t(u32, esk->num_sacks, (room - 4) / 8);
+	o->sacks = (const u32 (*)[2])esk->sack_blocks;
+}
+
+/*
+ * An ACK goes out with this segment: the owed one is paid
+ * (tcp_event_ack_sent).
+ */
+static void estp_event_ack_sent(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (esk->ack_quick)
+		esk->ack_quick--;
+	if (esk->ack_pending & ESTP_ACK_TIMER)
+		sk_stop_timer(sk, &esk->delack_timer);
+	esk->ack_pending = 0;
+}
+
+/*
+ * Send a segment of a full sock, its payload at skb->data: push the header
+ * and options, checksum, and hand it to IP with the sock's route
+ * (tcp_transmit_skb).  The skb is charged to the sock, so the sock
+ * outlives it.
  */
 static int estp_transmit_skb(struct sock *sk, struct sk_buff *skb, u32 seq,
 			     u8 flags)
 {
 	struct inet_sock *inet = inet_sk(sk);
 	struct estp_sock *esk = estp_sk(sk);
-	struct estphdr *th = estp_hdr(skb);
+	struct estp_out_options opts;
+	struct estphdr *th;
 	int err;
 
+	estp_sk_options(sk, flags, skb->len, &opts);
+	th = estp_push_header(skb, &opts);
 	th->source = inet->inet_sport;
 	th->dest = inet->inet_dport;
 	th->seq = htonl(seq);
 	((u8 *)th)[13] = flags;
 	if (flags & ESTP_FLAG_ACK)
 		th->ack_seq = htonl(esk->rcv_nxt);
-	th->window = htons(estp_select_window(sk));
+	/* RFC 7323 2.2: a SYN's window is never scaled. */
+	if (flags & ESTP_FLAG_SYN)
+		th->window = htons(min_t(u32, esk->rcv_wnd, U16_MAX));
+	else
+		th->window = htons(estp_select_window(sk));
+	if (flags & ESTP_FLAG_ACK)
+		estp_event_ack_sent(sk);
 	skb_set_owner_w(skb, sk);
 	esk->af_ops->send_check(sk, skb);
 	err = esk->af_ops->queue_xmit(sk, skb, &inet->cork.fl);
@@ -164,27 +364,105 @@ static int estp_transmit_skb(struct sock *sk, struct sk_buff *skb, u32 seq,
 }
 
 /**
+ * estp_select_initial_window - the window of our SYN or SYN-ACK and our
+ *	window scale (tcp_select_initial_window)
+ * @sk: the socket, or the listener
+ * @space: the receive buffer in payload bytes
+ * @mss: the MSS we announce, less the timestamps option when it is on
+ * @rcv_wnd: the initial window
+ * @window_clamp: in: a clamp set by the user, or 0; out: the most we offer
+ * @wscale_ok: whether window scaling may be offered
+ * @rcv_wscale: our shift
+ *
+ * As Linux TCP chooses them, so that the handshake looks the same: the
+ * buffer rounded down to whole segments, at most 64 KiB unscaled, and a
+ * scale large enough for net.estp.rmem's maximum or net.core.rmem_max.
+ */
+void estp_select_initial_window(const struct sock *sk, int space, u32 mss,
+				u32 *rcv_wnd, u32 *window_clamp, bool wscale_ok,
+				u8 *rcv_wscale)
+{
+	u32 sp = max(space, 0);
+
+	if (!*window_clamp)
+		*window_clamp = U16_MAX << ESTP_MAX_WSCALE;
+	sp = min(*window_clamp, sp);
+	if (sp > mss)
+		sp = rounddown(sp, mss);
+	*rcv_wnd = min_t(u32, sp, U16_MAX);
+	*rcv_wscale = 0;
+	if (wscale_ok) {
+		sp = max_t(u32, sp, READ_ONCE(estp_pernet(sock_net(sk))->rmem[2]));
+		sp = max_t(u32, sp, READ_ONCE(sysctl_rmem_max));
+		sp = min(sp, *window_clamp);
+		*rcv_wscale = clamp_t(int, ilog2(sp) - 15, 0, ESTP_MAX_WSCALE);
+	}
+	*window_clamp = min_t(u32, U16_MAX << *rcv_wscale, *window_clamp);
+}
+
+/* The whole receive buffer in payload bytes (tcp_full_space). */
+static u32 estp_full_space(const struct sock *sk)
+{
+	return ((u64)READ_ONCE(sk->sk_rcvbuf) * estp_sk(sk)->rcv_ratio) >> 8;
+}
+
+/**
+ * __estp_select_window - the window the buffer allows now
+ *	(__tcp_select_window)
+ * @sk: the socket, locked or owned by the receive path
+ *
+ * The free buffer in payload bytes, held to rcv_ssthresh while the window
+ * grows, zero when less than a segment is free and the buffer is more
+ * than half full.
+ *
+ * Return: the window in bytes, before our scale is applied.
+ */
+u32 __estp_select_window(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 mss = max_t(u32, esk->rcv_mss, 1);
+	u32 full = min(esk->window_clamp, estp_full_space(sk));
+	u32 free_space = max(estp_rcv_space(sk), 0);
+	u32 window;
+
+	free_space = round_down(free_space, 1U << esk->rcv_wscale);
+	if (free_space < full / 2) {
+		if (sk_under_memory_pressure(sk))
+			esk->rcv_ssthresh = min(esk->rcv_ssthresh, 4 * esk->mss_cache);
+		if (free_space < mss)
+			return 0;
+	}
+	free_space = min(free_space, esk->rcv_ssthresh);
+	if (esk->rcv_wscale)
+		return ALIGN(free_space, 1U << esk->rcv_wscale);
+	/* Unscaled: whole segments, and no change for less than one. */
+	window = esk->rcv_wnd;
+	if (window <= free_space - mss || window > free_space)
+		window = rounddown(free_space, mss);
+	return window;
+}
+
+/**
  * estp_select_window - the receive window to advertise (tcp_select_window)
  * @sk: the socket
  *
- * The free receive buffer in payload bytes (estp_rcv_space()); never less
- * than what is left of the last window, which RFC 9293 forbids taking
- * back.  No window scaling yet: at most 64 KiB.
+ * Never less than what is left of the last window, which RFC 9293 forbids
+ * taking back.
  *
- * Return: the window, for the header.
+ * Return: the window field, scaled by our shift.
  */
 u16 estp_select_window(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
-	int space = estp_rcv_space(sk);
 	s32 cur = (s32)(esk->rcv_wup + esk->rcv_wnd - esk->rcv_nxt);
-	u32 win = clamp_t(int, space, 0, U16_MAX);
+	u32 win = __estp_select_window(sk);
 
-	if (cur > 0 && win < cur)
-		win = min_t(u32, cur, U16_MAX);
+	if (cur > 0 && win < (u32)cur)
+		win = ALIGN((u32)cur, 1U << esk->rcv_wscale);
+	win = min_t(u32, win, (u32)U16_MAX << esk->rcv_wscale);
 	esk->rcv_wnd = win;
 	esk->rcv_wup = esk->rcv_nxt;
-	return win;
+	return win >> esk->rcv_wscale;
 }
 
 /**
@@ -195,20 +473,6 @@ u16 estp_select_window(struct sock *sk)
 void estp_v4_send_check(struct sock *sk, struct sk_buff *skb)
 {
 	estp_v4_csum(skb, inet_sk(sk)->inet_saddr, inet_sk(sk)->inet_daddr);
-}
-
-/*
- * The MSS a connecting sock announces: from its cached route, clamped by
- * ESTP_MAXSEG.
- */
-static u16 estp_advertised_mss(struct sock *sk)
-{
-	const struct dst_entry *dst = __sk_dst_get(sk);
-	u16 user_mss = READ_ONCE(estp_sk(sk)->user_mss);
-	u16 mss;
-
-	mss = estp_mss_for_mtu(dst ? dst_mtu(dst) : IPV4_MIN_MTU);
-	return user_mss ? min(mss, user_mss) : mss;
 }
 
 /**
@@ -228,7 +492,11 @@ void estp_sync_mss(struct sock *sk, u32 pmtu)
 	if (esk->user_mss)
 		mss = min_t(u32, mss, esk->user_mss);
 	/* RFC 9293 3.7.1's floor, as TCP's tcp_mtu_to_mss() keeps 48 bytes. */
-	WRITE_ONCE(esk->mss_cache, max_t(u32, mss, 48));
+	mss = max_t(u32, mss, 48);
+	/* Every segment carries the timestamps option: its room is not data's. */
+	if (esk->tstamp_ok)
+		mss -= ESTP_OPTLEN_TS_ALIGNED;
+	WRITE_ONCE(esk->mss_cache, mss);
 }
 
 /**
@@ -247,10 +515,9 @@ int estp_send_syn(struct sock *sk)
 	/* After a simultaneous open the SYN acknowledges the peer's (SYN_RECV). */
 	if (sk->sk_state == TCP_SYN_RECV)
 		flags |= ESTP_FLAG_ACK;
-	skb = estp_alloc_ctl_skb(sizeof(struct estphdr) + 4, sk_gfp_mask(sk, GFP_ATOMIC));
+	skb = estp_alloc_sk_skb(sk_gfp_mask(sk, GFP_ATOMIC));
 	if (!skb)
 		return -ENOBUFS;
-	estp_put_mss_option(estp_hdr(skb), estp_advertised_mss(sk));
 	return estp_transmit_skb(sk, skb, esk->iss, flags);
 }
 
@@ -266,14 +533,35 @@ int estp_send_syn(struct sock *sk)
 int estp_connect(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
+	const struct estp_net *en = estp_pernet(sock_net(sk));
+	u32 mss = estp_advertised_mss(sk);
+	u8 ws;
 
 	esk->snd_una = esk->iss;
 	esk->snd_nxt = esk->iss + 1;
 	esk->write_seq = esk->iss + 1;
 	esk->rcv_nxt = 0;
-	esk->rcv_wnd = 0;
 	esk->rcv_wup = 0;
 	esk->max_window = 0;
+	/* tcp_connect_init: the window and scale our SYN offers. */
+	esk->tstamp_ok = 0;
+	esk->sack_ok = 0;
+	esk->wscale_ok = 0;
+	esk->snd_wscale = 0;
+	esk->ts_recent = 0;
+	esk->ts_recent_stamp = 0;
+	/* net.estp.timestamps = 2: TSval is the bare clock, as TCP's. */
+	esk->ts_offset = READ_ONCE(en->timestamps) == 1 ? get_random_u32() : 0;
+	esk->num_sacks = 0;
+	esk->rack_xmit_us = 0;
+	esk->reord_us = 0;
+	esk->early_timer = 0;
+	esk->tlp_high_seq = 0;
+	esk->window_clamp = 0;
+	estp_select_initial_window(sk, estp_full_space(sk), mss, &esk->rcv_wnd,
+				   &esk->window_clamp, READ_ONCE(en->window_scaling), &ws);
+	esk->rcv_wscale = ws;
+	esk->rcv_ssthresh = esk->rcv_wnd;
 	esk->retransmits = 0;
 	esk->fin_sent = 0;	/* a sock may connect again after a disconnect */
 	esk->fin_queued = 0;
@@ -294,10 +582,84 @@ int estp_connect(struct sock *sk)
  */
 void estp_send_ack(struct sock *sk)
 {
-	struct sk_buff *skb = estp_alloc_ctl_skb(sizeof(struct estphdr), GFP_ATOMIC);
+	struct sk_buff *skb;
 
+	if (sk->sk_state == TCP_CLOSE)
+		return;
+	skb = estp_alloc_sk_skb(GFP_ATOMIC);
 	if (skb)
 		estp_transmit_skb(sk, skb, estp_sk(sk)->snd_nxt, ESTP_FLAG_ACK);
+}
+
+/**
+ * estp_send_delayed_ack - owe an ACK, sent by the delayed-ACK timer unless
+ *	data or another ACK carries it first (tcp_send_delayed_ack)
+ * @sk: the socket, locked or owned by the receive path
+ *
+ * The delay is the ACK timeout estimate (ato), at most 200 ms, and less
+ * for a connection that is interactive or whose RTT is short.
+ */
+void estp_send_delayed_ack(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	unsigned long ato = esk->ack_ato;
+	unsigned long max_ato = HZ / 2;
+	unsigned long timeout;
+
+	if (ato > ESTP_ATO_MIN) {
+		/* Half a second at most; 200 ms when interactive or pushed. */
+		if (esk->ack_pingpong || (esk->ack_pending & ESTP_ACK_PUSHED))
+			max_ato = ESTP_DELACK_MAX;
+		/* Not longer than the RTT, when we know it. */
+		if (esk->srtt_us)
+			max_ato = clamp_t(unsigned long,
+					  usecs_to_jiffies(esk->srtt_us >> 3),
+					  ESTP_ATO_MIN, max_ato);
+		ato = min(ato, max_ato);
+	}
+	timeout = jiffies + ato;
+	if (esk->ack_pending & ESTP_ACK_TIMER) {
+		/* Do not let an owed ACK slip further. */
+		if (time_before_eq(esk->delack_timer.expires, jiffies + (ato >> 2))) {
+			estp_send_ack(sk);
+			return;
+		}
+		if (time_before(esk->delack_timer.expires, timeout))
+			timeout = esk->delack_timer.expires;
+	}
+	esk->ack_pending |= ESTP_ACK_SCHED | ESTP_ACK_TIMER;
+	sk_reset_timer(sk, &esk->delack_timer, timeout);
+}
+
+/**
+ * estp_delack_timer_handler - the delayed-ACK timer's work, with the sock
+ *	owned (tcp_delack_timer_handler)
+ * @sk: the socket
+ */
+void estp_delack_timer_handler(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if ((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN) ||
+	    !(esk->ack_pending & ESTP_ACK_TIMER))
+		return;
+	if (time_after(esk->delack_timer.expires, jiffies)) {
+		sk_reset_timer(sk, &esk->delack_timer, esk->delack_timer.expires);
+		return;
+	}
+	esk->ack_pending &= ~ESTP_ACK_TIMER;
+	if (!(esk->ack_pending & ESTP_ACK_SCHED))
+		return;
+	if (!esk->ack_pingpong) {
+		/* The timer fired in bulk transfer: ACK sooner from now on. */
+		esk->ack_ato = min_t(u32, esk->ack_ato << 1, esk->rto);
+	} else {
+		/* Interactive, and the reply did not come: stop waiting for it. */
+		esk->ack_pingpong = 0;
+		esk->ack_ato = ESTP_ATO_MIN;
+	}
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_DELAYEDACKS);
+	estp_send_ack(sk);
 }
 
 /**
@@ -310,7 +672,7 @@ void estp_send_ack(struct sock *sk)
  */
 int estp_write_wakeup(struct sock *sk)
 {
-	struct sk_buff *skb = estp_alloc_ctl_skb(sizeof(struct estphdr), GFP_ATOMIC);
+	struct sk_buff *skb = estp_alloc_sk_skb(GFP_ATOMIC);
 
 	if (!skb)
 		return -ENOBUFS;
@@ -374,12 +736,31 @@ void estp_send_challenge_ack(struct sock *sk)
  */
 void estp_send_active_reset(struct sock *sk, gfp_t gfp)
 {
-	struct sk_buff *skb = estp_alloc_ctl_skb(sizeof(struct estphdr), gfp);
+	struct sk_buff *skb = estp_alloc_sk_skb(gfp);
 
 	if (!skb)
 		return;
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OUTRSTS);
 	estp_transmit_skb(sk, skb, estp_sk(sk)->snd_nxt, ESTP_FLAG_RST | ESTP_FLAG_ACK);
+}
+
+/*
+ * The window and scale of a SYN-ACK, from the listener's buffer
+ * (tcp_openreq_init_rwin), the timestamps option taken off the MSS.
+ */
+static void estp_openreq_window(const struct sock *listener,
+				struct request_sock *req, u16 mss)
+{
+	struct estp_request_sock *ereq = estp_rsk(req);
+	u32 wnd, clamp = 0;
+	u8 ws;
+
+	estp_select_initial_window(listener, estp_full_space(listener),
+				   mss - (ereq->tstamp_ok ? ESTP_OPTLEN_TS_ALIGNED : 0),
+				   &wnd, &clamp, ereq->wscale_ok, &ws);
+	ereq->rcv_wnd = wnd;
+	ereq->window_clamp = clamp;
+	ereq->rcv_wscale = ws;
 }
 
 /**
@@ -394,33 +775,51 @@ void estp_send_active_reset(struct sock *sk, gfp_t gfp)
 int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
 {
 	const struct inet_request_sock *ireq = inet_rsk(req);
-	const struct estp_request_sock *ereq = estp_rsk(req);
+	struct estp_request_sock *ereq = estp_rsk(req);
 	struct net *net = sock_net(listener);
+	struct estp_out_options opts;
 	struct estphdr *th;
 	struct sk_buff *skb;
 	struct flowi4 fl4;
 	struct rtable *rt;
+	u16 mss;
 
-	skb = estp_alloc_ctl_skb(sizeof(*th) + 4, GFP_ATOMIC);
+	skb = estp_alloc_sk_skb(GFP_ATOMIC);
 	if (!skb)
 		return -ENOBUFS;
-	th = estp_hdr(skb);
+	rt = estp_v4_route_ctl_ports(net, &fl4, htons(ireq->ir_num), ireq->ir_rmt_port,
+				     ireq->ir_loc_addr, ireq->ir_rmt_addr);
+	if (IS_ERR(rt)) {
+		kfree_skb(skb);
+		return PTR_ERR(rt);
+	}
+	/* Our own MSS, from the route back to the peer. */
+	mss = estp_mss_for_mtu(dst_mtu(&rt->dst));
+	if (READ_ONCE(estp_sk(listener)->user_mss))
+		mss = min(mss, READ_ONCE(estp_sk(listener)->user_mss));
+	/* The first SYN-ACK fixes the window; resent ones repeat it. */
+	if (!ereq->rcv_wnd)
+		estp_openreq_window(listener, req, mss);
+	/* tcp_synack_options: what the SYN offered and we take up. */
+	memset(&opts, 0, sizeof(opts));
+	opts.mss_opt = 1;
+	opts.mss = mss;
+	opts.tstamp = ereq->tstamp_ok;
+	opts.tsval = estp_ts_now(ereq->ts_offset);
+	opts.tsecr = ereq->ts_recent;
+	opts.sack_perm = ereq->sack_ok;
+	opts.wscale_opt = ereq->wscale_ok;
+	opts.ws = ereq->rcv_wscale;
+	th = estp_push_header(skb, &opts);
 	th->source = htons(ireq->ir_num);
 	th->dest = ireq->ir_rmt_port;
 	th->seq = htonl(ereq->snt_isn);
 	th->ack_seq = htonl(ereq->rcv_isn + 1);
 	th->syn = 1;
 	th->ack = 1;
-	th->window = htons(min_t(u32, READ_ONCE(listener->sk_rcvbuf), U16_MAX));
+	th->window = htons(min_t(u32, ereq->rcv_wnd, U16_MAX));
 	/* The child's RTT sample, if this one is never resent. */
-	estp_rsk(req)->snt_synack_us = estp_clock_us();
-	rt = estp_v4_route_ctl(net, &fl4, th, ireq->ir_loc_addr, ireq->ir_rmt_addr);
-	if (IS_ERR(rt)) {
-		kfree_skb(skb);
-		return PTR_ERR(rt);
-	}
-	/* Our own MSS, from the route back to the peer. */
-	estp_put_mss_option(th, estp_mss_for_mtu(dst_mtu(&rt->dst)));
+	ereq->snt_synack_us = estp_clock_us();
 	return estp_v4_xmit_ctl(net, skb, rt, &fl4, inet_sk(listener)->tos);
 }
 
@@ -447,10 +846,6 @@ static int estp_transmit_data(struct sock *sk, struct sk_buff *skb)
 		kfree_skb(nskb);
 		return 0;
 	}
-	skb_push(nskb, sizeof(struct estphdr));
-	skb_reset_transport_header(nskb);
-	memset(nskb->data, 0, sizeof(struct estphdr));
-	estp_hdr(nskb)->doff = sizeof(struct estphdr) >> 2;
 	return estp_transmit_skb(sk, nskb, ESTP_SKB_CB(skb)->seq,
 				 ESTP_FLAG_ACK | ESTP_FLAG_PSH);
 }
@@ -470,6 +865,9 @@ int estp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 	if (err)
 		return err;
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RETRANSSEGS);
+	/* The user timeout and retries2 count from the first resend. */
+	if (!estp_sk(sk)->retrans_stamp)
+		estp_sk(sk)->retrans_stamp = jiffies ? : 1;
 	/* Its ACK can no longer tell which copy it answers (Karn). */
 	cb->sacked |= ESTP_CB_EVER_RETRANS;
 	if (!(cb->sacked & ESTP_CB_RETRANS)) {
@@ -513,6 +911,28 @@ static void estp_send_fin_now(struct sock *sk)
 		estp_reset_xmit_timer(sk);
 }
 
+/*
+ * Nagle's algorithm (RFC 896, tcp_nagle_test): a segment shorter than the
+ * MSS waits while the user corks, or while earlier data is unacknowledged
+ * unless ESTP_NODELAY; the last segment before a queued FIN never waits,
+ * nor does a push the user forced.
+ */
+static bool estp_nagle_test(const struct sock *sk, const struct sk_buff *skb,
+			    int nonagle)
+{
+	const struct estp_sock *esk = estp_sk(sk);
+
+	if (nonagle & ESTP_NAGLE_PUSH || skb->len >= estp_size_goal(esk))
+		return true;
+	if (esk->fin_queued && skb_queue_is_last(&sk->sk_write_queue, skb))
+		return true;
+	if (nonagle & ESTP_NAGLE_CORK)
+		return false;
+	/* Minshall's variant: wait only behind an unacknowledged small one. */
+	return nonagle & ESTP_NAGLE_OFF || !esk->packets_out ||
+	       !estp_after(esk->snd_sml, esk->snd_una);
+}
+
 /**
  * estp_push - send what the windows let go (tcp_write_xmit)
  * @sk: the socket, locked or owned by the receive path or a timer
@@ -525,8 +945,19 @@ static void estp_send_fin_now(struct sock *sk)
  */
 void estp_push(struct sock *sk)
 {
+	__estp_push(sk, estp_sk(sk)->nonagle);
+}
+
+/**
+ * __estp_push - estp_push() with the Nagle mode given
+ * @sk: the socket, locked or owned by the receive path or a timer
+ * @nonagle: ESTP_NAGLE_* bits for this push (sendmsg passes CORK for MSG_MORE)
+ */
+void __estp_push(struct sock *sk, int nonagle)
+{
 	struct estp_sock *esk = estp_sk(sk);
 	struct sk_buff *skb;
+	bool sent = false;
 
 	esk->cwnd_limited = 0;
 	while ((skb = esk->send_head)) {
@@ -536,13 +967,21 @@ void estp_push(struct sock *sk)
 		}
 		if (estp_after(ESTP_SKB_CB(skb)->end_seq, esk->snd_una + esk->snd_wnd))
 			break;
+		if (!estp_nagle_test(sk, skb, nonagle))
+			break;
 		if (!esk->packets_out)
 			estp_ca_event(sk, ESTP_CA_EVENT_TX_START);
+		/* A reply within the ACK timeout: interactive (tcp_event_data_sent). */
+		if (esk->ack_ato && jiffies - esk->ack_lrcvtime < esk->ack_ato)
+			esk->ack_pingpong = 1;
 		if (estp_transmit_data(sk, skb))
 			break;
 		ESTP_SKB_CB(skb)->sacked = 0;
 		esk->packets_out++;
 		esk->snd_nxt = ESTP_SKB_CB(skb)->end_seq;
+		if (skb->len < estp_size_goal(esk))
+			esk->snd_sml = esk->snd_nxt;
+		sent = true;
 		esk->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ?
 				 NULL : skb->next;
 	}
@@ -550,9 +989,17 @@ void estp_push(struct sock *sk)
 		estp_send_fin_now(sk);
 		return;
 	}
-	if ((esk->snd_una != esk->snd_nxt || esk->send_head) &&
-	    !timer_pending(&esk->retransmit_timer))
+	/*
+	 * The retransmit timer runs while data is in flight, and as the
+	 * persist timer while the peer's window holds back the rest; data
+	 * held by Nagle or a cork waits for an ACK or the user.
+	 */
+	if (!timer_pending(&esk->retransmit_timer) &&
+	    (esk->snd_una != esk->snd_nxt ||
+	     (skb && estp_after(ESTP_SKB_CB(skb)->end_seq, esk->snd_una + esk->snd_wnd))))
 		estp_reset_xmit_timer(sk);
+	if (sent)
+		estp_schedule_loss_probe(sk);
 }
 
 /**
@@ -576,7 +1023,7 @@ void estp_retransmit_fin(struct sock *sk)
 {
 	struct sk_buff *skb;
 
-	skb = estp_alloc_ctl_skb(sizeof(struct estphdr), sk_gfp_mask(sk, GFP_ATOMIC));
+	skb = estp_alloc_sk_skb(sk_gfp_mask(sk, GFP_ATOMIC));
 	if (skb)
 		estp_transmit_skb(sk, skb, estp_sk(sk)->snd_nxt - 1,
 				  ESTP_FLAG_FIN | ESTP_FLAG_ACK);
@@ -589,12 +1036,18 @@ void estp_retransmit_fin(struct sock *sk)
 void estp_v4_send_tw_ack(struct inet_timewait_sock *tw)
 {
 	const struct estp_timewait_sock *etw = estp_twsk(tw);
-	struct sk_buff *skb = estp_alloc_ctl_skb(sizeof(struct estphdr), GFP_ATOMIC);
+	struct sk_buff *skb = estp_alloc_sk_skb(GFP_ATOMIC);
+	struct estp_out_options opts = {
+		/* As tcp_v4_timewait_ack: the connection's timestamps go on. */
+		.tstamp = etw->tstamp_ok,
+		.tsval = estp_ts_now(etw->ts_offset),
+		.tsecr = etw->ts_recent,
+	};
 	struct estphdr *th;
 
 	if (!skb)
 		return;
-	th = estp_hdr(skb);
+	th = estp_push_header(skb, &opts);
 	th->source = tw->tw_sport;
 	th->dest = tw->tw_dport;
 	th->seq = htonl(etw->snd_nxt);

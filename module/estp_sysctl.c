@@ -4,8 +4,16 @@
  * Defaults equal their net.ipv4.tcp_* namesakes; tw_timeout has no TCP
  * sysctl (TCP_TIMEWAIT_LEN is fixed) and lets tests shorten TIME_WAIT.
  * max_orphans is per netns here, where TCP's is global.
+ *
+ * net.estp.mem, like tcp_mem, is global: it backs estp_prot.sysctl_mem,
+ * which the socket core reads for every netns.  It is writable in the init
+ * netns only and read-only elsewhere.  rmem and wmem are per netns for
+ * new sockets' buffers; the core's minimums under memory pressure
+ * (sk_get_rmem0()) read the init netns's, as a module cannot give struct
+ * net a field for sysctl_rmem_offset.
  */
 #include <linux/slab.h>
+#include <linux/swap.h>
 #include <linux/sysctl.h>
 #include <net/net_namespace.h>
 
@@ -18,6 +26,10 @@ static int estp_max_timeout = 24 * 3600;	/* seconds */
 static int estp_max_keepidle = ESTP_MAX_KEEPIDLE;
 static int estp_max_keepintvl = ESTP_MAX_KEEPINTVL;
 static int estp_max_keepcnt = ESTP_MAX_KEEPCNT;
+static int estp_max_retries = 255;		/* tcp_retries2 is a u8 */
+
+/* net.estp.mem, in pages: low, pressure, high (tcp_mem). */
+long estp_sysctl_mem[3] __read_mostly;
 
 /*
  * net.estp.congestion_control (proc_tcp_congestion_control): the netns's
@@ -143,6 +155,53 @@ static const struct ctl_table estp_sysctl_template[] = {
 		.proc_handler	= proc_dointvec_minmax,
 		.extra1		= SYSCTL_ZERO,
 	},
+	{
+		.procname	= "retries2",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= &estp_max_retries,
+	},
+	{
+		.procname	= "rmem",
+		.maxlen		= sizeof(int) * 3,
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &estp_one,
+	},
+	{
+		.procname	= "wmem",
+		.maxlen		= sizeof(int) * 3,
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &estp_one,
+	},
+	{
+		/* 2, as TCP's: on, without a random offset a connection */
+		.procname	= "timestamps",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= &estp_two,
+	},
+	{
+		.procname	= "sack",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= &estp_one,
+	},
+	{
+		.procname	= "window_scaling",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= &estp_one,
+	},
 	/* The int entries above, in estp_sysctl_fill()'s order; then these. */
 	{
 		.procname	= "congestion_control",
@@ -156,10 +215,19 @@ static const struct ctl_table estp_sysctl_template[] = {
 		.mode		= 0444,
 		.proc_handler	= estp_proc_available_congestion_control,
 	},
+	/* Global: last, so that other netns can make it read-only. */
+	{
+		.procname	= "mem",
+		.data		= estp_sysctl_mem,
+		.maxlen		= sizeof(estp_sysctl_mem),
+		.mode		= 0644,
+		.proc_handler	= proc_doulongvec_minmax,
+	},
 	{ }
 };
 
 #define ESTP_SYSCTLS	(ARRAY_SIZE(estp_sysctl_template) - 1)
+#define ESTP_SYSCTL_MEM	(ESTP_SYSCTLS - 1)
 
 /*
  * Point the entries of @table, a writable copy of the template, at this
@@ -173,17 +241,39 @@ static void estp_sysctl_fill(void *table, struct net *net)
 		&en->syn_retries, &en->synack_retries, &en->fin_timeout, &en->tw_timeout,
 		&en->syncookies, &en->max_orphans, &en->keepalive_time,
 		&en->keepalive_intvl, &en->keepalive_probes, &en->invalid_ratelimit,
-		&en->challenge_ack_limit,
+		&en->challenge_ack_limit, &en->retries2, en->rmem, en->wmem,
+		&en->timestamps, &en->sack, &en->window_scaling,
 	};
 	const size_t stride = sizeof(estp_sysctl_template[0]);
 	const size_t off = offsetof(typeof(estp_sysctl_template[0]), data);
+	const size_t mode_off = offsetof(typeof(estp_sysctl_template[0]), mode);
+	const umode_t ro = 0444;
 	unsigned int i;
 
-	BUILD_BUG_ON(ARRAY_SIZE(data) + 2 != ESTP_SYSCTLS);
+	BUILD_BUG_ON(ARRAY_SIZE(data) + 3 != ESTP_SYSCTLS);
 	for (i = 0; i < ARRAY_SIZE(data); i++)
 		memcpy(table + i * stride + off, &data[i], sizeof(data[i]));
-	for (; i < ESTP_SYSCTLS; i++)
+	for (; i < ESTP_SYSCTL_MEM; i++)
 		memcpy(table + i * stride + off, &net, sizeof(net));
+	/* The global limits are the init netns's to change (as tcp_mem). */
+	if (!net_eq(net, &init_net))
+		memcpy(table + ESTP_SYSCTL_MEM * stride + mode_off, &ro, sizeof(ro));
+}
+
+/**
+ * estp_sysctl_mem_init - net.estp.mem's default, as tcp_init_mem() sets
+ *	tcp_mem: about 4.7%, 6.25% and 9.4% of the buffer pages
+ *
+ * TCP computes it at boot, ESTP when the module loads, when fewer pages
+ * may be free.
+ */
+void estp_sysctl_mem_init(void)
+{
+	unsigned long limit = max(nr_free_buffer_pages() / 16, 128UL);
+
+	estp_sysctl_mem[0] = limit / 4 * 3;
+	estp_sysctl_mem[1] = limit;
+	estp_sysctl_mem[2] = estp_sysctl_mem[0] * 2;
 }
 
 /**
@@ -196,6 +286,7 @@ int estp_sysctl_net_init(struct net *net)
 {
 	struct estp_net *en = estp_pernet(net);
 	void *table;
+	int i;
 
 	en->syn_retries = ESTP_SYN_RETRIES;
 	en->synack_retries = ESTP_SYNACK_RETRIES;
@@ -209,6 +300,19 @@ int estp_sysctl_net_init(struct net *net)
 	en->invalid_ratelimit = 500;
 	/* Since 6.0 TCP's default: the per-netns limit is off (INT_MAX). */
 	en->challenge_ack_limit = INT_MAX;
+	/*
+	 * TCP's values in this netns: set already, as TCP's pernet init ran
+	 * first, and for a new netns as TCP sets them (rmem and wmem copied
+	 * from the init netns, the rest TCP's defaults).
+	 */
+	en->retries2 = READ_ONCE(net->ipv4.sysctl_tcp_retries2);
+	for (i = 0; i < 3; i++) {
+		en->rmem[i] = READ_ONCE(net->ipv4.sysctl_tcp_rmem[i]);
+		en->wmem[i] = READ_ONCE(net->ipv4.sysctl_tcp_wmem[i]);
+	}
+	en->timestamps = min_t(int, READ_ONCE(net->ipv4.sysctl_tcp_timestamps), 2);
+	en->sack = !!READ_ONCE(net->ipv4.sysctl_tcp_sack);
+	en->window_scaling = !!READ_ONCE(net->ipv4.sysctl_tcp_window_scaling);
 
 	table = kmemdup(estp_sysctl_template, sizeof(estp_sysctl_template), GFP_KERNEL);
 	if (!table)

@@ -6,6 +6,7 @@
  * handler drops it when it ends, and estp_clear_xmit_timers() drops it for
  * a timer it stops before it fires.
  */
+#include <linux/log2.h>
 #include <net/sock.h>
 
 #include "estp.h"
@@ -23,9 +24,9 @@ void estp_write_err(struct sock *sk)
 }
 
 /*
- * An orphan's FIN goes unanswered: with too many orphans it is killed
- * rather than retried (tcp_out_of_resources).  One that has seen an ICMP
- * error counts double.
+ * An orphan's data or FIN goes unanswered: with too many orphans, or with
+ * ESTP out of memory (net.estp.mem[2]), it is killed rather than retried
+ * (tcp_out_of_resources).  One that has seen an ICMP error counts double.
  *
  * Return: true when the sock is done.
  */
@@ -46,17 +47,127 @@ static unsigned int estp_syn_retries(const struct sock *sk)
 	return estp_sk(sk)->syn_retries ? : READ_ONCE(estp_pernet(sock_net(sk))->syn_retries);
 }
 
+/* The RTO after backoff, at most ESTP_RTO_MAX (inet_csk_rto_backoff). */
+static unsigned long estp_rto_backoff(const struct estp_sock *esk)
+{
+	u64 when = (u64)esk->rto << min_t(u8, esk->retransmits, 31);
+
+	return min_t(u64, when, ESTP_RTO_MAX);
+}
+
+/* Jiffies since the first resend of this loss episode (retrans_stamp). */
+static u32 estp_retrans_elapsed(const struct estp_sock *esk)
+{
+	return (u32)jiffies - esk->retrans_stamp;
+}
+
+/*
+ * The clock of a loss episode, or of zero-window probing, starts at its
+ * first resend or probe, if the sender has not started it already.  New
+ * data acknowledged stops it (estp_ack()).
+ */
+static void estp_retrans_stamp_start(struct estp_sock *esk)
+{
+	if (!esk->retrans_stamp)
+		esk->retrans_stamp = (u32)jiffies ? : 1;
+}
+
+/*
+ * How long @boundary retransmissions take with an RTO starting at
+ * @rto_base and doubling up to ESTP_RTO_MAX (tcp_model_timeout): the
+ * retries sysctls are time budgets, whatever the RTO really was.
+ */
+static unsigned long estp_model_timeout(unsigned int boundary,
+					unsigned long rto_base)
+{
+	unsigned int thresh = ilog2(ESTP_RTO_MAX / rto_base);
+
+	if (boundary <= thresh)
+		return ((2UL << boundary) - 1) * rto_base;
+	return ((2UL << thresh) - 1) * rto_base +
+	       (unsigned long)(boundary - thresh) * ESTP_RTO_MAX;
+}
+
+/*
+ * Has this loss episode lasted too long (retransmits_timed_out)?  From the
+ * first resend: ESTP_USER_TIMEOUT if set, else the time @boundary
+ * retransmissions from ESTP_RTO_MIN take.
+ */
+static bool estp_retransmits_timed_out(const struct sock *sk,
+				       unsigned int boundary)
+{
+	const struct estp_sock *esk = estp_sk(sk);
+	u32 user_timeout = READ_ONCE(esk->user_timeout);
+	unsigned long timeout;
+
+	if (!esk->retransmits || !esk->retrans_stamp)
+		return false;
+	if (user_timeout)
+		timeout = msecs_to_jiffies(user_timeout);
+	else
+		timeout = estp_model_timeout(boundary, ESTP_RTO_MIN);
+	return estp_retrans_elapsed(esk) >= timeout;
+}
+
+/*
+ * Retransmissions allowed: net.estp.retries2; for an orphan, as
+ * tcp_orphan_retries() with tcp_orphan_retries = 0: ESTP_ORPHAN_RETRIES
+ * while the RTO is below its maximum, none once it is there.
+ */
+static unsigned int estp_retry_until(const struct sock *sk)
+{
+	if (!sock_flag(sk, SOCK_DEAD))
+		return READ_ONCE(estp_pernet(sock_net(sk))->retries2);
+	return estp_rto_backoff(estp_sk(sk)) < ESTP_RTO_MAX ? ESTP_ORPHAN_RETRIES : 0;
+}
+
+/*
+ * Has a zero window been probed too long (tcp_probe_timer)?  A peer that
+ * answers the probes may keep its window shut for ever (RFC 1122
+ * 4.2.2.17), unless ESTP_USER_TIMEOUT has passed since the first probe or
+ * the sock is an orphan whose backoff is at its maximum.  One that does not
+ * answer is dead once it has been silent as long as net.estp.retries2
+ * retransmissions would take.
+ */
+static bool estp_probe_timed_out(const struct sock *sk)
+{
+	const struct estp_sock *esk = estp_sk(sk);
+	u32 user_timeout = READ_ONCE(esk->user_timeout);
+	u32 silent = (u32)jiffies - esk->rcv_tstamp;
+	unsigned int retries2;
+
+	if (!esk->retransmits || !esk->retrans_stamp)
+		return false;
+	if (user_timeout && estp_retrans_elapsed(esk) >= msecs_to_jiffies(user_timeout))
+		return true;
+	if (sock_flag(sk, SOCK_DEAD) && estp_rto_backoff(esk) >= ESTP_RTO_MAX)
+		return true;
+	retries2 = READ_ONCE(estp_pernet(sock_net(sk))->retries2);
+	return silent >= estp_model_timeout(retries2, ESTP_RTO_MIN);
+}
+
 /**
  * estp_reset_xmit_timer - arm the retransmit timer for the current backoff
  * @sk: the socket
+ *
+ * In a loss episode with ESTP_USER_TIMEOUT set, the timer fires when that
+ * runs out rather than a whole backoff later
+ * (tcp_clamp_rto_to_user_timeout).
  */
 void estp_reset_xmit_timer(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
-	unsigned long when = min_t(unsigned long,
-				   (unsigned long)esk->rto << esk->retransmits,
-				   ESTP_RTO_MAX);
+	unsigned long when = estp_rto_backoff(esk);
+	u32 user_timeout = READ_ONCE(esk->user_timeout);
 
+	esk->early_timer = 0;	/* armed for the RTO itself now */
+
+	if (user_timeout && esk->retransmits && esk->retrans_stamp) {
+		u32 elapsed = estp_retrans_elapsed(esk);
+		u32 limit = msecs_to_jiffies(user_timeout);
+
+		when = elapsed < limit ? min_t(unsigned long, when, limit - elapsed) : 1;
+	}
 	sk_reset_timer(sk, &esk->retransmit_timer, jiffies + when);
 }
 
@@ -64,13 +175,18 @@ void estp_reset_xmit_timer(struct sock *sk)
  * The retransmit timer fired on a sock the user does not hold: the SYN, or
  * the first unacknowledged segment (data or FIN), goes again with the
  * timeout doubled, until the retries run out and the connection ends with
- * ETIMEDOUT.  With nothing in flight but data the window holds back, the
- * same timer probes the window (tcp_probe_timer).
+ * ETIMEDOUT (tcp_write_timeout): SYNs by count, data by time since the
+ * first resend.  With nothing in flight but data the window holds back,
+ * the same timer probes the window (tcp_probe_timer).
  */
 static void estp_retransmit_timer(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
 	struct sk_buff *skb;
+
+	/* Armed for RACK's reordering window or a loss probe, not a timeout. */
+	if (estp_early_timeout(sk))
+		return;
 
 	switch (sk->sk_state) {
 	case TCP_SYN_SENT:
@@ -99,14 +215,17 @@ static void estp_retransmit_timer(struct sock *sk)
 			 * window.  A peer that answers is alive; the backoff
 			 * alone grows.
 			 */
-			if (esk->retransmits < ESTP_RETRIES2)
+			if (estp_probe_timed_out(sk)) {
+				estp_write_err(sk);
+				return;
+			}
+			if (esk->retransmits < U8_MAX)
 				esk->retransmits++;
+			estp_retrans_stamp_start(esk);
 			estp_write_wakeup(sk);
 			break;
 		}
-		/* As net.ipv4.tcp_orphan_retries = 0: 8 for an orphan. */
-		if (esk->retransmits >= (sock_flag(sk, SOCK_DEAD) ?
-					 ESTP_ORPHAN_RETRIES : ESTP_RETRIES2)) {
+		if (estp_retransmits_timed_out(sk, estp_retry_until(sk))) {
 			estp_write_err(sk);
 			return;
 		}
@@ -116,12 +235,14 @@ static void estp_retransmit_timer(struct sock *sk)
 		 * as ACKs come and the window allows (estp_ack()).
 		 */
 		estp_enter_loss(sk);
-		esk->retransmits++;
+		if (esk->retransmits < U8_MAX)
+			esk->retransmits++;
 		skb = skb_peek(&sk->sk_write_queue);
 		if (skb && skb != esk->send_head)
 			estp_retransmit_skb(sk, skb);
 		else if (esk->fin_sent)
 			estp_retransmit_fin(sk);
+		estp_retrans_stamp_start(esk);
 		break;
 	default:
 		return;
@@ -204,7 +325,16 @@ static void estp_keepalive_timer(struct timer_list *t)
 		goto resched;
 	elapsed = jiffies - esk->rcv_tstamp;
 	if (elapsed >= estp_keepalive_time_when(esk)) {
-		if (esk->probes_out >= estp_keepalive_probes(esk)) {
+		u32 user_timeout = READ_ONCE(esk->user_timeout);
+		bool dead;
+
+		/* ESTP_USER_TIMEOUT, when set, replaces the probe count. */
+		if (user_timeout)
+			dead = esk->probes_out &&
+			       elapsed >= msecs_to_jiffies(user_timeout);
+		else
+			dead = esk->probes_out >= estp_keepalive_probes(esk);
+		if (dead) {
 			estp_send_active_reset(sk, GFP_ATOMIC);
 			estp_write_err(sk);
 			goto out;
@@ -226,6 +356,27 @@ out:
 	sock_put(sk);
 }
 
+/*
+ * The delayed-ACK timer (tcp_delack_timer): sends the owed ACK, or leaves
+ * it to release_sock() when the user holds the sock; the deferred bit then
+ * keeps the timer's reference until estp_release_cb() is done.
+ */
+static void estp_delack_timer(struct timer_list *t)
+{
+	struct estp_sock *esk = container_of(t, struct estp_sock, delack_timer);
+	struct sock *sk = &esk->inet.sk;
+
+	bh_lock_sock(sk);
+	if (!sock_owned_by_user(sk)) {
+		estp_delack_timer_handler(sk);
+	} else if (!test_and_set_bit(ESTP_DELACK_DEFERRED, &esk->deferred)) {
+		bh_unlock_sock(sk);
+		return;		/* the reference goes with the bit */
+	}
+	bh_unlock_sock(sk);
+	sock_put(sk);
+}
+
 /**
  * estp_init_xmit_timers - set up the timers of a new sock
  * @sk: the socket
@@ -233,6 +384,7 @@ out:
 void estp_init_xmit_timers(struct sock *sk)
 {
 	timer_setup(&estp_sk(sk)->retransmit_timer, estp_write_timer, 0);
+	timer_setup(&estp_sk(sk)->delack_timer, estp_delack_timer, 0);
 	timer_setup(&sk->sk_timer, estp_keepalive_timer, 0);
 }
 
@@ -245,5 +397,9 @@ void estp_init_xmit_timers(struct sock *sk)
 void estp_clear_xmit_timers(struct sock *sk)
 {
 	estp_sk(sk)->retransmits = 0;
+	estp_sk(sk)->retrans_stamp = 0;
+	estp_sk(sk)->ack_pending = 0;
+	estp_sk(sk)->early_timer = 0;
 	sk_stop_timer(sk, &estp_sk(sk)->retransmit_timer);
+	sk_stop_timer(sk, &estp_sk(sk)->delack_timer);
 }

@@ -18,12 +18,16 @@
  */
 #define SOL_ESTP		IPPROTO_ESTP
 
+#define ESTP_NODELAY		1	/* no Nagle: send small segments at once */
 #define ESTP_MAXSEG		2	/* current MSS; a clamp when set */
+#define ESTP_CORK		3	/* hold partial segments until uncorked */
 #define ESTP_KEEPIDLE		4	/* idle seconds before keepalives */
 #define ESTP_KEEPINTVL		5	/* seconds between keepalives */
 #define ESTP_KEEPCNT		6	/* keepalives before ETIMEDOUT */
 #define ESTP_SYNCNT		7	/* SYN retransmits before ETIMEDOUT */
 #define ESTP_LINGER2		8	/* FIN_WAIT2 lifetime of an orphan */
+#define ESTP_QUICKACK		12	/* ACK every segment at once for now */
 #define ESTP_CONGESTION		13	/* congestion control algorithm, by name */
+#define ESTP_USER_TIMEOUT	18	/* ms unacknowledged before ETIMEDOUT */
 
 #endif /* _UAPI_LINUX_ESTP_H */
