@@ -40,82 +40,6 @@
 #define TW_TIMEOUT	"/proc/sys/net/estp/tw_timeout"
 #define FIN_TIMEOUT	"/proc/sys/net/estp/fin_timeout"
 
-static const char *proc_path(int proto)
-{
-	return proto == IPPROTO_TCP ? "/proc/net/tcp" : "/proc/net/estp";
-}
-
-/*
- * Reads an open /proc/net/{tcp,estp} again from the start into a static
- * buffer.  The file stays bound to the netns it was opened in, which lets
- * one process watch two netns.
- */
-static char *proc_read(int pfd)
-{
-	static char buf[65536];
-	size_t len = 0;
-	ssize_t n;
-
-	if (lseek(pfd, 0, SEEK_SET) < 0)
-		return NULL;
-	while (len < sizeof(buf) - 1 &&
-	       (n = read(pfd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += n;
-	buf[len] = '\0';
-	return buf;
-}
-
-/* One line's ports, state and inode: 0, or -1 for the header. */
-static int proc_parse(const char *line, int *lp, int *rp, int *st, unsigned long *ino)
-{
-	unsigned int l, r, s;
-
-	if (sscanf(line, " %*u: %*x:%x %*x:%x %x %*x:%*x %*x:%*x %*x %*u %*d %lu",
-		   &l, &r, &s, ino) != 4)
-		return -1;
-	*lp = l;
-	*rp = r;
-	*st = s;
-	return 0;
-}
-
-/*
- * The state of the socket with local port @lport and remote port @rport in
- * @pfd, its inode in @ino (when not NULL); ST_GONE when it is not listed.
- */
-static int proc_find(int pfd, int lport, int rport, unsigned long *ino)
-{
-	char *buf = proc_read(pfd), *line, *save;
-	unsigned long i;
-	int lp, rp, st;
-
-	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (proc_parse(line, &lp, &rp, &st, &i) || lp != lport || rp != rport)
-			continue;
-		if (ino)
-			*ino = i;
-		return st;
-	}
-	return ST_GONE;
-}
-
-/* Sockets in @pfd with either port in this test's range. */
-static int proc_count(int pfd)
-{
-	char *buf = proc_read(pfd), *line, *save;
-	int lp, rp, st, n = 0;
-	unsigned long i;
-
-	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
-	     line = strtok_r(NULL, "\n", &save))
-		if (!proc_parse(line, &lp, &rp, &st, &i) &&
-		    ((lp >= PORT_BASE && lp <= PORT_LAST) ||
-		     (rp >= PORT_BASE && rp <= PORT_LAST)))
-			n++;
-	return n;
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -133,7 +57,7 @@ static int wait_state(int pfd, int lport, int rport, int want)
 	double end = now_s() + 2;
 	int st;
 
-	while ((st = proc_find(pfd, lport, rport, NULL)) != want && now_s() < end)
+	while ((st = estp_proc_find(pfd, lport, rport, NULL)) != want && now_s() < end)
 		usleep(2000);
 	return st;
 }
@@ -144,7 +68,7 @@ static int wait_state_for(int pfd, int lport, int rport, int want, double secs)
 	double end = now_s() + secs;
 	int st;
 
-	while ((st = proc_find(pfd, lport, rport, NULL)) != want && now_s() < end)
+	while ((st = estp_proc_find(pfd, lport, rport, NULL)) != want && now_s() < end)
 		usleep(10000);
 	return st;
 }
@@ -155,7 +79,7 @@ static int drain(int pfd)
 	double end = now_s() + 5;
 	int n;
 
-	while ((n = proc_count(pfd)) && now_s() < end)
+	while ((n = estp_proc_count(pfd, PORT_BASE, PORT_LAST)) && now_s() < end)
 		usleep(10000);
 	return n;
 }
@@ -315,21 +239,6 @@ static void sleep_on_each_cpu(int ms)
 	sched_setaffinity(0, sizeof(all), &all);
 }
 
-/* Runs @cmd with its output hidden: 0 when it exits 0. */
-static int run(const char *cmd)
-{
-	char buf[512];
-
-	snprintf(buf, sizeof(buf), "%s >/dev/null 2>&1", cmd);
-	return system(buf) == 0 ? 0 : -1;
-}
-
-/* A sysctl a test changed, which the teardown writes back. */
-struct saved_sysctl {
-	char path[64];
-	char val[32];
-};
-
 /*
  * Connections on loopback, each test on its own port: TCP's TIME_WAIT
  * entries outlive the test by 60 s, and must not meet the next test's.
@@ -341,8 +250,7 @@ FIXTURE(fin)
 	int fd2[2];		/* a second client and its accepted socket */
 	int lport, cport;
 	char tw_saved[32];
-	struct saved_sysctl saved[3];
-	int nsaved;
+	struct estp_sysctl_undo undo;	/* the sysctls a test changed */
 	bool lo_drop;		/* a tc filter on lo drops what goes to lport */
 };
 
@@ -355,10 +263,10 @@ FIXTURE_SETUP(fin)
 	self->afd = -1;
 	self->fd2[0] = -1;
 	self->fd2[1] = -1;
-	self->nsaved = 0;
+	self->undo.n = 0;
 	self->lo_drop = false;
 	self->tw_saved[0] = '\0';
-	self->pfd = open(proc_path(variant->proto), O_RDONLY);
+	self->pfd = open(ESTP_PROC_NET(variant->proto), O_RDONLY);
 	ASSERT_LE(0, self->pfd);
 	if (variant->proto == IPPROTO_ESTP)
 		tw_shorten(self->tw_saved, sizeof(self->tw_saved));
@@ -368,10 +276,9 @@ FIXTURE_TEARDOWN(fin)
 {
 	/* The link works again before the last segments go. */
 	if (self->lo_drop)
-		EXPECT_EQ(0, run("tc qdisc del dev lo root"));
-	while (self->nsaved-- > 0)
-		EXPECT_EQ(0, estp_sysctl_set(self->saved[self->nsaved].path,
-					self->saved[self->nsaved].val));
+		EXPECT_EQ(0, estp_run("tc qdisc del dev lo root"));
+	while (self->undo.n > 0)
+		EXPECT_EQ(0, estp_sysctl_pop(&self->undo));
 	close_fd(&self->fd2[1]);
 	close_fd(&self->fd2[0]);
 	close_fd(&self->afd);
@@ -383,19 +290,6 @@ FIXTURE_TEARDOWN(fin)
 	if (self->tw_saved[0])
 		estp_sysctl_set(TW_TIMEOUT, self->tw_saved);
 	close(self->pfd);
-}
-
-/* Sets a sysctl for this test only: the teardown writes the old value back. */
-static int sysctl_push(FIXTURE_DATA(fin) *self, const char *path, const char *val)
-{
-	struct saved_sysctl *s = &self->saved[self->nsaved];
-
-	if ((size_t)self->nsaved == ARRAY_SIZE(self->saved) ||
-	    estp_sysctl_get(path, s->val, sizeof(s->val)))
-		return -1;
-	snprintf(s->path, sizeof(s->path), "%s", path);
-	self->nsaved++;
-	return estp_sysctl_set(path, val) ? -1 : 0;
 }
 
 /* A listener on 127.0.0.1:@port and a client connected to it. */
@@ -416,7 +310,7 @@ static void connect_to(struct __test_metadata *_metadata, FIXTURE_DATA(fin) *sel
 	ASSERT_EQ(0, try_connect(self->cfd, "127.0.0.1", port));
 	self->cport = estp_local_port(self->cfd);
 	ASSERT_LT(0, self->cport);
-	ASSERT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->cport, port, NULL));
+	ASSERT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->cport, port, NULL));
 }
 
 /* connect_to() and accept(): an established pair, cfd and afd. */
@@ -426,7 +320,7 @@ static void open_pair(struct __test_metadata *_metadata, FIXTURE_DATA(fin) *self
 	connect_to(_metadata, self, proto, port, reuse);
 	self->afd = accept(self->lfd, NULL, NULL);
 	ASSERT_LE(0, self->afd);
-	ASSERT_EQ(ST_ESTABLISHED, proc_find(self->pfd, port, self->cport, NULL));
+	ASSERT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, port, self->cport, NULL));
 }
 
 /* The client closes first and is left in TIME_WAIT, the server is gone. */
@@ -466,7 +360,7 @@ TEST_F(fin, active_shutdown)
 	 * the fd is open.
 	 */
 	EXPECT_EQ(ST_TIME_WAIT, wait_state(self->pfd, self->cport, self->lport, ST_TIME_WAIT));
-	EXPECT_EQ(ST_TIME_WAIT, proc_find(self->pfd, self->cport, self->lport, &ino));
+	EXPECT_EQ(ST_TIME_WAIT, estp_proc_find(self->pfd, self->cport, self->lport, &ino));
 	EXPECT_EQ(0UL, ino);
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, revents(self->cfd, 0));
 	EXPECT_EQ(0, read_ret(self->cfd));
@@ -474,9 +368,9 @@ TEST_F(fin, active_shutdown)
 
 	close_fd(&self->cfd);
 	ino = 1;
-	EXPECT_EQ(ST_TIME_WAIT, proc_find(self->pfd, self->cport, self->lport, &ino));
+	EXPECT_EQ(ST_TIME_WAIT, estp_proc_find(self->pfd, self->cport, self->lport, &ino));
 	EXPECT_EQ(0UL, ino);
-	EXPECT_EQ(ST_LISTEN, proc_find(self->pfd, self->lport, 0, NULL));
+	EXPECT_EQ(ST_LISTEN, estp_proc_find(self->pfd, self->lport, 0, NULL));
 }
 
 TEST_F(fin, passive_close)
@@ -489,7 +383,7 @@ TEST_F(fin, passive_close)
 					    ST_CLOSE_WAIT));
 	/* The server, orphaned and acked, waits in FIN_WAIT2 without an inode. */
 	EXPECT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, self->lport, self->cport, ST_FIN_WAIT2));
-	EXPECT_EQ(ST_FIN_WAIT2, proc_find(self->pfd, self->lport, self->cport, &ino));
+	EXPECT_EQ(ST_FIN_WAIT2, estp_proc_find(self->pfd, self->lport, self->cport, &ino));
 	EXPECT_EQ(0UL, ino);
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP, revents(self->cfd, 0));
 	EXPECT_EQ(0, read_ret(self->cfd));
@@ -498,7 +392,7 @@ TEST_F(fin, passive_close)
 	/* The client passes LAST_ACK; TIME_WAIT is the side that closed first. */
 	EXPECT_EQ(ST_GONE, wait_state(self->pfd, self->cport, self->lport, ST_GONE));
 	EXPECT_EQ(ST_TIME_WAIT, wait_state(self->pfd, self->lport, self->cport, ST_TIME_WAIT));
-	EXPECT_EQ(ST_LISTEN, proc_find(self->pfd, self->lport, 0, NULL));
+	EXPECT_EQ(ST_LISTEN, estp_proc_find(self->pfd, self->lport, 0, NULL));
 }
 
 /* SO_LINGER {1, 0}: close() aborts with a RST and leaves no TIME_WAIT. */
@@ -510,7 +404,7 @@ TEST_F(fin, linger_abort)
 	ASSERT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)));
 	close_fd(&self->cfd);
 	/* Gone within close() itself. */
-	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
 	EXPECT_EQ(ST_GONE, wait_state(self->pfd, self->lport, self->cport, ST_GONE));
 	/* A reset socket is closed both ways and has an error. */
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, revents(self->afd, 5000));
@@ -519,8 +413,8 @@ TEST_F(fin, linger_abort)
 	EXPECT_EQ(0, estp_so_error(self->afd));
 	EXPECT_EQ(0, read_ret(self->afd));
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, revents(self->afd, 0));
-	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->cport, self->lport, NULL));
-	EXPECT_EQ(ST_LISTEN, proc_find(self->pfd, self->lport, 0, NULL));
+	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_LISTEN, estp_proc_find(self->pfd, self->lport, 0, NULL));
 }
 
 /* SHUT_RD only marks our side: nothing is sent, the peer sees nothing. */
@@ -530,8 +424,8 @@ TEST_F(fin, shutdown_rd)
 	ASSERT_EQ(0, shutdown(self->cfd, SHUT_RD));
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP, revents(self->cfd, 0));
 	EXPECT_EQ(0, read_ret(self->cfd));
-	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->cport, self->lport, NULL));
-	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->lport, self->cport, NULL));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->lport, self->cport, NULL));
 	EXPECT_EQ(POLLOUT, revents(self->afd, 0));
 	/* Shutting it again is no error. */
 	EXPECT_EQ(0, shutdown(self->cfd, SHUT_RD));
@@ -545,13 +439,13 @@ TEST_F(fin, shutdown_wr)
 	EXPECT_EQ(POLLOUT, revents(self->cfd, 0));
 	/* A second SHUT_WR sends nothing more and is no error. */
 	EXPECT_EQ(0, shutdown(self->cfd, SHUT_WR));
-	EXPECT_EQ(ST_FIN_WAIT2, proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_FIN_WAIT2, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
 	/* Shut both ways: hung up, though still in FIN_WAIT2. */
 	EXPECT_EQ(0, shutdown(self->cfd, SHUT_RD));
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, revents(self->cfd, 0));
 	EXPECT_EQ(0, read_ret(self->cfd));
-	EXPECT_EQ(ST_FIN_WAIT2, proc_find(self->pfd, self->cport, self->lport, NULL));
-	EXPECT_EQ(ST_CLOSE_WAIT, proc_find(self->pfd, self->lport, self->cport, NULL));
+	EXPECT_EQ(ST_FIN_WAIT2, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_CLOSE_WAIT, estp_proc_find(self->pfd, self->lport, self->cport, NULL));
 }
 
 TEST_F(fin, shutdown_errors)
@@ -576,7 +470,7 @@ TEST_F(fin, shutdown_errors)
 	EXPECT_EQ(-1, shutdown(self->cfd, -1));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(POLLOUT, revents(self->cfd, 0));
-	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
 }
 
 /*
@@ -593,9 +487,9 @@ TEST_F(fin, shutdown_listener)
 	ASSERT_EQ(0, try_bind(self->lfd, "127.0.0.1", port));
 	ASSERT_EQ(0, listen(self->lfd, 8));
 	EXPECT_EQ(0, shutdown(self->lfd, SHUT_WR));
-	EXPECT_EQ(ST_LISTEN, proc_find(self->pfd, port, 0, NULL));
+	EXPECT_EQ(ST_LISTEN, estp_proc_find(self->pfd, port, 0, NULL));
 	EXPECT_EQ(0, shutdown(self->lfd, SHUT_RD));
-	EXPECT_EQ(ST_GONE, proc_find(self->pfd, port, 0, NULL));
+	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, port, 0, NULL));
 	EXPECT_EQ(-1, accept(self->lfd, NULL, NULL));
 	EXPECT_EQ(EINVAL, errno);
 	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
@@ -605,7 +499,7 @@ TEST_F(fin, shutdown_listener)
 	EXPECT_EQ(EADDRINUSE, try_bind(fd, "127.0.0.1", port));
 	close(fd);
 	EXPECT_EQ(0, listen(self->lfd, 8));
-	EXPECT_EQ(ST_LISTEN, proc_find(self->pfd, port, 0, NULL));
+	EXPECT_EQ(ST_LISTEN, estp_proc_find(self->pfd, port, 0, NULL));
 }
 
 /* Closing a listener resets the connections nobody accepted. */
@@ -614,14 +508,14 @@ TEST_F(fin, listener_unaccepted)
 	connect_to(_metadata, self, variant->proto, PORT_BASE + 8, false);
 	/* The handshake's last ACK has made the child. */
 	ASSERT_EQ(POLLIN, revents(self->lfd, 5000));
-	ASSERT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->lport, self->cport, NULL));
+	ASSERT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->lport, self->cport, NULL));
 	close_fd(&self->lfd);
-	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->lport, self->cport, NULL));
-	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->lport, 0, NULL));
+	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, self->lport, self->cport, NULL));
+	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, self->lport, 0, NULL));
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, revents(self->cfd, 5000));
 	EXPECT_EQ(ECONNRESET, estp_so_error(self->cfd));
 	EXPECT_EQ(0, read_ret(self->cfd));
-	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
 }
 
 /*
@@ -641,7 +535,7 @@ TEST_F(fin, time_wait_bind)
 	ASSERT_EQ(0, set_reuseaddr(fd));
 	EXPECT_EQ(EADDRINUSE, try_bind(fd, "127.0.0.1", self->cport));
 	close(fd);
-	EXPECT_EQ(ST_TIME_WAIT, proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_TIME_WAIT, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
 }
 
 /* Both with SO_REUSEADDR: the port can be bound again at once. */
@@ -657,7 +551,7 @@ TEST_F(fin, time_wait_bind_reuse)
 	ASSERT_EQ(0, set_reuseaddr(fd));
 	EXPECT_EQ(0, try_bind(fd, "127.0.0.1", self->cport));
 	close(fd);
-	EXPECT_EQ(ST_TIME_WAIT, proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_TIME_WAIT, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
 }
 
 /*
@@ -676,14 +570,14 @@ TEST_F(fin, time_wait_connect)
 	if (variant->proto == IPPROTO_ESTP) {
 		/* Deliberate until ESTP has timestamps: TCP without them says the same. */
 		EXPECT_EQ(EADDRNOTAVAIL, try_connect(self->cfd, "127.0.0.1", self->lport));
-		EXPECT_EQ(ST_TIME_WAIT, proc_find(self->pfd, self->cport, self->lport, NULL));
+		EXPECT_EQ(ST_TIME_WAIT, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
 		return;
 	}
 	EXPECT_EQ(0, try_connect(self->cfd, "127.0.0.1", self->lport));
-	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
 	self->afd = accept_ready(self->lfd);
 	EXPECT_LE(0, self->afd);
-	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->lport, self->cport, NULL));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->lport, self->cport, NULL));
 	EXPECT_EQ(0, estp_so_error(self->cfd));
 }
 
@@ -708,8 +602,8 @@ TEST_F(fin, time_wait_syn)
 	EXPECT_EQ(0, try_connect(self->cfd, "127.0.0.1", self->lport));
 	self->afd = accept_ready(self->lfd);
 	EXPECT_LE(0, self->afd);
-	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->cport, self->lport, NULL));
-	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->lport, self->cport, NULL));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->lport, self->cport, NULL));
 }
 
 /*
@@ -748,7 +642,7 @@ TEST_F(fin, linger2_opt)
 		EXPECT_EQ(dflt, getopt_int(self->cfd, lv[i], TCP_LINGER2));
 	}
 	/* The default follows the sysctl of the socket's netns. */
-	ASSERT_EQ(0, sysctl_push(self, path, "45"));
+	ASSERT_EQ(0, estp_sysctl_push(&self->undo, path, "45"));
 	EXPECT_EQ(45, getopt_int(self->cfd, SOL_TCP, TCP_LINGER2));
 }
 
@@ -763,14 +657,14 @@ TEST_F(fin, linger2_timeout)
 	double t;
 
 	knob(variant->proto, "fin_timeout", path, sizeof(path));
-	ASSERT_EQ(0, sysctl_push(self, path, "30"));
+	ASSERT_EQ(0, estp_sysctl_push(&self->undo, path, "30"));
 	open_pair(_metadata, self, variant->proto, PORT_BASE + 40, false);
 	ASSERT_EQ(0, setopt(self->cfd, SOL_TCP, TCP_LINGER2, 1));
 	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
 	ASSERT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, self->cport, self->lport, ST_FIN_WAIT2));
 	close_fd(&self->cfd);
 	t = now_s();
-	EXPECT_EQ(ST_FIN_WAIT2, proc_find(self->pfd, self->cport, self->lport, &ino));
+	EXPECT_EQ(ST_FIN_WAIT2, estp_proc_find(self->pfd, self->cport, self->lport, &ino));
 	EXPECT_EQ(0UL, ino);
 	EXPECT_EQ(ST_GONE, wait_state_for(self->pfd, self->cport, self->lport, ST_GONE, 10));
 	t = now_s() - t;
@@ -778,7 +672,7 @@ TEST_F(fin, linger2_timeout)
 	/* tcp_fin_time(): the 1 s asked for, or 3.5 RTOs if longer. */
 	EXPECT_LE(0.8, t);
 	EXPECT_GE(8.0, t);
-	EXPECT_EQ(ST_CLOSE_WAIT, proc_find(self->pfd, self->lport, self->cport, NULL));
+	EXPECT_EQ(ST_CLOSE_WAIT, estp_proc_find(self->pfd, self->lport, self->cport, NULL));
 }
 
 /*
@@ -798,14 +692,14 @@ TEST_F(fin, linger2_abort)
 	ASSERT_EQ(ST_CLOSE_WAIT, wait_state(self->pfd, self->lport, self->cport,
 					    ST_CLOSE_WAIT));
 	close_fd(&self->cfd);
-	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
 	EXPECT_EQ(before + 1, estp_counter(variant->proto, "AbortOnLinger"));
 	EXPECT_EQ(ST_GONE, wait_state(self->pfd, self->lport, self->cport, ST_GONE));
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, revents(self->afd, 5000));
 	EXPECT_EQ(0, read_ret(self->afd));
 	EXPECT_EQ(EPIPE, estp_so_error(self->afd));
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLHUP, revents(self->afd, 0));
-	EXPECT_EQ(ST_LISTEN, proc_find(self->pfd, self->lport, 0, NULL));
+	EXPECT_EQ(ST_LISTEN, estp_proc_find(self->pfd, self->lport, 0, NULL));
 }
 
 /*
@@ -838,21 +732,21 @@ TEST_F(fin, orphan_limit)
 		 "tc filter add dev lo parent 1: protocol ip prio 1 u32 "
 		 "match ip dport %d 0xffff action drop", port);
 	self->lo_drop = true;
-	ASSERT_EQ(0, run(cmd)) TH_LOG("cannot add the drop filter (tc, cls_u32, act_gact)");
+	ASSERT_EQ(0, estp_run(cmd)) TH_LOG("cannot add the drop filter (tc, cls_u32, act_gact)");
 	before = estp_counter(variant->proto, "AbortOnMemory");
 	ASSERT_LE(0, before);
 
 	/* Under the limit: an orphan retransmitting its FIN. */
 	close_fd(&self->cfd);
 	sleep_on_each_cpu(300);
-	EXPECT_EQ(ST_FIN_WAIT1, proc_find(self->pfd, self->cport, port, &ino));
+	EXPECT_EQ(ST_FIN_WAIT1, estp_proc_find(self->pfd, self->cport, port, &ino));
 	EXPECT_EQ(0UL, ino);
 
 	/* Over it, with that orphan counted: close() resets at once. */
-	ASSERT_EQ(0, sysctl_push(self, path, "0"));
+	ASSERT_EQ(0, estp_sysctl_push(&self->undo, path, "0"));
 	close_fd(&self->fd2[0]);
 	t = now_s();
-	EXPECT_EQ(ST_GONE, proc_find(self->pfd, c2port, port, NULL));
+	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, c2port, port, NULL));
 	EXPECT_EQ(before + 1, estp_counter(variant->proto, "AbortOnMemory"));
 
 	/* The orphan's next retransmission finds it one too many. */
@@ -860,8 +754,8 @@ TEST_F(fin, orphan_limit)
 	TH_LOG("the FIN_WAIT1 orphan was killed after %.2f s", now_s() - t);
 	EXPECT_EQ(before + 2, estp_counter(variant->proto, "AbortOnMemory"));
 	/* Its reset, as all else, was dropped: the server knows nothing. */
-	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, port, self->cport, NULL));
-	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, port, c2port, NULL));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, port, self->cport, NULL));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, port, c2port, NULL));
 }
 
 /* TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT: their default sysctl, default and range. */
@@ -909,7 +803,7 @@ TEST_F(fin, keepalive_opts)
 	}
 	/* Unset, an option follows its sysctl. */
 	knob(variant->proto, "keepalive_time", path, sizeof(path));
-	ASSERT_EQ(0, sysctl_push(self, path, "600"));
+	ASSERT_EQ(0, estp_sysctl_push(&self->undo, path, "600"));
 	self->afd = socket(AF_INET, SOCK_STREAM, variant->proto);
 	ASSERT_LE(0, self->afd);
 	EXPECT_EQ(600, getopt_int(self->afd, SOL_TCP, TCP_KEEPIDLE));
@@ -937,26 +831,26 @@ TEST_F(fin, keepalive_opts)
 static void delayed_down(void)
 {
 	/* The veth pair and its qdiscs go with the netns. */
-	run("ip netns del " NS_A);
-	run("ip netns del " NS_B);
+	estp_run("ip netns del " NS_A);
+	estp_run("ip netns del " NS_B);
 }
 
 static int delayed_up(void)
 {
 	delayed_down();
-	if (run("ip netns add " NS_A) || run("ip netns add " NS_B) ||
-	    run("ip -n " NS_A " link add " DEV_A " address " MAC_A " type veth"
+	if (estp_run("ip netns add " NS_A) || estp_run("ip netns add " NS_B) ||
+	    estp_run("ip -n " NS_A " link add " DEV_A " address " MAC_A " type veth"
 		" peer name " DEV_B " address " MAC_B " netns " NS_B) ||
-	    run("ip -n " NS_A " addr add " IP_A "/24 dev " DEV_A) ||
-	    run("ip -n " NS_B " addr add " IP_B "/24 dev " DEV_B) ||
-	    run("ip -n " NS_A " link set " DEV_A " up") ||
-	    run("ip -n " NS_B " link set " DEV_B " up") ||
-	    run("ip -n " NS_A " neigh replace " IP_B " lladdr " MAC_B
+	    estp_run("ip -n " NS_A " addr add " IP_A "/24 dev " DEV_A) ||
+	    estp_run("ip -n " NS_B " addr add " IP_B "/24 dev " DEV_B) ||
+	    estp_run("ip -n " NS_A " link set " DEV_A " up") ||
+	    estp_run("ip -n " NS_B " link set " DEV_B " up") ||
+	    estp_run("ip -n " NS_A " neigh replace " IP_B " lladdr " MAC_B
 		" nud permanent dev " DEV_A) ||
-	    run("ip -n " NS_B " neigh replace " IP_A " lladdr " MAC_A
+	    estp_run("ip -n " NS_B " neigh replace " IP_A " lladdr " MAC_A
 		" nud permanent dev " DEV_B) ||
-	    run("ip netns exec " NS_A " tc qdisc add dev " DEV_A " root netem delay " DELAY) ||
-	    run("ip netns exec " NS_B " tc qdisc add dev " DEV_B " root netem delay " DELAY)) {
+	    estp_run("ip netns exec " NS_A " tc qdisc add dev " DEV_A " root netem delay " DELAY) ||
+	    estp_run("ip netns exec " NS_B " tc qdisc add dev " DEV_B " root netem delay " DELAY)) {
 		delayed_down();
 		return -1;
 	}
@@ -1052,7 +946,7 @@ static int delayed_open(FIXTURE_DATA(delayed) *self, int proto)
 	for (i = 0; i < 2; i++) {
 		if (self->ns[i] < 0)
 			return -1;
-		self->pfd[i] = open_in(self, i, proc_path(proto), 0);
+		self->pfd[i] = open_in(self, i, ESTP_PROC_NET(proto), 0);
 		if (self->pfd[i] < 0)
 			return -1;
 		if (proto == IPPROTO_ESTP)
@@ -1123,8 +1017,8 @@ static void delayed_pair(struct __test_metadata *_metadata, FIXTURE_DATA(delayed
 	self->cport = estp_local_port(self->cfd);
 	self->afd = accept(self->lfd, NULL, NULL);
 	ASSERT_LE(0, self->afd);
-	ASSERT_EQ(ST_ESTABLISHED, proc_find(self->pfd[0], self->cport, port, NULL));
-	ASSERT_EQ(ST_ESTABLISHED, proc_find(self->pfd[1], port, self->cport, NULL));
+	ASSERT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd[0], self->cport, port, NULL));
+	ASSERT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd[1], port, self->cport, NULL));
 }
 
 /* The states one socket went through, in hex, "--" for not listed. */
@@ -1158,8 +1052,8 @@ static void trace_states(FIXTURE_DATA(delayed) *self, struct trace t[2], int end
 
 	memset(t, 0, 2 * sizeof(*t));
 	do {
-		st0 = proc_find(self->pfd[0], self->cport, self->lport, NULL);
-		st1 = proc_find(self->pfd[1], self->lport, self->cport, NULL);
+		st0 = estp_proc_find(self->pfd[0], self->cport, self->lport, NULL);
+		st1 = estp_proc_find(self->pfd[1], self->lport, self->cport, NULL);
 		trace_add(&t[0], st0);
 		trace_add(&t[1], st1);
 		if (st0 == end0 && st1 == end1)
@@ -1210,8 +1104,8 @@ TEST_F(delayed, simultaneous_close)
 static int delayed_cut(FIXTURE_DATA(delayed) *self)
 {
 	self->lossy = true;
-	if (run("ip netns exec " NS_A " tc qdisc change dev " DEV_A " root netem loss 100%") ||
-	    run("ip netns exec " NS_B " tc qdisc change dev " DEV_B " root netem loss 100%"))
+	if (estp_run("ip netns exec " NS_A " tc qdisc change dev " DEV_A " root netem loss 100%") ||
+	    estp_run("ip netns exec " NS_B " tc qdisc change dev " DEV_B " root netem loss 100%"))
 		return -1;
 	return 0;
 }
@@ -1243,7 +1137,7 @@ TEST_F(delayed, keepalive_dead)
 	EXPECT_EQ(0, read_ret(self->cfd));
 	EXPECT_EQ(before + 1, counter_in(self, 0, estp_counter, variant->proto, "AbortOnTimeout"));
 	/* Its reset was dropped too: the server still thinks all is well. */
-	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd[1], self->lport, self->cport, NULL));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd[1], self->lport, self->cport, NULL));
 }
 
 /*
@@ -1264,8 +1158,8 @@ TEST_F(delayed, keepalive_alive)
 	end = now_s() + 5.5;
 	do {
 		usleep(50000);
-		st0 = proc_find(self->pfd[0], self->cport, self->lport, NULL);
-		st1 = proc_find(self->pfd[1], self->lport, self->cport, NULL);
+		st0 = estp_proc_find(self->pfd[0], self->cport, self->lport, NULL);
+		st1 = estp_proc_find(self->pfd[1], self->lport, self->cport, NULL);
 	} while (st0 == ST_ESTABLISHED && st1 == ST_ESTABLISHED && now_s() < end);
 	EXPECT_EQ(ST_ESTABLISHED, st0);
 	EXPECT_EQ(ST_ESTABLISHED, st1);
@@ -1324,7 +1218,7 @@ TEST_F(estp_only, tw_timeout)
 	close_fd(&self->afd);
 	ASSERT_EQ(ST_TIME_WAIT, wait_state(self->pfd, cport, port, ST_TIME_WAIT));
 	usleep(2500000);
-	EXPECT_EQ(ST_GONE, proc_find(self->pfd, cport, port, NULL));
+	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, cport, port, NULL));
 }
 
 TEST_F(estp_only, fin_timeout)

@@ -4,18 +4,26 @@
  * both ways at once, EOF after shutdown(SHUT_WR), the RST of a close() with
  * unread data, MSG_PEEK/MSG_DONTWAIT/MSG_WAITALL, a full send buffer on a
  * non-blocking socket, poll events, send() errors and SIGPIPE, and the data
- * queued before a close() that still arrives.  TCP is the specification:
+ * queued before a close() that still arrives; SIOCINQ/SIOCOUTQ/SIOCOUTQNSD,
+ * ESTP_CORK, ESTP_NODELAY and MSG_MORE, sendfile(), splice() both ways,
+ * readv()/writev() and a lingering close().  TCP is the specification:
  * every TEST_F runs for TCP and ESTP as fixture variants and asserts what
  * TCP does.
  */
+#define _GNU_SOURCE		/* splice() */
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "kselftest_harness.h"
@@ -44,68 +52,6 @@
 /* Bytes a send() or recv() moves at most in the loops below. */
 #define CHUNK		65536
 
-static const char *proc_path(int proto)
-{
-	return proto == IPPROTO_TCP ? "/proc/net/tcp" : "/proc/net/estp";
-}
-
-/* Reads an open /proc/net/{tcp,estp} again from the start into a static buffer. */
-static char *proc_read(int pfd)
-{
-	static char buf[65536];
-	size_t len = 0;
-	ssize_t n;
-
-	if (lseek(pfd, 0, SEEK_SET) < 0)
-		return NULL;
-	while (len < sizeof(buf) - 1 &&
-	       (n = read(pfd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += n;
-	buf[len] = '\0';
-	return buf;
-}
-
-/* One line's ports and state: 0, or -1 for the header. */
-static int proc_parse(const char *line, int *lp, int *rp, int *st)
-{
-	unsigned int l, r, s;
-
-	if (sscanf(line, " %*u: %*x:%x %*x:%x %x", &l, &r, &s) != 3)
-		return -1;
-	*lp = l;
-	*rp = r;
-	*st = s;
-	return 0;
-}
-
-/* The state of the socket @lport -> @rport in @pfd; ST_GONE when not listed. */
-static int proc_find(int pfd, int lport, int rport)
-{
-	char *buf = proc_read(pfd), *line, *save;
-	int lp, rp, st;
-
-	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
-	     line = strtok_r(NULL, "\n", &save))
-		if (!proc_parse(line, &lp, &rp, &st) && lp == lport && rp == rport)
-			return st;
-	return ST_GONE;
-}
-
-/* Sockets in @pfd with either port in this test's range. */
-static int proc_count(int pfd)
-{
-	char *buf = proc_read(pfd), *line, *save;
-	int lp, rp, st, n = 0;
-
-	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
-	     line = strtok_r(NULL, "\n", &save))
-		if (!proc_parse(line, &lp, &rp, &st) &&
-		    ((lp >= PORT_BASE && lp <= PORT_LAST) ||
-		     (rp >= PORT_BASE && rp <= PORT_LAST)))
-			n++;
-	return n;
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -123,7 +69,7 @@ static int wait_state(int pfd, int lport, int rport, int want)
 	double end = now_s() + 2;
 	int st;
 
-	while ((st = proc_find(pfd, lport, rport)) != want && now_s() < end)
+	while ((st = estp_proc_find(pfd, lport, rport, NULL)) != want && now_s() < end)
 		usleep(2000);
 	return st;
 }
@@ -134,7 +80,7 @@ static int drain(int pfd)
 	double end = now_s() + 5;
 	int n;
 
-	while ((n = proc_count(pfd)) && now_s() < end)
+	while ((n = estp_proc_count(pfd, PORT_BASE, PORT_LAST)) && now_s() < end)
 		usleep(10000);
 	return n;
 }
@@ -380,7 +326,7 @@ FIXTURE_SETUP(data)
 	self->tx = NULL;
 	self->rx = NULL;
 	self->tw_saved[0] = '\0';
-	self->pfd = open(proc_path(variant->proto), O_RDONLY);
+	self->pfd = open(ESTP_PROC_NET(variant->proto), O_RDONLY);
 	ASSERT_LE(0, self->pfd);
 	/*
 	 * ESTP's TIME_WAIT down to 1 s, so that what a graceful close leaves
@@ -437,8 +383,8 @@ static void open_pair(struct __test_metadata *_metadata, FIXTURE_DATA(data) *sel
 	ASSERT_LE(0, self->afd);
 	ASSERT_EQ(0, set_io_timeouts(self->cfd));
 	ASSERT_EQ(0, set_io_timeouts(self->afd));
-	ASSERT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->cport, port));
-	ASSERT_EQ(ST_ESTABLISHED, proc_find(self->pfd, port, self->cport));
+	ASSERT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->cport, port, NULL));
+	ASSERT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, port, self->cport, NULL));
 }
 
 /* A few bytes each way arrive exactly: no more, no less, nothing left behind. */
@@ -651,13 +597,13 @@ TEST_F(data, close_unread_rst)
 	after = abort_on_close(variant->proto);
 	EXPECT_EQ(before + 1, after);
 	/* No FIN_WAIT: the closing end is gone at once. */
-	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->lport, self->cport));
+	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, self->lport, self->cport, NULL));
 
 	/* A reset socket is closed both ways and has an error. */
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP,
 		  revents(self->cfd, IO_TIMEOUT_S * 1000));
 	EXPECT_EQ(-ECONNRESET, recv_ret(self->cfd, buf, sizeof(buf), 0));
-	EXPECT_EQ(ST_GONE, proc_find(self->pfd, self->cport, self->lport));
+	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
 	/* recv() took the error: then EOF, and nothing can be sent. */
 	EXPECT_EQ(0, recv_ret(self->cfd, buf, sizeof(buf), 0));
 	EXPECT_EQ(-EPIPE, send_ret(self->cfd, buf, sizeof(buf)));
@@ -882,8 +828,8 @@ TEST_F(data, close_queued)
 	close(self->cfd);
 	self->cfd = -1;
 	/* The FIN waits behind the data: it has not reached the reader. */
-	EXPECT_EQ(ST_FIN_WAIT1, proc_find(self->pfd, self->cport, self->lport));
-	EXPECT_EQ(ST_ESTABLISHED, proc_find(self->pfd, self->lport, self->cport));
+	EXPECT_EQ(ST_FIN_WAIT1, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->lport, self->cport, NULL));
 
 	got = read_to_eof(self->afd, self->rx, len, &sofar);
 	if (got != (ssize_t)len) {
@@ -898,6 +844,473 @@ TEST_F(data, close_queued)
 	EXPECT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, self->cport, self->lport, ST_FIN_WAIT2));
 	EXPECT_EQ(before, abort_on_close(variant->proto));
 	EXPECT_EQ(0, estp_getsockopt_int(self->afd, SOL_SOCKET, SO_ERROR));
+}
+
+/* An ioctl's int answer, or -errno. */
+static int ioctl_ret(int fd, unsigned long req)
+{
+	int val = -1;
+
+	return ioctl(fd, req, &val) ? -errno : val;
+}
+
+/* Waits up to 2 s (ACKs are on their way) for an ioctl to answer @want. */
+static int wait_ioctl(int fd, unsigned long req, int want)
+{
+	double end = now_s() + 2;
+	int v;
+
+	while ((v = ioctl_ret(fd, req)) != want && now_s() < end)
+		usleep(2000);
+	return v;
+}
+
+/* Segments the protocol sent in this netns: OutSegs of its MIB. */
+static long out_segs(int proto)
+{
+	if (proto == IPPROTO_TCP)
+		return estp_proc_counter("/proc/net/snmp", "Tcp", "OutSegs");
+	return estp_stat("OutSegs");
+}
+
+static int set_tcp(int fd, int opt, int val)
+{
+	/* SOL_TCP, which ESTP takes too. */
+	return setsockopt(fd, IPPROTO_TCP, opt, &val, sizeof(val));
+}
+
+/*
+ * SIOCINQ counts unread bytes (not the peer's FIN), SIOCOUTQ unacknowledged
+ * ones and SIOCOUTQNSD unsent ones; a listener has none of them (EINVAL).
+ */
+TEST_F(data, ioctl_queues)
+{
+	const size_t cap = 1 << 20;
+	size_t sent = 0, rcvd = 0, n;
+	int inq, outq;
+	ssize_t r;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 20, 16384);
+	self->tx = random_buf(cap, 0x5eed0014);
+	self->rx = malloc(cap);
+	ASSERT_TRUE(self->tx && self->rx);
+	EXPECT_EQ(-EINVAL, ioctl_ret(self->lfd, SIOCINQ));
+	EXPECT_EQ(-EINVAL, ioctl_ret(self->lfd, SIOCOUTQ));
+	EXPECT_EQ(-EINVAL, ioctl_ret(self->lfd, SIOCOUTQNSD));
+	EXPECT_EQ(0, ioctl_ret(self->afd, SIOCINQ));
+	EXPECT_EQ(0, ioctl_ret(self->cfd, SIOCOUTQ));
+	EXPECT_EQ(0, ioctl_ret(self->cfd, SIOCOUTQNSD));
+
+	/* One segment: all of it readable at once, then acknowledged. */
+	ASSERT_EQ(1000, send_ret(self->cfd, self->tx, 1000));
+	ASSERT_EQ(POLLIN | POLLOUT, revents(self->afd, IO_TIMEOUT_S * 1000));
+	EXPECT_EQ(1000, ioctl_ret(self->afd, SIOCINQ));
+	EXPECT_EQ(0, wait_ioctl(self->cfd, SIOCOUTQ, 0));
+	EXPECT_EQ(0, ioctl_ret(self->cfd, SIOCOUTQNSD));
+	ASSERT_EQ(400, recv_ret(self->afd, self->rx, 400, 0));
+	EXPECT_EQ(600, ioctl_ret(self->afd, SIOCINQ));
+	ASSERT_EQ(600, recv_ret(self->afd, self->rx, 600, MSG_WAITALL));
+	EXPECT_EQ(0, ioctl_ret(self->afd, SIOCINQ));
+
+	/*
+	 * A reader that does not read: what is not acked is what the reader
+	 * holds plus what waits behind its closed window.
+	 */
+	ASSERT_EQ(0, set_int(self->cfd, SO_SNDBUF, 16384));
+	ASSERT_EQ(0, set_nonblock(self->cfd));
+	for (;;) {
+		r = send(self->cfd, self->tx + sent, 4096, MSG_NOSIGNAL);
+		if (r > 0) {
+			sent += r;
+			ASSERT_GT(cap - 4096, sent);
+			continue;
+		}
+		ASSERT_EQ(EAGAIN, errno);
+		if (!(revents_of(self->cfd, POLLOUT, 100) & POLLOUT))
+			break;
+	}
+	/* Until the last ACK is in, the sum is not there yet. */
+	inq = ioctl_ret(self->afd, SIOCINQ);
+	outq = ioctl_ret(self->cfd, SIOCOUTQ);
+	for (n = 0; n < 1000 && (size_t)(outq + inq) != sent; n++) {
+		usleep(2000);
+		inq = ioctl_ret(self->afd, SIOCINQ);
+		outq = ioctl_ret(self->cfd, SIOCOUTQ);
+	}
+	TH_LOG("sent %zu: SIOCOUTQ %d, SIOCINQ %d", sent, outq, inq);
+	EXPECT_EQ(sent, (size_t)(outq + inq));
+	EXPECT_LT(0, inq);
+	EXPECT_LT(0, outq);
+	EXPECT_GE(outq, ioctl_ret(self->cfd, SIOCOUTQNSD));
+	while (rcvd < sent) {
+		r = recv_ret(self->afd, self->rx, cap, 0);
+		ASSERT_LT(0, r);
+		rcvd += r;
+	}
+	ASSERT_EQ(sent, rcvd);
+	EXPECT_EQ(0, wait_ioctl(self->cfd, SIOCOUTQ, 0));
+	EXPECT_EQ(0, ioctl_ret(self->cfd, SIOCOUTQNSD));
+
+	/* The peer's FIN is not a byte to read. */
+	ASSERT_EQ(1000, send_ret(self->cfd, self->tx, 1000));
+	ASSERT_EQ(400, recv_ret(self->afd, self->rx, 400, MSG_WAITALL));
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	ASSERT_EQ(POLLRDHUP, revents_of(self->afd, POLLRDHUP, IO_TIMEOUT_S * 1000));
+	EXPECT_EQ(600, ioctl_ret(self->afd, SIOCINQ));
+	EXPECT_EQ(600, recv_ret(self->afd, self->rx, 1000, MSG_WAITALL));
+	EXPECT_EQ(0, ioctl_ret(self->afd, SIOCINQ));
+	/* Our FIN counts in the send queue until acknowledged. */
+	EXPECT_EQ(0, wait_ioctl(self->cfd, SIOCOUTQ, 0));
+	EXPECT_EQ(0, ioctl_ret(self->cfd, SIOCOUTQNSD));
+}
+
+/*
+ * With ESTP_CORK, 100 writes of 10 bytes are held and leave as one segment
+ * when the cork is pulled: a handful of segments (data and ACKs), not 100.
+ */
+TEST_F(data, cork_coalesces)
+{
+	long before, after;
+	int i;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 21, 0);
+	self->tx = random_buf(1000, 0x5eed0015);
+	self->rx = malloc(1000);
+	ASSERT_TRUE(self->tx && self->rx);
+	ASSERT_EQ(0, set_tcp(self->cfd, ESTP_CORK, 1));
+	before = out_segs(variant->proto);
+	ASSERT_LE(0, before);
+	for (i = 0; i < 100; i++)
+		ASSERT_EQ(10, send_ret(self->cfd, self->tx + 10 * i, 10));
+	/* Nothing sent: a partial segment waits for the cork. */
+	EXPECT_EQ(1000, ioctl_ret(self->cfd, SIOCOUTQNSD));
+	ASSERT_EQ(0, set_tcp(self->cfd, ESTP_CORK, 0));
+	ASSERT_EQ(1000, recv_ret(self->afd, self->rx, 1000, MSG_WAITALL));
+	EXPECT_EQ(-1, first_diff(self->tx, self->rx, 1000));
+	after = out_segs(variant->proto);
+	TH_LOG("%ld segments for 100 corked writes", after - before);
+	EXPECT_GE(10, after - before);
+	EXPECT_EQ(0, wait_ioctl(self->cfd, SIOCOUTQ, 0));
+}
+
+/*
+ * MSG_MORE corks one call: 99 small writes with it, one without, leave in
+ * a handful of segments.
+ */
+TEST_F(data, msg_more)
+{
+	long before, after;
+	ssize_t r;
+	int i;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 22, 0);
+	self->tx = random_buf(1000, 0x5eed0016);
+	self->rx = malloc(1000);
+	ASSERT_TRUE(self->tx && self->rx);
+	before = out_segs(variant->proto);
+	ASSERT_LE(0, before);
+	for (i = 0; i < 99; i++) {
+		r = send(self->cfd, self->tx + 10 * i, 10, MSG_MORE | MSG_NOSIGNAL);
+		ASSERT_EQ(10, r);
+	}
+	EXPECT_EQ(990, ioctl_ret(self->cfd, SIOCOUTQNSD));
+	ASSERT_EQ(10, send_ret(self->cfd, self->tx + 990, 10));
+	ASSERT_EQ(1000, recv_ret(self->afd, self->rx, 1000, MSG_WAITALL));
+	EXPECT_EQ(-1, first_diff(self->tx, self->rx, 1000));
+	after = out_segs(variant->proto);
+	TH_LOG("%ld segments for 99 writes with MSG_MORE and one without",
+	       after - before);
+	EXPECT_GE(10, after - before);
+}
+
+/*
+ * Turning ESTP_NODELAY on sends what a cork holds; with both set, a new
+ * partial segment is held again until the cork goes.
+ */
+TEST_F(data, nodelay_flushes)
+{
+	char buf[32];
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 23, 0);
+	ASSERT_EQ(0, set_tcp(self->cfd, ESTP_CORK, 1));
+	ASSERT_EQ(10, send_ret(self->cfd, "0123456789", 10));
+	EXPECT_EQ(10, ioctl_ret(self->cfd, SIOCOUTQNSD));
+	ASSERT_EQ(0, set_tcp(self->cfd, ESTP_NODELAY, 1));
+	EXPECT_EQ(0, ioctl_ret(self->cfd, SIOCOUTQNSD));
+	ASSERT_EQ(10, recv_ret(self->afd, buf, 10, MSG_WAITALL));
+	EXPECT_EQ(0, memcmp(buf, "0123456789", 10));
+
+	ASSERT_EQ(5, send_ret(self->cfd, "abcde", 5));
+	EXPECT_EQ(5, ioctl_ret(self->cfd, SIOCOUTQNSD));
+	ASSERT_EQ(0, set_tcp(self->cfd, ESTP_CORK, 0));
+	EXPECT_EQ(0, ioctl_ret(self->cfd, SIOCOUTQNSD));
+	ASSERT_EQ(5, recv_ret(self->afd, buf, 5, MSG_WAITALL));
+	EXPECT_EQ(0, memcmp(buf, "abcde", 5));
+	/* Not corked, no Nagle: a small write goes at once. */
+	ASSERT_EQ(3, send_ret(self->cfd, "xyz", 3));
+	EXPECT_EQ(0, ioctl_ret(self->cfd, SIOCOUTQNSD));
+	ASSERT_EQ(3, recv_ret(self->afd, buf, 3, MSG_WAITALL));
+	EXPECT_EQ(0, memcmp(buf, "xyz", 3));
+}
+
+/*
+ * A thread that moves @len bytes into @fd: from the file @src with
+ * sendfile(), or through a pipe with splice() when @src < 0, then
+ * shutdown(SHUT_WR).  As struct writer, it asserts nothing.
+ */
+struct pump {
+	pthread_t thread;
+	int fd;
+	int src;
+	const unsigned char *buf;	/* the pipe's data */
+	size_t len;
+	size_t done;
+	int err;
+};
+
+/* One piece through the pipe: @n bytes of @buf written, then spliced. */
+static ssize_t pump_splice(int pipefd[2], int fd, const unsigned char *buf, size_t n)
+{
+	size_t in, out;
+	ssize_t r;
+
+	for (in = 0; in < n; in += r) {
+		r = write(pipefd[1], buf + in, n - in);
+		if (r <= 0)
+			return -1;
+	}
+	for (out = 0; out < n; out += r) {
+		r = splice(pipefd[0], NULL, fd, NULL, n - out, SPLICE_F_MOVE);
+		if (r <= 0)
+			return -1;
+	}
+	return n;
+}
+
+static void *pump_run(void *arg)
+{
+	struct pump *p = arg;
+	int pipefd[2] = { -1, -1 };
+	off_t off = 0;
+	size_t n;
+	ssize_t r;
+
+	if (p->src < 0 && pipe(pipefd)) {
+		p->err = errno;
+		return NULL;
+	}
+	while (p->done < p->len) {
+		n = p->len - p->done;
+		if (p->src >= 0) {
+			r = sendfile(p->fd, p->src, &off, n);
+		} else {
+			/* 16 KiB at a time: a pipe holds 64 KiB. */
+			r = pump_splice(pipefd, p->fd, p->buf + p->done,
+					n < 16384 ? n : 16384);
+		}
+		if (r <= 0) {
+			p->err = r ? errno : EIO;
+			break;
+		}
+		p->done += r;
+	}
+	if (!p->err && shutdown(p->fd, SHUT_WR))
+		p->err = errno;
+	if (pipefd[0] >= 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+	}
+	return NULL;
+}
+
+/* sendfile() of a 1 MiB file: byte for byte what the reader gets, then EOF. */
+TEST_F(data, sendfile)
+{
+	const size_t len = 1 << 20;
+	struct pump p = { .len = len };
+	char path[] = "/tmp/estp_sendfile_XXXXXX";
+	size_t sofar;
+	ssize_t got;
+	int ffd;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 24, 0);
+	self->tx = random_buf(len, 0x5eed0018);
+	self->rx = malloc(len);
+	ASSERT_TRUE(self->tx && self->rx);
+	ffd = mkstemp(path);
+	ASSERT_LE(0, ffd);
+	unlink(path);
+	ASSERT_EQ((ssize_t)len, write(ffd, self->tx, len));
+	p.fd = self->cfd;
+	p.src = ffd;
+	ASSERT_EQ(0, pthread_create(&p.thread, NULL, pump_run, &p));
+	got = read_to_eof(self->afd, self->rx, len, &sofar);
+	pthread_join(p.thread, NULL);
+	close(ffd);
+	EXPECT_EQ(0, p.err);
+	EXPECT_EQ(len, p.done);
+	ASSERT_EQ((ssize_t)len, got);
+	EXPECT_EQ(-1, first_diff(self->tx, self->rx, len));
+}
+
+/*
+ * splice() from a pipe into the socket, and from the other socket into a
+ * pipe: 1 MiB arrives byte for byte, then EOF (splice() returns 0).
+ */
+TEST_F(data, splice_both_ways)
+{
+	const size_t len = 1 << 20;
+	struct pump p = { .len = len, .src = -1 };
+	int pipefd[2];
+	size_t got = 0, in;
+	ssize_t r, n;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 25, 0);
+	self->tx = random_buf(len, 0x5eed0019);
+	self->rx = malloc(len);
+	ASSERT_TRUE(self->tx && self->rx);
+	ASSERT_EQ(0, pipe(pipefd));
+	p.fd = self->cfd;
+	p.buf = self->tx;
+	ASSERT_EQ(0, pthread_create(&p.thread, NULL, pump_run, &p));
+	for (;;) {
+		r = splice(self->afd, NULL, pipefd[1], NULL, 65536, SPLICE_F_MOVE);
+		if (r <= 0)
+			break;
+		if (got + r > len) {
+			got += r;
+			break;
+		}
+		for (in = 0; in < (size_t)r; in += n) {
+			n = read(pipefd[0], self->rx + got + in, r - in);
+			if (n <= 0)
+				break;
+		}
+		if (in != (size_t)r) {
+			r = -1;
+			break;
+		}
+		got += r;
+	}
+	pthread_join(p.thread, NULL);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	EXPECT_EQ(0, r) TH_LOG("splice() from the socket: %s", strerror(errno));
+	EXPECT_EQ(0, p.err) TH_LOG("splice() to the socket: %s", strerror(p.err));
+	EXPECT_EQ(len, p.done);
+	ASSERT_EQ(len, got);
+	EXPECT_EQ(-1, first_diff(self->tx, self->rx, len));
+}
+
+/*
+ * writev() of three pieces, one larger than the send buffer, arrives as
+ * one stream; recvmsg(MSG_WAITALL) and readv() scatter it over iovecs
+ * that cut it elsewhere.
+ */
+TEST_F(data, readv_writev)
+{
+	const size_t len = 100 + 5000 + 30000;
+	struct iovec wv[3], rv[3];
+	struct msghdr m = { .msg_iov = rv, .msg_iovlen = 3 };
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 26, 0);
+	self->tx = random_buf(len, 0x5eed001a);
+	self->rx = calloc(1, len);
+	ASSERT_TRUE(self->tx && self->rx);
+	wv[0] = (struct iovec){ self->tx, 100 };
+	wv[1] = (struct iovec){ self->tx + 100, 5000 };
+	wv[2] = (struct iovec){ self->tx + 5100, 30000 };
+	ASSERT_EQ((ssize_t)len, writev(self->cfd, wv, 3));
+	rv[0] = (struct iovec){ self->rx, 10 };
+	rv[1] = (struct iovec){ self->rx + 10, 35000 };
+	rv[2] = (struct iovec){ self->rx + 35010, 90 };
+	ASSERT_EQ((ssize_t)len, recvmsg(self->afd, &m, MSG_WAITALL));
+	EXPECT_EQ(-1, first_diff(self->tx, self->rx, len));
+
+	/* One small segment: readv() returns it all, across two iovecs. */
+	memset(self->rx, 0, len);
+	ASSERT_EQ(3000, send_ret(self->afd, self->tx, 3000));
+	ASSERT_EQ(POLLIN | POLLOUT, revents(self->cfd, IO_TIMEOUT_S * 1000));
+	rv[0] = (struct iovec){ self->rx, 1000 };
+	rv[1] = (struct iovec){ self->rx + 1000, 5000 };
+	ASSERT_EQ(3000, readv(self->cfd, rv, 2));
+	EXPECT_EQ(-1, first_diff(self->tx, self->rx, 3000));
+}
+
+/* A thread that reads @fd to EOF; asserts nothing, as struct writer. */
+struct reader {
+	pthread_t thread;
+	int fd;
+	unsigned char *buf;
+	size_t cap;
+	size_t sofar;
+	ssize_t got;
+};
+
+static void *reader_run(void *arg)
+{
+	struct reader *r = arg;
+
+	r->got = read_to_eof(r->fd, r->buf, r->cap, &r->sofar);
+	return NULL;
+}
+
+/*
+ * SO_LINGER with a time: close() returns once every byte and the FIN are
+ * acknowledged, so the closed end is in FIN_WAIT2 when it returns, and
+ * the reader gets everything.
+ */
+TEST_F(data, linger_delivers)
+{
+	const size_t len = 1 << 20;
+	struct linger l = { .l_onoff = 1, .l_linger = 10 };
+	struct reader rd = { .cap = len };
+	double t0;
+
+	/* A small window and a send buffer that holds it all, as close_queued. */
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 27, 16384);
+	ASSERT_EQ(0, set_int(self->cfd, SO_SNDBUFFORCE, 4 << 20));
+	self->tx = random_buf(len, 0x5eed001b);
+	self->rx = malloc(len);
+	ASSERT_TRUE(self->tx && self->rx);
+	ASSERT_EQ((ssize_t)len, write(self->cfd, self->tx, len));
+	ASSERT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)));
+	rd.fd = self->afd;
+	rd.buf = self->rx;
+	ASSERT_EQ(0, pthread_create(&rd.thread, NULL, reader_run, &rd));
+	t0 = now_s();
+	EXPECT_EQ(0, close(self->cfd));
+	self->cfd = -1;
+	TH_LOG("close() returned after %.2f s", now_s() - t0);
+	EXPECT_EQ(ST_FIN_WAIT2, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
+	pthread_join(rd.thread, NULL);
+	ASSERT_EQ((ssize_t)len, rd.got);
+	EXPECT_EQ(-1, first_diff(self->tx, self->rx, len));
+}
+
+/*
+ * SO_LINGER with a time the peer does not let pass: a reader that never
+ * reads keeps the data queued; close() returns when the time is up and
+ * the socket stays in FIN_WAIT1, its FIN still behind the data.
+ */
+TEST_F(data, linger_timeout)
+{
+	const size_t len = 1 << 20;
+	struct linger l = { .l_onoff = 1, .l_linger = 1 };
+	double t0;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 28, 16384);
+	ASSERT_EQ(0, set_int(self->cfd, SO_SNDBUFFORCE, 4 << 20));
+	self->tx = random_buf(len, 0x5eed001c);
+	ASSERT_NE(NULL, self->tx);
+	ASSERT_EQ((ssize_t)len, write(self->cfd, self->tx, len));
+	ASSERT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)));
+	t0 = now_s();
+	EXPECT_EQ(0, close(self->cfd));
+	self->cfd = -1;
+	TH_LOG("close() returned after %.2f s", now_s() - t0);
+	EXPECT_EQ(ST_FIN_WAIT1, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->lport, self->cport, NULL));
 }
 
 TEST_HARNESS_MAIN

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers shared by the ESTP selftests: /proc readers and module loading.
+ * Helpers shared by the ESTP selftests: /proc readers, sysctls, commands and
+ * a veth pair between two netns, module loading.
  */
 #ifndef ESTP_LIB_H
 #define ESTP_LIB_H
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <linux/estp.h>
+
+#include "kselftest.h"	/* __printf */
+
+/* The table of @proto's sockets: /proc/net/tcp or /proc/net/estp. */
+#define ESTP_PROC_NET(proto)	((proto) == IPPROTO_TCP ? "/proc/net/tcp" : "/proc/net/estp")
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -96,6 +103,97 @@ static inline int estp_sysctl_set(const char *path, const char *val)
 	return err;
 }
 
+/* Sysctls a test changed, which its teardown writes back (estp_sysctl_pop()). */
+struct estp_sysctl_undo {
+	struct {
+		char path[64];
+		char val[128];
+	} saved[4];
+	int n;
+};
+
+/* Sets a sysctl for this test only, its old value kept in @u: 0 or -1. */
+static inline int estp_sysctl_push(struct estp_sysctl_undo *u, const char *path,
+				   const char *val)
+{
+	if ((size_t)u->n == ARRAY_SIZE(u->saved) ||
+	    estp_sysctl_get(path, u->saved[u->n].val, sizeof(u->saved[u->n].val)))
+		return -1;
+	snprintf(u->saved[u->n].path, sizeof(u->saved[u->n].path), "%s", path);
+	u->n++;
+	return estp_sysctl_set(path, val) ? -1 : 0;
+}
+
+/* Writes back the last value estp_sysctl_push() kept in @u: 0 or errno. */
+static inline int estp_sysctl_pop(struct estp_sysctl_undo *u)
+{
+	u->n--;
+	return estp_sysctl_set(u->saved[u->n].path, u->saved[u->n].val);
+}
+
+/* Runs the command @fmt makes with its output hidden: 0 when it exits 0. */
+static inline __printf(1, 2) int estp_runf(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -1;
+	snprintf(buf + n, sizeof(buf) - n, " >/dev/null 2>&1");
+	return system(buf) == 0 ? 0 : -1;
+}
+
+/* Runs @cmd with its output hidden: 0 when it exits 0. */
+static inline int estp_run(const char *cmd)
+{
+	return estp_runf("%s", cmd);
+}
+
+/*
+ * Two netns joined by a veth pair: @dev_a in @ns_a with address @ip_a/24,
+ * @dev_b in @ns_b with @ip_b/24.
+ */
+struct estp_veth {
+	const char *ns_a, *ns_b;
+	const char *dev_a, *dev_b;
+	const char *ip_a, *ip_b;
+};
+
+static inline void estp_veth_down(const struct estp_veth *v)
+{
+	/* The veth pair and its qdiscs go with the netns. */
+	estp_runf("ip netns del %s", v->ns_a);
+	estp_runf("ip netns del %s", v->ns_b);
+}
+
+/*
+ * Sets @v up from scratch, both ends up and with a "tc qdisc ... netem
+ * @netem" each: 0, or -1 with nothing left behind.
+ */
+static inline int estp_veth_up(const struct estp_veth *v, const char *netem)
+{
+	estp_veth_down(v);
+	if (estp_runf("ip netns add %s", v->ns_a) || estp_runf("ip netns add %s", v->ns_b) ||
+	    estp_runf("ip -n %s link add %s type veth peer name %s netns %s",
+		      v->ns_a, v->dev_a, v->dev_b, v->ns_b) ||
+	    estp_runf("ip -n %s addr add %s/24 dev %s", v->ns_a, v->ip_a, v->dev_a) ||
+	    estp_runf("ip -n %s addr add %s/24 dev %s", v->ns_b, v->ip_b, v->dev_b) ||
+	    estp_runf("ip -n %s link set %s up", v->ns_a, v->dev_a) ||
+	    estp_runf("ip -n %s link set %s up", v->ns_b, v->dev_b) ||
+	    estp_runf("ip netns exec %s tc qdisc add dev %s root netem %s",
+		      v->ns_a, v->dev_a, netem) ||
+	    estp_runf("ip netns exec %s tc qdisc add dev %s root netem %s",
+		      v->ns_b, v->dev_b, netem)) {
+		estp_veth_down(v);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * One counter of a /proc file of "Prefix: names" / "Prefix: values" line
  * pairs (/proc/net/netstat, /proc/net/snmp, /proc/net/estp_stat): the value
@@ -165,7 +263,7 @@ static inline long estp_counter(int proto, const char *name)
  */
 static inline int estp_proc_state(int proto, int lport, int rport)
 {
-	const char *path = proto == IPPROTO_TCP ? "/proc/net/tcp" : "/proc/net/estp";
+	const char *path = ESTP_PROC_NET(proto);
 	unsigned int lp, rp, st;
 	char line[256];
 	int state = -1;
@@ -180,6 +278,78 @@ static inline int estp_proc_state(int proto, int lport, int rport)
 			state = st;
 	fclose(f);
 	return state;
+}
+
+/*
+ * Reads an open /proc/net/{tcp,estp} again from the start into a static
+ * buffer.  The file stays bound to the netns it was opened in, which lets
+ * one process watch two netns.
+ */
+static inline char *estp_proc_read(int pfd)
+{
+	static char buf[65536];
+	size_t len = 0;
+	ssize_t n;
+
+	if (lseek(pfd, 0, SEEK_SET) < 0)
+		return NULL;
+	while (len < sizeof(buf) - 1 &&
+	       (n = read(pfd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += n;
+	buf[len] = '\0';
+	return buf;
+}
+
+/* One row's ports, state and inode: 0, or -1 for the header. */
+static inline int estp_proc_row(const char *line, int *lp, int *rp, int *st,
+				unsigned long *ino)
+{
+	unsigned int l, r, s;
+
+	if (sscanf(line, " %*u: %*x:%x %*x:%x %x %*x:%*x %*x:%*x %*x %*u %*d %lu",
+		   &l, &r, &s, ino) != 4)
+		return -1;
+	*lp = l;
+	*rp = r;
+	*st = s;
+	return 0;
+}
+
+/*
+ * The state of the socket with local port @lport and remote port @rport in
+ * an open /proc/net/{tcp,estp}, its inode in @ino (when not NULL); -1 when
+ * it is not listed.
+ */
+static inline int estp_proc_find(int pfd, int lport, int rport, unsigned long *ino)
+{
+	char *buf = estp_proc_read(pfd), *line, *save;
+	unsigned long i;
+	int lp, rp, st;
+
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (estp_proc_row(line, &lp, &rp, &st, &i) || lp != lport || rp != rport)
+			continue;
+		if (ino)
+			*ino = i;
+		return st;
+	}
+	return -1;
+}
+
+/* Sockets in an open /proc/net/{tcp,estp} with either port in [@lo, @hi]. */
+static inline int estp_proc_count(int pfd, int lo, int hi)
+{
+	char *buf = estp_proc_read(pfd), *line, *save;
+	int lp, rp, st, n = 0;
+	unsigned long i;
+
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!estp_proc_row(line, &lp, &rp, &st, &i) &&
+		    ((lp >= lo && lp <= hi) || (rp >= lo && rp <= hi)))
+			n++;
+	return n;
 }
 
 /* An IPv4 socket address from a dotted quad and a port. */

@@ -244,20 +244,16 @@ static inline int pkt_parse(const uint8_t *pkt, size_t len, int proto,
 }
 
 /*
- * Waits up to @timeout_ms for a segment from port @sport to port @dport on
- * @fd: 1 and @s filled, 0 on timeout, -1 on error.
+ * Waits up to @timeout_ms for a segment of @proto from port @sport to port
+ * @dport on raw socket @fd, received into @buf of @size bytes: the packet's
+ * length and @s filled, 0 on timeout, -1 on error.
  */
-static inline int pkt_recv(int fd, uint16_t sport, uint16_t dport,
-			   int timeout_ms, struct pkt_seg *s)
+static inline ssize_t pkt_recv_buf(int fd, int proto, uint16_t sport, uint16_t dport,
+				   int timeout_ms, uint8_t *buf, size_t size,
+				   struct pkt_seg *s)
 {
 	long end = pkt_now_ms() + timeout_ms;
-	uint8_t buf[1500];
-	socklen_t plen;
-	int proto;
 
-	plen = sizeof(proto);
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &plen))
-		return -1;
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		long left = end - pkt_now_ms();
@@ -274,15 +270,34 @@ static inline int pkt_recv(int fd, uint16_t sport, uint16_t dport,
 				return 0;
 			continue;
 		}
-		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		n = recv(fd, buf, size, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
 			return -1;
 		}
 		if (!pkt_parse(buf, n, proto, s) && s->sport == sport && s->dport == dport)
-			return 1;
+			return n;
 	}
+}
+
+/*
+ * Waits up to @timeout_ms for a segment from port @sport to port @dport on
+ * @fd (from pkt_open()): 1 and @s filled, 0 on timeout, -1 on error.
+ */
+static inline int pkt_recv(int fd, uint16_t sport, uint16_t dport,
+			   int timeout_ms, struct pkt_seg *s)
+{
+	uint8_t buf[1500];
+	socklen_t plen;
+	ssize_t n;
+	int proto;
+
+	plen = sizeof(proto);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &plen))
+		return -1;
+	n = pkt_recv_buf(fd, proto, sport, dport, timeout_ms, buf, sizeof(buf), s);
+	return n > 0 ? 1 : (int)n;
 }
 
 #endif /* ESTP_PKT_H */

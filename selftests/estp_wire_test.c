@@ -1,0 +1,844 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The options on the wire, byte for byte, with TCP on the same kernel as
+ * the specification: the SYN, SYN-ACK, final ACK and data segments of a
+ * connection over loopback and over a veth pair (MTU 1500) between two
+ * netns, caught with raw sockets; the same with timestamps, SACK or window
+ * scaling turned off by sysctl; and, through the raw peer of estp_peer.h,
+ * the SACK blocks an out-of-order segment draws, PAWS and the quick ACKs
+ * of the first data.  Every number that depends on the kernel (MSS, window,
+ * window scale) is compared with TCP's, caught in the same test; only the
+ * layout of the options is written down here.  Nothing asserts a time.
+ */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include "kselftest_harness.h"
+#include "estp_lib.h"
+#include "estp_peer.h"
+
+#define NS_A		"estp-wire-a"
+#define NS_B		"estp-wire-b"
+#define IP_A		"10.198.0.1"
+#define IP_B		"10.198.0.2"
+#define LO		"127.0.0.1"
+#define CPORT		21900	/* the client's, bound */
+#define SPORT		21950	/* the listener's */
+#define ANSWER_MS	2000
+#define QUIET_MS	300
+
+/* One segment as caught: its header, its options' bytes, its payload length. */
+struct wseg {
+	struct pkt_seg h;
+	uint8_t opt[40];
+	int optlen;
+	int paylen;
+	uint8_t payload[64];
+	/* The options, parsed; -1 where absent. */
+	int mss, ws, sack_perm, nsacks;
+	int64_t tsval, tsecr;
+	uint32_t sacks[4][2];
+};
+
+static void wseg_parse_opts(struct wseg *w)
+{
+	int i = 0;
+
+	w->mss = w->ws = -1;
+	w->tsval = w->tsecr = -1;
+	w->sack_perm = 0;
+	w->nsacks = 0;
+	while (i < w->optlen) {
+		const uint8_t *o = w->opt + i;
+
+		if (o[0] == 0)
+			break;
+		if (o[0] == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= w->optlen || o[1] < 2 || i + o[1] > w->optlen)
+			break;
+		switch (o[0]) {
+		case 2:
+			if (o[1] == 4)
+				w->mss = pkt_get16(o + 2);
+			break;
+		case 3:
+			if (o[1] == 3)
+				w->ws = o[2];
+			break;
+		case 4:
+			if (o[1] == 2)
+				w->sack_perm = 1;
+			break;
+		case 5:
+			for (w->nsacks = 0; w->nsacks < (o[1] - 2) / 8 && w->nsacks < 4; w->nsacks++) {
+				w->sacks[w->nsacks][0] = pkt_get32(o + 2 + 8 * w->nsacks);
+				w->sacks[w->nsacks][1] = pkt_get32(o + 6 + 8 * w->nsacks);
+			}
+			break;
+		case 8:
+			if (o[1] == 10) {
+				w->tsval = pkt_get32(o + 2);
+				w->tsecr = pkt_get32(o + 6);
+			}
+			break;
+		}
+		i += o[1];
+	}
+}
+
+/*
+ * The next segment of @proto from port @sport to port @dport on raw socket
+ * @fd within @ms: 1 and @w filled, 0 on timeout, -1 on error.
+ */
+static int wseg_recv(int fd, int proto, uint16_t sport, uint16_t dport, int ms,
+		     struct wseg *w)
+{
+	uint8_t buf[70000];
+	ssize_t n;
+	int ihl;
+
+	memset(w, 0, sizeof(*w));
+	n = pkt_recv_buf(fd, proto, sport, dport, ms, buf, sizeof(buf), &w->h);
+	if (n <= 0)
+		return n;
+	if (w->h.hdr_len < PKT_HDR_LEN || w->h.hdr_len > w->h.seg_len)
+		return -1;
+	ihl = (buf[0] & 0xf) * 4;
+	w->optlen = w->h.hdr_len - PKT_HDR_LEN;
+	memcpy(w->opt, buf + ihl + PKT_HDR_LEN, w->optlen);
+	w->paylen = w->h.seg_len - w->h.hdr_len;
+	memcpy(w->payload, buf + ihl + w->h.hdr_len,
+	       w->paylen < (int)sizeof(w->payload) ? w->paylen : (int)sizeof(w->payload));
+	wseg_parse_opts(w);
+	return 1;
+}
+
+static void wseg_hex(const struct wseg *w, char *out, size_t len)
+{
+	int i;
+
+	out[0] = '\0';
+	for (i = 0; i < w->optlen && strlen(out) + 4 < len; i++)
+		snprintf(out + strlen(out), len - strlen(out), "%s%02x", i ? " " : "", w->opt[i]);
+}
+
+/*
+ * Whether @w's option bytes are @pattern: hex bytes separated by spaces,
+ * "??" for any byte (a value, not layout).
+ */
+static bool wseg_layout(const struct wseg *w, const char *pattern)
+{
+	const char *p = pattern;
+	int i = 0;
+
+	while (*p) {
+		unsigned int b;
+
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		if (i >= w->optlen)
+			return false;
+		if (p[0] != '?' && (sscanf(p, "%2x", &b) != 1 || b != w->opt[i]))
+			return false;
+		p += 2;
+		i++;
+	}
+	return i == w->optlen;
+}
+
+/*
+ * The options of a SYN (@synack false) or SYN-ACK as tcp_options_write()
+ * lays them out: MSS; SACK-permitted in the timestamps option's two NOPs
+ * (or NOP, NOP, SACK-permitted alone); timestamps, the SYN's echo 0; NOP
+ * and window scale.
+ */
+static void syn_pattern(char *p, bool ts, bool sack, bool ws, bool synack)
+{
+	strcpy(p, "02 04 ?? ??");
+	if (ts) {
+		strcat(p, sack ? " 04 02" : " 01 01");
+		strcat(p, " 08 0a ?? ?? ?? ??");
+		strcat(p, synack ? " ?? ?? ?? ??" : " 00 00 00 00");
+	} else if (sack) {
+		strcat(p, " 01 01 04 02");
+	}
+	if (ws)
+		strcat(p, " 01 03 03 ??");
+}
+
+#define TS_PATTERN	"01 01 08 0a ?? ?? ?? ?? ?? ?? ?? ??"
+
+#define EXPECT_LAYOUT(w, pat) do {						\
+	char _hex[200];								\
+	wseg_hex(w, _hex, sizeof(_hex));					\
+	EXPECT_TRUE(wseg_layout(w, pat))					\
+		TH_LOG("%s: options [%s], want [%s]", #w, _hex, pat);		\
+} while (0)
+
+/* ---------------------------------------------------------------------- */
+/* Two real sockets, over lo or a veth pair, and what they send. */
+
+FIXTURE(wire)
+{
+	int home, ns[2];	/* our netns; the client's and the server's */
+	bool named;		/* ns are NS_A/NS_B, to delete */
+	const char *caddr, *saddr;
+};
+
+FIXTURE_VARIANT(wire)
+{
+	int proto;
+	bool veth;
+};
+
+FIXTURE_VARIANT_ADD(wire, tcp_lo) { .proto = IPPROTO_TCP, .veth = false };
+FIXTURE_VARIANT_ADD(wire, estp_lo) { .proto = IPPROTO_ESTP, .veth = false };
+FIXTURE_VARIANT_ADD(wire, tcp_veth) { .proto = IPPROTO_TCP, .veth = true };
+FIXTURE_VARIANT_ADD(wire, estp_veth) { .proto = IPPROTO_ESTP, .veth = true };
+
+static void veth_down(void)
+{
+	estp_run("ip netns del " NS_A);
+	estp_run("ip netns del " NS_B);
+}
+
+static int veth_up(void)
+{
+	veth_down();
+	if (estp_run("ip netns add " NS_A) || estp_run("ip netns add " NS_B) ||
+	    estp_run("ip -n " NS_A " link add wa0 type veth peer name wb0 netns " NS_B) ||
+	    estp_run("ip -n " NS_A " link set wa0 mtu 1500") ||
+	    estp_run("ip -n " NS_B " link set wb0 mtu 1500") ||
+	    estp_run("ip -n " NS_A " addr add " IP_A "/24 dev wa0") ||
+	    estp_run("ip -n " NS_B " addr add " IP_B "/24 dev wb0") ||
+	    estp_run("ip -n " NS_A " link set wa0 up") ||
+	    estp_run("ip -n " NS_B " link set wb0 up") ||
+	    estp_run("ip -n " NS_A " link set lo up") ||
+	    estp_run("ip -n " NS_B " link set lo up")) {
+		veth_down();
+		return -1;
+	}
+	return 0;
+}
+
+FIXTURE_SETUP(wire)
+{
+	self->ns[0] = self->ns[1] = -1;
+	self->named = variant->veth;
+	self->home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, self->home);
+	if (variant->veth) {
+		ASSERT_EQ(0, veth_up()) TH_LOG("ip netns/veth setup failed");
+		self->ns[0] = open("/run/netns/" NS_A, O_RDONLY | O_CLOEXEC);
+		self->ns[1] = open("/run/netns/" NS_B, O_RDONLY | O_CLOEXEC);
+		self->caddr = IP_A;
+		self->saddr = IP_B;
+	} else {
+		/* A private netns: its sysctls and counters are this test's. */
+		ASSERT_EQ(0, unshare(CLONE_NEWNET));
+		ASSERT_EQ(0, peer_lo_up());
+		self->ns[0] = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		self->ns[1] = dup(self->ns[0]);
+		self->caddr = self->saddr = LO;
+		ASSERT_EQ(0, setns(self->home, CLONE_NEWNET));
+	}
+	ASSERT_LE(0, self->ns[0]);
+	ASSERT_LE(0, self->ns[1]);
+}
+
+FIXTURE_TEARDOWN(wire)
+{
+	int i;
+
+	setns(self->home, CLONE_NEWNET);
+	for (i = 0; i < 2; i++)
+		if (self->ns[i] >= 0)
+			close(self->ns[i]);
+	if (self->named)
+		veth_down();
+	close(self->home);
+}
+
+/* Enter netns @i (0: the client's, 1: the server's) or go home (-1). */
+static int in_ns(FIXTURE_DATA(wire) *self, int i)
+{
+	return setns(i < 0 ? self->home : self->ns[i], CLONE_NEWNET);
+}
+
+/* Writes sysctl @name = @val in both netns: 0 or -1. */
+static int set_sysctl(FIXTURE_DATA(wire) *self, const char *name, const char *val)
+{
+	char path[128];
+	int i, err = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/%s", name);
+	for (i = 0; i < 2 && !err; i++) {
+		if (in_ns(self, i))
+			return -1;
+		err = estp_sysctl_set(path, val);
+	}
+	in_ns(self, -1);
+	return err ? -1 : 0;
+}
+
+/* A connection's segments, as the wire carried them. */
+struct conv {
+	struct wseg syn, synack, ack;	/* the handshake */
+	struct wseg cdata, sack_;	/* client's data, the server's ACK of it */
+	struct wseg sdata, cack;	/* server's data, the client's ACK of it */
+};
+
+/*
+ * Connects a client of @proto (netns 0, port @cport) to a listener (netns 1,
+ * port @sport), client and server send 5 bytes each, and the segments are
+ * caught on raw sockets in each netns: 0, or what failed in @why.
+ */
+static int converse(FIXTURE_DATA(wire) *self, int proto, int cport, int sport,
+		    struct conv *cv, const char **why)
+{
+	struct sockaddr_in ssin = estp_sin4(self->saddr, sport);
+	struct sockaddr_in csin = estp_sin4(self->caddr, cport);
+	int cap[2] = { -1, -1 }, lfd = -1, cfd = -1, afd = -1, ret = -1, one = 1;
+	char buf[8];
+
+	memset(cv, 0, sizeof(*cv));
+	*why = "raw sockets";
+	/* cap[0] sees what the client gets, cap[1] what the server gets. */
+	if (in_ns(self, 0) || (cap[0] = socket(AF_INET, SOCK_RAW, proto)) < 0 ||
+	    in_ns(self, 1) || (cap[1] = socket(AF_INET, SOCK_RAW, proto)) < 0)
+		goto out;
+	*why = "listener";
+	lfd = socket(AF_INET, SOCK_STREAM, proto);
+	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(lfd, (struct sockaddr *)&ssin, sizeof(ssin)) || listen(lfd, 4))
+		goto out;
+	*why = "connect";
+	if (in_ns(self, 0))
+		goto out;
+	cfd = socket(AF_INET, SOCK_STREAM, proto);
+	if (cfd < 0 || setsockopt(cfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(cfd, (struct sockaddr *)&csin, sizeof(csin)) ||
+	    connect(cfd, (struct sockaddr *)&ssin, sizeof(ssin)))
+		goto out;
+	afd = accept(lfd, NULL, NULL);
+	*why = "accept";
+	if (afd < 0)
+		goto out;
+	*why = "SYN";
+	if (wseg_recv(cap[1], proto, cport, sport, ANSWER_MS, &cv->syn) != 1)
+		goto out;
+	*why = "SYN-ACK";
+	if (wseg_recv(cap[0], proto, sport, cport, ANSWER_MS, &cv->synack) != 1)
+		goto out;
+	*why = "final ACK";
+	if (wseg_recv(cap[1], proto, cport, sport, ANSWER_MS, &cv->ack) != 1)
+		goto out;
+	*why = "client data";
+	if (send(cfd, "hello", 5, 0) != 5 ||
+	    wseg_recv(cap[1], proto, cport, sport, ANSWER_MS, &cv->cdata) != 1)
+		goto out;
+	*why = "server ACK";
+	if (recv(afd, buf, 5, MSG_WAITALL) != 5 ||
+	    wseg_recv(cap[0], proto, sport, cport, ANSWER_MS, &cv->sack_) != 1)
+		goto out;
+	*why = "server data";
+	if (send(afd, "world", 5, 0) != 5 ||
+	    wseg_recv(cap[0], proto, sport, cport, ANSWER_MS, &cv->sdata) != 1)
+		goto out;
+	*why = "client ACK";
+	if (recv(cfd, buf, 5, MSG_WAITALL) != 5 ||
+	    wseg_recv(cap[1], proto, cport, sport, ANSWER_MS, &cv->cack) != 1)
+		goto out;
+	*why = NULL;
+	ret = 0;
+out:
+	estp_close_abort(&afd);
+	estp_close_abort(&cfd);
+	estp_close_abort(&lfd);
+	if (cap[0] >= 0)
+		close(cap[0]);
+	if (cap[1] >= 0)
+		close(cap[1]);
+	in_ns(self, -1);
+	return ret;
+}
+
+static void log_conv(struct __test_metadata *_metadata, const char *name,
+		     const struct conv *cv)
+{
+	const struct wseg *w[] = { &cv->syn, &cv->synack, &cv->ack, &cv->cdata,
+				   &cv->sack_, &cv->sdata, &cv->cack };
+	static const char * const what[] = { "SYN", "SYN-ACK", "ACK", "data",
+					     "its ACK", "reply", "its ACK" };
+	char hex[200];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(w); i++) {
+		wseg_hex(w[i], hex, sizeof(hex));
+		TH_LOG("%s %-7s flags %02x win %5u doff %2d len %d [%s]", name, what[i],
+		       w[i]->h.flags, w[i]->h.win, w[i]->h.hdr_len / 4, w[i]->paylen, hex);
+	}
+}
+
+/*
+ * The checks of one conversation: the layout for the options on (@ts,
+ * @sack, @ws), echoes, and MSS, windows and scale equal to @ref's (TCP's).
+ */
+static void check_conv(struct __test_metadata *_metadata, const struct conv *cv,
+		       const struct conv *ref, bool ts, bool sack, bool ws)
+{
+	char syn[128], synack[128];
+	const char *data = ts ? TS_PATTERN : "";
+	int doff = ts ? 8 : 5;
+
+	syn_pattern(syn, ts, sack, ws, false);
+	syn_pattern(synack, ts, sack, ws, true);
+
+	EXPECT_EQ(PKT_SYN, cv->syn.h.flags);
+	EXPECT_LAYOUT(&cv->syn, syn);
+	EXPECT_EQ(ref->syn.mss, cv->syn.mss);
+	EXPECT_EQ(ref->syn.h.win, cv->syn.h.win);
+	EXPECT_EQ(ref->syn.ws, cv->syn.ws);
+	EXPECT_EQ(0, cv->syn.paylen);
+
+	EXPECT_EQ(PKT_SYN | PKT_ACK, cv->synack.h.flags);
+	EXPECT_LAYOUT(&cv->synack, synack);
+	EXPECT_EQ(ref->synack.mss, cv->synack.mss);
+	EXPECT_EQ(ref->synack.h.win, cv->synack.h.win);
+	EXPECT_EQ(ref->synack.ws, cv->synack.ws);
+	EXPECT_EQ(cv->syn.h.seq + 1, cv->synack.h.ack);
+	if (ts)
+		EXPECT_EQ(cv->syn.tsval, cv->synack.tsecr);
+
+	/* The final ACK: NOP, NOP, timestamps; the first scaled window. */
+	EXPECT_EQ(PKT_ACK, cv->ack.h.flags);
+	EXPECT_EQ(doff * 4, cv->ack.h.hdr_len);
+	EXPECT_LAYOUT(&cv->ack, data);
+	EXPECT_EQ(ref->ack.h.win, cv->ack.h.win);
+	EXPECT_EQ(cv->synack.h.seq + 1, cv->ack.h.ack);
+	EXPECT_EQ(0, cv->ack.paylen);
+
+	/* Data both ways and their ACKs, each echoing the last TSval seen. */
+	EXPECT_EQ(doff * 4, cv->cdata.h.hdr_len);
+	EXPECT_LAYOUT(&cv->cdata, data);
+	EXPECT_EQ(5, cv->cdata.paylen);
+	EXPECT_EQ(cv->syn.h.seq + 1, cv->cdata.h.seq);
+	EXPECT_EQ(PKT_ACK, cv->sack_.h.flags);
+	EXPECT_EQ(doff * 4, cv->sack_.h.hdr_len);
+	EXPECT_LAYOUT(&cv->sack_, data);
+	EXPECT_EQ(cv->cdata.h.seq + 5, cv->sack_.h.ack);
+	EXPECT_EQ(0, cv->sack_.paylen);
+	EXPECT_EQ(doff * 4, cv->sdata.h.hdr_len);
+	EXPECT_LAYOUT(&cv->sdata, data);
+	EXPECT_EQ(5, cv->sdata.paylen);
+	EXPECT_EQ(doff * 4, cv->cack.h.hdr_len);
+	EXPECT_LAYOUT(&cv->cack, data);
+	EXPECT_EQ(cv->sdata.h.seq + 5, cv->cack.h.ack);
+	if (ts) {
+		EXPECT_EQ(cv->synack.tsval, cv->ack.tsecr);
+		EXPECT_EQ(cv->synack.tsval, cv->cdata.tsecr);
+		EXPECT_EQ(cv->cdata.tsval, cv->sack_.tsecr);
+		EXPECT_EQ(cv->cdata.tsval, cv->sdata.tsecr);
+		EXPECT_EQ(cv->sdata.tsval, cv->cack.tsecr);
+		/* The clocks do not run backwards. */
+		EXPECT_LE(0, (int32_t)(cv->cdata.tsval - cv->syn.tsval));
+		EXPECT_LE(0, (int32_t)(cv->sdata.tsval - cv->synack.tsval));
+	}
+	/*
+	 * The windows of the data and their ACKs too: 5 bytes received shrink
+	 * them as TCP's (checksums are not looked at: TCP's are left to the
+	 * device, and a raw socket sees them unfinished).
+	 */
+	EXPECT_EQ(ref->cdata.h.win, cv->cdata.h.win);
+	EXPECT_EQ(ref->sack_.h.win, cv->sack_.h.win);
+	EXPECT_EQ(ref->sdata.h.win, cv->sdata.h.win);
+	EXPECT_EQ(ref->cack.h.win, cv->cack.h.win);
+}
+
+/*
+ * One case: the sysctls @names set to "0" (TCP's in net.ipv4.tcp_<name>,
+ * ESTP's in net.estp.<name>), TCP's conversation, then the variant's.
+ */
+static void wire_case(struct __test_metadata *_metadata, FIXTURE_DATA(wire) *self,
+		      int proto, bool ts, bool sack, bool ws)
+{
+	static const char * const names[] = { "timestamps", "sack", "window_scaling" };
+	const bool on[] = { ts, sack, ws };
+	struct conv ref, cv;
+	const char *why;
+	char path[64];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		const char *v = on[i] ? "1" : "0";
+
+		snprintf(path, sizeof(path), "ipv4/tcp_%s", names[i]);
+		ASSERT_EQ(0, set_sysctl(self, path, v)) TH_LOG("%s", path);
+		snprintf(path, sizeof(path), "estp/%s", names[i]);
+		ASSERT_EQ(0, set_sysctl(self, path, v)) TH_LOG("%s", path);
+	}
+	ASSERT_EQ(0, converse(self, IPPROTO_TCP, CPORT, SPORT, &ref, &why))
+		TH_LOG("TCP: %s", why);
+	log_conv(_metadata, "tcp ", &ref);
+	ASSERT_EQ(0, converse(self, proto, CPORT + 1, SPORT + 1, &cv, &why))
+		TH_LOG("%s: %s", proto == IPPROTO_TCP ? "TCP" : "ESTP", why);
+	if (proto != IPPROTO_TCP)
+		log_conv(_metadata, "estp", &cv);
+	/* TCP itself is held to the layout: the test's own check. */
+	check_conv(_metadata, &ref, &ref, ts, sack, ws);
+	check_conv(_metadata, &cv, &ref, ts, sack, ws);
+}
+
+/* Every option on: MSS, SACK-permitted, timestamps, window scale. */
+TEST_F_TIMEOUT(wire, all_options, 120)
+{
+	wire_case(_metadata, self, variant->proto, true, true, true);
+}
+
+TEST_F_TIMEOUT(wire, no_timestamps, 120)
+{
+	wire_case(_metadata, self, variant->proto, false, true, true);
+}
+
+TEST_F_TIMEOUT(wire, no_sack, 120)
+{
+	wire_case(_metadata, self, variant->proto, true, false, true);
+}
+
+TEST_F_TIMEOUT(wire, no_window_scaling, 120)
+{
+	wire_case(_metadata, self, variant->proto, true, true, false);
+}
+
+TEST_F_TIMEOUT(wire, no_options, 120)
+{
+	wire_case(_metadata, self, variant->proto, false, false, false);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The raw peer of estp_peer.h: SACK blocks, PAWS, quick ACKs. */
+
+#define P_PORT		1100
+#define P_LPORT		21990
+#define P_ISN		0x11223344u
+#define P_TSVAL		1000u
+#define P_WS		7
+
+FIXTURE(rawpeer)
+{
+	struct estp_peer p;
+	struct peer_conn c;
+	int lfd, afd;
+	uint32_t ts_peer;	/* the listener's latest TSval */
+};
+
+FIXTURE_VARIANTS_TCP_ESTP(rawpeer);
+
+FIXTURE_SETUP(rawpeer)
+{
+	const char *err;
+
+	self->lfd = self->afd = -1;
+	err = peer_open(&self->p, variant->proto);
+	ASSERT_EQ(NULL, err) TH_LOG("%s", err);
+}
+
+FIXTURE_TEARDOWN(rawpeer)
+{
+	estp_close_abort(&self->afd);
+	estp_close_abort(&self->lfd);
+	peer_close(&self->p);
+}
+
+/*
+ * Sends a segment of the raw peer's connection with @opt (@optlen bytes, a
+ * multiple of 4) and @len bytes of @data: 0 or -1.
+ */
+static int raw_send(FIXTURE_DATA(rawpeer) *self, uint32_t seq, uint8_t flags,
+		    const uint8_t *opt, int optlen, const void *data, int len)
+{
+	struct sockaddr_in dst = estp_sin4(PEER_ADDR, 0);
+	uint8_t buf[20 + 40 + 1500];
+	int hlen = PKT_HDR_LEN + optlen;
+
+	memset(buf, 0, hlen);
+	pkt_put16(buf, self->c.port);
+	pkt_put16(buf + 2, self->c.lport);
+	pkt_put32(buf + 4, seq);
+	pkt_put32(buf + 8, flags & PKT_ACK ? self->c.ack : 0);
+	buf[12] = (hlen / 4) << 4;
+	buf[13] = flags;
+	pkt_put16(buf + 14, PEER_WIN);
+	memcpy(buf + PKT_HDR_LEN, opt, optlen);
+	memcpy(buf + hlen, data, len);
+	pkt_put16(buf + 16, pkt_csum(dst.sin_addr.s_addr, dst.sin_addr.s_addr,
+				     self->p.proto, buf, hlen + len));
+	if (sendto(self->p.raw, buf, hlen + len, 0, (struct sockaddr *)&dst,
+		   sizeof(dst)) != hlen + len)
+		return -1;
+	return 0;
+}
+
+/* NOP, NOP, timestamps @tsval and the listener's latest. */
+static int ts_opt(FIXTURE_DATA(rawpeer) *self, uint8_t *o, uint32_t tsval)
+{
+	o[0] = 1;
+	o[1] = 1;
+	o[2] = 8;
+	o[3] = 10;
+	pkt_put32(o + 4, tsval);
+	pkt_put32(o + 8, self->ts_peer);
+	return 12;
+}
+
+/* Data @len bytes at offset @off of the stream, with TSval @tsval (if @ts). */
+static int raw_data(FIXTURE_DATA(rawpeer) *self, bool ts, uint32_t off, int len,
+		    uint32_t tsval)
+{
+	uint8_t opt[12], data[1500];
+	int i;
+
+	for (i = 0; i < len; i++)
+		data[i] = 'a' + (off + i) % 26;
+	return raw_send(self, P_ISN + 1 + off, PKT_ACK | PKT_PSH, opt,
+			ts ? ts_opt(self, opt, tsval) : 0, data, len);
+}
+
+static int raw_recv(FIXTURE_DATA(rawpeer) *self, int ms, struct wseg *w)
+{
+	int r = wseg_recv(self->p.raw, self->p.proto, self->c.lport, self->c.port, ms, w);
+
+	if (r == 1 && w->tsval >= 0)
+		self->ts_peer = w->tsval;
+	return r;
+}
+
+/*
+ * The raw peer's handshake, the SYN as Linux lays it out (with timestamps
+ * when @ts): MSS 1460, SACK-permitted, timestamps, window scale 7.  Asserts
+ * the SYN-ACK and accepts the connection.
+ */
+static void raw_connect(struct __test_metadata *_metadata, FIXTURE_DATA(rawpeer) *self,
+			int proto, bool ts)
+{
+	static const uint8_t syn_ts[] = {
+		2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0x03, 0xe8, 0, 0, 0, 0, 1, 3, 3, P_WS
+	};
+	static const uint8_t syn_nots[] = { 2, 4, 0x05, 0xb4, 1, 1, 4, 2, 1, 3, 3, P_WS };
+	struct sockaddr_in sin = estp_sin4(PEER_ADDR, P_LPORT);
+	char pat[128];
+	uint8_t opt[12];
+	struct wseg w;
+
+	self->lfd = socket(AF_INET, SOCK_STREAM, proto);
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(self->lfd, 4));
+	memset(&self->c, 0, sizeof(self->c));
+	self->c.port = P_PORT;
+	self->c.lport = P_LPORT;
+	self->c.seq = P_ISN + 1;
+	ASSERT_EQ(0, raw_send(self, P_ISN, PKT_SYN, ts ? syn_ts : syn_nots,
+			      ts ? sizeof(syn_ts) : sizeof(syn_nots), NULL, 0));
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no SYN-ACK");
+	ASSERT_EQ(PKT_SYN | PKT_ACK, w.h.flags);
+	ASSERT_EQ(P_ISN + 1, w.h.ack);
+	syn_pattern(pat, ts, true, true, true);
+	EXPECT_LAYOUT(&w, pat);
+	if (ts)
+		EXPECT_EQ(P_TSVAL, w.tsecr);
+	self->c.ack = w.h.seq + 1;
+	/* The final ACK echoes the SYN-ACK; our clock has not moved. */
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_ACK, opt, ts ? ts_opt(self, opt, P_TSVAL) : 0,
+			      NULL, 0));
+	self->afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->afd);
+}
+
+/* The next segment must be a pure ACK of @ack: returned in @w. */
+#define EXPECT_ACK(w, ackno) do {						\
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, (w))) TH_LOG("no ACK of %u", (ackno) - P_ISN); \
+	EXPECT_EQ(PKT_ACK, (w)->h.flags);					\
+	EXPECT_EQ((uint32_t)(ackno) - P_ISN, (w)->h.ack - P_ISN);		\
+	EXPECT_EQ(0, (w)->paylen);						\
+} while (0)
+
+static void expect_sack(struct __test_metadata *_metadata, const struct wseg *w,
+			bool ts, uint32_t tsecr, int n, const uint32_t (*blocks)[2])
+{
+	char pat[200] = "";
+	int i;
+
+	if (ts)
+		strcat(pat, TS_PATTERN " ");
+	if (n)
+		sprintf(pat + strlen(pat), "01 01 05 %02x", 2 + 8 * n);
+	for (i = 0; i < 8 * n; i++)
+		strcat(pat, " ??");
+	EXPECT_LAYOUT(w, pat);
+	EXPECT_EQ(5 + (ts ? 3 : 0) + (n ? 1 + 2 * n : 0), w->h.hdr_len / 4);
+	if (ts)
+		EXPECT_EQ(tsecr, w->tsecr);
+	EXPECT_EQ(n, w->nsacks);
+	for (i = 0; i < n && i < w->nsacks; i++) {
+		EXPECT_EQ(blocks[i][0], w->sacks[i][0] - P_ISN - 1) TH_LOG("block %d", i);
+		EXPECT_EQ(blocks[i][1], w->sacks[i][1] - P_ISN - 1) TH_LOG("block %d", i);
+	}
+}
+
+/*
+ * Out-of-order data is ACKed at once with a SACK block for exactly its
+ * range, the newest block first (RFC 2018 4); filling the holes drops the
+ * blocks below the cumulative ACK.  Offsets are from the stream's start.
+ */
+static void sack_case(struct __test_metadata *_metadata, FIXTURE_DATA(rawpeer) *self,
+		      int proto, bool ts)
+{
+	static const uint32_t b1[][2] = { { 100, 200 } };
+	static const uint32_t b2[][2] = { { 300, 400 }, { 100, 200 } };
+	static const uint32_t b3[][2] = { { 300, 400 } };
+	char buf[512];
+	struct wseg w;
+	int i;
+
+	raw_connect(_metadata, self, proto, ts);
+	ASSERT_EQ(0, raw_data(self, ts, 100, 100, P_TSVAL + 1));
+	EXPECT_ACK(&w, P_ISN + 1);
+	/* Out of order: TS.Recent stays the final ACK's (RFC 7323 4.3). */
+	expect_sack(_metadata, &w, ts, P_TSVAL, 1, b1);
+	ASSERT_EQ(0, raw_data(self, ts, 300, 100, P_TSVAL + 2));
+	EXPECT_ACK(&w, P_ISN + 1);
+	expect_sack(_metadata, &w, ts, P_TSVAL, 2, b2);
+	ASSERT_EQ(0, raw_data(self, ts, 0, 100, P_TSVAL + 3));
+	EXPECT_ACK(&w, P_ISN + 201);
+	expect_sack(_metadata, &w, ts, P_TSVAL + 3, 1, b3);
+	ASSERT_EQ(0, raw_data(self, ts, 200, 100, P_TSVAL + 4));
+	EXPECT_ACK(&w, P_ISN + 401);
+	expect_sack(_metadata, &w, ts, P_TSVAL + 4, 0, NULL);
+	/* Nothing more: one ACK a segment. */
+	EXPECT_EQ(0, raw_recv(self, QUIET_MS, &w));
+	ASSERT_EQ(400, recv(self->afd, buf, 400, MSG_WAITALL));
+	for (i = 0; i < 400; i++)
+		if (buf[i] != 'a' + i % 26)
+			break;
+	EXPECT_EQ(400, i);
+}
+
+TEST_F_TIMEOUT(rawpeer, sack_blocks_ts, 60)
+{
+	sack_case(_metadata, self, variant->proto, true);
+}
+
+TEST_F_TIMEOUT(rawpeer, sack_blocks_no_ts, 60)
+{
+	sack_case(_metadata, self, variant->proto, false);
+}
+
+/*
+ * Five runs out of order, each past its own hole: every ACK reports the
+ * newest run first and then the runs reported most recently (RFC 2018 4:
+ * "the most recently reported"), as many as fit: 3 blocks beside the
+ * timestamps, 4 without (tcp_sack_new_ofo_skb keeps 4).
+ */
+static void sack_many_case(struct __test_metadata *_metadata, FIXTURE_DATA(rawpeer) *self,
+			   int proto, bool ts)
+{
+	int fit = ts ? 3 : 4, i, j;
+	uint32_t blocks[4][2];
+	struct wseg w;
+
+	raw_connect(_metadata, self, proto, ts);
+	for (i = 0; i < 5; i++) {
+		int n = i + 1 < fit ? i + 1 : fit;
+
+		ASSERT_EQ(0, raw_data(self, ts, 100 + 200 * i, 100, P_TSVAL + 1 + i));
+		EXPECT_ACK(&w, P_ISN + 1);
+		for (j = 0; j < n; j++) {
+			blocks[j][0] = 100 + 200 * (i - j);
+			blocks[j][1] = blocks[j][0] + 100;
+		}
+		expect_sack(_metadata, &w, ts, P_TSVAL, n, (const uint32_t (*)[2])blocks);
+	}
+}
+
+TEST_F_TIMEOUT(rawpeer, sack_blocks_many_ts, 60)
+{
+	sack_many_case(_metadata, self, variant->proto, true);
+}
+
+TEST_F_TIMEOUT(rawpeer, sack_blocks_many_no_ts, 60)
+{
+	sack_many_case(_metadata, self, variant->proto, false);
+}
+
+static long paws_count(int proto)
+{
+	return proto == IPPROTO_TCP ?
+	       estp_proc_counter("/proc/net/netstat", "TcpExt", "PAWSEstab") :
+	       estp_stat("PAWSEstab");
+}
+
+/*
+ * RFC 7323 5.3: in-order data whose TSval is older than TS.Recent is
+ * dropped, counted, and answered with an ACK; the same data with a fresh
+ * TSval is taken.
+ */
+TEST_F_TIMEOUT(rawpeer, paws, 60)
+{
+	char buf[64];
+	struct wseg w;
+	long before;
+
+	raw_connect(_metadata, self, variant->proto, true);
+	ASSERT_EQ(0, raw_data(self, true, 0, 10, P_TSVAL + 1));
+	EXPECT_ACK(&w, P_ISN + 11);
+	EXPECT_EQ(P_TSVAL + 1, w.tsecr);
+	ASSERT_EQ(10, recv(self->afd, buf, sizeof(buf), 0));
+	before = paws_count(variant->proto);
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, raw_data(self, true, 10, 10, P_TSVAL - 500));
+	EXPECT_ACK(&w, P_ISN + 11);
+	EXPECT_EQ(8 * 4, w.h.hdr_len);
+	EXPECT_EQ(P_TSVAL + 1, w.tsecr);
+	EXPECT_EQ(before + 1, paws_count(variant->proto));
+	EXPECT_EQ(-1, recv(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	/* The same bytes with a TSval not older are delivered. */
+	ASSERT_EQ(0, raw_data(self, true, 10, 10, P_TSVAL + 1));
+	EXPECT_ACK(&w, P_ISN + 21);
+	EXPECT_EQ(P_TSVAL + 1, w.tsecr);
+	ASSERT_EQ(10, recv(self->afd, buf, 10, MSG_WAITALL));
+	EXPECT_EQ(before + 1, paws_count(variant->proto));
+}
+
+/*
+ * The first data segments of a connection are ACKed one by one (quick-ACK
+ * mode, tcp_incr_quickack): eight 1-byte segments sent back to back draw
+ * eight ACKs, each for its own segment, and no more.
+ */
+TEST_F_TIMEOUT(rawpeer, quickack_first_segments, 60)
+{
+	char buf[16];
+	struct wseg w;
+	int i;
+
+	raw_connect(_metadata, self, variant->proto, true);
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, raw_data(self, true, i, 1, P_TSVAL + 1 + i));
+	for (i = 0; i < 8; i++) {
+		EXPECT_ACK(&w, P_ISN + 2 + i);
+		EXPECT_EQ(P_TSVAL + 1 + i, w.tsecr);
+	}
+	EXPECT_EQ(0, raw_recv(self, QUIET_MS, &w));
+	ASSERT_EQ(8, recv(self->afd, buf, 8, MSG_WAITALL));
+}
+
+TEST_HARNESS_MAIN
