@@ -16,21 +16,61 @@
  * their substate (TIME_WAIT, or FIN_WAIT2 for an orphan).  Minisocks are
  * only a sock_common: nothing past it is read.
  */
+/*
+ * /proc/net/tcp's timer column: 1 the retransmit timer (retransmission,
+ * RACK or loss probe), 4 the same timer probing a closed window, 2 the
+ * keepalive timer, 0 none; with jiffies to its expiry.
+ */
+static int estp_proc_timer(const struct sock *sk, unsigned long *expires)
+{
+	const struct estp_sock *esk = estp_sk(sk);
+
+	if (timer_pending(&esk->retransmit_timer)) {
+		*expires = esk->retransmit_timer.expires;
+		return READ_ONCE(esk->snd_una) == READ_ONCE(esk->snd_nxt) ? 4 : 1;
+	}
+	if (timer_pending(&sk->sk_timer)) {
+		*expires = sk->sk_timer.expires;
+		return 2;
+	}
+	*expires = jiffies;
+	return 0;
+}
+
 static void estp_proc_show_sock(struct seq_file *seq, struct sock *sk, int i)
 {
 	bool full = sk->sk_state != TCP_NEW_SYN_RECV && sk->sk_state != TCP_TIME_WAIT;
-	int state = sk->sk_state;
+	int state = sk->sk_state, timer = 0;
+	u32 txq = 0, rxq = 0, retrans = 0, probes = 0;
+	unsigned long expires = jiffies;
 
 	if (state == TCP_NEW_SYN_RECV)
 		state = TCP_SYN_RECV;
 	else if (state == TCP_TIME_WAIT)
 		state = inet_twsk(sk)->tw_substate;
+	if (full) {
+		const struct estp_sock *esk = estp_sk(sk);
+
+		timer = estp_proc_timer(sk, &expires);
+		retrans = READ_ONCE(esk->retransmits);
+		probes = READ_ONCE(esk->probes_out);
+		if (state == TCP_LISTEN) {
+			/* As /proc/net/tcp: the accept queue and its limit. */
+			rxq = READ_ONCE(sk->sk_ack_backlog);
+			txq = READ_ONCE(sk->sk_max_ack_backlog);
+		} else {
+			/* As /proc/net/tcp: unacknowledged and unread bytes. */
+			txq = READ_ONCE(esk->write_seq) - READ_ONCE(esk->snd_una);
+			rxq = max_t(int, READ_ONCE(esk->rcv_nxt) -
+					 READ_ONCE(esk->copied_seq), 0);
+		}
+	}
 	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu",
 		   i, sk->sk_rcv_saddr, sk->sk_num, sk->sk_daddr, ntohs(sk->sk_dport),
-		   state,
-		   0, full ? READ_ONCE(sk->sk_ack_backlog) : 0, 0, 0UL, 0,
+		   state, txq, rxq, timer,
+		   jiffies_delta_to_clock_t((long)(expires - jiffies)), retrans,
 		   full ? from_kuid_munged(seq_user_ns(seq), READ_ONCE(sk->sk_uid)) : 0,
-		   0, full ? (unsigned long)sock_i_ino(sk) : 0UL);
+		   probes, full ? (unsigned long)sock_i_ino(sk) : 0UL);
 	if (full) {
 		const struct estp_sock *esk = estp_sk(sk);
 		u32 ssthresh = READ_ONCE(esk->snd_ssthresh);
@@ -38,7 +78,9 @@ static void estp_proc_show_sock(struct seq_file *seq, struct sock *sk, int i)
 		/* /proc/net/tcp's: refcnt, sock, RTO, ATO, quickack, cwnd, ssthresh */
 		seq_printf(seq, " %d %pK %lu %lu %u %u %d",
 			   refcount_read(&sk->sk_refcnt), sk,
-			   jiffies_to_clock_t(READ_ONCE(esk->rto)), 0UL, 0,
+			   jiffies_to_clock_t(READ_ONCE(esk->rto)),
+			   jiffies_to_clock_t(READ_ONCE(esk->ack_ato)),
+			   (READ_ONCE(esk->ack_quick) << 1) | READ_ONCE(esk->ack_pingpong),
 			   READ_ONCE(esk->snd_cwnd),
 			   ssthresh >= ESTP_INFINITE_SSTHRESH ? -1 : (int)ssthresh);
 	}
