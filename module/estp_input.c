@@ -825,7 +825,8 @@ static void estp_send_loss_probe(struct sock *sk)
  *
  * Return: true when it was armed for RACK's reordering window or a loss
  * probe and that is done (the timer armed for the RTO again); false for
- * a real timeout.
+ * a real timeout, and when nothing is in flight: then the timer probes
+ * the window for data that waits.
  */
 bool estp_early_timeout(struct sock *sk)
 {
@@ -833,11 +834,14 @@ bool estp_early_timeout(struct sock *sk)
 	u8 kind = esk->early_timer;
 
 	esk->early_timer = 0;
-	if (!kind)
+	/*
+	 * With nothing in flight, data may still wait for the window: the
+	 * timer is the persist timer now, and its probe must not be lost.
+	 */
+	if (!kind || esk->snd_una == esk->snd_nxt)
 		return false;
 	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT | TCPF_FIN_WAIT1 |
-				     TCPF_CLOSING | TCPF_LAST_ACK)) ||
-	    esk->snd_una == esk->snd_nxt)
+				     TCPF_CLOSING | TCPF_LAST_ACK)))
 		return true;
 	estp_reset_xmit_timer(sk);
 	if (kind == ESTP_EARLY_TLP) {
@@ -1161,16 +1165,18 @@ static void estp_grow_window(struct sock *sk)
 /*
  * In-order data arrived (tcp_event_data_recv, tcp_measure_rcv_mss): learn
  * the peer's segment size, and the ACK timeout from the gaps between
- * segments.
+ * segments.  A short segment, or a full one with PSH, likely ends a write
+ * of the sender, which may wait for the ACK: a reader that empties the
+ * queue then sends it at once (estp_cleanup_rbuf()).
  */
-static void estp_event_data_recv(struct sock *sk, u32 len)
+static void estp_event_data_recv(struct sock *sk, u32 len, bool psh)
 {
 	struct estp_sock *esk = estp_sk(sk);
 	u32 now = jiffies;
 
 	if (len >= esk->rcv_mss)
 		esk->rcv_mss = min_t(u32, len, U16_MAX);
-	else
+	if (len < esk->rcv_mss || psh)
 		esk->ack_pending |= ESTP_ACK_PUSHED;
 	if (!esk->ack_ato) {
 		/* The first data: ACK quickly while the sender's window opens. */
@@ -1245,7 +1251,8 @@ static void estp_ack_snd_check(struct sock *sk)
  * Return: 0 when dropped, 1 when queued, 2 when queued and a FIN from the
  * out-of-order queue was taken with it (and ACKed).
  */
-static int estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 len)
+static int estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 len,
+			   bool psh)
 {
 	struct estp_sock *esk = estp_sk(sk);
 	u32 skip = esk->rcv_nxt - seq;
@@ -1270,7 +1277,7 @@ static int estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 le
 	__skb_queue_tail(&sk->sk_receive_queue, skb);
 	WRITE_ONCE(esk->rcv_nxt, seq + len);
 	esk->ack_pending |= ESTP_ACK_SCHED;
-	estp_event_data_recv(sk, len);
+	estp_event_data_recv(sk, len, psh);
 	if (!RB_EMPTY_ROOT(&esk->out_of_order_queue)) {
 		fin = estp_ofo_queue(sk);
 		estp_sack_remove(esk);
@@ -1372,6 +1379,8 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			return 1;
 		esk->snd_una = ack;
 		esk->snd_wnd = ntohs(th->window) << esk->snd_wscale;
+		/* The segment size is held to half of it (estp_size_goal()). */
+		esk->max_window = max(esk->max_window, esk->snd_wnd);
 		esk->snd_wl1 = seq;
 		estp_clear_xmit_timers(sk);
 		estp_set_state(sk, TCP_ESTABLISHED);
@@ -1413,7 +1422,7 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			return 0;
 		}
 		estp_rcv_rtt_measure(sk, &opt, len);
-		queued = estp_data_queue(sk, skb, seq, len);
+		queued = estp_data_queue(sk, skb, seq, len, th->psh);
 		if (!queued) {
 			estp_send_ack(sk);
 			return 0;

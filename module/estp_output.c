@@ -662,22 +662,77 @@ void estp_delack_timer_handler(struct sock *sk)
 	estp_send_ack(sk);
 }
 
+/*
+ * Split @skb, not yet sent, so that it keeps @len bytes and the rest
+ * follows it in the write queue as a segment of its own (tcp_fragment).
+ * Its data is all in page frags (estp_skb_append()), which skb_split()
+ * shares out; the new skb's own overhead is charged to the socket.
+ */
+static int estp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
+{
+	const int headroom = MAX_HEADER + sizeof(struct iphdr) + sizeof(struct estphdr) +
+			     ESTP_MAX_OPTION_SPACE;
+	struct estp_skb_cb *cb = ESTP_SKB_CB(skb), *ncb;
+	u32 nlen = skb->len - len;
+	struct sk_buff *buff;
+
+	buff = alloc_skb(headroom, sk_gfp_mask(sk, GFP_ATOMIC));
+	if (!buff)
+		return -ENOMEM;
+	if (!sk_wmem_schedule(sk, buff->truesize)) {
+		kfree_skb(buff);
+		return -ENOMEM;
+	}
+	skb_reserve(buff, headroom);
+	sk_wmem_queued_add(sk, buff->truesize);
+	sk_mem_charge(sk, buff->truesize);
+	skb_split(skb, buff, len);
+	/* The moved bytes keep their charge; only the owner changes. */
+	skb->truesize -= nlen;
+	buff->truesize += nlen;
+	ncb = ESTP_SKB_CB(buff);
+	memset(ncb, 0, sizeof(*ncb));
+	ncb->seq = cb->seq + len;
+	ncb->end_seq = cb->end_seq;
+	cb->end_seq = ncb->seq;
+	__skb_queue_after(&sk->sk_write_queue, skb, buff);
+	return 0;
+}
+
+static int estp_send_new_segment(struct sock *sk, struct sk_buff *skb);
+
 /**
- * estp_write_wakeup - a keepalive probe (tcp_write_wakeup without data)
+ * estp_write_wakeup - probe the peer (tcp_write_wakeup)
  * @sk: the socket, owned by its timer
  *
- * An ACK one below snd_una: old to the peer, which answers with an ACK.
+ * With data waiting and any room left in the peer's window, as much of
+ * the next segment as fits goes, split off if need be: a window smaller
+ * than our segments would open no further, since the peer has no reason
+ * to tell us more.  Otherwise an ACK one below snd_una, old to the peer,
+ * which answers with an ACK that tells its window.
  *
- * Return: 0 when sent, -ENOBUFS otherwise.
+ * Return: 0 when something was sent, a negative error otherwise.
  */
 int estp_write_wakeup(struct sock *sk)
 {
-	struct sk_buff *skb = estp_alloc_sk_skb(GFP_ATOMIC);
+	struct estp_sock *esk = estp_sk(sk);
+	struct sk_buff *skb = esk->send_head;
+	u32 wnd_end = esk->snd_una + esk->snd_wnd;
 
+	if (skb && estp_before(ESTP_SKB_CB(skb)->seq, wnd_end)) {
+		u32 room = min(wnd_end - ESTP_SKB_CB(skb)->seq, estp_size_goal(esk));
+
+		if ((skb->len <= room || !estp_fragment(sk, skb, room)) &&
+		    !estp_send_new_segment(sk, skb)) {
+			/* Whatever fits behind it, and the FIN after the last. */
+			estp_push(sk);
+			return 0;
+		}
+	}
+	skb = estp_alloc_sk_skb(GFP_ATOMIC);
 	if (!skb)
 		return -ENOBUFS;
-	estp_transmit_skb(sk, skb, estp_sk(sk)->snd_una - 1, ESTP_FLAG_ACK);
-	return 0;
+	return estp_transmit_skb(sk, skb, esk->snd_una - 1, ESTP_FLAG_ACK);
 }
 
 /*
@@ -933,6 +988,39 @@ static bool estp_nagle_test(const struct sock *sk, const struct sk_buff *skb,
 	       !estp_after(esk->snd_sml, esk->snd_una);
 }
 
+/*
+ * @skb, the first unsent segment, goes out (tcp_event_new_data_sent).  The
+ * first one in flight restarts the retransmit timer: until now it probed
+ * the window, and that backoff ends with the probing (tcp_ack_probe).
+ */
+static int estp_send_new_segment(struct sock *sk, struct sk_buff *skb)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 prior_packets = esk->packets_out;
+	int err;
+
+	if (!prior_packets)
+		estp_ca_event(sk, ESTP_CA_EVENT_TX_START);
+	/* A reply within the ACK timeout: interactive (tcp_event_data_sent). */
+	if (esk->ack_ato && jiffies - esk->ack_lrcvtime < esk->ack_ato)
+		esk->ack_pingpong = 1;
+	err = estp_transmit_data(sk, skb);
+	if (err)
+		return err;
+	ESTP_SKB_CB(skb)->sacked = 0;
+	esk->packets_out++;
+	esk->snd_nxt = ESTP_SKB_CB(skb)->end_seq;
+	if (skb->len < estp_size_goal(esk))
+		esk->snd_sml = esk->snd_nxt;
+	esk->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ? NULL : skb->next;
+	if (!prior_packets) {
+		esk->retransmits = 0;
+		esk->retrans_stamp = 0;
+		estp_reset_xmit_timer(sk);
+	}
+	return 0;
+}
+
 /**
  * estp_push - send what the windows let go (tcp_write_xmit)
  * @sk: the socket, locked or owned by the receive path or a timer
@@ -969,34 +1057,23 @@ void __estp_push(struct sock *sk, int nonagle)
 			break;
 		if (!estp_nagle_test(sk, skb, nonagle))
 			break;
-		if (!esk->packets_out)
-			estp_ca_event(sk, ESTP_CA_EVENT_TX_START);
-		/* A reply within the ACK timeout: interactive (tcp_event_data_sent). */
-		if (esk->ack_ato && jiffies - esk->ack_lrcvtime < esk->ack_ato)
-			esk->ack_pingpong = 1;
-		if (estp_transmit_data(sk, skb))
+		if (estp_send_new_segment(sk, skb))
 			break;
-		ESTP_SKB_CB(skb)->sacked = 0;
-		esk->packets_out++;
-		esk->snd_nxt = ESTP_SKB_CB(skb)->end_seq;
-		if (skb->len < estp_size_goal(esk))
-			esk->snd_sml = esk->snd_nxt;
 		sent = true;
-		esk->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ?
-				 NULL : skb->next;
 	}
 	if (!esk->send_head && esk->fin_queued && !esk->fin_sent) {
 		estp_send_fin_now(sk);
 		return;
 	}
 	/*
-	 * The retransmit timer runs while data is in flight, and as the
-	 * persist timer while the peer's window holds back the rest; data
-	 * held by Nagle or a cork waits for an ACK or the user.
+	 * The retransmit timer runs while anything is in flight.  With
+	 * nothing in flight and data queued, whether the peer's window, a
+	 * cork or a failed send holds it back, it runs as the persist timer
+	 * (tcp_check_probe_timer), whose probe sends what the window takes:
+	 * nothing else may ever come to send it.
 	 */
 	if (!timer_pending(&esk->retransmit_timer) &&
-	    (esk->snd_una != esk->snd_nxt ||
-	     (skb && estp_after(ESTP_SKB_CB(skb)->end_seq, esk->snd_una + esk->snd_wnd))))
+	    (esk->snd_una != esk->snd_nxt || esk->send_head))
 		estp_reset_xmit_timer(sk);
 	if (sent)
 		estp_schedule_loss_probe(sk);

@@ -211,18 +211,21 @@ static void estp_retransmit_timer(struct sock *sk)
 			return;
 		if (esk->snd_una == esk->snd_nxt) {
 			/*
-			 * Zero window: an old ACK makes the peer tell its
-			 * window.  A peer that answers is alive; the backoff
-			 * alone grows.
+			 * The persist timer (tcp_probe_timer): data waits and
+			 * nothing is in flight.  What the window takes goes,
+			 * and its RTO runs; else an old ACK makes the peer
+			 * tell its window.  A peer that answers is alive; the
+			 * backoff alone grows.
 			 */
 			if (estp_probe_timed_out(sk)) {
 				estp_write_err(sk);
 				return;
 			}
+			if (!estp_write_wakeup(sk) && esk->packets_out)
+				return;
 			if (esk->retransmits < U8_MAX)
 				esk->retransmits++;
 			estp_retrans_stamp_start(esk);
-			estp_write_wakeup(sk);
 			break;
 		}
 		if (estp_retransmits_timed_out(sk, estp_retry_until(sk))) {

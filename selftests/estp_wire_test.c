@@ -538,6 +538,7 @@ FIXTURE(rawpeer)
 	struct peer_conn c;
 	int lfd, afd;
 	uint32_t ts_peer;	/* the listener's latest TSval */
+	uint16_t win;		/* the window field the peer sends */
 };
 
 FIXTURE_VARIANTS_TCP_ESTP(rawpeer);
@@ -547,6 +548,7 @@ FIXTURE_SETUP(rawpeer)
 	const char *err;
 
 	self->lfd = self->afd = -1;
+	self->win = PEER_WIN;
 	err = peer_open(&self->p, variant->proto);
 	ASSERT_EQ(NULL, err) TH_LOG("%s", err);
 }
@@ -576,7 +578,7 @@ static int raw_send(FIXTURE_DATA(rawpeer) *self, uint32_t seq, uint8_t flags,
 	pkt_put32(buf + 8, flags & PKT_ACK ? self->c.ack : 0);
 	buf[12] = (hlen / 4) << 4;
 	buf[13] = flags;
-	pkt_put16(buf + 14, PEER_WIN);
+	pkt_put16(buf + 14, self->win);
 	memcpy(buf + PKT_HDR_LEN, opt, optlen);
 	memcpy(buf + hlen, data, len);
 	pkt_put16(buf + 16, pkt_csum(dst.sin_addr.s_addr, dst.sin_addr.s_addr,
@@ -839,6 +841,42 @@ TEST_F_TIMEOUT(rawpeer, quickack_first_segments, 60)
 	}
 	EXPECT_EQ(0, raw_recv(self, QUIET_MS, &w));
 	ASSERT_EQ(8, recv(self->afd, buf, 8, MSG_WAITALL));
+}
+
+/*
+ * The peer's window shrinks below one segment while nothing is in flight:
+ * the sender waits for the persist timer, whose probe carries as much of
+ * the next segment as the window takes (tcp_write_wakeup splits it).
+ * Only then may the peer announce more; a bare window probe would wait
+ * for ever, the peer having no reason to speak.
+ */
+TEST_F_TIMEOUT(rawpeer, persist_probe_fills_small_window, 60)
+{
+	static const char first[1000], rest[3000];
+	uint32_t pseq = P_ISN + 1, tsval = P_TSVAL;	/* the peer sends no data */
+	uint8_t opt[12];
+	struct wseg w;
+
+	raw_connect(_metadata, self, variant->proto, true);
+	ASSERT_EQ(1000, send(self->afd, first, sizeof(first), 0));
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no data");
+	ASSERT_EQ(1000, w.paylen);
+	self->c.ack = w.h.seq + w.paylen;
+	/* 4 << 7 = 512 bytes: less than the 1448 of a segment. */
+	self->win = 4;
+	ASSERT_EQ(0, raw_send(self, pseq, PKT_ACK, opt, ts_opt(self, opt, ++tsval), NULL, 0));
+	ASSERT_EQ(3000, send(self->afd, rest, sizeof(rest), 0));
+	/* The persist timer runs an RTO, at least 200 ms; then the probe. */
+	ASSERT_EQ(1, raw_recv(self, 3 * ANSWER_MS, &w)) TH_LOG("no probe");
+	EXPECT_EQ(self->c.ack, w.h.seq);
+	EXPECT_EQ(512, w.paylen);
+	/* The window opens: the rest follows, in order. */
+	self->c.ack = w.h.seq + w.paylen;
+	self->win = PEER_WIN;
+	ASSERT_EQ(0, raw_send(self, pseq, PKT_ACK, opt, ts_opt(self, opt, ++tsval), NULL, 0));
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("nothing after the probe");
+	EXPECT_EQ(self->c.ack, w.h.seq);
+	EXPECT_LT(0, w.paylen);
 }
 
 TEST_HARNESS_MAIN
