@@ -621,6 +621,8 @@ enum estp_mib_field {
 	ESTP_MIB_TIMEOUTS,	/* retransmission timeouts of data or FIN */
 	ESTP_MIB_LOSSPROBES,	/* tail loss probes sent */
 	ESTP_MIB_UNDO,		/* cwnd reductions undone: the loss was not */
+	ESTP_MIB_OFOPRUNED,	/* times out-of-order data was dropped for room */
+	ESTP_MIB_SACKRENEGING,	/* the peer dropped data it had SACKed */
 	__ESTP_MIB_MAX
 };
 

@@ -524,6 +524,15 @@ static void estp_try_undo(struct sock *sk, const struct estp_options_received *o
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_UNDO);
 }
 
+/* The first unacknowledged segment was SACKed: the peer reneged. */
+static bool estp_head_sacked(const struct sock *sk)
+{
+	const struct sk_buff *skb = skb_peek(&sk->sk_write_queue);
+
+	return skb && skb != estp_sk(sk)->send_head &&
+	       ESTP_SKB_CB(skb)->sacked & ESTP_CB_SACKED;
+}
+
 /**
  * estp_enter_loss - a retransmission timeout (tcp_enter_loss)
  * @sk: the socket, owned by its timer
@@ -539,6 +548,20 @@ void estp_enter_loss(struct sock *sk)
 	struct sk_buff *skb;
 
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_TIMEOUTS);
+	if (estp_head_sacked(sk)) {
+		/*
+		 * The peer ACKed up to a segment it had SACKed: it dropped
+		 * what it held (RFC 2018 8).  No SACK counts any more, and
+		 * everything goes again (tcp_timeout_mark_lost).
+		 */
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_SACKRENEGING);
+		skb_queue_walk(&sk->sk_write_queue, skb) {
+			if (skb == esk->send_head)
+				break;
+			ESTP_SKB_CB(skb)->sacked &= ~ESTP_CB_SACKED;
+		}
+		esk->sacked_out = 0;
+	}
 	if (esk->ca_state != ESTP_CA_LOSS || !esk->retransmits) {
 		estp_undo_mark(sk);
 		esk->snd_ssthresh = esk->ca_ops->ssthresh(sk);
@@ -877,6 +900,7 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
 	struct estp_sock *esk = estp_sk(sk);
 	struct estp_ack_sample sample = { .rtt_us = -1 };
 	u32 old_wnd = esk->snd_wnd;
+	bool reneged;
 
 	esk->rcv_tstamp = jiffies;
 	esk->probes_out = 0;
@@ -926,6 +950,13 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
 	}
 	if (esk->tlp_high_seq && !estp_before(ack, esk->tlp_high_seq))
 		esk->tlp_high_seq = 0;
+	/*
+	 * The ACK stops at a segment the peer SACKed: it reneged, dropping
+	 * what it held.  Nothing is resent on this ACK; a timeout after half
+	 * an SRTT, unless an ACK comes to say otherwise, resends all it
+	 * dropped (tcp_check_sack_reneging).
+	 */
+	reneged = esk->sack_ok && estp_head_sacked(sk);
 	if (esk->in_recovery && !estp_before(ack, esk->high_seq)) {
 		/* RFC 6582 3.2 (6): a full ACK ends recovery at ssthresh. */
 		if (esk->ca_state == ESTP_CA_RECOVERY)
@@ -935,7 +966,7 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
 		if (!esk->sack_ok)
 			esk->sacked_out = 0;
 		estp_set_ca_state(sk, esk->sacked_out ? ESTP_CA_DISORDER : ESTP_CA_OPEN);
-	} else if (esk->ca_state == ESTP_CA_RECOVERY) {
+	} else if (esk->ca_state == ESTP_CA_RECOVERY && !reneged) {
 		/* RFC 6582 3.2 (5): a partial ACK, the next hole goes now. */
 		estp_mark_head_lost(sk);
 	}
@@ -943,12 +974,19 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
 	if (esk->snd_una == esk->snd_nxt) {
 		esk->early_timer = 0;
 		sk_stop_timer(sk, &esk->retransmit_timer);
+	} else if (reneged) {
+		estp_reset_xmit_timer(sk);
+		sk_reset_timer(sk, &esk->retransmit_timer,
+			       jiffies + max(usecs_to_jiffies(esk->srtt_us >> 4),
+					     msecs_to_jiffies(10)));
 	} else {
 		estp_reset_xmit_timer(sk);
 	}
-	estp_sack_state(sk);
-	if (esk->in_recovery)
-		estp_xmit_retransmit_queue(sk);
+	if (!reneged) {
+		estp_sack_state(sk);
+		if (esk->in_recovery)
+			estp_xmit_retransmit_queue(sk);
+	}
 	estp_schedule_loss_probe(sk);
 	estp_push(sk);
 	if (sk->sk_socket && !sock_flag(sk, SOCK_DEAD)) {
@@ -1037,6 +1075,44 @@ static void estp_sack_remove(struct estp_sock *esk)
 	esk->num_sacks = n;
 }
 
+/* Whether @size more bytes fit in the receive buffer and the protocol's memory. */
+static bool estp_rmem_fits(struct sock *sk, struct sk_buff *skb, unsigned int size)
+{
+	return atomic_read(&sk->sk_rmem_alloc) + size <= READ_ONCE(sk->sk_rcvbuf) &&
+	       sk_rmem_schedule(sk, skb, size);
+}
+
+/*
+ * Room for @skb, whose data starts at @seq (tcp_try_rmem_schedule,
+ * tcp_prune_ofo_queue): out-of-order data past @seq goes, the highest
+ * first, until @skb fits, so that the hole can fill and the window move.
+ * The peer sends it again; the SACK blocks that reported it are dropped
+ * (a renege, RFC 2018 8, which the sender detects).
+ *
+ * Return: true when @skb fits.
+ */
+static bool estp_try_rmem_schedule(struct sock *sk, struct sk_buff *skb, u32 seq)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	bool pruned = false;
+	struct rb_node *p;
+
+	while (!estp_rmem_fits(sk, skb, skb->truesize)) {
+		p = rb_last(&esk->out_of_order_queue);
+		if (!p || !estp_after(ESTP_SKB_CB(rb_to_skb(p))->seq, seq))
+			break;
+		rb_erase(p, &esk->out_of_order_queue);
+		kfree_skb(rb_to_skb(p));
+		pruned = true;
+	}
+	if (!pruned)
+		return estp_rmem_fits(sk, skb, skb->truesize);
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OFOPRUNED);
+	esk->num_sacks = 0;
+	sk_mem_reclaim(sk);
+	return estp_rmem_fits(sk, skb, skb->truesize);
+}
+
 /*
  * Data past a hole waits in the out-of-order queue, sorted by sequence
  * (tcp_data_queue_ofo); one that an earlier segment there covers is a
@@ -1049,8 +1125,7 @@ static void estp_data_queue_ofo(struct sock *sk, struct sk_buff *skb, u32 seq,
 	struct rb_node **p = &esk->out_of_order_queue.rb_node, *parent = NULL;
 	struct estp_skb_cb *cb;
 
-	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize > READ_ONCE(sk->sk_rcvbuf) ||
-	    !sk_rmem_schedule(sk, skb, skb->truesize)) {
+	if (!estp_try_rmem_schedule(sk, skb, seq)) {
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OFODROP);
 		return;
 	}
@@ -1260,11 +1335,11 @@ static int estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 le
 
 	/*
 	 * An empty receive queue always takes the segment, as TCP's forced
-	 * charge: otherwise per-cpu reserves could stall a reader for good.
+	 * charge: otherwise per-cpu reserves, or out-of-order data that
+	 * cannot be pruned, could stall a reader for good.
 	 */
-	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize > READ_ONCE(sk->sk_rcvbuf) ||
-	    (!skb_queue_empty(&sk->sk_receive_queue) &&
-	     !sk_rmem_schedule(sk, skb, skb->truesize))) {
+	if (!estp_try_rmem_schedule(sk, skb, seq) &&
+	    !skb_queue_empty(&sk->sk_receive_queue)) {
 		/* No room: the sender sends it again later. */
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RCVQDROP);
 		return 0;

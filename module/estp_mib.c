@@ -42,6 +42,8 @@ static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_TIMEOUTS]	= "Timeouts",
 	[ESTP_MIB_LOSSPROBES]	= "LossProbes",
 	[ESTP_MIB_UNDO]		= "Undo",
+	[ESTP_MIB_OFOPRUNED]	= "OfoPruned",
+	[ESTP_MIB_SACKRENEGING]	= "SackReneging",
 };
 
 static int estp_stat_show(struct seq_file *seq, void *v)

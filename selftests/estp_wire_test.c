@@ -539,6 +539,9 @@ FIXTURE(rawpeer)
 	int lfd, afd;
 	uint32_t ts_peer;	/* the listener's latest TSval */
 	uint16_t win;		/* the window field the peer sends */
+	int rcvbuf;		/* the listener's SO_RCVBUF; 0: the default */
+	uint32_t synack_win;	/* the listener's window, as its SYN-ACK gave it */
+	int ws;			/* the listener's window scale */
 };
 
 FIXTURE_VARIANTS_TCP_ESTP(rawpeer);
@@ -642,6 +645,9 @@ static void raw_connect(struct __test_metadata *_metadata, FIXTURE_DATA(rawpeer)
 
 	self->lfd = socket(AF_INET, SOCK_STREAM, proto);
 	ASSERT_LE(0, self->lfd);
+	if (self->rcvbuf)
+		ASSERT_EQ(0, setsockopt(self->lfd, SOL_SOCKET, SO_RCVBUF, &self->rcvbuf,
+					sizeof(self->rcvbuf)));
 	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
 	ASSERT_EQ(0, listen(self->lfd, 4));
 	memset(&self->c, 0, sizeof(self->c));
@@ -658,6 +664,8 @@ static void raw_connect(struct __test_metadata *_metadata, FIXTURE_DATA(rawpeer)
 	if (ts)
 		EXPECT_EQ(P_TSVAL, w.tsecr);
 	self->c.ack = w.h.seq + 1;
+	self->synack_win = w.h.win;
+	self->ws = w.ws;
 	/* The final ACK echoes the SYN-ACK; our clock has not moved. */
 	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_ACK, opt, ts ? ts_opt(self, opt, P_TSVAL) : 0,
 			      NULL, 0));
@@ -841,6 +849,118 @@ TEST_F_TIMEOUT(rawpeer, quickack_first_segments, 60)
 	}
 	EXPECT_EQ(0, raw_recv(self, QUIET_MS, &w));
 	ASSERT_EQ(8, recv(self->afd, buf, 8, MSG_WAITALL));
+}
+
+/*
+ * A small receive buffer filled with out-of-order data, and in-order data
+ * waiting to be read: the segment that fills the hole is still taken (and
+ * ACKed), out-of-order data making room for it (tcp_prune_ofo_queue; TCP
+ * may collapse its queues instead), so that the window can move.
+ */
+TEST_F_TIMEOUT(rawpeer, ofo_makes_room_for_hole, 60)
+{
+	long drop0 = estp_stat("OfoDrop"), pruned0 = estp_stat("OfoPruned");
+	uint32_t edge, off, acked = 0;
+	char buf[200];
+	struct wseg w;
+	int i, n = 0;
+
+	self->rcvbuf = 2048;
+	raw_connect(_metadata, self, variant->proto, false);
+	ASSERT_EQ(0, raw_data(self, false, 0, 100, 0));
+	EXPECT_ACK(&w, P_ISN + 101);
+	/* Out of order from 300 to the window's right edge, 100 bytes each. */
+	edge = w.h.ack + ((uint32_t)w.h.win << self->ws) - (P_ISN + 1);
+	for (off = 300; off + 100 <= edge && n < 60; off += 100, n++)
+		ASSERT_EQ(0, raw_data(self, false, off, 100, 0));
+	TH_LOG("window %u: %d segments out of order", edge - 100, n);
+	ASSERT_LE(4, n);
+	while (raw_recv(self, QUIET_MS, &w) == 1)
+		;
+	if (variant->proto == IPPROTO_ESTP)
+		EXPECT_LT(drop0, estp_stat("OfoDrop")) TH_LOG("the buffer never filled");
+	/* The next in-order segment: ACKed, up to the hole at 200. */
+	ASSERT_EQ(0, raw_data(self, false, 100, 100, 0));
+	for (i = 0; i < 10 && raw_recv(self, ANSWER_MS, &w) == 1; i++) {
+		acked = w.h.ack - (P_ISN + 1);
+		if (acked >= 200)
+			break;
+	}
+	EXPECT_EQ(200U, acked);
+	if (variant->proto == IPPROTO_ESTP)
+		EXPECT_LT(pruned0, estp_stat("OfoPruned"));
+	ASSERT_EQ(200, recv(self->afd, buf, sizeof(buf), MSG_WAITALL));
+	for (i = 0; i < 200; i++)
+		if (buf[i] != 'a' + i % 26)
+			break;
+	EXPECT_EQ(200, i);
+}
+
+/* An ACK of the listener's data up to @ack (from its first byte), SACKing [@s, @e) if @e. */
+static int raw_ack_sack(FIXTURE_DATA(rawpeer) *self, uint32_t base, uint32_t ack,
+			uint32_t s, uint32_t e)
+{
+	uint8_t opt[12] = { 1, 1, 5, 10 };
+
+	self->c.ack = base + ack;
+	pkt_put32(opt + 4, base + s);
+	pkt_put32(opt + 8, base + e);
+	return raw_send(self, P_ISN + 1, PKT_ACK, opt, e ? sizeof(opt) : 0, NULL, 0);
+}
+
+/* The next data segment the listener sends: its offset from @base, or -1. */
+static long raw_next_data(FIXTURE_DATA(rawpeer) *self, uint32_t base, struct wseg *w)
+{
+	while (raw_recv(self, ANSWER_MS, w) == 1)
+		if (w->paylen)
+			return w->h.seq - base;
+	return -1;
+}
+
+static long renege_count(int proto)
+{
+	return proto == IPPROTO_TCP ?
+	       estp_proc_counter("/proc/net/netstat", "TcpExt", "TCPSACKReneging") :
+	       estp_stat("SackReneging");
+}
+
+/*
+ * The peer SACKs the tail of a flight, then ACKs up to the start of what
+ * it SACKed and no further: it dropped that data (RFC 2018 8 allows it).
+ * The sender counts the renege, and on its timeout marks everything lost
+ * again: both segments the peer no longer has are resent, the second as
+ * soon as the first is ACKed (tcp_check_sack_reneging,
+ * tcp_timeout_mark_lost).
+ */
+TEST_F_TIMEOUT(rawpeer, sack_reneging, 60)
+{
+	static const char data[3000];
+	long before, off;
+	uint32_t base, got = 0;
+	struct wseg w;
+
+	raw_connect(_metadata, self, variant->proto, false);
+	base = self->c.ack;
+	before = renege_count(variant->proto);
+	ASSERT_LE(0, before);
+	ASSERT_EQ(3000, send(self->afd, data, sizeof(data), 0));
+	/* 1460 + 1460 + 80, or fewer larger ones (TCP's GSO on a veth). */
+	while (got < 3000 && raw_recv(self, ANSWER_MS, &w) == 1)
+		got += w.paylen;
+	ASSERT_EQ(3000U, got);
+	/* The first MSS is missing, the rest SACKed: RACK resends the first. */
+	ASSERT_EQ(0, raw_ack_sack(self, base, 0, 1460, 3000));
+	ASSERT_EQ(0, raw_next_data(self, base, &w)) TH_LOG("no resend of the hole");
+	/* Its ACK stops where the SACKed data starts: a renege. */
+	ASSERT_EQ(0, raw_ack_sack(self, base, 1460, 0, 0));
+	off = raw_next_data(self, base, &w);
+	ASSERT_EQ(1460, off) TH_LOG("no resend of the reneged data");
+	ASSERT_EQ(0, raw_ack_sack(self, base, 1460 + w.paylen, 0, 0));
+	if (w.paylen < 1540) {
+		off = raw_next_data(self, base, &w);
+		EXPECT_EQ(1460 + 1460, off) TH_LOG("no resend of the last segment");
+	}
+	EXPECT_EQ(before + 1, renege_count(variant->proto));
 }
 
 /*
