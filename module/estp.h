@@ -334,6 +334,7 @@ struct estp_options_received {
 #define ESTP_OPTLEN_TS_ALIGNED	12		/* NOP, NOP, TS */
 #define ESTP_MAX_OPTION_SPACE	40
 #define ESTP_PAWS_24DAYS	(60 * 60 * 24 * 24) /* RFC 7323 5.5, seconds */
+#define ESTP_PAWS_WINDOW	1	/* TSval ticks PAWS forgives, TCP_PAWS_WINDOW */
 #define ESTP_ATO_MIN		(HZ / 25)	/* TCP_ATO_MIN */
 #define ESTP_DELACK_MAX		(HZ / 5)	/* TCP_DELACK_MAX */
 #define ESTP_MAX_QUICKACKS	16		/* TCP_MAX_QUICKACKS */

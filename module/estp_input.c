@@ -1366,17 +1366,38 @@ static int estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 le
 }
 
 /*
- * PAWS (RFC 7323 5, tcp_paws_discard): a TSval older than the one we
- * echo is an old duplicate, unless ts_recent is over 24 days old.
+ * A pure duplicate ACK that changes no window and is only a little older
+ * than TS.Recent (tcp_disordered_ack): ACKs reordered on the way, which
+ * PAWS must not drop, or the sender would miss the dupACKs and SACKs.
  */
-static bool estp_paws_discard(const struct sock *sk,
+static bool estp_disordered_ack(const struct sock *sk, const struct estphdr *th,
+				u32 len, const struct estp_options_received *opt)
+{
+	const struct estp_sock *esk = estp_sk(sk);
+	u32 seq = ntohl(th->seq), win = (u32)ntohs(th->window) << esk->snd_wscale;
+
+	return th->ack && !len && !th->fin && !th->syn && seq == esk->rcv_nxt &&
+	       ntohl(th->ack_seq) == esk->snd_una &&
+	       !estp_after(seq, esk->snd_wl1) &&
+	       !(seq == esk->snd_wl1 && (win > esk->snd_wnd || !win)) &&
+	       (s32)(esk->ts_recent - opt->tsval) <= (s32)jiffies_to_msecs(esk->rto);
+}
+
+/*
+ * PAWS (RFC 7323 5, tcp_paws_discard): a TSval older than the one we
+ * echo by more than a clock tick is an old duplicate, unless ts_recent is
+ * over 24 days old or the segment is a reordered duplicate ACK.
+ */
+static bool estp_paws_discard(const struct sock *sk, const struct estphdr *th, u32 len,
 			      const struct estp_options_received *opt)
 {
 	const struct estp_sock *esk = estp_sk(sk);
 
-	if ((s32)(opt->tsval - esk->ts_recent) >= 0)
+	if ((s32)(esk->ts_recent - opt->tsval) <= ESTP_PAWS_WINDOW)
 		return false;
-	return estp_seconds() - esk->ts_recent_stamp < ESTP_PAWS_24DAYS;
+	if (estp_seconds() - esk->ts_recent_stamp >= ESTP_PAWS_24DAYS)
+		return false;
+	return !estp_disordered_ack(sk, th, len, opt);
 }
 
 /*
@@ -1395,7 +1416,8 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	int queued;
 
 	estp_parse_options(th, &opt);
-	if (esk->tstamp_ok && opt.saw_tstamp && estp_paws_discard(sk, &opt) && !th->rst) {
+	if (esk->tstamp_ok && opt.saw_tstamp && estp_paws_discard(sk, th, len, &opt) &&
+	    !th->rst) {
 		/* RFC 7323 5.3: an old duplicate; ACK what we have. */
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_PAWSESTAB);
 		estp_send_ack(sk);

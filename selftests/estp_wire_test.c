@@ -799,7 +799,7 @@ static long paws_count(int proto)
 /*
  * RFC 7323 5.3: in-order data whose TSval is older than TS.Recent is
  * dropped, counted, and answered with an ACK; the same data with a fresh
- * TSval is taken.
+ * TSval is taken, and so is data only one tick older.
  */
 TEST_F_TIMEOUT(rawpeer, paws, 60)
 {
@@ -825,6 +825,11 @@ TEST_F_TIMEOUT(rawpeer, paws, 60)
 	ASSERT_EQ(0, raw_data(self, true, 10, 10, P_TSVAL + 1));
 	EXPECT_ACK(&w, P_ISN + 21);
 	EXPECT_EQ(P_TSVAL + 1, w.tsecr);
+	ASSERT_EQ(10, recv(self->afd, buf, 10, MSG_WAITALL));
+	EXPECT_EQ(before + 1, paws_count(variant->proto));
+	/* One tick older is forgiven (TCP_PAWS_WINDOW): reordering. */
+	ASSERT_EQ(0, raw_data(self, true, 20, 10, P_TSVAL));
+	EXPECT_ACK(&w, P_ISN + 31);
 	ASSERT_EQ(10, recv(self->afd, buf, 10, MSG_WAITALL));
 	EXPECT_EQ(before + 1, paws_count(variant->proto));
 }
