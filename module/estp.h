@@ -205,10 +205,7 @@ struct estp_sock {
 	u32				ts_recent;	/* TSval to echo (RFC 7323 4.3) */
 	u32				ts_recent_stamp; /* seconds when it was set, PAWS */
 	u32				ts_offset;	/* added to our TSval clock */
-	u32				rcv_tsecr;	/* TSecr of the segment in hand */
-	u8				saw_tstamp:1;	/* the segment in hand had one */
 	u32				rcv_rtt_us;	/* receiver's RTT, from TSecr */
-	u32				highest_sack;	/* end of the highest SACKed seq */
 	u64				rack_xmit_us;	/* RACK: sent when, the latest delivered */
 	u32				rack_end_seq;	/* and its end */
 	u32				rack_rtt_us;	/* and its RTT */
@@ -333,6 +330,12 @@ struct estp_options_received {
 #define ESTP_OPT_TIMESTAMP	8
 #define ESTP_OPTLEN_TS_ALIGNED	12		/* NOP, NOP, TS */
 #define ESTP_MAX_OPTION_SPACE	40
+/*
+ * Room in front of a sock's segment for every header it will carry: link
+ * layer, IPv4, ESTP and the most options.
+ */
+#define ESTP_SKB_HEADROOM	(MAX_HEADER + sizeof(struct iphdr) + \
+				 sizeof(struct estphdr) + ESTP_MAX_OPTION_SPACE)
 #define ESTP_PAWS_24DAYS	(60 * 60 * 24 * 24) /* RFC 7323 5.5, seconds */
 #define ESTP_PAWS_WINDOW	1	/* TSval ticks PAWS forgives, TCP_PAWS_WINDOW */
 #define ESTP_ATO_MIN		(HZ / 25)	/* TCP_ATO_MIN */

@@ -592,11 +592,9 @@ static void estp_wmem_charge(struct sock *sk, int size)
 /* An empty segment with headroom for every header below; data goes in frags. */
 static struct sk_buff *estp_alloc_data_skb(struct sock *sk)
 {
-	const int headroom = MAX_HEADER + sizeof(struct iphdr) + sizeof(struct estphdr) +
-			     ESTP_MAX_OPTION_SPACE;
 	struct sk_buff *skb;
 
-	skb = alloc_skb(headroom, sk->sk_allocation);
+	skb = alloc_skb(ESTP_SKB_HEADROOM, sk->sk_allocation);
 	if (!skb)
 		return NULL;
 	/*
@@ -610,7 +608,7 @@ static struct sk_buff *estp_alloc_data_skb(struct sock *sk)
 		__kfree_skb(skb);
 		return NULL;
 	}
-	skb_reserve(skb, headroom);
+	skb_reserve(skb, ESTP_SKB_HEADROOM);
 	return skb;
 }
 
@@ -780,7 +778,7 @@ wait_for_space:
 		estp_remove_empty_skb(sk);
 		/*
 		 * Only ACKs make room: what a cork or an earlier MSG_MORE
-		 * holds must go (TCP's probe timer would send it later).
+		 * holds goes before the wait, as tcp_sendmsg_locked() does.
 		 */
 		if (esk->send_head)
 			__estp_push(sk, ESTP_NAGLE_PUSH);
@@ -933,7 +931,7 @@ static void estp_set_keepidle(struct sock *sk, int val)
 				   esk->keepalive_time - elapsed : 0);
 }
 
-/* Send what is queued, whatever Nagle or a cork would hold back. */
+/* Send what is queued, as far as the Nagle mode now set lets it go. */
 static void estp_push_pending(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);

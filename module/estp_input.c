@@ -709,8 +709,6 @@ static void estp_sacktag(struct sock *sk, const struct estp_options_received *op
 			cb->sacked &= ~(ESTP_CB_LOST | ESTP_CB_RETRANS);
 			cb->sacked |= ESTP_CB_SACKED;
 			esk->sacked_out++;
-			if (estp_after(cb->end_seq, esk->highest_sack))
-				esk->highest_sack = cb->end_seq;
 		}
 	}
 }

@@ -43,7 +43,6 @@ struct sock *estp_create_openreq_child(const struct sock *listener,
 	esk->ts_recent = ereq->ts_recent;
 	esk->ts_recent_stamp = ereq->tstamp_ok ? (u32)ktime_get_seconds() : 0;
 	esk->num_sacks = 0;
-	esk->highest_sack = esk->snd_una;
 	if (ereq->rcv_wnd) {
 		esk->rcv_wnd = ereq->rcv_wnd;
 		esk->window_clamp = ereq->window_clamp;

@@ -253,12 +253,10 @@ struct sk_buff *estp_alloc_ctl_skb(unsigned int len, gfp_t gfp)
 /* An empty buffer for a sock's header-only segment: room for every header. */
 static struct sk_buff *estp_alloc_sk_skb(gfp_t gfp)
 {
-	const unsigned int room = MAX_HEADER + sizeof(struct iphdr) +
-				  sizeof(struct estphdr) + ESTP_MAX_OPTION_SPACE;
-	struct sk_buff *skb = alloc_skb(room, gfp);
+	struct sk_buff *skb = alloc_skb(ESTP_SKB_HEADROOM, gfp);
 
 	if (skb)
-		skb_reserve(skb, room);
+		skb_reserve(skb, ESTP_SKB_HEADROOM);
 	return skb;
 }
 
@@ -670,20 +668,18 @@ void estp_delack_timer_handler(struct sock *sk)
  */
 static int estp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
 {
-	const int headroom = MAX_HEADER + sizeof(struct iphdr) + sizeof(struct estphdr) +
-			     ESTP_MAX_OPTION_SPACE;
 	struct estp_skb_cb *cb = ESTP_SKB_CB(skb), *ncb;
 	u32 nlen = skb->len - len;
 	struct sk_buff *buff;
 
-	buff = alloc_skb(headroom, sk_gfp_mask(sk, GFP_ATOMIC));
+	buff = alloc_skb(ESTP_SKB_HEADROOM, sk_gfp_mask(sk, GFP_ATOMIC));
 	if (!buff)
 		return -ENOMEM;
 	if (!sk_wmem_schedule(sk, buff->truesize)) {
 		kfree_skb(buff);
 		return -ENOMEM;
 	}
-	skb_reserve(buff, headroom);
+	skb_reserve(buff, ESTP_SKB_HEADROOM);
 	sk_wmem_queued_add(sk, buff->truesize);
 	sk_mem_charge(sk, buff->truesize);
 	skb_split(skb, buff, len);
