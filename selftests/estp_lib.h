@@ -131,6 +131,192 @@ static inline int estp_sysctl_pop(struct estp_sysctl_undo *u)
 	return estp_sysctl_set(u->saved[u->n].path, u->saved[u->n].val);
 }
 
+#include <net/if.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+
+/*
+ * A guard for what outlives a test process (a global sysctl, a fault point,
+ * a loaded module): a process in a session of its own calls @undo(@arg)
+ * when the test process dies without estp_guard_stop().  The harness
+ * SIGKILLs the process group of a test that overran its timeout, and no
+ * teardown runs then; the guard is not in that group.  It works on a copy
+ * of *@arg taken now and stays in the netns the caller is in now: start it
+ * before unshare() to restore something of the init netns.  0 or -1.
+ */
+struct estp_guard {
+	pid_t pid;		/* -1: none */
+	int fd;			/* the pipe whose end of file wakes the guard */
+};
+
+static inline int estp_guard_start(struct estp_guard *g, void (*undo)(const void *arg),
+				   const void *arg)
+{
+	int p[2], fd;
+	ssize_t n;
+	char c;
+
+	g->pid = -1;
+	g->fd = -1;
+	if (pipe(p))
+		return -1;
+	/* No program the test runs (tc, ip) may hold the pipe open. */
+	fcntl(p[0], F_SETFD, FD_CLOEXEC);
+	fcntl(p[1], F_SETFD, FD_CLOEXEC);
+	g->pid = fork();
+	if (g->pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (!g->pid) {
+		/* Out of the test's process group, holding none of its files. */
+		setsid();
+		fd = open("/dev/null", O_RDWR);
+		if (fd >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		for (fd = 3; fd < 1024; fd++)
+			if (fd != p[0])
+				close(fd);
+		do
+			n = read(p[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		/* End of file: the test died; a byte: estp_guard_stop(). */
+		if (n != 1)
+			undo(arg);
+		_exit(0);
+	}
+	close(p[0]);
+	g->fd = p[1];
+	return 0;
+}
+
+/* Ends the guard without its undo, once the test has undone things itself. */
+static inline void estp_guard_stop(struct estp_guard *g)
+{
+	if (g->pid <= 0)
+		return;
+	if (write(g->fd, "", 1) != 1)
+		kill(g->pid, SIGKILL);
+	close(g->fd);
+	waitpid(g->pid, NULL, 0);
+	g->pid = -1;
+	g->fd = -1;
+}
+
+/* A sysctl and the value a guard writes back to it. */
+struct estp_sysctl_saved {
+	char path[64];
+	char val[128];
+};
+
+static inline void estp_sysctl_restore(const void *arg)
+{
+	const struct estp_sysctl_saved *s = arg;
+
+	estp_sysctl_set(s->path, s->val);
+}
+
+/*
+ * Keeps @path's value in @s and starts a guard that writes it back should
+ * the test die before estp_guard_stop(): 0 or -1.
+ */
+static inline int estp_sysctl_guard(struct estp_guard *g, struct estp_sysctl_saved *s,
+				    const char *path)
+{
+	g->pid = -1;
+	g->fd = -1;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	if (estp_sysctl_get(path, s->val, sizeof(s->val)))
+		return -1;
+	return estp_guard_start(g, estp_sysctl_restore, s);
+}
+
+#ifndef CLONE_NEWNET
+#define CLONE_NEWNET	0x40000000
+#endif
+
+/*
+ * Moves the calling process into a netns of its own with lo up: its
+ * sysctls, counters, ports, qdiscs and TIME_WAIT sockets go with the last
+ * process in it, however that process ends.  0 or -1.
+ */
+static inline int estp_netns_private(void)
+{
+	struct ifreq ifr;
+	int fd, ret = -1;
+
+	if (syscall(SYS_unshare, CLONE_NEWNET))
+		return -1;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (!ioctl(fd, SIOCGIFFLAGS, &ifr)) {
+		ifr.ifr_flags |= IFF_UP;
+		ret = ioctl(fd, SIOCSIFFLAGS, &ifr) ? -1 : 0;
+	}
+	close(fd);
+	return ret;
+}
+
+/*
+ * Stream content that never repeats: the 8 bytes at offset 8k are a 64-bit
+ * hash of k and @seed (splitmix64's finaliser of k times the golden ratio,
+ * a bijection), so no two blocks of a stream are alike and data delivered
+ * at the wrong offset, by any distance, compares unequal.
+ */
+static inline uint64_t estp_pattern_word(uint64_t block, uint64_t seed)
+{
+	uint64_t z = block * 0x9e3779b97f4a7c15ULL + seed;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* The byte at stream offset @off. */
+static inline unsigned char estp_pattern_byte(uint64_t off, uint64_t seed)
+{
+	return estp_pattern_word(off / 8, seed) >> (8 * (off % 8));
+}
+
+/* Fills @buf with the @len bytes of the stream from offset @off. */
+static inline void estp_pattern_fill(unsigned char *buf, size_t len, uint64_t off,
+				     uint64_t seed)
+{
+	uint64_t w = estp_pattern_word(off / 8, seed);
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (i && (off + i) % 8 == 0)
+			w = estp_pattern_word((off + i) / 8, seed);
+		buf[i] = w >> (8 * ((off + i) % 8));
+	}
+}
+
+/* Where @buf first differs from the stream at offset @off, or -1. */
+static inline long estp_pattern_check(const unsigned char *buf, size_t len, uint64_t off,
+				      uint64_t seed)
+{
+	uint64_t w = estp_pattern_word(off / 8, seed);
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (i && (off + i) % 8 == 0)
+			w = estp_pattern_word((off + i) / 8, seed);
+		if (buf[i] != (unsigned char)(w >> (8 * ((off + i) % 8))))
+			return i;
+	}
+	return -1;
+}
+
 /* Runs the command @fmt makes with its output hidden: 0 when it exits 0. */
 static inline __printf(1, 2) int estp_runf(const char *fmt, ...)
 {
