@@ -8,7 +8,9 @@
  * ESTP_CORK, ESTP_NODELAY and MSG_MORE, sendfile(), splice() both ways,
  * readv()/writev() and a lingering close().  TCP is the specification:
  * every TEST_F runs for TCP and ESTP as fixture variants and asserts what
- * TCP does.
+ * TCP does.  Each test runs in a netns of its own, which takes its
+ * counters, its TIME_WAIT sockets (ESTP's at their default length too)
+ * and whatever a killed test leaves with it.
  */
 #define _GNU_SOURCE		/* splice() */
 #include <arpa/inet.h>
@@ -28,6 +30,7 @@
 
 #include "kselftest_harness.h"
 #include "estp_lib.h"
+#include "estp_pkt.h"
 
 /* Fixed ports below ip_local_port_range, apart from the other tests'. */
 #define PORT_BASE	21600
@@ -38,10 +41,9 @@
 #define ST_ESTABLISHED	0x01
 #define ST_FIN_WAIT1	0x04
 #define ST_FIN_WAIT2	0x05
+#define ST_TIME_WAIT	0x06
 
 #define POLL_ALL	(POLLIN | POLLOUT | POLLRDHUP | POLLPRI)
-
-#define TW_TIMEOUT	"/proc/sys/net/estp/tw_timeout"
 
 /*
  * Bound on every blocking send() and recv(): a transfer that stalls fails
@@ -74,13 +76,31 @@ static int wait_state(int pfd, int lport, int rport, int want)
 	return st;
 }
 
-/* Waits up to 5 s for this test's sockets in @pfd to go: how many are left. */
+/* This test's sockets in @pfd other than those in TIME_WAIT. */
+static int count_live(int pfd)
+{
+	char *buf = estp_proc_read(pfd), *line, *save;
+	int lp, rp, st, n = 0;
+	unsigned long ino;
+
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!estp_proc_row(line, &lp, &rp, &st, &ino) && st != ST_TIME_WAIT &&
+		    ((lp >= PORT_BASE && lp <= PORT_LAST) || (rp >= PORT_BASE && rp <= PORT_LAST)))
+			n++;
+	return n;
+}
+
+/*
+ * Waits up to 5 s for this test's sockets in @pfd to go, TIME_WAIT apart
+ * (it goes with the netns): how many are left.
+ */
 static int drain(int pfd)
 {
 	double end = now_s() + 5;
 	int n;
 
-	while ((n = estp_proc_count(pfd, PORT_BASE, PORT_LAST)) && now_s() < end)
+	while ((n = count_live(pfd)) && now_s() < end)
 		usleep(10000);
 	return n;
 }
@@ -312,7 +332,6 @@ FIXTURE(data)
 	int pfd;		/* /proc/net/{tcp,estp} */
 	int lfd, cfd, afd;
 	int lport, cport;
-	char tw_saved[32];
 	unsigned char *tx, *rx;
 };
 
@@ -325,17 +344,10 @@ FIXTURE_SETUP(data)
 	self->afd = -1;
 	self->tx = NULL;
 	self->rx = NULL;
-	self->tw_saved[0] = '\0';
+	self->pfd = -1;
+	ASSERT_EQ(0, estp_netns_private());
 	self->pfd = open(ESTP_PROC_NET(variant->proto), O_RDONLY);
 	ASSERT_LE(0, self->pfd);
-	/*
-	 * ESTP's TIME_WAIT down to 1 s, so that what a graceful close leaves
-	 * is gone before estp.ko is unloaded.
-	 */
-	if (variant->proto == IPPROTO_ESTP &&
-	    (estp_sysctl_get(TW_TIMEOUT, self->tw_saved, sizeof(self->tw_saved)) ||
-	     estp_sysctl_set(TW_TIMEOUT, "1")))
-		self->tw_saved[0] = '\0';
 }
 
 FIXTURE_TEARDOWN(data)
@@ -344,12 +356,11 @@ FIXTURE_TEARDOWN(data)
 	estp_close_abort(&self->cfd);
 	if (self->lfd >= 0)
 		close(self->lfd);
-	/* TCP's TIME_WAIT cannot be shortened, and blocks nothing later. */
-	if (variant->proto == IPPROTO_ESTP)
+	/* Orphans end; TIME_WAIT sockets go with the netns. */
+	if (self->pfd >= 0) {
 		EXPECT_EQ(0, drain(self->pfd));
-	if (self->tw_saved[0])
-		estp_sysctl_set(TW_TIMEOUT, self->tw_saved);
-	close(self->pfd);
+		close(self->pfd);
+	}
 	free(self->tx);
 	free(self->rx);
 }
@@ -368,7 +379,7 @@ static void open_pair(struct __test_metadata *_metadata, FIXTURE_DATA(data) *sel
 	self->lport = port;
 	self->lfd = socket(AF_INET, SOCK_STREAM, proto);
 	ASSERT_LE(0, self->lfd);
-	/* Past the TIME_WAIT its accepted sockets left in an earlier run. */
+	/* As servers do. */
 	ASSERT_EQ(0, set_int(self->lfd, SO_REUSEADDR, 1));
 	if (rcvbuf)
 		ASSERT_EQ(0, set_int(self->lfd, SO_RCVBUF, rcvbuf));
@@ -865,12 +876,35 @@ static int wait_ioctl(int fd, unsigned long req, int want)
 	return v;
 }
 
-/* Segments the protocol sent in this netns: OutSegs of its MIB. */
-static long out_segs(int proto)
+/*
+ * A raw socket that gets a copy of every segment of @proto this netns
+ * receives, before the protocol does: over lo, each segment sent, once.
+ */
+static int capture_open(int proto)
 {
-	if (proto == IPPROTO_TCP)
-		return estp_proc_counter("/proc/net/snmp", "Tcp", "OutSegs");
-	return estp_stat("OutSegs");
+	return socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, proto);
+}
+
+/*
+ * The segments carrying data from port @sport to port @dport that @fd
+ * (capture_open()) has caught: how many, their payload bytes in *@bytes.
+ */
+static int data_segments(int fd, int proto, int sport, int dport, size_t *bytes)
+{
+	static uint8_t buf[70000];
+	struct pkt_seg seg;
+	int segs = 0;
+	ssize_t n;
+
+	*bytes = 0;
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		if (pkt_parse(buf, n, proto, &seg) || seg.sport != sport || seg.dport != dport ||
+		    seg.seg_len <= seg.hdr_len)
+			continue;
+		segs++;
+		*bytes += seg.seg_len - seg.hdr_len;
+	}
+	return segs;
 }
 
 static int set_tcp(int fd, int opt, int val)
@@ -965,21 +999,21 @@ TEST_F(data, ioctl_queues)
 }
 
 /*
- * With ESTP_CORK, 100 writes of 10 bytes are held and leave as one segment
- * when the cork is pulled: a handful of segments (data and ACKs), not 100.
+ * With ESTP_CORK, 100 writes of 10 bytes are held and leave as one data
+ * segment of 1000 bytes when the cork is pulled, as a raw socket sees.
  */
 TEST_F(data, cork_coalesces)
 {
-	long before, after;
-	int i;
+	size_t bytes;
+	int cap, i;
 
 	open_pair(_metadata, self, variant->proto, PORT_BASE + 21, 0);
 	self->tx = random_buf(1000, 0x5eed0015);
 	self->rx = malloc(1000);
 	ASSERT_TRUE(self->tx && self->rx);
 	ASSERT_EQ(0, set_tcp(self->cfd, ESTP_CORK, 1));
-	before = out_segs(variant->proto);
-	ASSERT_LE(0, before);
+	cap = capture_open(variant->proto);
+	ASSERT_LE(0, cap);
 	for (i = 0; i < 100; i++)
 		ASSERT_EQ(10, send_ret(self->cfd, self->tx + 10 * i, 10));
 	/* Nothing sent: a partial segment waits for the cork. */
@@ -987,28 +1021,29 @@ TEST_F(data, cork_coalesces)
 	ASSERT_EQ(0, set_tcp(self->cfd, ESTP_CORK, 0));
 	ASSERT_EQ(1000, recv_ret(self->afd, self->rx, 1000, MSG_WAITALL));
 	EXPECT_EQ(-1, first_diff(self->tx, self->rx, 1000));
-	after = out_segs(variant->proto);
-	TH_LOG("%ld segments for 100 corked writes", after - before);
-	EXPECT_GE(10, after - before);
+	/* The raw socket had each segment before the receiver. */
+	EXPECT_EQ(1, data_segments(cap, variant->proto, self->cport, self->lport, &bytes));
+	EXPECT_EQ(1000U, bytes);
+	close(cap);
 	EXPECT_EQ(0, wait_ioctl(self->cfd, SIOCOUTQ, 0));
 }
 
 /*
- * MSG_MORE corks one call: 99 small writes with it, one without, leave in
- * a handful of segments.
+ * MSG_MORE corks one call: 99 small writes with it, one without, leave as
+ * one data segment of 1000 bytes.
  */
 TEST_F(data, msg_more)
 {
-	long before, after;
+	size_t bytes;
+	int cap, i;
 	ssize_t r;
-	int i;
 
 	open_pair(_metadata, self, variant->proto, PORT_BASE + 22, 0);
 	self->tx = random_buf(1000, 0x5eed0016);
 	self->rx = malloc(1000);
 	ASSERT_TRUE(self->tx && self->rx);
-	before = out_segs(variant->proto);
-	ASSERT_LE(0, before);
+	cap = capture_open(variant->proto);
+	ASSERT_LE(0, cap);
 	for (i = 0; i < 99; i++) {
 		r = send(self->cfd, self->tx + 10 * i, 10, MSG_MORE | MSG_NOSIGNAL);
 		ASSERT_EQ(10, r);
@@ -1017,10 +1052,9 @@ TEST_F(data, msg_more)
 	ASSERT_EQ(10, send_ret(self->cfd, self->tx + 990, 10));
 	ASSERT_EQ(1000, recv_ret(self->afd, self->rx, 1000, MSG_WAITALL));
 	EXPECT_EQ(-1, first_diff(self->tx, self->rx, 1000));
-	after = out_segs(variant->proto);
-	TH_LOG("%ld segments for 99 writes with MSG_MORE and one without",
-	       after - before);
-	EXPECT_GE(10, after - before);
+	EXPECT_EQ(1, data_segments(cap, variant->proto, self->cport, self->lport, &bytes));
+	EXPECT_EQ(1000U, bytes);
+	close(cap);
 }
 
 /*
@@ -1291,13 +1325,16 @@ TEST_F(data, linger_delivers)
 /*
  * SO_LINGER with a time the peer does not let pass: a reader that never
  * reads keeps the data queued; close() returns when the time is up and
- * the socket stays in FIN_WAIT1, its FIN still behind the data.
+ * the socket stays in FIN_WAIT1, its FIN still behind the data.  Not
+ * before the second (timers do not fire early), and well before the 5 s
+ * of SO_SNDTIMEO, which a close() that mistook it for the linger time
+ * would wait.
  */
 TEST_F(data, linger_timeout)
 {
 	const size_t len = 1 << 20;
 	struct linger l = { .l_onoff = 1, .l_linger = 1 };
-	double t0;
+	double t0, secs;
 
 	open_pair(_metadata, self, variant->proto, PORT_BASE + 28, 16384);
 	ASSERT_EQ(0, set_int(self->cfd, SO_SNDBUFFORCE, 4 << 20));
@@ -1307,8 +1344,11 @@ TEST_F(data, linger_timeout)
 	ASSERT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)));
 	t0 = now_s();
 	EXPECT_EQ(0, close(self->cfd));
+	secs = now_s() - t0;
 	self->cfd = -1;
-	TH_LOG("close() returned after %.2f s", now_s() - t0);
+	TH_LOG("close() returned after %.2f s", secs);
+	EXPECT_LE(0.9, secs);
+	EXPECT_GT(4.0, secs);
 	EXPECT_EQ(ST_FIN_WAIT1, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
 	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->lport, self->cport, NULL));
 }
