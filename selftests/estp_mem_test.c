@@ -3,14 +3,16 @@
  * Memory accounting and the timeouts that end a connection: the sysctls
  * ESTP shares with TCP (net.estp.* against net.ipv4.tcp_*), default socket
  * buffers, the protocol's memory in /proc/net/protocols, a writer held back
- * by net.estp.mem and let go when the reader drains, an orphan killed for
- * want of memory, and a peer that vanishes: ETIMEDOUT after
- * ESTP_USER_TIMEOUT, or after net.estp.retries2 worth of retransmissions.
- * TCP is the specification: every TEST_F runs for TCP and ESTP as fixture
- * variants and asserts what TCP does.
+ * by net.estp.mem and let go when the reader drains, and an orphan killed
+ * for want of memory.  TCP is the specification: every TEST_F runs for TCP
+ * and ESTP as fixture variants and asserts what TCP does.  (A peer that
+ * vanishes, ETIMEDOUT after TCP_USER_TIMEOUT or retries2, is
+ * estp_flow_test's peer_gone_*.)
  *
- * tcp_mem and net.estp.mem are global, and their tests change them for a
- * moment: everything here runs in the init netns, which is the guest's own.
+ * tcp_mem and net.estp.mem are global, writable in the init netns only:
+ * each TEST_F opens its protocol's there, then moves to a netns of its own
+ * (its counters and ports), and writes the limit through that file.  A
+ * guard process puts the old value back should the test be killed.
  */
 #define _GNU_SOURCE		/* unshare() */
 #include <arpa/inet.h>
@@ -37,10 +39,10 @@
 /* Bytes a send() or recv() moves at most. */
 #define CHUNK		65536
 
-/* The byte at stream offset @off: a pattern whose period is no power of 2. */
+/* The byte at stream offset @off: a stream that never repeats. */
 static unsigned char pattern(uint64_t off)
 {
-	return off % 251;
+	return estp_pattern_byte(off, 0x6d656d);
 }
 
 static double now_s(void)
@@ -200,33 +202,72 @@ TEST(sysctl_netns)
 	EXPECT_STREQ(before, eval);
 }
 
-/* Connections on loopback; each test on its own port. */
+/* Connections on loopback in a netns of their own; each test on its own port. */
 FIXTURE(mem)
 {
 	int lfd, cfd, afd;
 	int lport, cport;
-	struct estp_sysctl_undo undo;	/* the sysctls a test changed */
-	bool lo_drop;		/* a tc filter on lo drops what goes to lport */
+	int mem_fd;		/* the protocol's mem sysctl, opened in the init netns */
+	bool mem_changed;
+	struct estp_sysctl_saved mem_saved;
+	struct estp_guard guard;	/* writes mem_saved back if the test is killed */
+	long lag;		/* pcpu_lag(), read in the init netns */
 };
 
 FIXTURE_VARIANTS_TCP_ESTP(mem);
 
 FIXTURE_SETUP(mem)
 {
+	char path[64];
+
 	self->lfd = -1;
 	self->cfd = -1;
 	self->afd = -1;
-	self->undo.n = 0;
-	self->lo_drop = false;
+	self->mem_changed = false;
+	self->guard.pid = -1;
+	self->lag = pcpu_lag();
+	knob(variant->proto, "mem", path, sizeof(path));
+	self->mem_fd = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->mem_fd) TH_LOG("%s: %s", path, strerror(errno));
+	ASSERT_EQ(0, estp_sysctl_guard(&self->guard, &self->mem_saved, path));
+	ASSERT_EQ(0, estp_netns_private());
+}
+
+/* Writes the protocol's mem sysctl through the file opened in the init netns: 0 or errno. */
+static int mem_write(FIXTURE_DATA(mem) *self, const char *val)
+{
+	ssize_t n = pwrite(self->mem_fd, val, strlen(val), 0);
+
+	return n == (ssize_t)strlen(val) ? 0 : n < 0 ? errno : EIO;
+}
+
+/* The three longs of the protocol's mem sysctl, read through that file: 0 or -1. */
+static int mem_read(FIXTURE_DATA(mem) *self, long mem[3])
+{
+	char buf[128];
+	ssize_t n = pread(self->mem_fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return sscanf(buf, "%ld %ld %ld", &mem[0], &mem[1], &mem[2]) == 3 ? 0 : -1;
+}
+
+/* Sets the protocol's memory limits for this test only: 0 or errno. */
+static int mem_set(FIXTURE_DATA(mem) *self, const char *val)
+{
+	self->mem_changed = true;
+	return mem_write(self, val);
 }
 
 FIXTURE_TEARDOWN(mem)
 {
 	/* Memory first: the RSTs below must not wait for it. */
-	while (self->undo.n > 0)
-		EXPECT_EQ(0, estp_sysctl_pop(&self->undo));
-	if (self->lo_drop)
-		EXPECT_EQ(0, estp_run("tc qdisc del dev lo root"));
+	if (self->mem_changed)
+		EXPECT_EQ(0, mem_write(self, self->mem_saved.val));
+	estp_guard_stop(&self->guard);
+	if (self->mem_fd >= 0)
+		close(self->mem_fd);
 	/* RSTs: nothing is left in TIME_WAIT or as an orphan. */
 	estp_close_abort(&self->afd);
 	estp_close_abort(&self->cfd);
@@ -329,7 +370,7 @@ TEST_F(mem, buf_defaults)
  */
 TEST_F(mem, protocols_memory)
 {
-	long before, during, after, lag = pcpu_lag();
+	long before, during, after, lag = self->lag;
 	uint64_t off = 0, got = 0;
 	unsigned char buf[CHUNK];
 	bool same = true;
@@ -402,10 +443,10 @@ TEST_F_TIMEOUT(mem, limit_writer_waits, 90)
 {
 	const uint64_t more = 2 << 20;
 	struct timeval tv = { .tv_sec = 25 };
-	long lag = pcpu_lag(), mem[3], base;
+	long lag = self->lag, mem[3], base;
 	unsigned char buf[CHUNK];
 	struct reader r = { 0 };
-	char path[64], val[64];
+	char val[64];
 	uint64_t off = 0, target;
 	pthread_t th;
 	size_t i;
@@ -421,9 +462,8 @@ TEST_F_TIMEOUT(mem, limit_writer_waits, 90)
 	ASSERT_LE(0, base);
 	base += lag;
 	snprintf(val, sizeof(val), "%ld %ld %ld", base + 128, base + 192, base + 256);
-	knob(variant->proto, "mem", path, sizeof(path));
-	ASSERT_EQ(0, estp_sysctl_push(&self->undo, path, val));
-	ASSERT_EQ(0, mem_get(variant->proto, mem));
+	ASSERT_EQ(0, mem_set(self, val));
+	ASSERT_EQ(0, mem_read(self, mem));
 	ASSERT_EQ(base + 256, mem[2]);
 	fill(self->cfd, &off);
 	TH_LOG("EAGAIN after %lu bytes (SO_SNDBUF %d, lag up to %ld pages)",
@@ -456,7 +496,6 @@ TEST_F_TIMEOUT(mem, limit_writer_waits, 90)
  */
 TEST_F(mem, orphan_oom)
 {
-	char path[64], val[64];
 	uint64_t off = 0;
 	long before, mem[3];
 	double end;
@@ -467,10 +506,8 @@ TEST_F(mem, orphan_oom)
 	ASSERT_LT((uint64_t)1 << 20, off);
 	before = estp_counter(variant->proto, "AbortOnMemory");
 	ASSERT_LE(0, before);
-	snprintf(val, sizeof(val), "%d %d %d", 1, 1, 1);
-	knob(variant->proto, "mem", path, sizeof(path));
-	ASSERT_EQ(0, estp_sysctl_push(&self->undo, path, val));
-	ASSERT_EQ(0, mem_get(variant->proto, mem));
+	ASSERT_EQ(0, mem_set(self, "1 1 1"));
+	ASSERT_EQ(0, mem_read(self, mem));
 	ASSERT_EQ(1, mem[2]);
 	close(self->cfd);
 	self->cfd = -1;
@@ -485,78 +522,6 @@ TEST_F(mem, orphan_oom)
 	while (estp_proc_state(variant->proto, self->lport, self->cport) >= 0 && now_s() < end)
 		usleep(10000);
 	EXPECT_EQ(-1, estp_proc_state(variant->proto, self->lport, self->cport));
-}
-
-/*
- * From now on the link drops all that goes to the server: to the client,
- * the peer vanished.  A blocked writer is then woken by the timeout alone.
- */
-static void drop_to_server(struct __test_metadata *_metadata, FIXTURE_DATA(mem) *self)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "tc qdisc add dev lo root handle 1: prio && "
-		 "tc filter add dev lo parent 1: protocol ip prio 1 u32 "
-		 "match ip dport %d 0xffff action drop", self->lport);
-	self->lo_drop = true;
-	ASSERT_EQ(0, estp_run(cmd)) TH_LOG("cannot add the drop filter (tc, cls_u32, act_gact)");
-}
-
-/* Writes until an error; that error (errno), the time it took in *@secs. */
-static int write_until_error(int fd, double *secs)
-{
-	unsigned char buf[CHUNK] = { 0 };
-	struct timeval tv = { .tv_sec = 25 };
-	double t = now_s();
-	int err = 0;
-
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (!err)
-		if (send(fd, buf, sizeof(buf), MSG_NOSIGNAL) < 0)
-			err = errno;
-	*secs = now_s() - t;
-	return err;
-}
-
-/*
- * The server's side of the link goes dead: the client writes until it gets
- * ETIMEDOUT, which counts an AbortOnTimeout and leaves no socket behind.
- */
-static void expect_dead_peer_timeout(struct __test_metadata *_metadata,
-				     FIXTURE_DATA(mem) *self, int proto)
-{
-	long before;
-	double secs;
-
-	before = estp_counter(proto, "AbortOnTimeout");
-	ASSERT_LE(0, before);
-	drop_to_server(_metadata, self);
-	EXPECT_EQ(ETIMEDOUT, write_until_error(self->cfd, &secs));
-	TH_LOG("ETIMEDOUT after %.2f s", secs);
-	EXPECT_EQ(before + 1, estp_counter(proto, "AbortOnTimeout"));
-	EXPECT_EQ(-1, estp_proc_state(proto, self->cport, self->lport));
-}
-
-/* TCP_USER_TIMEOUT: the peer's silence ends the connection after 2 s. */
-TEST_F(mem, user_timeout_dead_peer)
-{
-	open_pair(_metadata, self, variant->proto, PORT_BASE + 5, false);
-	ASSERT_EQ(0, setopt(self->cfd, SOL_TCP, TCP_USER_TIMEOUT, 2000));
-	expect_dead_peer_timeout(_metadata, self, variant->proto);
-}
-
-/*
- * tcp_retries2 = 3: after the time 3 retransmissions from the minimum RTO
- * take (3 s), the connection ends with ETIMEDOUT.
- */
-TEST_F(mem, retries2_dead_peer)
-{
-	char path[64];
-
-	knob(variant->proto, "retries2", path, sizeof(path));
-	ASSERT_EQ(0, estp_sysctl_push(&self->undo, path, "3"));
-	open_pair(_metadata, self, variant->proto, PORT_BASE + 6, false);
-	expect_dead_peer_timeout(_metadata, self, variant->proto);
 }
 
 TEST_HARNESS_MAIN
