@@ -473,12 +473,27 @@ void estp_v4_send_check(struct sock *sk, struct sk_buff *skb)
 	estp_v4_csum(skb, inet_sk(sk)->inet_saddr, inet_sk(sk)->inet_daddr);
 }
 
+/*
+ * Whether the segments of @sk carry the timestamps option.  Once the
+ * handshake has settled it, when both ends took it; before, in SYN_SENT,
+ * when our SYN offers it: as tcp_connect_init() counts the option in
+ * tcp_header_len until the SYN-ACK tells, the room is kept for it from the
+ * start, and the MSS does not shrink when the peer agrees.
+ */
+static bool estp_tstamp_room(const struct sock *sk)
+{
+	if (sk->sk_state == TCP_SYN_SENT)
+		return READ_ONCE(estp_pernet(sock_net(sk))->timestamps);
+	return estp_sk(sk)->tstamp_ok;
+}
+
 /**
  * estp_sync_mss - the MSS segments may carry, from the path MTU (tcp_sync_mss)
  * @sk: the socket
  * @pmtu: the path MTU
  *
- * The least of what the path takes, what the peer announced and ESTP_MAXSEG.
+ * The least of what the path takes, what the peer announced and ESTP_MAXSEG,
+ * less the room of the timestamps option when the segments carry it.
  */
 void estp_sync_mss(struct sock *sk, u32 pmtu)
 {
@@ -492,7 +507,7 @@ void estp_sync_mss(struct sock *sk, u32 pmtu)
 	/* RFC 9293 3.7.1's floor, as TCP's tcp_mtu_to_mss() keeps 48 bytes. */
 	mss = max_t(u32, mss, 48);
 	/* Every segment carries the timestamps option: its room is not data's. */
-	if (esk->tstamp_ok)
+	if (estp_tstamp_room(sk))
 		mss -= ESTP_OPTLEN_TS_ALIGNED;
 	WRITE_ONCE(esk->mss_cache, mss);
 }

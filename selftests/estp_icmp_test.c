@@ -472,60 +472,87 @@ static int ip_mtu(int fd)
 	return estp_getsockopt_int(fd, IPPROTO_IP, IP_MTU);
 }
 
+/* net.ipv4.tcp_timestamps or net.estp.timestamps, as this netns has it: 0 or 1. */
+static int timestamps_on(int proto)
+{
+	char buf[16];
+
+	if (estp_sysctl_get(proto == IPPROTO_TCP ? "/proc/sys/net/ipv4/tcp_timestamps" :
+			    "/proc/sys/net/estp/timestamps", buf, sizeof(buf)))
+		return -1;
+	return atoi(buf) != 0;
+}
+
 /*
  * TCP_MAXSEG in SYN_SENT on a path of @mtu: the path's MSS, clamped to 536
  * (TCP_MSS_DEFAULT) until the SYN-ACK brings the peer's, less the options
- * every segment will carry.
+ * every segment will carry: the 12 bytes of timestamps when the SYN offers
+ * them (tcp_connect_init()).
  */
-static int syn_sent_mss(int proto, int mtu)
+static int syn_sent_mss(int mtu, int tstamps)
 {
 	int mss = mtu - 40 < 536 ? mtu - 40 : 536;
 
-	/* ESTP carries no timestamp option: TCP's 12 bytes (tcp_timestamps=1) are not taken. */
-	return proto == IPPROTO_TCP ? mss - 12 : mss;
+	return tstamps ? mss - 12 : mss;
 }
 
 /*
  * "Fragmentation needed" in SYN_SENT: the path MTU is learnt (the route
  * gets an exception with the next-hop MTU) and the connect goes on.
  */
-TEST_F(icmp, frag_needed_syn_sent)
+static void frag_needed(struct __test_metadata *_metadata, FIXTURE_DATA(icmp) *self,
+			int proto, int port)
 {
-	const int port = PORT_BASE + 6;
 	struct pollfd pfd = { .fd = self->fd, .events = POLL_ALL };
-	long end, oow;
+	int ts = timestamps_on(proto);
 	struct icmp_err e;
+	long end, oow;
 
-	connecting(_metadata, self, variant->proto, port);
-	oow = oow_icmps(variant->proto);
+	ASSERT_LE(0, ts);
+	connecting(_metadata, self, proto, port);
+	oow = oow_icmps(proto);
 	EXPECT_EQ(1500, ip_mtu(self->fd));
-	EXPECT_EQ(syn_sent_mss(variant->proto, 1500),
-		  estp_getsockopt_int(self->fd, SOL_TCP, TCP_MAXSEG));
+	EXPECT_EQ(syn_sent_mss(1500, ts), estp_getsockopt_int(self->fd, SOL_TCP, TCP_MAXSEG));
 
 	e = unreach(self, CODE_FRAG, ROUTER, port, self->isn);
 	e.mtu = 1280;
-	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
+	ASSERT_EQ(0, icmp_send(self->raw, proto, &e));
 	for (end = pkt_now_ms() + SETTLE_MS; ip_mtu(self->fd) != 1280 && pkt_now_ms() < end;)
 		usleep(10000);
 	EXPECT_EQ(1280, ip_mtu(self->fd));
 	/* 1280 - 40 is above the clamp: the MSS stays. */
-	EXPECT_EQ(syn_sent_mss(variant->proto, 1280),
-		  estp_getsockopt_int(self->fd, SOL_TCP, TCP_MAXSEG));
+	EXPECT_EQ(syn_sent_mss(1280, ts), estp_getsockopt_int(self->fd, SOL_TCP, TCP_MAXSEG));
 
 	/* 552 (net.ipv4.route.min_pmtu) - 40 is below it: the MSS follows. */
 	e.mtu = 552;
-	ASSERT_EQ(0, icmp_send(self->raw, variant->proto, &e));
+	ASSERT_EQ(0, icmp_send(self->raw, proto, &e));
 	for (end = pkt_now_ms() + SETTLE_MS; ip_mtu(self->fd) != 552 && pkt_now_ms() < end;)
 		usleep(10000);
 	EXPECT_EQ(552, ip_mtu(self->fd));
-	EXPECT_EQ(syn_sent_mss(variant->proto, 552),
-		  estp_getsockopt_int(self->fd, SOL_TCP, TCP_MAXSEG));
+	EXPECT_EQ(syn_sent_mss(552, ts), estp_getsockopt_int(self->fd, SOL_TCP, TCP_MAXSEG));
 
 	/* Not an error: still connecting, nothing to report. */
-	EXPECT_EQ(ST_SYN_SENT, estp_proc_state(variant->proto, self->lport, port));
+	EXPECT_EQ(ST_SYN_SENT, estp_proc_state(proto, self->lport, port));
 	EXPECT_EQ(0, poll(&pfd, 1, 0));
 	EXPECT_EQ(0, estp_so_error(self->fd));
-	EXPECT_EQ(oow, oow_icmps(variant->proto));
+	EXPECT_EQ(oow, oow_icmps(proto));
+}
+
+/* With timestamps on (the default), their room is kept from the SYN on: 524, 500. */
+TEST_F(icmp, frag_needed_syn_sent)
+{
+	ASSERT_EQ(1, timestamps_on(variant->proto));
+	frag_needed(_metadata, self, variant->proto, PORT_BASE + 6);
+}
+
+/* With timestamps off the SYN does not offer them: 536, then 512. */
+TEST_F(icmp, frag_needed_syn_sent_no_ts)
+{
+	ASSERT_EQ(0, estp_sysctl_set(variant->proto == IPPROTO_TCP ?
+				     "/proc/sys/net/ipv4/tcp_timestamps" :
+				     "/proc/sys/net/estp/timestamps", "0"));
+	ASSERT_EQ(0, timestamps_on(variant->proto));
+	frag_needed(_metadata, self, variant->proto, PORT_BASE + 12);
 }
 
 /* ICMP errors for 4-tuples no socket has: counted as ICMP errors, no more. */
