@@ -630,4 +630,46 @@ static inline int estp_unload(void)
 	FIXTURE_VARIANT_ADD(fixture, estp) { .proto = IPPROTO_ESTP }
 #endif
 
+/* The "memory" column (pages) of @name's line in /proc/net/protocols, or -1. */
+static inline long estp_proto_memory(const char *name)
+{
+	char line[512], n[64];
+	long size, sockets, mem, ret = -1;
+	FILE *f = fopen("/proc/net/protocols", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %ld %ld %ld", n, &size, &sockets, &mem) == 4 &&
+		    !strcmp(n, name))
+			ret = mem;
+	fclose(f);
+	return ret;
+}
+
+/*
+ * Pages a protocol's "memory" may lag behind its sockets: each CPU keeps a
+ * reserve before it adds to the global count (net.core.mem_pcpu_rsv, of
+ * the init netns only; 256 pages before it was a sysctl).
+ */
+static inline long estp_memory_lag(void)
+{
+	long rsv = 256, cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	char buf[32];
+
+	if (!estp_sysctl_get("/proc/sys/net/core/mem_pcpu_rsv", buf, sizeof(buf)))
+		rsv = atol(buf);
+	return rsv * (cpus > 0 ? cpus : 1);
+}
+
+#ifdef FIXTURE_VARIANT
+/*
+ * For a case marked XFAIL_ADD(): the one-line reason its TAP line gives
+ * ("ok N name # XFAIL reason"), in the field the harness's SKIP() fills.
+ */
+#define ESTP_XFAIL_REASON(fmt, ...)					\
+	snprintf(_metadata->results->reason,				\
+		 sizeof(_metadata->results->reason), fmt, ##__VA_ARGS__)
+#endif
+
 #endif /* ESTP_LIB_H */
