@@ -7,6 +7,11 @@
  * specification: every TEST_F of the fin and delayed fixtures runs for TCP
  * and ESTP as variants and asserts what TCP does; the estp_only fixture
  * tests ESTP's own sysctls.
+ *
+ * The fin and estp_only tests run in a netns of their own: the sysctls they
+ * change, the qdisc on lo and ESTP's TIME_WAIT minisocks (at their default
+ * length here) go with the test's process, however it ends, the last ones
+ * through the purge at netns exit.  Only TCP's orphan limit is global.
  */
 #include <arpa/inet.h>
 #include <limits.h>
@@ -84,6 +89,35 @@ static int drain(int pfd)
 	return n;
 }
 
+/*
+ * This test's sockets in @pfd other than TIME_WAIT minisocks, which its
+ * netns's exit purges.
+ */
+static int count_live(int pfd)
+{
+	char *buf = estp_proc_read(pfd), *line, *save;
+	int lp, rp, st, n = 0;
+	unsigned long i;
+
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!estp_proc_row(line, &lp, &rp, &st, &i) && st != ST_TIME_WAIT &&
+		    ((lp >= PORT_BASE && lp <= PORT_LAST) || (rp >= PORT_BASE && rp <= PORT_LAST)))
+			n++;
+	return n;
+}
+
+/* drain() of all but TIME_WAIT: how many are left after up to 5 s. */
+static int drain_live(int pfd)
+{
+	double end = now_s() + 5;
+	int n;
+
+	while ((n = count_live(pfd)) && now_s() < end)
+		usleep(10000);
+	return n;
+}
+
 /* A sysctl's value as an int, or -1. */
 static int sysctl_int(const char *path)
 {
@@ -101,9 +135,9 @@ static const char *knob(int proto, const char *name, char *buf, size_t len)
 }
 
 /*
- * ESTP's TIME_WAIT down to 1 s in the current netns, so that what a test
- * leaves is gone before estp.ko is unloaded; the old value in @saved, ""
- * when there is no such sysctl (yet).
+ * ESTP's TIME_WAIT down to 1 s in the current netns, so that a teardown
+ * can wait for all a test made to end; the old value in @saved, "" when
+ * there is no such sysctl (yet).
  */
 static void tw_shorten(char *saved, size_t len)
 {
@@ -240,8 +274,8 @@ static void sleep_on_each_cpu(int ms)
 }
 
 /*
- * Connections on loopback, each test on its own port: TCP's TIME_WAIT
- * entries outlive the test by 60 s, and must not meet the next test's.
+ * Connections on loopback, each test on its own port, in a netns of its own
+ * (estp_netns_private()).
  */
 FIXTURE(fin)
 {
@@ -249,8 +283,10 @@ FIXTURE(fin)
 	int lfd, cfd, afd;	/* listener, client, accepted */
 	int fd2[2];		/* a second client and its accepted socket */
 	int lport, cport;
-	char tw_saved[32];
-	struct estp_sysctl_undo undo;	/* the sysctls a test changed */
+	int home, own;		/* the init netns, and the test's */
+	struct estp_sysctl_undo undo;	/* the sysctls a test changed, in its netns */
+	struct estp_guard guard;	/* for TCP's global max_orphans */
+	struct estp_sysctl_saved orphans;	/* its value before the test */
 	bool lo_drop;		/* a tc filter on lo drops what goes to lport */
 };
 
@@ -263,13 +299,35 @@ FIXTURE_SETUP(fin)
 	self->afd = -1;
 	self->fd2[0] = -1;
 	self->fd2[1] = -1;
+	self->own = -1;
 	self->undo.n = 0;
+	self->guard.pid = -1;
 	self->lo_drop = false;
-	self->tw_saved[0] = '\0';
+	self->home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, self->home);
+	ASSERT_EQ(0, estp_netns_private());
+	self->own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, self->own);
 	self->pfd = open(ESTP_PROC_NET(variant->proto), O_RDONLY);
 	ASSERT_LE(0, self->pfd);
-	if (variant->proto == IPPROTO_ESTP)
-		tw_shorten(self->tw_saved, sizeof(self->tw_saved));
+}
+
+/* net.ipv4.tcp_max_orphans back, in the init netns, and its guard ended. */
+static int tcp_orphans_restore(FIXTURE_DATA(fin) *self)
+{
+	int err = -1;
+
+	if (self->guard.pid < 0)
+		return 0;
+	if (!setns(self->home, CLONE_NEWNET)) {
+		err = estp_sysctl_set(self->orphans.path, self->orphans.val);
+		if (setns(self->own, CLONE_NEWNET))
+			err = -1;
+	}
+	/* Stopped only once the value is back: else the guard writes it. */
+	if (!err)
+		estp_guard_stop(&self->guard);
+	return err;
 }
 
 FIXTURE_TEARDOWN(fin)
@@ -279,17 +337,21 @@ FIXTURE_TEARDOWN(fin)
 		EXPECT_EQ(0, estp_run("tc qdisc del dev lo root"));
 	while (self->undo.n > 0)
 		EXPECT_EQ(0, estp_sysctl_pop(&self->undo));
+	EXPECT_EQ(0, tcp_orphans_restore(self));
 	close_fd(&self->fd2[1]);
 	close_fd(&self->fd2[0]);
 	close_fd(&self->afd);
 	close_fd(&self->cfd);
 	close_fd(&self->lfd);
-	/* TCP's TIME_WAIT cannot be shortened, and blocks nothing later. */
+	/*
+	 * Nothing of ESTP's but TIME_WAIT outlives the test: those minisocks,
+	 * at the default length, go with the netns (estp_twsk_purge()).
+	 */
 	if (variant->proto == IPPROTO_ESTP)
-		EXPECT_EQ(0, drain(self->pfd));
-	if (self->tw_saved[0])
-		estp_sysctl_set(TW_TIMEOUT, self->tw_saved);
+		EXPECT_EQ(0, drain_live(self->pfd));
 	close(self->pfd);
+	close_fd(&self->own);
+	close_fd(&self->home);
 }
 
 /* A listener on 127.0.0.1:@port and a client connected to it. */
@@ -561,18 +623,14 @@ TEST_F(fin, time_wait_bind_reuse)
  */
 TEST_F(fin, time_wait_connect)
 {
+	if (variant->proto == IPPROTO_ESTP)
+		ESTP_XFAIL_REASON("ESTP has no tcp_twsk_unique(): connect() over its own TIME_WAIT 4-tuple is EADDRNOTAVAIL");
 	open_pair(_metadata, self, variant->proto, PORT_BASE + 11, true);
 	client_time_wait(_metadata, self);
 	self->cfd = socket(AF_INET, SOCK_STREAM, variant->proto);
 	ASSERT_LE(0, self->cfd);
 	ASSERT_EQ(0, set_reuseaddr(self->cfd));
 	ASSERT_EQ(0, try_bind(self->cfd, "127.0.0.1", self->cport));
-	if (variant->proto == IPPROTO_ESTP) {
-		/* Deliberate until ESTP has timestamps: TCP without them says the same. */
-		EXPECT_EQ(EADDRNOTAVAIL, try_connect(self->cfd, "127.0.0.1", self->lport));
-		EXPECT_EQ(ST_TIME_WAIT, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
-		return;
-	}
 	EXPECT_EQ(0, try_connect(self->cfd, "127.0.0.1", self->lport));
 	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
 	self->afd = accept_ready(self->lfd);
@@ -580,6 +638,9 @@ TEST_F(fin, time_wait_connect)
 	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->lport, self->cport, NULL));
 	EXPECT_EQ(0, estp_so_error(self->cfd));
 }
+
+/* A divergence, not a choice: TIME_WAIT reuse (tcp_twsk_unique()) is still to come. */
+XFAIL_ADD(fin, estp, time_wait_connect);
 
 /*
  * The same 4-tuple again, towards the side in TIME_WAIT: the new SYN ends
@@ -649,8 +710,9 @@ TEST_F(fin, linger2_opt)
 /*
  * An orphan in FIN_WAIT2 whose peer never closes lives TCP_LINGER2 seconds,
  * not net.ipv4.tcp_fin_timeout (made 30 s here), and goes without a word.
+ * The bound is loose for a loaded TCG host, yet far from the 30 s.
  */
-TEST_F(fin, linger2_timeout)
+TEST_F_TIMEOUT(fin, linger2_timeout, 60)
 {
 	unsigned long ino = 1;
 	char path[64];
@@ -666,12 +728,12 @@ TEST_F(fin, linger2_timeout)
 	t = now_s();
 	EXPECT_EQ(ST_FIN_WAIT2, estp_proc_find(self->pfd, self->cport, self->lport, &ino));
 	EXPECT_EQ(0UL, ino);
-	EXPECT_EQ(ST_GONE, wait_state_for(self->pfd, self->cport, self->lport, ST_GONE, 10));
+	EXPECT_EQ(ST_GONE, wait_state_for(self->pfd, self->cport, self->lport, ST_GONE, 25));
 	t = now_s() - t;
 	TH_LOG("the FIN_WAIT2 orphan lasted %.2f s", t);
 	/* tcp_fin_time(): the 1 s asked for, or 3.5 RTOs if longer. */
 	EXPECT_LE(0.8, t);
-	EXPECT_GE(8.0, t);
+	EXPECT_GE(20.0, t);
 	EXPECT_EQ(ST_CLOSE_WAIT, estp_proc_find(self->pfd, self->lport, self->cport, NULL));
 }
 
@@ -702,13 +764,49 @@ TEST_F(fin, linger2_abort)
 	EXPECT_EQ(ST_LISTEN, estp_proc_find(self->pfd, self->lport, 0, NULL));
 }
 
+#define TCP_MAX_ORPHANS	"/proc/sys/net/ipv4/tcp_max_orphans"
+
+/*
+ * Starts, in the init netns, a guard that puts net.ipv4.tcp_max_orphans
+ * back should the test be killed (a limit of 0 left behind would reset the
+ * orphans of every later program); the teardown puts it back otherwise
+ * (tcp_orphans_restore()).  Before the test has a socket: the guard holds
+ * a copy of every fd until it has closed them.  The value, or -1.
+ */
+static int tcp_max_orphans_guard(FIXTURE_DATA(fin) *self)
+{
+	int val = -1;
+
+	if (setns(self->home, CLONE_NEWNET))
+		return -1;
+	if (!estp_sysctl_guard(&self->guard, &self->orphans, TCP_MAX_ORPHANS))
+		val = atoi(self->orphans.val);
+	if (setns(self->own, CLONE_NEWNET))
+		return -1;
+	return val;
+}
+
+/* Sets net.ipv4.tcp_max_orphans, in the init netns: 0 or -1. */
+static int tcp_max_orphans_set(FIXTURE_DATA(fin) *self, const char *val)
+{
+	int err;
+
+	if (self->guard.pid < 0 || setns(self->home, CLONE_NEWNET))
+		return -1;
+	err = estp_sysctl_set(TCP_MAX_ORPHANS, val) ? -1 : 0;
+	if (setns(self->own, CLONE_NEWNET))
+		return -1;
+	return err;
+}
+
 /*
  * net.ipv4.tcp_max_orphans: beyond it, close() resets instead of leaving an
  * orphan (tcp_check_oom() in tcp_close()), and an orphan whose FIN goes
  * unanswered is killed at its next retransmission (tcp_out_of_resources()),
- * both counted as TCPAbortOnMemory.  TCP's limit and count are global: the
- * test stays in the init netns, on loopback, where a tc filter drops all
- * that goes to the server so that no FIN is acked.
+ * both counted as TCPAbortOnMemory.  On loopback, where a tc filter drops
+ * all that goes to the server so that no FIN is acked.  TCP's limit and
+ * count are global, its limit a sysctl of the init netns only (guarded:
+ * tcp_max_orphans_guard()); ESTP's limit is per netns, the test's own.
  */
 TEST_F(fin, orphan_limit)
 {
@@ -720,7 +818,11 @@ TEST_F(fin, orphan_limit)
 	double t;
 
 	knob(variant->proto, "max_orphans", path, sizeof(path));
-	ASSERT_LT(0, sysctl_int(path));
+	if (variant->proto == IPPROTO_TCP) {
+		ASSERT_LT(0, tcp_max_orphans_guard(self));
+	} else {
+		ASSERT_LT(0, sysctl_int(path));
+	}
 	open_pair(_metadata, self, variant->proto, port, false);
 	self->fd2[0] = socket(AF_INET, SOCK_STREAM, variant->proto);
 	ASSERT_LE(0, self->fd2[0]);
@@ -743,7 +845,11 @@ TEST_F(fin, orphan_limit)
 	EXPECT_EQ(0UL, ino);
 
 	/* Over it, with that orphan counted: close() resets at once. */
-	ASSERT_EQ(0, estp_sysctl_push(&self->undo, path, "0"));
+	if (variant->proto == IPPROTO_TCP) {
+		ASSERT_EQ(0, tcp_max_orphans_set(self, "0"));
+	} else {
+		ASSERT_EQ(0, estp_sysctl_push(&self->undo, path, "0"));
+	}
 	close_fd(&self->fd2[0]);
 	t = now_s();
 	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, c2port, port, NULL));
@@ -1110,10 +1216,28 @@ static int delayed_cut(FIXTURE_DATA(delayed) *self)
 	return 0;
 }
 
+/* Sets sysctl @name of @proto ("keepalive_probes") to @val in netns @ns: 0 or -1. */
+static int sysctl_in(FIXTURE_DATA(delayed) *self, int ns, int proto, const char *name,
+		     const char *val)
+{
+	char path[64];
+	int err;
+
+	if (setns(self->ns[ns], CLONE_NEWNET))
+		return -1;
+	err = estp_sysctl_set(knob(proto, name, path, sizeof(path)), val);
+	if (setns(self->home, CLONE_NEWNET))
+		return -1;
+	return err ? -1 : 0;
+}
+
 /*
  * Keepalive finds a dead peer: the first probe after 1 s idle, the second
  * 1 s later, and at the third interval two unanswered probes end the
  * connection with ETIMEDOUT (tcp_keepalive_timer(), TCPAbortOnTimeout).
+ * About 3 s.  The sysctls would take at least 21 s (20 probes, set in the
+ * client's netns, which goes with the test) or 75 s (the interval): a
+ * bound of 12 s leaves a loaded TCG host room and still tells them apart.
  */
 TEST_F(delayed, keepalive_dead)
 {
@@ -1121,17 +1245,17 @@ TEST_F(delayed, keepalive_dead)
 	double t;
 
 	delayed_pair(_metadata, self, variant->proto, PORT_BASE + 43);
+	ASSERT_EQ(0, sysctl_in(self, 0, variant->proto, "keepalive_probes", "20"));
 	before = counter_in(self, 0, estp_counter, variant->proto, "AbortOnTimeout");
 	ASSERT_LE(0, before);
 	ASSERT_EQ(0, delayed_cut(self));
 	ASSERT_EQ(0, keepalive_on(self->cfd, 1, 1, 2));
 	t = now_s();
-	/* About 3 s; the margin is for TCG, within the harness's 30 s per test. */
-	EXPECT_EQ(ST_GONE, wait_state_for(self->pfd[0], self->cport, self->lport, ST_GONE, 10));
+	EXPECT_EQ(ST_GONE, wait_state_for(self->pfd[0], self->cport, self->lport, ST_GONE, 15));
 	t = now_s() - t;
 	TH_LOG("keepalive gave up after %.2f s", t);
 	EXPECT_LE(1.8, t);
-	EXPECT_GT(10.0, t);
+	EXPECT_GT(12.0, t);
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, revents(self->cfd, 0));
 	EXPECT_EQ(ETIMEDOUT, estp_so_error(self->cfd));
 	EXPECT_EQ(0, read_ret(self->cfd));
@@ -1143,13 +1267,17 @@ TEST_F(delayed, keepalive_dead)
 /*
  * Keepalive with a live peer: each probe is answered, which starts the
  * count again, and the idle connection lives on.  The answers are segments
- * the client receives, on a connection that otherwise carries none.
+ * the client receives, on a connection that otherwise carries none.  Idle
+ * counts from the last segment received (tcp_keepalive_timer()), so with
+ * an RTT of 600 ms the probes go at 1, 2.6 and 4.2 s and their answers come
+ * at 1.6, 3.2 and 4.8 s: 3 answers within 5.5 s, never more (timers do not
+ * fire early), 2 when a loaded host delays the timers.
  */
 TEST_F(delayed, keepalive_alive)
 {
+	long before, got;
 	double end;
 	int st0, st1;
-	long before;
 
 	delayed_pair(_metadata, self, variant->proto, PORT_BASE + 44);
 	before = counter_in(self, 0, snmp_counter, variant->proto, "InSegs");
@@ -1165,14 +1293,16 @@ TEST_F(delayed, keepalive_alive)
 	EXPECT_EQ(ST_ESTABLISHED, st1);
 	EXPECT_EQ(POLLOUT, revents(self->cfd, 0));
 	EXPECT_EQ(0, estp_so_error(self->cfd));
-	EXPECT_LE(before + 2, counter_in(self, 0, snmp_counter, variant->proto, "InSegs"));
+	got = counter_in(self, 0, snmp_counter, variant->proto, "InSegs") - before;
+	TH_LOG("%ld answers to keepalive probes in 5.5 s", got);
+	EXPECT_LE(2, got);
+	EXPECT_GE(3, got);
 }
 
-/* ESTP's own sysctls, restored after each test. */
+/* ESTP's own sysctls, in a netns of the test's own, where they start at their defaults. */
 FIXTURE(estp_only)
 {
 	int pfd, lfd, cfd, afd;
-	char tw_saved[32], fin_saved[32];
 };
 
 FIXTURE_SETUP(estp_only)
@@ -1180,10 +1310,9 @@ FIXTURE_SETUP(estp_only)
 	self->lfd = -1;
 	self->cfd = -1;
 	self->afd = -1;
+	ASSERT_EQ(0, estp_netns_private());
 	self->pfd = open("/proc/net/estp", O_RDONLY);
 	ASSERT_LE(0, self->pfd);
-	ASSERT_EQ(0, estp_sysctl_get(TW_TIMEOUT, self->tw_saved, sizeof(self->tw_saved)));
-	ASSERT_EQ(0, estp_sysctl_get(FIN_TIMEOUT, self->fin_saved, sizeof(self->fin_saved)));
 }
 
 FIXTURE_TEARDOWN(estp_only)
@@ -1191,17 +1320,24 @@ FIXTURE_TEARDOWN(estp_only)
 	close_fd(&self->afd);
 	close_fd(&self->cfd);
 	close_fd(&self->lfd);
-	EXPECT_EQ(0, estp_sysctl_set(TW_TIMEOUT, self->tw_saved));
-	EXPECT_EQ(0, estp_sysctl_set(FIN_TIMEOUT, self->fin_saved));
+	/* The sysctls set go with the netns. */
 	close(self->pfd);
 }
 
-/* TCP's TIME_WAIT is a fixed 60 s, ESTP's is the sysctl net.estp.tw_timeout, in seconds. */
+/*
+ * TCP's TIME_WAIT is a fixed 60 s, ESTP's is the sysctl net.estp.tw_timeout,
+ * in seconds (60 by default): set to 1 s, the minisock is gone after it,
+ * not before (timers do not fire early).
+ */
 TEST_F(estp_only, tw_timeout)
 {
 	const int port = PORT_BASE + 30;
+	char val[32];
 	int cport;
+	double t;
 
+	ASSERT_EQ(0, estp_sysctl_get(TW_TIMEOUT, val, sizeof(val)));
+	EXPECT_STREQ("60", val);
 	ASSERT_EQ(0, estp_sysctl_set(TW_TIMEOUT, "1"));
 	self->lfd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
 	ASSERT_LE(0, self->lfd);
@@ -1215,10 +1351,16 @@ TEST_F(estp_only, tw_timeout)
 	ASSERT_LE(0, self->afd);
 	close_fd(&self->cfd);
 	ASSERT_EQ(ST_CLOSE_WAIT, wait_state(self->pfd, port, cport, ST_CLOSE_WAIT));
+	/* TIME_WAIT begins after this close(), with the FIN it sends. */
+	t = now_s();
 	close_fd(&self->afd);
 	ASSERT_EQ(ST_TIME_WAIT, wait_state(self->pfd, cport, port, ST_TIME_WAIT));
-	usleep(2500000);
-	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, cport, port, NULL));
+	EXPECT_EQ(ST_GONE, wait_state_for(self->pfd, cport, port, ST_GONE, 10));
+	t = now_s() - t;
+	TH_LOG("TIME_WAIT of 1 s lasted %.2f s", t);
+	/* One jiffy of rounding below the second at most. */
+	EXPECT_LE(0.95, t);
+	EXPECT_GE(10.0, t);
 }
 
 TEST_F(estp_only, fin_timeout)
