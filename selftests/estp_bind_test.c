@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "kselftest_harness.h"
 #include "estp_lib.h"
@@ -373,16 +374,83 @@ TEST_F(bind, connect_listener)
 	EXPECT_EQ(port, estp_local_port(self->fd[0]));
 }
 
-/* The backlog is clamped to net.core.somaxconn without an error. */
+/* net.core.somaxconn for large_backlog, in a netns of the test's own. */
+#define SMALL_SOMAXCONN	4
+#define SMALL_SOMAXCONN_STR	"4"
+#define MAX_CLIENTS	(SMALL_SOMAXCONN + 4)
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * A non-blocking connect() of a new socket to 127.0.0.1:@port, watched
+ * until it is connected or its SYN is dropped (@proto's ListenOverflows
+ * passes @ovf), 5 s at most: 1 connected, 0 dropped, -1 neither.  The
+ * socket is left in *@fd.
+ */
+static int queue_one(int proto, int port, long ovf, int *fd)
+{
+	struct sockaddr_in sin = estp_sin4("127.0.0.1", port);
+	struct pollfd pfd = { .events = POLLOUT };
+	double end = now_s() + 5;
+
+	*fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, proto);
+	if (*fd < 0)
+		return -1;
+	if (connect(*fd, (struct sockaddr *)&sin, sizeof(sin)) && errno != EINPROGRESS)
+		return -1;
+	pfd.fd = *fd;
+	do {
+		if (poll(&pfd, 1, 10) == 1)
+			return estp_so_error(*fd) ? -1 : 1;
+		if (estp_counter(proto, "ListenOverflows") > ovf)
+			return 0;
+	} while (now_s() < end);
+	return -1;
+}
+
+/*
+ * The backlog is clamped to net.core.somaxconn without an error
+ * (__sys_listen()), whatever is asked: 1 << 20, INT_MAX, or -1 (huge once
+ * cast to unsigned).  The listener then queues somaxconn + 1 connections
+ * nobody accepts (sk_acceptq_is_full() is "more than"), and drops the next
+ * SYN, counted in ListenOverflows.  somaxconn is made small in a netns of
+ * the test's own, where it goes with the test.
+ */
 TEST_F(bind, large_backlog)
 {
-	EXPECT_EQ(0, try_listen(self->fd[0], 1 << 20));
-	EXPECT_EQ(1, accepting(self->fd[0]));
-	EXPECT_EQ(0, try_listen(self->fd[1], INT_MAX));
-	EXPECT_EQ(1, accepting(self->fd[1]));
-	/* Negative is huge once cast to unsigned, and clamped the same. */
-	EXPECT_EQ(0, try_listen(self->fd[2], -1));
-	EXPECT_EQ(1, accepting(self->fd[2]));
+	static const int backlogs[] = { 1 << 20, INT_MAX, -1 };
+	int fds[MAX_CLIENTS], lfd, i, n, r;
+	size_t b;
+	long ovf;
+
+	ASSERT_EQ(0, estp_netns_private());
+	ASSERT_EQ(0, estp_sysctl_set("/proc/sys/net/core/somaxconn", SMALL_SOMAXCONN_STR));
+	for (b = 0; b < ARRAY_SIZE(backlogs); b++) {
+		const int port = PORT_BASE + 11 + b;
+
+		lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+		ASSERT_LE(0, lfd);
+		ASSERT_EQ(0, try_bind(lfd, "127.0.0.1", port));
+		EXPECT_EQ(0, try_listen(lfd, backlogs[b]));
+		EXPECT_EQ(1, accepting(lfd));
+		ovf = estp_counter(variant->proto, "ListenOverflows");
+		ASSERT_LE(0, ovf);
+		for (n = 0, r = 1; n < MAX_CLIENTS && r == 1; n++)
+			r = queue_one(variant->proto, port, ovf, &fds[n]);
+		EXPECT_EQ(0, r) TH_LOG("backlog %d: no SYN dropped", backlogs[b]);
+		/* The last one's SYN was dropped; those before it are queued. */
+		EXPECT_EQ(SMALL_SOMAXCONN + 1, n - 1) TH_LOG("backlog %d", backlogs[b]);
+		EXPECT_EQ(ovf + 1, estp_counter(variant->proto, "ListenOverflows"));
+		for (i = 0; i < n; i++)
+			estp_close_abort(&fds[i]);
+		close(lfd);
+	}
 }
 
 /* Deliberate: ESTP has its own port space, so TCP's ports never collide with ESTP's. */
