@@ -4,15 +4,30 @@
  * provoked through ESTP's fault points (/sys/kernel/debug/estp/fail).  The
  * fault points are ESTP's own, so these tests have no TCP variant.  The
  * runner fails the run on any warning, including estp_csk_destroy_sock()'s.
+ * Each test runs in a netns of its own, where the only sockets and rows of
+ * /proc/net/estp are its own; a guard disarms the fault point should the
+ * test be killed with it armed.
  */
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "kselftest_harness.h"
 #include "estp_lib.h"
 
 #define FAIL_FILE	"/sys/kernel/debug/estp/fail"
 #define PORT		20901
+
+/* How long the kernel may take with what a step set off, under TCG. */
+#define SETTLE_S	5
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static int arm(const char *point)
 {
@@ -23,6 +38,18 @@ static int arm(const char *point)
 		return -1;
 	ret = fprintf(f, "%s 1\n", point) > 0 ? 0 : -1;
 	return fclose(f) ? -1 : ret;
+}
+
+/* The guard's undo: "none 0" disarms whatever point is armed. */
+static void disarm(const void *arg)
+{
+	FILE *f = fopen(FAIL_FILE, "w");
+
+	(void)arg;
+	if (f) {
+		fputs("none 0\n", f);
+		fclose(f);
+	}
 }
 
 /* What the fault file says is left to fail: "<point> <n>" or "none 0". */
@@ -63,6 +90,43 @@ static int proc_rows(void)
 	return rows;
 }
 
+/*
+ * A netns of the test's own, and a guard that disarms the fault point if
+ * the test dies with it armed.  Before any socket: the guard holds a copy
+ * of every fd until it has closed them.
+ */
+FIXTURE(fault)
+{
+	struct estp_guard guard;
+};
+
+FIXTURE_SETUP(fault)
+{
+	self->guard.pid = -1;
+	ASSERT_EQ(0, estp_netns_private());
+	ASSERT_EQ(0, estp_guard_start(&self->guard, disarm, NULL));
+}
+
+FIXTURE_TEARDOWN(fault)
+{
+	disarm(NULL);
+	estp_guard_stop(&self->guard);
+}
+
+/*
+ * Waits up to SETTLE_S for the fault point to have fired and the socket
+ * count to be @sockets, and for /proc/net/estp to have @rows lines (its
+ * header included) when @rows is not -1.
+ */
+static void settle(long sockets, int rows)
+{
+	double end = now_s() + SETTLE_S;
+
+	while ((armed_left() != 0 || estp_sockets() != sockets ||
+		(rows >= 0 && proc_rows() != rows)) && now_s() < end)
+		usleep(5000);
+}
+
 /* Listener on PORT and a client connected to it; the accept is the test's. */
 static void connect_pair(struct __test_metadata *_metadata, int *lfd, int *cfd)
 {
@@ -91,15 +155,16 @@ static void abort_close(int fd)
  * in the established hash: it is destroyed through estp_done() and
  * estp_csk_destroy_sock(); nothing is queued for accept().
  */
-TEST(syn_recv_sock_exit)
+TEST_F(fault, syn_recv_sock_exit)
 {
 	long before = estp_sockets();
 	int lfd, cfd;
 
-	ASSERT_LE(0, before);
+	ASSERT_EQ(0, before);
 	ASSERT_EQ(0, arm("syn_recv_sock"));
 	connect_pair(_metadata, &lfd, &cfd);
-	usleep(100000);
+	/* The final ACK makes the child, which the fault point ends at once. */
+	settle(before + 2, -1);
 	EXPECT_EQ(0, armed_left());
 	/* Listener and client only: the child is gone. */
 	EXPECT_EQ(before + 2, estp_sockets());
@@ -108,32 +173,35 @@ TEST(syn_recv_sock_exit)
 	EXPECT_EQ(EAGAIN, errno);
 	abort_close(cfd);
 	close(lfd);
+	settle(before, 1);
 	EXPECT_EQ(before, estp_sockets());
+	EXPECT_EQ(1, proc_rows());
 }
 
 /*
  * No memory for a time-wait minisock: the connection just ends in
  * estp_done(), as TCP's does, and no TIME_WAIT entry is left.
  */
-TEST(time_wait_exit)
+TEST_F(fault, time_wait_exit)
 {
 	long before = estp_sockets();
 	int lfd, cfd, afd;
 	char buf[4];
 
-	ASSERT_LE(0, before);
+	ASSERT_EQ(0, before);
 	connect_pair(_metadata, &lfd, &cfd);
 	afd = accept(lfd, NULL, NULL);
 	ASSERT_LE(0, afd);
 	ASSERT_EQ(0, arm("time_wait"));
 	/* The client closes first: its FIN_WAIT2 orphan wants a minisock. */
 	close(cfd);
-	usleep(100000);
+	/* Listener and accepted socket left: the orphan went without a minisock. */
+	settle(before + 2, -1);
 	EXPECT_EQ(0, armed_left());
 	EXPECT_EQ(0, read(afd, buf, sizeof(buf)));
 	close(afd);
 	close(lfd);
-	usleep(100000);
+	settle(before, 1);
 	EXPECT_EQ(before, estp_sockets());
 	/* Nothing of the connection is listed, not even in TIME_WAIT. */
 	EXPECT_EQ(1, proc_rows());
