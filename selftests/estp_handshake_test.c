@@ -170,6 +170,35 @@ static int client_in(FIXTURE_DATA(hs) *self, int proto, int port, int ms)
 	return fd;
 }
 
+/*
+ * client_in() that tells a handshake from a SYN the listener dropped by
+ * what the listener counts rather than by time: the socket once connected,
+ * -1 - fd once @proto's @counter has passed @from (dropped), -1 when
+ * neither happened within 5 s.
+ */
+static int client_or_drop(FIXTURE_DATA(hs) *self, int proto, int port, const char *counter,
+			  long from)
+{
+	struct sockaddr_in sin = estp_sin4(PEER_ADDR, port);
+	struct pollfd pfd = { .events = POLLOUT };
+	long end = pkt_now_ms() + 5000;
+	int fd;
+
+	fd = keep(self, socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, proto));
+	if (fd < 0)
+		return -1;
+	pfd.fd = fd;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) && errno != EINPROGRESS)
+		return -1;
+	do {
+		if (poll(&pfd, 1, 5) == 1)
+			return estp_so_error(fd) ? -1 : fd;
+		if (estp_counter(proto, counter) > from)
+			return -1 - fd;
+	} while (pkt_now_ms() < end);
+	return -1;
+}
+
 /* Waits up to 2 s for counter @name of @proto to pass @from: its value. */
 static long stat_after(int proto, const char *name, long from)
 {
@@ -204,27 +233,33 @@ TEST_F(hs, syn_recv)
 	long t0, t1, t2;
 
 	ASSERT_EQ(0, listen_on(self, proto, lport, 8));
-	ASSERT_EQ(1, peer_syn(&self->peer, &c, port, lport, ISN, 1460));
+	/* Before the SYN, so before the SYN-ACK and its timer. */
 	t0 = pkt_now_ms();
+	ASSERT_EQ(1, peer_syn(&self->peer, &c, port, lport, ISN, 1460));
 	EXPECT_EQ(PKT_SYN | PKT_ACK, c.synack.flags);
 	EXPECT_EQ(ISN + 1, c.synack.ack);
 	EXPECT_NE(0, c.synack.mss);
 	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(proto, lport, port));
 
 	/* TCP_TIMEOUT_INIT (1 s), then doubled: the same SYN-ACK each time. */
-	ASSERT_EQ(1, peer_recv(&self->peer, &c, 4000, &r)) TH_LOG("no retransmission");
+	ASSERT_EQ(1, peer_recv(&self->peer, &c, 8000, &r)) TH_LOG("no retransmission");
 	t1 = pkt_now_ms();
 	EXPECT_EQ(PKT_SYN | PKT_ACK, r.flags);
 	EXPECT_EQ(c.synack.seq, r.seq);
 	EXPECT_EQ(ISN + 1, r.ack);
-	ASSERT_EQ(1, peer_recv(&self->peer, &c, 6000, &r)) TH_LOG("no second retransmission");
+	ASSERT_EQ(1, peer_recv(&self->peer, &c, 10000, &r)) TH_LOG("no second retransmission");
 	t2 = pkt_now_ms();
 	EXPECT_EQ(PKT_SYN | PKT_ACK, r.flags);
 	EXPECT_EQ(c.synack.seq, r.seq);
-	/* Loose: timers do not fire early, but a TCG guest may be late. */
-	EXPECT_LE(700, t1 - t0);
-	EXPECT_LT((t1 - t0) * 3, (t2 - t1) * 2)
-		TH_LOG("gaps %ld ms then %ld ms: no backoff", t1 - t0, t2 - t1);
+	/*
+	 * Timers do not fire early (a jiffy of rounding aside), and each runs
+	 * from the one before: at 1 s and 1 + 2 s from the SYN-ACK at the
+	 * soonest, 2 s for the second without backoff.  Lower bounds only: a
+	 * loaded TCG guest delays the first as much as it likes.
+	 */
+	TH_LOG("retransmissions %ld and %ld ms after the SYN", t1 - t0, t2 - t0);
+	EXPECT_LE(950, t1 - t0);
+	EXPECT_LE(2900, t2 - t0) TH_LOG("no backoff");
 	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(proto, lport, port));
 	/* Still no socket to accept. */
 	EXPECT_EQ(0, poll(&(struct pollfd){ .fd = self->lfd, .events = POLLIN }, 1, 0));
@@ -262,15 +297,15 @@ TEST_F(hs, accept_queue_full)
 	ovf = estp_counter(proto, "ListenOverflows");
 	ASSERT_LE(0, ovf);
 	for (i = 0; i < 6; i++) {
-		/* Past 500 ms it was dropped: a SYN is resent after 1 s. */
-		fd = client_in(self, proto, lport, 500);
+		/* Dropped once ListenOverflows moves, whatever the time. */
+		fd = client_or_drop(self, proto, lport, "ListenOverflows", ovf);
 		if (fd < 0)
 			break;
 		connected++;
 	}
 	EXPECT_EQ(2, connected);
 	/* The SYN that found the queue full was dropped: no request, counted. */
-	ASSERT_GT(-1, fd);
+	ASSERT_GT(-1, fd) TH_LOG("neither connected nor dropped in 5 s");
 	fd = -1 - fd;
 	EXPECT_EQ(PEER_ST_SYN_SENT, peer_state(proto, estp_local_port(fd), lport));
 	EXPECT_EQ(0, peer_rows(proto, lport, estp_local_port(fd), -1, NULL));
@@ -405,22 +440,36 @@ static int flood(struct estp_peer *p, int lport, int first, int n)
 	return 0;
 }
 
+/* SYNACK_RETRIES for syn_flood: a request expires 1 + 2 + 4 s after its SYN-ACK. */
+#define FLOOD_SYNACK_RETRIES	"2"
+#define FLOOD_EXPIRY_MS		7000
+
 /*
  * A SYN flood that the raw peer never completes: with syncookies = 1 the
  * request queue fills to the backlog and the rest gets cookies, with 0 the
  * rest is dropped; either way the listener still takes a real client, and
  * nothing is left once the requests expire.
+ *
+ * TCP keeps backlog + 1 requests: the queue is full when it holds more than
+ * backlog (inet_csk_reqsk_queue_is_full(), 6.1 and 7.3 alike).  The counts
+ * are exact when no request expired before they were read (7 s after the
+ * flood began, where the flood takes about a second under TCG; checked),
+ * when lo's backlog dropped nothing (softnet_stat: SYNs there never reach
+ * the protocol, SYN-ACKs dropped there count too) and when the client's
+ * SYN was not sent again (it connected within the 1 s initial RTO).
+ * Otherwise each bound that still holds is asserted.
  */
-TEST_F_TIMEOUT(hs, syn_flood, 60)
+TEST_F_TIMEOUT(hs, syn_flood, 120)
 {
 	const char *name = variant->proto == IPPROTO_TCP ? "TCP" : "ESTP";
-	int proto = variant->proto, lport = LPORT + 4, fd, n;
-	long base, sockets, sent, recvd, drops, lost, t;
+	int proto = variant->proto, lport = LPORT + 4, fd, n, resent;
+	long base, sockets, sent, recvd, drops, lost, dropped, t, tc, d, end;
+	bool exact;
 
 	ASSERT_EQ(0, estp_proto_line(name, NULL, &base));
 	ASSERT_EQ(0, knob_set(self, proto, SYNCOOKIES, "1"));
-	/* Requests expire after 1 s + 2 s: the flood's go quickly. */
-	ASSERT_EQ(0, knob_set(self, proto, SYNACK_RETRIES, "1"));
+	/* Requests expire well after the flood, and soon enough to wait for. */
+	ASSERT_EQ(0, knob_set(self, proto, SYNACK_RETRIES, FLOOD_SYNACK_RETRIES));
 	ASSERT_EQ(0, listen_on(self, proto, lport, FLOOD_BACKLOG));
 	sent = estp_counter(proto, "SyncookiesSent");
 	recvd = estp_counter(proto, "SyncookiesRecv");
@@ -432,27 +481,43 @@ TEST_F_TIMEOUT(hs, syn_flood, 60)
 	t = pkt_now_ms();
 	ASSERT_EQ(0, flood(&self->peer, lport, 0, FLOOD / 2));
 	/* Amid the flood a client still gets in, through a cookie. */
+	tc = pkt_now_ms();
 	fd = client_in(self, proto, lport, 3000);
+	tc = pkt_now_ms() - tc;
 	EXPECT_LE(0, fd);
 	EXPECT_LE(0, accept_in(self, 2000));
+	/* Its SYN sent again once for each RTO (1 s, then 2 s) it waited past. */
+	resent = tc < 1000 ? 0 : tc < 3000 ? 1 : 2;
 	ASSERT_EQ(0, flood(&self->peer, lport, FLOOD / 2, FLOOD / 2));
-	TH_LOG("%d SYNs in %ld ms", FLOOD, pkt_now_ms() - t);
-	/*
-	 * TCP keeps backlog + 1 requests: the queue is full when it holds more
-	 * than backlog (inet_csk_reqsk_queue_is_full(), 6.1 and 7.3 alike).
-	 * The flood takes about a second: none of them expires (3 s) before
-	 * its end, and every other SYN, the client's too, got a cookie.
-	 */
-	n = peer_rows(proto, lport, -1, PEER_ST_SYN_RECV, NULL);
-	EXPECT_EQ(FLOOD_BACKLOG + 1, n);
-	lost = softnet_drops() - lost;
-	TH_LOG("%ld SYNs lost before the protocol", lost);
-	EXPECT_EQ(sent + FLOOD - lost - n + 1, estp_counter(proto, "SyncookiesSent"));
+	TH_LOG("%d SYNs in %ld ms, the client connected in %ld ms", FLOOD, pkt_now_ms() - t, tc);
+	/* Until every SYN is accounted for: lo's softirq may still be at work. */
+	for (end = pkt_now_ms() + 5000;; usleep(10000)) {
+		n = peer_rows(proto, lport, -1, PEER_ST_SYN_RECV, NULL);
+		d = estp_counter(proto, "SyncookiesSent") - sent;
+		dropped = softnet_drops() - lost;
+		if (n + d + dropped >= FLOOD + 1 || pkt_now_ms() >= end)
+			break;
+	}
+	exact = pkt_now_ms() - t < FLOOD_EXPIRY_MS - 100;
+	lost = dropped;
+	TH_LOG("%d requests, %ld cookies, %ld packets lost on lo%s", n, d, lost,
+	       exact ? "" : ", read after the first requests could expire");
+	if (exact) {
+		/* Every SYN that reached the listener: a request or a cookie. */
+		EXPECT_EQ(FLOOD_BACKLOG + 1, n);
+		EXPECT_LE(FLOOD + 1 - lost - n, d);
+		EXPECT_GE(FLOOD + 1 + resent - n, d);
+	} else {
+		EXPECT_GE(FLOOD_BACKLOG + 1, n);
+		EXPECT_GE(FLOOD + 1 + resent - (FLOOD_BACKLOG + 1), d);
+		EXPECT_LT(0, d);
+	}
 	EXPECT_EQ(recvd + 1, estp_counter(proto, "SyncookiesRecv"));
 	fd = client_in(self, proto, lport, 3000);
 	EXPECT_LE(0, fd);
 	EXPECT_LE(0, accept_in(self, 2000));
-	EXPECT_EQ(0, peer_wait_rows(proto, lport, -1, PEER_ST_SYN_RECV, 0, 6000));
+	EXPECT_EQ(0, peer_wait_rows(proto, lport, -1, PEER_ST_SYN_RECV, 0,
+				    FLOOD_EXPIRY_MS + 8000));
 
 	/* Without cookies the SYNs past the requests are dropped and counted. */
 	ASSERT_EQ(0, knob_set(self, proto, SYNCOOKIES, "0"));
@@ -463,24 +528,40 @@ TEST_F_TIMEOUT(hs, syn_flood, 60)
 	t = pkt_now_ms();
 	ASSERT_EQ(0, flood(&self->peer, lport, 0, FLOOD));
 	TH_LOG("%d SYNs in %ld ms", FLOOD, pkt_now_ms() - t);
-	n = peer_rows(proto, lport, -1, PEER_ST_SYN_RECV, NULL);
-	EXPECT_EQ(FLOOD_BACKLOG + 1, n);
-	lost = softnet_drops() - lost;
-	TH_LOG("%ld SYNs lost before the protocol", lost);
-	EXPECT_EQ(drops + FLOOD - lost - n, estp_counter(proto, "ListenDrops"));
+	for (end = pkt_now_ms() + 5000;; usleep(10000)) {
+		n = peer_rows(proto, lport, -1, PEER_ST_SYN_RECV, NULL);
+		d = estp_counter(proto, "ListenDrops") - drops;
+		dropped = softnet_drops() - lost;
+		if (n + d + dropped >= FLOOD || pkt_now_ms() >= end)
+			break;
+	}
+	exact = pkt_now_ms() - t < FLOOD_EXPIRY_MS - 100;
+	lost = dropped;
+	TH_LOG("%d requests, %ld drops, %ld packets lost on lo%s", n, d, lost,
+	       exact ? "" : ", read after the first requests could expire");
+	if (exact) {
+		EXPECT_EQ(FLOOD_BACKLOG + 1, n);
+		EXPECT_LE(FLOOD - lost - n, d);
+		EXPECT_GE(FLOOD - n, d);
+	} else {
+		EXPECT_GE(FLOOD_BACKLOG + 1, n);
+		EXPECT_GE(FLOOD - (FLOOD_BACKLOG + 1), d);
+		EXPECT_LT(0, d);
+	}
 	EXPECT_EQ(sent, estp_counter(proto, "SyncookiesSent"));
-	/* The client's SYN gets in once the flood's requests expire. */
-	fd = client_in(self, proto, lport, 10000);
+	/* Once the flood's requests have expired, a client gets in. */
+	EXPECT_EQ(0, peer_wait_rows(proto, lport, -1, PEER_ST_SYN_RECV, 0,
+				    FLOOD_EXPIRY_MS + 8000));
+	fd = client_in(self, proto, lport, 3000);
 	EXPECT_LE(0, fd);
 	EXPECT_LE(0, accept_in(self, 2000));
-	EXPECT_EQ(0, peer_wait_rows(proto, lport, -1, PEER_ST_SYN_RECV, 0, 6000));
 
 	/* Back to the sockets there were before, once ours are closed. */
 	while (self->nfds)
 		abort_fd(self->fds[--self->nfds]);
 	close(self->lfd);
 	self->lfd = -1;
-	t = pkt_now_ms() + 2000;
+	t = pkt_now_ms() + 5000;
 	while (!estp_proto_line(name, NULL, &sockets) && sockets != base && pkt_now_ms() < t)
 		usleep(5000);
 	EXPECT_EQ(base, sockets);
@@ -556,33 +637,81 @@ static int challenge(struct __test_metadata *_metadata, FIXTURE_DATA(hs) *self,
 	return 1;
 }
 
+/* Segments @proto received in this netns (Tcp InSegs, ESTP's InSegs). */
+static long in_segs(int proto)
+{
+	if (proto == IPPROTO_TCP)
+		return estp_proc_counter("/proc/net/snmp", "Tcp", "InSegs");
+	return estp_stat("InSegs");
+}
+
+#define RATELIMIT_MS	1500
+#define RATELIMIT	"1500"
+
 /*
  * RFC 5961 7: one challenge ACK per socket per invalid_ratelimit; what
- * comes sooner is not answered.
+ * comes sooner is not answered.  After the first answer a SYN and a RST go
+ * back to back, and the round counts once the listener has taken both in
+ * (InSegs) sooner than the limit after the first was sent, which the
+ * answer's timestamp cannot precede: on a host so slow that it did not, the
+ * round proves nothing and is tried again, up to 3 times.
  */
 TEST_F(hs, challenge_ratelimit)
 {
-	int proto = variant->proto, lport = LPORT + 6, port = PEER_PORT_MIN + 6, afd;
+	int proto = variant->proto, lport = LPORT + 6, port = PEER_PORT_MIN + 6, afd, i;
+	long ch, segs, t, got, took = 0, end;
 	struct peer_conn c;
-	long ch;
-	double t;
+	struct pkt_seg s, r;
+	bool valid = false;
 
-	ASSERT_EQ(0, knob_set(self, proto, INVALID_RATELIMIT, "1500"));
+	ASSERT_EQ(0, knob_set(self, proto, INVALID_RATELIMIT, RATELIMIT));
 	ASSERT_EQ(0, listen_on(self, proto, lport, 8));
 	ASSERT_EQ(0, peer_connect(&self->peer, &c, port, lport, ISN));
 	afd = accept_in(self, 2000);
 	ASSERT_LE(0, afd);
-	ch = estp_counter(proto, "ChallengeACK");
 
-	t = pkt_now_ms();
-	EXPECT_EQ(1, challenge(_metadata, self, &c, PKT_RST));
-	/* Within the limit: a SYN and a RST go unanswered. */
-	EXPECT_EQ(0, challenge(_metadata, self, &c, PKT_SYN));
-	EXPECT_EQ(0, challenge(_metadata, self, &c, PKT_RST));
+	for (i = 0; i < 3 && !valid; i++) {
+		ch = estp_counter(proto, "ChallengeACK");
+		segs = in_segs(proto);
+		ASSERT_LE(0, ch);
+		ASSERT_LE(0, segs);
+		t = pkt_now_ms();
+		s = peer_seg(&c, PKT_RST);
+		s.seq++;
+		ASSERT_EQ(0, peer_send(&self->peer, &s));
+		ASSERT_EQ(1, peer_recv(&self->peer, &c, PEER_ANSWER_MS, &r)) TH_LOG("no challenge ACK");
+		got = pkt_now_ms();
+		EXPECT_EQ(PKT_ACK, r.flags);
+		/* Within the limit: a SYN and a RST. */
+		s = peer_seg(&c, PKT_SYN);
+		ASSERT_EQ(0, peer_send(&self->peer, &s));
+		s = peer_seg(&c, PKT_RST);
+		s.seq++;
+		ASSERT_EQ(0, peer_send(&self->peer, &s));
+		/* The RST, its answer, the SYN and the RST have come in. */
+		for (end = pkt_now_ms() + PEER_ANSWER_MS;
+		     in_segs(proto) < segs + 4 && pkt_now_ms() < end;)
+			usleep(1000);
+		took = pkt_now_ms() - t;
+		valid = in_segs(proto) >= segs + 4 && took < RATELIMIT_MS - 20;
+		if (valid) {
+			expect_silence(_metadata, self, &c, "SYN and RST within the limit");
+			break;
+		}
+		TH_LOG("round %d: the listener took them in %ld ms after the first, past the limit",
+		       i, took);
+		/* The limit runs from the last answer: let it pass, and what came go. */
+		usleep((RATELIMIT_MS + 100) * 1000);
+		peer_drain(&self->peer);
+	}
+	if (!valid)
+		SKIP(return, "the host took over %d ms for 4 segments on lo, 3 times", RATELIMIT_MS);
+	TH_LOG("the quiet ones were in %ld ms after the first", took);
 	EXPECT_EQ(ch + 1, estp_counter(proto, "ChallengeACK"));
-	/* Only if the quiet ones really came within the limit is this a test. */
-	ASSERT_GT(1500, pkt_now_ms() - t);
-	usleep((1600 - (pkt_now_ms() - t)) * 1000);
+	/* Past the limit since the first answer was sent: answered again. */
+	end = got + RATELIMIT_MS + 100 - pkt_now_ms();
+	if (end > 0)
+		usleep(end * 1000);
 	EXPECT_EQ(1, challenge(_metadata, self, &c, PKT_SYN));
 	EXPECT_EQ(ch + 2, estp_counter(proto, "ChallengeACK"));
 	EXPECT_EQ(PEER_ST_ESTABLISHED, peer_state(proto, lport, port));
