@@ -1044,11 +1044,16 @@ static int delayed_open(FIXTURE_DATA(delayed) *self, int proto)
 {
 	int i;
 
-	self->home = open("/proc/self/ns/net", O_RDONLY);
+	self->home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self->home < 0 || delayed_up())
 		return -1;
-	self->ns[0] = open("/run/netns/" NS_A, O_RDONLY);
-	self->ns[1] = open("/run/netns/" NS_B, O_RDONLY);
+	self->ns[0] = open("/run/netns/" NS_A, O_RDONLY | O_CLOEXEC);
+	self->ns[1] = open("/run/netns/" NS_B, O_RDONLY | O_CLOEXEC);
+	/*
+	 * Nameless from now on, the netns live as long as the test's fds and
+	 * sockets: nothing of them outlives a test the harness kills.
+	 */
+	delayed_down();
 	for (i = 0; i < 2; i++) {
 		if (self->ns[i] < 0)
 			return -1;
@@ -1206,12 +1211,25 @@ TEST_F(delayed, simultaneous_close)
 	EXPECT_EQ(0, read_ret(self->afd));
 }
 
+/* Runs @cmd in netns @ns: 0 when it exits 0. */
+static int run_in(FIXTURE_DATA(delayed) *self, int ns, const char *cmd)
+{
+	int err;
+
+	if (setns(self->ns[ns], CLONE_NEWNET))
+		return -1;
+	err = estp_run(cmd);
+	if (setns(self->home, CLONE_NEWNET))
+		return -1;
+	return err;
+}
+
 /* From now on both ends drop all they send: each peer looks dead to the other. */
 static int delayed_cut(FIXTURE_DATA(delayed) *self)
 {
 	self->lossy = true;
-	if (estp_run("ip netns exec " NS_A " tc qdisc change dev " DEV_A " root netem loss 100%") ||
-	    estp_run("ip netns exec " NS_B " tc qdisc change dev " DEV_B " root netem loss 100%"))
+	if (run_in(self, 0, "tc qdisc change dev " DEV_A " root netem loss 100%") ||
+	    run_in(self, 1, "tc qdisc change dev " DEV_B " root netem loss 100%"))
 		return -1;
 	return 0;
 }
