@@ -4,6 +4,7 @@
  * net/ipv4/inet_connection_sock.c: listen start and stop, the accept queue
  * and accept().
  */
+#include <linux/delay.h>
 #include <linux/sched/signal.h>
 #include <net/xfrm.h>
 #include <linux/wait.h>
@@ -302,6 +303,23 @@ void estp_reqsk_queue_drop(struct sock *listener, struct request_sock *req)
 }
 
 /*
+ * Fault point "reqsk_timer": once armed, the SYN-ACK timer's next run stops
+ * between its look at the listener and the re-arm, until the listener leaves
+ * LISTEN (at most 2 s) and 100 ms more, so that a test can close the
+ * listener while a handler is in that window.
+ */
+static void estp_reqsk_timer_fault(const struct sock *listener)
+{
+	int ms;
+
+	if (!estp_fault("reqsk_timer"))
+		return;
+	for (ms = 0; ms < 2000 && inet_sk_state_load(listener) == TCP_LISTEN; ms++)
+		mdelay(1);
+	mdelay(100);
+}
+
+/*
  * The SYN-ACK timer (reqsk_timer_handler): send the SYN-ACK again with
  * exponential backoff; give up after net.estp.synack_retries, or at once when
  * the listener has stopped listening.
@@ -317,6 +335,7 @@ static void estp_reqsk_timer_handler(struct timer_list *t)
 		estp_reqsk_put(req);		/* the timer's */
 		return;
 	}
+	estp_reqsk_timer_fault(listener);
 	if (!req->num_timeout)
 		atomic_dec(&estp_sk(listener)->accept_queue.young);
 	req->num_timeout++;
