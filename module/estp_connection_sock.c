@@ -261,15 +261,18 @@ struct request_sock *estp_reqsk_alloc(struct sock *listener)
  * @req: the request sock
  *
  * The last one frees it as the core's reqsk_free() would, which newer
- * kernels do not export.
+ * kernels do not export.  The listener's reference goes last: it may be
+ * what keeps estp.ko and the netns.
  */
 void estp_reqsk_put(struct request_sock *req)
 {
+	struct sock *listener = req->rsk_listener;
+
 	if (!refcount_dec_and_test(&req->rsk_refcnt))
 		return;
 	req->rsk_ops->destructor(req);
-	sock_put(req->rsk_listener);
 	kmem_cache_free(req->rsk_ops->slab, req);
+	sock_put(listener);
 }
 
 /* Unlink req from the established hash; true if this call did it. */
@@ -281,25 +284,49 @@ static bool estp_reqsk_unhash(struct request_sock *req)
 	return estp_ehash_insert(NULL, sk);
 }
 
-/**
- * estp_reqsk_queue_drop - end a request sock's handshake (inet_csk_reqsk_queue_drop)
- * @listener: its listener
- * @req: the request sock
- *
- * Takes it out of the established hash, with the hash's reference, and out
- * of the listener's count; stops its timer, with the timer's reference.
- * Either may already have happened on another CPU.
+/*
+ * The end of a request sock and its SYN-ACK timer.  A request holds its
+ * listener, and the listener holds estp.ko and its netns: a request that
+ * outlived its listener's close (estp_csk_listen_stop()) would keep both.
+ * So nothing may re-arm the timer of a request that is ending:
+ * - references (rsk_refcnt): the established hash's, dropped by whoever
+ *   unhashes it; the timer's, dropped by the handler when it gives up or
+ *   by whoever deletes the pending timer; the caller's, or a lookup's.
+ * - only the handler re-arms the timer.  Anyone else who ends a request
+ *   first deletes the timer with timer_delete_sync(): a handler already
+ *   running finishes (its re-arm included, which the delete then undoes),
+ *   and no other can start.  Then num_timeout is stable for the count of
+ *   young requests, and the request leaves the hash and the counts.
+ * - the handler ends a request without deleting its own timer, which is
+ *   not pending while it runs.
  */
-void estp_reqsk_queue_drop(struct sock *listener, struct request_sock *req)
+static void __estp_reqsk_queue_drop(struct sock *listener, struct request_sock *req,
+				    bool from_timer)
 {
+	if (!from_timer && timer_delete_sync(&req->rsk_timer))
+		estp_reqsk_put(req);		/* the timer's */
 	if (estp_reqsk_unhash(req)) {
 		atomic_dec(&estp_sk(listener)->accept_queue.qlen);
 		if (!req->num_timeout)
 			atomic_dec(&estp_sk(listener)->accept_queue.young);
-		estp_reqsk_put(req);
+		estp_reqsk_put(req);		/* the hash's */
 	}
-	if (timer_delete(&req->rsk_timer))
-		estp_reqsk_put(req);
+}
+
+/**
+ * estp_reqsk_queue_drop - end a request sock's handshake (inet_csk_reqsk_queue_drop)
+ * @listener: its listener
+ * @req: the request sock, with a reference the caller keeps
+ *
+ * Stops its timer, waiting for a handler that runs, with the timer's
+ * reference; takes it out of the established hash, with the hash's
+ * reference, and out of the listener's count.  Either may already have
+ * happened on another CPU.  Not for the request's own timer handler; may
+ * sleep only as long as that handler runs, so softirqs may call it.
+ */
+void estp_reqsk_queue_drop(struct sock *listener, struct request_sock *req)
+{
+	__estp_reqsk_queue_drop(listener, req, false);
 }
 
 /*
@@ -331,7 +358,7 @@ static void estp_reqsk_timer_handler(struct timer_list *t)
 
 	if (inet_sk_state_load(listener) != TCP_LISTEN ||
 	    req->num_timeout >= READ_ONCE(estp_pernet(sock_net(listener))->synack_retries)) {
-		estp_reqsk_queue_drop(listener, req);
+		__estp_reqsk_queue_drop(listener, req, true);
 		estp_reqsk_put(req);		/* the timer's */
 		return;
 	}
@@ -386,13 +413,14 @@ void estp_csk_complete_hashdance(struct sock *listener, struct request_sock *req
 {
 	struct estp_accept_queue *queue = &estp_sk(listener)->accept_queue;
 
+	/* As __estp_reqsk_queue_drop(): a running handler must not re-arm it. */
+	if (timer_delete_sync(&req->rsk_timer))
+		estp_reqsk_put(req);			/* the timer's */
 	/* estp_ehash_insert() already took req out of the hash for the child. */
 	atomic_dec(&queue->qlen);
 	if (!req->num_timeout)
 		atomic_dec(&queue->young);
 	estp_reqsk_put(req);				/* the hash's */
-	if (timer_delete(&req->rsk_timer))
-		estp_reqsk_put(req);			/* the timer's */
 	estp_csk_reqsk_queue_add(listener, req, child);
 }
 
