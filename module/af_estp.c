@@ -211,7 +211,10 @@ out_cong:
 
 static void __net_exit estp_net_exit(struct net *net)
 {
-	/* Sockets are gone (they hold the netns); minisocks are not. */
+	/*
+	 * Sockets are gone (they hold the netns), and request socks with their
+	 * listeners; minisocks are not, and are freed here.
+	 */
 	estp_twsk_purge(net);
 	estp_proc_net_exit(net);
 	estp_sysctl_net_exit(net);
@@ -293,7 +296,13 @@ out_orphans:
 
 static void __exit estp_exit(void)
 {
-	/* No socket exists here: each one holds a reference on the module. */
+	/*
+	 * No socket exists here: each one holds a reference on the module, and
+	 * each request sock one on its listener.  Time-wait minisocks hold
+	 * none: with the receive handler gone, unregister_pernet_subsys()
+	 * frees those of every netns (estp_twsk_purge()), timers included,
+	 * before their slab and the hash tables go.
+	 */
 	estp_fault_exit();
 	inet_unregister_protosw(&estp_protosw);
 	inet_del_protocol(&estp_protocol, estp_ipproto);

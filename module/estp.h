@@ -659,6 +659,8 @@ struct estp_net {
 	int				challenge_ack_limit; /* per second, per netns */
 	u32				challenge_timestamp; /* second of the count */
 	atomic_t			challenge_count;
+	/* time-wait minisocks not yet freed: estp_twsk_purge() waits for 0 */
+	atomic_t			tw_count;
 };
 
 extern unsigned int estp_net_id;

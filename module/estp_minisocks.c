@@ -3,6 +3,7 @@
  * ESTP minisocks, the counterpart of net/ipv4/tcp_minisocks.c: the segment
  * that completes a passive open, and the child it creates.
  */
+#include <linux/wait_bit.h>
 #include <net/sock.h>
 
 #include "estp.h"
@@ -141,19 +142,44 @@ struct timewait_sock_ops estp_timewait_sock_ops = {
 	.twsk_obj_size	= sizeof(struct estp_timewait_sock),
 };
 
+/*
+ * The life of a time-wait minisock.  It holds no reference on estp.ko (so
+ * TIME_WAIT never blocks rmmod) nor on its netns (so it never keeps one
+ * alive); the core's inet_twsk_free(), which would drop one, never sees it
+ * (estp_sock_gen_put()).  Instead:
+ * - references (tw_refcnt): the established hash's, dropped by whoever
+ *   unhashes it (its timer's handler, a RST or SYN for it, the purge); the
+ *   timer's, dropped by the handler or by whoever deletes the pending
+ *   timer; a lookup's, dropped by the one who looked it up.
+ * - its netns counts it (estp_net.tw_count) from its allocation to its
+ *   free.  estp_twsk_purge() runs at netns exit, and for every netns at
+ *   rmmod (unregister_pernet_subsys()): it unhashes each minisock of the
+ *   netns and deletes its timer (timer_delete_sync(): a handler already
+ *   running finishes first), then waits for the count to reach zero, i.e.
+ *   for those who held one it could no longer find (a handler that had
+ *   unhashed it already, a segment being processed) to drop it.
+ * - the free is the last touch of the netns and of estp.ko's data; what is
+ *   left of its caller's run is estp.ko's text, which module unload frees
+ *   only after an RCU grace period, and the callers that may run then
+ *   (timers, the receive path) are softirqs, which hold one off.
+ */
+
 /**
  * estp_twsk_put - drop a reference on a time-wait minisock (inet_twsk_put)
  * @tw: the minisock
  *
- * The last one frees it.  Minisocks hold no reference on the module (so
- * TIME_WAIT never blocks rmmod): estp_twsk_purge() ends them at netns exit,
- * and the core's inet_twsk_free(), which would drop one, never sees them
- * (estp_sock_gen_put()).
+ * The last one frees it, and its netns stops counting it.
  */
 void estp_twsk_put(struct inet_timewait_sock *tw)
 {
-	if (refcount_dec_and_test(&tw->tw_refcnt))
-		kmem_cache_free(estp_timewait_sock_ops.twsk_slab, tw);
+	struct estp_net *en;
+
+	if (!refcount_dec_and_test(&tw->tw_refcnt))
+		return;
+	en = estp_pernet(twsk_net(tw));
+	kmem_cache_free(estp_timewait_sock_ops.twsk_slab, tw);
+	if (atomic_dec_and_test(&en->tw_count))
+		wake_up_var(&en->tw_count);
 }
 
 /* Out of the established hash and the bind bucket (inet_twsk_kill). */
@@ -175,13 +201,16 @@ static void estp_twsk_deschedule_put(struct inet_timewait_sock *tw)
 
 /**
  * estp_twsk_purge - end every time-wait minisock of a netns
- * @net: the netns going away
+ * @net: the netns going away, or every netns at rmmod
  *
  * Minisocks hold no reference on their netns nor on the module: they must
- * not outlive either.  Waits for timers already running.
+ * not outlive either.  No full sock of @net is left to make new ones.
+ * Returns once the last of them is freed: waits for timers already
+ * running, and for references held by those that unhashed one first.
  */
 void estp_twsk_purge(struct net *net)
 {
+	struct estp_net *en = estp_pernet(net);
 	struct inet_timewait_sock *tw;
 
 	while ((tw = estp_ehash_find_tw(net)) != NULL) {
@@ -191,6 +220,7 @@ void estp_twsk_purge(struct net *net)
 		estp_twsk_put(tw);		/* estp_ehash_find_tw()'s */
 		cond_resched();
 	}
+	wait_var_event(&en->tw_count, !atomic_read(&en->tw_count));
 }
 
 static void estp_tw_timer_handler(struct timer_list *t)
@@ -226,6 +256,8 @@ void estp_time_wait(struct sock *sk, int state, int timeo)
 		etw = kmem_cache_alloc(estp_timewait_sock_ops.twsk_slab, GFP_ATOMIC);
 	if (!etw)
 		goto done;
+	/* Counted until estp_twsk_put() frees it, whatever happens below. */
+	atomic_inc(&estp_pernet(sock_net(sk))->tw_count);
 	/* All but the hash node and the count, which lookups may be reading. */
 	memset(etw, 0, offsetof(struct sock_common, skc_dontcopy_begin));
 	memset((u8 *)etw + end, 0, sizeof(*etw) - end);
