@@ -115,15 +115,24 @@ TEST_F(fresh, getsockopt_type_protocol)
 	EXPECT_EQ(variant->proto, val);
 }
 
-/* IP-level options reach IP through the protocol, as TCP's do. */
+/*
+ * IP-level options are taken and read back through the protocol, as TCP's
+ * are.  What they put in the IP headers on the wire (the TOS and TTL bytes
+ * of the client's, the SYN-ACK's and the accepted socket's segments) is
+ * checked beside TCP's in estp_wire_test (iphdr.*).
+ */
 TEST_F(fresh, ip_tos_roundtrip)
 {
-	int tos = 0x20, val = 0;
+	int tos = 0x20, ttl = 33, val = 0;
 	socklen_t len = sizeof(val);
 
 	ASSERT_EQ(0, setsockopt(self->fd, SOL_IP, IP_TOS, &tos, sizeof(tos)));
 	ASSERT_EQ(0, getsockopt(self->fd, SOL_IP, IP_TOS, &val, &len));
 	EXPECT_EQ(tos, val);
+	ASSERT_EQ(0, setsockopt(self->fd, SOL_IP, IP_TTL, &ttl, sizeof(ttl)));
+	len = sizeof(val);
+	ASSERT_EQ(0, getsockopt(self->fd, SOL_IP, IP_TTL, &val, &len));
+	EXPECT_EQ(ttl, val);
 }
 
 /*
