@@ -5,7 +5,8 @@
 #   make KVER=6.12          ... for another kernel of kernels.conf
 #   make all-kernels        ... for every kernel of the matrix
 #   make kvers              the matrix's kernel names, one a line
-#   make check [KVERS="6.1 7.3"] [T=prog[:case]] [STRESS=1]
+#   make check [KVERS="6.1 7.x"] [T=prog[:case]] [STRESS=1]
+#   make debug-kernel       build (once a machine) the matrix's debug kernel
 #   make lint               checkpatch --strict, sparse (C=2), W=1, imports
 #   make demo               boot the default kernel and show ESTP working
 #   make vm KVER=... CMD=.. run CMD in a guest (scripts/vm-run)
@@ -16,7 +17,7 @@ KVER ?= $(firstword $(KVERS))
 T ?=
 STRESS ?= 0
 
-.PHONY: module all-kernels kvers check lint demo vm docs clean
+.PHONY: module all-kernels kvers check debug-kernel lint demo vm docs clean
 
 module:
 	@ko=$$(scripts/build-module $(KVER)) && \
@@ -32,6 +33,9 @@ kvers:
 check:
 	@T="$(T)" STRESS="$(STRESS)" scripts/check $(KVERS)
 
+debug-kernel:
+	@scripts/kernel-fetch $(shell awk '$$4 == "debug" {print $$1}' kernels.conf)
+
 lint:
 	@scripts/lint $(KVERS)
 
@@ -45,5 +49,5 @@ docs:
 	@scripts/docs
 
 clean:
-	rm -rf .cache/build .cache/runs .cache/check Documentation/_build module/estp.ko
+	rm -rf .cache/build .cache/runs .cache/check .cache/resolved Documentation/_build module/estp.ko
 	$(MAKE) -s -C selftests clean 2>/dev/null || true
