@@ -405,25 +405,31 @@ FIXTURE_TEARDOWN(blackhole)
 	close(self->cap);
 }
 
+#define SYN_LINEAR	"/proc/sys/net/ipv4/tcp_syn_linear_timeouts"
+
 /*
- * TCP_SYNCNT 1: the SYN, one retransmission, then ETIMEDOUT: 3 s with
- * exponential backoff from the 1 s initial RTO, 2 s with 7.x's linear SYN
- * timeouts.  Exactly two SYNs reach the other end: the count is what tells
- * one retry from the sysctl's 6 (minutes) or any other, so the time only
- * needs a lower bound (timers do not fire early) and a loose upper one.
+ * TCP_SYNCNT 1: the SYN, one retransmission, then ETIMEDOUT, 3 s with
+ * exponential backoff from the 1 s initial RTO.  Exactly two SYNs reach the
+ * other end: the count is what tells one retry from the sysctl's 6
+ * (minutes) or any other, so the time only needs a lower bound (timers do
+ * not fire early) and a loose upper one.  ESTP has no linear SYN timeouts
+ * (tcp_syn_linear_timeouts, 6.5 on, which also add retries): off for TCP
+ * in this netns, so that both follow the schedule every kernel shares.
  */
 TEST_F(blackhole, syn_timeout)
 {
 	const int port = PORT_BASE + 8;
 	double t;
 
+	if (!access(SYN_LINEAR, F_OK))
+		ASSERT_EQ(0, estp_sysctl_set(SYN_LINEAR, "0"));
 	/* ESTP takes TCP's options at SOL_TCP. */
 	ASSERT_EQ(0, setsockopt(self->fd[0], SOL_TCP, TCP_SYNCNT, &(int){ 1 }, sizeof(int)));
 	t = now_s();
 	EXPECT_EQ(ETIMEDOUT, try_connect(self->fd[0], BH_REMOTE, port));
 	t = now_s() - t;
 	TH_LOG("connect() gave up after %.2f s", t);
-	EXPECT_LE(1.9, t);
+	EXPECT_LE(2.9, t);
 	EXPECT_GE(20.0, t);
 	EXPECT_EQ(2, bh_syns(self->cap, variant->proto, port));
 	EXPECT_EQ(0, estp_so_error(self->fd[0]));
