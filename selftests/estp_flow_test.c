@@ -44,13 +44,21 @@ static const struct estp_veth veth = {
 	.ip_a = IP_A, .ip_b = IP_B,
 };
 
+/* The link as the fixture sets it up ("delay 1ms"), or dead ("loss 100%"). */
+static int link_set(const char *netem)
+{
+	if (estp_runf("ip netns exec " NS_A " tc qdisc change dev " DEV_A " root netem %s",
+		      netem) ||
+	    estp_runf("ip netns exec " NS_B " tc qdisc change dev " DEV_B " root netem %s",
+		      netem))
+		return -1;
+	return 0;
+}
+
 /* From now on both ends drop all they send: each peer looks dead to the other. */
 static int link_cut(void)
 {
-	if (estp_run("ip netns exec " NS_A " tc qdisc change dev " DEV_A " root netem loss 100%") ||
-	    estp_run("ip netns exec " NS_B " tc qdisc change dev " DEV_B " root netem loss 100%"))
-		return -1;
-	return 0;
+	return link_set("loss 100%");
 }
 
 static double now_s(void)
@@ -61,10 +69,8 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static unsigned char pattern(size_t i)
-{
-	return (i * 131 + i / 4093) & 0xff;
-}
+/* The seed of the stream the client sends: it never repeats (estp_pattern_*). */
+#define SEED		0xf10f
 
 FIXTURE(flow)
 {
@@ -126,7 +132,7 @@ static int client_state(FIXTURE_DATA(flow) *self, int proto)
 
 	if (enter(self, 0))
 		return -2;
-	st = estp_proc_state(proto, self->cport, PORT);
+	st = estp_proc_state(proto, self->cport, -1);
 	if (enter(self, -1))
 		return -2;
 	return st;
@@ -149,14 +155,12 @@ FIXTURE_SETUP(flow)
 {
 	struct sockaddr_in sin = estp_sin4(IP_B, PORT);
 	struct timeval tv = { .tv_sec = 30 };
-	size_t i;
 
 	self->lfd = self->cfd = self->afd = -1;
 	self->ns[0] = self->ns[1] = -1;
 	self->tx = malloc(XFER_LEN);
 	ASSERT_NE(NULL, self->tx);
-	for (i = 0; i < XFER_LEN; i++)
-		self->tx[i] = pattern(i);
+	estp_pattern_fill(self->tx, XFER_LEN, 0, SEED);
 	self->home = open("/proc/self/ns/net", O_RDONLY);
 	ASSERT_LE(0, self->home);
 	/* A clean link, with a netem qdisc on each end that a test can make lossy. */
@@ -229,7 +233,8 @@ static void *writer_fn(void *arg)
 }
 
 /*
- * Reads @fd to the end of the stream, checking each byte against pattern():
+ * Reads @fd to the end of the stream, checking each byte against the
+ * client's stream:
  * the number of bytes read when all matched; -1 on an error (errno) or a
  * mismatch (errno EBADMSG), with what was read in *@got.
  */
@@ -239,17 +244,15 @@ static long read_all(int fd, size_t *got)
 
 	*got = 0;
 	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0), i;
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
 
 		if (n < 0)
 			return -1;
 		if (n == 0)
 			return *got;
-		for (i = 0; i < n; i++) {
-			if (buf[i] != pattern(*got + i)) {
-				errno = EBADMSG;
-				return -1;
-			}
+		if (estp_pattern_check(buf, n, *got, SEED) >= 0) {
+			errno = EBADMSG;
+			return -1;
 		}
 		*got += n;
 	}
@@ -386,19 +389,18 @@ TEST_F_TIMEOUT(flow, zero_window_nonblocking, 180)
  * the failure in *@secs.  SO_SNDTIMEO makes a blocked send() return now
  * and then (EAGAIN, or the bytes it took), for the clock to be looked at.
  */
-static int write_until_error(FIXTURE_DATA(flow) *self, double *secs)
+static int write_until_error(FIXTURE_DATA(flow) *self, int fd, double *secs)
 {
 	struct timeval tv = { .tv_sec = 5 };
 	size_t sent = 0;
 	int err = 0;
 	double t;
 
-	if (setsockopt(self->cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) || link_cut())
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) || link_cut())
 		return -1;
 	t = now_s();
 	while (now_s() - t < 90) {
-		ssize_t n = send(self->cfd, self->tx + sent % (XFER_LEN - CHUNK), CHUNK,
-				 MSG_NOSIGNAL);
+		ssize_t n = send(fd, self->tx + sent % (XFER_LEN - CHUNK), CHUNK, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EAGAIN)
 			continue;
@@ -412,23 +414,32 @@ static int write_until_error(FIXTURE_DATA(flow) *self, double *secs)
 	return err;
 }
 
-/* What a writer to a vanished peer sees once the limit is reached. */
+/*
+ * What a writer to a vanished peer sees once the connection times out,
+ * @when seconds after its first unanswered byte: not before (timers do not
+ * fire early, and that byte left after the clock started), and before
+ * @most, which tells it from the next larger setting and leaves TCG its
+ * jitter.
+ */
 static void expect_timed_out(struct __test_metadata *_metadata, FIXTURE_DATA(flow) *self,
-			     int proto, long aborts, int err, double secs, double most)
+			     int proto, int fd, long aborts, int err, double secs, double when,
+			     double most)
 {
 	TH_LOG("send() failed after %.2f s: %s", secs, strerror(err));
 	EXPECT_EQ(ETIMEDOUT, err);
-	/* Not before the limit; the margin above it is for TCG. */
-	EXPECT_LE(2.5, secs);
+	EXPECT_LE(when - 0.1, secs);
 	EXPECT_GT(most, secs);
 	EXPECT_EQ(-1, client_state(self, proto));
 	EXPECT_EQ(aborts + 1, counter_in(self, 0, estp_counter, proto, "AbortOnTimeout"));
 	/* The error was reported once; the socket is closed for writing now. */
-	EXPECT_EQ(-1, send(self->cfd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
+	EXPECT_EQ(-1, send(fd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
 	EXPECT_EQ(EPIPE, errno);
 }
 
-/* TCP_USER_TIMEOUT (18) at SOL_TCP, which ESTP takes too: 3000 ms. */
+/*
+ * TCP_USER_TIMEOUT (18) at SOL_TCP, which ESTP takes too: 3000 ms, on the
+ * dot (the RTO is clamped to what is left of it); not 3 times that.
+ */
 TEST_F_TIMEOUT(flow, peer_gone_user_timeout, 180)
 {
 	long aborts = counter_in(self, 0, estp_counter, variant->proto, "AbortOnTimeout");
@@ -439,30 +450,85 @@ TEST_F_TIMEOUT(flow, peer_gone_user_timeout, 180)
 	ASSERT_EQ(0, setsockopt(self->cfd, SOL_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms)))
 		TH_LOG("TCP_USER_TIMEOUT: %s", strerror(errno));
 	ASSERT_EQ(3000, estp_getsockopt_int(self->cfd, SOL_TCP, TCP_USER_TIMEOUT));
-	err = write_until_error(self, &secs);
+	err = write_until_error(self, self->cfd, &secs);
 	ASSERT_LE(0, err);
-	expect_timed_out(_metadata, self, variant->proto, aborts, err, secs, 30);
+	expect_timed_out(_metadata, self, variant->proto, self->cfd, aborts, err, secs, 3.0, 9.0);
+}
+
+/*
+ * The RTO (seconds) of the socket with local port @lport in netns @ns's
+ * /proc/net/{tcp,estp}, from its column after the inode: > 0, or -1.
+ */
+static double rto_in(FIXTURE_DATA(flow) *self, int ns, int proto, int lport)
+{
+	unsigned int lp;
+	char line[512];
+	double rto = -1;
+	long ticks;
+	FILE *f;
+
+	if (enter(self, ns))
+		return -1;
+	f = fopen(ESTP_PROC_NET(proto), "r");
+	while (f && rto < 0 && fgets(line, sizeof(line), f))
+		if (sscanf(line, " %*u: %*x:%x %*x:%*x %*x %*x:%*x %*x:%*x %*x %*u %*d %*u %*d %*s %ld",
+			   &lp, &ticks) == 2 && (int)lp == lport)
+			rto = (double)ticks / sysconf(_SC_CLK_TCK);
+	if (f)
+		fclose(f);
+	if (enter(self, -1))
+		return -1;
+	return rto;
 }
 
 /*
  * net.ipv4.tcp_retries2 (TCP) or net.estp.retries2 (ESTP) = 3 in the
- * writer's netns: with RTOs of 200 ms doubling, 3 s of retransmissions
- * (tcp_model_timeout()), instead of 15 retries' 15 minutes.
+ * writer's netns: 3 s of retransmissions (tcp_model_timeout(): 15 times
+ * the 200 ms minimum RTO), instead of 15 retries' 15 minutes, checked when
+ * a retransmission timer expires.  Over a 100 ms round trip (netem delay
+ * 50 ms both ways, for a connection of the test's own) the RTO R is about
+ * 300 ms and the timers expire R, 3R, 7R, 15R after the first unanswered
+ * byte: 2.1 s is too early whether the kernel counts from the first
+ * transmission or from the first retransmission, 4.5 s is past it either
+ * way, so ETIMEDOUT comes at 15R, well apart from 31R (retries2 = 4).
+ * (Over the fixture's 2 ms round trip 15R is 3.0 s and on the edge: TCP
+ * itself ends at 3 or 6 s from run to run.)
  */
 TEST_F_TIMEOUT(flow, peer_gone_retries2, 180)
 {
 	const char *path = variant->proto == IPPROTO_TCP ?
 			   "/proc/sys/net/ipv4/tcp_retries2" : "/proc/sys/net/estp/retries2";
 	long aborts = counter_in(self, 0, estp_counter, variant->proto, "AbortOnTimeout");
-	double secs = 0;
-	int err;
+	struct sockaddr_in sin = estp_sin4(IP_B, PORT + 1);
+	double secs = 0, rto;
+	int err, lfd, afd;
 
 	ASSERT_LE(0, aborts);
 	err = sysctl_in(self, 0, path, "3");
 	ASSERT_EQ(0, err) TH_LOG("%s: %s", path, strerror(err));
-	err = write_until_error(self, &secs);
+	ASSERT_EQ(0, link_set("delay 50ms"));
+	lfd = socket_in(self, 1, variant->proto);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(lfd, 1));
+	/* The fixture's client is left alone: the checks below look at this one. */
+	estp_close_abort(&self->cfd);
+	self->cfd = socket_in(self, 0, variant->proto);
+	ASSERT_LE(0, self->cfd);
+	ASSERT_EQ(0, connect(self->cfd, (struct sockaddr *)&sin, sizeof(sin)));
+	afd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	close(lfd);
+	self->cport = estp_local_port(self->cfd);
+	rto = rto_in(self, 0, variant->proto, self->cport);
+	TH_LOG("RTO %.2f s", rto);
+	ASSERT_LE(0.25, rto);
+	ASSERT_GT(0.42, rto) TH_LOG("7R would pass 3 s");
+	err = write_until_error(self, self->cfd, &secs);
+	estp_close_abort(&afd);
 	ASSERT_LE(0, err);
-	expect_timed_out(_metadata, self, variant->proto, aborts, err, secs, 60);
+	expect_timed_out(_metadata, self, variant->proto, self->cfd, aborts, err, secs,
+			 15 * rto, 15 * rto + 2.5);
 }
 
 TEST_HARNESS_MAIN
