@@ -7,13 +7,20 @@
  * algorithm from another module (selftests/modules/estp_test_cc.ko) that
  * cannot be unloaded while a socket or a netns default uses it, and a
  * byte-exact 4 MiB transfer with each algorithm.
+ *
+ * Every TEST_F runs in a netns of its own (its default algorithm, its
+ * TIME_WAIT sockets, its counters, its qdiscs go with it); what is global
+ * (the init netns's default, the fault point, estp_test_cc.ko) has a
+ * guard process that puts it back should the test be killed.
  */
+#include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/wait.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
@@ -30,11 +37,12 @@
 #define ESTP_AVAILABLE	"/proc/sys/net/estp/available_congestion_control"
 #define TCP_DEFAULT	"/proc/sys/net/ipv4/tcp_congestion_control"
 #define TCP_AVAILABLE	"/proc/sys/net/ipv4/tcp_available_congestion_control"
-#define TW_TIMEOUT	"/proc/sys/net/estp/tw_timeout"
 #define TEST_CC		"estp_test"
 #define TEST_CC_MOD	"estp_test_cc"
 #define XFER_LEN	(4 << 20)
 #define FAIL_FILE	"/sys/kernel/debug/estp/fail"
+/* Fixed ports below ip_local_port_range, apart from the other tests'. */
+#define PORT_BASE	22100
 
 static const char *default_path(int proto)
 {
@@ -60,6 +68,14 @@ static const char *cc_of(int fd, char *buf)
 
 	memset(buf, 0, CA_NAME_MAX + 1);
 	if (getsockopt(fd, SOL_TCP, TCP_CONGESTION, buf, &len))
+		buf[0] = '\0';
+	return buf;
+}
+
+/* The current netns's default algorithm for @proto, or "" on error. */
+static const char *cc_default(int proto, char *buf)
+{
+	if (estp_sysctl_get(default_path(proto), buf, CA_NAME_MAX + 1))
 		buf[0] = '\0';
 	return buf;
 }
@@ -181,24 +197,29 @@ FIXTURE(cc)
 	int lfd, cfd, afd;
 	int port, cport;
 	int mss;		/* the client's TCP_MAXSEG before connect(); 0: none */
-	char saved[CA_NAME_MAX + 1];
-	char tw_saved[32];
+	int home;		/* the init netns */
+	int priv;		/* the test's own */
+	char saved[CA_NAME_MAX + 1];	/* its default algorithm */
+	struct estp_sysctl_saved init_default;
+	struct estp_guard guard;	/* set while the init netns's default is changed */
 };
 
 FIXTURE_VARIANTS_TCP_ESTP(cc);
 
+/* A new netns takes the init netns's default, which self->saved keeps. */
 static void pair_setup(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self, int proto)
 {
 	self->lfd = self->cfd = self->afd = -1;
 	self->port = 0;
 	self->mss = 0;
-	self->tw_saved[0] = '\0';
+	self->guard.pid = -1;
 	ASSERT_EQ(0, estp_sysctl_get(default_path(proto), self->saved, sizeof(self->saved)));
-	/* What a graceful close leaves must be gone before estp.ko unloads. */
-	if (proto == IPPROTO_ESTP &&
-	    (estp_sysctl_get(TW_TIMEOUT, self->tw_saved, sizeof(self->tw_saved)) ||
-	     estp_sysctl_set(TW_TIMEOUT, "1")))
-		self->tw_saved[0] = '\0';
+	self->priv = -1;
+	self->home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, self->home);
+	ASSERT_EQ(0, estp_netns_private());
+	self->priv = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, self->priv);
 }
 
 static void pair_teardown(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self, int proto)
@@ -207,9 +228,15 @@ static void pair_teardown(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *s
 	estp_close_abort(&self->cfd);
 	if (self->lfd >= 0)
 		close(self->lfd);
-	EXPECT_EQ(0, estp_sysctl_set(default_path(proto), self->saved));
-	if (self->tw_saved[0])
-		estp_sysctl_set(TW_TIMEOUT, self->tw_saved);
+	if (self->guard.pid > 0) {
+		/* A test that changed the init netns's default and failed. */
+		EXPECT_EQ(0, setns(self->home, CLONE_NEWNET));
+		EXPECT_EQ(0, estp_sysctl_set(default_path(proto), self->init_default.val));
+		estp_guard_stop(&self->guard);
+	}
+	if (self->priv >= 0)
+		close(self->priv);
+	close(self->home);
 }
 
 FIXTURE_SETUP(cc)
@@ -340,7 +367,7 @@ TEST_F(cc, established)
 {
 	char buf[64];
 
-	open_pair(_metadata, self, variant->proto, 34101, "reno", NULL);
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 1, "reno", NULL);
 	EXPECT_STREQ("reno", cc_of(self->afd, buf));
 	EXPECT_STREQ(self->saved, cc_of(self->cfd, buf));
 	check_handshake_rto(_metadata, variant->proto, self->cport, self->port);
@@ -357,8 +384,51 @@ TEST_F(cc, established)
 }
 
 /*
+ * The RTO after a handshake over a 40 ms round trip (netem delay 20 ms on
+ * this test's lo), at both ends, is TCP's over the same path in the same
+ * netns, within 2 clock ticks (each end has one RTT sample, which TCG
+ * makes vary).  TCP sets SRTT + max(4 * RTTVAR, 200 ms): 240 ms here.
+ */
+TEST_F(cc, rto_like_tcps)
+{
+	long rto[2][2], cwnd, ssthresh;
+	int i, end;
+
+	ASSERT_EQ(0, estp_run("tc qdisc add dev lo root netem delay 20ms"))
+		TH_LOG("tc qdisc add dev lo root netem");
+	for (i = 0; i < 2; i++) {
+		int proto = i ? variant->proto : IPPROTO_TCP;
+
+		open_pair(_metadata, self, proto, PORT_BASE + 5 + i, NULL, NULL);
+		ASSERT_EQ(0, proc_cc(proto, self->cport, self->port, &rto[i][0], &cwnd,
+				     &ssthresh));
+		ASSERT_EQ(0, proc_cc(proto, self->port, self->cport, &rto[i][1], &cwnd,
+				     &ssthresh));
+		estp_close_abort(&self->afd);
+		estp_close_abort(&self->cfd);
+		estp_close_abort(&self->lfd);
+	}
+	TH_LOG("RTO in clock ticks, client and server: TCP %ld %ld, %s %ld %ld",
+	       rto[0][0], rto[0][1], variant->proto == IPPROTO_TCP ? "TCP" : "ESTP",
+	       rto[1][0], rto[1][1]);
+	for (end = 0; end < 2; end++) {
+		/* The delay is there: TCP adds the SRTT to its 200 ms. */
+		EXPECT_LE(22, rto[0][end]);
+		EXPECT_GE(2, labs(rto[1][end] - rto[0][end])) TH_LOG("end %d", end);
+	}
+}
+
+/*
+ * ESTP's RFC 6298 estimator makes the RTO max(SRTT + 4 * RTTVAR, 200 ms)
+ * (protocol.rst, "RTT and RTO"), not TCP's SRTT + max(4 * RTTVAR, 200 ms):
+ * up to one SRTT shorter, 200 ms instead of 240 ms here.
+ */
+XFAIL_ADD(cc, estp, rto_like_tcps);
+
+/*
  * A new default applies to sockets created afterwards, children of a
  * listener that made no choice included; existing sockets keep theirs.
+ * (The default is this test's netns's.)
  */
 TEST_F(cc, default_for_new_sockets)
 {
@@ -373,26 +443,34 @@ TEST_F(cc, default_for_new_sockets)
 	EXPECT_STREQ(other, buf);
 	EXPECT_EQ(ENOENT, estp_sysctl_set(default_path(variant->proto), "no_such_cc"));
 	EXPECT_STREQ(self->saved, cc_of(old, buf));
-	open_pair(_metadata, self, variant->proto, 34102, NULL, NULL);
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 2, NULL, NULL);
 	EXPECT_STREQ(other, cc_of(self->cfd, buf));
 	EXPECT_STREQ(other, cc_of(self->afd, buf));
 	EXPECT_STREQ(other, cc_of(self->lfd, buf));
 	close(old);
 }
 
-/* A new network namespace starts with the initial one's default. */
+/*
+ * A new network namespace starts with the initial one's default, whatever
+ * the netns that creates it has: the init netns's is changed (and guarded).
+ */
 TEST_F(cc, netns_inherits_default)
 {
 	const char *other = strcmp(self->saved, "reno") ? "reno" : "cubic";
+	const char *path = default_path(variant->proto);
+	char buf[64];
 	int status;
 	pid_t pid;
 
-	ASSERT_EQ(0, estp_sysctl_set(default_path(variant->proto), other));
+	ASSERT_EQ(0, setns(self->home, CLONE_NEWNET));
+	ASSERT_EQ(0, estp_sysctl_guard(&self->guard, &self->init_default, path));
+	ASSERT_EQ(0, estp_sysctl_set(path, other));
+	/* From the test's netns, whose default stays the old one. */
+	ASSERT_EQ(0, setns(self->priv, CLONE_NEWNET));
+	EXPECT_STREQ(self->saved, cc_default(variant->proto, buf));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		char buf[64];
-
 		if (unshare(CLONE_NEWNET) ||
 		    estp_sysctl_get(default_path(variant->proto), buf, sizeof(buf)))
 			_exit(2);
@@ -401,6 +479,9 @@ TEST_F(cc, netns_inherits_default)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, setns(self->home, CLONE_NEWNET));
+	EXPECT_EQ(0, estp_sysctl_set(path, self->init_default.val));
+	estp_guard_stop(&self->guard);
 }
 
 /* ---- a 4 MiB transfer with each algorithm ---- */
@@ -465,30 +546,25 @@ static size_t pump(struct __test_metadata *_metadata, int cfd, int afd,
 
 
 /*
- * 4 MiB from cfd to afd with algorithm @name on both, in segments of
- * @mss bytes (0: the route's), so that the congestion window, not only the
- * 64 KiB receive window, holds the sender back.  @lose (ESTP only): that
- * many consecutive data transmissions are lost once 1 MiB has arrived.
+ * 4 MiB from cfd to afd with algorithm @name on both, in segments of @mss
+ * bytes (0: the route's), byte for byte; @lose (ESTP only): that many
+ * consecutive data transmissions are lost once 1 MiB has arrived.  The
+ * sender's cwnd and ssthresh afterwards, from /proc, in *@cwnd and
+ * *@ssthresh; the sockets are closed again.
  */
-static void transfer(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
-		     int proto, int port, const char *name, int mss, int lose)
+static void transfer_once(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
+			  int proto, int port, const char *name, int mss, int lose,
+			  long *cwnd, long *ssthresh)
 {
 	unsigned char *tx = malloc(XFER_LEN), *rx = malloc(XFER_LEN + 1);
 	struct writer w = { 0 };
 	size_t got = 0;
-	uint64_t x = 0x9e3779b97f4a7c15ULL ^ port;
-	long retrans = estp_stat("RetransSegs"), rcvqdrop = estp_stat("RcvQDrop");
-	long rto, cwnd, ssthresh;
+	long rto;
 	char buf[64];
-	size_t i;
 
+	*cwnd = *ssthresh = -2;
 	ASSERT_TRUE(tx && rx);
-	for (i = 0; i < XFER_LEN; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		tx[i] = x;
-	}
+	estp_pattern_fill(tx, XFER_LEN, 0, port);
 	self->mss = mss;
 	open_pair(_metadata, self, proto, port, name, name);
 	EXPECT_STREQ(name, cc_of(self->cfd, buf));
@@ -496,42 +572,93 @@ static void transfer(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
 	got = pump(_metadata, self->cfd, self->afd, tx, rx, lose, &w);
 	EXPECT_EQ(0, w.err);
 	EXPECT_EQ((size_t)XFER_LEN, w.sent);
-	ASSERT_EQ((size_t)XFER_LEN, got);
-	EXPECT_EQ(0, memcmp(tx, rx, XFER_LEN));
+	EXPECT_EQ((size_t)XFER_LEN, got);
+	EXPECT_EQ(-1, estp_pattern_check(rx, got < XFER_LEN ? got : XFER_LEN, 0, port));
 	free(tx);
 	free(rx);
-	if (proto != IPPROTO_ESTP)
+	EXPECT_EQ(0, proc_cc(proto, self->cport, self->port, &rto, cwnd, ssthresh));
+	estp_close_abort(&self->afd);
+	estp_close_abort(&self->cfd);
+	estp_close_abort(&self->lfd);
+	ASSERT_EQ((size_t)XFER_LEN, got);
+}
+
+/*
+ * The largest window a transfer reached: cwnd now, or, when a recovery
+ * halved it (Reno's ssthresh is half the window it found), twice the
+ * threshold it left.
+ */
+static long peak_cwnd(long cwnd, long ssthresh)
+{
+	return ssthresh > 0 && 2 * ssthresh > cwnd ? 2 * ssthresh : cwnd;
+}
+
+/*
+ * A transfer of the variant's protocol.  Slow start takes cwnd past its
+ * initial 10 segments, with the route's 64 KiB segments as with 1000-byte
+ * ones; Reno's, in 1000-byte segments, to far above the ~92 segments that
+ * congestion avoidance alone reaches in 4 MiB (cwnd^2 / 2 = 4194
+ * segments), before any recovery halves it.  ESTP is compared with TCP
+ * after the same transfer in the same netns: each window past the same
+ * marks.  Not the windows' values, which TCG's timing moves by a factor
+ * of 2 from run to run, nor the thresholds: TCP's HyStart may end CUBIC's
+ * slow start early (ESTP has none: protocol.rst), and ESTP now and then
+ * enters a recovery on lossless loopback (FastRetrans without a drop,
+ * logged below) where TCP does not.
+ */
+static void transfer(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
+		     int proto, int port, const char *name, int mss, int lose)
+{
+	long retrans = estp_stat("RetransSegs"), rcvqdrop = estp_stat("RcvQDrop");
+	long cwnd, ssthresh, tcp_cwnd, tcp_ssthresh;
+
+	transfer_once(_metadata, self, proto, port, name, mss, lose, &cwnd, &ssthresh);
+	TH_LOG("%s %s mss %d: cwnd %ld ssthresh %ld", proto == IPPROTO_TCP ? "TCP" : "ESTP",
+	       name, mss, cwnd, ssthresh);
+	if (proto == IPPROTO_ESTP)
+		TH_LOG("ESTP resent %ld, dropped %ld for a full receive buffer; in this netns "
+		       "Timeouts %ld LossProbes %ld FastRetrans %ld Undo %ld",
+		       estp_stat("RetransSegs") - retrans, estp_stat("RcvQDrop") - rcvqdrop,
+		       estp_stat("Timeouts"), estp_stat("LossProbes"), estp_stat("FastRetrans"),
+		       estp_stat("Undo"));
+	if (lose) {
+		EXPECT_LE(retrans + lose, estp_stat("RetransSegs"));
+		/* A timeout set the threshold: no longer unlimited. */
+		EXPECT_LT(0, ssthresh);
 		return;
-	ASSERT_EQ(0, proc_cc(proto, self->cport, self->port, &rto, &cwnd, &ssthresh));
-	TH_LOG("after: cwnd %ld ssthresh %ld, %ld resent, %ld dropped for a full receive buffer",
-	       cwnd, ssthresh, estp_stat("RetransSegs") - retrans,
-	       estp_stat("RcvQDrop") - rcvqdrop);
-	if (!lose)
+	}
+	EXPECT_LT(10, cwnd) TH_LOG("cwnd never grew: no slow start");
+	if (mss && !strcmp(name, "reno"))
+		EXPECT_LT(200, peak_cwnd(cwnd, ssthresh)) TH_LOG("no slow start");
+	if (proto == IPPROTO_TCP)
 		return;
-	EXPECT_LE(retrans + lose, estp_stat("RetransSegs"));
-	/* A timeout set the threshold: no longer unlimited. */
-	EXPECT_LT(0, ssthresh);
+	transfer_once(_metadata, self, IPPROTO_TCP, port + 50, name, mss, 0,
+		      &tcp_cwnd, &tcp_ssthresh);
+	TH_LOG("TCP %s mss %d: cwnd %ld ssthresh %ld", name, mss, tcp_cwnd, tcp_ssthresh);
+	EXPECT_LT(10, tcp_cwnd);
+	if (mss && !strcmp(name, "reno"))
+		EXPECT_LT(200, peak_cwnd(tcp_cwnd, tcp_ssthresh));
 }
 
 TEST_F(cc, transfer_reno)
 {
-	transfer(_metadata, self, variant->proto, 34111, "reno", 0, 0);
+	transfer(_metadata, self, variant->proto, PORT_BASE + 11, "reno", 0, 0);
 }
 
 TEST_F(cc, transfer_cubic)
 {
-	transfer(_metadata, self, variant->proto, 34112, "cubic", 0, 0);
+	transfer(_metadata, self, variant->proto, PORT_BASE + 12, "cubic", 0, 0);
 }
 
 /* 1000-byte segments: about 65 fit the receive window, so cwnd counts. */
 TEST_F(cc, transfer_reno_small_mss)
 {
-	transfer(_metadata, self, variant->proto, 34113, "reno", 1000, 0);
+	transfer(_metadata, self, variant->proto, PORT_BASE + 13, "reno", 1000, 0);
 }
 
 TEST_F(cc, transfer_cubic_small_mss)
 {
-	transfer(_metadata, self, variant->proto, 34114, "cubic", 1000, 0);
+	transfer(_metadata, self, variant->proto, PORT_BASE + 14, "cubic", 1000, 0);
 }
 
 /*
@@ -542,28 +669,40 @@ TEST_F(cc, transfer_cubic_small_mss)
 FIXTURE(loss)
 {
 	FIXTURE_DATA(cc) c;
+	struct estp_guard guard;	/* disarms the fault point if the test is killed */
 };
+
+/* The fault point loses nothing more (it is global: no later test may lose data). */
+static void disarm(const void *arg)
+{
+	(void)arg;
+	estp_sysctl_set(FAIL_FILE, "xmit_data 0");
+}
 
 FIXTURE_SETUP(loss)
 {
+	self->guard.pid = -1;
 	pair_setup(_metadata, &self->c, IPPROTO_ESTP);
 	ASSERT_EQ(0, access(FAIL_FILE, W_OK)) TH_LOG("no %s", FAIL_FILE);
+	ASSERT_EQ(0, estp_guard_start(&self->guard, disarm, NULL));
 }
 
 FIXTURE_TEARDOWN(loss)
 {
+	disarm(NULL);
+	estp_guard_stop(&self->guard);
 	pair_teardown(_metadata, &self->c, IPPROTO_ESTP);
 }
 
 /* Three transmissions lost mid-way: a timeout, then recovery from Loss. */
 TEST_F(loss, transfer_reno)
 {
-	transfer(_metadata, &self->c, IPPROTO_ESTP, 34115, "reno", 1000, 3);
+	transfer(_metadata, &self->c, IPPROTO_ESTP, PORT_BASE + 15, "reno", 1000, 3);
 }
 
 TEST_F(loss, transfer_cubic)
 {
-	transfer(_metadata, &self->c, IPPROTO_ESTP, 34116, "cubic", 1000, 3);
+	transfer(_metadata, &self->c, IPPROTO_ESTP, PORT_BASE + 16, "cubic", 1000, 3);
 }
 
 
@@ -575,18 +714,34 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Waits up to 2 s for everything @fd sent to be acknowledged: SIOCOUTQ then. */
+static int wait_acked(int fd)
+{
+	double end = now_ms() + 2000;
+	int outq = -1;
+
+	while ((ioctl(fd, SIOCOUTQ, &outq) || outq) && now_ms() < end)
+		usleep(2000);
+	return outq;
+}
+
 /*
  * The next @drops transmissions of data are lost: the first one and
  * @drops - 1 retransmissions.  Returns the milliseconds until the data
- * arrives, after checking the window and threshold the timeout left.
+ * arrives, after checking the window and threshold the timeout left; the
+ * RTO before the loss (ms, from /proc's clock ticks) in *@rto_ms.
  */
 static double lose(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
-		   int drops, long want_ssthresh)
+		   int drops, long want_ssthresh, double *rto_ms)
 {
 	long rto, cwnd, ssthresh, retrans = estp_stat("RetransSegs");
 	char arm[32], buf[16];
 	double t0, ms;
 
+	*rto_ms = -1;
+	if (proc_cc(IPPROTO_ESTP, self->cport, self->port, &rto, &cwnd, &ssthresh))
+		return -1;
+	*rto_ms = rto * 1000.0 / sysconf(_SC_CLK_TCK);
 	snprintf(arm, sizeof(arm), "xmit_data %d", drops);
 	if (estp_sysctl_set(FAIL_FILE, arm))
 		return -1;
@@ -596,7 +751,7 @@ static double lose(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
 	ms = now_ms() - t0;
 	EXPECT_EQ(retrans + drops, estp_stat("RetransSegs"));
 	/* The ACK of the last resend may trail the data a little. */
-	usleep(100000);
+	EXPECT_EQ(0, wait_acked(self->cfd));
 	EXPECT_EQ(0, proc_cc(IPPROTO_ESTP, self->cport, self->port, &rto, &cwnd, &ssthresh));
 	/* Halved once per loss episode however many timeouts it took. */
 	EXPECT_EQ(want_ssthresh, ssthresh);
@@ -607,30 +762,39 @@ static double lose(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
 
 /*
  * One loss: resent after the RTO measured in the handshake (200 ms on
- * loopback), not the initial 1 s; cwnd back to 1, ssthresh from the
- * algorithm (CUBIC: 0.7 * 10; Reno: 10 / 2).
+ * loopback, more on a slow guest: /proc says how much), not the initial
+ * 1 s; cwnd back to 1, ssthresh from the algorithm (CUBIC: 0.7 * 10; Reno:
+ * 10 / 2).  Not before the RTO (timers do not fire early); before the
+ * initial RTO's 1 s, which is as generous as the bound can be.
  */
 TEST_F(loss, rto_from_handshake)
 {
-	double ms;
+	double ms, rto_ms;
 
-	open_pair(_metadata, &self->c, IPPROTO_ESTP, 34103, "cubic", "cubic");
-	ms = lose(_metadata, &self->c, 1, 7);
-	EXPECT_LE(180, ms);
-	EXPECT_GT(800, ms);
-	TH_LOG("resent after %.0f ms", ms);
+	open_pair(_metadata, &self->c, IPPROTO_ESTP, PORT_BASE + 3, "cubic", "cubic");
+	ms = lose(_metadata, &self->c, 1, 7, &rto_ms);
+	TH_LOG("resent after %.0f ms, RTO %.0f ms", ms, rto_ms);
+	ASSERT_LT(0, rto_ms);
+	/* 10% below: the guest's jiffies and its clock drift apart under TCG. */
+	EXPECT_LE(0.9 * rto_ms, ms);
+	EXPECT_GT(1000, ms) TH_LOG("the initial RTO, not the measured one");
 }
 
-/* Two losses: the second timeout is twice the first (backoff). */
+/*
+ * Two losses: the second timeout is twice the first (backoff), so the data
+ * arrives after three RTOs, not two (no backoff), and before three times
+ * the initial RTO's 1 s.
+ */
 TEST_F(loss, rto_backoff)
 {
-	double ms;
+	double ms, rto_ms;
 
-	open_pair(_metadata, &self->c, IPPROTO_ESTP, 34104, "reno", "reno");
-	ms = lose(_metadata, &self->c, 2, 5);
-	EXPECT_LE(550, ms);
-	EXPECT_GT(1000, ms);
-	TH_LOG("delivered after %.0f ms", ms);
+	open_pair(_metadata, &self->c, IPPROTO_ESTP, PORT_BASE + 4, "reno", "reno");
+	ms = lose(_metadata, &self->c, 2, 5, &rto_ms);
+	TH_LOG("delivered after %.0f ms, RTO %.0f ms", ms, rto_ms);
+	ASSERT_LT(0, rto_ms);
+	EXPECT_LE(0.9 * 3 * rto_ms, ms) TH_LOG("no backoff");
+	EXPECT_GT(3000, ms) TH_LOG("the initial RTO, not the measured one");
 }
 
 /* ---- an algorithm from another module (ESTP only) ---- */
@@ -639,9 +803,15 @@ FIXTURE(mod)
 {
 	int lfd, cfd, afd;
 	char saved[CA_NAME_MAX + 1];
-	char tw_saved[32];
 	int loaded;
+	struct estp_guard guard;	/* unloads the module if the test is killed */
 };
+
+static void unload_test_cc(const void *arg)
+{
+	(void)arg;
+	unload_module_wait(TEST_CC_MOD);
+}
 
 FIXTURE_SETUP(mod)
 {
@@ -650,13 +820,13 @@ FIXTURE_SETUP(mod)
 
 	self->lfd = self->cfd = self->afd = -1;
 	self->loaded = 0;
-	self->tw_saved[0] = '\0';
+	self->guard.pid = -1;
 	ASSERT_EQ(0, module_path(TEST_CC_MOD, path, sizeof(path)))
 		TH_LOG("no %s.ko beside $ESTP_KO: run through scripts/vm-run", TEST_CC_MOD);
+	/* Outside the test's netns, whose default may hold the module. */
+	ASSERT_EQ(0, estp_guard_start(&self->guard, unload_test_cc, NULL));
+	ASSERT_EQ(0, estp_netns_private());
 	ASSERT_EQ(0, estp_sysctl_get(ESTP_DEFAULT, self->saved, sizeof(self->saved)));
-	if (!estp_sysctl_get(TW_TIMEOUT, self->tw_saved, sizeof(self->tw_saved)) &&
-	    estp_sysctl_set(TW_TIMEOUT, "1"))
-		self->tw_saved[0] = '\0';
 	ret = load_module(TEST_CC_MOD, "");
 	ASSERT_TRUE(ret == 0 || ret == -EEXIST) TH_LOG("insmod: %s", strerror(-ret));
 	self->loaded = 1;
@@ -668,13 +838,12 @@ FIXTURE_TEARDOWN(mod)
 	estp_close_abort(&self->cfd);
 	if (self->lfd >= 0)
 		close(self->lfd);
-	if (!self->loaded)
-		return;
-	EXPECT_EQ(0, estp_sysctl_set(ESTP_DEFAULT, self->saved));
-	EXPECT_EQ(0, unload_module_wait(TEST_CC_MOD));
-	EXPECT_FALSE(estp_module_loaded(TEST_CC_MOD));
-	if (self->tw_saved[0])
-		estp_sysctl_set(TW_TIMEOUT, self->tw_saved);
+	if (self->loaded) {
+		EXPECT_EQ(0, estp_sysctl_set(ESTP_DEFAULT, self->saved));
+		EXPECT_EQ(0, unload_module_wait(TEST_CC_MOD));
+		EXPECT_FALSE(estp_module_loaded(TEST_CC_MOD));
+	}
+	estp_guard_stop(&self->guard);
 }
 
 /* It is listed, a socket takes it, and holds the module until closed. */
@@ -736,18 +905,17 @@ TEST_F(mod, held_as_default)
  */
 TEST_F(mod, transfer)
 {
-	struct sockaddr_in sin = estp_sin4("127.0.0.1", 34121);
+	struct sockaddr_in sin = estp_sin4("127.0.0.1", PORT_BASE + 21);
 	unsigned char *tx = malloc(XFER_LEN), *rx = malloc(XFER_LEN + 1);
 	struct timeval tv = { .tv_sec = 20 };
 	long rto, cwnd, ssthresh;
 	struct writer w = { 0 };
-	size_t got = 0, i;
+	size_t got = 0;
 	int cport, mss = 1000;
 	char buf[64];
 
 	ASSERT_TRUE(tx && rx);
-	for (i = 0; i < XFER_LEN; i++)
-		tx[i] = (i * 2654435761u) >> 13;
+	estp_pattern_fill(tx, XFER_LEN, 0, 0x7e57cc);
 	self->lfd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
 	ASSERT_LE(0, self->lfd);
 	ASSERT_EQ(0, set_int(self->lfd, SO_REUSEADDR, 1));
@@ -766,14 +934,14 @@ TEST_F(mod, transfer)
 	ASSERT_EQ(0, setsockopt(self->afd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
 	ASSERT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
 	EXPECT_STREQ(TEST_CC, cc_of(self->afd, buf));
-	ASSERT_EQ(0, proc_cc(IPPROTO_ESTP, cport, 34121, &rto, &cwnd, &ssthresh));
+	ASSERT_EQ(0, proc_cc(IPPROTO_ESTP, cport, PORT_BASE + 21, &rto, &cwnd, &ssthresh));
 	EXPECT_EQ(4, cwnd);
 
 	got = pump(_metadata, self->cfd, self->afd, tx, rx, 0, &w);
 	EXPECT_EQ(0, w.err);
 	ASSERT_EQ((size_t)XFER_LEN, got);
 	EXPECT_EQ(0, memcmp(tx, rx, XFER_LEN));
-	ASSERT_EQ(0, proc_cc(IPPROTO_ESTP, cport, 34121, &rto, &cwnd, &ssthresh));
+	ASSERT_EQ(0, proc_cc(IPPROTO_ESTP, cport, PORT_BASE + 21, &rto, &cwnd, &ssthresh));
 	EXPECT_EQ(4, cwnd);
 	free(tx);
 	free(rx);
