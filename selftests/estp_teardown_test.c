@@ -627,16 +627,16 @@ static const char *build_live(struct live *l, int proto, const char *ns)
 		;
 	if (errno != EAGAIN)
 		return "filling the window";
-	/* An orphan retransmitting, and an orphan's FIN_WAIT2 minisock. */
-	l->lraw = listener(proto, lraw, BACKLOG);
-	if (l->lraw < 0 || retransmitting_orphan(&l->peer, &c, l->lraw, lraw, 3001, ORPHAN_MS))
-		return "retransmitting orphan";
-	if (fin_wait2_orphan(&l->peer, l->lraw, lraw, 3002))
-		return "FIN_WAIT2 minisock";
-	/* TIME_WAIT proper. */
+	/* TIME_WAIT proper, and an orphan's FIN_WAIT2 minisock. */
 	l->ltw = listener(proto, ltw, BACKLOG);
 	if (l->ltw < 0 || time_wait_pair(proto, l->ltw, ltw))
 		return "TIME_WAIT";
+	l->lraw = listener(proto, lraw, BACKLOG);
+	if (l->lraw < 0 || fin_wait2_orphan(&l->peer, l->lraw, lraw, 3002))
+		return "FIN_WAIT2 minisock";
+	/* Last, as it times out: an orphan retransmitting. */
+	if (retransmitting_orphan(&l->peer, &c, l->lraw, lraw, 3001, ORPHAN_MS))
+		return "retransmitting orphan";
 	return NULL;
 }
 
