@@ -321,8 +321,9 @@ static void __estp_reqsk_queue_drop(struct sock *listener, struct request_sock *
  * Stops its timer, waiting for a handler that runs, with the timer's
  * reference; takes it out of the established hash, with the hash's
  * reference, and out of the listener's count.  Either may already have
- * happened on another CPU.  Not for the request's own timer handler; may
- * sleep only as long as that handler runs, so softirqs may call it.
+ * happened on another CPU.  Not for the request's own timer handler.  It
+ * does not sleep: it spins while that handler runs on another CPU, so
+ * softirqs may call it, as long as they hold no lock the handler takes.
  */
 void estp_reqsk_queue_drop(struct sock *listener, struct request_sock *req)
 {
