@@ -63,7 +63,7 @@ resolve_kernel() {
 	local name=$1 line suites series build prefer re imgs pick rel ver suite pkgs=() hdr=''
 	line=$(matrix_lines | awk -v n="$name" '$1 == n')
 	[ -n "$line" ] || die "unknown kernel '$name' (known: $(matrix_names | tr '\n' ' '))"
-	read -r _ suites series build prefer <<<"$line"
+	read -r _ suites series build prefer _ <<<"$line"
 	[ "${prefer:--}" != - ] || prefer=
 	mkdir -p "$ESTP_CACHE/resolved"
 	local out=$ESTP_CACHE/resolved/$name
