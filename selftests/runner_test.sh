@@ -8,8 +8,9 @@
 # keeps estp.ko in use, fails the run.  With --full (make check gives it to
 # the first kernel: these rules do not depend on the kernel), also:
 #   - host-side, the splat, taint and leak checks (scripts/dmesg-check) on
-#     a sample of every report they must catch, and tap-summary's rules on
-#     streams with a program missing or no result at all;
+#     a sample of every report they must catch, tap-summary's rules on
+#     streams with a program missing or no result at all, and kernel-fetch's
+#     handling of a preferred release (kept, or gone from the archive);
 #   - the deliberately broken programs of selftests/runner/, run through
 #     make check's own path (scripts/check-kernel): a crash, a timeout, a
 #     non-zero exit, no plan, a plan of 0, fewer results than the plan, an
@@ -29,7 +30,7 @@ rm -rf "$log"
 mkdir -p "$log"
 
 if [ $full = 1 ]; then
-	estp_plan 34
+	estp_plan 35
 else
 	estp_plan 3
 fi
@@ -125,6 +126,18 @@ estp_result "tap-summary: an expected program without a verdict fails" $?
 "$top/scripts/tap-summary" "$log/empty.tap" >"$log/empty.out"
 [ $? -ne 0 ] && grep -q 'FAILED kernel empty: no result at all' "$log/empty.out"
 estp_result "tap-summary: a stream with no result fails" $?
+
+# kernel-fetch: a preferred release the archive still holds is kept (with
+# its kbuild at kbuild's own newest version); one it lost gives a warning
+# and the newest ABI of the series.
+printf '%s\n' 'kept bookworm-security 6.1 host 6.1.0-56-amd64 all' \
+	'gone bookworm-security 6.1 host 6.1.0-40-amd64 all' >"$log/prefer.conf"
+ESTP_MATRIX=$log/prefer.conf ESTP_CACHE=$log/prefer "$top/scripts/kernel-fetch" --resolve \
+	kept gone >"$log/prefer.out" 2>&1
+grep -q '^kernel-fetch: kept: 6\.1\.0-56-amd64 ' "$log/prefer.out" &&
+	grep -q '^kernel-fetch: warning: gone: 6\.1\.0-40-amd64 is no longer' "$log/prefer.out" &&
+	! grep -q '^kernel-fetch: gone: 6\.1\.0-40-amd64 ' "$log/prefer.out"
+estp_result "kernel-fetch keeps a preference the archive holds, warns and moves on from one it lost" $?
 
 # --- the broken programs, through make check's own path ------------------
 make -s -C runner all >"$log/build.out" 2>&1
