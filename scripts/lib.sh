@@ -15,6 +15,11 @@ ESTP_CACHE=${ESTP_CACHE:-$ESTP_TOP/.cache}
 ESTP_KCACHE=${ESTP_KCACHE:-/var/cache/estp}
 ESTP_MATRIX=${ESTP_MATRIX:-$ESTP_TOP/kernels.conf}
 export ESTP_CACHE ESTP_KCACHE ESTP_MATRIX
+# The guest sees the host's root, but with tmpfs on /tmp and /run: a
+# kernel's modules or the kselftest files there would vanish in it.
+case $ESTP_KCACHE/ in
+/tmp/*|/run/*) echo "ESTP_KCACHE=$ESTP_KCACHE: the guests cannot see /tmp or /run" >&2; exit 1 ;;
+esac
 
 die() { echo "${0##*/}: $*" >&2; exit 1; }
 log() { echo "${0##*/}: $*" >&2; }
