@@ -49,5 +49,5 @@ docs:
 	@scripts/docs
 
 clean:
-	rm -rf .cache/build .cache/runs .cache/check .cache/resolved Documentation/_build module/estp.ko
+	rm -rf .cache/build .cache/runs .cache/check Documentation/_build module/estp.ko
 	$(MAKE) -s -C selftests clean 2>/dev/null || true

@@ -62,16 +62,28 @@ newest_in() {
 # and match REGEX.
 pkg_names() { papt apt-cache pkgnames "$1" 2>/dev/null | grep -E "$2" | sort -u; }
 
+# resolved_file NAME: where NAME's resolution lives.  It depends only on the
+# matrix line, these scripts and the apt lists, so it is kept machine-wide,
+# keyed by the line and the scripts' content: every checkout of the same
+# tree shares it, a changed line or script resolves anew.
+resolved_file() {
+	local key
+	key=$( { matrix_lines | awk -v n="$1" '$1 == n'; cat "$ESTP_TOP/scripts/lib.sh" \
+		"$ESTP_TOP/scripts/debug-kernel/estp-debug.config"; } | sha1sum | cut -c1-12)
+	echo "$ESTP_KCACHE/resolved/$1-$key"
+}
+
 # resolve_kernel NAME: turn a matrix line into what the archive holds now, in
-# $ESTP_CACHE/resolved/NAME (shell assignments, read by kernel_info).
+# resolved_file NAME (shell assignments, read by kernel_info).
 resolve_kernel() {
 	local name=$1 line suites series build prefer re imgs pick rel ver suite pkgs=() hdr=''
 	line=$(matrix_lines | awk -v n="$name" '$1 == n')
 	[ -n "$line" ] || die "unknown kernel '$name' (known: $(matrix_names | tr '\n' ' '))"
 	read -r _ suites series build prefer _ <<<"$line"
 	[ "${prefer:--}" != - ] || prefer=
-	mkdir -p "$ESTP_CACHE/resolved"
-	local out=$ESTP_CACHE/resolved/$name
+	local out
+	out=$(resolved_file "$name")
+	mkdir -p "${out%/*}"
 	if [ "$build" = debug ]; then
 		pick=$(newest_in "$suites" "linux-source-$series") ||
 			die "$name: no linux-source-$series in $suites"
@@ -144,14 +156,12 @@ resolve_kernel() {
 	mv "$out.tmp" "$out"
 }
 
-# kernel_resolved NAME: the resolution is there and newer than the matrix
-# and the apt lists it was made from.
+# kernel_resolved NAME: the resolution is there and newer than the apt
+# lists (refreshed once a day).
 kernel_resolved() {
-	local f=$ESTP_CACHE/resolved/$1
-	[ -f "$f" ] && [ ! "$ESTP_MATRIX" -nt "$f" ] &&
-		[ ! "$ESTP_KCACHE/apt/updated" -nt "$f" ] &&
-		[ ! "$ESTP_TOP/scripts/debug-kernel/estp-debug.config" -nt "$f" ] &&
-		[ ! "$ESTP_TOP/scripts/lib.sh" -nt "$f" ]
+	local f
+	f=$(resolved_file "$1")
+	[ -f "$f" ] && [ ! "$ESTP_KCACHE/apt/updated" -nt "$f" ]
 }
 
 # kernel_info NAME: sets K_NAME K_SUITE K_SERIES K_BUILD K_REL K_VER K_DIR
@@ -161,7 +171,7 @@ kernel_info() {
 	kernel_resolved "$1" || resolve_kernel "$1"
 	K_SRC='' K_HDRPKG=''
 	# shellcheck source=/dev/null
-	. "$ESTP_CACHE/resolved/$1"
+	. "$(resolved_file "$1")"
 	K_CHROOT=''
 	case $K_BUILD in
 	host) K_HDR=$K_DIR/root/usr/src/linux-headers-$K_REL ;;
