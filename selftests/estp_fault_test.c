@@ -52,29 +52,6 @@ static void disarm(const void *arg)
 	}
 }
 
-/* What the fault file says is left to fail: "<point> <n>" or "none 0". */
-static int armed_left(void)
-{
-	char point[32];
-	int left = -1;
-	FILE *f = fopen(FAIL_FILE, "r");
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%31s %d", point, &left) != 2)
-		left = -1;
-	fclose(f);
-	return left;
-}
-
-static long estp_sockets(void)
-{
-	long n = -1;
-
-	estp_proto_line("ESTP", NULL, &n);
-	return n;
-}
-
 /* Lines of /proc/net/estp, its header included. */
 static int proc_rows(void)
 {
@@ -122,7 +99,7 @@ static void settle(long sockets, int rows)
 {
 	double end = now_s() + SETTLE_S;
 
-	while ((armed_left() != 0 || estp_sockets() != sockets ||
+	while ((estp_fault_left() != 0 || estp_sockets() != sockets ||
 		(rows >= 0 && proc_rows() != rows)) && now_s() < end)
 		usleep(5000);
 }
@@ -165,7 +142,7 @@ TEST_F(fault, syn_recv_sock_exit)
 	connect_pair(_metadata, &lfd, &cfd);
 	/* The final ACK makes the child, which the fault point ends at once. */
 	settle(before + 2, -1);
-	EXPECT_EQ(0, armed_left());
+	EXPECT_EQ(0, estp_fault_left());
 	/* Listener and client only: the child is gone. */
 	EXPECT_EQ(before + 2, estp_sockets());
 	EXPECT_EQ(0, fcntl(lfd, F_SETFL, O_NONBLOCK));
@@ -197,7 +174,7 @@ TEST_F(fault, time_wait_exit)
 	close(cfd);
 	/* Listener and accepted socket left: the orphan went without a minisock. */
 	settle(before + 2, -1);
-	EXPECT_EQ(0, armed_left());
+	EXPECT_EQ(0, estp_fault_left());
 	EXPECT_EQ(0, read(afd, buf, sizeof(buf)));
 	close(afd);
 	close(lfd);

@@ -56,6 +56,35 @@ static inline int estp_proto_line(const char *name, long *size, long *sockets)
 	return found;
 }
 
+/* ESTP's sockets in use, from /proc/net/protocols; -1 without the line. */
+static inline long estp_sockets(void)
+{
+	long n = -1;
+
+	estp_proto_line("ESTP", NULL, &n);
+	return n;
+}
+
+#define ESTP_FAIL_FILE	"/sys/kernel/debug/estp/fail"
+
+/*
+ * What ESTP's fault file says is left to fail ("<point> <n>", "none 0"):
+ * n, or -1 when it cannot be read (no debugfs, no estp.ko).
+ */
+static inline int estp_fault_left(void)
+{
+	char point[32];
+	int left = -1;
+	FILE *f = fopen(ESTP_FAIL_FILE, "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%31s %d", point, &left) != 2)
+		left = -1;
+	fclose(f);
+	return left;
+}
+
 /*
  * Closes *@fd with a RST (SO_LINGER 0) and sets it to -1: no FIN exchange,
  * no TIME_WAIT left behind.

@@ -44,14 +44,6 @@ static int estp_rows(void)
 	return rows;
 }
 
-static long estp_sockets(void)
-{
-	long n = -1;
-
-	estp_proto_line("ESTP", NULL, &n);
-	return n;
-}
-
 FIXTURE(stress)
 {
 	int lfd;

@@ -1105,21 +1105,6 @@ TEST_F_TIMEOUT(unload, refused_while_fd_in_flight, 60)
 	unload_and_reload(_metadata);
 }
 
-/* What the fault file says is left to fail: -1 when it cannot be read. */
-static int fault_left(void)
-{
-	char point[32];
-	int left = -1;
-	FILE *f = fopen(FAIL_FILE, "r");
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%31s %d", point, &left) != 2)
-		left = -1;
-	fclose(f);
-	return left;
-}
-
 static int fault_arm(const char *point)
 {
 	FILE *f = fopen(FAIL_FILE, "w");
@@ -1157,7 +1142,7 @@ TEST_F_TIMEOUT(unload, listener_close_races_synack_timer, 60)
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		SKIP(return, "needs two CPUs");
-	if (fault_left() < 0)
+	if (estp_fault_left() < 0)
 		SKIP(return, "no %s", FAIL_FILE);
 	ASSERT_LE(0, rq0);
 	/* The SYN, its request sock and its timer on CPU 0. */
@@ -1171,9 +1156,9 @@ TEST_F_TIMEOUT(unload, listener_close_races_synack_timer, 60)
 	ASSERT_EQ(PKT_SYN | PKT_ACK, r.flags);
 	ASSERT_EQ(0, fault_arm("reqsk_timer"));
 	ASSERT_EQ(0, pin_cpu(1));
-	for (int i = 0; i < 1000 && fault_left() != 0; i++)
+	for (int i = 0; i < 1000 && estp_fault_left() != 0; i++)
 		usleep(5000);
-	ASSERT_EQ(0, fault_left()) TH_LOG("the SYN-ACK timer did not run");
+	ASSERT_EQ(0, estp_fault_left()) TH_LOG("the SYN-ACK timer did not run");
 	/* The handler waits on CPU 0 for the listener to go. */
 	drop(self, lfd);
 	EXPECT_EQ(0, rows(IPPROTO_ESTP, -1, -1, -1, NULL, 0));
