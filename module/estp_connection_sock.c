@@ -497,6 +497,15 @@ struct sock *estp_csk_clone(const struct sock *listener,
 	inet->inet_saddr = ireq->ir_loc_addr;
 	inet->inet_num = ireq->ir_num;
 	inet->inet_sport = htons(ireq->ir_num);
+	/*
+	 * sk_clone_lock() copied the listener's inet_sock whole: its IP
+	 * options and multicast memberships are the listener's, freed by it
+	 * (inet_sock_destruct(), ip_mc_drop_socket()).  A child sharing them
+	 * would free them again.  The SYN carried no options we keep, so the
+	 * child starts with none, as TCP's does for a SYN without any.
+	 */
+	RCU_INIT_POINTER(inet->inet_opt, NULL);
+	inet->mc_list = NULL;
 	newsk->sk_bound_dev_if = 0;
 	newsk->sk_ack_backlog = 0;
 	newsk->sk_max_ack_backlog = 0;

@@ -152,6 +152,46 @@ static void send_raw(struct __test_metadata *_metadata, const void *buf, size_t 
 	close(fd);
 }
 
+/*
+ * IP options set on a listener are the listener's: its children must not
+ * share (and free) them.  Two children accepted, one aborted, the other
+ * still sends, then everything closes.  Before each child got its own
+ * options pointer, ESTP's children freed the listener's: a use-after-free
+ * on the next send and a double free at close (SLUB's debugging stops the
+ * kernel in kfree_rcu_work; KASAN reports it).  Review B1.
+ */
+TEST_F(fresh, listener_ip_options_not_shared)
+{
+	static const char nops[] = { IPOPT_NOP, IPOPT_NOP, IPOPT_NOP, IPOPT_END };
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct linger lin = { .l_onoff = 1, .l_linger = 0 };
+	socklen_t len = sizeof(sin);
+	int c[2], a[2], i;
+	char b = 'x';
+
+	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_IP, IP_OPTIONS, nops, sizeof(nops)));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_EQ(0, bind(self->fd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, getsockname(self->fd, (struct sockaddr *)&sin, &len));
+	ASSERT_EQ(0, listen(self->fd, 8));
+	for (i = 0; i < 2; i++) {
+		c[i] = socket(AF_INET, SOCK_STREAM, variant->proto);
+		ASSERT_LE(0, c[i]);
+		ASSERT_EQ(0, connect(c[i], (struct sockaddr *)&sin, sizeof(sin)));
+		a[i] = accept(self->fd, NULL, NULL);
+		ASSERT_LE(0, a[i]);
+	}
+	ASSERT_EQ(0, setsockopt(a[0], SOL_SOCKET, SO_LINGER, &lin, sizeof(lin)));
+	close(a[0]);
+	ASSERT_EQ(1, send(a[1], &b, 1, 0));
+	b = 0;
+	ASSERT_EQ(1, recv(c[1], &b, 1, 0));
+	EXPECT_EQ('x', b);
+	close(a[1]);
+	close(c[0]);
+	close(c[1]);
+}
+
 TEST(rcv_counts_header_errors)
 {
 	/* Ports 12345 -> 12346, data offset 0: below the 5 words of a header. */
