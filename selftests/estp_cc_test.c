@@ -394,6 +394,8 @@ TEST_F(cc, rto_like_tcps)
 	long rto[2][2], cwnd, ssthresh;
 	int i, end;
 
+	if (variant->proto == IPPROTO_ESTP)
+		ESTP_XFAIL_REASON("ESTP's RTO is max(SRTT + 4 RTTVAR, 200 ms), TCP's SRTT + max(4 RTTVAR, 200 ms)");
 	ASSERT_EQ(0, estp_run("tc qdisc add dev lo root netem delay 20ms"))
 		TH_LOG("tc qdisc add dev lo root netem");
 	for (i = 0; i < 2; i++) {

@@ -664,6 +664,8 @@ TEST_F(conn, rcvlowat_poll)
 	double t0, secs;
 	int inq = -1;
 
+	if (variant->proto == IPPROTO_ESTP)
+		ESTP_XFAIL_REASON("estp_poll() and the wakeups ignore SO_RCVLOWAT");
 	connect_pair(_metadata, self, variant->proto);
 	ASSERT_EQ(0, set_opt(self->afd, SOL_SOCKET, SO_RCVLOWAT, 1000));
 	ASSERT_EQ(500, send(self->cfd, data, sizeof(data), 0));
@@ -700,6 +702,8 @@ TEST_F(conn, rcvlowat_grows_rcvbuf)
 {
 	int fd, before, lowat;
 
+	if (variant->proto == IPPROTO_ESTP)
+		ESTP_XFAIL_REASON("estp_set_rcvlowat() does not grow SO_RCVBUF");
 	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
 	ASSERT_LE(0, fd);
 	before = estp_getsockopt_int(fd, SOL_SOCKET, SO_RCVBUF);

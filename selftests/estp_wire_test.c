@@ -1167,6 +1167,8 @@ TEST_F(iphdr, synack_tos_ttl)
 	struct iph_seen seen;
 	int i, synacks = 0;
 
+	if (variant->proto == IPPROTO_ESTP)
+		ESTP_XFAIL_REASON("ESTP's SYN-ACK carries the route's TTL, not the listener's IP_TTL");
 	iph_converse(_metadata, self, variant->proto, &seen);
 	for (i = 0; i < seen.n; i++) {
 		if (seen.seg[i].from_client || !(seen.seg[i].flags & PKT_SYN))
