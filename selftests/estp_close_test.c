@@ -853,7 +853,12 @@ TEST_F(fin, orphan_limit)
 	close_fd(&self->fd2[0]);
 	t = now_s();
 	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, c2port, port, NULL));
-	EXPECT_EQ(before + 1, estp_counter(variant->proto, "AbortOnMemory"));
+	/*
+	 * At least this reset; the orphan's own may already be counted too, if
+	 * its backed-off retransmission fell just now (seen on the debug
+	 * kernel).  Both are counted exactly below.
+	 */
+	EXPECT_LE(before + 1, estp_counter(variant->proto, "AbortOnMemory"));
 
 	/* The orphan's next retransmission finds it one too many. */
 	EXPECT_EQ(ST_GONE, wait_state_for(self->pfd, self->cport, port, ST_GONE, 10));
