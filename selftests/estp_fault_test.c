@@ -29,17 +29,6 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int arm(const char *point)
-{
-	FILE *f = fopen(FAIL_FILE, "w");
-	int ret;
-
-	if (!f)
-		return -1;
-	ret = fprintf(f, "%s 1\n", point) > 0 ? 0 : -1;
-	return fclose(f) ? -1 : ret;
-}
-
 /* The guard's undo: "none 0" disarms whatever point is armed. */
 static void disarm(const void *arg)
 {
@@ -138,7 +127,7 @@ TEST_F(fault, syn_recv_sock_exit)
 	int lfd, cfd;
 
 	ASSERT_EQ(0, before);
-	ASSERT_EQ(0, arm("syn_recv_sock"));
+	ASSERT_EQ(0, estp_fault_arm("syn_recv_sock"));
 	connect_pair(_metadata, &lfd, &cfd);
 	/* The final ACK makes the child, which the fault point ends at once. */
 	settle(before + 2, -1);
@@ -169,7 +158,7 @@ TEST_F(fault, time_wait_exit)
 	connect_pair(_metadata, &lfd, &cfd);
 	afd = accept(lfd, NULL, NULL);
 	ASSERT_LE(0, afd);
-	ASSERT_EQ(0, arm("time_wait"));
+	ASSERT_EQ(0, estp_fault_arm("time_wait"));
 	/* The client closes first: its FIN_WAIT2 orphan wants a minisock. */
 	close(cfd);
 	/* Listener and accepted socket left: the orphan went without a minisock. */

@@ -67,6 +67,18 @@ static inline long estp_sockets(void)
 
 #define ESTP_FAIL_FILE	"/sys/kernel/debug/estp/fail"
 
+/* Arms ESTP's fault point @point for one failure: 0, or -1. */
+static inline int estp_fault_arm(const char *point)
+{
+	FILE *f = fopen(ESTP_FAIL_FILE, "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fprintf(f, "%s 1\n", point) > 0 ? 0 : -1;
+	return fclose(f) ? -1 : ret;
+}
+
 /*
  * What ESTP's fault file says is left to fail ("<point> <n>", "none 0"):
  * n, or -1 when it cannot be read (no debugfs, no estp.ko).

@@ -1105,17 +1105,6 @@ TEST_F_TIMEOUT(unload, refused_while_fd_in_flight, 60)
 	unload_and_reload(_metadata);
 }
 
-static int fault_arm(const char *point)
-{
-	FILE *f = fopen(FAIL_FILE, "w");
-	int ret;
-
-	if (!f)
-		return -1;
-	ret = fprintf(f, "%s 1\n", point) > 0 ? 0 : -1;
-	return fclose(f) ? -1 : ret;
-}
-
 static int pin_cpu(int cpu)
 {
 	cpu_set_t set;
@@ -1154,7 +1143,7 @@ TEST_F_TIMEOUT(unload, listener_close_races_synack_timer, 60)
 	/* The first resend (1 s); the fault holds the second (2 s later). */
 	ASSERT_EQ(1, peer_recv(&self->peer, &c, 3000, &r));
 	ASSERT_EQ(PKT_SYN | PKT_ACK, r.flags);
-	ASSERT_EQ(0, fault_arm("reqsk_timer"));
+	ASSERT_EQ(0, estp_fault_arm("reqsk_timer"));
 	ASSERT_EQ(0, pin_cpu(1));
 	for (int i = 0; i < 1000 && estp_fault_left() != 0; i++)
 		usleep(5000);
