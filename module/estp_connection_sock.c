@@ -444,7 +444,9 @@ void estp_csk_reqsk_queue_add(struct sock *listener, struct request_sock *req,
 	req->sk = child;
 	req->dl_next = NULL;
 	spin_lock(&queue->lock);
-	if (inet_sk_state_load(listener) == TCP_LISTEN) {
+	/* The fault point plays a listener that stopped after its state check. */
+	if (inet_sk_state_load(listener) == TCP_LISTEN &&
+	    !estp_fault("reqsk_queue_add")) {
 		if (queue->tail)
 			queue->tail->dl_next = req;
 		else

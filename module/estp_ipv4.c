@@ -260,13 +260,21 @@ static int estp_v4_rcv_reqsk(struct net *net, struct sk_buff *skb,
 	if (child == listener) {
 		estp_v4_send_reset(net, skb);
 	} else if (child) {
-		estp_child_process(listener, child, skb);
+		/*
+		 * Data in the ACK is charged to the child, which the accept
+		 * queue may reset and free at once: hold it until the skb is.
+		 */
+		sock_hold(child);
+		if (estp_child_process(listener, child, skb))
+			estp_v4_send_reset(net, skb);
 		estp_csk_complete_hashdance(listener, req, child);
 		req = NULL;
 	}
 	if (req)
 		estp_reqsk_put(req);
 	kfree_skb(skb);
+	if (child && child != listener)
+		sock_put(child);
 	return 0;
 }
 
@@ -341,7 +349,7 @@ int estp_v4_rcv(struct sk_buff *skb)
 			/* No request sock: the final ACK of a SYN cookie? */
 			if (estp_v4_cookie_check(sk, skb))
 				goto no_socket;
-			goto discard;
+			return 0;
 		}
 		if (estp_rcv_state_process(sk, skb))
 			goto no_socket;

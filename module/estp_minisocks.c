@@ -123,6 +123,8 @@ struct sock *estp_check_req(struct sock *listener, struct sk_buff *skb,
  * @skb: the final ACK
  *
  * No user holds the child yet, so it is processed at once, under its lock.
+ * Data in @skb is charged to @child: the caller holds @child until it has
+ * freed @skb, since the accept queue may reset and free the child first.
  *
  * Return: 1 when the ACK must be answered with a RST, 0 otherwise.
  */

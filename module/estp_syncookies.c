@@ -96,8 +96,8 @@ static u16 estp_v4_cookie_mss(const struct sk_buff *skb)
  * recently.  A valid one rebuilds the request sock; the child is made
  * from it as from a hashed one, and queued for accept().
  *
- * Return: 0 when the ACK made a child or was dropped, 1 when the caller
- * must answer it with a RST.
+ * Return: 0 when the ACK made a child or was dropped, and @skb is freed;
+ * 1 when the caller must answer it with a RST, @skb left to the caller.
  */
 int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb)
 {
@@ -136,10 +136,19 @@ int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb)
 		estp_reqsk_put(req);
 		goto drop;
 	}
-	estp_child_process(listener, child, skb);
+	/*
+	 * As estp_v4_rcv_reqsk(): data in the ACK is charged to the child,
+	 * which the accept queue may reset and free at once.
+	 */
+	sock_hold(child);
+	if (estp_child_process(listener, child, skb))
+		estp_v4_send_reset(net, skb);
 	estp_csk_reqsk_queue_add(listener, req, child);
+	kfree_skb(skb);
+	sock_put(child);
 	return 0;
 drop:
 	ESTP_INC_STATS(net, ESTP_MIB_LISTENDROPS);
+	kfree_skb(skb);
 	return 0;
 }

@@ -654,6 +654,21 @@ static inline int estp_load(const char *params)
 	return ret;
 }
 
+/*
+ * The kernel's taint mask (/proc/sys/kernel/tainted), or -1.  Bit 9 (W) is
+ * set by the first WARN: a test that holds a window open on purpose checks
+ * that it did not newly set it.
+ */
+#define ESTP_TAINT_WARN	(1L << 9)
+static inline long estp_tainted(void)
+{
+	char buf[32];
+
+	if (estp_sysctl_get("/proc/sys/kernel/tainted", buf, sizeof(buf)))
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
 /* delete_module("estp"): 0 or -errno. */
 static inline int estp_unload(void)
 {

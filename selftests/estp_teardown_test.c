@@ -1157,4 +1157,56 @@ TEST_F_TIMEOUT(unload, listener_close_races_synack_timer, 60)
 	unload_and_reload(_metadata);
 }
 
+/*
+ * The final ACK of a handshake carries data, and the listener stops
+ * between its state check and the accept queue (the fault point
+ * "reqsk_queue_add" takes that branch): the child is reset and destroyed
+ * at once while the softirq still holds the ACK, whose data the child's
+ * receive queue took and charged to it.  The child must outlive that skb
+ * (review A1): before, freeing it wrote to the freed child (sock_rfree),
+ * after inet_sock_destruct() warned about its receive memory.  Nothing may
+ * warn, no connection may be accepted, the raw peer gets the child's RST,
+ * and estp.ko unloads.
+ */
+TEST_F_TIMEOUT(unload, final_ack_data_to_stopped_listener, 60)
+{
+	long taint = estp_tainted();
+	const int lport = LPORT_RACE + 2;
+	struct peer_conn c;
+	struct pkt_seg r, s;
+	int lfd, fd;
+
+	if (estp_fault_left() < 0)
+		SKIP(return, "no %s", FAIL_FILE);
+	ASSERT_LE(0, taint);
+	lfd = keep(self, listener(IPPROTO_ESTP, lport, BACKLOG));
+	ASSERT_LE(0, lfd);
+	peer_drain(&self->peer);
+	ASSERT_EQ(1, peer_syn(&self->peer, &c, 3002, lport, ISN, 1460));
+	ASSERT_EQ(PKT_SYN | PKT_ACK, c.synack.flags);
+	ASSERT_EQ(0, estp_fault_arm("reqsk_queue_add"));
+	s = peer_seg(&c, PKT_ACK | PKT_PSH);
+	s.len = PKT_MAX_LEN;	/* 60 bytes of data */
+	ASSERT_EQ(0, peer_send(&self->peer, &s));
+	/* The child acknowledges the data, then is reset. */
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(1, peer_recv(&self->peer, &c, PEER_ANSWER_MS, &r))
+			TH_LOG("no RST from the child");
+		if (r.flags & PKT_RST)
+			break;
+	}
+	EXPECT_TRUE(r.flags & PKT_RST) TH_LOG("flags 0x%x", r.flags);
+	EXPECT_EQ(0, estp_fault_left()) TH_LOG("the ACK did not reach the accept queue");
+	ASSERT_EQ(0, fcntl(lfd, F_SETFL, O_NONBLOCK));
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	EXPECT_EQ(-1, fd);
+	EXPECT_EQ(EAGAIN, errno);
+	if (fd >= 0)
+		close(fd);
+	EXPECT_EQ(0, estp_tainted() & ~taint & ESTP_TAINT_WARN)
+		TH_LOG("a WARN tainted the kernel: see dmesg");
+	drop(self, lfd);
+	unload_and_reload(_metadata);
+}
+
 TEST_HARNESS_MAIN
