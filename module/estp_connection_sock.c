@@ -12,17 +12,36 @@
 
 #include "estp.h"
 
+/*
+ * The accept queue's lock is initialised once for a sock (inet_init_csk_locks),
+ * never by listen() again: a softirq of the previous session may hold it.
+ */
+static void estp_init_csk_locks(struct sock *sk)
+{
+	spin_lock_init(&estp_sk(sk)->accept_queue.lock);
+}
+
 /**
  * estp_reqsk_queue_alloc - an empty accept queue (reqsk_queue_alloc)
- * @queue: the listener's queue
+ * @queue: the listener's queue, empty: the sock does not listen
+ *
+ * Neither the lock nor the counts: requests of a previous session may
+ * still be counted in qlen and young, and leave them later.
  */
 void estp_reqsk_queue_alloc(struct estp_accept_queue *queue)
 {
-	spin_lock_init(&queue->lock);
 	queue->head = NULL;
 	queue->tail = NULL;
-	atomic_set(&queue->qlen, 0);
-	atomic_set(&queue->young, 0);
+}
+
+/* A request leaves the listener's counts (reqsk_queue_removed). */
+static void estp_reqsk_queue_removed(struct estp_accept_queue *queue,
+				     const struct request_sock *req)
+{
+	if (!req->num_timeout)
+		atomic_dec(&queue->young);
+	/* Each request is counted once, by estp_reqsk_queue_hash_add(). */
+	WARN_ON_ONCE(atomic_dec_return(&queue->qlen) < 0);
 }
 
 /**
@@ -39,6 +58,13 @@ int estp_csk_listen_start(struct sock *sk)
 	struct inet_sock *inet = inet_sk(sk);
 	int err;
 
+	/*
+	 * Only listeners are SOCK_RCU_FREE (a clone has its own lock): nobody
+	 * used the lock of a sock that never listened.  inet_create() does
+	 * this at the socket's creation, which estp_init_sock() could do.
+	 */
+	if (!sock_flag(sk, SOCK_RCU_FREE))
+		estp_init_csk_locks(sk);
 	estp_reqsk_queue_alloc(&estp_sk(sk)->accept_queue);
 	sk->sk_ack_backlog = 0;
 
@@ -105,7 +131,13 @@ void estp_csk_listen_stop(struct sock *sk)
 {
 	struct request_sock *req;
 
-	estp_reqsk_purge(sk);
+	/*
+	 * Fault point "listen_purge": the purge misses the requests, as it
+	 * misses one that a SYN hashes behind its walk, and that
+	 * estp_conn_request() keeps if the sock listens again by its check.
+	 */
+	if (!estp_fault("listen_purge"))
+		estp_reqsk_purge(sk);
 	while ((req = estp_reqsk_queue_remove(sk)) != NULL) {
 		estp_child_forget(req->sk);
 		estp_reqsk_put(req);
@@ -306,9 +338,7 @@ static void __estp_reqsk_queue_drop(struct sock *listener, struct request_sock *
 	if (!from_timer && timer_delete_sync(&req->rsk_timer))
 		estp_reqsk_put(req);		/* the timer's */
 	if (estp_reqsk_unhash(req)) {
-		atomic_dec(&estp_sk(listener)->accept_queue.qlen);
-		if (!req->num_timeout)
-			atomic_dec(&estp_sk(listener)->accept_queue.young);
+		estp_reqsk_queue_removed(&estp_sk(listener)->accept_queue, req);
 		estp_reqsk_put(req);		/* the hash's */
 	}
 }
@@ -418,9 +448,7 @@ void estp_csk_complete_hashdance(struct sock *listener, struct request_sock *req
 	if (timer_delete_sync(&req->rsk_timer))
 		estp_reqsk_put(req);			/* the timer's */
 	/* estp_ehash_insert() already took req out of the hash for the child. */
-	atomic_dec(&queue->qlen);
-	if (!req->num_timeout)
-		atomic_dec(&queue->young);
+	estp_reqsk_queue_removed(queue, req);
 	estp_reqsk_put(req);				/* the hash's */
 	estp_csk_reqsk_queue_add(listener, req, child);
 }
@@ -511,7 +539,11 @@ struct sock *estp_csk_clone(const struct sock *listener,
 	newsk->sk_max_ack_backlog = 0;
 	esk = estp_sk(newsk);
 	esk->bind_hash = NULL;
+	/* The listener's queue was copied, its lock maybe held: a new one. */
+	estp_init_csk_locks(newsk);
 	estp_reqsk_queue_alloc(&esk->accept_queue);
+	atomic_set(&esk->accept_queue.qlen, 0);
+	atomic_set(&esk->accept_queue.young, 0);
 	estp_init_xmit_timers(newsk);
 	esk->retransmits = 0;
 	esk->probes_out = 0;

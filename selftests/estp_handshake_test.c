@@ -751,4 +751,48 @@ TEST_F(hs, challenge_ratelimit)
 	EXPECT_EQ(PEER_ST_ESTABLISHED, peer_state(proto, lport, port));
 }
 
+/*
+ * A request sock that outlives its listener's session: the listener stops
+ * (shutdown(SHUT_RD)) and listens again before the final ACK.  TCP leaves
+ * the request in the established hash and completes it into the new
+ * session.  ESTP purges the requests of a listener that stops, but misses
+ * one that a SYN hashes behind the purge's walk (fault point
+ * "listen_purge").  Either way the request counts in the half-open count
+ * of the session that completes it: that count must not be reset by
+ * listen(), or the completion takes it below zero and every SYN after it
+ * looks like a flood, answered with a cookie (review B3).
+ */
+TEST_F(hs, relisten_keeps_request)
+{
+	int proto = variant->proto, lport = LPORT + 20, port = PEER_PORT_MIN + 20, afd;
+	struct peer_conn c, d;
+	long sent;
+
+	ASSERT_EQ(0, knob_set(self, proto, SYNCOOKIES, "1"));
+	ASSERT_EQ(0, listen_on(self, proto, lport, 8));
+	ASSERT_EQ(1, peer_syn(&self->peer, &c, port, lport, ISN, 1460));
+	ASSERT_EQ(PKT_SYN | PKT_ACK, c.synack.flags);
+	if (proto == IPPROTO_ESTP)
+		ASSERT_EQ(0, estp_fault_arm("listen_purge"));
+	ASSERT_EQ(0, shutdown(self->lfd, SHUT_RD));
+	if (proto == IPPROTO_ESTP)
+		ASSERT_EQ(0, estp_fault_left()) TH_LOG("listen_stop did not purge");
+	ASSERT_EQ(0, listen(self->lfd, 8));
+	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(proto, lport, port));
+
+	/* The old session's request completes into the new one. */
+	ASSERT_EQ(0, peer_ack(&self->peer, &c));
+	afd = accept_in(self, 2000);
+	ASSERT_LE(0, afd);
+	EXPECT_EQ(port, peer_port_of(afd));
+
+	/* One request of eight: no flood, a request sock and no cookie. */
+	sent = estp_counter(proto, "SyncookiesSent");
+	ASSERT_LE(0, sent);
+	ASSERT_EQ(1, peer_syn(&self->peer, &d, port + 1, lport, ISN, 1460));
+	EXPECT_EQ(PKT_SYN | PKT_ACK, d.synack.flags);
+	EXPECT_EQ(sent, estp_counter(proto, "SyncookiesSent"));
+	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(proto, lport, port + 1));
+}
+
 TEST_HARNESS_MAIN
