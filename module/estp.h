@@ -755,7 +755,7 @@ int estp_hash_connect(struct sock *sk);
 void estp_sock_gen_put(struct sock *sk);
 struct inet_timewait_sock *estp_ehash_find_tw(const struct net *net);
 bool estp_ehash_insert(struct sock *sk, struct sock *osk);
-void estp_inherit_port(const struct sock *listener, struct sock *child);
+int estp_inherit_port(const struct sock *listener, struct sock *child);
 void estp_twsk_bind(struct inet_timewait_sock *tw, struct sock *sk);
 void estp_twsk_unbind(struct inet_timewait_sock *tw);
 void estp_reqsk_purge(struct sock *listener);

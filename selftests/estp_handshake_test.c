@@ -71,9 +71,9 @@ static void abort_fd(int fd)
 	close(fd);
 }
 
-FIXTURE_TEARDOWN(hs)
+static void hs_cleanup(struct __test_metadata *_metadata, FIXTURE_DATA(hs) *self, int proto)
 {
-	int k, proto = variant->proto;
+	int k;
 
 	while (self->nfds)
 		abort_fd(self->fds[--self->nfds]);
@@ -89,6 +89,11 @@ FIXTURE_TEARDOWN(hs)
 			EXPECT_EQ(0, peer_sysctl(knob_path[k][proto == IPPROTO_ESTP], NULL, 0,
 						 self->saved[k]));
 	peer_close(&self->peer);
+}
+
+FIXTURE_TEARDOWN(hs)
+{
+	hs_cleanup(_metadata, self, variant->proto);
 }
 
 /* Sets sysctl @k of @proto to @val, for the teardown to restore: 0 or errno. */
@@ -793,6 +798,117 @@ TEST_F(hs, relisten_keeps_request)
 	EXPECT_EQ(PKT_SYN | PKT_ACK, d.synack.flags);
 	EXPECT_EQ(sent, estp_counter(proto, "SyncookiesSent"));
 	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(proto, lport, port + 1));
+}
+
+/*
+ * The same with a listener on an ephemeral port: stopping gives the port
+ * back, and listen() takes another.  The old request's child still has
+ * the old port, which it must own in the bind hash (__inet_inherit_port()
+ * finds or makes that port's bucket): a bind() to it fails while the child
+ * lives (review B4).
+ */
+TEST_F(hs, relisten_child_owns_old_port)
+{
+	int proto = variant->proto, port = PEER_PORT_MIN + 21, p1, p2, afd, fd;
+	struct sockaddr_in sin;
+	struct peer_conn c;
+
+	self->lfd = socket(AF_INET, SOCK_STREAM, proto);
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, listen(self->lfd, 8));
+	p1 = estp_local_port(self->lfd);
+	ASSERT_LT(0, p1);
+	ASSERT_EQ(1, peer_syn(&self->peer, &c, port, p1, ISN, 1460));
+	ASSERT_EQ(PKT_SYN | PKT_ACK, c.synack.flags);
+	if (proto == IPPROTO_ESTP)
+		ASSERT_EQ(0, estp_fault_arm("listen_purge"));
+	ASSERT_EQ(0, shutdown(self->lfd, SHUT_RD));
+	ASSERT_EQ(0, listen(self->lfd, 8));
+	p2 = estp_local_port(self->lfd);
+	ASSERT_NE(p1, p2);
+
+	ASSERT_EQ(0, peer_ack(&self->peer, &c));
+	afd = accept_in(self, 2000);
+	ASSERT_LE(0, afd);
+	EXPECT_EQ(port, peer_port_of(afd));
+	EXPECT_EQ(p1, estp_local_port(afd));
+
+	sin = estp_sin4(PEER_ADDR, p1);
+	fd = keep(self, socket(AF_INET, SOCK_STREAM, proto));
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, bind(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	EXPECT_EQ(EADDRINUSE, errno);
+}
+
+/*
+ * ESTP's own races, made deterministic with its fault points (no TCP
+ * variant: TCP has no way to hold its receive path in the window).  Those
+ * that hold a softirq on CPU 0 while the test acts on CPU 1 send from a
+ * child process pinned to CPU 0: loopback delivers a segment in softirq
+ * on the CPU that sends it.
+ */
+FIXTURE(hsf)
+{
+	FIXTURE_DATA(hs) d;
+};
+
+FIXTURE_VARIANT(hsf)
+{
+	int proto;
+};
+
+FIXTURE_VARIANT_ADD(hsf, estp)
+{
+	.proto = IPPROTO_ESTP,
+};
+
+FIXTURE_SETUP(hsf)
+{
+	const char *err;
+
+	self->d.lfd = -1;
+	self->d.nfds = 0;
+	memset(self->d.saved, 0, sizeof(self->d.saved));
+	err = peer_open(&self->d.peer, variant->proto);
+	ASSERT_EQ(NULL, err) TH_LOG("raw peer: %s failed", err);
+	ASSERT_LE(0, estp_fault_left()) TH_LOG("no %s", ESTP_FAIL_FILE);
+}
+
+FIXTURE_TEARDOWN(hsf)
+{
+	hs_cleanup(_metadata, &self->d, variant->proto);
+}
+
+/*
+ * The final ACK finds a listener that lost its bind bucket (fault point
+ * "inherit_port": as a closing listener on an ephemeral port has).  The
+ * child cannot own its port: it is dropped and counted, as
+ * tcp_v4_syn_recv_sock() does when __inet_inherit_port() fails, without
+ * a warning at its destruction; the request stays, and the next ACK makes
+ * the connection (review B4).
+ */
+TEST_F(hsf, inherit_port_no_bucket)
+{
+	int lport = LPORT + 24, port = PEER_PORT_MIN + 24, afd;
+	struct peer_conn c;
+	long drops;
+
+	ASSERT_EQ(0, listen_on(&self->d, IPPROTO_ESTP, lport, 8));
+	ASSERT_EQ(1, peer_syn(&self->d.peer, &c, port, lport, ISN, 1460));
+	ASSERT_EQ(PKT_SYN | PKT_ACK, c.synack.flags);
+	drops = estp_counter(IPPROTO_ESTP, "ListenDrops");
+	ASSERT_LE(0, drops);
+	ASSERT_EQ(0, estp_fault_arm("inherit_port"));
+	ASSERT_EQ(0, peer_ack(&self->d.peer, &c));
+	EXPECT_EQ(drops + 1, stat_after(IPPROTO_ESTP, "ListenDrops", drops));
+	EXPECT_EQ(0, estp_fault_left());
+	EXPECT_EQ(-1, accept_in(&self->d, QUIET_MS)) TH_LOG("a child without its port");
+	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(IPPROTO_ESTP, lport, port));
+
+	ASSERT_EQ(0, peer_ack(&self->d.peer, &c));
+	afd = accept_in(&self->d, 2000);
+	ASSERT_LE(0, afd);
+	EXPECT_EQ(port, peer_port_of(afd));
 }
 
 TEST_HARNESS_MAIN
