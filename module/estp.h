@@ -867,6 +867,20 @@ static inline int estp_keepalive_probes(const struct estp_sock *esk)
 /* estp_fault.c: debugfs fault injection for exits only failures reach */
 bool estp_fault(const char *point);
 int estp_fault_init(void);
+
+/*
+ * Fault point @point for races: once armed, the caller stops here (it may
+ * be a softirq: it spins) until @cond holds, 2 s at most, so that a test can
+ * make another CPU act inside this window.  Needs <linux/delay.h>.
+ */
+#define estp_fault_hold(point, cond)					\
+	do {								\
+		int __ms;						\
+									\
+		if (estp_fault(point))					\
+			for (__ms = 0; __ms < 2000 && !(cond); __ms++)	\
+				mdelay(1);				\
+	} while (0)
 void estp_fault_exit(void);
 
 /* estp_ipv4.c */

@@ -248,7 +248,8 @@ void estp_csk_destroy_sock(struct sock *sk)
 
 /**
  * estp_reqsk_alloc - a request sock bound to its listener (inet_reqsk_alloc)
- * @listener: the listening socket; the request holds a reference on it
+ * @listener: the listening socket, found under RCU without a reference;
+ *	the request takes one, unless the listener is already being freed
  *
  * The slab is SLAB_TYPESAFE_BY_RCU: the sock_common's hash node may still be
  * read by lookups and is not cleared; every other field is set here.
@@ -272,7 +273,16 @@ struct request_sock *estp_reqsk_alloc(struct sock *listener)
 	req = &ereq->ireq.req;
 	ireq = inet_rsk(req);
 	req->rsk_ops = &estp_request_sock_ops;
-	sock_hold(listener);
+	/* Fault point "reqsk_alloc": a close() of the listener ends here. */
+	estp_fault_hold("reqsk_alloc", !refcount_read(&listener->sk_refcnt));
+	/*
+	 * close() may have dropped the last reference since the lookup; the
+	 * memory stays until the RCU grace period (reqsk_alloc_noprof).
+	 */
+	if (unlikely(!refcount_inc_not_zero(&listener->sk_refcnt))) {
+		kmem_cache_free(estp_request_sock_ops.slab, ereq);
+		return NULL;
+	}
 	req->rsk_listener = listener;
 	req->sk = NULL;
 	req->dl_next = NULL;

@@ -12,6 +12,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 
 #include "kselftest_harness.h"
@@ -879,6 +881,96 @@ FIXTURE_TEARDOWN(hsf)
 	hs_cleanup(_metadata, &self->d, variant->proto);
 }
 
+static int pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
+ * Sends @s from a child process on CPU 0: its pid, or -1.  The child
+ * closes its copy of @lfd first, so that the test's close() is the last,
+ * and sends on a raw socket of its own: a raw socket is locked while its
+ * send runs the softirq, and the test may send on the peer's meanwhile.
+ */
+static pid_t send_on_cpu0(struct estp_peer *p, const struct pkt_seg *s, int lfd)
+{
+	int tos = PEER_TOS, fd;
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	fd = pkt_open(p->proto, PEER_ADDR);
+	_exit(fd < 0 || setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)) ||
+	      close(lfd) || pin_cpu(0) || pkt_send(fd, s, PEER_ADDR) ? 1 : 0);
+}
+
+/* Waits for the armed fault point to be taken, 5 s at most: 0 or -1. */
+static int fault_taken(void)
+{
+	long end = pkt_now_ms() + 5000;
+
+	while (estp_fault_left() != 0 && pkt_now_ms() < end)
+		usleep(1000);
+	return estp_fault_left() == 0 ? 0 : -1;
+}
+
+/* The exit status of child @pid, or -1. */
+static int child_status(pid_t pid)
+{
+	int st;
+
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/*
+ * A cookie's final ACK took the listener from the lookup; the listener
+ * stops on another CPU (shutdown(SHUT_RD)) before the cookie is checked
+ * (fault point "cookie_check").  The ACK is for a sock that no longer
+ * listens: no cookie is taken and no child made, and the segment goes
+ * unanswered, as tcp_v4_do_rcv() checks the state first (review A7).
+ * Made from a listener that gave its port back, such a child would not
+ * own its port.
+ */
+TEST_F(hsf, cookie_ack_listener_stopped)
+{
+	int port = PEER_PORT_MIN + 23, lport;
+	struct peer_conn c;
+	struct pkt_seg s, r;
+	long recvd;
+	pid_t pid;
+
+	ASSERT_LE(2, sysconf(_SC_NPROCESSORS_ONLN));
+	ASSERT_EQ(0, pin_cpu(1));
+	ASSERT_EQ(0, knob_set(&self->d, IPPROTO_ESTP, SYNCOOKIES, "2"));
+	self->d.lfd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+	ASSERT_LE(0, self->d.lfd);
+	ASSERT_EQ(0, listen(self->d.lfd, 8));
+	lport = estp_local_port(self->d.lfd);
+	ASSERT_LT(0, lport);
+	ASSERT_EQ(1, peer_syn(&self->d.peer, &c, port, lport, ISN, 1460));
+	ASSERT_EQ(PKT_SYN | PKT_ACK, c.synack.flags);
+	recvd = estp_counter(IPPROTO_ESTP, "SyncookiesRecv");
+	ASSERT_LE(0, recvd);
+
+	s = peer_seg(&c, PKT_ACK);
+	ASSERT_EQ(0, estp_fault_arm("cookie_check"));
+	pid = send_on_cpu0(&self->d.peer, &s, self->d.lfd);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, fault_taken()) TH_LOG("the ACK did not reach the cookie check");
+	ASSERT_EQ(0, shutdown(self->d.lfd, SHUT_RD));
+	ASSERT_EQ(0, child_status(pid));
+	EXPECT_EQ(recvd, estp_counter(IPPROTO_ESTP, "SyncookiesRecv"));
+	EXPECT_EQ(0, peer_recv(&self->d.peer, &c, QUIET_MS, &r))
+		TH_LOG("answered with flags %#x", r.flags);
+	EXPECT_EQ(0, peer_rows(IPPROTO_ESTP, lport, port, -1, NULL));
+}
+
 /*
  * The final ACK finds a listener that lost its bind bucket (fault point
  * "inherit_port": as a closing listener on an ephemeral port has).  The
@@ -909,6 +1001,40 @@ TEST_F(hsf, inherit_port_no_bucket)
 	afd = accept_in(&self->d, 2000);
 	ASSERT_LE(0, afd);
 	EXPECT_EQ(port, peer_port_of(afd));
+}
+
+/*
+ * A SYN took the listener from the lookup, without a reference; close()
+ * on another CPU drops the last one before the request sock takes its own
+ * (fault point "reqsk_alloc").  The request must not revive a listener
+ * whose count is zero: the SYN is dropped and counted, as
+ * reqsk_alloc_noprof() does (review A7/B5).
+ */
+TEST_F(hsf, reqsk_alloc_listener_gone)
+{
+	int lport = LPORT + 22, lfd;
+	struct peer_conn c = { .port = PEER_PORT_MIN + 22, .lport = lport, .seq = ISN };
+	struct pkt_seg s = peer_seg(&c, PKT_SYN), r;
+	long drops;
+	pid_t pid;
+
+	ASSERT_LE(2, sysconf(_SC_NPROCESSORS_ONLN));
+	ASSERT_EQ(0, pin_cpu(1));
+	ASSERT_EQ(0, listen_on(&self->d, IPPROTO_ESTP, lport, 8));
+	drops = estp_counter(IPPROTO_ESTP, "ListenDrops");
+	ASSERT_LE(0, drops);
+	c.seq = ISN + 1;
+	ASSERT_EQ(0, estp_fault_arm("reqsk_alloc"));
+	pid = send_on_cpu0(&self->d.peer, &s, self->d.lfd);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, fault_taken()) TH_LOG("the SYN did not reach the request's allocation");
+	lfd = self->d.lfd;
+	self->d.lfd = -1;
+	ASSERT_EQ(0, close(lfd));
+	ASSERT_EQ(0, child_status(pid));
+	EXPECT_EQ(drops + 1, estp_counter(IPPROTO_ESTP, "ListenDrops"));
+	EXPECT_EQ(0, peer_recv(&self->d.peer, &c, QUIET_MS, &r))
+		TH_LOG("answered with flags %#x", r.flags);
 }
 
 TEST_HARNESS_MAIN
