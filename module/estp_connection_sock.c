@@ -417,26 +417,33 @@ static void estp_reqsk_timer_handler(struct timer_list *t)
 
 /**
  * estp_reqsk_queue_hash_add - hash a request sock and arm its timer
- *	(inet_csk_reqsk_queue_hash_add)
+ *	(inet_csk_reqsk_queue_hash_add, reqsk_queue_hash_req)
  * @listener: its listener, which counts it in qlen
- * @req: the new request sock
+ * @req: the new request sock, reference count 0 (estp_reqsk_alloc())
  *
- * Reference count 2 + 1: the hash, the timer, and the caller, who drops it
- * after sending the SYN-ACK.
+ * The request goes into the hash with reference count 0: lookups and
+ * estp_reqsk_purge() (refcount_inc_not_zero()) pass it by until it is
+ * counted and its timer armed.  Then the count becomes 2 + 1: the hash,
+ * the timer, and the caller, who drops it after sending the SYN-ACK.
  *
- * Return: 0, or -EEXIST when another request for the same 4-tuple won.
+ * Return: 0, or -EEXIST when another request for the same 4-tuple won;
+ * then the request was never visible, and only the caller holds it.
  */
 int estp_reqsk_queue_hash_add(struct sock *listener, struct request_sock *req)
 {
-	refcount_set(&req->rsk_refcnt, 2 + 1);
 	timer_setup(&req->rsk_timer, estp_reqsk_timer_handler, TIMER_PINNED);
 	if (!estp_ehash_insert(req_to_sk(req), NULL)) {
 		refcount_set(&req->rsk_refcnt, 1);
 		return -EEXIST;
 	}
-	mod_timer(&req->rsk_timer, jiffies + req->timeout);
+	/* Fault point "reqsk_hash": until another CPU unhashes it. */
+	estp_fault_hold("reqsk_hash", sk_unhashed(req_to_sk(req)));
 	atomic_inc(&estp_sk(listener)->accept_queue.qlen);
 	atomic_inc(&estp_sk(listener)->accept_queue.young);
+	mod_timer(&req->rsk_timer, jiffies + req->timeout);
+	/* Its keys and timer before the count that lets lookups take it. */
+	smp_wmb();
+	refcount_set(&req->rsk_refcnt, 2 + 1);
 	return 0;
 }
 

@@ -1004,6 +1004,44 @@ TEST_F(hsf, inherit_port_no_bucket)
 }
 
 /*
+ * A RST for a request sock that is in the established hash but whose
+ * timer is not armed yet (fault point "reqsk_hash", CPU 0).  A request
+ * becomes findable only complete, its timer armed and counted
+ * (reqsk_queue_hash_req()): before that the RST finds no request, as if
+ * it came before the SYN, and is ignored.  Had it dropped the request,
+ * the timer armed after would send SYN-ACKs for it (review B8).
+ */
+TEST_F(hsf, rst_before_request_complete)
+{
+	int lport = LPORT + 25, afd;
+	struct peer_conn c = { .port = PEER_PORT_MIN + 25, .lport = lport, .seq = ISN };
+	struct pkt_seg s = peer_seg(&c, PKT_SYN), r;
+	pid_t pid;
+
+	ASSERT_LE(2, sysconf(_SC_NPROCESSORS_ONLN));
+	ASSERT_EQ(0, pin_cpu(1));
+	ASSERT_EQ(0, listen_on(&self->d, IPPROTO_ESTP, lport, 8));
+	s.mss = 1460;
+	c.seq = ISN + 1;
+	ASSERT_EQ(0, estp_fault_arm("reqsk_hash"));
+	pid = send_on_cpu0(&self->d.peer, &s, self->d.lfd);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, fault_taken()) TH_LOG("the SYN did not reach the hash");
+	s = peer_seg(&c, PKT_RST);
+	ASSERT_EQ(0, peer_send(&self->d.peer, &s));
+	ASSERT_EQ(0, child_status(pid));
+
+	ASSERT_EQ(1, peer_recv(&self->d.peer, &c, PEER_ANSWER_MS, &r)) TH_LOG("no SYN-ACK");
+	ASSERT_EQ(PKT_SYN | PKT_ACK, r.flags);
+	c.ack = r.seq + 1;
+	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(IPPROTO_ESTP, lport, c.port));
+	ASSERT_EQ(0, peer_ack(&self->d.peer, &c));
+	afd = accept_in(&self->d, 2000);
+	ASSERT_LE(0, afd);
+	EXPECT_EQ(c.port, peer_port_of(afd));
+}
+
+/*
  * A SYN took the listener from the lookup, without a reference; close()
  * on another CPU drops the last one before the request sock takes its own
  * (fault point "reqsk_alloc").  The request must not revive a listener
