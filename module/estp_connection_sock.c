@@ -388,6 +388,18 @@ static void estp_reqsk_timer_fault(const struct sock *listener)
 }
 
 /*
+ * The request's timeout after num_timeout backoffs, at most ESTP_RTO_MAX
+ * (reqsk_timeout): in u64, with the shift bounded, since
+ * net.estp.synack_retries allows up to 127 timeouts.
+ */
+static unsigned long estp_reqsk_timeout(const struct request_sock *req)
+{
+	u64 timeout = (u64)req->timeout << min_t(u8, req->num_timeout, 31);
+
+	return min_t(u64, timeout, ESTP_RTO_MAX);
+}
+
+/*
  * The SYN-ACK timer (reqsk_timer_handler): send the SYN-ACK again with
  * exponential backoff; give up after net.estp.synack_retries, or at once when
  * the listener has stopped listening.
@@ -407,12 +419,13 @@ static void estp_reqsk_timer_handler(struct timer_list *t)
 	if (!req->num_timeout)
 		atomic_dec(&estp_sk(listener)->accept_queue.young);
 	req->num_timeout++;
+	/* Fault point "reqsk_backoff": as after 32 timeouts, without the wait. */
+	if (estp_fault("reqsk_backoff"))
+		req->num_timeout = 32;
 	if (!estp_v4_send_synack(listener, req))
 		req->num_retrans++;
 	/* The timer's reference stays with the timer. */
-	mod_timer(&req->rsk_timer,
-		  jiffies + min_t(unsigned long, ESTP_TIMEOUT_INIT << req->num_timeout,
-				  ESTP_RTO_MAX));
+	mod_timer(&req->rsk_timer, jiffies + estp_reqsk_timeout(req));
 }
 
 /**

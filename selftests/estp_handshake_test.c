@@ -1042,6 +1042,31 @@ TEST_F(hsf, rst_before_request_complete)
 }
 
 /*
+ * The SYN-ACK backoff of a request that timed out 32 times (fault point
+ * "reqsk_backoff", so that the test does not wait for them): 1 s doubled
+ * 32 times is far past the 120 s cap.  Shifting an int by 32 gave 1 s on
+ * x86 (reqsk_timeout() computes in u64; review B9).
+ */
+TEST_F(hsf, synack_backoff_capped)
+{
+	int lport = LPORT + 26, port = PEER_PORT_MIN + 26;
+	struct peer_conn c;
+	struct pkt_seg r;
+
+	ASSERT_EQ(0, knob_set(&self->d, IPPROTO_ESTP, SYNACK_RETRIES, "64"));
+	ASSERT_EQ(0, listen_on(&self->d, IPPROTO_ESTP, lport, 8));
+	ASSERT_EQ(1, peer_syn(&self->d.peer, &c, port, lport, ISN, 1460));
+	ASSERT_EQ(PKT_SYN | PKT_ACK, c.synack.flags);
+	ASSERT_EQ(0, estp_fault_arm("reqsk_backoff"));
+	ASSERT_EQ(1, peer_recv(&self->d.peer, &c, 8000, &r)) TH_LOG("no retransmission");
+	EXPECT_EQ(PKT_SYN | PKT_ACK, r.flags);
+	ASSERT_EQ(0, estp_fault_left());
+	/* The next one is 120 s away; 2.5 s covers what 1 s and 2 s would send. */
+	EXPECT_EQ(0, peer_recv(&self->d.peer, &c, 2500, &r)) TH_LOG("SYN-ACK again within 2.5 s");
+	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(IPPROTO_ESTP, lport, port));
+}
+
+/*
  * A SYN took the listener from the lookup, without a reference; close()
  * on another CPU drops the last one before the request sock takes its own
  * (fault point "reqsk_alloc").  The request must not revive a listener
