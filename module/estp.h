@@ -755,7 +755,7 @@ int estp_hash_connect(struct sock *sk);
 void estp_sock_gen_put(struct sock *sk);
 struct inet_timewait_sock *estp_ehash_find_tw(const struct net *net);
 bool estp_ehash_insert(struct sock *sk, struct sock *osk);
-void estp_inherit_port(const struct sock *listener, struct sock *child);
+int estp_inherit_port(const struct sock *listener, struct sock *child);
 void estp_twsk_bind(struct inet_timewait_sock *tw, struct sock *sk);
 void estp_twsk_unbind(struct inet_timewait_sock *tw);
 void estp_reqsk_purge(struct sock *listener);
@@ -867,6 +867,20 @@ static inline int estp_keepalive_probes(const struct estp_sock *esk)
 /* estp_fault.c: debugfs fault injection for exits only failures reach */
 bool estp_fault(const char *point);
 int estp_fault_init(void);
+
+/*
+ * Fault point @point for races: once armed, the caller stops here (it may
+ * be a softirq: it spins) until @cond holds, 2 s at most, so that a test can
+ * make another CPU act inside this window.  Needs <linux/delay.h>.
+ */
+#define estp_fault_hold(point, cond)					\
+	do {								\
+		int __ms;						\
+									\
+		if (estp_fault(point))					\
+			for (__ms = 0; __ms < 2000 && !(cond); __ms++)	\
+				mdelay(1);				\
+	} while (0)
 void estp_fault_exit(void);
 
 /* estp_ipv4.c */

@@ -12,17 +12,36 @@
 
 #include "estp.h"
 
+/*
+ * The accept queue's lock is initialised once for a sock (inet_init_csk_locks),
+ * never by listen() again: a softirq of the previous session may hold it.
+ */
+static void estp_init_csk_locks(struct sock *sk)
+{
+	spin_lock_init(&estp_sk(sk)->accept_queue.lock);
+}
+
 /**
  * estp_reqsk_queue_alloc - an empty accept queue (reqsk_queue_alloc)
- * @queue: the listener's queue
+ * @queue: the listener's queue, empty: the sock does not listen
+ *
+ * Neither the lock nor the counts: requests of a previous session may
+ * still be counted in qlen and young, and leave them later.
  */
 void estp_reqsk_queue_alloc(struct estp_accept_queue *queue)
 {
-	spin_lock_init(&queue->lock);
 	queue->head = NULL;
 	queue->tail = NULL;
-	atomic_set(&queue->qlen, 0);
-	atomic_set(&queue->young, 0);
+}
+
+/* A request leaves the listener's counts (reqsk_queue_removed). */
+static void estp_reqsk_queue_removed(struct estp_accept_queue *queue,
+				     const struct request_sock *req)
+{
+	if (!req->num_timeout)
+		atomic_dec(&queue->young);
+	/* Each request is counted once, by estp_reqsk_queue_hash_add(). */
+	WARN_ON_ONCE(atomic_dec_return(&queue->qlen) < 0);
 }
 
 /**
@@ -39,6 +58,13 @@ int estp_csk_listen_start(struct sock *sk)
 	struct inet_sock *inet = inet_sk(sk);
 	int err;
 
+	/*
+	 * Only listeners are SOCK_RCU_FREE (a clone has its own lock): nobody
+	 * used the lock of a sock that never listened.  inet_create() does
+	 * this at the socket's creation, which estp_init_sock() could do.
+	 */
+	if (!sock_flag(sk, SOCK_RCU_FREE))
+		estp_init_csk_locks(sk);
 	estp_reqsk_queue_alloc(&estp_sk(sk)->accept_queue);
 	sk->sk_ack_backlog = 0;
 
@@ -105,7 +131,13 @@ void estp_csk_listen_stop(struct sock *sk)
 {
 	struct request_sock *req;
 
-	estp_reqsk_purge(sk);
+	/*
+	 * Fault point "listen_purge": the purge misses the requests, as it
+	 * misses one that a SYN hashes behind its walk, and that
+	 * estp_conn_request() keeps if the sock listens again by its check.
+	 */
+	if (!estp_fault("listen_purge"))
+		estp_reqsk_purge(sk);
 	while ((req = estp_reqsk_queue_remove(sk)) != NULL) {
 		estp_child_forget(req->sk);
 		estp_reqsk_put(req);
@@ -216,7 +248,8 @@ void estp_csk_destroy_sock(struct sock *sk)
 
 /**
  * estp_reqsk_alloc - a request sock bound to its listener (inet_reqsk_alloc)
- * @listener: the listening socket; the request holds a reference on it
+ * @listener: the listening socket, found under RCU without a reference;
+ *	the request takes one, unless the listener is already being freed
  *
  * The slab is SLAB_TYPESAFE_BY_RCU: the sock_common's hash node may still be
  * read by lookups and is not cleared; every other field is set here.
@@ -240,7 +273,16 @@ struct request_sock *estp_reqsk_alloc(struct sock *listener)
 	req = &ereq->ireq.req;
 	ireq = inet_rsk(req);
 	req->rsk_ops = &estp_request_sock_ops;
-	sock_hold(listener);
+	/* Fault point "reqsk_alloc": a close() of the listener ends here. */
+	estp_fault_hold("reqsk_alloc", !refcount_read(&listener->sk_refcnt));
+	/*
+	 * close() may have dropped the last reference since the lookup; the
+	 * memory stays until the RCU grace period (reqsk_alloc_noprof).
+	 */
+	if (unlikely(!refcount_inc_not_zero(&listener->sk_refcnt))) {
+		kmem_cache_free(estp_request_sock_ops.slab, ereq);
+		return NULL;
+	}
 	req->rsk_listener = listener;
 	req->sk = NULL;
 	req->dl_next = NULL;
@@ -306,9 +348,7 @@ static void __estp_reqsk_queue_drop(struct sock *listener, struct request_sock *
 	if (!from_timer && timer_delete_sync(&req->rsk_timer))
 		estp_reqsk_put(req);		/* the timer's */
 	if (estp_reqsk_unhash(req)) {
-		atomic_dec(&estp_sk(listener)->accept_queue.qlen);
-		if (!req->num_timeout)
-			atomic_dec(&estp_sk(listener)->accept_queue.young);
+		estp_reqsk_queue_removed(&estp_sk(listener)->accept_queue, req);
 		estp_reqsk_put(req);		/* the hash's */
 	}
 }
@@ -348,6 +388,18 @@ static void estp_reqsk_timer_fault(const struct sock *listener)
 }
 
 /*
+ * The request's timeout after num_timeout backoffs, at most ESTP_RTO_MAX
+ * (reqsk_timeout): in u64, with the shift bounded, since
+ * net.estp.synack_retries allows up to 127 timeouts.
+ */
+static unsigned long estp_reqsk_timeout(const struct request_sock *req)
+{
+	u64 timeout = (u64)req->timeout << min_t(u8, req->num_timeout, 31);
+
+	return min_t(u64, timeout, ESTP_RTO_MAX);
+}
+
+/*
  * The SYN-ACK timer (reqsk_timer_handler): send the SYN-ACK again with
  * exponential backoff; give up after net.estp.synack_retries, or at once when
  * the listener has stopped listening.
@@ -367,36 +419,44 @@ static void estp_reqsk_timer_handler(struct timer_list *t)
 	if (!req->num_timeout)
 		atomic_dec(&estp_sk(listener)->accept_queue.young);
 	req->num_timeout++;
+	/* Fault point "reqsk_backoff": as after 32 timeouts, without the wait. */
+	if (estp_fault("reqsk_backoff"))
+		req->num_timeout = 32;
 	if (!estp_v4_send_synack(listener, req))
 		req->num_retrans++;
 	/* The timer's reference stays with the timer. */
-	mod_timer(&req->rsk_timer,
-		  jiffies + min_t(unsigned long, ESTP_TIMEOUT_INIT << req->num_timeout,
-				  ESTP_RTO_MAX));
+	mod_timer(&req->rsk_timer, jiffies + estp_reqsk_timeout(req));
 }
 
 /**
  * estp_reqsk_queue_hash_add - hash a request sock and arm its timer
- *	(inet_csk_reqsk_queue_hash_add)
+ *	(inet_csk_reqsk_queue_hash_add, reqsk_queue_hash_req)
  * @listener: its listener, which counts it in qlen
- * @req: the new request sock
+ * @req: the new request sock, reference count 0 (estp_reqsk_alloc())
  *
- * Reference count 2 + 1: the hash, the timer, and the caller, who drops it
- * after sending the SYN-ACK.
+ * The request goes into the hash with reference count 0: lookups and
+ * estp_reqsk_purge() (refcount_inc_not_zero()) pass it by until it is
+ * counted and its timer armed.  Then the count becomes 2 + 1: the hash,
+ * the timer, and the caller, who drops it after sending the SYN-ACK.
  *
- * Return: 0, or -EEXIST when another request for the same 4-tuple won.
+ * Return: 0, or -EEXIST when another request for the same 4-tuple won;
+ * then the request was never visible, and only the caller holds it.
  */
 int estp_reqsk_queue_hash_add(struct sock *listener, struct request_sock *req)
 {
-	refcount_set(&req->rsk_refcnt, 2 + 1);
 	timer_setup(&req->rsk_timer, estp_reqsk_timer_handler, TIMER_PINNED);
 	if (!estp_ehash_insert(req_to_sk(req), NULL)) {
 		refcount_set(&req->rsk_refcnt, 1);
 		return -EEXIST;
 	}
-	mod_timer(&req->rsk_timer, jiffies + req->timeout);
+	/* Fault point "reqsk_hash": until another CPU unhashes it. */
+	estp_fault_hold("reqsk_hash", sk_unhashed(req_to_sk(req)));
 	atomic_inc(&estp_sk(listener)->accept_queue.qlen);
 	atomic_inc(&estp_sk(listener)->accept_queue.young);
+	mod_timer(&req->rsk_timer, jiffies + req->timeout);
+	/* Its keys and timer before the count that lets lookups take it. */
+	smp_wmb();
+	refcount_set(&req->rsk_refcnt, 2 + 1);
 	return 0;
 }
 
@@ -418,9 +478,7 @@ void estp_csk_complete_hashdance(struct sock *listener, struct request_sock *req
 	if (timer_delete_sync(&req->rsk_timer))
 		estp_reqsk_put(req);			/* the timer's */
 	/* estp_ehash_insert() already took req out of the hash for the child. */
-	atomic_dec(&queue->qlen);
-	if (!req->num_timeout)
-		atomic_dec(&queue->young);
+	estp_reqsk_queue_removed(queue, req);
 	estp_reqsk_put(req);				/* the hash's */
 	estp_csk_reqsk_queue_add(listener, req, child);
 }
@@ -513,7 +571,11 @@ struct sock *estp_csk_clone(const struct sock *listener,
 	newsk->sk_max_ack_backlog = 0;
 	esk = estp_sk(newsk);
 	esk->bind_hash = NULL;
+	/* The listener's queue was copied, its lock maybe held: a new one. */
+	estp_init_csk_locks(newsk);
 	estp_reqsk_queue_alloc(&esk->accept_queue);
+	atomic_set(&esk->accept_queue.qlen, 0);
+	atomic_set(&esk->accept_queue.young, 0);
 	estp_init_xmit_timers(newsk);
 	esk->retransmits = 0;
 	esk->probes_out = 0;

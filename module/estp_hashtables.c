@@ -544,23 +544,42 @@ bool estp_ehash_insert(struct sock *sk, struct sock *osk)
 }
 
 /**
- * estp_inherit_port - a child shares its listener's port (__inet_inherit_port)
- * @listener: the listener, which owns the port
- * @child: the new sock
+ * estp_inherit_port - a child owns its port in the bind hash with its
+ *	listener (__inet_inherit_port)
+ * @listener: the listener, which owns the port, or owned it
+ * @child: the new sock, its inet_num the port of its request
+ *
+ * A listener that stopped and listens again on another port (an ephemeral
+ * one) no longer owns the child's port: the child then owns that port's
+ * bucket, found or made here.  A listener that is closing may own no
+ * bucket any more (fault point "inherit_port" acts as if so).
+ *
+ * Return: 0; -ENOENT when the listener has no bucket, -ENOBUFS when the
+ * port's bucket cannot be made.  The child owns no port then.
  */
-void estp_inherit_port(const struct sock *listener, struct sock *child)
+int estp_inherit_port(const struct sock *listener, struct sock *child)
 {
-	struct estp_hashbucket *head = estp_bhash_bucket(sock_net(child),
-							 inet_sk(child)->inet_num);
+	unsigned short port = inet_sk(child)->inet_num;
+	struct estp_hashbucket *head = estp_bhash_bucket(sock_net(child), port);
 	struct estp_bind_bucket *tb;
+	int err = 0;
 
 	spin_lock_bh(&head->lock);
 	tb = estp_sk(listener)->bind_hash;
-	if (tb) {
+	if (estp_fault("inherit_port"))
+		tb = NULL;
+	if (unlikely(!tb)) {
+		err = -ENOENT;
+	} else if (unlikely(tb->port != port)) {
+		/* The lock is this port's: tb, another port's, is not ours. */
+		tb = estp_bind_bucket_find(head, sock_net(child), port);
+		err = estp_bind_hash(child, head, tb, port);
+	} else {
 		sk_add_bind_node(child, &tb->owners);
 		estp_sk(child)->bind_hash = tb;
 	}
 	spin_unlock_bh(&head->lock);
+	return err;
 }
 
 /**

@@ -139,8 +139,9 @@ struct request_sock_ops estp_request_sock_ops __read_mostly = {
  *
  * The child takes req's place in the established hash and shares the
  * listener's port.  If req is gone meanwhile (another ACK, or its timer,
- * won), the child dies through estp_done(), one of the seed's exits;
- * the fault point "syn_recv_sock" provokes it.
+ * won), or the child cannot own its port (the listener is closing), the
+ * child dies through estp_done(), one of the seed's exits; the fault
+ * points "syn_recv_sock" and "inherit_port" provoke them.
  *
  * Return: the child, hashed, in SYN_RECV; or NULL.
  */
@@ -154,22 +155,33 @@ struct sock *estp_v4_syn_recv_sock(const struct sock *listener, struct sk_buff *
 		ESTP_INC_STATS(sock_net(listener), ESTP_MIB_LISTENDROPS);
 		return NULL;
 	}
-	estp_inherit_port(listener, newsk);
+	if (estp_inherit_port(listener, newsk)) {
+		/*
+		 * It owns no port: estp_put_port() has nothing to give back,
+		 * and estp_csk_destroy_sock() must not expect one
+		 * (inet_csk_prepare_forced_close()).
+		 */
+		inet_sk(newsk)->inet_num = 0;
+		ESTP_INC_STATS(sock_net(listener), ESTP_MIB_LISTENDROPS);
+		goto put_and_exit;
+	}
 	/*
 	 * The child replaces req in the hash; a cookie's req was never there,
 	 * so the child goes in if its 4-tuple is free.  Fault point
 	 * "syn_recv_sock": lose the race, to test this exit.
 	 */
 	if (estp_fault("syn_recv_sock") ||
-	    !estp_ehash_insert(newsk, estp_rsk(req)->cookie ? NULL : req_to_sk(req))) {
-		/* Never hashed: give back the hash's reference, then die. */
-		sock_put(newsk);
-		sock_set_flag(newsk, SOCK_DEAD);
-		estp_orphan_inc();
-		estp_done(newsk);
-		return NULL;
-	}
+	    !estp_ehash_insert(newsk, estp_rsk(req)->cookie ? NULL : req_to_sk(req)))
+		goto put_and_exit;
 	return newsk;
+
+put_and_exit:
+	/* Never hashed: give back the hash's reference, then die. */
+	sock_put(newsk);
+	sock_set_flag(newsk, SOCK_DEAD);
+	estp_orphan_inc();
+	estp_done(newsk);
+	return NULL;
 }
 
 /**

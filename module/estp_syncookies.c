@@ -11,6 +11,7 @@
  *
  *   cookie = H0(4-tuple) + peer ISN + (t << 24) + ((H1(4-tuple, t) + mssind) & 0xffffff)
  */
+#include <linux/delay.h>
 #include <linux/siphash.h>
 #include <net/ip.h>
 
@@ -96,8 +97,9 @@ static u16 estp_v4_cookie_mss(const struct sk_buff *skb)
  * recently.  A valid one rebuilds the request sock; the child is made
  * from it as from a hashed one, and queued for accept().
  *
- * Return: 0 when the ACK made a child or was dropped, and @skb is freed;
- * 1 when the caller must answer it with a RST, @skb left to the caller.
+ * Return: 0 when the ACK made a child or was dropped (as it is when the
+ * listener no longer listens), and @skb is freed; 1 when the caller must
+ * answer it with a RST, @skb left to the caller.
  */
 int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb)
 {
@@ -108,6 +110,17 @@ int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb)
 	struct sock *child;
 	u16 mss;
 
+	/* Fault point "cookie_check": a close() of the listener starts here. */
+	estp_fault_hold("cookie_check", inet_sk_state_load(listener) != TCP_LISTEN);
+	/*
+	 * The lookup took the listener without a lock: it may have stopped
+	 * since.  Its child would not be accepted and, if the listener gave
+	 * its port back, not own its port (tcp_v4_do_rcv() checks the state).
+	 */
+	if (inet_sk_state_load(listener) != TCP_LISTEN) {
+		kfree_skb(skb);
+		return 0;
+	}
 	if (!READ_ONCE(estp_pernet(net)->syncookies) ||
 	    time_after(jiffies, READ_ONCE(estp_sk(listener)->synq_overflow) +
 		       ESTP_COOKIE_MAX_AGE * ESTP_COOKIE_TICK * HZ))

@@ -21,6 +21,12 @@
 
 static int estp_one = 1;
 static int estp_two = 2;
+/*
+ * TCP_SYNCNT's bound.  A request sock counts its timeouts in 7 bits
+ * (num_timeout): a larger synack_retries would wrap the count, and the
+ * request would never expire.  The backoff is safe for the whole range
+ * (estp_reqsk_timeout()).
+ */
 static int estp_max_syncnt = ESTP_MAX_SYNCNT;
 static int estp_max_timeout = 24 * 3600;	/* seconds */
 static int estp_max_keepidle = ESTP_MAX_KEEPIDLE;

@@ -12,6 +12,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 
 #include "kselftest_harness.h"
@@ -71,9 +73,9 @@ static void abort_fd(int fd)
 	close(fd);
 }
 
-FIXTURE_TEARDOWN(hs)
+static void hs_cleanup(struct __test_metadata *_metadata, FIXTURE_DATA(hs) *self, int proto)
 {
-	int k, proto = variant->proto;
+	int k;
 
 	while (self->nfds)
 		abort_fd(self->fds[--self->nfds]);
@@ -89,6 +91,11 @@ FIXTURE_TEARDOWN(hs)
 			EXPECT_EQ(0, peer_sysctl(knob_path[k][proto == IPPROTO_ESTP], NULL, 0,
 						 self->saved[k]));
 	peer_close(&self->peer);
+}
+
+FIXTURE_TEARDOWN(hs)
+{
+	hs_cleanup(_metadata, self, variant->proto);
 }
 
 /* Sets sysctl @k of @proto to @val, for the teardown to restore: 0 or errno. */
@@ -749,6 +756,348 @@ TEST_F(hs, challenge_ratelimit)
 	EXPECT_EQ(1, challenge(_metadata, self, &c, PKT_SYN));
 	EXPECT_EQ(ch + 2, estp_counter(proto, "ChallengeACK"));
 	EXPECT_EQ(PEER_ST_ESTABLISHED, peer_state(proto, lport, port));
+}
+
+/*
+ * A request sock that outlives its listener's session: the listener stops
+ * (shutdown(SHUT_RD)) and listens again before the final ACK.  TCP leaves
+ * the request in the established hash and completes it into the new
+ * session.  ESTP purges the requests of a listener that stops, but misses
+ * one that a SYN hashes behind the purge's walk (fault point
+ * "listen_purge").  Either way the request counts in the half-open count
+ * of the session that completes it: that count must not be reset by
+ * listen(), or the completion takes it below zero and every SYN after it
+ * looks like a flood, answered with a cookie (review B3).
+ */
+TEST_F(hs, relisten_keeps_request)
+{
+	int proto = variant->proto, lport = LPORT + 20, port = PEER_PORT_MIN + 20, afd;
+	struct peer_conn c, d;
+	long sent;
+
+	ASSERT_EQ(0, knob_set(self, proto, SYNCOOKIES, "1"));
+	ASSERT_EQ(0, listen_on(self, proto, lport, 8));
+	ASSERT_EQ(1, peer_syn(&self->peer, &c, port, lport, ISN, 1460));
+	ASSERT_EQ(PKT_SYN | PKT_ACK, c.synack.flags);
+	if (proto == IPPROTO_ESTP)
+		ASSERT_EQ(0, estp_fault_arm("listen_purge"));
+	ASSERT_EQ(0, shutdown(self->lfd, SHUT_RD));
+	if (proto == IPPROTO_ESTP)
+		ASSERT_EQ(0, estp_fault_left()) TH_LOG("listen_stop did not purge");
+	ASSERT_EQ(0, listen(self->lfd, 8));
+	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(proto, lport, port));
+
+	/* The old session's request completes into the new one. */
+	ASSERT_EQ(0, peer_ack(&self->peer, &c));
+	afd = accept_in(self, 2000);
+	ASSERT_LE(0, afd);
+	EXPECT_EQ(port, peer_port_of(afd));
+
+	/* One request of eight: no flood, a request sock and no cookie. */
+	sent = estp_counter(proto, "SyncookiesSent");
+	ASSERT_LE(0, sent);
+	ASSERT_EQ(1, peer_syn(&self->peer, &d, port + 1, lport, ISN, 1460));
+	EXPECT_EQ(PKT_SYN | PKT_ACK, d.synack.flags);
+	EXPECT_EQ(sent, estp_counter(proto, "SyncookiesSent"));
+	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(proto, lport, port + 1));
+}
+
+/*
+ * The same with a listener on an ephemeral port: stopping gives the port
+ * back, and listen() takes another.  The old request's child still has
+ * the old port, which it must own in the bind hash (__inet_inherit_port()
+ * finds or makes that port's bucket): a bind() to it fails while the child
+ * lives (review B4).
+ */
+TEST_F(hs, relisten_child_owns_old_port)
+{
+	int proto = variant->proto, port = PEER_PORT_MIN + 21, p1, p2, afd, fd;
+	struct sockaddr_in sin;
+	struct peer_conn c;
+
+	self->lfd = socket(AF_INET, SOCK_STREAM, proto);
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, listen(self->lfd, 8));
+	p1 = estp_local_port(self->lfd);
+	ASSERT_LT(0, p1);
+	ASSERT_EQ(1, peer_syn(&self->peer, &c, port, p1, ISN, 1460));
+	ASSERT_EQ(PKT_SYN | PKT_ACK, c.synack.flags);
+	if (proto == IPPROTO_ESTP)
+		ASSERT_EQ(0, estp_fault_arm("listen_purge"));
+	ASSERT_EQ(0, shutdown(self->lfd, SHUT_RD));
+	ASSERT_EQ(0, listen(self->lfd, 8));
+	p2 = estp_local_port(self->lfd);
+	ASSERT_NE(p1, p2);
+
+	ASSERT_EQ(0, peer_ack(&self->peer, &c));
+	afd = accept_in(self, 2000);
+	ASSERT_LE(0, afd);
+	EXPECT_EQ(port, peer_port_of(afd));
+	EXPECT_EQ(p1, estp_local_port(afd));
+
+	sin = estp_sin4(PEER_ADDR, p1);
+	fd = keep(self, socket(AF_INET, SOCK_STREAM, proto));
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, bind(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	EXPECT_EQ(EADDRINUSE, errno);
+}
+
+/*
+ * ESTP's own races, made deterministic with its fault points (no TCP
+ * variant: TCP has no way to hold its receive path in the window).  Those
+ * that hold a softirq on CPU 0 while the test acts on CPU 1 send from a
+ * child process pinned to CPU 0: loopback delivers a segment in softirq
+ * on the CPU that sends it.
+ */
+FIXTURE(hsf)
+{
+	FIXTURE_DATA(hs) d;
+};
+
+FIXTURE_VARIANT(hsf)
+{
+	int proto;
+};
+
+FIXTURE_VARIANT_ADD(hsf, estp)
+{
+	.proto = IPPROTO_ESTP,
+};
+
+FIXTURE_SETUP(hsf)
+{
+	const char *err;
+
+	self->d.lfd = -1;
+	self->d.nfds = 0;
+	memset(self->d.saved, 0, sizeof(self->d.saved));
+	err = peer_open(&self->d.peer, variant->proto);
+	ASSERT_EQ(NULL, err) TH_LOG("raw peer: %s failed", err);
+	ASSERT_LE(0, estp_fault_left()) TH_LOG("no %s", ESTP_FAIL_FILE);
+}
+
+FIXTURE_TEARDOWN(hsf)
+{
+	hs_cleanup(_metadata, &self->d, variant->proto);
+}
+
+static int pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
+ * Sends @s from a child process on CPU 0: its pid, or -1.  The child
+ * closes its copy of @lfd first, so that the test's close() is the last,
+ * and sends on a raw socket of its own: a raw socket is locked while its
+ * send runs the softirq, and the test may send on the peer's meanwhile.
+ */
+static pid_t send_on_cpu0(struct estp_peer *p, const struct pkt_seg *s, int lfd)
+{
+	int tos = PEER_TOS, fd;
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	fd = pkt_open(p->proto, PEER_ADDR);
+	_exit(fd < 0 || setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)) ||
+	      close(lfd) || pin_cpu(0) || pkt_send(fd, s, PEER_ADDR) ? 1 : 0);
+}
+
+/* Waits for the armed fault point to be taken, 5 s at most: 0 or -1. */
+static int fault_taken(void)
+{
+	long end = pkt_now_ms() + 5000;
+
+	while (estp_fault_left() != 0 && pkt_now_ms() < end)
+		usleep(1000);
+	return estp_fault_left() == 0 ? 0 : -1;
+}
+
+/* The exit status of child @pid, or -1. */
+static int child_status(pid_t pid)
+{
+	int st;
+
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/*
+ * A cookie's final ACK took the listener from the lookup; the listener
+ * stops on another CPU (shutdown(SHUT_RD)) before the cookie is checked
+ * (fault point "cookie_check").  The ACK is for a sock that no longer
+ * listens: no cookie is taken and no child made, and the segment goes
+ * unanswered, as tcp_v4_do_rcv() checks the state first (review A7).
+ * Made from a listener that gave its port back, such a child would not
+ * own its port.
+ */
+TEST_F(hsf, cookie_ack_listener_stopped)
+{
+	int port = PEER_PORT_MIN + 23, lport;
+	struct peer_conn c;
+	struct pkt_seg s, r;
+	long recvd;
+	pid_t pid;
+
+	ASSERT_LE(2, sysconf(_SC_NPROCESSORS_ONLN));
+	ASSERT_EQ(0, pin_cpu(1));
+	ASSERT_EQ(0, knob_set(&self->d, IPPROTO_ESTP, SYNCOOKIES, "2"));
+	self->d.lfd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+	ASSERT_LE(0, self->d.lfd);
+	ASSERT_EQ(0, listen(self->d.lfd, 8));
+	lport = estp_local_port(self->d.lfd);
+	ASSERT_LT(0, lport);
+	ASSERT_EQ(1, peer_syn(&self->d.peer, &c, port, lport, ISN, 1460));
+	ASSERT_EQ(PKT_SYN | PKT_ACK, c.synack.flags);
+	recvd = estp_counter(IPPROTO_ESTP, "SyncookiesRecv");
+	ASSERT_LE(0, recvd);
+
+	s = peer_seg(&c, PKT_ACK);
+	ASSERT_EQ(0, estp_fault_arm("cookie_check"));
+	pid = send_on_cpu0(&self->d.peer, &s, self->d.lfd);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, fault_taken()) TH_LOG("the ACK did not reach the cookie check");
+	ASSERT_EQ(0, shutdown(self->d.lfd, SHUT_RD));
+	ASSERT_EQ(0, child_status(pid));
+	EXPECT_EQ(recvd, estp_counter(IPPROTO_ESTP, "SyncookiesRecv"));
+	EXPECT_EQ(0, peer_recv(&self->d.peer, &c, QUIET_MS, &r))
+		TH_LOG("answered with flags %#x", r.flags);
+	EXPECT_EQ(0, peer_rows(IPPROTO_ESTP, lport, port, -1, NULL));
+}
+
+/*
+ * The final ACK finds a listener that lost its bind bucket (fault point
+ * "inherit_port": as a closing listener on an ephemeral port has).  The
+ * child cannot own its port: it is dropped and counted, as
+ * tcp_v4_syn_recv_sock() does when __inet_inherit_port() fails, without
+ * a warning at its destruction; the request stays, and the next ACK makes
+ * the connection (review B4).
+ */
+TEST_F(hsf, inherit_port_no_bucket)
+{
+	int lport = LPORT + 24, port = PEER_PORT_MIN + 24, afd;
+	struct peer_conn c;
+	long drops;
+
+	ASSERT_EQ(0, listen_on(&self->d, IPPROTO_ESTP, lport, 8));
+	ASSERT_EQ(1, peer_syn(&self->d.peer, &c, port, lport, ISN, 1460));
+	ASSERT_EQ(PKT_SYN | PKT_ACK, c.synack.flags);
+	drops = estp_counter(IPPROTO_ESTP, "ListenDrops");
+	ASSERT_LE(0, drops);
+	ASSERT_EQ(0, estp_fault_arm("inherit_port"));
+	ASSERT_EQ(0, peer_ack(&self->d.peer, &c));
+	EXPECT_EQ(drops + 1, stat_after(IPPROTO_ESTP, "ListenDrops", drops));
+	EXPECT_EQ(0, estp_fault_left());
+	EXPECT_EQ(-1, accept_in(&self->d, QUIET_MS)) TH_LOG("a child without its port");
+	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(IPPROTO_ESTP, lport, port));
+
+	ASSERT_EQ(0, peer_ack(&self->d.peer, &c));
+	afd = accept_in(&self->d, 2000);
+	ASSERT_LE(0, afd);
+	EXPECT_EQ(port, peer_port_of(afd));
+}
+
+/*
+ * A RST for a request sock that is in the established hash but whose
+ * timer is not armed yet (fault point "reqsk_hash", CPU 0).  A request
+ * becomes findable only complete, its timer armed and counted
+ * (reqsk_queue_hash_req()): before that the RST finds no request, as if
+ * it came before the SYN, and is ignored.  Had it dropped the request,
+ * the timer armed after would send SYN-ACKs for it (review B8).
+ */
+TEST_F(hsf, rst_before_request_complete)
+{
+	int lport = LPORT + 25, afd;
+	struct peer_conn c = { .port = PEER_PORT_MIN + 25, .lport = lport, .seq = ISN };
+	struct pkt_seg s = peer_seg(&c, PKT_SYN), r;
+	pid_t pid;
+
+	ASSERT_LE(2, sysconf(_SC_NPROCESSORS_ONLN));
+	ASSERT_EQ(0, pin_cpu(1));
+	ASSERT_EQ(0, listen_on(&self->d, IPPROTO_ESTP, lport, 8));
+	s.mss = 1460;
+	c.seq = ISN + 1;
+	ASSERT_EQ(0, estp_fault_arm("reqsk_hash"));
+	pid = send_on_cpu0(&self->d.peer, &s, self->d.lfd);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, fault_taken()) TH_LOG("the SYN did not reach the hash");
+	s = peer_seg(&c, PKT_RST);
+	ASSERT_EQ(0, peer_send(&self->d.peer, &s));
+	ASSERT_EQ(0, child_status(pid));
+
+	ASSERT_EQ(1, peer_recv(&self->d.peer, &c, PEER_ANSWER_MS, &r)) TH_LOG("no SYN-ACK");
+	ASSERT_EQ(PKT_SYN | PKT_ACK, r.flags);
+	c.ack = r.seq + 1;
+	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(IPPROTO_ESTP, lport, c.port));
+	ASSERT_EQ(0, peer_ack(&self->d.peer, &c));
+	afd = accept_in(&self->d, 2000);
+	ASSERT_LE(0, afd);
+	EXPECT_EQ(c.port, peer_port_of(afd));
+}
+
+/*
+ * The SYN-ACK backoff of a request that timed out 32 times (fault point
+ * "reqsk_backoff", so that the test does not wait for them): 1 s doubled
+ * 32 times is far past the 120 s cap.  Shifting an int by 32 gave 1 s on
+ * x86 (reqsk_timeout() computes in u64; review B9).
+ */
+TEST_F(hsf, synack_backoff_capped)
+{
+	int lport = LPORT + 26, port = PEER_PORT_MIN + 26;
+	struct peer_conn c;
+	struct pkt_seg r;
+
+	ASSERT_EQ(0, knob_set(&self->d, IPPROTO_ESTP, SYNACK_RETRIES, "64"));
+	ASSERT_EQ(0, listen_on(&self->d, IPPROTO_ESTP, lport, 8));
+	ASSERT_EQ(1, peer_syn(&self->d.peer, &c, port, lport, ISN, 1460));
+	ASSERT_EQ(PKT_SYN | PKT_ACK, c.synack.flags);
+	ASSERT_EQ(0, estp_fault_arm("reqsk_backoff"));
+	ASSERT_EQ(1, peer_recv(&self->d.peer, &c, 8000, &r)) TH_LOG("no retransmission");
+	EXPECT_EQ(PKT_SYN | PKT_ACK, r.flags);
+	ASSERT_EQ(0, estp_fault_left());
+	/* The next one is 120 s away; 2.5 s covers what 1 s and 2 s would send. */
+	EXPECT_EQ(0, peer_recv(&self->d.peer, &c, 2500, &r)) TH_LOG("SYN-ACK again within 2.5 s");
+	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(IPPROTO_ESTP, lport, port));
+}
+
+/*
+ * A SYN took the listener from the lookup, without a reference; close()
+ * on another CPU drops the last one before the request sock takes its own
+ * (fault point "reqsk_alloc").  The request must not revive a listener
+ * whose count is zero: the SYN is dropped and counted, as
+ * reqsk_alloc_noprof() does (review A7/B5).
+ */
+TEST_F(hsf, reqsk_alloc_listener_gone)
+{
+	int lport = LPORT + 22, lfd;
+	struct peer_conn c = { .port = PEER_PORT_MIN + 22, .lport = lport, .seq = ISN };
+	struct pkt_seg s = peer_seg(&c, PKT_SYN), r;
+	long drops;
+	pid_t pid;
+
+	ASSERT_LE(2, sysconf(_SC_NPROCESSORS_ONLN));
+	ASSERT_EQ(0, pin_cpu(1));
+	ASSERT_EQ(0, listen_on(&self->d, IPPROTO_ESTP, lport, 8));
+	drops = estp_counter(IPPROTO_ESTP, "ListenDrops");
+	ASSERT_LE(0, drops);
+	c.seq = ISN + 1;
+	ASSERT_EQ(0, estp_fault_arm("reqsk_alloc"));
+	pid = send_on_cpu0(&self->d.peer, &s, self->d.lfd);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, fault_taken()) TH_LOG("the SYN did not reach the request's allocation");
+	lfd = self->d.lfd;
+	self->d.lfd = -1;
+	ASSERT_EQ(0, close(lfd));
+	ASSERT_EQ(0, child_status(pid));
+	EXPECT_EQ(drops + 1, estp_counter(IPPROTO_ESTP, "ListenDrops"));
+	EXPECT_EQ(0, peer_recv(&self->d.peer, &c, QUIET_MS, &r))
+		TH_LOG("answered with flags %#x", r.flags);
 }
 
 TEST_HARNESS_MAIN
