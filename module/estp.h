@@ -390,9 +390,12 @@ struct estp_timewait_sock {
 	struct estp_bind_bucket		*bind_hash;	/* under the bucket lock */
 	u32				snd_nxt;
 	u32				rcv_nxt;
+	u32				rcv_wnd;	/* left of the last window offered */
 	bool				tstamp_ok;	/* its ACKs carry timestamps */
 	u32				ts_recent;	/* TSval to echo */
+	u32				ts_recent_stamp; /* seconds when it was set, PAWS */
 	u32				ts_offset;	/* of our TSval clock */
+	u32				last_oow_ack_time; /* jiffies, tcp_oow_rate_limited */
 };
 
 static inline struct estp_timewait_sock *estp_twsk(const struct inet_timewait_sock *tw)
