@@ -212,8 +212,10 @@ void estp_twsk_purge(struct net *net)
 {
 	struct estp_net *en = estp_pernet(net);
 	struct inet_timewait_sock *tw;
+	unsigned int slot = 0;
 
-	while ((tw = estp_ehash_find_tw(net)) != NULL) {
+	/* One walk of the table: each search resumes at the last bucket. */
+	while ((tw = estp_ehash_find_tw(net, &slot)) != NULL) {
 		if (timer_delete_sync(&tw->tw_timer))
 			estp_twsk_put(tw);	/* the timer's */
 		estp_twsk_kill(tw);

@@ -963,6 +963,87 @@ TEST_F(fin, fin_wait2_new_data)
 }
 
 /*
+ * Many minisocks in a netns that goes: its exit purges them all in one
+ * walk of the table (inet_twsk_purge(), review B10) and the netns goes.
+ * Functional, not timed: the time taken is only logged.
+ */
+#define MANY_TW		2000
+
+/* A child in a netns of its own leaves MANY_TW minisocks there: how many. */
+static int many_tw(int proto, int port)
+{
+	int lfd, cfd, afd, i, n;
+	long end;
+
+	if (estp_netns_private())
+		return -1;
+	lfd = socket(AF_INET, SOCK_STREAM, proto);
+	if (lfd < 0 || try_bind(lfd, "127.0.0.1", port) || listen(lfd, 8))
+		return -1;
+	for (i = 0; i < MANY_TW; i++) {
+		cfd = socket(AF_INET, SOCK_STREAM, proto);
+		if (cfd < 0 || try_connect(cfd, "127.0.0.1", port))
+			return -1;
+		afd = accept_ready(lfd);
+		if (afd < 0)
+			return -1;
+		/* The client closes first: its side is left in TIME_WAIT. */
+		close(cfd);
+		close(afd);
+	}
+	end = pkt_now_ms() + 20000;
+	while ((n = peer_rows(proto, -1, port, ST_TIME_WAIT, NULL)) != MANY_TW &&
+	       pkt_now_ms() < end)
+		usleep(10000);
+	return n;
+}
+
+/* Objects in use in slab cache @name, after a shrink: the count or -1. */
+static long slab_in_use(const char *name)
+{
+	char path[128], val[32];
+
+	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", name);
+	estp_sysctl_set(path, "1");
+	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/objects", name);
+	return estp_sysctl_get(path, val, sizeof(val)) ? -1 : atol(val);
+}
+
+TEST_F_TIMEOUT(fin, netns_exit_many_tw, 300)
+{
+	char slab[32];
+	long tw0, tw, t0, end;
+	int pipefd[2], n = -1, status;
+	pid_t pid;
+
+	snprintf(slab, sizeof(slab), "tw_sock_%s", variant->proto == IPPROTO_TCP ? "TCP" : "ESTP");
+	tw0 = slab_in_use(slab);
+	ASSERT_LE(0, tw0) TH_LOG("no /sys/kernel/slab/%s", slab);
+	ASSERT_EQ(0, pipe2(pipefd, O_CLOEXEC));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(pipefd[0]);
+		n = many_tw(variant->proto, PORT_BASE + 46);
+		_exit(write(pipefd[1], &n, sizeof(n)) == sizeof(n) ? 0 : 1);
+	}
+	close(pipefd[1]);
+	EXPECT_EQ((ssize_t)sizeof(n), read(pipefd[0], &n, sizeof(n)));
+	close(pipefd[0]);
+	EXPECT_EQ(MANY_TW, n);
+	/* Its netns goes with it, and its exit frees the minisocks. */
+	t0 = pkt_now_ms();
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	end = t0 + 200000;
+	while ((tw = slab_in_use(slab)) > tw0 && pkt_now_ms() < end)
+		usleep(20000);
+	EXPECT_GE(tw0, tw);
+	TH_LOG("%d minisocks freed %ld ms after their netns's last process exited",
+	       n, pkt_now_ms() - t0);
+}
+
+/*
  * Two netns joined by a veth pair whose both ends delay by 300 ms: states
  * that loopback passes through at once last a one-way trip.  An RTT of
  * 600 ms stays below the 1 s initial RTO, so the handshake is not
