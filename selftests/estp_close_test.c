@@ -977,6 +977,9 @@ static int many_tw(int proto, int port)
 
 	if (estp_netns_private())
 		return -1;
+	/* TCP's default (2) lets connect() on loopback reuse a TIME_WAIT port. */
+	if (proto == IPPROTO_TCP && estp_sysctl_set("/proc/sys/net/ipv4/tcp_tw_reuse", "0"))
+		return -1;
 	lfd = socket(AF_INET, SOCK_STREAM, proto);
 	if (lfd < 0 || try_bind(lfd, "127.0.0.1", port) || listen(lfd, 8))
 		return -1;
@@ -1545,6 +1548,7 @@ FIXTURE(tw)
 	struct estp_peer p;
 	struct peer_conn c;
 	int lfd, afd;
+	uint32_t tsval;		/* the raw peer's next TSval; 0: no timestamps */
 };
 
 FIXTURE_VARIANTS_TCP_ESTP(tw);
@@ -1557,6 +1561,7 @@ FIXTURE_SETUP(tw)
 
 	self->lfd = -1;
 	self->afd = -1;
+	self->tsval = 0;
 	CPU_ZERO(&one);
 	CPU_SET(sched_getcpu(), &one);
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
@@ -1622,15 +1627,55 @@ static int tw_sync(FIXTURE_DATA(tw) *self, struct pkt_seg *last)
 	return -1;
 }
 
-/* A segment of the raw peer with @flags at @seq, and @len bytes of data. */
+/*
+ * A segment of the raw peer with @flags at @seq, and @len bytes of data;
+ * with self->tsval set, the timestamp option too (NOP, NOP, TSval, TSecr
+ * 0), which pkt_build() has no field for, and the next TSval is one more.
+ */
 static int tw_send(FIXTURE_DATA(tw) *self, uint8_t flags, uint32_t seq, int len)
 {
+	struct sockaddr_in dst = estp_sin4(PEER_ADDR, 0);
+	uint32_t addr = dst.sin_addr.s_addr;
 	struct pkt_seg s = peer_seg(&self->c, flags);
+	int hlen = PKT_HDR_LEN + (self->tsval ? 12 : 0);
+	uint8_t buf[PKT_MAX_LEN];
 
 	s.seq = seq;
-	if (len)
-		s.len = PKT_HDR_LEN + len;
-	return peer_send(&self->p, &s);
+	if (!self->tsval) {
+		if (len)
+			s.len = PKT_HDR_LEN + len;
+		return peer_send(&self->p, &s);
+	}
+	s.doff = hlen / 4;
+	s.len = hlen + len;
+	pkt_build(buf, &s, self->p.proto, addr, addr);
+	buf[20] = 1;
+	buf[21] = 1;
+	buf[22] = 8;
+	buf[23] = 10;
+	pkt_put32(buf + 24, self->tsval++);
+	pkt_put16(buf + 16, 0);
+	pkt_put16(buf + 16, pkt_csum(addr, addr, self->p.proto, buf, s.len));
+	return sendto(self->p.raw, buf, s.len, 0, (struct sockaddr *)&dst,
+		      sizeof(dst)) == s.len ? 0 : -1;
+}
+
+/*
+ * The raw peer's handshake with the timestamp option on every segment, so
+ * that the connection and its minisock use timestamps (PAWS).
+ */
+static int tw_connect_ts(FIXTURE_DATA(tw) *self)
+{
+	memset(&self->c, 0, sizeof(self->c));
+	self->c.port = TW_PEER_PORT;
+	self->c.lport = TW_PORT;
+	if (tw_send(self, PKT_SYN, TW_ISN, 0) ||
+	    peer_recv(&self->p, &self->c, PEER_ANSWER_MS, &self->c.synack) != 1 ||
+	    self->c.synack.flags != (PKT_SYN | PKT_ACK) || self->c.synack.ack != TW_ISN + 1)
+		return -1;
+	self->c.seq = TW_ISN + 1;
+	self->c.ack = self->c.synack.seq + 1;
+	return tw_send(self, PKT_ACK, self->c.seq, 0);
 }
 
 /* The listener's side of the raw peer's connection in FIN_WAIT2. */
@@ -1642,7 +1687,8 @@ static void tw_fin_wait2(struct __test_metadata *_metadata, FIXTURE_DATA(tw) *se
 	ASSERT_LE(0, self->lfd);
 	ASSERT_EQ(0, try_bind(self->lfd, PEER_ADDR, TW_PORT));
 	ASSERT_EQ(0, listen(self->lfd, 8));
-	ASSERT_EQ(0, peer_connect(&self->p, &self->c, TW_PEER_PORT, TW_PORT, TW_ISN));
+	ASSERT_EQ(0, self->tsval ? tw_connect_ts(self) :
+		     peer_connect(&self->p, &self->c, TW_PEER_PORT, TW_PORT, TW_ISN));
 	self->afd = accept_ready(self->lfd);
 	ASSERT_LE(0, self->afd);
 	close_fd(&self->afd);
@@ -1741,6 +1787,29 @@ TEST_F(tw, time_wait_rst)
 	ASSERT_EQ(0, tw_send(self, PKT_RST | PKT_ACK, self->c.seq + 100000, 0));
 	EXPECT_EQ(0, tw_sync(self, NULL));
 	EXPECT_EQ(ST_TIME_WAIT, tw_state(self, ST_TIME_WAIT));
+	ASSERT_EQ(0, tw_send(self, PKT_RST, self->c.seq, 0));
+	EXPECT_EQ(0, tw_sync(self, NULL));
+	EXPECT_EQ(ST_GONE, tw_state(self, ST_GONE));
+}
+
+/*
+ * With timestamps, PAWS guards TIME_WAIT too: a RST at rcv_nxt with a TSval
+ * older than the last one taken is ignored while that one is under 60 s
+ * old (tcp_paws_reject()); with a newer TSval it ends the minisock (review
+ * A5).
+ */
+TEST_F(tw, time_wait_rst_paws)
+{
+	uint32_t ts;
+
+	self->tsval = 1000000;
+	tw_time_wait(_metadata, self);
+	ts = self->tsval;
+	self->tsval = ts - 100000;
+	ASSERT_EQ(0, tw_send(self, PKT_RST, self->c.seq, 0));
+	EXPECT_EQ(0, tw_sync(self, NULL));
+	EXPECT_EQ(ST_TIME_WAIT, tw_state(self, ST_TIME_WAIT));
+	self->tsval = ts;
 	ASSERT_EQ(0, tw_send(self, PKT_RST, self->c.seq, 0));
 	EXPECT_EQ(0, tw_sync(self, NULL));
 	EXPECT_EQ(ST_GONE, tw_state(self, ST_GONE));
