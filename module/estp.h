@@ -390,9 +390,12 @@ struct estp_timewait_sock {
 	struct estp_bind_bucket		*bind_hash;	/* under the bucket lock */
 	u32				snd_nxt;
 	u32				rcv_nxt;
+	u32				rcv_wnd;	/* left of the last window offered */
 	bool				tstamp_ok;	/* its ACKs carry timestamps */
 	u32				ts_recent;	/* TSval to echo */
+	u32				ts_recent_stamp; /* seconds when it was set, PAWS */
 	u32				ts_offset;	/* of our TSval clock */
+	u32				last_oow_ack_time; /* jiffies, tcp_oow_rate_limited */
 };
 
 static inline struct estp_timewait_sock *estp_twsk(const struct inet_timewait_sock *tw)
@@ -753,7 +756,8 @@ struct sock *estp_lookup_established(struct net *net, __be32 saddr, __be16 sport
 				     __be32 daddr, __be16 dport, int dif);
 int estp_hash_connect(struct sock *sk);
 void estp_sock_gen_put(struct sock *sk);
-struct inet_timewait_sock *estp_ehash_find_tw(const struct net *net);
+struct inet_timewait_sock *estp_ehash_find_tw(const struct net *net,
+					       unsigned int *slot);
 bool estp_ehash_insert(struct sock *sk, struct sock *osk);
 int estp_inherit_port(const struct sock *listener, struct sock *child);
 void estp_twsk_bind(struct inet_timewait_sock *tw, struct sock *sk);

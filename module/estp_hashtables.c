@@ -328,16 +328,22 @@ void estp_sock_gen_put(struct sock *sk)
 }
 
 /**
- * estp_ehash_find_tw - a time-wait minisock of a netns, with a reference
+ * estp_ehash_find_tw - the next time-wait minisock of a netns, with a
+ *	reference
  * @net: the netns
+ * @slot: the bucket to look from; set to the bucket it was found in
  *
- * Return: the minisock or NULL when the netns has none left.
+ * The caller unhashes what it is given and asks again from the same
+ * bucket, so that the purge is one walk of the table, restarted only
+ * within a bucket (inet_twsk_purge()).
+ *
+ * Return: the minisock or NULL when the netns has none left from @slot on.
  */
-struct inet_timewait_sock *estp_ehash_find_tw(const struct net *net)
+struct inet_timewait_sock *estp_ehash_find_tw(const struct net *net, unsigned int *slot)
 {
 	unsigned int b;
 
-	for (b = 0; b <= estp_hashinfo.mask; b++) {
+	for (b = *slot; b <= estp_hashinfo.mask; b++) {
 		struct estp_nulls_bucket *head = &estp_hashinfo.ehash[b];
 		struct inet_timewait_sock *tw = NULL;
 		struct hlist_nulls_node *node;
@@ -354,9 +360,12 @@ struct inet_timewait_sock *estp_ehash_find_tw(const struct net *net)
 			}
 		}
 		spin_unlock_bh(&head->lock);
-		if (tw)
+		if (tw) {
+			*slot = b;
 			return tw;
+		}
 	}
+	*slot = b;
 	return NULL;
 }
 

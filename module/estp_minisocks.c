@@ -214,8 +214,10 @@ void estp_twsk_purge(struct net *net)
 {
 	struct estp_net *en = estp_pernet(net);
 	struct inet_timewait_sock *tw;
+	unsigned int slot = 0;
 
-	while ((tw = estp_ehash_find_tw(net)) != NULL) {
+	/* One walk of the table: each search resumes at the last bucket. */
+	while ((tw = estp_ehash_find_tw(net, &slot)) != NULL) {
 		if (timer_delete_sync(&tw->tw_timer))
 			estp_twsk_put(tw);	/* the timer's */
 		estp_twsk_kill(tw);
@@ -279,8 +281,11 @@ void estp_time_wait(struct sock *sk, int state, int timeo)
 	tw->tw_substate = state;
 	etw->snd_nxt = esk->snd_nxt;
 	etw->rcv_nxt = esk->rcv_nxt;
+	/* What is left of the window last offered (tcp_receive_window()). */
+	etw->rcv_wnd = max_t(s32, esk->rcv_wup + esk->rcv_wnd - esk->rcv_nxt, 0);
 	etw->tstamp_ok = esk->tstamp_ok;
 	etw->ts_recent = esk->ts_recent;
+	etw->ts_recent_stamp = esk->ts_recent_stamp;
 	etw->ts_offset = esk->ts_offset;
 	timer_setup(&tw->tw_timer, estp_tw_timer_handler, TIMER_PINNED);
 	refcount_set(&tw->tw_refcnt, 2);	/* the hash's and the timer's */
@@ -300,15 +305,90 @@ done:
 	estp_done(sk);
 }
 
+/* The seconds after which a RST is exempt from PAWS (TCP_PAWS_MSL). */
+#define ESTP_PAWS_MSL	60
+
+/*
+ * Whether a segment of a FIN_WAIT2 minisock touches the window left open
+ * (tcp_in_window()): it starts at its left edge, overlaps it, or is empty
+ * at its right edge.
+ */
+static bool estp_tw_in_window(u32 seq, u32 end_seq, u32 s_win, u32 e_win)
+{
+	if (seq == s_win)
+		return true;
+	if (estp_after(end_seq, s_win) && estp_before(seq, e_win))
+		return true;
+	return seq == e_win && seq == end_seq;
+}
+
+/*
+ * PAWS for a minisock (tcp_paws_reject()): a TSval older than the one it
+ * echoes is an old duplicate, unless ts_recent is unset or over 24 days
+ * old; a RST only while ts_recent is younger than ESTP_PAWS_MSL.
+ */
+static bool estp_tw_paws_reject(const struct estp_timewait_sock *etw,
+				const struct estp_options_received *opt, bool rst)
+{
+	u32 recent = READ_ONCE(etw->ts_recent);
+	u32 age = (u32)ktime_get_seconds() - READ_ONCE(etw->ts_recent_stamp);
+
+	if ((s32)(recent - opt->tsval) <= 0 || !recent || age >= ESTP_PAWS_24DAYS)
+		return false;
+	return !rst || age < ESTP_PAWS_MSL;
+}
+
+/*
+ * ACK an out-of-window segment, at most once per net.estp.invalid_ratelimit
+ * ms per minisock, and drop the lookup's reference
+ * (tcp_timewait_check_oow_rate_limit(), tcp_oow_rate_limited()).  Data or
+ * a FIN without SYN cannot be part of an ACK loop: always acknowledged.
+ * Lockless as in TCP: two CPUs may both send one.
+ */
+static void estp_tw_oow_ack(struct inet_timewait_sock *tw, bool limit)
+{
+	struct estp_timewait_sock *etw = estp_twsk(tw);
+	u32 gap = msecs_to_jiffies(READ_ONCE(estp_pernet(twsk_net(tw))->invalid_ratelimit));
+	u32 now = jiffies, last = READ_ONCE(etw->last_oow_ack_time);
+
+	if (limit && last && (s32)(now - last) >= 0 && now - last < gap) {
+		estp_twsk_put(tw);
+		return;
+	}
+	if (limit)
+		WRITE_ONCE(etw->last_oow_ack_time, now ? : 1);
+	estp_v4_send_tw_ack(tw);
+	estp_twsk_put(tw);
+}
+
+/* The timestamp of a segment taken in sequence becomes the one to echo. */
+static void estp_tw_ts_update(struct estp_timewait_sock *etw,
+			      const struct estp_options_received *opt)
+{
+	if (!opt->saw_tstamp)
+		return;
+	WRITE_ONCE(etw->ts_recent, opt->tsval);
+	WRITE_ONCE(etw->ts_recent_stamp, (u32)ktime_get_seconds());
+}
+
 /**
  * estp_timewait_state_process - a segment for a time-wait minisock
  *	(tcp_timewait_state_process)
  * @tw: the minisock, with the lookup's reference, which this drops
- * @skb: the segment
+ * @skb: the segment, data at its ESTP header
  *
- * A FIN (again) is acknowledged and restarts the timer; a RST ends the
- * minisock (RFC 1337 protection is off by default in TCP too); a SYN above
- * the old sequence space ends it too and may open a new connection.
+ * As TCP's, this runs without a lock: two copies of a segment may be
+ * processed at once, so sequence numbers are assigned, never incremented.
+ *
+ * FIN_WAIT2 repeats the checks of a full sock: an out-of-window segment
+ * gets a rate-limited ACK; an in-window RST ends the minisock; new data,
+ * a SYN or a FIN that is not alone at rcv_nxt get a RST (the half-duplex
+ * close cannot take them) and end it; the FIN enters TIME_WAIT.
+ *
+ * TIME_WAIT: only a RST at rcv_nxt that PAWS accepts ends it (no RFC 1337
+ * protection, TCP's default); a SYN above the old sequence space ends it
+ * and may open a new connection; anything else out of window gets a
+ * rate-limited ACK.
  *
  * Return: true when the caller must give the segment to a listener.
  */
@@ -316,34 +396,74 @@ bool estp_timewait_state_process(struct inet_timewait_sock *tw, struct sk_buff *
 {
 	struct estp_timewait_sock *etw = estp_twsk(tw);
 	const struct estphdr *th = estp_hdr(skb);
-	u32 seq = ntohl(th->seq);
+	u32 rcv_nxt = READ_ONCE(etw->rcv_nxt);
+	struct estp_options_received opt = {};
+	u32 seq = ntohl(th->seq), end_seq;
+	bool paws_reject = false;
 
-	if (th->rst) {
-		estp_twsk_deschedule_put(tw);
-		return false;
+	end_seq = seq + th->syn + th->fin + skb->len - th->doff * 4;
+	if (etw->tstamp_ok && READ_ONCE(etw->ts_recent_stamp) &&
+	    th->doff > sizeof(*th) / 4) {
+		estp_parse_options(th, &opt);
+		if (opt.saw_tstamp)
+			paws_reject = estp_tw_paws_reject(etw, &opt, th->rst);
 	}
-	if (tw->tw_substate == TCP_FIN_WAIT2) {
-		if (th->fin && seq == etw->rcv_nxt) {
-			etw->rcv_nxt++;
-			tw->tw_substate = TCP_TIME_WAIT;
-			mod_timer_pending(&tw->tw_timer,
-					  jiffies + estp_tw_timeout(twsk_net(tw)));
-			estp_v4_send_tw_ack(tw);
+
+	if (READ_ONCE(tw->tw_substate) == TCP_FIN_WAIT2) {
+		if (paws_reject ||
+		    !estp_tw_in_window(seq, end_seq, rcv_nxt, rcv_nxt + etw->rcv_wnd)) {
+			estp_tw_oow_ack(tw, seq == end_seq || th->syn);
+			return false;
 		}
+		if (th->rst)
+			goto kill;
+		if (th->syn && !estp_before(seq, rcv_nxt))
+			goto reset;
+		/* A duplicate ACK, or nothing new. */
+		if (!th->ack || !estp_after(end_seq, rcv_nxt) || end_seq == seq) {
+			estp_twsk_put(tw);
+			return false;
+		}
+		if (!th->fin || end_seq != rcv_nxt + 1)
+			goto reset;
+		WRITE_ONCE(tw->tw_substate, TCP_TIME_WAIT);
+		WRITE_ONCE(etw->rcv_nxt, end_seq);
+		estp_tw_ts_update(etw, &opt);
+		mod_timer_pending(&tw->tw_timer, jiffies + estp_tw_timeout(twsk_net(tw)));
+		estp_v4_send_tw_ack(tw);
 		estp_twsk_put(tw);
 		return false;
 	}
-	if (th->syn && !th->ack && estp_after(seq, etw->rcv_nxt)) {
+
+	if (!paws_reject && seq == rcv_nxt && (seq == end_seq || th->rst)) {
+		/* In window: a RST (TIME_WAIT assassination) or a bare ACK. */
+		if (th->rst)
+			goto kill;
+		mod_timer_pending(&tw->tw_timer, jiffies + estp_tw_timeout(twsk_net(tw)));
+		estp_tw_ts_update(etw, &opt);
+		estp_twsk_put(tw);
+		return false;
+	}
+	if (th->syn && !th->rst && !th->ack && !paws_reject && estp_after(seq, rcv_nxt)) {
 		estp_twsk_deschedule_put(tw);
 		return true;
 	}
-	if (th->fin || seq != etw->rcv_nxt) {
-		/* Our last ACK was lost, or a stray segment: ACK again. */
-		if (th->fin)
-			mod_timer_pending(&tw->tw_timer,
-					  jiffies + estp_tw_timeout(twsk_net(tw)));
-		estp_v4_send_tw_ack(tw);
+	if (paws_reject)
+		ESTP_INC_STATS(twsk_net(tw), ESTP_MIB_PAWSESTAB);
+	if (th->rst) {
+		estp_twsk_put(tw);
+		return false;
 	}
-	estp_twsk_put(tw);
+	/* Our last ACK was lost, or a stray segment: ACK again. */
+	if (paws_reject || th->ack)
+		mod_timer_pending(&tw->tw_timer, jiffies + estp_tw_timeout(twsk_net(tw)));
+	estp_tw_oow_ack(tw, seq == end_seq || th->syn);
+	return false;
+
+reset:
+	/* TCP_TW_RST: tcp_v4_rcv() answers and ends the minisock. */
+	estp_v4_send_reset(twsk_net(tw), skb);
+kill:
+	estp_twsk_deschedule_put(tw);
 	return false;
 }

@@ -4,8 +4,9 @@
  * LAST_ACK and CLOSING over a delayed link, simultaneous close, aborts by
  * SO_LINGER and by closing a listener, shutdown(), and what a port in
  * TIME_WAIT allows; TCP_LINGER2, the orphan limit and keepalive.  TCP is the
- * specification: every TEST_F of the fin and delayed fixtures runs for TCP
- * and ESTP as variants and asserts what TCP does; the estp_only fixture
+ * specification: every TEST_F of the fin, delayed and tw fixtures runs for
+ * TCP and ESTP as variants and asserts what TCP does (tw: a time-wait
+ * minisock against the raw peer of estp_peer.h); the estp_only fixture
  * tests ESTP's own sysctls.
  *
  * The fin and estp_only tests run in a netns of their own: the sysctls they
@@ -24,6 +25,7 @@
 
 #include "kselftest_harness.h"
 #include "estp_lib.h"
+#include "estp_peer.h"
 
 /* Fixed ports below ip_local_port_range, apart from the other tests'. */
 #define PORT_BASE	20700
@@ -921,6 +923,129 @@ TEST_F(fin, keepalive_opts)
 	EXPECT_EQ(32767, getopt_int(fd, SOL_TCP, TCP_KEEPIDLE));
 }
 
+/* poll() for POLLERR and POLLHUP only, up to @ms: what came, 0 for nothing. */
+static int wait_err(int fd, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = 0 };
+
+	return poll(&pfd, 1, ms) == 1 ? pfd.revents : 0;
+}
+
+/*
+ * The accepting side closes and its FIN is acknowledged: the orphan waits
+ * in FIN_WAIT2, a time-wait minisock for both protocols.  New data from the
+ * other side cannot be taken after that half-duplex close: the minisock
+ * answers with a RST and goes (tcp_timewait_state_process(), TCP_TW_RST).
+ * The writer, in CLOSE_WAIT, is told at once, with EPIPE from its next
+ * send(), and is not left retransmitting (review A6).
+ */
+TEST_F(fin, fin_wait2_new_data)
+{
+	int ret, err;
+	char c = 'x';
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 45, false);
+	close_fd(&self->afd);
+	ASSERT_EQ(ST_CLOSE_WAIT, wait_state(self->pfd, self->cport, self->lport,
+					    ST_CLOSE_WAIT));
+	ASSERT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, self->lport, self->cport, ST_FIN_WAIT2));
+	EXPECT_EQ(0, read_ret(self->cfd));
+	EXPECT_EQ(1, send(self->cfd, &c, 1, MSG_NOSIGNAL));
+	/* Woken by the RST, not by a timeout (the minisock has 60 s). */
+	EXPECT_EQ(POLLERR | POLLHUP, wait_err(self->cfd, 5000));
+	ret = send(self->cfd, &c, 1, MSG_NOSIGNAL);
+	err = errno;
+	EXPECT_EQ(-1, ret);
+	EXPECT_EQ(EPIPE, err);
+	/* Neither end is left: no retransmission, no minisock. */
+	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
+	EXPECT_EQ(ST_GONE, wait_state(self->pfd, self->lport, self->cport, ST_GONE));
+}
+
+/*
+ * Many minisocks in a netns that goes: its exit purges them all in one
+ * walk of the table (inet_twsk_purge(), review B10) and the netns goes.
+ * Functional, not timed: the time taken is only logged.
+ */
+#define MANY_TW		2000
+
+/* A child in a netns of its own leaves MANY_TW minisocks there: how many. */
+static int many_tw(int proto, int port)
+{
+	int lfd, cfd, afd, i, n;
+	long end;
+
+	if (estp_netns_private())
+		return -1;
+	/* TCP's default (2) lets connect() on loopback reuse a TIME_WAIT port. */
+	if (proto == IPPROTO_TCP && estp_sysctl_set("/proc/sys/net/ipv4/tcp_tw_reuse", "0"))
+		return -1;
+	lfd = socket(AF_INET, SOCK_STREAM, proto);
+	if (lfd < 0 || try_bind(lfd, "127.0.0.1", port) || listen(lfd, 8))
+		return -1;
+	for (i = 0; i < MANY_TW; i++) {
+		cfd = socket(AF_INET, SOCK_STREAM, proto);
+		if (cfd < 0 || try_connect(cfd, "127.0.0.1", port))
+			return -1;
+		afd = accept_ready(lfd);
+		if (afd < 0)
+			return -1;
+		/* The client closes first: its side is left in TIME_WAIT. */
+		close(cfd);
+		close(afd);
+	}
+	end = pkt_now_ms() + 20000;
+	while ((n = peer_rows(proto, -1, port, ST_TIME_WAIT, NULL)) != MANY_TW &&
+	       pkt_now_ms() < end)
+		usleep(10000);
+	return n;
+}
+
+/* Objects in use in slab cache @name, after a shrink: the count or -1. */
+static long slab_in_use(const char *name)
+{
+	char path[128], val[32];
+
+	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", name);
+	estp_sysctl_set(path, "1");
+	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/objects", name);
+	return estp_sysctl_get(path, val, sizeof(val)) ? -1 : atol(val);
+}
+
+TEST_F_TIMEOUT(fin, netns_exit_many_tw, 300)
+{
+	char slab[32];
+	long tw0, tw, t0, end;
+	int pipefd[2], n = -1, status;
+	pid_t pid;
+
+	snprintf(slab, sizeof(slab), "tw_sock_%s", variant->proto == IPPROTO_TCP ? "TCP" : "ESTP");
+	tw0 = slab_in_use(slab);
+	ASSERT_LE(0, tw0) TH_LOG("no /sys/kernel/slab/%s", slab);
+	ASSERT_EQ(0, pipe2(pipefd, O_CLOEXEC));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(pipefd[0]);
+		n = many_tw(variant->proto, PORT_BASE + 46);
+		_exit(write(pipefd[1], &n, sizeof(n)) == sizeof(n) ? 0 : 1);
+	}
+	close(pipefd[1]);
+	EXPECT_EQ((ssize_t)sizeof(n), read(pipefd[0], &n, sizeof(n)));
+	close(pipefd[0]);
+	EXPECT_EQ(MANY_TW, n);
+	/* Its netns goes with it, and its exit frees the minisocks. */
+	t0 = pkt_now_ms();
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	end = t0 + 200000;
+	while ((tw = slab_in_use(slab)) > tw0 && pkt_now_ms() < end)
+		usleep(20000);
+	EXPECT_GE(tw0, tw);
+	TH_LOG("%d minisocks freed %ld ms after their netns's last process exited",
+	       n, pkt_now_ms() - t0);
+}
+
 /*
  * Two netns joined by a veth pair whose both ends delay by 300 ms: states
  * that loopback passes through at once last a one-way trip.  An RTT of
@@ -1400,6 +1525,313 @@ TEST_F(estp_only, fin_timeout)
 	EXPECT_EQ(0, estp_sysctl_set(FIN_TIMEOUT, "30"));
 	ASSERT_EQ(0, estp_sysctl_get(FIN_TIMEOUT, val, sizeof(val)));
 	EXPECT_STREQ("30", val);
+}
+
+/*
+ * The raw peer (estp_peer.h) against a time-wait minisock, for what only
+ * the wire shows: which segments are answered, how, and which end it.  It
+ * connects to a listener that accepts and closes; the raw peer acknowledges
+ * the FIN, and the orphan waits in FIN_WAIT2 as a minisock, in TCP too
+ * (tcp_fin_timeout is at its default).  The process stays on one CPU, whose
+ * lo backlog is processed in order: tw_sync() knows from the answer to a
+ * last segment that all sent before it were processed and answered.
+ * invalid_ratelimit is 60 s, so that the rate limit does not depend on how
+ * fast the guest runs.
+ */
+#define TW_PORT		(PORT_BASE + 50)
+#define TW_PEER_PORT	5000
+#define TW_MARK_PORT	PORT_LAST	/* no listener: a SYN there gets a RST */
+#define TW_ISN		1000
+
+FIXTURE(tw)
+{
+	struct estp_peer p;
+	struct peer_conn c;
+	int lfd, afd;
+	uint32_t tsval;		/* the raw peer's next TSval; 0: no timestamps */
+};
+
+FIXTURE_VARIANTS_TCP_ESTP(tw);
+
+FIXTURE_SETUP(tw)
+{
+	char path[64];
+	const char *err;
+	cpu_set_t one;
+
+	self->lfd = -1;
+	self->afd = -1;
+	self->tsval = 0;
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+	err = peer_open(&self->p, variant->proto);
+	ASSERT_EQ(NULL, err) TH_LOG("%s", err);
+	/* The raw peer's netns is new: the sysctl goes with it. */
+	ASSERT_EQ(0, estp_sysctl_set(knob(variant->proto, "invalid_ratelimit", path,
+					  sizeof(path)), "60000"));
+}
+
+FIXTURE_TEARDOWN(tw)
+{
+	close_fd(&self->afd);
+	close_fd(&self->lfd);
+	peer_close(&self->p);
+}
+
+/* Waits up to 2 s for the minisock to be in state @st (ST_GONE: not listed). */
+static int tw_state(FIXTURE_DATA(tw) *self, int st)
+{
+	int want = st == ST_GONE ? 0 : 1;
+
+	peer_wait_rows(self->p.proto, TW_PORT, TW_PEER_PORT, st == ST_GONE ? -1 : st, want,
+		       PEER_ANSWER_MS);
+	return peer_state(self->p.proto, TW_PORT, TW_PEER_PORT);
+}
+
+/*
+ * Sends a SYN to TW_MARK_PORT and reads the raw socket until the RST that
+ * answers it: how many segments the minisock sent meanwhile (the last in
+ * @last when not NULL), or -1 when the RST did not come.
+ */
+static int tw_sync(FIXTURE_DATA(tw) *self, struct pkt_seg *last)
+{
+	struct pkt_seg s = {
+		.sport = TW_PEER_PORT, .dport = TW_MARK_PORT, .seq = 1,
+		.flags = PKT_SYN, .win = PEER_WIN,
+	};
+	long end = pkt_now_ms() + PEER_ANSWER_MS;
+	uint8_t buf[1500];
+	int n = 0;
+
+	if (peer_send(&self->p, &s))
+		return -1;
+	while (pkt_now_ms() < end) {
+		struct pollfd pfd = { .fd = self->p.raw, .events = POLLIN };
+		struct pkt_seg r;
+		ssize_t len;
+
+		if (poll(&pfd, 1, 100) != 1)
+			continue;
+		len = recv(self->p.raw, buf, sizeof(buf), MSG_DONTWAIT);
+		if (len < 0 || pkt_parse(buf, len, self->p.proto, &r) || r.dport != TW_PEER_PORT)
+			continue;
+		if (r.sport == TW_MARK_PORT && (r.flags & PKT_RST))
+			return n;
+		if (r.sport == TW_PORT) {
+			n++;
+			if (last)
+				*last = r;
+		}
+	}
+	return -1;
+}
+
+/*
+ * A segment of the raw peer with @flags at @seq, and @len bytes of data;
+ * with self->tsval set, the timestamp option too (NOP, NOP, TSval, TSecr
+ * 0), which pkt_build() has no field for, and the next TSval is one more.
+ */
+static int tw_send(FIXTURE_DATA(tw) *self, uint8_t flags, uint32_t seq, int len)
+{
+	struct sockaddr_in dst = estp_sin4(PEER_ADDR, 0);
+	uint32_t addr = dst.sin_addr.s_addr;
+	struct pkt_seg s = peer_seg(&self->c, flags);
+	int hlen = PKT_HDR_LEN + (self->tsval ? 12 : 0);
+	uint8_t buf[PKT_MAX_LEN];
+
+	s.seq = seq;
+	if (!self->tsval) {
+		if (len)
+			s.len = PKT_HDR_LEN + len;
+		return peer_send(&self->p, &s);
+	}
+	s.doff = hlen / 4;
+	s.len = hlen + len;
+	pkt_build(buf, &s, self->p.proto, addr, addr);
+	buf[20] = 1;
+	buf[21] = 1;
+	buf[22] = 8;
+	buf[23] = 10;
+	pkt_put32(buf + 24, self->tsval++);
+	pkt_put16(buf + 16, 0);
+	pkt_put16(buf + 16, pkt_csum(addr, addr, self->p.proto, buf, s.len));
+	return sendto(self->p.raw, buf, s.len, 0, (struct sockaddr *)&dst,
+		      sizeof(dst)) == s.len ? 0 : -1;
+}
+
+/*
+ * The raw peer's handshake with the timestamp option on every segment, so
+ * that the connection and its minisock use timestamps (PAWS).
+ */
+static int tw_connect_ts(FIXTURE_DATA(tw) *self)
+{
+	memset(&self->c, 0, sizeof(self->c));
+	self->c.port = TW_PEER_PORT;
+	self->c.lport = TW_PORT;
+	if (tw_send(self, PKT_SYN, TW_ISN, 0) ||
+	    peer_recv(&self->p, &self->c, PEER_ANSWER_MS, &self->c.synack) != 1 ||
+	    self->c.synack.flags != (PKT_SYN | PKT_ACK) || self->c.synack.ack != TW_ISN + 1)
+		return -1;
+	self->c.seq = TW_ISN + 1;
+	self->c.ack = self->c.synack.seq + 1;
+	return tw_send(self, PKT_ACK, self->c.seq, 0);
+}
+
+/* The listener's side of the raw peer's connection in FIN_WAIT2. */
+static void tw_fin_wait2(struct __test_metadata *_metadata, FIXTURE_DATA(tw) *self)
+{
+	struct pkt_seg r;
+
+	self->lfd = socket(AF_INET, SOCK_STREAM, self->p.proto);
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, try_bind(self->lfd, PEER_ADDR, TW_PORT));
+	ASSERT_EQ(0, listen(self->lfd, 8));
+	ASSERT_EQ(0, self->tsval ? tw_connect_ts(self) :
+		     peer_connect(&self->p, &self->c, TW_PEER_PORT, TW_PORT, TW_ISN));
+	self->afd = accept_ready(self->lfd);
+	ASSERT_LE(0, self->afd);
+	close_fd(&self->afd);
+	ASSERT_EQ(1, peer_recv(&self->p, &self->c, PEER_ANSWER_MS, &r));
+	ASSERT_EQ(PKT_FIN, r.flags & (PKT_FIN | PKT_SYN | PKT_RST));
+	ASSERT_EQ(self->c.ack, r.seq);
+	self->c.ack = r.seq + 1;
+	ASSERT_EQ(0, tw_send(self, PKT_ACK, self->c.seq, 0));
+	ASSERT_EQ(ST_FIN_WAIT2, tw_state(self, ST_FIN_WAIT2));
+}
+
+/* ... and in TIME_WAIT: the raw peer's FIN is acknowledged, one past it. */
+static void tw_time_wait(struct __test_metadata *_metadata, FIXTURE_DATA(tw) *self)
+{
+	struct pkt_seg r;
+
+	tw_fin_wait2(_metadata, self);
+	ASSERT_EQ(0, tw_send(self, PKT_FIN | PKT_ACK, self->c.seq, 0));
+	ASSERT_EQ(1, peer_recv(&self->p, &self->c, PEER_ANSWER_MS, &r));
+	ASSERT_EQ(PKT_ACK, r.flags);
+	ASSERT_EQ(self->c.seq + 1, r.ack);
+	ASSERT_EQ(self->c.ack, r.seq);
+	self->c.seq++;
+	ASSERT_EQ(ST_TIME_WAIT, tw_state(self, ST_TIME_WAIT));
+}
+
+/*
+ * A copy of the FIN that ended FIN_WAIT2 gets the same ACK, never one a
+ * byte further: rcv_nxt is set to the FIN's end, not incremented (review
+ * M4).  Retransmitted FINs are always answered (no rate limit on them).
+ */
+TEST_F(tw, fin_copy)
+{
+	struct pkt_seg r;
+
+	tw_time_wait(_metadata, self);
+	ASSERT_EQ(0, tw_send(self, PKT_FIN | PKT_ACK, self->c.seq - 1, 0));
+	ASSERT_EQ(0, tw_send(self, PKT_FIN | PKT_ACK, self->c.seq - 1, 0));
+	EXPECT_EQ(2, tw_sync(self, &r));
+	EXPECT_EQ(PKT_ACK, r.flags);
+	EXPECT_EQ(self->c.seq, r.ack);
+	EXPECT_EQ(ST_TIME_WAIT, tw_state(self, ST_TIME_WAIT));
+}
+
+/*
+ * A FIN that carries data is new data after a half-duplex close: the
+ * FIN_WAIT2 minisock answers with a RST (<SEQ=SEG.ACK>) and goes, rather
+ * than acknowledging the FIN at the wrong place (review A6).
+ */
+TEST_F(tw, fin_wait2_fin_with_data)
+{
+	struct pkt_seg r;
+
+	tw_fin_wait2(_metadata, self);
+	ASSERT_EQ(0, tw_send(self, PKT_FIN | PKT_ACK | PKT_PSH, self->c.seq, 1));
+	EXPECT_EQ(1, tw_sync(self, &r));
+	EXPECT_EQ(PKT_RST, r.flags);
+	EXPECT_EQ(self->c.ack, r.seq);
+	EXPECT_EQ(ST_GONE, tw_state(self, ST_GONE));
+}
+
+/*
+ * A RST reaches a FIN_WAIT2 minisock only inside its window, which need
+ * not be at rcv_nxt: one before it gets an ACK instead, and the next within
+ * invalid_ratelimit none (review A5, A4).
+ */
+TEST_F(tw, fin_wait2_rst)
+{
+	struct pkt_seg r;
+
+	tw_fin_wait2(_metadata, self);
+	ASSERT_EQ(0, tw_send(self, PKT_RST, self->c.seq - 1000, 0));
+	EXPECT_EQ(1, tw_sync(self, &r));
+	EXPECT_EQ(PKT_ACK, r.flags);
+	EXPECT_EQ(self->c.seq, r.ack);
+	EXPECT_EQ(ST_FIN_WAIT2, tw_state(self, ST_FIN_WAIT2));
+	ASSERT_EQ(0, tw_send(self, PKT_RST, self->c.seq + 0x40000000, 0));
+	EXPECT_EQ(0, tw_sync(self, NULL));
+	EXPECT_EQ(ST_FIN_WAIT2, tw_state(self, ST_FIN_WAIT2));
+	/* In the window, not at its left edge. */
+	ASSERT_EQ(0, tw_send(self, PKT_RST, self->c.seq + 1, 0));
+	EXPECT_EQ(0, tw_sync(self, NULL));
+	EXPECT_EQ(ST_GONE, tw_state(self, ST_GONE));
+}
+
+/*
+ * In TIME_WAIT only a RST at rcv_nxt ends the minisock (TCP's default,
+ * net.ipv4.tcp_rfc1337 = 0): one a byte off either way is ignored,
+ * unanswered, and the port stays in TIME_WAIT (review A5).
+ */
+TEST_F(tw, time_wait_rst)
+{
+	tw_time_wait(_metadata, self);
+	ASSERT_EQ(0, tw_send(self, PKT_RST, self->c.seq + 1, 0));
+	ASSERT_EQ(0, tw_send(self, PKT_RST, self->c.seq - 1, 0));
+	ASSERT_EQ(0, tw_send(self, PKT_RST | PKT_ACK, self->c.seq + 100000, 0));
+	EXPECT_EQ(0, tw_sync(self, NULL));
+	EXPECT_EQ(ST_TIME_WAIT, tw_state(self, ST_TIME_WAIT));
+	ASSERT_EQ(0, tw_send(self, PKT_RST, self->c.seq, 0));
+	EXPECT_EQ(0, tw_sync(self, NULL));
+	EXPECT_EQ(ST_GONE, tw_state(self, ST_GONE));
+}
+
+/*
+ * With timestamps, PAWS guards TIME_WAIT too: a RST at rcv_nxt with a TSval
+ * older than the last one taken is ignored while that one is under 60 s
+ * old (tcp_paws_reject()); with a newer TSval it ends the minisock (review
+ * A5).
+ */
+TEST_F(tw, time_wait_rst_paws)
+{
+	uint32_t ts;
+
+	self->tsval = 1000000;
+	tw_time_wait(_metadata, self);
+	ts = self->tsval;
+	self->tsval = ts - 100000;
+	ASSERT_EQ(0, tw_send(self, PKT_RST, self->c.seq, 0));
+	EXPECT_EQ(0, tw_sync(self, NULL));
+	EXPECT_EQ(ST_TIME_WAIT, tw_state(self, ST_TIME_WAIT));
+	self->tsval = ts;
+	ASSERT_EQ(0, tw_send(self, PKT_RST, self->c.seq, 0));
+	EXPECT_EQ(0, tw_sync(self, NULL));
+	EXPECT_EQ(ST_GONE, tw_state(self, ST_GONE));
+}
+
+/*
+ * Out-of-window ACKs to a TIME_WAIT minisock are answered once per
+ * invalid_ratelimit (tcp_timewait_check_oow_rate_limit()): 20 of them get
+ * one ACK, so two ends cannot loop ACKs (review A4).
+ */
+TEST_F(tw, time_wait_oow_rate_limit)
+{
+	struct pkt_seg r;
+	int i;
+
+	tw_time_wait(_metadata, self);
+	for (i = 0; i < 20; i++)
+		ASSERT_EQ(0, tw_send(self, PKT_ACK, self->c.seq - 1000 - i, 0));
+	EXPECT_EQ(1, tw_sync(self, &r));
+	EXPECT_EQ(PKT_ACK, r.flags);
+	EXPECT_EQ(self->c.seq, r.ack);
+	EXPECT_EQ(ST_TIME_WAIT, tw_state(self, ST_TIME_WAIT));
 }
 
 TEST_HARNESS_MAIN
