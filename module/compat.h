@@ -10,6 +10,7 @@
 #include <linux/version.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
+#include <net/inet_common.h>
 
 /* 6.12 moved <asm/unaligned.h> to <linux/unaligned.h>. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
@@ -39,6 +40,25 @@
 #define estp_sockaddr		sockaddr_unsized
 #else
 #define estp_sockaddr		sockaddr
+#endif
+
+/*
+ * The error queue (MSG_ERRQUEUE) as TCP reads it: 6.19 dropped the
+ * addr_len argument of the recvmsg handlers, and the name's length is
+ * set in msg_namelen instead.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+#define estp_recv_error(sk, msg, len)	inet_recv_error(sk, msg, len)
+#else
+static inline int estp_recv_error(struct sock *sk, struct msghdr *msg, int len)
+{
+	int addr_len = 0;
+	int err = inet_recv_error(sk, msg, len, &addr_len);
+
+	if (err >= 0)
+		msg->msg_namelen = addr_len;
+	return err;
+}
 #endif
 
 /*

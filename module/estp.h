@@ -703,6 +703,7 @@ int estp_listen(struct socket *sock, int backlog);
 void estp_set_state(struct sock *sk, int state);
 void estp_done(struct sock *sk);
 int estp_disconnect(struct sock *sk, int flags);
+void estp_reset_stream_state(struct sock *sk);
 void estp_shutdown(struct sock *sk, int how);
 int estp_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 			int flags);

@@ -53,6 +53,39 @@ void estp_done(struct sock *sk)
 }
 
 /**
+ * estp_reset_stream_state - forget what a past connection of this sock left
+ * @sk: the socket: one disconnected, or a child just cloned from a listener
+ *	that may once have been connected
+ *
+ * tcp_disconnect() and tcp_create_openreq_child() leave none of these
+ * behind: a stale fin_sent keeps a FIN from ever going out, a stale
+ * tlp_high_seq or RACK state disables loss detection for a while.
+ */
+void estp_reset_stream_state(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	esk->fin_sent = 0;
+	esk->fin_queued = 0;
+	esk->in_recovery = 0;
+	esk->retransmits = 0;
+	esk->probes_out = 0;
+	esk->high_seq = 0;
+	esk->retrans_stamp = 0;
+	esk->snd_sml = 0;
+	esk->rcv_rtt_us = 0;
+	esk->rack_xmit_us = 0;
+	esk->rack_end_seq = 0;
+	esk->rack_rtt_us = 0;
+	esk->reord_us = 0;
+	esk->tlp_high_seq = 0;
+	esk->undo_tsval = 0;
+	esk->prior_ssthresh = 0;
+	esk->dupacks = 0;
+	esk->num_sacks = 0;
+}
+
+/**
  * estp_disconnect - proto->disconnect, from shutdown() of a listener and
  *	connect(AF_UNSPEC)
  * @sk: the socket, locked
@@ -79,8 +112,10 @@ int estp_disconnect(struct sock *sk, int flags)
 	estp_write_queue_purge(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);
 	estp_ofo_purge(sk);
-	estp_sk(sk)->fin_queued = 0;
-	estp_sk(sk)->in_recovery = 0;
+	estp_reset_stream_state(sk);
+	/* Nothing is left to read (SIOCINQ), nor a route to the old peer. */
+	estp_sk(sk)->copied_seq = estp_sk(sk)->rcv_nxt;
+	__sk_dst_reset(sk);
 	/* The algorithm stays, its state does not (as tcp_disconnect()). */
 	if (estp_sk(sk)->ca_initialized && estp_sk(sk)->ca_ops->release)
 		estp_sk(sk)->ca_ops->release(sk);
@@ -97,6 +132,12 @@ int estp_disconnect(struct sock *sk, int flags)
 	}
 	WRITE_ONCE(sk->sk_shutdown, 0);
 	sock_reset_flag(sk, SOCK_DONE);
+	/*
+	 * connect(AF_UNSPEC) wakes nobody else: threads blocked in recv(),
+	 * accept() or poll() on this sock learn of it here (tcp_disconnect).
+	 */
+	smp_wmb();
+	sk_error_report(sk);
 	return 0;
 }
 
@@ -485,11 +526,14 @@ int estp_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 	struct sock *sk = sock->sk;
 	struct estp_sock *esk = estp_sk(sk);
 	u32 peek_seq, *seq;
-	int copied = 0, target;
+	int copied = 0, target, ret;
 	long timeo;
 
 	if (flags & MSG_OOB)
 		return -EINVAL;
+	/* The error queue, never the stream (tcp_recvmsg): review C8. */
+	if (unlikely(flags & MSG_ERRQUEUE))
+		return estp_recv_error(sk, msg, len);
 	lock_sock(sk);
 	if (sk->sk_state == TCP_LISTEN) {
 		copied = -ENOTCONN;
@@ -544,7 +588,13 @@ int estp_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 			}
 		}
 		estp_cleanup_rbuf(sk);
-		estp_recv_wait(sk, &timeo, last);
+		/* -EPIPE: a disconnect while we slept (tcp_recvmsg_locked). */
+		ret = estp_recv_wait(sk, &timeo, last);
+		if (ret < 0) {
+			if (!copied)
+				copied = ret;
+			break;
+		}
 		continue;
 
 found:

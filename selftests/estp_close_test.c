@@ -20,8 +20,12 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "estp_lib.h"
@@ -960,6 +964,102 @@ TEST_F(fin, fin_wait2_new_data)
 	/* Neither end is left: no retransmission, no minisock. */
 	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
 	EXPECT_EQ(ST_GONE, wait_state(self->pfd, self->lport, self->cport, ST_GONE));
+}
+
+/* connect(AF_UNSPEC): 0 or errno. */
+static int disconnect(int fd)
+{
+	struct sockaddr sa = { .sa_family = AF_UNSPEC };
+
+	return connect(fd, &sa, sizeof(sa)) ? errno : 0;
+}
+
+/*
+ * A socket that sent a FIN, was disconnected (connect(AF_UNSPEC)) and then
+ * listens: its children are new connections, whose close() sends a FIN
+ * and whose peer reads EOF.  Before, a child inherited the listener's
+ * fin_sent and never sent its FIN: the peer waited for ever, the orphan
+ * stayed in FIN_WAIT1 and pinned estp.ko (review A2/B2).
+ */
+TEST_F(fin, relisten_after_fin)
+{
+	struct sockaddr_in sin = estp_sin4("127.0.0.1", 0);
+	socklen_t len = sizeof(sin);
+	int fd;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 47, false);
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	ASSERT_EQ(POLLIN, revents(self->afd, 2000) & POLLIN);
+	ASSERT_EQ(0, read_ret(self->afd));
+	ASSERT_EQ(0, disconnect(self->cfd));
+	ASSERT_EQ(0, listen(self->cfd, 8));
+	ASSERT_EQ(0, getsockname(self->cfd, (struct sockaddr *)&sin, &len));
+	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, fd);
+	self->fd2[0] = fd;
+	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	self->fd2[1] = accept_ready(self->cfd);
+	ASSERT_LE(0, self->fd2[1]);
+	close_fd(&self->fd2[1]);
+	/* The child's FIN: EOF at once, not a poll timeout. */
+	EXPECT_EQ(POLLIN, revents(fd, 2000) & POLLIN);
+	EXPECT_EQ(0, read_ret(fd));
+}
+
+/* The syscall @pid is blocked in (/proc/PID/syscall), or -1. */
+static long blocked_in(pid_t pid)
+{
+	char path[64];
+	long nr = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &nr) != 1)
+		nr = -1;
+	fclose(f);
+	return nr;
+}
+
+/*
+ * connect(AF_UNSPEC) from one thread wakes another blocked in recv() on
+ * the same socket: it returns an error at once (tcp_disconnect() reports
+ * it with sk_error_report()).  Before, ESTP woke nobody and the reader
+ * slept on (review C4).  The reader is a child process sharing the file;
+ * it is known to sleep in recvfrom() before the disconnect.
+ */
+TEST_F(fin, disconnect_wakes_reader)
+{
+	int status, i;
+	pid_t pid;
+	char c;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 48, false);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		alarm(10);
+		_exit(recv(self->cfd, &c, 1, 0) < 0 ? errno : 200);
+	}
+	for (i = 0; i < 2000 && blocked_in(pid) != SYS_recvfrom; i++)
+		usleep(1000);
+	EXPECT_EQ(SYS_recvfrom, blocked_in(pid));
+	EXPECT_EQ(0, disconnect(self->cfd));
+	/* Woken within 5 s, or the alarm ends it (SIGALRM). */
+	for (i = 0; i < 5000 && !waitpid(pid, &status, WNOHANG); i++)
+		usleep(1000);
+	if (i == 5000) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("the reader slept on");
+	/*
+	 * TCP's answer on every kernel of the matrix (6.1's stable updates
+	 * too): EPIPE, from sk_wait_event() seeing sk_disconnects change.
+	 */
+	EXPECT_EQ(EPIPE, WEXITSTATUS(status));
 }
 
 /*

@@ -192,6 +192,40 @@ TEST_F(fresh, listener_ip_options_not_shared)
 	close(c[1]);
 }
 
+/*
+ * recvmsg(MSG_ERRQUEUE) reads the error queue, empty here: EAGAIN, and
+ * the stream's bytes stay for the next read (tcp_recvmsg() hands it to
+ * inet_recv_error()).  Before, ESTP returned, and consumed, stream data
+ * (review C8).
+ */
+TEST_F(fresh, errqueue_is_not_the_stream)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct pollfd pfd = { .events = POLLIN };
+	socklen_t len = sizeof(sin);
+	char buf[16] = "";
+	int c, a;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_EQ(0, bind(self->fd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, getsockname(self->fd, (struct sockaddr *)&sin, &len));
+	ASSERT_EQ(0, listen(self->fd, 1));
+	c = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, c);
+	ASSERT_EQ(0, connect(c, (struct sockaddr *)&sin, sizeof(sin)));
+	a = accept(self->fd, NULL, NULL);
+	ASSERT_LE(0, a);
+	ASSERT_EQ(5, send(a, "hello", 5, 0));
+	pfd.fd = c;
+	ASSERT_EQ(1, poll(&pfd, 1, 2000));
+	EXPECT_EQ(-1, recv(c, buf, sizeof(buf), MSG_ERRQUEUE | MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(5, recv(c, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_STREQ("hello", buf);
+	close(a);
+	close(c);
+}
+
 TEST(rcv_counts_header_errors)
 {
 	/* Ports 12345 -> 12346, data offset 0: below the 5 words of a header. */
