@@ -702,6 +702,16 @@ int estp_listen(struct socket *sock, int backlog);
 /* estp_core.c (tcp.c: estp.o is the module itself) */
 void estp_set_state(struct sock *sk, int state);
 void estp_done(struct sock *sk);
+/*
+ * The accept queue's lock is initialised once for a sock, at its creation
+ * or clone (inet_init_csk_locks), never by listen(): a softirq of an
+ * earlier listening session may still hold it.
+ */
+static inline void estp_init_csk_locks(struct sock *sk)
+{
+	spin_lock_init(&estp_sk(sk)->accept_queue.lock);
+}
+
 int estp_disconnect(struct sock *sk, int flags);
 void estp_reset_stream_state(struct sock *sk);
 void estp_shutdown(struct sock *sk, int how);

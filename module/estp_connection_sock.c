@@ -12,15 +12,6 @@
 
 #include "estp.h"
 
-/*
- * The accept queue's lock is initialised once for a sock (inet_init_csk_locks),
- * never by listen() again: a softirq of the previous session may hold it.
- */
-static void estp_init_csk_locks(struct sock *sk)
-{
-	spin_lock_init(&estp_sk(sk)->accept_queue.lock);
-}
-
 /**
  * estp_reqsk_queue_alloc - an empty accept queue (reqsk_queue_alloc)
  * @queue: the listener's queue, empty: the sock does not listen
@@ -58,13 +49,6 @@ int estp_csk_listen_start(struct sock *sk)
 	struct inet_sock *inet = inet_sk(sk);
 	int err;
 
-	/*
-	 * Only listeners are SOCK_RCU_FREE (a clone has its own lock): nobody
-	 * used the lock of a sock that never listened.  inet_create() does
-	 * this at the socket's creation, which estp_init_sock() could do.
-	 */
-	if (!sock_flag(sk, SOCK_RCU_FREE))
-		estp_init_csk_locks(sk);
 	estp_reqsk_queue_alloc(&estp_sk(sk)->accept_queue);
 	sk->sk_ack_backlog = 0;
 

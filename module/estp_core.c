@@ -224,6 +224,7 @@ int estp_init_sock(struct sock *sk)
 	struct estp_sock *esk = estp_sk(sk);
 
 	estp_init_xmit_timers(sk);
+	estp_init_csk_locks(sk);
 	esk->rto = ESTP_TIMEOUT_INIT;
 	esk->mss_cache = ESTP_MSS_DEFAULT;
 	esk->out_of_order_queue = RB_ROOT;
