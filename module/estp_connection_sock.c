@@ -230,6 +230,20 @@ void estp_csk_destroy_sock(struct sock *sk)
 	sock_put(sk);
 }
 
+/*
+ * A request from the SLAB_TYPESAFE_BY_RCU slab, zeroed but for the hash
+ * node and the reference count, which lookups of the object's previous
+ * life may still be reading (sk_prot_clear_nulls()): never
+ * kmem_cache_zalloc(), which would clear them under those readers.
+ */
+static void estp_reqsk_clear(struct estp_request_sock *ereq)
+{
+	const size_t end = offsetof(struct sock_common, skc_dontcopy_end);
+
+	memset(ereq, 0, offsetof(struct sock_common, skc_dontcopy_begin));
+	memset((u8 *)ereq + end, 0, sizeof(*ereq) - end);
+}
+
 /**
  * estp_reqsk_alloc - a request sock bound to its listener (inet_reqsk_alloc)
  * @listener: the listening socket, found under RCU without a reference;
@@ -244,16 +258,12 @@ struct request_sock *estp_reqsk_alloc(struct sock *listener)
 {
 	struct request_sock *req;
 	struct inet_request_sock *ireq;
-
-	const size_t end = offsetof(struct sock_common, skc_dontcopy_end);
 	struct estp_request_sock *ereq;
 
 	ereq = kmem_cache_alloc(estp_request_sock_ops.slab, GFP_ATOMIC | __GFP_NOWARN);
 	if (!ereq)
 		return NULL;
-	/* All but the hash node and the count, which lookups may be reading. */
-	memset(ereq, 0, offsetof(struct sock_common, skc_dontcopy_begin));
-	memset((u8 *)ereq + end, 0, sizeof(*ereq) - end);
+	estp_reqsk_clear(ereq);
 	req = &ereq->ireq.req;
 	ireq = inet_rsk(req);
 	req->rsk_ops = &estp_request_sock_ops;
