@@ -1403,7 +1403,7 @@ static void trace_states(FIXTURE_DATA(delayed) *self, struct trace t[2], int end
 	} while (now_s() < end);
 }
 
-TEST_F(delayed, fin_wait1_last_ack)
+TEST_F_TIMEOUT(delayed, fin_wait1_last_ack, 90)
 {
 	struct trace t[2];
 
@@ -1425,7 +1425,7 @@ TEST_F(delayed, fin_wait1_last_ack)
 }
 
 /* Both FINs cross on the wire: each end sees the other's FIN before the ACK. */
-TEST_F(delayed, simultaneous_close)
+TEST_F_TIMEOUT(delayed, simultaneous_close, 90)
 {
 	struct trace t[2];
 
@@ -1487,7 +1487,7 @@ static int sysctl_in(FIXTURE_DATA(delayed) *self, int ns, int proto, const char 
  * client's netns, which goes with the test) or 75 s (the interval): a
  * bound of 12 s leaves a loaded TCG host room and still tells them apart.
  */
-TEST_F(delayed, keepalive_dead)
+TEST_F_TIMEOUT(delayed, keepalive_dead, 90)
 {
 	long before;
 	double t;
@@ -1521,7 +1521,7 @@ TEST_F(delayed, keepalive_dead)
  * at 1.6, 3.2 and 4.8 s: 3 answers within 5.5 s, never more (timers do not
  * fire early), 2 when a loaded host delays the timers.
  */
-TEST_F(delayed, keepalive_alive)
+TEST_F_TIMEOUT(delayed, keepalive_alive, 90)
 {
 	long before, got;
 	double end;
