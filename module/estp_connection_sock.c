@@ -587,6 +587,12 @@ struct sock *estp_csk_clone(const struct sock *listener,
 	esk->deferred = 0;
 	esk->last_oow_ack_time = 0;
 	esk->rcv_tstamp = jiffies;
+	/*
+	 * inet_csk_clone_lock() calls security_inet_csk_clone() here, which
+	 * no kernel of the matrix exports: the child keeps the listener's
+	 * labels that sk_clone_lock() copied (security_sk_clone()), not the
+	 * ones security_inet_conn_request() gave req.
+	 */
 	sock_prot_inuse_add(sock_net(newsk), newsk->sk_prot, 1);
 	return newsk;
 }
