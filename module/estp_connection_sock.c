@@ -566,7 +566,8 @@ struct sock *estp_csk_clone(const struct sock *listener,
 	 */
 	RCU_INIT_POINTER(inet->inet_opt, NULL);
 	inet->mc_list = NULL;
-	newsk->sk_bound_dev_if = 0;
+	/* The listener's SO_BINDTODEVICE or VRF (tcp_v4_syn_recv_sock). */
+	newsk->sk_bound_dev_if = ireq->ir_iif;
 	newsk->sk_ack_backlog = 0;
 	newsk->sk_max_ack_backlog = 0;
 	esk = estp_sk(newsk);

@@ -1586,7 +1586,6 @@ void estp_openreq_init(struct request_sock *req, const struct sk_buff *skb,
 	ireq->ir_rmt_addr = iph->saddr;
 	ireq->ir_num = ntohs(th->dest);
 	ireq->ir_rmt_port = th->source;
-	ireq->ir_iif = inet_iif(skb);
 	ereq->rcv_isn = rcv_isn;
 	ereq->mss = mss;
 	/* net.estp.timestamps = 2: TSval is the bare clock, as TCP's. */
@@ -1670,6 +1669,11 @@ int estp_conn_request(struct sock *listener, struct sk_buff *skb)
 		goto drop;
 	estp_parse_options(th, &opt);
 	estp_openreq_init(req, skb, ntohl(th->seq), opt.mss);
+	/*
+	 * The listener's device (or l3mdev master), not the SYN's: the final
+	 * ACK may come in on another link.
+	 */
+	inet_rsk(req)->ir_iif = inet_request_bound_dev_if(listener, skb);
 	/* The LSM labels the request or refuses it (tcp_v4_route_req). */
 	if (security_inet_conn_request(listener, skb, req)) {
 		refcount_set(&req->rsk_refcnt, 1);

@@ -140,6 +140,8 @@ int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb)
 	if (!req)
 		goto drop;
 	estp_openreq_init(req, skb, ntohl(th->seq) - 1, mss);
+	/* As estp_conn_request(): the listener's device, not the ACK's. */
+	inet_rsk(req)->ir_iif = inet_request_bound_dev_if(listener, skb);
 	ereq = estp_rsk(req);
 	ereq->snt_isn = ntohl(th->ack_seq) - 1;
 	ereq->cookie = true;
