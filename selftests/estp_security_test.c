@@ -187,7 +187,9 @@ static int cg_enter(FIXTURE_DATA(sec) *self, enum bpf_prog_type type,
 	FILE *f;
 
 	if (cg2_root(root, sizeof(root))) {
-		snprintf(why, wlen, "no cgroup2 mount and mount failed: %s", strerror(errno));
+		/* ENODEV: no cgroup2 filesystem, as in the debug kernel's config */
+		snprintf(why, wlen, "cannot mount cgroup2: %s%s", strerror(errno),
+			 errno == ENODEV ? " (kernel built without CONFIG_CGROUPS)" : "");
 		return -1;
 	}
 	f = fopen("/proc/self/cgroup", "r");
