@@ -38,7 +38,9 @@ FIXTURE_VARIANTS_TCP_ESTP(sec);
 
 FIXTURE_SETUP(sec)
 {
-	self->lfd = self->cfd = self->afd = -1;
+	self->lfd = -1;
+	self->cfd = -1;
+	self->afd = -1;
 	self->cg_fd = -1;
 	ASSERT_EQ(0, estp_netns_private());
 }
@@ -208,8 +210,8 @@ static int cg_enter(FIXTURE_DATA(sec) *self, enum bpf_prog_type type,
 		 strcmp(line + 3, "/") ? line + 3 : "", getpid());
 	prog = deny_prog(type, attach);
 	if (prog < 0) {
-		snprintf(why, wlen, "bpf(BPF_PROG_LOAD) of a cgroup program: %s (CONFIG_CGROUP_BPF off?)",
-			 strerror(-prog));
+		snprintf(why, wlen, "bpf(BPF_PROG_LOAD) of a cgroup program: %s%s",
+			 strerror(-prog), prog == -ENOSYS ? " (no CONFIG_BPF_SYSCALL)" : "");
 		return -1;
 	}
 	if (mkdir(self->cg_path, 0755)) {
@@ -223,7 +225,8 @@ static int cg_enter(FIXTURE_DATA(sec) *self, enum bpf_prog_type type,
 	attr.attach_bpf_fd = prog;
 	attr.attach_type = attach;
 	if (self->cg_fd < 0 || syscall(SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof(attr))) {
-		snprintf(why, wlen, "BPF_PROG_ATTACH to %.160s: %s", self->cg_path, strerror(errno));
+		snprintf(why, wlen, "BPF_PROG_ATTACH to %.160s: %s", self->cg_path,
+			 strerror(errno));
 		close(prog);
 		return -1;
 	}
