@@ -67,12 +67,27 @@ static int estp_proto_ioctl(struct sock *sk, int cmd, ESTP_IOCTL_PARAMS)
 	return err ? : ESTP_IOCTL_PUT(answ);
 }
 
+/*
+ * proto->pre_connect (tcp_v4_pre_connect): cgroup connect4 programs see,
+ * and may rewrite or refuse, the address before estp_v4_connect() does.
+ * __inet_stream_connect() calls it only while such a program is attached.
+ */
+static int estp_v4_pre_connect(struct sock *sk, struct estp_sockaddr *uaddr,
+			       int addr_len)
+{
+	if (addr_len < sizeof(struct sockaddr_in))
+		return -EINVAL;
+	sock_owned_by_me(sk);
+	return estp_cgroup_inet4_connect(sk, uaddr, &addr_len);
+}
+
 struct proto estp_prot = {
 	.name		= "ESTP",
 	.owner		= THIS_MODULE,
 	.init		= estp_init_sock,
 	.destroy	= estp_destroy_sock,
 	.close		= estp_close,
+	.pre_connect	= estp_v4_pre_connect,
 	.connect	= estp_v4_connect,
 	.disconnect	= estp_disconnect,
 	.shutdown	= estp_shutdown,
@@ -80,6 +95,8 @@ struct proto estp_prot = {
 	.hash		= estp_hash,
 	.unhash		= estp_unhash,
 	.get_port	= estp_get_port,
+	/* __inet_bind() gives the port back when cgroup post_bind4 refuses */
+	.put_port	= estp_put_port,
 	.backlog_rcv	= estp_v4_do_rcv,
 	.release_cb	= estp_release_cb,
 	.keepalive	= estp_set_keepalive,

@@ -7,6 +7,7 @@
 #ifndef _ESTP_COMPAT_H
 #define _ESTP_COMPAT_H
 
+#include <linux/bpf-cgroup.h>
 #include <linux/version.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
@@ -60,6 +61,21 @@ static inline int estp_recv_error(struct sock *sk, struct msghdr *msg, int len)
 	return err;
 }
 #endif
+
+/*
+ * 6.7 gave the cgroup sock_addr programs the address's length, which they
+ * may change; before, they took none.  Runs cgroup connect4 programs.
+ */
+static inline int estp_cgroup_inet4_connect(struct sock *sk,
+					    struct estp_sockaddr *uaddr,
+					    int *addr_len)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	return BPF_CGROUP_RUN_PROG_INET4_CONNECT(sk, uaddr, addr_len);
+#else
+	return BPF_CGROUP_RUN_PROG_INET4_CONNECT(sk, uaddr);
+#endif
+}
 
 /*
  * 6.5 added the table size to register_net_sysctl(), a macro since; 6.13

@@ -630,6 +630,8 @@ enum estp_mib_field {
 	ESTP_MIB_UNDO,		/* cwnd reductions undone: the loss was not */
 	ESTP_MIB_OFOPRUNED,	/* times out-of-order data was dropped for room */
 	ESTP_MIB_SACKRENEGING,	/* the peer dropped data it had SACKed */
+	ESTP_MIB_FILTERDROP,	/* dropped by the socket's filters (sk_filter) */
+	ESTP_MIB_MINTTLDROP,	/* dropped: TTL below IP_MINTTL (TCPMinTTLDrop) */
 	__ESTP_MIB_MAX
 };
 

@@ -560,7 +560,8 @@ struct sock *estp_csk_clone(const struct sock *listener,
 	 */
 	RCU_INIT_POINTER(inet->inet_opt, NULL);
 	inet->mc_list = NULL;
-	newsk->sk_bound_dev_if = 0;
+	/* The listener's SO_BINDTODEVICE or VRF (tcp_v4_syn_recv_sock). */
+	newsk->sk_bound_dev_if = ireq->ir_iif;
 	newsk->sk_ack_backlog = 0;
 	newsk->sk_max_ack_backlog = 0;
 	esk = estp_sk(newsk);
@@ -581,6 +582,12 @@ struct sock *estp_csk_clone(const struct sock *listener,
 	esk->deferred = 0;
 	esk->last_oow_ack_time = 0;
 	esk->rcv_tstamp = jiffies;
+	/*
+	 * inet_csk_clone_lock() calls security_inet_csk_clone() here, which
+	 * no kernel of the matrix exports: the child keeps the listener's
+	 * labels that sk_clone_lock() copied (security_sk_clone()), not the
+	 * ones security_inet_conn_request() gave req.
+	 */
 	sock_prot_inuse_add(sock_net(newsk), newsk->sk_prot, 1);
 	return newsk;
 }

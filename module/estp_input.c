@@ -3,6 +3,7 @@
  * ESTP input, the counterpart of net/ipv4/tcp_input.c: the state switch for
  * segments that reach a full sock.
  */
+#include <linux/security.h>
 #include <net/ip.h>
 #include <net/sock.h>
 
@@ -261,8 +262,10 @@ void estp_init_transfer(struct sock *sk)
 }
 
 /* The handshake of an active open ends (tcp_finish_connect). */
-static void estp_finish_connect(struct sock *sk)
+static void estp_finish_connect(struct sock *sk, struct sk_buff *skb)
 {
+	/* The LSM labels the connection from the SYN-ACK. */
+	security_inet_conn_established(sk, skb);
 	estp_set_state(sk, TCP_ESTABLISHED);
 	estp_clear_xmit_timers(sk);
 	estp_init_transfer(sk);
@@ -334,7 +337,7 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		/* Karn: only a SYN sent once measures the path. */
 		if (!esk->syn_retrans)
 			estp_rtt_sample(sk, estp_clock_us() - esk->syn_tx_us);
-		estp_finish_connect(sk);
+		estp_finish_connect(sk, skb);
 		estp_send_ack(sk);
 		return 0;
 	}
@@ -1583,7 +1586,6 @@ void estp_openreq_init(struct request_sock *req, const struct sk_buff *skb,
 	ireq->ir_rmt_addr = iph->saddr;
 	ireq->ir_num = ntohs(th->dest);
 	ireq->ir_rmt_port = th->source;
-	ireq->ir_iif = inet_iif(skb);
 	ereq->rcv_isn = rcv_isn;
 	ereq->mss = mss;
 	/* net.estp.timestamps = 2: TSval is the bare clock, as TCP's. */
@@ -1667,6 +1669,17 @@ int estp_conn_request(struct sock *listener, struct sk_buff *skb)
 		goto drop;
 	estp_parse_options(th, &opt);
 	estp_openreq_init(req, skb, ntohl(th->seq), opt.mss);
+	/*
+	 * The listener's device (or l3mdev master), not the SYN's: the final
+	 * ACK may come in on another link.
+	 */
+	inet_rsk(req)->ir_iif = inet_request_bound_dev_if(listener, skb);
+	/* The LSM labels the request or refuses it (tcp_v4_route_req). */
+	if (security_inet_conn_request(listener, skb, req)) {
+		refcount_set(&req->rsk_refcnt, 1);
+		estp_reqsk_put(req);
+		goto drop;
+	}
 	ereq = estp_rsk(req);
 	/*
 	 * A cookie keeps only the MSS: the SYN-ACK offers no other option,

@@ -2,6 +2,7 @@
 /*
  * ESTP over IPv4, the counterpart of net/ipv4/tcp_ipv4.c.
  */
+#include <linux/filter.h>
 #include <linux/skbuff.h>
 #include <net/icmp.h>
 #include <net/ip.h>
@@ -250,6 +251,35 @@ void estp_v4_send_reset(struct net *net, struct sk_buff *skb)
 }
 
 /*
+ * The sock's filters see a segment before it is processed or queued
+ * (tcp_filter): SO_ATTACH_FILTER/SO_ATTACH_BPF, cgroup-BPF ingress and the
+ * LSM's sock_rcv_skb; and a pfmemalloc skb is refused to a sock that is not
+ * SOCK_MEMALLOC.  The filter may trim the data but never the header.
+ * sk_filter_trim_cap() returns an errno on older kernels and a drop
+ * reason on newer ones: nonzero is a drop either way.
+ */
+static bool estp_v4_filter_drop(struct sock *sk, struct sk_buff *skb)
+{
+	if (!sk_filter_trim_cap(sk, skb, estp_hdr(skb)->doff * 4))
+		return false;
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_FILTERDROP);
+	return true;
+}
+
+/*
+ * IP_MINTTL (RFC 5082, GTSM): a full sock takes no segment whose TTL is
+ * below the minimum, as tcp_v4_rcv() checks before any processing.
+ */
+static bool estp_v4_min_ttl_drop(struct sock *sk, const struct sk_buff *skb)
+{
+	/* min_ttl can change at any time under do_ip_setsockopt() */
+	if (likely(ip_hdr(skb)->ttl >= READ_ONCE(inet_sk(sk)->min_ttl)))
+		return false;
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_MINTTLDROP);
+	return true;
+}
+
+/*
  * A segment for a request sock: the final ACK makes the child, which the
  * accept queue then holds with the lookup's reference on req.
  */
@@ -265,6 +295,12 @@ static int estp_v4_rcv_reqsk(struct net *net, struct sk_buff *skb,
 		estp_reqsk_put(req);
 		ESTP_INC_STATS(net, ESTP_MIB_INNOSOCKET);
 		estp_v4_send_reset(net, skb);
+		kfree_skb(skb);
+		return 0;
+	}
+	/* The listener's filters, as tcp_v4_rcv(); req holds the listener. */
+	if (estp_v4_filter_drop(listener, skb)) {
+		estp_reqsk_put(req);
 		kfree_skb(skb);
 		return 0;
 	}
@@ -342,6 +378,10 @@ int estp_v4_rcv(struct sk_buff *skb)
 	if (sk) {
 		int ret = 0;
 
+		if (estp_v4_min_ttl_drop(sk, skb) || estp_v4_filter_drop(sk, skb)) {
+			sock_put(sk);
+			goto discard;
+		}
 		bh_lock_sock_nested(sk);
 		if (!sock_owned_by_user(sk)) {
 			ret = estp_v4_do_rcv(sk, skb);
@@ -356,6 +396,10 @@ int estp_v4_rcv(struct sk_buff *skb)
 	}
 	sk = estp_lookup_listener(net, iph->daddr, th->dest, inet_iif(skb));
 	if (sk) {
+		if (estp_v4_min_ttl_drop(sk, skb) || estp_v4_filter_drop(sk, skb))
+			goto discard;
+		/* The filter may have moved the header. */
+		th = estp_hdr(skb);
 		/* Listeners take segments without their lock, as TCP's. */
 		if (th->ack && !th->syn && !th->rst) {
 			/* No request sock: the final ACK of a SYN cookie? */

@@ -44,6 +44,8 @@ static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_UNDO]		= "Undo",
 	[ESTP_MIB_OFOPRUNED]	= "OfoPruned",
 	[ESTP_MIB_SACKRENEGING]	= "SackReneging",
+	[ESTP_MIB_FILTERDROP]	= "FilterDrop",
+	[ESTP_MIB_MINTTLDROP]	= "MinTTLDrop",
 };
 
 static int estp_stat_show(struct seq_file *seq, void *v)

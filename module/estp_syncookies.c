@@ -12,6 +12,7 @@
  *   cookie = H0(4-tuple) + peer ISN + (t << 24) + ((H1(4-tuple, t) + mssind) & 0xffffff)
  */
 #include <linux/delay.h>
+#include <linux/security.h>
 #include <linux/siphash.h>
 #include <net/ip.h>
 
@@ -139,11 +140,18 @@ int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb)
 	if (!req)
 		goto drop;
 	estp_openreq_init(req, skb, ntohl(th->seq) - 1, mss);
+	/* As estp_conn_request(): the listener's device, not the ACK's. */
+	inet_rsk(req)->ir_iif = inet_request_bound_dev_if(listener, skb);
 	ereq = estp_rsk(req);
 	ereq->snt_isn = ntohl(th->ack_seq) - 1;
 	ereq->cookie = true;
 	/* Ours; estp_csk_reqsk_queue_add() passes it to the accept queue. */
 	refcount_set(&req->rsk_refcnt, 1);
+	/* The LSM labels the request or refuses it (cookie_v4_check). */
+	if (security_inet_conn_request(listener, skb, req)) {
+		estp_reqsk_put(req);
+		goto drop;
+	}
 	child = estp_sk(listener)->af_ops->syn_recv_sock(listener, skb, req);
 	if (!child) {
 		estp_reqsk_put(req);
