@@ -1398,6 +1398,31 @@ static bool estp_paws_discard(const struct sock *sk, const struct estphdr *th, u
 	return !estp_disordered_ack(sk, th, len, opt);
 }
 
+/* What is left of the window we last advertised (tcp_receive_window). */
+static u32 estp_receive_window(const struct estp_sock *esk)
+{
+	s32 win = (s32)(esk->rcv_wup + esk->rcv_wnd - esk->rcv_nxt);
+
+	return max(win, 0);
+}
+
+/*
+ * tcp_replace_ts_recent(): the TSval to echo is of the segment at our
+ * window's left edge (RFC 7323 4.3), and never goes back (tcp_paws_check).
+ * Only for a segment known to be acceptable, ACK field included.
+ */
+static void estp_replace_ts_recent(struct estp_sock *esk, u32 seq,
+				   const struct estp_options_received *opt)
+{
+	if (!esk->tstamp_ok || !opt->saw_tstamp || estp_after(seq, esk->rcv_wup))
+		return;
+	if ((s32)(esk->ts_recent - opt->tsval) > 0 && esk->ts_recent &&
+	    estp_seconds() - esk->ts_recent_stamp < ESTP_PAWS_24DAYS)
+		return;
+	esk->ts_recent = opt->tsval;
+	esk->ts_recent_stamp = estp_seconds();
+}
+
 /*
  * Synchronized states (RFC 9293 3.10.7.4): RSTs and SYNs by RFC 5961, then
  * the sequence check, the ACK, the data and the FIN.  Data past a hole
@@ -1425,7 +1450,7 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		/* RFC 5961 3.2: only an exact RST resets; others get a challenge. */
 		if (seq == esk->rcv_nxt)
 			estp_reset(sk);
-		else if (seq - esk->rcv_nxt < max_t(u32, sk->sk_rcvbuf, 1))
+		else if (seq - esk->rcv_nxt <= estp_receive_window(esk))
 			estp_send_challenge_ack(sk);
 		return 0;
 	}
@@ -1445,33 +1470,40 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		return 0;
 	/*
 	 * RFC 9293 3.10.7.4's acceptability, as tcp_sequence(): not wholly
-	 * before where our last window started, not past the buffer.  An
-	 * ACK on a retransmission, or on a segment past a hole, still counts:
-	 * with data both ways, ignoring it stalls both sides.
+	 * before where our last window started, not past the window we
+	 * advertised.  An ACK on a retransmission, or on a segment past a
+	 * hole, still counts: with data both ways, ignoring it stalls both.
 	 */
 	if (estp_before(seq + len + fin, esk->rcv_wup) ||
-	    (estp_after(seq, esk->rcv_nxt) &&
-	     seq - esk->rcv_nxt >= (u32)max(READ_ONCE(sk->sk_rcvbuf), 1))) {
+	    estp_after(seq, esk->rcv_nxt + estp_receive_window(esk))) {
 		estp_send_ack(sk);
 		return 0;
 	}
-	/* RFC 7323 4.3: the TSval to echo is of the segment at our window's left edge. */
-	if (esk->tstamp_ok && opt.saw_tstamp && !estp_after(seq, esk->rcv_wup)) {
-		esk->ts_recent = opt.tsval;
-		esk->ts_recent_stamp = estp_seconds();
-	}
-	if (len && estp_after(seq, esk->rcv_nxt))
-		ofo = true;
+	/*
+	 * The ACK field before anything is taken from the segment, as
+	 * tcp_ack(): RFC 5961 5.2 challenges an ACK older than the peer's
+	 * largest window; an ACK of unsent data is dropped, silently when
+	 * ESTABLISHED (tcp_rcv_established), else with a challenge ACK
+	 * (tcp_rcv_state_process).  Either ends the segment: its data, FIN,
+	 * window and TSval are a blind attacker's.
+	 */
 	ack = ntohl(th->ack_seq);
-	if (estp_after(ack, esk->snd_nxt)) {
-		/* RFC 9293: an ACK of something not yet sent is answered. */
-		estp_send_ack(sk);
-		return 0;
-	}
 	if (sk->sk_state == TCP_SYN_RECV) {
 		/* The final ACK: of a passive open, or of a simultaneous one. */
 		if (ack != esk->snd_nxt)
 			return 1;
+	} else if (estp_before(ack, esk->snd_una - esk->max_window)) {
+		estp_send_challenge_ack(sk);
+		return 0;
+	} else if (estp_after(ack, esk->snd_nxt)) {
+		if (sk->sk_state != TCP_ESTABLISHED)
+			estp_send_challenge_ack(sk);
+		return 0;
+	}
+	estp_replace_ts_recent(esk, ntohl(th->seq), &opt);
+	if (len && estp_after(seq, esk->rcv_nxt))
+		ofo = true;
+	if (sk->sk_state == TCP_SYN_RECV) {
 		esk->snd_una = ack;
 		esk->snd_wnd = ntohs(th->window) << esk->snd_wscale;
 		/* The segment size is held to half of it (estp_size_goal()). */

@@ -1033,6 +1033,83 @@ TEST_F_TIMEOUT(rawpeer, persist_probe_fills_small_window, 60)
 }
 
 /* ---------------------------------------------------------------------- */
+/* RFC 5961 5.2 and ACK loops: what an in-window segment with a bad ACK may take. */
+
+static long challenge_count(int proto)
+{
+	return proto == IPPROTO_TCP ?
+	       estp_proc_counter("/proc/net/netstat", "TcpExt", "TCPChallengeACK") :
+	       estp_stat("ChallengeACK");
+}
+
+/* Data at offset @off with the ACK field @ack instead of the listener's next. */
+static int raw_data_ack(FIXTURE_DATA(rawpeer) *self, bool ts, uint32_t off, int len,
+			uint32_t tsval, uint32_t ack)
+{
+	uint32_t real = self->c.ack;
+	int ret;
+
+	self->c.ack = ack;
+	ret = raw_data(self, ts, off, len, tsval);
+	self->c.ack = real;
+	return ret;
+}
+
+/*
+ * In-window data whose ACK is older than snd_una by more than the peer's
+ * largest window (RFC 5961 5.2, tcp_ack): a challenge ACK, and the segment
+ * is gone whole: no byte for recv(), TS.Recent unchanged.  The same bytes
+ * with a good ACK are taken.
+ */
+TEST_F_TIMEOUT(rawpeer, too_old_ack_challenged, 60)
+{
+	char buf[64];
+	struct wseg w;
+	long before;
+
+	raw_connect(_metadata, self, variant->proto, true);
+	before = challenge_count(variant->proto);
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, raw_data_ack(self, true, 0, 10, P_TSVAL + 1, self->c.ack - 0x40000000u));
+	EXPECT_ACK(&w, P_ISN + 1);
+	EXPECT_EQ(P_TSVAL, w.tsecr);
+	EXPECT_EQ(before + 1, challenge_count(variant->proto));
+	EXPECT_EQ(-1, recv(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, raw_data(self, true, 0, 10, P_TSVAL + 2));
+	EXPECT_ACK(&w, P_ISN + 11);
+	EXPECT_EQ(P_TSVAL + 2, w.tsecr);
+	ASSERT_EQ(10, recv(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+}
+
+/*
+ * PAWS poisoning: an in-window pure ACK with a TSval 2^31 - 1 ahead and an
+ * ACK of data never sent.  ESTABLISHED drops it silently (tcp_ack's
+ * ACK_UNSENT_DATA), before TS.Recent: the next real segment passes PAWS,
+ * and its ACK is the first segment on the wire.
+ */
+TEST_F_TIMEOUT(rawpeer, paws_poison_unsent_ack, 60)
+{
+	uint8_t opt[12];
+	char buf[64];
+	struct wseg w;
+	uint32_t ack;
+
+	raw_connect(_metadata, self, variant->proto, true);
+	ASSERT_EQ(0, raw_data(self, true, 0, 10, P_TSVAL + 1));
+	EXPECT_ACK(&w, P_ISN + 11);
+	ack = self->c.ack;
+	self->c.ack += 100000;
+	ASSERT_EQ(0, raw_send(self, P_ISN + 11, PKT_ACK, opt,
+			      ts_opt(self, opt, P_TSVAL + 1 + 0x7fffffffu), NULL, 0));
+	self->c.ack = ack;
+	ASSERT_EQ(0, raw_data(self, true, 10, 10, P_TSVAL + 2));
+	EXPECT_ACK(&w, P_ISN + 21);
+	EXPECT_EQ(P_TSVAL + 2, w.tsecr);
+	ASSERT_EQ(20, recv(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+}
+
+/* ---------------------------------------------------------------------- */
 /*
  * IP_TOS and IP_TTL on the wire: the TOS and TTL bytes of the IP headers a
  * connection's segments carry, caught over lo in a netns of the test's own.
