@@ -1407,6 +1407,17 @@ static u32 estp_receive_window(const struct estp_sock *esk)
 }
 
 /*
+ * tcp_oow_rate_limited(): data or a FIN without SYN is no ACK loop's, and
+ * is always answered; anything else at most once per invalid_ratelimit.
+ */
+static bool estp_oow_ack_limited(struct sock *sk, const struct estphdr *th, u32 len)
+{
+	if ((len || th->fin) && !th->syn)
+		return false;
+	return estp_oow_rate_limited(sock_net(sk), &estp_sk(sk)->last_oow_ack_time);
+}
+
+/*
  * tcp_replace_ts_recent(): the TSval to echo is of the segment at our
  * window's left edge (RFC 7323 4.3), and never goes back (tcp_paws_check).
  * Only for a segment known to be acceptable, ACK field included.
@@ -1443,7 +1454,8 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	    !th->rst) {
 		/* RFC 7323 5.3: an old duplicate; ACK what we have. */
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_PAWSESTAB);
-		estp_send_ack(sk);
+		if (!estp_oow_ack_limited(sk, th, len))
+			estp_send_ack(sk);
 		return 0;
 	}
 	if (th->rst) {
@@ -1476,7 +1488,8 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	 */
 	if (estp_before(seq + len + fin, esk->rcv_wup) ||
 	    estp_after(seq, esk->rcv_nxt + estp_receive_window(esk))) {
-		estp_send_ack(sk);
+		if (!estp_oow_ack_limited(sk, th, len))
+			estp_send_ack(sk);
 		return 0;
 	}
 	/*

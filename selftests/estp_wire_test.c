@@ -1109,6 +1109,56 @@ TEST_F_TIMEOUT(rawpeer, paws_poison_unsent_ack, 60)
 	ASSERT_EQ(20, recv(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
 }
 
+/* Keeps this thread on one CPU: loopback then delivers in sending order. */
+static int pin_cpu(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -1;
+	for (int i = 0; i < CPU_SETSIZE; i++) {
+		if (CPU_ISSET(i, &set)) {
+			CPU_ZERO(&set);
+			CPU_SET(i, &set);
+			return sched_setaffinity(0, sizeof(set), &set);
+		}
+	}
+	return -1;
+}
+
+/*
+ * Ten pure ACKs wholly before the window draw one dupACK in
+ * invalid_ratelimit, not ten (tcp_oow_rate_limited: the ACK-loop
+ * mitigation).  An in-order byte after them is ACKed at once and closes
+ * the count: the ACKs before it answer the ten.
+ */
+TEST_F_TIMEOUT(rawpeer, oow_acks_rate_limited, 60)
+{
+	int i, acks = 0, oow = 0;
+	struct wseg w;
+	char buf[4];
+
+	ASSERT_EQ(0, pin_cpu());
+	ASSERT_EQ(0, peer_sysctl(variant->proto == IPPROTO_TCP ?
+				 "/proc/sys/net/ipv4/tcp_invalid_ratelimit" :
+				 "/proc/sys/net/estp/invalid_ratelimit", NULL, 0, "60000"));
+	raw_connect(_metadata, self, variant->proto, false);
+	for (i = 0; i < 10; i++)
+		ASSERT_EQ(0, raw_send(self, P_ISN + 1 - 100000, PKT_ACK, NULL, 0, NULL, 0));
+	ASSERT_EQ(0, raw_data(self, false, 0, 1, 0));
+	while (raw_recv(self, ANSWER_MS, &w) == 1) {
+		acks++;
+		if (w.h.ack == P_ISN + 2)
+			break;
+		EXPECT_EQ(P_ISN + 1, w.h.ack);
+		oow++;
+	}
+	EXPECT_EQ(P_ISN + 2, w.h.ack) TH_LOG("no ACK of the byte");
+	TH_LOG("%d ACKs to 10 out-of-window ACKs", oow);
+	EXPECT_EQ(1, oow);
+	ASSERT_EQ(1, recv(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+}
+
 /* ---------------------------------------------------------------------- */
 /*
  * IP_TOS and IP_TTL on the wire: the TOS and TTL bytes of the IP headers a
