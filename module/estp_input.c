@@ -388,41 +388,62 @@ static void estp_fin(struct sock *sk)
 	}
 }
 
-/* Our FIN is acknowledged: FIN_WAIT1 -> FIN_WAIT2, CLOSING -> TIME_WAIT,
- * LAST_ACK -> done.  Return: true when sk is gone from the caller's hands.
+/*
+ * Our FIN is acknowledged by a segment with @len bytes from @seq and @fin:
+ * FIN_WAIT1 -> FIN_WAIT2, CLOSING -> TIME_WAIT, LAST_ACK -> done.
+ *
+ * Return: -1 when the caller goes on with the segment, else what
+ * estp_rcv_synchronized() returns at once (sk is gone from its hands; 1
+ * when the segment gets a RST).
  */
-static bool estp_fin_acked(struct sock *sk)
+static int estp_fin_acked(struct sock *sk, u32 seq, u32 len, bool fin)
 {
+	struct estp_sock *esk = estp_sk(sk);
+
 	estp_clear_xmit_timers(sk);
 	switch (sk->sk_state) {
 	case TCP_FIN_WAIT1:
 		estp_set_state(sk, TCP_FIN_WAIT2);
 		WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | SEND_SHUTDOWN);
-		if (sock_flag(sk, SOCK_DEAD)) {
-			/*
-			 * An orphan waits for the peer's FIN as a minisock, or
-			 * with ESTP_LINGER2 < 0 not at all (TCP counts that as
-			 * TCPAbortOnData, ESTP as AbortOnLinger).
-			 */
-			if (READ_ONCE(estp_sk(sk)->linger2) < 0) {
-				estp_send_active_reset(sk, GFP_ATOMIC);
-				ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONLINGER);
-				estp_done(sk);
-				return true;
-			}
-			estp_time_wait(sk, TCP_FIN_WAIT2, estp_fin_time(sk));
-			return true;
+		if (!sock_flag(sk, SOCK_DEAD)) {
+			sk->sk_state_change(sk);
+			return -1;
 		}
-		sk->sk_state_change(sk);
-		return false;
+		/*
+		 * An orphan waits for the peer's FIN as a minisock, or with
+		 * ESTP_LINGER2 < 0 not at all (TCP counts that as
+		 * TCPAbortOnData, ESTP as AbortOnLinger).
+		 */
+		if (READ_ONCE(esk->linger2) < 0) {
+			estp_send_active_reset(sk, GFP_ATOMIC);
+			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONLINGER);
+			estp_done(sk);
+			return 0;
+		}
+		/* New data, or a FIN past a hole, for a closed reader. */
+		if ((len || fin) && estp_after(seq + len, esk->rcv_nxt)) {
+			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONDATA);
+			estp_done(sk);
+			return 1;
+		}
+		/*
+		 * A FIN in this segment is taken by the full sock, which the
+		 * minisock would drop (tcp_rcv_state_process: "We could lose
+		 * such FIN otherwise"); estp_rcv_synchronized() hands the
+		 * orphan over when the segment did not end it.
+		 */
+		if (fin)
+			return -1;
+		estp_time_wait(sk, TCP_FIN_WAIT2, estp_fin_time(sk));
+		return 0;
 	case TCP_CLOSING:
 		estp_time_wait(sk, TCP_TIME_WAIT, 0);
-		return true;
+		return 0;
 	case TCP_LAST_ACK:
 		estp_done(sk);
-		return true;
+		return 0;
 	}
-	return false;
+	return -1;
 }
 
 /*
@@ -1439,7 +1460,7 @@ static void estp_replace_ts_recent(struct estp_sock *esk, u32 seq,
  * the sequence check, the ACK, the data and the FIN.  Data past a hole
  * waits in the out-of-order queue.
  */
-static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
+static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 {
 	const struct estphdr *th = estp_hdr(skb);
 	struct estp_sock *esk = estp_sk(sk);
@@ -1533,9 +1554,12 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	estp_ack(sk, ack, seq, (u32)ntohs(th->window) << esk->snd_wscale, !len && !fin,
 		 &opt);
 	if (esk->fin_sent && esk->snd_una == esk->snd_nxt &&
-	    (1 << sk->sk_state) & (TCPF_FIN_WAIT1 | TCPF_CLOSING | TCPF_LAST_ACK) &&
-	    estp_fin_acked(sk))
-		return 0;
+	    (1 << sk->sk_state) & (TCPF_FIN_WAIT1 | TCPF_CLOSING | TCPF_LAST_ACK)) {
+		int ret = estp_fin_acked(sk, seq, len, fin);
+
+		if (ret >= 0)
+			return ret;
+	}
 	if (len && !estp_after(seq + len, esk->rcv_nxt)) {
 		/* All of it came before: the sender resends; ACK at once. */
 		estp_enter_quickack_mode(sk);
@@ -1578,6 +1602,16 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	else if (len)
 		estp_ack_snd_check(sk);
 	return 0;
+}
+
+static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
+{
+	int ret = __estp_rcv_synchronized(sk, skb);
+
+	/* An orphan kept whole for a FIN its segment did not deliver. */
+	if (sk->sk_state == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD))
+		estp_time_wait(sk, TCP_FIN_WAIT2, estp_fin_time(sk));
+	return ret;
 }
 
 /**

@@ -1159,6 +1159,29 @@ TEST_F_TIMEOUT(rawpeer, oow_acks_rate_limited, 60)
 	ASSERT_EQ(1, recv(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
 }
 
+/*
+ * Our FIN acknowledged by the segment that carries the peer's FIN, after
+ * close(): the orphan keeps the full sock for that FIN (tcp_rcv_state_process,
+ * FIN_WAIT1: "We could lose such FIN otherwise"), ACKs it at once and waits
+ * in TIME_WAIT.
+ */
+TEST_F_TIMEOUT(rawpeer, fin_acked_with_peer_fin, 60)
+{
+	struct wseg w;
+
+	raw_connect(_metadata, self, variant->proto, false);
+	ASSERT_EQ(0, close(self->afd));
+	self->afd = -1;
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no FIN");
+	ASSERT_EQ(PKT_FIN | PKT_ACK, w.h.flags);
+	ASSERT_EQ(self->c.ack, w.h.seq);
+	self->c.ack = w.h.seq + 1;
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_FIN | PKT_ACK, NULL, 0, NULL, 0));
+	EXPECT_ACK(&w, P_ISN + 2);
+	EXPECT_EQ(self->c.ack, w.h.seq);
+	EXPECT_EQ(6, peer_state(variant->proto, P_LPORT, P_PORT)) TH_LOG("not TIME_WAIT");
+}
+
 /* ---------------------------------------------------------------------- */
 /*
  * IP_TOS and IP_TTL on the wire: the TOS and TTL bytes of the IP headers a
