@@ -390,7 +390,8 @@ static void estp_fin(struct sock *sk)
 
 /*
  * Our FIN is acknowledged by a segment with @len bytes from @seq and @fin:
- * FIN_WAIT1 -> FIN_WAIT2, CLOSING -> TIME_WAIT, LAST_ACK -> done.
+ * FIN_WAIT1 -> FIN_WAIT2, CLOSING -> TIME_WAIT, LAST_ACK -> done.  Only the
+ * retransmit timer stops: an ACK we owe for data still goes out.
  *
  * Return: -1 when the caller goes on with the segment, else what
  * estp_rcv_synchronized() returns at once (sk is gone from its hands; 1
@@ -400,7 +401,10 @@ static int estp_fin_acked(struct sock *sk, u32 seq, u32 len, bool fin)
 {
 	struct estp_sock *esk = estp_sk(sk);
 
-	estp_clear_xmit_timers(sk);
+	esk->retransmits = 0;
+	esk->retrans_stamp = 0;
+	esk->early_timer = 0;
+	sk_stop_timer(sk, &esk->retransmit_timer);
 	switch (sk->sk_state) {
 	case TCP_FIN_WAIT1:
 		estp_set_state(sk, TCP_FIN_WAIT2);

@@ -1182,6 +1182,30 @@ TEST_F_TIMEOUT(rawpeer, fin_acked_with_peer_fin, 60)
 	EXPECT_EQ(6, peer_state(variant->proto, P_LPORT, P_PORT)) TH_LOG("not TIME_WAIT");
 }
 
+/*
+ * The ACK of our FIN stops the retransmit timer only (tcp_ack): a delayed
+ * ACK owed for data taken just before still goes out.
+ */
+TEST_F_TIMEOUT(rawpeer, fin_acked_keeps_delayed_ack, 60)
+{
+	int zero = 0;
+	struct wseg w;
+	uint32_t fin;
+
+	raw_connect(_metadata, self, variant->proto, false);
+	/* TCP_QUICKACK, ESTP_QUICKACK: 0 delays ACKs. */
+	ASSERT_EQ(0, setsockopt(self->afd, variant->proto, 12, &zero, sizeof(zero)));
+	ASSERT_EQ(0, shutdown(self->afd, SHUT_WR));
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no FIN");
+	ASSERT_EQ(PKT_FIN | PKT_ACK, w.h.flags);
+	fin = w.h.seq;
+	/* A byte, whose ACK waits, then the ACK of the FIN. */
+	ASSERT_EQ(0, raw_data(self, false, 0, 1, 0));
+	self->c.ack = fin + 1;
+	ASSERT_EQ(0, raw_send(self, P_ISN + 2, PKT_ACK, NULL, 0, NULL, 0));
+	EXPECT_ACK(&w, P_ISN + 2);
+}
+
 /* ---------------------------------------------------------------------- */
 /*
  * IP_TOS and IP_TTL on the wire: the TOS and TTL bytes of the IP headers a
