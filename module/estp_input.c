@@ -1564,6 +1564,13 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		if (ret >= 0)
 			return ret;
 	}
+	/*
+	 * After the peer's FIN nothing is new, not a second FIN either
+	 * (tcp_rcv_state_process): it would move rcv_nxt past the stream.
+	 */
+	if ((1 << sk->sk_state) & (TCPF_CLOSE_WAIT | TCPF_CLOSING | TCPF_LAST_ACK) &&
+	    !estp_before(seq, esk->rcv_nxt))
+		return 0;
 	if (len && !estp_after(seq + len, esk->rcv_nxt)) {
 		/* All of it came before: the sender resends; ACK at once. */
 		estp_enter_quickack_mode(sk);

@@ -1206,6 +1206,25 @@ TEST_F_TIMEOUT(rawpeer, fin_acked_keeps_delayed_ack, 60)
 	EXPECT_ACK(&w, P_ISN + 2);
 }
 
+/*
+ * A second FIN at rcv_nxt in CLOSE_WAIT is nothing new
+ * (tcp_rcv_state_process): the data sent next still ACKs the first FIN
+ * only, not a byte the peer never sent.
+ */
+TEST_F_TIMEOUT(rawpeer, second_fin_in_close_wait, 60)
+{
+	struct wseg w;
+
+	raw_connect(_metadata, self, variant->proto, false);
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_FIN | PKT_ACK, NULL, 0, NULL, 0));
+	EXPECT_ACK(&w, P_ISN + 2);
+	ASSERT_EQ(0, raw_send(self, P_ISN + 2, PKT_FIN | PKT_ACK, NULL, 0, NULL, 0));
+	ASSERT_EQ(1, send(self->afd, "x", 1, 0));
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no data");
+	EXPECT_EQ(1, w.paylen);
+	EXPECT_EQ(P_ISN + 2, w.h.ack);
+}
+
 /* ---------------------------------------------------------------------- */
 /*
  * IP_TOS and IP_TTL on the wire: the TOS and TTL bytes of the IP headers a
