@@ -369,10 +369,12 @@ static void estp_fin(struct sock *sk)
 		estp_set_state(sk, TCP_CLOSE_WAIT);
 		break;
 	case TCP_FIN_WAIT1:
-		/* Both sides closed at once: RFC 9293's simultaneous close. */
-		estp_send_ack(sk);
+		/*
+		 * Both sides closed at once: RFC 9293's simultaneous close.
+		 * A reader after shutdown(SHUT_WR) sees EOF now (tcp_fin).
+		 */
 		estp_set_state(sk, TCP_CLOSING);
-		return;
+		break;
 	case TCP_FIN_WAIT2:
 		estp_send_ack(sk);
 		estp_time_wait(sk, TCP_TIME_WAIT, 0);

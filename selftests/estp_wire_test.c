@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdbool.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -1223,6 +1224,36 @@ TEST_F_TIMEOUT(rawpeer, second_fin_in_close_wait, 60)
 	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no data");
 	EXPECT_EQ(1, w.paylen);
 	EXPECT_EQ(P_ISN + 2, w.h.ack);
+}
+
+/*
+ * After shutdown(SHUT_WR), the peer's FIN before it ACKs ours (FIN_WAIT1 ->
+ * CLOSING) wakes a reader: epoll, armed before, reports EPOLLIN|EPOLLRDHUP
+ * (tcp_fin's sk_state_change), and recv() reads EOF.
+ */
+TEST_F_TIMEOUT(rawpeer, fin_in_fin_wait1_wakes_reader, 60)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+	struct wseg w;
+	char buf[4];
+	int ep;
+
+	raw_connect(_metadata, self, variant->proto, false);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->afd, &ev));
+	ASSERT_EQ(0, shutdown(self->afd, SHUT_WR));
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no FIN");
+	ASSERT_EQ(PKT_FIN | PKT_ACK, w.h.flags);
+	/* shutdown() woke it: nothing to read yet, and no wakeup left over. */
+	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+	/* Our FIN stays unacknowledged: the ACK field is the SYN-ACK's. */
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_FIN | PKT_ACK, NULL, 0, NULL, 0));
+	EXPECT_ACK(&w, P_ISN + 2);
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, ANSWER_MS)) TH_LOG("reader not woken");
+	EXPECT_NE(0U, ev.events & EPOLLRDHUP);
+	EXPECT_EQ(0, recv(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+	close(ep);
 }
 
 /* ---------------------------------------------------------------------- */
