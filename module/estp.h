@@ -683,6 +683,22 @@ static inline struct estp_net *estp_pernet(const struct net *net)
 #define ESTP_INC_STATS(net, field) \
 	this_cpu_inc(estp_pernet(net)->mib->mibs[field])
 
+/*
+ * __tcp_oow_rate_limited(): true when an ACK to an out-of-window segment
+ * is the second within net.estp.invalid_ratelimit ms of *@last, so that two
+ * ends that disagree cannot loop ACKs.  Lockless for the TIME_WAIT minisock.
+ */
+static inline bool estp_oow_rate_limited(const struct net *net, u32 *last)
+{
+	u32 gap = msecs_to_jiffies(READ_ONCE(estp_pernet(net)->invalid_ratelimit));
+	u32 now = jiffies, prev = READ_ONCE(*last);
+
+	if (prev && (s32)(now - prev) >= 0 && now - prev < gap)
+		return true;
+	WRITE_ONCE(*last, now ? : 1);
+	return false;
+}
+
 /* As TCP's default: one orphan for every two established-hash buckets. */
 static inline int estp_max_orphans_default(void)
 {

@@ -372,10 +372,12 @@ static void estp_fin(struct sock *sk)
 		estp_set_state(sk, TCP_CLOSE_WAIT);
 		break;
 	case TCP_FIN_WAIT1:
-		/* Both sides closed at once: RFC 9293's simultaneous close. */
-		estp_send_ack(sk);
+		/*
+		 * Both sides closed at once: RFC 9293's simultaneous close.
+		 * A reader after shutdown(SHUT_WR) sees EOF now (tcp_fin).
+		 */
 		estp_set_state(sk, TCP_CLOSING);
-		return;
+		break;
 	case TCP_FIN_WAIT2:
 		estp_send_ack(sk);
 		estp_time_wait(sk, TCP_TIME_WAIT, 0);
@@ -391,41 +393,66 @@ static void estp_fin(struct sock *sk)
 	}
 }
 
-/* Our FIN is acknowledged: FIN_WAIT1 -> FIN_WAIT2, CLOSING -> TIME_WAIT,
- * LAST_ACK -> done.  Return: true when sk is gone from the caller's hands.
+/*
+ * Our FIN is acknowledged by a segment with @len bytes from @seq and @fin:
+ * FIN_WAIT1 -> FIN_WAIT2, CLOSING -> TIME_WAIT, LAST_ACK -> done.  Only the
+ * retransmit timer stops: an ACK we owe for data still goes out.
+ *
+ * Return: -1 when the caller goes on with the segment, else what
+ * estp_rcv_synchronized() returns at once (sk is gone from its hands; 1
+ * when the segment gets a RST).
  */
-static bool estp_fin_acked(struct sock *sk)
+static int estp_fin_acked(struct sock *sk, u32 seq, u32 len, bool fin)
 {
-	estp_clear_xmit_timers(sk);
+	struct estp_sock *esk = estp_sk(sk);
+
+	esk->retransmits = 0;
+	esk->retrans_stamp = 0;
+	esk->early_timer = 0;
+	sk_stop_timer(sk, &esk->retransmit_timer);
 	switch (sk->sk_state) {
 	case TCP_FIN_WAIT1:
 		estp_set_state(sk, TCP_FIN_WAIT2);
 		WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | SEND_SHUTDOWN);
-		if (sock_flag(sk, SOCK_DEAD)) {
-			/*
-			 * An orphan waits for the peer's FIN as a minisock, or
-			 * with ESTP_LINGER2 < 0 not at all (TCP counts that as
-			 * TCPAbortOnData, ESTP as AbortOnLinger).
-			 */
-			if (READ_ONCE(estp_sk(sk)->linger2) < 0) {
-				estp_send_active_reset(sk, GFP_ATOMIC);
-				ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONLINGER);
-				estp_done(sk);
-				return true;
-			}
-			estp_time_wait(sk, TCP_FIN_WAIT2, estp_fin_time(sk));
-			return true;
+		if (!sock_flag(sk, SOCK_DEAD)) {
+			sk->sk_state_change(sk);
+			return -1;
 		}
-		sk->sk_state_change(sk);
-		return false;
+		/*
+		 * An orphan waits for the peer's FIN as a minisock, or with
+		 * ESTP_LINGER2 < 0 not at all (TCP counts that as
+		 * TCPAbortOnData, ESTP as AbortOnLinger).
+		 */
+		if (READ_ONCE(esk->linger2) < 0) {
+			estp_send_active_reset(sk, GFP_ATOMIC);
+			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONLINGER);
+			estp_done(sk);
+			return 0;
+		}
+		/* New data, or a FIN past a hole, for a closed reader. */
+		if ((len || fin) && estp_after(seq + len, esk->rcv_nxt)) {
+			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONDATA);
+			estp_done(sk);
+			return 1;
+		}
+		/*
+		 * A FIN in this segment is taken by the full sock, which the
+		 * minisock would drop (tcp_rcv_state_process: "We could lose
+		 * such FIN otherwise"); estp_rcv_synchronized() hands the
+		 * orphan over when the segment did not end it.
+		 */
+		if (fin)
+			return -1;
+		estp_time_wait(sk, TCP_FIN_WAIT2, estp_fin_time(sk));
+		return 0;
 	case TCP_CLOSING:
 		estp_time_wait(sk, TCP_TIME_WAIT, 0);
-		return true;
+		return 0;
 	case TCP_LAST_ACK:
 		estp_done(sk);
-		return true;
+		return 0;
 	}
-	return false;
+	return -1;
 }
 
 /*
@@ -1401,12 +1428,48 @@ static bool estp_paws_discard(const struct sock *sk, const struct estphdr *th, u
 	return !estp_disordered_ack(sk, th, len, opt);
 }
 
+/* What is left of the window we last advertised (tcp_receive_window). */
+static u32 estp_receive_window(const struct estp_sock *esk)
+{
+	s32 win = (s32)(esk->rcv_wup + esk->rcv_wnd - esk->rcv_nxt);
+
+	return max(win, 0);
+}
+
+/*
+ * tcp_oow_rate_limited(): data or a FIN without SYN is no ACK loop's, and
+ * is always answered; anything else at most once per invalid_ratelimit.
+ */
+static bool estp_oow_ack_limited(struct sock *sk, const struct estphdr *th, u32 len)
+{
+	if ((len || th->fin) && !th->syn)
+		return false;
+	return estp_oow_rate_limited(sock_net(sk), &estp_sk(sk)->last_oow_ack_time);
+}
+
+/*
+ * tcp_replace_ts_recent(): the TSval to echo is of the segment at our
+ * window's left edge (RFC 7323 4.3), and never goes back (tcp_paws_check).
+ * Only for a segment known to be acceptable, ACK field included.
+ */
+static void estp_replace_ts_recent(struct estp_sock *esk, u32 seq,
+				   const struct estp_options_received *opt)
+{
+	if (!esk->tstamp_ok || !opt->saw_tstamp || estp_after(seq, esk->rcv_wup))
+		return;
+	if ((s32)(esk->ts_recent - opt->tsval) > 0 && esk->ts_recent &&
+	    estp_seconds() - esk->ts_recent_stamp < ESTP_PAWS_24DAYS)
+		return;
+	esk->ts_recent = opt->tsval;
+	esk->ts_recent_stamp = estp_seconds();
+}
+
 /*
  * Synchronized states (RFC 9293 3.10.7.4): RSTs and SYNs by RFC 5961, then
  * the sequence check, the ACK, the data and the FIN.  Data past a hole
  * waits in the out-of-order queue.
  */
-static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
+static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 {
 	const struct estphdr *th = estp_hdr(skb);
 	struct estp_sock *esk = estp_sk(sk);
@@ -1421,14 +1484,15 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	    !th->rst) {
 		/* RFC 7323 5.3: an old duplicate; ACK what we have. */
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_PAWSESTAB);
-		estp_send_ack(sk);
+		if (!estp_oow_ack_limited(sk, th, len))
+			estp_send_ack(sk);
 		return 0;
 	}
 	if (th->rst) {
 		/* RFC 5961 3.2: only an exact RST resets; others get a challenge. */
 		if (seq == esk->rcv_nxt)
 			estp_reset(sk);
-		else if (seq - esk->rcv_nxt < max_t(u32, sk->sk_rcvbuf, 1))
+		else if (seq - esk->rcv_nxt <= estp_receive_window(esk))
 			estp_send_challenge_ack(sk);
 		return 0;
 	}
@@ -1448,33 +1512,41 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		return 0;
 	/*
 	 * RFC 9293 3.10.7.4's acceptability, as tcp_sequence(): not wholly
-	 * before where our last window started, not past the buffer.  An
-	 * ACK on a retransmission, or on a segment past a hole, still counts:
-	 * with data both ways, ignoring it stalls both sides.
+	 * before where our last window started, not past the window we
+	 * advertised.  An ACK on a retransmission, or on a segment past a
+	 * hole, still counts: with data both ways, ignoring it stalls both.
 	 */
 	if (estp_before(seq + len + fin, esk->rcv_wup) ||
-	    (estp_after(seq, esk->rcv_nxt) &&
-	     seq - esk->rcv_nxt >= (u32)max(READ_ONCE(sk->sk_rcvbuf), 1))) {
-		estp_send_ack(sk);
+	    estp_after(seq, esk->rcv_nxt + estp_receive_window(esk))) {
+		if (!estp_oow_ack_limited(sk, th, len))
+			estp_send_ack(sk);
 		return 0;
 	}
-	/* RFC 7323 4.3: the TSval to echo is of the segment at our window's left edge. */
-	if (esk->tstamp_ok && opt.saw_tstamp && !estp_after(seq, esk->rcv_wup)) {
-		esk->ts_recent = opt.tsval;
-		esk->ts_recent_stamp = estp_seconds();
-	}
-	if (len && estp_after(seq, esk->rcv_nxt))
-		ofo = true;
+	/*
+	 * The ACK field before anything is taken from the segment, as
+	 * tcp_ack(): RFC 5961 5.2 challenges an ACK older than the peer's
+	 * largest window; an ACK of unsent data is dropped, silently when
+	 * ESTABLISHED (tcp_rcv_established), else with a challenge ACK
+	 * (tcp_rcv_state_process).  Either ends the segment: its data, FIN,
+	 * window and TSval are a blind attacker's.
+	 */
 	ack = ntohl(th->ack_seq);
-	if (estp_after(ack, esk->snd_nxt)) {
-		/* RFC 9293: an ACK of something not yet sent is answered. */
-		estp_send_ack(sk);
-		return 0;
-	}
 	if (sk->sk_state == TCP_SYN_RECV) {
 		/* The final ACK: of a passive open, or of a simultaneous one. */
 		if (ack != esk->snd_nxt)
 			return 1;
+	} else if (estp_before(ack, esk->snd_una - esk->max_window)) {
+		estp_send_challenge_ack(sk);
+		return 0;
+	} else if (estp_after(ack, esk->snd_nxt)) {
+		if (sk->sk_state != TCP_ESTABLISHED)
+			estp_send_challenge_ack(sk);
+		return 0;
+	}
+	estp_replace_ts_recent(esk, ntohl(th->seq), &opt);
+	if (len && estp_after(seq, esk->rcv_nxt))
+		ofo = true;
+	if (sk->sk_state == TCP_SYN_RECV) {
 		esk->snd_una = ack;
 		esk->snd_wnd = ntohs(th->window) << esk->snd_wscale;
 		/* The segment size is held to half of it (estp_size_goal()). */
@@ -1491,8 +1563,18 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	estp_ack(sk, ack, seq, (u32)ntohs(th->window) << esk->snd_wscale, !len && !fin,
 		 &opt);
 	if (esk->fin_sent && esk->snd_una == esk->snd_nxt &&
-	    (1 << sk->sk_state) & (TCPF_FIN_WAIT1 | TCPF_CLOSING | TCPF_LAST_ACK) &&
-	    estp_fin_acked(sk))
+	    (1 << sk->sk_state) & (TCPF_FIN_WAIT1 | TCPF_CLOSING | TCPF_LAST_ACK)) {
+		int ret = estp_fin_acked(sk, seq, len, fin);
+
+		if (ret >= 0)
+			return ret;
+	}
+	/*
+	 * After the peer's FIN nothing is new, not a second FIN either
+	 * (tcp_rcv_state_process): it would move rcv_nxt past the stream.
+	 */
+	if ((1 << sk->sk_state) & (TCPF_CLOSE_WAIT | TCPF_CLOSING | TCPF_LAST_ACK) &&
+	    !estp_before(seq, esk->rcv_nxt))
 		return 0;
 	if (len && !estp_after(seq + len, esk->rcv_nxt)) {
 		/* All of it came before: the sender resends; ACK at once. */
@@ -1536,6 +1618,16 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	else if (len)
 		estp_ack_snd_check(sk);
 	return 0;
+}
+
+static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
+{
+	int ret = __estp_rcv_synchronized(sk, skb);
+
+	/* An orphan kept whole for a FIN its segment did not deliver. */
+	if (sk->sk_state == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD))
+		estp_time_wait(sk, TCP_FIN_WAIT2, estp_fin_time(sk));
+	return ret;
 }
 
 /**

@@ -350,16 +350,9 @@ static bool estp_tw_paws_reject(const struct estp_timewait_sock *etw,
 static void estp_tw_oow_ack(struct inet_timewait_sock *tw, bool limit)
 {
 	struct estp_timewait_sock *etw = estp_twsk(tw);
-	u32 gap = msecs_to_jiffies(READ_ONCE(estp_pernet(twsk_net(tw))->invalid_ratelimit));
-	u32 now = jiffies, last = READ_ONCE(etw->last_oow_ack_time);
 
-	if (limit && last && (s32)(now - last) >= 0 && now - last < gap) {
-		estp_twsk_put(tw);
-		return;
-	}
-	if (limit)
-		WRITE_ONCE(etw->last_oow_ack_time, now ? : 1);
-	estp_v4_send_tw_ack(tw);
+	if (!limit || !estp_oow_rate_limited(twsk_net(tw), &etw->last_oow_ack_time))
+		estp_v4_send_tw_ack(tw);
 	estp_twsk_put(tw);
 }
 

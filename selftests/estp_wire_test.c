@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdbool.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -1030,6 +1031,229 @@ TEST_F_TIMEOUT(rawpeer, persist_probe_fills_small_window, 60)
 	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("nothing after the probe");
 	EXPECT_EQ(self->c.ack, w.h.seq);
 	EXPECT_LT(0, w.paylen);
+}
+
+/* ---------------------------------------------------------------------- */
+/* RFC 5961 5.2 and ACK loops: what an in-window segment with a bad ACK may take. */
+
+static long challenge_count(int proto)
+{
+	return proto == IPPROTO_TCP ?
+	       estp_proc_counter("/proc/net/netstat", "TcpExt", "TCPChallengeACK") :
+	       estp_stat("ChallengeACK");
+}
+
+/* Data at offset @off with the ACK field @ack instead of the listener's next. */
+static int raw_data_ack(FIXTURE_DATA(rawpeer) *self, bool ts, uint32_t off, int len,
+			uint32_t tsval, uint32_t ack)
+{
+	uint32_t real = self->c.ack;
+	int ret;
+
+	self->c.ack = ack;
+	ret = raw_data(self, ts, off, len, tsval);
+	self->c.ack = real;
+	return ret;
+}
+
+/*
+ * In-window data whose ACK is older than snd_una by more than the peer's
+ * largest window (RFC 5961 5.2, tcp_ack): a challenge ACK, and the segment
+ * is gone whole: no byte for recv(), TS.Recent unchanged.  The same bytes
+ * with a good ACK are taken.
+ */
+TEST_F_TIMEOUT(rawpeer, too_old_ack_challenged, 60)
+{
+	char buf[64];
+	struct wseg w;
+	long before;
+
+	raw_connect(_metadata, self, variant->proto, true);
+	before = challenge_count(variant->proto);
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, raw_data_ack(self, true, 0, 10, P_TSVAL + 1, self->c.ack - 0x40000000u));
+	EXPECT_ACK(&w, P_ISN + 1);
+	EXPECT_EQ(P_TSVAL, w.tsecr);
+	EXPECT_EQ(before + 1, challenge_count(variant->proto));
+	EXPECT_EQ(-1, recv(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, raw_data(self, true, 0, 10, P_TSVAL + 2));
+	EXPECT_ACK(&w, P_ISN + 11);
+	EXPECT_EQ(P_TSVAL + 2, w.tsecr);
+	ASSERT_EQ(10, recv(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+}
+
+/*
+ * PAWS poisoning: an in-window pure ACK with a TSval 2^31 - 1 ahead and an
+ * ACK of data never sent.  ESTABLISHED drops it silently (tcp_ack's
+ * ACK_UNSENT_DATA), before TS.Recent: the next real segment passes PAWS,
+ * and its ACK is the first segment on the wire.
+ */
+TEST_F_TIMEOUT(rawpeer, paws_poison_unsent_ack, 60)
+{
+	uint8_t opt[12];
+	char buf[64];
+	struct wseg w;
+	uint32_t ack;
+
+	raw_connect(_metadata, self, variant->proto, true);
+	ASSERT_EQ(0, raw_data(self, true, 0, 10, P_TSVAL + 1));
+	EXPECT_ACK(&w, P_ISN + 11);
+	ack = self->c.ack;
+	self->c.ack += 100000;
+	ASSERT_EQ(0, raw_send(self, P_ISN + 11, PKT_ACK, opt,
+			      ts_opt(self, opt, P_TSVAL + 1 + 0x7fffffffu), NULL, 0));
+	self->c.ack = ack;
+	ASSERT_EQ(0, raw_data(self, true, 10, 10, P_TSVAL + 2));
+	EXPECT_ACK(&w, P_ISN + 21);
+	EXPECT_EQ(P_TSVAL + 2, w.tsecr);
+	ASSERT_EQ(20, recv(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+}
+
+/* Keeps this thread on one CPU: loopback then delivers in sending order. */
+static int pin_cpu(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -1;
+	for (int i = 0; i < CPU_SETSIZE; i++) {
+		if (CPU_ISSET(i, &set)) {
+			CPU_ZERO(&set);
+			CPU_SET(i, &set);
+			return sched_setaffinity(0, sizeof(set), &set);
+		}
+	}
+	return -1;
+}
+
+/*
+ * Ten pure ACKs wholly before the window draw one dupACK in
+ * invalid_ratelimit, not ten (tcp_oow_rate_limited: the ACK-loop
+ * mitigation).  An in-order byte after them is ACKed at once and closes
+ * the count: the ACKs before it answer the ten.
+ */
+TEST_F_TIMEOUT(rawpeer, oow_acks_rate_limited, 60)
+{
+	int i, acks = 0, oow = 0;
+	struct wseg w;
+	char buf[4];
+
+	ASSERT_EQ(0, pin_cpu());
+	ASSERT_EQ(0, peer_sysctl(variant->proto == IPPROTO_TCP ?
+				 "/proc/sys/net/ipv4/tcp_invalid_ratelimit" :
+				 "/proc/sys/net/estp/invalid_ratelimit", NULL, 0, "60000"));
+	raw_connect(_metadata, self, variant->proto, false);
+	for (i = 0; i < 10; i++)
+		ASSERT_EQ(0, raw_send(self, P_ISN + 1 - 100000, PKT_ACK, NULL, 0, NULL, 0));
+	ASSERT_EQ(0, raw_data(self, false, 0, 1, 0));
+	while (raw_recv(self, ANSWER_MS, &w) == 1) {
+		acks++;
+		if (w.h.ack == P_ISN + 2)
+			break;
+		EXPECT_EQ(P_ISN + 1, w.h.ack);
+		oow++;
+	}
+	EXPECT_EQ(P_ISN + 2, w.h.ack) TH_LOG("no ACK of the byte");
+	TH_LOG("%d ACKs to 10 out-of-window ACKs", oow);
+	EXPECT_EQ(1, oow);
+	ASSERT_EQ(1, recv(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+}
+
+/*
+ * Our FIN acknowledged by the segment that carries the peer's FIN, after
+ * close(): the orphan keeps the full sock for that FIN (tcp_rcv_state_process,
+ * FIN_WAIT1: "We could lose such FIN otherwise"), ACKs it at once and waits
+ * in TIME_WAIT.
+ */
+TEST_F_TIMEOUT(rawpeer, fin_acked_with_peer_fin, 60)
+{
+	struct wseg w;
+
+	raw_connect(_metadata, self, variant->proto, false);
+	ASSERT_EQ(0, close(self->afd));
+	self->afd = -1;
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no FIN");
+	ASSERT_EQ(PKT_FIN | PKT_ACK, w.h.flags);
+	ASSERT_EQ(self->c.ack, w.h.seq);
+	self->c.ack = w.h.seq + 1;
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_FIN | PKT_ACK, NULL, 0, NULL, 0));
+	EXPECT_ACK(&w, P_ISN + 2);
+	EXPECT_EQ(self->c.ack, w.h.seq);
+	EXPECT_EQ(6, peer_state(variant->proto, P_LPORT, P_PORT)) TH_LOG("not TIME_WAIT");
+}
+
+/*
+ * The ACK of our FIN stops the retransmit timer only (tcp_ack): a delayed
+ * ACK owed for data taken just before still goes out.
+ */
+TEST_F_TIMEOUT(rawpeer, fin_acked_keeps_delayed_ack, 60)
+{
+	int zero = 0;
+	struct wseg w;
+	uint32_t fin;
+
+	raw_connect(_metadata, self, variant->proto, false);
+	/* TCP_QUICKACK, ESTP_QUICKACK: 0 delays ACKs. */
+	ASSERT_EQ(0, setsockopt(self->afd, variant->proto, 12, &zero, sizeof(zero)));
+	ASSERT_EQ(0, shutdown(self->afd, SHUT_WR));
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no FIN");
+	ASSERT_EQ(PKT_FIN | PKT_ACK, w.h.flags);
+	fin = w.h.seq;
+	/* A byte, whose ACK waits, then the ACK of the FIN. */
+	ASSERT_EQ(0, raw_data(self, false, 0, 1, 0));
+	self->c.ack = fin + 1;
+	ASSERT_EQ(0, raw_send(self, P_ISN + 2, PKT_ACK, NULL, 0, NULL, 0));
+	EXPECT_ACK(&w, P_ISN + 2);
+}
+
+/*
+ * A second FIN at rcv_nxt in CLOSE_WAIT is nothing new
+ * (tcp_rcv_state_process): the data sent next still ACKs the first FIN
+ * only, not a byte the peer never sent.
+ */
+TEST_F_TIMEOUT(rawpeer, second_fin_in_close_wait, 60)
+{
+	struct wseg w;
+
+	raw_connect(_metadata, self, variant->proto, false);
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_FIN | PKT_ACK, NULL, 0, NULL, 0));
+	EXPECT_ACK(&w, P_ISN + 2);
+	ASSERT_EQ(0, raw_send(self, P_ISN + 2, PKT_FIN | PKT_ACK, NULL, 0, NULL, 0));
+	ASSERT_EQ(1, send(self->afd, "x", 1, 0));
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no data");
+	EXPECT_EQ(1, w.paylen);
+	EXPECT_EQ(P_ISN + 2, w.h.ack);
+}
+
+/*
+ * After shutdown(SHUT_WR), the peer's FIN before it ACKs ours (FIN_WAIT1 ->
+ * CLOSING) wakes a reader: epoll, armed before, reports EPOLLIN|EPOLLRDHUP
+ * (tcp_fin's sk_state_change), and recv() reads EOF.
+ */
+TEST_F_TIMEOUT(rawpeer, fin_in_fin_wait1_wakes_reader, 60)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+	struct wseg w;
+	char buf[4];
+	int ep;
+
+	raw_connect(_metadata, self, variant->proto, false);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->afd, &ev));
+	ASSERT_EQ(0, shutdown(self->afd, SHUT_WR));
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no FIN");
+	ASSERT_EQ(PKT_FIN | PKT_ACK, w.h.flags);
+	/* shutdown() woke it: nothing to read yet, and no wakeup left over. */
+	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+	/* Our FIN stays unacknowledged: the ACK field is the SYN-ACK's. */
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_FIN | PKT_ACK, NULL, 0, NULL, 0));
+	EXPECT_ACK(&w, P_ISN + 2);
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, ANSWER_MS)) TH_LOG("reader not woken");
+	EXPECT_NE(0U, ev.events & EPOLLRDHUP);
+	EXPECT_EQ(0, recv(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+	close(ep);
 }
 
 /* ---------------------------------------------------------------------- */
