@@ -3,6 +3,7 @@
  * ESTP output, the counterpart of net/ipv4/tcp_output.c: segment checksums
  * and the path for segments that no full sock sends (RSTs for now).
  */
+#include <linux/ipv6.h>
 #include <linux/skbuff.h>
 #include <net/ip.h>
 #include <net/route.h>
@@ -355,6 +356,16 @@ static int estp_transmit_skb(struct sock *sk, struct sk_buff *skb, u32 seq,
 		estp_event_ack_sent(sk);
 	skb_set_owner_w(skb, sk);
 	esk->af_ops->send_check(sk, skb);
+	/*
+	 * The clone carries our estp_skb_cb, which IP would read as IPCB():
+	 * tx_us's high bits become option lengths and offsets for
+	 * ip_options_fragment() and __ip_options_echo() (review C1).  Clear
+	 * IP's part, as __tcp_transmit_skb() does.
+	 */
+	memset(skb->cb, 0, max(sizeof(struct inet_skb_parm),
+			       sizeof(struct inet6_skb_parm)));
+	/* Fault-point tests of estp_transmit_data() check that it holds. */
+	WARN_ON_ONCE(IPCB(skb)->opt.optlen);
 	err = esk->af_ops->queue_xmit(sk, skb, &inet->cork.fl);
 	if (!err)
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OUTSEGS);
@@ -907,6 +918,13 @@ static int estp_transmit_data(struct sock *sk, struct sk_buff *skb)
 		nskb = skb_clone(skb, GFP_ATOMIC);
 	if (!nskb)
 		return -ENOBUFS;
+	/*
+	 * Fault point "xmit_cb_high": the copy's send time has bits 32-47
+	 * set, as after 12 days of uptime, where IPv4 would find an option
+	 * length and a source-route offset in IPCB() (review C1).
+	 */
+	if (estp_fault("xmit_cb_high"))
+		ESTP_SKB_CB(nskb)->tx_us |= 0x025bULL << 32;
 	/* Fault point "xmit_data": the segment is lost on the way. */
 	if (estp_fault("xmit_data")) {
 		kfree_skb(nskb);

@@ -1353,4 +1353,42 @@ TEST_F(data, linger_timeout)
 	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->lport, self->cport, NULL));
 }
 
+/*
+ * ESTP's estp_skb_cb must not reach IP as IPCB() (review C1): with the
+ * send time of some segments' clones given bits 32-47 (fault point
+ * "xmit_cb_high", as after 12 days of uptime), IP still sees no options:
+ * estp_transmit_skb() WARNs if it would, and the data arrives intact.
+ * TCP has no fault point; it runs the same transfer.
+ */
+TEST_F(data, cb_not_ipcb)
+{
+	const size_t len = 256 << 10;
+	struct writer w = { .len = len, .shut = true };
+	long taint;
+	size_t sofar;
+	ssize_t got;
+
+	taint = estp_tainted();
+	ASSERT_LE(0, taint);
+	/* A WARN before this test would hide ours: the check needs W clear. */
+	ASSERT_EQ(0, taint & ESTP_TAINT_WARN);
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 42, 0);
+	self->tx = random_buf(len, 0x5eed002a);
+	self->rx = malloc(len);
+	ASSERT_TRUE(self->tx && self->rx);
+	if (variant->proto == IPPROTO_ESTP)
+		ASSERT_EQ(0, estp_fault_arm("xmit_cb_high"));
+	w.fd = self->cfd;
+	w.buf = self->tx;
+	ASSERT_EQ(0, writer_start(&w));
+	got = read_to_eof(self->afd, self->rx, len, &sofar);
+	pthread_join(w.thread, NULL);
+	EXPECT_EQ(0, w.err);
+	ASSERT_EQ((ssize_t)len, got);
+	EXPECT_EQ(-1, first_diff(self->tx, self->rx, len));
+	if (variant->proto == IPPROTO_ESTP)
+		EXPECT_EQ(0, estp_fault_left());
+	EXPECT_EQ(0, estp_tainted() & ESTP_TAINT_WARN);
+}
+
 TEST_HARNESS_MAIN
