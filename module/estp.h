@@ -800,6 +800,7 @@ void estp_push(struct sock *sk);
 void __estp_push(struct sock *sk, int nonagle);
 int estp_retransmit_skb(struct sock *sk, struct sk_buff *skb);
 void estp_xmit_retransmit_queue(struct sock *sk);
+void estp_simple_retransmit(struct sock *sk);
 u16 estp_select_window(struct sock *sk);
 u32 __estp_select_window(struct sock *sk);
 void estp_send_challenge_ack(struct sock *sk);
