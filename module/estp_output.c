@@ -510,6 +510,18 @@ void estp_sync_mss(struct sock *sk, u32 pmtu)
 {
 	struct estp_sock *esk = estp_sk(sk);
 	u32 mss = pmtu - esk->af_ops->net_header_len - sizeof(struct estphdr);
+	struct ip_options_rcu *inet_opt;
+
+	/*
+	 * IP options (IP_OPTIONS) ride in every packet: TCP keeps their
+	 * length in icsk_ext_hdr_len, which ip_setsockopt() updates only for
+	 * connection socks, so it is read here (review C3).
+	 */
+	rcu_read_lock();
+	inet_opt = rcu_dereference(inet_sk(sk)->inet_opt);
+	if (inet_opt)
+		mss -= inet_opt->opt.optlen;
+	rcu_read_unlock();
 
 	if (esk->mss_clamp)
 		mss = min_t(u32, mss, esk->mss_clamp);

@@ -369,10 +369,11 @@ FIXTURE_TEARDOWN(data)
  * An established pair on 127.0.0.1:@port: cfd connected, afd accepted.
  * @rcvbuf (0: the default) is the listener's SO_RCVBUF, set before listen()
  * so that the window the SYN-ACK announces and its scale follow it; the
- * accepted socket inherits it.
+ * accepted socket inherits it.  @ipopt, unless NULL, is the client's
+ * IP_OPTIONS, set before connect(): every packet it sends carries them.
  */
-static void open_pair(struct __test_metadata *_metadata, FIXTURE_DATA(data) *self,
-		      int proto, int port, int rcvbuf)
+static void open_pair_opts(struct __test_metadata *_metadata, FIXTURE_DATA(data) *self,
+			   int proto, int port, int rcvbuf, const void *ipopt, socklen_t ipoptlen)
 {
 	struct sockaddr_in sin = estp_sin4("127.0.0.1", port);
 
@@ -387,6 +388,8 @@ static void open_pair(struct __test_metadata *_metadata, FIXTURE_DATA(data) *sel
 	ASSERT_EQ(0, listen(self->lfd, 8));
 	self->cfd = socket(AF_INET, SOCK_STREAM, proto);
 	ASSERT_LE(0, self->cfd);
+	if (ipopt)
+		ASSERT_EQ(0, setsockopt(self->cfd, IPPROTO_IP, IP_OPTIONS, ipopt, ipoptlen));
 	ASSERT_EQ(0, connect(self->cfd, (struct sockaddr *)&sin, sizeof(sin)));
 	self->cport = estp_local_port(self->cfd);
 	ASSERT_LT(0, self->cport);
@@ -396,6 +399,12 @@ static void open_pair(struct __test_metadata *_metadata, FIXTURE_DATA(data) *sel
 	ASSERT_EQ(0, set_io_timeouts(self->afd));
 	ASSERT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->cport, port, NULL));
 	ASSERT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, port, self->cport, NULL));
+}
+
+static void open_pair(struct __test_metadata *_metadata, FIXTURE_DATA(data) *self,
+		      int proto, int port, int rcvbuf)
+{
+	open_pair_opts(_metadata, self, proto, port, rcvbuf, NULL, 0);
 }
 
 /* A few bytes each way arrive exactly: no more, no less, nothing left behind. */
@@ -1351,6 +1360,39 @@ TEST_F(data, linger_timeout)
 	EXPECT_GT(4.0, secs);
 	EXPECT_EQ(ST_FIN_WAIT1, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
 	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->lport, self->cport, NULL));
+}
+
+/*
+ * IP options take room from every segment (review C3): with 4 bytes of
+ * them, 256 KiB over lo (its MTU 1500 here, as an Ethernet path) arrive
+ * intact.  A full-size segment that did not leave that room would be 4
+ * bytes over the MTU, refused with DF each time it is sent, and the
+ * transfer would stall.
+ */
+TEST_F(data, ip_options_bulk)
+{
+	static const unsigned char nops[4] = { 1, 1, 1, 0 };
+	const size_t len = 256 << 10;
+	struct writer w = { .len = len, .shut = true };
+	size_t sofar;
+	ssize_t got;
+
+	/* lo of the test's own netns (estp_netns_private()). */
+	ASSERT_EQ(0, estp_run("ip link set lo mtu 1500"));
+	open_pair_opts(_metadata, self, variant->proto, PORT_BASE + 40, 0, nops, sizeof(nops));
+	self->tx = random_buf(len, 0x5eed0028);
+	self->rx = malloc(len);
+	ASSERT_TRUE(self->tx && self->rx);
+	w.fd = self->cfd;
+	w.buf = self->tx;
+	ASSERT_EQ(0, writer_start(&w));
+	got = read_to_eof(self->afd, self->rx, len, &sofar);
+	pthread_join(w.thread, NULL);
+	if (got != (ssize_t)len)
+		estp_counters_log(_metadata, variant->proto);
+	EXPECT_EQ(0, w.err);
+	ASSERT_EQ((ssize_t)len, got);
+	EXPECT_EQ(-1, first_diff(self->tx, self->rx, len));
 }
 
 /*
