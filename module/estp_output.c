@@ -1178,6 +1178,12 @@ void __estp_push(struct sock *sk, int nonagle)
 	struct sk_buff *skb;
 	bool sent = false;
 
+	/*
+	 * A closed sock keeps what the user queued until close(), but sends
+	 * none of it (__tcp_push_pending_frames(), review C7).
+	 */
+	if (unlikely(sk->sk_state == TCP_CLOSE))
+		return;
 	esk->cwnd_limited = 0;
 	while ((skb = esk->send_head)) {
 		if (estp_packets_in_flight(esk) >= esk->snd_cwnd) {

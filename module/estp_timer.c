@@ -19,6 +19,12 @@ void estp_write_err(struct sock *sk)
 {
 	WRITE_ONCE(sk->sk_err, READ_ONCE(sk->sk_err_soft) ? : ETIMEDOUT);
 	sk_error_report(sk);
+	/*
+	 * Nothing queued may go from the closed sock, nor stay charged to it
+	 * until close() (tcp_write_queue_purge() in tcp_done_with_error(),
+	 * review C7).
+	 */
+	estp_write_queue_purge(sk);
 	estp_done(sk);
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONTIMEOUT);
 }

@@ -1363,6 +1363,17 @@ TEST_F(data, linger_timeout)
 }
 
 /*
+ * Segments sent by @proto in this netns: Tcp OutSegs of /proc/net/snmp, or
+ * ESTP's OutSegs.  Both count in the sending call, before the device.
+ */
+static long out_segs(int proto)
+{
+	if (proto == IPPROTO_TCP)
+		return estp_proc_counter("/proc/net/snmp", "Tcp", "OutSegs");
+	return estp_stat("OutSegs");
+}
+
+/*
  * IP options take room from every segment (review C3): with 4 bytes of
  * them, 256 KiB over lo (its MTU 1500 here, as an Ethernet path) arrive
  * intact.  A full-size segment that did not leave that room would be 4
@@ -1393,6 +1404,36 @@ TEST_F(data, ip_options_bulk)
 	EXPECT_EQ(0, w.err);
 	ASSERT_EQ((ssize_t)len, got);
 	EXPECT_EQ(-1, first_diff(self->tx, self->rx, len));
+}
+
+/*
+ * A reset sock sends nothing more (review C7): 100 bytes held by the cork
+ * when the peer resets stay unsent when the cork is pulled, as TCP's
+ * __tcp_push_pending_frames() keeps them on a closed sock.
+ */
+TEST_F(data, cork_after_reset_sends_nothing)
+{
+	struct linger lin = { .l_onoff = 1, .l_linger = 0 };
+	char buf[100] = "corked";
+	long before;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 41, 0);
+	ASSERT_EQ(0, set_tcp(self->cfd, ESTP_CORK, 1));
+	ASSERT_EQ((ssize_t)sizeof(buf), send_ret(self->cfd, buf, sizeof(buf)));
+	EXPECT_EQ((int)sizeof(buf), ioctl_ret(self->cfd, SIOCOUTQNSD));
+	ASSERT_EQ(0, setsockopt(self->afd, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin)));
+	close(self->afd);
+	self->afd = -1;
+	/* The RST is in: cfd is closed with its error. */
+	ASSERT_EQ(POLLERR, revents_of(self->cfd, POLLERR, IO_TIMEOUT_S * 1000) & POLLERR);
+	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
+	before = out_segs(variant->proto);
+	ASSERT_LE(0, before);
+	/* Pulling the cork pushes synchronously: a segment would count now. */
+	ASSERT_EQ(0, set_tcp(self->cfd, ESTP_CORK, 0));
+	ASSERT_EQ(0, set_tcp(self->cfd, ESTP_NODELAY, 1));
+	EXPECT_EQ(before, out_segs(variant->proto));
+	EXPECT_EQ(-ECONNRESET, recv_ret(self->cfd, buf, sizeof(buf), 0));
 }
 
 /*
