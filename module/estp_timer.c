@@ -265,11 +265,21 @@ static void estp_write_timer(struct timer_list *t)
 	struct sock *sk = &esk->inet.sk;
 
 	bh_lock_sock(sk);
+	/*
+	 * The timer's expiry is its deadline (as icsk_timeout() reads it).
+	 * Re-armed since it fired, by an ACK that raced it for the lock: the
+	 * new expiry holds, with its own reference, and this run is stale.
+	 * A deadline still ahead without a pending timer was re-armed and
+	 * then stopped: nothing is due (tcp_write_timer_handler(), review C6).
+	 */
+	if (timer_pending(t) || time_after(READ_ONCE(t->expires), jiffies))
+		goto out;
 	if (sock_owned_by_user(sk))
 		/* Try again shortly; the reference moves to the new expiry. */
 		sk_reset_timer(sk, t, jiffies + HZ / 20);
 	else
 		estp_retransmit_timer(sk);
+out:
 	bh_unlock_sock(sk);
 	sock_put(sk);
 }
