@@ -332,10 +332,11 @@ struct estp_options_received {
 #define ESTP_MAX_OPTION_SPACE	40
 /*
  * Room in front of a sock's segment for every header it will carry: link
- * layer, IPv4, ESTP and the most options.
+ * layer, and 128 bytes for IPv4 and ESTP, both with their most options
+ * (60 + 60), as MAX_TCP_HEADER: IP options are pushed unchecked
+ * (review C3).
  */
-#define ESTP_SKB_HEADROOM	(MAX_HEADER + sizeof(struct iphdr) + \
-				 sizeof(struct estphdr) + ESTP_MAX_OPTION_SPACE)
+#define ESTP_SKB_HEADROOM	L1_CACHE_ALIGN(128 + MAX_HEADER)
 #define ESTP_PAWS_24DAYS	(60 * 60 * 24 * 24) /* RFC 7323 5.5, seconds */
 #define ESTP_PAWS_WINDOW	1	/* TSval ticks PAWS forgives, TCP_PAWS_WINDOW */
 #define ESTP_ATO_MIN		(HZ / 25)	/* TCP_ATO_MIN */
@@ -829,6 +830,7 @@ void estp_push(struct sock *sk);
 void __estp_push(struct sock *sk, int nonagle);
 int estp_retransmit_skb(struct sock *sk, struct sk_buff *skb);
 void estp_xmit_retransmit_queue(struct sock *sk);
+void estp_simple_retransmit(struct sock *sk);
 u16 estp_select_window(struct sock *sk);
 u32 __estp_select_window(struct sock *sk);
 void estp_send_challenge_ack(struct sock *sk);

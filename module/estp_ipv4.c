@@ -489,8 +489,11 @@ void estp_v4_mtu_reduced(struct sock *sk)
 			return;
 		dst = __sk_dst_get(sk);
 	}
-	if (inet_sk(sk)->pmtudisc != IP_PMTUDISC_DONT && ip_sk_accept_pmtu(sk))
+	if (inet_sk(sk)->pmtudisc != IP_PMTUDISC_DONT && ip_sk_accept_pmtu(sk)) {
 		estp_sync_mss(sk, dst_mtu(dst));
+		/* What was sent at the old size was dropped (review C2). */
+		estp_simple_retransmit(sk);
+	}
 }
 
 /**

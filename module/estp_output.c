@@ -3,6 +3,7 @@
  * ESTP output, the counterpart of net/ipv4/tcp_output.c: segment checksums
  * and the path for segments that no full sock sends (RSTs for now).
  */
+#include <linux/ipv6.h>
 #include <linux/skbuff.h>
 #include <net/ip.h>
 #include <net/route.h>
@@ -355,6 +356,16 @@ static int estp_transmit_skb(struct sock *sk, struct sk_buff *skb, u32 seq,
 		estp_event_ack_sent(sk);
 	skb_set_owner_w(skb, sk);
 	esk->af_ops->send_check(sk, skb);
+	/*
+	 * The clone carries our estp_skb_cb, which IP would read as IPCB():
+	 * tx_us's high bits become option lengths and offsets for
+	 * ip_options_fragment() and __ip_options_echo() (review C1).  Clear
+	 * IP's part, as __tcp_transmit_skb() does.
+	 */
+	memset(skb->cb, 0, max(sizeof(struct inet_skb_parm),
+			       sizeof(struct inet6_skb_parm)));
+	/* Fault-point tests of estp_transmit_data() check that it holds. */
+	WARN_ON_ONCE(IPCB(skb)->opt.optlen);
 	err = esk->af_ops->queue_xmit(sk, skb, &inet->cork.fl);
 	if (!err)
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OUTSEGS);
@@ -499,6 +510,18 @@ void estp_sync_mss(struct sock *sk, u32 pmtu)
 {
 	struct estp_sock *esk = estp_sk(sk);
 	u32 mss = pmtu - esk->af_ops->net_header_len - sizeof(struct estphdr);
+	struct ip_options_rcu *inet_opt;
+
+	/*
+	 * IP options (IP_OPTIONS) ride in every packet: TCP keeps their
+	 * length in icsk_ext_hdr_len, which ip_setsockopt() updates only for
+	 * connection socks, so it is read here (review C3).
+	 */
+	rcu_read_lock();
+	inet_opt = rcu_dereference(inet_sk(sk)->inet_opt);
+	if (inet_opt)
+		mss -= inet_opt->opt.optlen;
+	rcu_read_unlock();
 
 	if (esk->mss_clamp)
 		mss = min_t(u32, mss, esk->mss_clamp);
@@ -676,17 +699,36 @@ void estp_delack_timer_handler(struct sock *sk)
 }
 
 /*
- * Split @skb, not yet sent, so that it keeps @len bytes and the rest
- * follows it in the write queue as a segment of its own (tcp_fragment).
- * Its data is all in page frags (estp_skb_append()), which skb_split()
- * shares out; the new skb's own overhead is charged to the socket.
+ * Split @skb so that it keeps @len bytes and the rest follows it in the
+ * write queue as a segment of its own (tcp_fragment).  Its data is all in
+ * page frags (estp_skb_append()), which skb_split() shares out; the new
+ * skb's own overhead is charged to the socket.  A segment already sent
+ * becomes two in flight: the new one inherits its scoreboard marks and
+ * send time, and counts in the totals as the old one does
+ * (tcp_fragment_tstamp(), tcp_adjust_pcount()).
  */
 static int estp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
 {
 	struct estp_skb_cb *cb = ESTP_SKB_CB(skb), *ncb;
+	struct estp_sock *esk = estp_sk(sk);
 	u32 nlen = skb->len - len;
 	struct sk_buff *buff;
+	bool sent;
 
+	/*
+	 * A clone of a segment sent may still be in a qdisc or a driver:
+	 * skb_split() rewrites the frags of the shared skb_shared_info, so
+	 * the head must be ours first (review M2).  The copy keeps the
+	 * charge the queue holds for it, as skb_unclone_keeptruesize(),
+	 * which 6.1 does not export.
+	 */
+	if (skb_cloned(skb)) {
+		unsigned int truesize = skb->truesize;
+
+		if (skb_unclone(skb, sk_gfp_mask(sk, GFP_ATOMIC)))
+			return -ENOMEM;
+		skb->truesize = truesize;
+	}
 	buff = alloc_skb(ESTP_SKB_HEADROOM, sk_gfp_mask(sk, GFP_ATOMIC));
 	if (!buff)
 		return -ENOMEM;
@@ -706,8 +748,34 @@ static int estp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
 	ncb->seq = cb->seq + len;
 	ncb->end_seq = cb->end_seq;
 	cb->end_seq = ncb->seq;
+	sent = estp_before(cb->seq, esk->snd_nxt);
+	if (sent) {
+		ncb->sacked = cb->sacked;
+		ncb->tx_us = cb->tx_us;
+		esk->packets_out++;
+		if (cb->sacked & ESTP_CB_LOST)
+			esk->lost_out++;
+		if (cb->sacked & ESTP_CB_RETRANS)
+			esk->retrans_out++;
+		if (cb->sacked & ESTP_CB_SACKED)
+			esk->sacked_out++;
+	}
 	__skb_queue_after(&sk->sk_write_queue, skb, buff);
 	return 0;
+}
+
+/*
+ * @skb is longer than a segment may now be, after the path MTU fell: what
+ * IP would refuse (DF) or fragment is cut to the current size first
+ * (tcp_fragment() in __tcp_retransmit_skb() and tcp_write_xmit()).
+ */
+static int estp_fit_mss(struct sock *sk, struct sk_buff *skb)
+{
+	u32 mss = estp_sk(sk)->mss_cache;
+
+	if (skb->len <= mss)
+		return 0;
+	return estp_fragment(sk, skb, mss);
 }
 
 static int estp_send_new_segment(struct sock *sk, struct sk_buff *skb);
@@ -907,6 +975,13 @@ static int estp_transmit_data(struct sock *sk, struct sk_buff *skb)
 		nskb = skb_clone(skb, GFP_ATOMIC);
 	if (!nskb)
 		return -ENOBUFS;
+	/*
+	 * Fault point "xmit_cb_high": the copy's send time has bits 32-47
+	 * set, as after 12 days of uptime, where IPv4 would find an option
+	 * length and a source-route offset in IPCB() (review C1).
+	 */
+	if (estp_fault("xmit_cb_high"))
+		ESTP_SKB_CB(nskb)->tx_us |= 0x025bULL << 32;
 	/* Fault point "xmit_data": the segment is lost on the way. */
 	if (estp_fault("xmit_data")) {
 		kfree_skb(nskb);
@@ -926,8 +1001,10 @@ static int estp_transmit_data(struct sock *sk, struct sk_buff *skb)
 int estp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 {
 	struct estp_skb_cb *cb = ESTP_SKB_CB(skb);
-	int err = estp_transmit_data(sk, skb);
+	int err = estp_fit_mss(sk, skb);
 
+	if (!err)
+		err = estp_transmit_data(sk, skb);
 	if (err)
 		return err;
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RETRANSSEGS);
@@ -963,6 +1040,49 @@ void estp_xmit_retransmit_queue(struct sock *sk)
 		    estp_retransmit_skb(sk, skb))
 			break;
 	}
+}
+
+/**
+ * estp_simple_retransmit - resend at once what the path MTU no longer takes
+ *	(tcp_simple_retransmit)
+ * @sk: the socket, locked or owned by the ICMP handler, its MSS just synced
+ *
+ * The segments in flight longer than the new MSS were dropped on the way
+ * (DF): they are marked lost and go again, cut to size, without waiting
+ * for an RTO and without counting as congestion: the window stays, and the
+ * episode is a Loss one nothing may undo (tcp_non_congestion_loss_retransmit).
+ */
+void estp_simple_retransmit(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 prior_lost = esk->lost_out;
+	u32 mss = esk->mss_cache;
+	struct sk_buff *skb;
+
+	skb_queue_walk(&sk->sk_write_queue, skb) {
+		struct estp_skb_cb *cb = ESTP_SKB_CB(skb);
+
+		if (skb == esk->send_head)
+			break;
+		if (skb->len <= mss || cb->sacked & (ESTP_CB_SACKED | ESTP_CB_LOST))
+			continue;
+		/* Its resend was as big: that copy is lost too. */
+		if (cb->sacked & ESTP_CB_RETRANS) {
+			cb->sacked &= ~ESTP_CB_RETRANS;
+			esk->retrans_out--;
+		}
+		cb->sacked |= ESTP_CB_LOST;
+		esk->lost_out++;
+	}
+	if (esk->lost_out == prior_lost)
+		return;
+	if (esk->ca_state != ESTP_CA_LOSS) {
+		esk->high_seq = esk->snd_nxt;
+		esk->in_recovery = 1;
+		esk->undo_tsval = 0;
+		estp_set_ca_state(sk, ESTP_CA_LOSS);
+	}
+	estp_xmit_retransmit_queue(sk);
 }
 
 /* Our FIN, now that every byte before it has been sent. */
@@ -1058,12 +1178,21 @@ void __estp_push(struct sock *sk, int nonagle)
 	struct sk_buff *skb;
 	bool sent = false;
 
+	/*
+	 * A closed sock keeps what the user queued until close(), but sends
+	 * none of it (__tcp_push_pending_frames(), review C7).
+	 */
+	if (unlikely(sk->sk_state == TCP_CLOSE))
+		return;
 	esk->cwnd_limited = 0;
 	while ((skb = esk->send_head)) {
 		if (estp_packets_in_flight(esk) >= esk->snd_cwnd) {
 			esk->cwnd_limited = 1;
 			break;
 		}
+		/* Built for a larger MSS than the path now takes (review C2). */
+		if (estp_fit_mss(sk, skb))
+			break;
 		if (estp_after(ESTP_SKB_CB(skb)->end_seq, esk->snd_una + esk->snd_wnd))
 			break;
 		if (!estp_nagle_test(sk, skb, nonagle))

@@ -19,6 +19,12 @@ void estp_write_err(struct sock *sk)
 {
 	WRITE_ONCE(sk->sk_err, READ_ONCE(sk->sk_err_soft) ? : ETIMEDOUT);
 	sk_error_report(sk);
+	/*
+	 * Nothing queued may go from the closed sock, nor stay charged to it
+	 * until close() (tcp_write_queue_purge() in tcp_done_with_error(),
+	 * review C7).
+	 */
+	estp_write_queue_purge(sk);
 	estp_done(sk);
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONTIMEOUT);
 }
@@ -259,11 +265,21 @@ static void estp_write_timer(struct timer_list *t)
 	struct sock *sk = &esk->inet.sk;
 
 	bh_lock_sock(sk);
+	/*
+	 * The timer's expiry is its deadline (as icsk_timeout() reads it).
+	 * Re-armed since it fired, by an ACK that raced it for the lock: the
+	 * new expiry holds, with its own reference, and this run is stale.
+	 * A deadline still ahead without a pending timer was re-armed and
+	 * then stopped: nothing is due (tcp_write_timer_handler(), review C6).
+	 */
+	if (timer_pending(t) || time_after(READ_ONCE(t->expires), jiffies))
+		goto out;
 	if (sock_owned_by_user(sk))
 		/* Try again shortly; the reference moves to the new expiry. */
 		sk_reset_timer(sk, t, jiffies + HZ / 20);
 	else
 		estp_retransmit_timer(sk);
+out:
 	bh_unlock_sock(sk);
 	sock_put(sk);
 }

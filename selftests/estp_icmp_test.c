@@ -806,4 +806,130 @@ TEST_F(icmp, syn_recv)
 	EXPECT_EQ(0, estp_so_error(self->lfd));
 }
 
+/*
+ * The path of the PMTU test: this netns (A), a router netns R and a netns
+ * B, joined by veth pairs A-R and R-B.
+ */
+#define NS_R		"estp-icmp-r"
+#define NS_B		"estp-icmp-b"
+#define A_IP		"10.199.1.1"
+#define R_A_IP		"10.199.1.254"
+#define R_B_IP		"10.199.2.254"
+#define B_IP		"10.199.2.2"
+
+static void path_down(const void *arg)
+{
+	(void)arg;
+	estp_runf("ip netns del " NS_R);
+	estp_runf("ip netns del " NS_B);
+}
+
+/* A -- R -- B, MTU 1500 all the way, R forwarding: 0, or -1. */
+static int path_up(void)
+{
+	path_down(NULL);
+	if (estp_run("ip netns add " NS_R) || estp_run("ip netns add " NS_B) ||
+	    estp_run("ip link add estp-a0 type veth peer name estp-r0 netns " NS_R) ||
+	    estp_run("ip -n " NS_R " link add estp-r1 type veth peer name estp-b0 netns " NS_B) ||
+	    estp_run("ip addr add " A_IP "/24 dev estp-a0") ||
+	    estp_run("ip link set estp-a0 up") ||
+	    estp_run("ip route add " B_IP "/32 via " R_A_IP) ||
+	    estp_run("ip -n " NS_R " addr add " R_A_IP "/24 dev estp-r0") ||
+	    estp_run("ip -n " NS_R " addr add " R_B_IP "/24 dev estp-r1") ||
+	    estp_run("ip -n " NS_R " link set estp-r0 up") ||
+	    estp_run("ip -n " NS_R " link set estp-r1 up") ||
+	    estp_run("ip netns exec " NS_R " sysctl -qw net.ipv4.ip_forward=1") ||
+	    /* Every "fragmentation needed" goes out, however many. */
+	    estp_run("ip netns exec " NS_R " sysctl -qw net.ipv4.icmp_ratelimit=0") ||
+	    estp_run("ip -n " NS_B " addr add " B_IP "/24 dev estp-b0") ||
+	    estp_run("ip -n " NS_B " link set estp-b0 up") ||
+	    estp_run("ip -n " NS_B " route add " A_IP "/32 via " R_B_IP))
+		return -1;
+	return 0;
+}
+
+/*
+ * The path MTU falls under a bulk transfer (review C2): R's link to B
+ * goes from 1500 to 1280 once B has 256 KiB, and R answers every larger
+ * packet with "fragmentation needed".  What the sender queued and sent at
+ * the old size must be cut to the new MSS (tcp_fragment() in
+ * __tcp_retransmit_skb() and tcp_write_xmit(), tcp_simple_retransmit()):
+ * all 2 MiB arrive, in order.  A stall of 20 s without a byte fails it;
+ * the connection would otherwise wait for its retries to run out.
+ */
+TEST_F_TIMEOUT(icmp, pmtu_drop_mid_transfer, 300)
+{
+	const size_t len = 2 << 20, lowered_at = 256 << 10;
+	const int port = PORT_BASE + 20;
+	struct sockaddr_in sin = estp_sin4(B_IP, port);
+	unsigned char *tx = malloc(len), *rx = malloc(len);
+	size_t sent = 0, rcvd = 0;
+	struct estp_guard guard;
+	int home, nsb, lfd, afd;
+	bool lowered = false;
+	ssize_t n;
+
+	ASSERT_TRUE(tx && rx);
+	estp_pattern_fill(tx, len, 0, 0xc2);
+	ASSERT_EQ(0, estp_guard_start(&guard, path_down, NULL));
+	ASSERT_EQ(0, path_up()) TH_LOG("ip setup of A - R - B failed");
+	home = open("/proc/self/ns/net", O_RDONLY);
+	nsb = open("/run/netns/" NS_B, O_RDONLY);
+	ASSERT_LE(0, home);
+	ASSERT_LE(0, nsb);
+	ASSERT_EQ(0, setns(nsb, CLONE_NEWNET));
+	lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_EQ(0, setns(home, CLONE_NEWNET));
+	ASSERT_LE(0, lfd);
+	self->lfd = lfd;
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(lfd, 1));
+	ASSERT_EQ(0, connect(self->fd, (struct sockaddr *)&sin, sizeof(sin)));
+	afd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	self->afd = afd;
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
+	ASSERT_EQ(0, fcntl(afd, F_SETFL, O_NONBLOCK));
+
+	while (rcvd < len) {
+		struct pollfd pfd[2] = {
+			{ .fd = self->fd, .events = sent < len ? POLLOUT : 0 },
+			{ .fd = afd, .events = POLLIN },
+		};
+
+		ASSERT_LT(0, poll(pfd, 2, 20000))
+			TH_LOG("stalled: %zu sent, %zu received, MTU %s", sent, rcvd,
+			       lowered ? "lowered" : "1500");
+		ASSERT_EQ(0, (pfd[0].revents | pfd[1].revents) & (POLLERR | POLLHUP));
+		if (pfd[0].revents & POLLOUT) {
+			n = send(self->fd, tx + sent, len - sent, MSG_NOSIGNAL);
+			ASSERT_TRUE(n > 0 || errno == EAGAIN);
+			if (n > 0)
+				sent += n;
+		}
+		if (pfd[1].revents & POLLIN) {
+			n = recv(afd, rx + rcvd, len - rcvd, 0);
+			ASSERT_LT(0, n);
+			rcvd += n;
+		}
+		if (!lowered && rcvd >= lowered_at) {
+			/* Data is in flight and queued at the old size now. */
+			ASSERT_EQ(0, estp_run("ip -n " NS_R " link set estp-r1 mtu 1280"));
+			lowered = true;
+		}
+	}
+	EXPECT_TRUE(lowered);
+	EXPECT_EQ(-1, estp_pattern_check(rx, len, 0, 0xc2));
+	/* The sender learned the new path MTU. */
+	EXPECT_EQ(1280, ip_mtu(self->fd));
+	close(nsb);
+	close(home);
+	free(tx);
+	free(rx);
+	estp_close_abort(&self->afd);
+	estp_close_abort(&self->lfd);
+	path_down(NULL);
+	estp_guard_stop(&guard);
+}
+
 TEST_HARNESS_MAIN
