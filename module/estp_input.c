@@ -35,6 +35,8 @@ void estp_reset(struct sock *sk)
 	WRITE_ONCE(sk->sk_err, err);
 	/* sk_err before the state change that the owner may be waiting on */
 	smp_wmb();
+	/* Nothing queued may leave a reset sock (tcp_done_with_error). */
+	estp_write_queue_purge(sk);
 	estp_done(sk);
 	if (!sock_flag(sk, SOCK_DEAD))
 		sk_error_report(sk);
