@@ -787,7 +787,7 @@ struct sock *estp_lookup_established(struct net *net, __be32 saddr, __be16 sport
 int estp_hash_connect(struct sock *sk);
 void estp_sock_gen_put(struct sock *sk);
 struct inet_timewait_sock *estp_ehash_find_tw(const struct net *net,
-					       unsigned int *slot);
+					      unsigned int *slot);
 bool estp_ehash_insert(struct sock *sk, struct sock *osk);
 int estp_inherit_port(const struct sock *listener, struct sock *child);
 void estp_twsk_bind(struct inet_timewait_sock *tw, struct sock *sk);
