@@ -831,10 +831,11 @@ static bool estp_challenge_ack_allowed(struct net *net)
 	if (!limit)
 		return false;
 	if (now != READ_ONCE(en->challenge_timestamp)) {
-		u32 half = (limit + 1) >> 1;
+		u64 budget = ((limit + 1) >> 1) + (u64)get_random_u32_below(limit);
 
 		WRITE_ONCE(en->challenge_timestamp, now);
-		atomic_set(&en->challenge_count, half + get_random_u32_below(limit));
+		/* In an int: a limit near INT_MAX must not wrap it negative. */
+		atomic_set(&en->challenge_count, min_t(u64, budget, INT_MAX));
 	}
 	count = atomic_read(&en->challenge_count);
 	return count > 0 && atomic_dec_return(&en->challenge_count) >= 0;
