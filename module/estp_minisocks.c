@@ -290,6 +290,12 @@ void estp_time_wait(struct sock *sk, int state, int timeo)
 	etw->ts_recent_stamp = esk->ts_recent_stamp;
 	etw->ts_offset = esk->ts_offset;
 	timer_setup(&tw->tw_timer, estp_tw_timer_handler, TIMER_PINNED);
+	/*
+	 * The slab is SLAB_TYPESAFE_BY_RCU: a lookup that still holds this
+	 * object from its last life must see the keys above before a count
+	 * it can take (review X3; sk_clone_lock's smp_wmb()).
+	 */
+	smp_wmb();
 	refcount_set(&tw->tw_refcnt, 2);	/* the hash's and the timer's */
 
 	estp_twsk_bind(tw, sk);
