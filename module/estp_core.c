@@ -237,6 +237,13 @@ int estp_init_sock(struct sock *sk)
 	estp_assign_congestion_control(sk);
 	esk->af_ops = &estp_ipv4_specific;
 	sk->sk_write_space = estp_write_space;
+	/*
+	 * Writers wait for the write queue, which ACKs empty (estp_ack()
+	 * calls sk_write_space): sock_wfree() must not call it for every
+	 * transmitted clone, from TX completion, without the socket lock
+	 * (tcp_init_sock; review M1, part C).
+	 */
+	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
 	/* net.estp.wmem[1] and rmem[1], unless SO_SNDBUF/SO_RCVBUF came first. */
 	if (!(sk->sk_userlocks & SOCK_SNDBUF_LOCK))
 		WRITE_ONCE(sk->sk_sndbuf, READ_ONCE(estp_pernet(sock_net(sk))->wmem[1]));
