@@ -436,6 +436,7 @@ static inline struct estp_timewait_sock *estp_twsk(const struct inet_timewait_so
 enum {
 	ESTP_MTU_REDUCED_DEFERRED,
 	ESTP_DELACK_DEFERRED,
+	ESTP_WRITE_TIMER_DEFERRED,
 };
 
 static inline struct estp_sock *estp_sk(const struct sock *sk)
@@ -821,6 +822,7 @@ int estp_connect(struct sock *sk);
 void estp_send_ack(struct sock *sk);
 void estp_send_delayed_ack(struct sock *sk);
 void estp_delack_timer_handler(struct sock *sk);
+void estp_write_timer_handler(struct sock *sk);
 void estp_send_fin(struct sock *sk);
 void estp_retransmit_fin(struct sock *sk);
 void estp_v4_send_tw_ack(struct inet_timewait_sock *tw);

@@ -511,6 +511,10 @@ void estp_release_cb(struct sock *sk)
 		estp_delack_timer_handler(sk);
 		__sock_put(sk);		/* the delayed-ACK timer's */
 	}
+	if (test_and_clear_bit(ESTP_WRITE_TIMER_DEFERRED, &estp_sk(sk)->deferred)) {
+		estp_write_timer_handler(sk);
+		__sock_put(sk);		/* the retransmit timer's */
+	}
 }
 
 /**

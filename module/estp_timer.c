@@ -259,27 +259,43 @@ static void estp_retransmit_timer(struct sock *sk)
 	estp_reset_xmit_timer(sk);
 }
 
+/**
+ * estp_write_timer_handler - the retransmit timer's work, when it is due
+ *	(tcp_write_timer_handler)
+ * @sk: the socket, locked (by the timer, or the owner in release_cb)
+ *
+ * The timer's expiry is its deadline (as icsk_timeout() reads it).  Re-armed
+ * since it fired, by an ACK that raced it for the lock: the new expiry
+ * holds, with its own reference, and this run is stale.  A deadline still
+ * ahead without a pending timer was re-armed and then stopped: nothing is
+ * due (review C6).
+ */
+void estp_write_timer_handler(struct sock *sk)
+{
+	struct timer_list *t = &estp_sk(sk)->retransmit_timer;
+
+	if (timer_pending(t) || time_after(READ_ONCE(t->expires), jiffies))
+		return;
+	estp_retransmit_timer(sk);
+}
+
+/*
+ * The retransmit timer (tcp_write_timer): its work now, or in
+ * estp_release_cb() when the user holds the sock, never a guess 50 ms
+ * later; the deferred bit keeps the timer's reference until then.
+ */
 static void estp_write_timer(struct timer_list *t)
 {
 	struct estp_sock *esk = container_of(t, struct estp_sock, retransmit_timer);
 	struct sock *sk = &esk->inet.sk;
 
 	bh_lock_sock(sk);
-	/*
-	 * The timer's expiry is its deadline (as icsk_timeout() reads it).
-	 * Re-armed since it fired, by an ACK that raced it for the lock: the
-	 * new expiry holds, with its own reference, and this run is stale.
-	 * A deadline still ahead without a pending timer was re-armed and
-	 * then stopped: nothing is due (tcp_write_timer_handler(), review C6).
-	 */
-	if (timer_pending(t) || time_after(READ_ONCE(t->expires), jiffies))
-		goto out;
-	if (sock_owned_by_user(sk))
-		/* Try again shortly; the reference moves to the new expiry. */
-		sk_reset_timer(sk, t, jiffies + HZ / 20);
-	else
-		estp_retransmit_timer(sk);
-out:
+	if (!sock_owned_by_user(sk)) {
+		estp_write_timer_handler(sk);
+	} else if (!test_and_set_bit(ESTP_WRITE_TIMER_DEFERRED, &esk->deferred)) {
+		bh_unlock_sock(sk);
+		return;		/* the reference goes with the bit */
+	}
 	bh_unlock_sock(sk);
 	sock_put(sk);
 }
