@@ -28,6 +28,8 @@ log() { echo "${0##*/}: $*" >&2; }
 matrix_lines() { grep -Ev '^[[:space:]]*(#|$|source[[:space:]])' "$ESTP_MATRIX"; }
 matrix_names() { matrix_lines | awk '{print $1}'; }
 matrix_default() { matrix_names | head -n 1; }
+# kernel_build NAME: the line's build column (host, chroot, debug).
+kernel_build() { matrix_lines | awk -v n="$1" '$1 == n {print $4}'; }
 
 papt() { "$ESTP_TOP/scripts/apt-private" "$@"; }
 
