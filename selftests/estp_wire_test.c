@@ -1125,7 +1125,19 @@ TEST_F_TIMEOUT(rawpeer, paws_poison_unsent_ack, 60)
 			      ts_opt(self, opt, P_TSVAL + 1 + 0x7fffffffu), NULL, 0));
 	self->c.ack = ack;
 	ASSERT_EQ(0, raw_data(self, true, 10, 10, P_TSVAL + 2));
-	EXPECT_ACK(&w, P_ISN + 21);
+	/*
+	 * TCP on 7.x answers the ACK of unsent data with one (rate-limited)
+	 * ACK of what it has, TS.Recent untouched; 6.1 and 6.12 stay silent,
+	 * as ESTP does.  Either way the real segment is then acknowledged.
+	 */
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no ACK");
+	if (variant->proto == IPPROTO_TCP && w.h.ack - P_ISN == 11) {
+		EXPECT_EQ(P_TSVAL + 1, w.tsecr);
+		ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no ACK of 21");
+	}
+	EXPECT_EQ(PKT_ACK, w.h.flags);
+	EXPECT_EQ(21u, w.h.ack - P_ISN);
+	EXPECT_EQ(0, w.paylen);
 	EXPECT_EQ(P_TSVAL + 2, w.tsecr);
 	ASSERT_EQ(20, recv(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
 }
