@@ -572,13 +572,11 @@ struct sock *estp_csk_clone(const struct sock *listener,
 	atomic_set(&esk->accept_queue.qlen, 0);
 	atomic_set(&esk->accept_queue.young, 0);
 	estp_init_xmit_timers(newsk);
-	esk->retransmits = 0;
-	esk->probes_out = 0;
+	/* The listener may have been connected once (review B2). */
+	estp_reset_stream_state(newsk);
 	esk->send_head = NULL;
 	esk->out_of_order_queue = RB_ROOT;
 	esk->max_window = 0;
-	esk->fin_queued = 0;
-	esk->in_recovery = 0;
 	esk->deferred = 0;
 	esk->last_oow_ack_time = 0;
 	esk->rcv_tstamp = jiffies;

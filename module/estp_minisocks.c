@@ -28,8 +28,6 @@ struct sock *estp_create_openreq_child(const struct sock *listener,
 	if (!newsk)
 		return NULL;
 	esk = estp_sk(newsk);
-	/* The listener may have been connected once (review B2). */
-	estp_reset_stream_state(newsk);
 	esk->iss = ereq->snt_isn;
 	esk->snd_una = ereq->snt_isn + 1;
 	esk->snd_nxt = ereq->snt_isn + 1;
