@@ -326,6 +326,21 @@ static int estp_v4_rcv_reqsk(struct net *net, struct sk_buff *skb,
 	return 0;
 }
 
+/*
+ * How many bytes of segments a sock's backlog holds while its owner runs,
+ * as tcp_add_backlog() (since "tcp: avoid premature drops", in every
+ * kernel of the matrix): the receive buffer twice, half the send buffer,
+ * and 64 KiB of headroom, as only the owner can prune its queues.
+ * TCP also coalesces contiguous segments there; ESTP does not yet.
+ */
+static u64 estp_backlog_limit(const struct sock *sk)
+{
+	u64 limit = ((u64)READ_ONCE(sk->sk_rcvbuf) << 1) +
+		    ((u32)READ_ONCE(sk->sk_sndbuf) >> 1) + SZ_64K;
+
+	return min_t(u64, limit, UINT_MAX);
+}
+
 /**
  * estp_v4_rcv - IPv4 receive handler for the ESTP protocol number
  * @skb: the segment, its network header set, data at the transport header
@@ -385,8 +400,7 @@ int estp_v4_rcv(struct sk_buff *skb)
 		bh_lock_sock_nested(sk);
 		if (!sock_owned_by_user(sk)) {
 			ret = estp_v4_do_rcv(sk, skb);
-		} else if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf) +
-					  READ_ONCE(sk->sk_sndbuf))) {
+		} else if (sk_add_backlog(sk, skb, estp_backlog_limit(sk))) {
 			ESTP_INC_STATS(net, ESTP_MIB_BACKLOGDROPS);
 			kfree_skb(skb);
 		}

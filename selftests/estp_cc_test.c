@@ -598,15 +598,17 @@ static long peak_cwnd(long cwnd, long ssthresh)
 /*
  * A transfer of the variant's protocol.  Slow start takes cwnd past its
  * initial 10 segments, with the route's 64 KiB segments as with 1000-byte
- * ones; Reno's, in 1000-byte segments, to far above the ~92 segments that
+ * ones; Reno's, in 1000-byte segments, above the ~92 segments that
  * congestion avoidance alone reaches in 4 MiB (cwnd^2 / 2 = 4194
  * segments), before any recovery halves it.  ESTP is compared with TCP
  * after the same transfer in the same netns: each window past the same
  * marks.  Not the windows' values, which TCG's timing moves by a factor
  * of 2 from run to run, nor the thresholds: TCP's HyStart may end CUBIC's
- * slow start early (ESTP has none: protocol.rst), and ESTP now and then
- * enters a recovery on lossless loopback (FastRetrans without a drop,
- * logged below) where TCP does not.
+ * slow start early (ESTP has none: protocol.rst), and ESTP's segments can
+ * overflow the receiver's backlog while its reader holds the socket
+ * (BacklogDrops, logged below; TCP coalesces there), so ESTP may recover
+ * from real losses where TCP has none: the mark is 120, not the ~300 a
+ * lossless run reaches.
  */
 static void transfer(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
 		     int proto, int port, const char *name, int mss, int lose)
@@ -619,10 +621,10 @@ static void transfer(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
 	       name, mss, cwnd, ssthresh);
 	if (proto == IPPROTO_ESTP)
 		TH_LOG("ESTP resent %ld, dropped %ld for a full receive buffer; in this netns "
-		       "Timeouts %ld LossProbes %ld FastRetrans %ld Undo %ld",
+		       "Timeouts %ld LossProbes %ld FastRetrans %ld Undo %ld BacklogDrops %ld",
 		       estp_stat("RetransSegs") - retrans, estp_stat("RcvQDrop") - rcvqdrop,
 		       estp_stat("Timeouts"), estp_stat("LossProbes"), estp_stat("FastRetrans"),
-		       estp_stat("Undo"));
+		       estp_stat("Undo"), estp_stat("BacklogDrops"));
 	if (lose) {
 		EXPECT_LE(retrans + lose, estp_stat("RetransSegs"));
 		/* A timeout set the threshold: no longer unlimited. */
@@ -631,7 +633,7 @@ static void transfer(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
 	}
 	EXPECT_LT(10, cwnd) TH_LOG("cwnd never grew: no slow start");
 	if (mss && !strcmp(name, "reno"))
-		EXPECT_LT(200, peak_cwnd(cwnd, ssthresh)) TH_LOG("no slow start");
+		EXPECT_LT(120, peak_cwnd(cwnd, ssthresh)) TH_LOG("no slow start");
 	if (proto == IPPROTO_TCP)
 		return;
 	transfer_once(_metadata, self, IPPROTO_TCP, port + 50, name, mss, 0,
@@ -639,7 +641,7 @@ static void transfer(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
 	TH_LOG("TCP %s mss %d: cwnd %ld ssthresh %ld", name, mss, tcp_cwnd, tcp_ssthresh);
 	EXPECT_LT(10, tcp_cwnd);
 	if (mss && !strcmp(name, "reno"))
-		EXPECT_LT(200, peak_cwnd(tcp_cwnd, tcp_ssthresh));
+		EXPECT_LT(120, peak_cwnd(tcp_cwnd, tcp_ssthresh));
 }
 
 TEST_F(cc, transfer_reno)

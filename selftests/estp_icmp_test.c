@@ -855,12 +855,15 @@ static int path_up(void)
  * the old size must be cut to the new MSS (tcp_fragment() in
  * __tcp_retransmit_skb() and tcp_write_xmit(), tcp_simple_retransmit()):
  * all 2 MiB arrive, in order.  A stall of 20 s without a byte fails it;
- * the connection would otherwise wait for its retries to run out.
+ * the connection would otherwise wait for its retries to run out.  B's
+ * receive buffer is held at 64 KiB: with an autotuned one, the whole
+ * transfer could sit in it before R's MTU falls, and nothing would cross
+ * the narrowed link (TCP on 7.x did this once).
  */
 TEST_F_TIMEOUT(icmp, pmtu_drop_mid_transfer, 300)
 {
 	const size_t len = 2 << 20, lowered_at = 256 << 10;
-	const int port = PORT_BASE + 20;
+	const int port = PORT_BASE + 20, rcvbuf = 64 << 10;
 	struct sockaddr_in sin = estp_sin4(B_IP, port);
 	unsigned char *tx = malloc(len), *rx = malloc(len);
 	size_t sent = 0, rcvd = 0;
@@ -882,6 +885,7 @@ TEST_F_TIMEOUT(icmp, pmtu_drop_mid_transfer, 300)
 	ASSERT_EQ(0, setns(home, CLONE_NEWNET));
 	ASSERT_LE(0, lfd);
 	self->lfd = lfd;
+	ASSERT_EQ(0, setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)));
 	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
 	ASSERT_EQ(0, listen(lfd, 1));
 	ASSERT_EQ(0, connect(self->fd, (struct sockaddr *)&sin, sizeof(sin)));
@@ -922,6 +926,86 @@ TEST_F_TIMEOUT(icmp, pmtu_drop_mid_transfer, 300)
 	EXPECT_EQ(-1, estp_pattern_check(rx, len, 0, 0xc2));
 	/* The sender learned the new path MTU. */
 	EXPECT_EQ(1280, ip_mtu(self->fd));
+	close(nsb);
+	close(home);
+	free(tx);
+	free(rx);
+	estp_close_abort(&self->afd);
+	estp_close_abort(&self->lfd);
+	path_down(NULL);
+	estp_guard_stop(&guard);
+}
+
+/*
+ * IP options set on an established connection shrink its segments at
+ * once (ip_setsockopt() has TCP's icsk_sync_mss() run): 40 bytes of them
+ * on a 1500-byte path, and no segment is too big for A's own link, so
+ * none fails to fragment (Ip FragFails, with DF set) and comes back
+ * through the local PMTU path.  Every byte arrives, in order.
+ */
+TEST_F(icmp, ip_options_after_connect)
+{
+	const size_t len = 256 << 10;
+	const int port = PORT_BASE + 21;
+	struct sockaddr_in sin = estp_sin4(B_IP, port);
+	unsigned char *tx = malloc(len), *rx = malloc(len), opts[40];
+	size_t sent = 0, rcvd = 0;
+	struct estp_guard guard;
+	int home, nsb, lfd, afd;
+	long fragfails;
+	ssize_t n;
+
+	ASSERT_TRUE(tx && rx);
+	estp_pattern_fill(tx, len, 0, 0x1b0);
+	/* 39 NOPs and an end of list. */
+	memset(opts, 1, sizeof(opts));
+	opts[sizeof(opts) - 1] = 0;
+	ASSERT_EQ(0, estp_guard_start(&guard, path_down, NULL));
+	ASSERT_EQ(0, path_up()) TH_LOG("ip setup of A - R - B failed");
+	home = open("/proc/self/ns/net", O_RDONLY);
+	nsb = open("/run/netns/" NS_B, O_RDONLY);
+	ASSERT_LE(0, home);
+	ASSERT_LE(0, nsb);
+	ASSERT_EQ(0, setns(nsb, CLONE_NEWNET));
+	lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_EQ(0, setns(home, CLONE_NEWNET));
+	ASSERT_LE(0, lfd);
+	self->lfd = lfd;
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(lfd, 1));
+	ASSERT_EQ(0, connect(self->fd, (struct sockaddr *)&sin, sizeof(sin)));
+	afd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	self->afd = afd;
+	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_IP, IP_OPTIONS, opts, sizeof(opts)));
+	fragfails = estp_proc_counter("/proc/net/snmp", "Ip", "FragFails");
+	ASSERT_LE(0, fragfails);
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
+
+	while (rcvd < len) {
+		struct pollfd pfd[2] = {
+			{ .fd = self->fd, .events = sent < len ? POLLOUT : 0 },
+			{ .fd = afd, .events = POLLIN },
+		};
+
+		ASSERT_LT(0, poll(pfd, 2, 20000))
+			TH_LOG("stalled: %zu sent, %zu received", sent, rcvd);
+		if (pfd[0].revents & POLLOUT) {
+			n = send(self->fd, tx + sent, len - sent, MSG_NOSIGNAL);
+			ASSERT_TRUE(n > 0 || errno == EAGAIN);
+			if (n > 0)
+				sent += n;
+		}
+		if (pfd[1].revents & POLLIN) {
+			n = recv(afd, rx + rcvd, len - rcvd, 0);
+			ASSERT_LT(0, n);
+			rcvd += n;
+		}
+	}
+	EXPECT_EQ(-1, estp_pattern_check(rx, len, 0, 0x1b0));
+	EXPECT_EQ(fragfails, estp_proc_counter("/proc/net/snmp", "Ip", "FragFails"));
+	/* The path itself never changed. */
+	EXPECT_EQ(1500, ip_mtu(self->fd));
 	close(nsb);
 	close(home);
 	free(tx);
