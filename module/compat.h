@@ -135,4 +135,16 @@ estp_register_net_sysctl(struct net *net, const char *path,
 #include <net/proto_memory.h>
 #endif
 
+/*
+ * Whether @sk's memory is charged to a memory cgroup as well as to the
+ * protocol: 6.12 named the test mem_cgroup_sk_enabled().
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#define estp_sk_memcg_charged(sk)	mem_cgroup_sk_enabled(sk)
+#elif defined(CONFIG_MEMCG)
+#define estp_sk_memcg_charged(sk)	(mem_cgroup_sockets_enabled && (sk)->sk_memcg)
+#else
+#define estp_sk_memcg_charged(sk)	((void)(sk), false)
+#endif
+
 #endif /* _ESTP_COMPAT_H */

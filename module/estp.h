@@ -740,6 +740,7 @@ int estp_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 int estp_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len);
 void estp_write_queue_purge(struct sock *sk);
 void estp_wmem_free_skb(struct sock *sk, struct sk_buff *skb);
+void estp_forced_mem_schedule(struct sock *sk, int size);
 void estp_ofo_purge(struct sock *sk);
 __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait);
 int estp_init_sock(struct sock *sk);

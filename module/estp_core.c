@@ -657,12 +657,12 @@ static struct sk_buff *estp_alloc_data_skb(struct sock *sk)
 		return NULL;
 	/*
 	 * No memory for it in net.estp.mem: wait, as for SO_SNDBUF, unless
-	 * nothing is queued, which would wait for ever.  TCP forces that one
-	 * with sk_forced_mem_schedule(), which is not exported: here it goes
-	 * uncounted, its charge repaid to sk_forward_alloc when it is freed.
+	 * nothing is queued, which would wait for ever: that one is forced
+	 * (tcp_stream_alloc_skb() with force_schedule).
 	 */
-	if (!sk_wmem_schedule(sk, skb->truesize) &&
-	    !skb_queue_empty(&sk->sk_write_queue)) {
+	if (skb_queue_empty(&sk->sk_write_queue)) {
+		estp_forced_mem_schedule(sk, skb->truesize);
+	} else if (!sk_wmem_schedule(sk, skb->truesize)) {
 		__kfree_skb(skb);
 		return NULL;
 	}
@@ -741,7 +741,9 @@ static int estp_skb_append(struct sock *sk, struct sk_buff *skb,
 		int left = READ_ONCE(estp_pernet(sock_net(sk))->wmem[0]) -
 			   sk->sk_wmem_queued;
 
-		copy = min(copy, max(left, sk->sk_forward_alloc));
+		if (left > 0)
+			estp_forced_mem_schedule(sk, min(left, copy));
+		copy = min(copy, sk->sk_forward_alloc);
 		if (copy <= 0)
 			return -ENOMEM;
 	}
@@ -909,6 +911,34 @@ void estp_wmem_free_skb(struct sock *sk, struct sk_buff *skb)
 	/* Returns whole pages past the socket's reserve to the protocol. */
 	sk_mem_uncharge(sk, skb->truesize);
 	consume_skb(skb);
+}
+
+/**
+ * estp_forced_mem_schedule - charge @size to @sk whatever the limits
+ *	(sk_forced_mem_schedule)
+ * @sk: the socket, locked or owned by the receive path
+ * @size: bytes about to be charged with sk_mem_charge() or skb_set_owner_r()
+ *
+ * For the one segment that must be taken though net.estp.mem says no: the
+ * first of an empty receive or write queue, or up to wmem[0] queued, so
+ * that a reader or writer cannot stall for good.  The pages are counted in
+ * the protocol's memory, so the limits see them, and given back as any
+ * others.  sk_forced_mem_schedule() is not exported: this adds straight
+ * to the global counter (the per-CPU reserve of sk_memory_allocated_add()
+ * needs a symbol 6.1 does not export; the sums are the same).  A memory
+ * cgroup cannot be charged without failing from a module: for a socket
+ * charged to one, the segment stays uncounted and sk_forward_alloc goes
+ * below 0 until it is freed, the charge and its refund still balanced.
+ */
+void estp_forced_mem_schedule(struct sock *sk, int size)
+{
+	int delta = size - sk->sk_forward_alloc, amt;
+
+	if (delta <= 0 || estp_sk_memcg_charged(sk))
+		return;
+	amt = sk_mem_pages(delta);
+	sk_forward_alloc_add(sk, amt << PAGE_SHIFT);
+	atomic_long_add(amt, sk->sk_prot->memory_allocated);
 }
 
 /*

@@ -1364,15 +1364,18 @@ static int estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 le
 	bool fin = false;
 
 	/*
-	 * An empty receive queue always takes the segment, as TCP's forced
-	 * charge: otherwise per-cpu reserves, or out-of-order data that
-	 * cannot be pruned, could stall a reader for good.
+	 * An empty receive queue always takes the segment, charged by force
+	 * as tcp_data_queue() does: otherwise per-cpu reserves, or
+	 * out-of-order data that cannot be pruned, could stall a reader for
+	 * good.
 	 */
-	if (!estp_try_rmem_schedule(sk, skb, seq) &&
-	    !skb_queue_empty(&sk->sk_receive_queue)) {
-		/* No room: the sender sends it again later. */
-		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RCVQDROP);
-		return 0;
+	if (!estp_try_rmem_schedule(sk, skb, seq)) {
+		if (!skb_queue_empty(&sk->sk_receive_queue)) {
+			/* No room: the sender sends it again later. */
+			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RCVQDROP);
+			return 0;
+		}
+		estp_forced_mem_schedule(sk, skb->truesize);
 	}
 	estp_rcv_ratio_update(sk, skb, len);
 	if (!estp_rcv_own(sk, skb, estp_hdr(skb)->doff * 4 + skip))

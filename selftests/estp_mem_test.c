@@ -3,8 +3,8 @@
  * Memory accounting and the timeouts that end a connection: the sysctls
  * ESTP shares with TCP (net.estp.* against net.ipv4.tcp_*), default socket
  * buffers, the protocol's memory in /proc/net/protocols, a writer held back
- * by net.estp.mem and let go when the reader drains, and an orphan killed
- * for want of memory.  TCP is the specification: every TEST_F runs for TCP
+ * by net.estp.mem and let go when the reader drains, an orphan killed for
+ * want of memory, and the charge an empty queue forces past the limit.  TCP is the specification: every TEST_F runs for TCP
  * and ESTP as fixture variants and asserts what TCP does.  (A peer that
  * vanishes, ETIMEDOUT after TCP_USER_TIMEOUT or retries2, is
  * estp_flow_test's peer_gone_*.)
@@ -17,6 +17,7 @@
 #define _GNU_SOURCE		/* unshare() */
 #include <arpa/inet.h>
 #include <limits.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -522,6 +523,71 @@ TEST_F(mem, orphan_oom)
 	while (estp_proc_state(variant->proto, self->lport, self->cport) >= 0 && now_s() < end)
 		usleep(10000);
 	EXPECT_EQ(-1, estp_proc_state(variant->proto, self->lport, self->cport));
+}
+
+/* A socket's SO_MEMINFO entry @i (SK_MEMINFO_*), signed, or INT_MIN. */
+static int meminfo(int fd, int i)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) || len != sizeof(mem))
+		return INT_MIN;
+	return (int32_t)mem[i];
+}
+
+/*
+ * Over the hard limit, the segment an empty queue takes anyway is charged
+ * by force (sk_forced_mem_schedule() in tcp_data_queue() and
+ * tcp_stream_alloc_skb(); review A9 and M3): the socket's forward
+ * allocation covers it, where an uncounted charge leaves it below zero
+ * (and the protocol's memory short of the bytes) while it is held.  A
+ * first pair's unread data takes the protocol over its limit (the limit
+ * is checked against the global count, which per-CPU reserves feed in
+ * steps); on a second pair the receiver holds its segment unread, and the
+ * sender's second write cannot be acknowledged, everything on loopback
+ * being lost by then.
+ */
+TEST_F(mem, forced_charge)
+{
+	struct sockaddr_in sin = estp_sin4("127.0.0.1", PORT_BASE + 6);
+	int lfd, cfd, afd, fwd;
+	struct pollfd pfd;
+	uint64_t off = 0;
+	char buf[1000];
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 5, true);
+	fill(self->cfd, &off);
+	ASSERT_LT((uint64_t)1 << 20, off);
+	ASSERT_EQ(0, mem_set(self, "1 1 1"));
+	ASSERT_LT(1, proto_memory(variant->proto));
+
+	lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(lfd, 1));
+	cfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, cfd);
+	ASSERT_EQ(0, connect(cfd, (struct sockaddr *)&sin, sizeof(sin)));
+	afd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	memset(buf, 'f', sizeof(buf));
+
+	ASSERT_EQ((ssize_t)sizeof(buf), send(cfd, buf, sizeof(buf), 0));
+	pfd = (struct pollfd){ .fd = afd, .events = POLLIN };
+	ASSERT_EQ(1, poll(&pfd, 1, 5000));
+	EXPECT_LT(0, meminfo(afd, SK_MEMINFO_RMEM_ALLOC));
+	fwd = meminfo(afd, SK_MEMINFO_FWD_ALLOC);
+	EXPECT_LE(0, fwd) TH_LOG("receiver's forward allocation %d", fwd);
+
+	ASSERT_EQ(0, estp_run("tc qdisc add dev lo root netem loss 100%"));
+	ASSERT_EQ((ssize_t)sizeof(buf), send(cfd, buf, sizeof(buf), 0));
+	EXPECT_LT(0, meminfo(cfd, SK_MEMINFO_WMEM_QUEUED));
+	fwd = meminfo(cfd, SK_MEMINFO_FWD_ALLOC);
+	EXPECT_LE(0, fwd) TH_LOG("sender's forward allocation %d", fwd);
+	estp_close_abort(&afd);
+	estp_close_abort(&cfd);
+	estp_close_abort(&lfd);
 }
 
 TEST_HARNESS_MAIN
