@@ -1103,6 +1103,29 @@ static int estp_setsockopt_congestion(struct sock *sk, sockptr_t optval,
 	return err;
 }
 
+/*
+ * IP options ride in every packet, so the MSS of a connected sock changes
+ * with them at once, as ip_setsockopt() has a TCP sock's icsk_sync_mss()
+ * do: otherwise the next full segments would exceed the path MTU and come
+ * back through the local PMTU path first.
+ */
+static int estp_setsockopt_ip_options(struct sock *sk, sockptr_t optval,
+				      unsigned int optlen)
+{
+	struct dst_entry *dst;
+	int err;
+
+	err = estp_sk(sk)->af_ops->setsockopt(sk, SOL_IP, IP_OPTIONS, optval, optlen);
+	if (err)
+		return err;
+	lock_sock(sk);
+	dst = __sk_dst_get(sk);
+	if (dst && !((1 << sk->sk_state) & (TCPF_LISTEN | TCPF_CLOSE)))
+		estp_sync_mss(sk, dst_mtu(dst));
+	release_sock(sk);
+	return 0;
+}
+
 /**
  * estp_setsockopt - proto->setsockopt for levels other than SOL_SOCKET
  *	(do_tcp_setsockopt)
@@ -1124,6 +1147,8 @@ int estp_setsockopt(struct sock *sk, int level, int optname,
 	struct estp_sock *esk = estp_sk(sk);
 	int val, err;
 
+	if (level == SOL_IP && optname == IP_OPTIONS)
+		return estp_setsockopt_ip_options(sk, optval, optlen);
 	if (level != SOL_ESTP && level != SOL_TCP)
 		return esk->af_ops->setsockopt(sk, level, optname, optval, optlen);
 	switch (optname) {

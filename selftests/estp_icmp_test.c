@@ -849,56 +849,56 @@ static int path_up(void)
 }
 
 /*
- * The path MTU falls under a bulk transfer (review C2): R's link to B
- * goes from 1500 to 1280 once B has 256 KiB, and R answers every larger
- * packet with "fragmentation needed".  What the sender queued and sent at
- * the old size must be cut to the new MSS (tcp_fragment() in
- * __tcp_retransmit_skb() and tcp_write_xmit(), tcp_simple_retransmit()):
- * all 2 MiB arrive, in order.  A stall of 20 s without a byte fails it;
- * the connection would otherwise wait for its retries to run out.  B's
- * receive buffer is held at 64 KiB: with an autotuned one, the whole
- * transfer could sit in it before R's MTU falls, and nothing would cross
- * the narrowed link (TCP on 7.x did this once).
+ * self->fd connected to a listener (self->lfd, with @rcvbuf as SO_RCVBUF
+ * when not 0) on B:@port, and its peer accepted (self->afd); both ends
+ * non-blocking.
  */
-TEST_F_TIMEOUT(icmp, pmtu_drop_mid_transfer, 300)
+static void path_connect(struct __test_metadata *_metadata, FIXTURE_DATA(icmp) *self,
+			 int proto, int port, int rcvbuf)
 {
-	const size_t len = 2 << 20, lowered_at = 256 << 10;
-	const int port = PORT_BASE + 20, rcvbuf = 64 << 10;
 	struct sockaddr_in sin = estp_sin4(B_IP, port);
-	unsigned char *tx = malloc(len), *rx = malloc(len);
-	size_t sent = 0, rcvd = 0;
-	struct estp_guard guard;
-	int home, nsb, lfd, afd;
-	bool lowered = false;
-	ssize_t n;
+	int home, nsb;
 
-	ASSERT_TRUE(tx && rx);
-	estp_pattern_fill(tx, len, 0, 0xc2);
-	ASSERT_EQ(0, estp_guard_start(&guard, path_down, NULL));
-	ASSERT_EQ(0, path_up()) TH_LOG("ip setup of A - R - B failed");
 	home = open("/proc/self/ns/net", O_RDONLY);
 	nsb = open("/run/netns/" NS_B, O_RDONLY);
 	ASSERT_LE(0, home);
 	ASSERT_LE(0, nsb);
 	ASSERT_EQ(0, setns(nsb, CLONE_NEWNET));
-	lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	self->lfd = socket(AF_INET, SOCK_STREAM, proto);
 	ASSERT_EQ(0, setns(home, CLONE_NEWNET));
-	ASSERT_LE(0, lfd);
-	self->lfd = lfd;
-	ASSERT_EQ(0, setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)));
-	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
-	ASSERT_EQ(0, listen(lfd, 1));
+	close(nsb);
+	close(home);
+	ASSERT_LE(0, self->lfd);
+	if (rcvbuf)
+		ASSERT_EQ(0, setsockopt(self->lfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+					sizeof(rcvbuf)));
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(self->lfd, 1));
 	ASSERT_EQ(0, connect(self->fd, (struct sockaddr *)&sin, sizeof(sin)));
-	afd = accept(lfd, NULL, NULL);
-	ASSERT_LE(0, afd);
-	self->afd = afd;
+	self->afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->afd);
 	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
-	ASSERT_EQ(0, fcntl(afd, F_SETFL, O_NONBLOCK));
+	ASSERT_EQ(0, fcntl(self->afd, F_SETFL, O_NONBLOCK));
+}
+
+/*
+ * @len bytes of @tx from self->fd to @rx through self->afd; once B has
+ * @lower_at of them (never when 0), R's link to B goes to MTU 1280.  A
+ * stall of 20 s without a byte fails it: the connection would otherwise
+ * wait for its retries to run out.
+ */
+static void path_transfer(struct __test_metadata *_metadata, FIXTURE_DATA(icmp) *self,
+			  const unsigned char *tx, unsigned char *rx, size_t len,
+			  size_t lower_at)
+{
+	size_t sent = 0, rcvd = 0;
+	bool lowered = false;
+	ssize_t n;
 
 	while (rcvd < len) {
 		struct pollfd pfd[2] = {
 			{ .fd = self->fd, .events = sent < len ? POLLOUT : 0 },
-			{ .fd = afd, .events = POLLIN },
+			{ .fd = self->afd, .events = POLLIN },
 		};
 
 		ASSERT_LT(0, poll(pfd, 2, 20000))
@@ -912,28 +912,57 @@ TEST_F_TIMEOUT(icmp, pmtu_drop_mid_transfer, 300)
 				sent += n;
 		}
 		if (pfd[1].revents & POLLIN) {
-			n = recv(afd, rx + rcvd, len - rcvd, 0);
+			n = recv(self->afd, rx + rcvd, len - rcvd, 0);
 			ASSERT_LT(0, n);
 			rcvd += n;
 		}
-		if (!lowered && rcvd >= lowered_at) {
+		if (lower_at && !lowered && rcvd >= lower_at) {
 			/* Data is in flight and queued at the old size now. */
 			ASSERT_EQ(0, estp_run("ip -n " NS_R " link set estp-r1 mtu 1280"));
 			lowered = true;
 		}
 	}
-	EXPECT_TRUE(lowered);
-	EXPECT_EQ(-1, estp_pattern_check(rx, len, 0, 0xc2));
-	/* The sender learned the new path MTU. */
-	EXPECT_EQ(1280, ip_mtu(self->fd));
-	close(nsb);
-	close(home);
-	free(tx);
-	free(rx);
+	EXPECT_EQ(!!lower_at, lowered);
+}
+
+/* The connection of path_connect() and the path go. */
+static void path_end(FIXTURE_DATA(icmp) *self, struct estp_guard *guard)
+{
 	estp_close_abort(&self->afd);
 	estp_close_abort(&self->lfd);
 	path_down(NULL);
-	estp_guard_stop(&guard);
+	estp_guard_stop(guard);
+}
+
+/*
+ * The path MTU falls under a bulk transfer (review C2): R's link to B
+ * goes from 1500 to 1280 once B has 256 KiB, and R answers every larger
+ * packet with "fragmentation needed".  What the sender queued and sent at
+ * the old size must be cut to the new MSS (tcp_fragment() in
+ * __tcp_retransmit_skb() and tcp_write_xmit(), tcp_simple_retransmit()):
+ * all 2 MiB arrive, in order.  B's receive buffer is held at 64 KiB: with
+ * an autotuned one, the whole transfer could sit in it before R's MTU
+ * falls, and nothing would cross the narrowed link (TCP on 7.x did this
+ * once).
+ */
+TEST_F_TIMEOUT(icmp, pmtu_drop_mid_transfer, 300)
+{
+	const size_t len = 2 << 20;
+	unsigned char *tx = malloc(len), *rx = malloc(len);
+	struct estp_guard guard;
+
+	ASSERT_TRUE(tx && rx);
+	estp_pattern_fill(tx, len, 0, 0xc2);
+	ASSERT_EQ(0, estp_guard_start(&guard, path_down, NULL));
+	ASSERT_EQ(0, path_up()) TH_LOG("ip setup of A - R - B failed");
+	path_connect(_metadata, self, variant->proto, PORT_BASE + 20, 64 << 10);
+	path_transfer(_metadata, self, tx, rx, len, 256 << 10);
+	EXPECT_EQ(-1, estp_pattern_check(rx, len, 0, 0xc2));
+	/* The sender learned the new path MTU. */
+	EXPECT_EQ(1280, ip_mtu(self->fd));
+	free(tx);
+	free(rx);
+	path_end(self, &guard);
 }
 
 /*
@@ -946,14 +975,9 @@ TEST_F_TIMEOUT(icmp, pmtu_drop_mid_transfer, 300)
 TEST_F(icmp, ip_options_after_connect)
 {
 	const size_t len = 256 << 10;
-	const int port = PORT_BASE + 21;
-	struct sockaddr_in sin = estp_sin4(B_IP, port);
 	unsigned char *tx = malloc(len), *rx = malloc(len), opts[40];
-	size_t sent = 0, rcvd = 0;
 	struct estp_guard guard;
-	int home, nsb, lfd, afd;
 	long fragfails;
-	ssize_t n;
 
 	ASSERT_TRUE(tx && rx);
 	estp_pattern_fill(tx, len, 0, 0x1b0);
@@ -962,58 +986,18 @@ TEST_F(icmp, ip_options_after_connect)
 	opts[sizeof(opts) - 1] = 0;
 	ASSERT_EQ(0, estp_guard_start(&guard, path_down, NULL));
 	ASSERT_EQ(0, path_up()) TH_LOG("ip setup of A - R - B failed");
-	home = open("/proc/self/ns/net", O_RDONLY);
-	nsb = open("/run/netns/" NS_B, O_RDONLY);
-	ASSERT_LE(0, home);
-	ASSERT_LE(0, nsb);
-	ASSERT_EQ(0, setns(nsb, CLONE_NEWNET));
-	lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
-	ASSERT_EQ(0, setns(home, CLONE_NEWNET));
-	ASSERT_LE(0, lfd);
-	self->lfd = lfd;
-	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
-	ASSERT_EQ(0, listen(lfd, 1));
-	ASSERT_EQ(0, connect(self->fd, (struct sockaddr *)&sin, sizeof(sin)));
-	afd = accept(lfd, NULL, NULL);
-	ASSERT_LE(0, afd);
-	self->afd = afd;
+	path_connect(_metadata, self, variant->proto, PORT_BASE + 21, 0);
 	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_IP, IP_OPTIONS, opts, sizeof(opts)));
 	fragfails = estp_proc_counter("/proc/net/snmp", "Ip", "FragFails");
 	ASSERT_LE(0, fragfails);
-	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
-
-	while (rcvd < len) {
-		struct pollfd pfd[2] = {
-			{ .fd = self->fd, .events = sent < len ? POLLOUT : 0 },
-			{ .fd = afd, .events = POLLIN },
-		};
-
-		ASSERT_LT(0, poll(pfd, 2, 20000))
-			TH_LOG("stalled: %zu sent, %zu received", sent, rcvd);
-		if (pfd[0].revents & POLLOUT) {
-			n = send(self->fd, tx + sent, len - sent, MSG_NOSIGNAL);
-			ASSERT_TRUE(n > 0 || errno == EAGAIN);
-			if (n > 0)
-				sent += n;
-		}
-		if (pfd[1].revents & POLLIN) {
-			n = recv(afd, rx + rcvd, len - rcvd, 0);
-			ASSERT_LT(0, n);
-			rcvd += n;
-		}
-	}
+	path_transfer(_metadata, self, tx, rx, len, 0);
 	EXPECT_EQ(-1, estp_pattern_check(rx, len, 0, 0x1b0));
 	EXPECT_EQ(fragfails, estp_proc_counter("/proc/net/snmp", "Ip", "FragFails"));
 	/* The path itself never changed. */
 	EXPECT_EQ(1500, ip_mtu(self->fd));
-	close(nsb);
-	close(home);
 	free(tx);
 	free(rx);
-	estp_close_abort(&self->afd);
-	estp_close_abort(&self->lfd);
-	path_down(NULL);
-	estp_guard_stop(&guard);
+	path_end(self, &guard);
 }
 
 TEST_HARNESS_MAIN
