@@ -167,6 +167,7 @@ struct estp_sock {
 	u32				snd_una;
 	u32				snd_nxt;	/* highest sent + 1 */
 	u32				write_seq;	/* end of what the user queued */
+	u32				pushed_seq;	/* end of the last PSH marked */
 	u32				snd_wnd;	/* the peer's window */
 	u32				max_window;	/* the largest it offered */
 	u32				snd_wl1;	/* seq of the segment that set it */
@@ -363,6 +364,8 @@ struct estp_skb_cb {
 	u64	tx_us;		/* last (re)transmission, estp_clock_us() */
 	u8	sacked;		/* ESTP_CB_*, as TCP's TCPCB_* bits */
 	u8	fin;		/* out-of-order queue: the segment had a FIN */
+	u8	psh:1,		/* write queue: sent with PSH (tcp_mark_push) */
+		eor:1;		/* write queue: MSG_EOR, nothing may join it */
 };
 
 #define ESTP_CB_LOST		0x01	/* marked lost (RTO, dupACKs): lost_out */

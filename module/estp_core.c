@@ -695,9 +695,41 @@ static struct sk_buff *estp_unsent_tail(struct sock *sk, int size_goal)
 	struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
 
 	if (!skb || !estp_sk(sk)->send_head || skb->len >= size_goal ||
-	    skb_shinfo(skb)->nr_frags >= MAX_SKB_FRAGS || skb_cloned(skb))
+	    skb_shinfo(skb)->nr_frags >= MAX_SKB_FRAGS || skb_cloned(skb) ||
+	    ESTP_SKB_CB(skb)->eor)
 		return NULL;
 	return skb;
+}
+
+/*
+ * PSH ends a write, and comes at least every half of the largest window
+ * the peer offered (tcp_mark_push, forced_push).
+ */
+static void estp_mark_push(struct estp_sock *esk, struct sk_buff *skb)
+{
+	ESTP_SKB_CB(skb)->psh = 1;
+	esk->pushed_seq = esk->write_seq;
+}
+
+static bool estp_forced_push(const struct estp_sock *esk)
+{
+	return estp_after(esk->write_seq, esk->pushed_seq + (esk->max_window >> 1));
+}
+
+/*
+ * The end of a write, or of what it could queue before waiting (tcp_push):
+ * its last segment carries PSH unless more follows at once (MSG_MORE).
+ */
+static void estp_push_write(struct sock *sk, int flags, int nonagle)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
+
+	if (!skb)
+		return;
+	if (!(flags & MSG_MORE) || estp_forced_push(esk))
+		estp_mark_push(esk, skb);
+	__estp_push(sk, nonagle);
 }
 
 /*
@@ -827,10 +859,24 @@ int estp_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 			goto wait_for_space;
 		if (err < 0)
 			goto do_error;
+		/* A write that joins a pushed segment moves its PSH to its own end. */
+		if (!copied)
+			ESTP_SKB_CB(skb)->psh = 0;
 		copied += err;
+		if (!msg_data_left(msg)) {
+			if (flags & MSG_EOR)
+				ESTP_SKB_CB(skb)->eor = 1;
+			break;
+		}
 		/* Full segments go now; a partial one waits for the end. */
-		if (skb->len >= goal)
+		if (skb->len < goal)
+			continue;
+		if (estp_forced_push(esk)) {
+			estp_mark_push(esk, skb);
+			__estp_push(sk, ESTP_NAGLE_PUSH);
+		} else {
 			__estp_push(sk, esk->nonagle);
+		}
 		continue;
 
 wait_for_space:
@@ -840,7 +886,9 @@ wait_for_space:
 		 * Only ACKs make room: what a cork or an earlier MSG_MORE
 		 * holds goes before the wait, as tcp_sendmsg_locked() does.
 		 */
-		if (esk->send_head)
+		if (copied)
+			estp_push_write(sk, flags & ~MSG_MORE, ESTP_NAGLE_PUSH);
+		else if (esk->send_head)
 			__estp_push(sk, ESTP_NAGLE_PUSH);
 		err = sk_stream_wait_memory(sk, &timeo);
 		if (err)
@@ -848,7 +896,7 @@ wait_for_space:
 	}
 out:
 	if (copied)
-		__estp_push(sk, (flags & MSG_MORE) ? ESTP_NAGLE_CORK : esk->nonagle);
+		estp_push_write(sk, flags, (flags & MSG_MORE) ? ESTP_NAGLE_CORK : esk->nonagle);
 	release_sock(sk);
 	return copied;
 

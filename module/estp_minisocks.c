@@ -32,6 +32,7 @@ struct sock *estp_create_openreq_child(const struct sock *listener,
 	esk->snd_una = ereq->snt_isn + 1;
 	esk->snd_nxt = ereq->snt_isn + 1;
 	esk->write_seq = ereq->snt_isn + 1;
+	esk->pushed_seq = esk->write_seq;
 	esk->rcv_nxt = ereq->rcv_isn + 1;
 	esk->copied_seq = esk->rcv_nxt;
 	/* What our SYN-ACK advertised and agreed to (estp_v4_send_synack()). */

@@ -576,6 +576,7 @@ int estp_connect(struct sock *sk)
 	esk->snd_una = esk->iss;
 	esk->snd_nxt = esk->iss + 1;
 	esk->write_seq = esk->iss + 1;
+	esk->pushed_seq = esk->write_seq;
 	esk->rcv_nxt = 0;
 	esk->rcv_wup = 0;
 	esk->max_window = 0;
@@ -748,6 +749,11 @@ static int estp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
 	ncb->seq = cb->seq + len;
 	ncb->end_seq = cb->end_seq;
 	cb->end_seq = ncb->seq;
+	/* PSH and the record's end go with the last byte. */
+	ncb->psh = cb->psh;
+	ncb->eor = cb->eor;
+	cb->psh = 0;
+	cb->eor = 0;
 	sent = estp_before(cb->seq, esk->snd_nxt);
 	if (sent) {
 		ncb->sacked = cb->sacked;
@@ -801,8 +807,15 @@ int estp_write_wakeup(struct sock *sk)
 	if (skb && estp_before(ESTP_SKB_CB(skb)->seq, wnd_end)) {
 		u32 room = min(wnd_end - ESTP_SKB_CB(skb)->seq, estp_size_goal(esk));
 
-		if ((skb->len <= room || !estp_fragment(sk, skb, room)) &&
-		    !estp_send_new_segment(sk, skb)) {
+		if (estp_before(esk->pushed_seq, ESTP_SKB_CB(skb)->end_seq))
+			esk->pushed_seq = ESTP_SKB_CB(skb)->end_seq;
+		/* The probe and, when split, what follows it carry PSH, as TCP's. */
+		ESTP_SKB_CB(skb)->psh = 1;
+		if (skb->len > room && estp_fragment(sk, skb, room))
+			skb = NULL;
+		else
+			ESTP_SKB_CB(skb)->psh = 1;
+		if (skb && !estp_send_new_segment(sk, skb)) {
 			/* Whatever fits behind it, and the FIN after the last. */
 			estp_push(sk);
 			return 0;
@@ -988,8 +1001,8 @@ static int estp_transmit_data(struct sock *sk, struct sk_buff *skb)
 		kfree_skb(nskb);
 		return 0;
 	}
-	return estp_transmit_skb(sk, nskb, ESTP_SKB_CB(skb)->seq,
-				 ESTP_FLAG_ACK | ESTP_FLAG_PSH);
+	return estp_transmit_skb(sk, nskb, ESTP_SKB_CB(skb)->seq, ESTP_FLAG_ACK |
+				 (ESTP_SKB_CB(skb)->psh ? ESTP_FLAG_PSH : 0));
 }
 
 /**

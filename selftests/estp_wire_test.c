@@ -1216,6 +1216,81 @@ TEST_F_TIMEOUT(rawpeer, fin_acked_with_peer_fin, 60)
 }
 
 /*
+ * The raw peer's lo makes one-segment packets (gso_max_segs 1): TCP then
+ * sends what ESTP sends, segment by segment, where a GSO packet would
+ * otherwise carry a whole write.  Before the listener exists: its
+ * children take the device's limits when they are made.
+ */
+static void one_segment_packets(struct __test_metadata *_metadata)
+{
+	ASSERT_EQ(0, estp_run("ip link set dev lo gso_max_segs 1"));
+}
+
+/*
+ * The next @n segments carry @lens bytes each, with PSH on those of @psh
+ * (the listener's segments carry timestamps; the peer's ACK of them does
+ * not need to).
+ */
+static void expect_segments(struct __test_metadata *_metadata, FIXTURE_DATA(rawpeer) *self,
+			    int n, const int *lens, const bool *psh)
+{
+	uint32_t seq = self->c.ack;
+	struct wseg w;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no segment %d", i);
+		EXPECT_EQ(seq - P_ISN, w.h.seq - P_ISN);
+		EXPECT_EQ(lens[i], w.paylen) TH_LOG("segment %d", i);
+		EXPECT_EQ(PKT_ACK | (psh[i] ? PKT_PSH : 0), w.h.flags) TH_LOG("segment %d", i);
+		seq = w.h.seq + w.paylen;
+	}
+	/* Acknowledged before a loss probe resends the last of them. */
+	self->c.ack = seq;
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_ACK, NULL, 0, NULL, 0));
+}
+
+/*
+ * PSH marks the end of a write, not every segment (tcp_push,
+ * tcp_mark_push): a 5000-byte write goes as three full segments without
+ * it and the rest with it.
+ */
+TEST_F_TIMEOUT(rawpeer, psh_ends_write, 60)
+{
+	static const int lens[] = { 1448, 1448, 1448, 656 };
+	static const bool psh[] = { false, false, false, true };
+	static const char data[5000];
+
+	one_segment_packets(_metadata);
+	raw_connect(_metadata, self, variant->proto, true);
+	ASSERT_EQ(5000, send(self->afd, data, sizeof(data), 0));
+	expect_segments(_metadata, self, 4, lens, psh);
+}
+
+/*
+ * Data written with MSG_EOR ends a segment: the next write never joins
+ * it, though both are held by a cork and released together (the tail's
+ * eor mark, tcp_skb_can_collapse_to()).  Each write ends with PSH.  No
+ * Nagle: the second, short, segment need not wait for the first's ACK.
+ */
+TEST_F_TIMEOUT(rawpeer, msg_eor_ends_segment, 60)
+{
+	static const int lens[] = { 800, 200 };
+	static const bool psh[] = { true, true };
+	static const char data[800];
+	int one = 1, zero = 0;
+
+	one_segment_packets(_metadata);
+	raw_connect(_metadata, self, variant->proto, true);
+	ASSERT_EQ(0, setsockopt(self->afd, IPPROTO_TCP, ESTP_NODELAY, &one, sizeof(one)));
+	ASSERT_EQ(0, setsockopt(self->afd, IPPROTO_TCP, ESTP_CORK, &one, sizeof(one)));
+	ASSERT_EQ(800, send(self->afd, data, 800, MSG_EOR));
+	ASSERT_EQ(200, send(self->afd, data, 200, 0));
+	ASSERT_EQ(0, setsockopt(self->afd, IPPROTO_TCP, ESTP_CORK, &zero, sizeof(zero)));
+	expect_segments(_metadata, self, 2, lens, psh);
+}
+
+/*
  * The ACK of our FIN stops the retransmit timer only (tcp_ack): a delayed
  * ACK owed for data taken just before still goes out.
  */
