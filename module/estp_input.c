@@ -858,7 +858,10 @@ static void estp_send_loss_probe(struct sock *sk)
 		__estp_push(sk, ESTP_NAGLE_PUSH);
 		esk->snd_cwnd--;
 	}
-	if (esk->snd_nxt == nxt) {
+	if (esk->snd_nxt == nxt && esk->fin_sent) {
+		/* The FIN went last: it alone goes again. */
+		estp_retransmit_fin(sk);
+	} else if (esk->snd_nxt == nxt) {
 		skb = skb ? skb->prev : skb_peek_tail(&sk->sk_write_queue);
 		if (!skb || skb == (struct sk_buff *)&sk->sk_write_queue ||
 		    ESTP_SKB_CB(skb)->sacked & ESTP_CB_SACKED ||

@@ -1099,6 +1099,18 @@ void estp_simple_retransmit(struct sock *sk)
 	estp_xmit_retransmit_queue(sk);
 }
 
+/* The FIN that ends snd_nxt: 0 or the transmit error. */
+static int estp_xmit_fin(struct sock *sk)
+{
+	struct sk_buff *skb;
+
+	skb = estp_alloc_sk_skb(sk_gfp_mask(sk, GFP_ATOMIC));
+	if (!skb)
+		return -ENOBUFS;
+	return estp_transmit_skb(sk, skb, estp_sk(sk)->snd_nxt - 1,
+				 ESTP_FLAG_FIN | ESTP_FLAG_ACK);
+}
+
 /* Our FIN, now that every byte before it has been sent. */
 static void estp_send_fin_now(struct sock *sk)
 {
@@ -1106,7 +1118,7 @@ static void estp_send_fin_now(struct sock *sk)
 
 	esk->fin_sent = 1;
 	esk->snd_nxt = esk->write_seq + 1;
-	estp_retransmit_fin(sk);
+	estp_xmit_fin(sk);
 	if (!timer_pending(&esk->retransmit_timer))
 		estp_reset_xmit_timer(sk);
 }
@@ -1247,17 +1259,15 @@ void estp_send_fin(struct sock *sk)
 }
 
 /**
- * estp_retransmit_fin - (re)send the FIN that ends snd_nxt
+ * estp_retransmit_fin - send the FIN that ends snd_nxt again
  * @sk: the socket, locked or owned by its timer
+ *
+ * Counted in RetransSegs, as TCP counts its FIN's skb.
  */
 void estp_retransmit_fin(struct sock *sk)
 {
-	struct sk_buff *skb;
-
-	skb = estp_alloc_sk_skb(sk_gfp_mask(sk, GFP_ATOMIC));
-	if (skb)
-		estp_transmit_skb(sk, skb, estp_sk(sk)->snd_nxt - 1,
-				  ESTP_FLAG_FIN | ESTP_FLAG_ACK);
+	if (!estp_xmit_fin(sk))
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RETRANSSEGS);
 }
 
 /**

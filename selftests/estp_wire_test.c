@@ -1291,6 +1291,36 @@ TEST_F_TIMEOUT(rawpeer, msg_eor_ends_segment, 60)
 }
 
 /*
+ * A tail loss probe resends the last segment sent (tcp_send_loss_probe):
+ * after a write and shutdown() with nothing acknowledged, that is the
+ * FIN alone, not the data before it.
+ */
+TEST_F_TIMEOUT(rawpeer, loss_probe_resends_fin, 60)
+{
+	static const char data[10000];
+	uint32_t fin_seq = 0;
+	struct wseg w;
+	int i;
+
+	one_segment_packets(_metadata);
+	raw_connect(_metadata, self, variant->proto, true);
+	ASSERT_EQ(10000, send(self->afd, data, sizeof(data), 0));
+	ASSERT_EQ(0, shutdown(self->afd, SHUT_WR));
+	for (i = 0; i < 8 && !fin_seq; i++) {
+		ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no FIN");
+		if (w.h.flags & PKT_FIN)
+			fin_seq = w.h.seq + w.paylen;
+	}
+	ASSERT_NE(0u, fin_seq) TH_LOG("no FIN after the data");
+	EXPECT_EQ((uint32_t)(self->c.ack + sizeof(data) - P_ISN), fin_seq - P_ISN);
+	/* The probe comes at two round trips; the RTO later would resend the first segment. */
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no probe");
+	EXPECT_EQ(PKT_FIN | PKT_ACK, w.h.flags);
+	EXPECT_EQ(0, w.paylen);
+	EXPECT_EQ(fin_seq - P_ISN, w.h.seq - P_ISN);
+}
+
+/*
  * The ACK of our FIN stops the retransmit timer only (tcp_ack): a delayed
  * ACK owed for data taken just before still goes out.
  */
