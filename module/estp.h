@@ -652,7 +652,6 @@ struct estp_net {
 	int				fin_timeout;	/* seconds */
 	int				tw_timeout;	/* seconds */
 	int				syncookies;	/* 0 off, 1 on overflow, 2 always */
-	int				max_orphans;
 	int				keepalive_time;	/* seconds */
 	int				keepalive_intvl; /* seconds */
 	int				keepalive_probes;
@@ -803,7 +802,8 @@ int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb);
 
 /* estp_sysctl.c */
 extern long estp_sysctl_mem[3];
-void estp_sysctl_mem_init(void);
+extern int estp_sysctl_max_orphans;
+void estp_sysctl_global_init(void);
 int estp_sysctl_net_init(struct net *net);
 void estp_sysctl_net_exit(struct net *net);
 

@@ -927,15 +927,15 @@ static bool estp_out_of_memory(const struct sock *sk)
  * @sk: the orphan, or the socket being closed
  * @shift: weight of the orphan count, raised for orphans that look dead
  *
- * Yes when there are too many orphans (the count is global, as TCP's; the
- * limit, net.estp.max_orphans, its netns's), or when ESTP is out of
+ * Yes when there are too many orphans (the count and its limit,
+ * net.estp.max_orphans, are global, as TCP's), or when ESTP is out of
  * memory and @sk holds some of it.
  *
  * Return: true when the caller should reset it (AbortOnMemory).
  */
 bool estp_too_many_orphans(const struct sock *sk, int shift)
 {
-	int max = READ_ONCE(estp_pernet(sock_net(sk))->max_orphans);
+	int max = READ_ONCE(estp_sysctl_max_orphans);
 	bool orphans, oom;
 
 	/* Exact near the limit, cheap far from it. */

@@ -12,7 +12,8 @@
  * The fin and estp_only tests run in a netns of their own: the sysctls they
  * change, the qdisc on lo and ESTP's TIME_WAIT minisocks (at their default
  * length here) go with the test's process, however it ends, the last ones
- * through the purge at netns exit.  Only TCP's orphan limit is global.
+ * through the purge at netns exit.  Only the orphan limit is global, in
+ * TCP and ESTP: a sysctl of the init netns alone.
  */
 #include <arpa/inet.h>
 #include <limits.h>
@@ -291,7 +292,7 @@ FIXTURE(fin)
 	int lport, cport;
 	int home, own;		/* the init netns, and the test's */
 	struct estp_sysctl_undo undo;	/* the sysctls a test changed, in its netns */
-	struct estp_guard guard;	/* for TCP's global max_orphans */
+	struct estp_guard guard;	/* for the global max_orphans */
 	struct estp_sysctl_saved orphans;	/* its value before the test */
 	bool lo_drop;		/* a tc filter on lo drops what goes to lport */
 };
@@ -318,8 +319,8 @@ FIXTURE_SETUP(fin)
 	ASSERT_LE(0, self->pfd);
 }
 
-/* net.ipv4.tcp_max_orphans back, in the init netns, and its guard ended. */
-static int tcp_orphans_restore(FIXTURE_DATA(fin) *self)
+/* The global max_orphans back, in the init netns, and its guard ended. */
+static int orphans_restore(FIXTURE_DATA(fin) *self)
 {
 	int err = -1;
 
@@ -343,7 +344,7 @@ FIXTURE_TEARDOWN(fin)
 		EXPECT_EQ(0, estp_run("tc qdisc del dev lo root"));
 	while (self->undo.n > 0)
 		EXPECT_EQ(0, estp_sysctl_pop(&self->undo));
-	EXPECT_EQ(0, tcp_orphans_restore(self));
+	EXPECT_EQ(0, orphans_restore(self));
 	close_fd(&self->fd2[1]);
 	close_fd(&self->fd2[0]);
 	close_fd(&self->afd);
@@ -770,39 +771,65 @@ TEST_F(fin, linger2_abort)
 	EXPECT_EQ(ST_LISTEN, estp_proc_find(self->pfd, self->lport, 0, NULL));
 }
 
-#define TCP_MAX_ORPHANS	"/proc/sys/net/ipv4/tcp_max_orphans"
-
 /*
- * Starts, in the init netns, a guard that puts net.ipv4.tcp_max_orphans
- * back should the test be killed (a limit of 0 left behind would reset the
- * orphans of every later program); the teardown puts it back otherwise
- * (tcp_orphans_restore()).  Before the test has a socket: the guard holds
- * a copy of every fd until it has closed them.  The value, or -1.
+ * Starts, in the init netns, a guard that puts @path, the global
+ * max_orphans of TCP or ESTP, back should the test be killed (a limit of 0
+ * left behind would reset the orphans of every later program); the
+ * teardown puts it back otherwise (orphans_restore()).  Before the test
+ * has a socket: the guard holds a copy of every fd until it has closed
+ * them.  The value, or -1.
  */
-static int tcp_max_orphans_guard(FIXTURE_DATA(fin) *self)
+static int max_orphans_guard(FIXTURE_DATA(fin) *self, const char *path)
 {
 	int val = -1;
 
 	if (setns(self->home, CLONE_NEWNET))
 		return -1;
-	if (!estp_sysctl_guard(&self->guard, &self->orphans, TCP_MAX_ORPHANS))
+	if (!estp_sysctl_guard(&self->guard, &self->orphans, path))
 		val = atoi(self->orphans.val);
 	if (setns(self->own, CLONE_NEWNET))
 		return -1;
 	return val;
 }
 
-/* Sets net.ipv4.tcp_max_orphans, in the init netns: 0 or -1. */
-static int tcp_max_orphans_set(FIXTURE_DATA(fin) *self, const char *val)
+/* Sets the guarded max_orphans, in the init netns: 0 or -1. */
+static int max_orphans_set(FIXTURE_DATA(fin) *self, const char *val)
 {
 	int err;
 
 	if (self->guard.pid < 0 || setns(self->home, CLONE_NEWNET))
 		return -1;
-	err = estp_sysctl_set(TCP_MAX_ORPHANS, val) ? -1 : 0;
+	err = estp_sysctl_set(self->orphans.path, val) ? -1 : 0;
 	if (setns(self->own, CLONE_NEWNET))
 		return -1;
 	return err;
+}
+
+/*
+ * The global limits, max_orphans and mem, are sysctls of the init netns
+ * alone (TCP's ipv4_table): in another netns they do not exist, so that
+ * its root, maybe an unprivileged user namespace's, cannot lift them for
+ * every netns.  The per-netns sysctls beside them are there.
+ */
+TEST_F(fin, global_sysctls_init_netns_only)
+{
+	static const char *const globals[] = { "max_orphans", "mem" };
+	char path[64], val[128];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(globals); i++) {
+		knob(variant->proto, globals[i], path, sizeof(path));
+		EXPECT_EQ(ENOENT, estp_sysctl_get(path, val, sizeof(val))) TH_LOG("%s", path);
+		EXPECT_EQ(ENOENT, estp_sysctl_set(path, "1")) TH_LOG("%s", path);
+	}
+	EXPECT_EQ(0, estp_sysctl_get(knob(variant->proto, "fin_timeout", path, sizeof(path)),
+				     val, sizeof(val)));
+	ASSERT_EQ(0, setns(self->home, CLONE_NEWNET));
+	for (i = 0; i < ARRAY_SIZE(globals); i++) {
+		knob(variant->proto, globals[i], path, sizeof(path));
+		EXPECT_EQ(0, estp_sysctl_get(path, val, sizeof(val))) TH_LOG("%s", path);
+	}
+	ASSERT_EQ(0, setns(self->own, CLONE_NEWNET));
 }
 
 /*
@@ -810,9 +837,9 @@ static int tcp_max_orphans_set(FIXTURE_DATA(fin) *self, const char *val)
  * orphan (tcp_check_oom() in tcp_close()), and an orphan whose FIN goes
  * unanswered is killed at its next retransmission (tcp_out_of_resources()),
  * both counted as TCPAbortOnMemory.  On loopback, where a tc filter drops
- * all that goes to the server so that no FIN is acked.  TCP's limit and
- * count are global, its limit a sysctl of the init netns only (guarded:
- * tcp_max_orphans_guard()); ESTP's limit is per netns, the test's own.
+ * all that goes to the server so that no FIN is acked.  The limit and the
+ * count are global, the limit a sysctl of the init netns only (guarded:
+ * max_orphans_guard()).
  */
 TEST_F(fin, orphan_limit)
 {
@@ -824,11 +851,7 @@ TEST_F(fin, orphan_limit)
 	double t;
 
 	knob(variant->proto, "max_orphans", path, sizeof(path));
-	if (variant->proto == IPPROTO_TCP) {
-		ASSERT_LT(0, tcp_max_orphans_guard(self));
-	} else {
-		ASSERT_LT(0, sysctl_int(path));
-	}
+	ASSERT_LT(0, max_orphans_guard(self, path));
 	open_pair(_metadata, self, variant->proto, port, false);
 	self->fd2[0] = socket(AF_INET, SOCK_STREAM, variant->proto);
 	ASSERT_LE(0, self->fd2[0]);
@@ -851,11 +874,7 @@ TEST_F(fin, orphan_limit)
 	EXPECT_EQ(0UL, ino);
 
 	/* Over it, with that orphan counted: close() resets at once. */
-	if (variant->proto == IPPROTO_TCP) {
-		ASSERT_EQ(0, tcp_max_orphans_set(self, "0"));
-	} else {
-		ASSERT_EQ(0, estp_sysctl_push(&self->undo, path, "0"));
-	}
+	ASSERT_EQ(0, max_orphans_set(self, "0"));
 	close_fd(&self->fd2[0]);
 	t = now_s();
 	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, c2port, port, NULL));
