@@ -634,6 +634,8 @@ enum estp_mib_field {
 	ESTP_MIB_SACKRENEGING,	/* the peer dropped data it had SACKed */
 	ESTP_MIB_FILTERDROP,	/* dropped by the socket's filters (sk_filter) */
 	ESTP_MIB_MINTTLDROP,	/* dropped: TTL below IP_MINTTL (TCPMinTTLDrop) */
+	/* closed without a minisock: max_tw_buckets or no memory (TCPTimeWaitOverflow) */
+	ESTP_MIB_TIMEWAITOVERFLOW,
 	__ESTP_MIB_MAX
 };
 
@@ -652,6 +654,7 @@ struct estp_net {
 	int				fin_timeout;	/* seconds */
 	int				tw_timeout;	/* seconds */
 	int				syncookies;	/* 0 off, 1 on overflow, 2 always */
+	int				max_tw_buckets;	/* limit of tw_count */
 	int				keepalive_time;	/* seconds */
 	int				keepalive_intvl; /* seconds */
 	int				keepalive_probes;

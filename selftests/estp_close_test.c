@@ -894,6 +894,61 @@ TEST_F(fin, orphan_limit)
 	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, port, c2port, NULL));
 }
 
+/* Rows of @pfd in state @st with remote port @rport. */
+static int count_state(int pfd, int rport, int st)
+{
+	char *buf = estp_proc_read(pfd), *line, *save;
+	int lp, rp, s, n = 0;
+	unsigned long i;
+
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!estp_proc_row(line, &lp, &rp, &s, &i) && rp == rport && s == st)
+			n++;
+	return n;
+}
+
+/*
+ * net.ipv4.tcp_max_tw_buckets, per netns: with that many time-wait
+ * minisocks in the netns, a socket that would enter TIME_WAIT just closes,
+ * counted as TCPTimeWaitOverflow (inet_twsk_alloc() in tcp_time_wait()).
+ * Each client shuts down first, then the server closes: the client takes
+ * the server's FIN in FIN_WAIT2, ACKs it and enters TIME_WAIT, or without
+ * a bucket closes; the server ends on that ACK either way.
+ */
+TEST_F(fin, tw_buckets)
+{
+	const int port = PORT_BASE + 60, limit = 3, extra = 2;
+	int i, cport, dflt;
+	char path[64];
+	long before;
+
+	knob(variant->proto, "max_tw_buckets", path, sizeof(path));
+	dflt = sysctl_int(path);
+	ASSERT_LT(0, dflt);
+	TH_LOG("max_tw_buckets %d by default", dflt);
+	ASSERT_EQ(0, estp_sysctl_push(&self->undo, path, "3"));
+	before = estp_counter(variant->proto, "TimeWaitOverflow");
+	ASSERT_LE(0, before);
+	for (i = 0; i < limit + extra; i++) {
+		if (i)
+			close_fd(&self->lfd);
+		open_pair(_metadata, self, variant->proto, port, false);
+		cport = self->cport;
+		ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+		ASSERT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, cport, port, ST_FIN_WAIT2));
+		close_fd(&self->afd);
+		ASSERT_EQ(ST_GONE, wait_state(self->pfd, port, cport, ST_GONE));
+		/* The first ones take the buckets, the others find none. */
+		EXPECT_EQ(i < limit ? ST_TIME_WAIT : ST_GONE,
+			  wait_state(self->pfd, cport, port, i < limit ? ST_TIME_WAIT : ST_GONE))
+			TH_LOG("connection %d", i);
+		close_fd(&self->cfd);
+	}
+	EXPECT_EQ(limit, count_state(self->pfd, port, ST_TIME_WAIT));
+	EXPECT_EQ(before + extra, estp_counter(variant->proto, "TimeWaitOverflow"));
+}
+
 /* TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT: their default sysctl, default and range. */
 static const struct keep_opt {
 	const char *name;
