@@ -417,6 +417,8 @@ static inline struct estp_timewait_sock *estp_twsk(const struct inet_timewait_so
 #define ESTP_REORDERING		3		/* dupACKs before fast retransmit */
 #define ESTP_MSS_DEFAULT	536		/* RFC 9293 3.7.1, TCP_MSS_DEFAULT */
 #define ESTP_FIN_TIMEOUT_MAX	(120 * HZ)	/* TCP_FIN_TIMEOUT_MAX */
+/* The longest a time-wait minisock lives (TCP_TIMEWAIT_LEN) */
+#define ESTP_TIMEWAIT_LEN	(60 * HZ)
 /* nonagle bits, as TCP_NAGLE_*: ESTP_NODELAY, ESTP_CORK, one forced push */
 #define ESTP_NAGLE_OFF		1
 #define ESTP_NAGLE_CORK		2
@@ -753,6 +755,7 @@ int estp_getsockopt(struct sock *sk, int level, int optname,
 		    char __user *optval, int __user *optlen);
 bool estp_too_many_orphans(const struct sock *sk, int shift);
 int estp_fin_time(const struct sock *sk);
+bool estp_orphan_fin_wait2(struct sock *sk);
 int estp_ioctl(struct sock *sk, int cmd, int *karg);
 
 /* estp_connection_sock.c (inet_connection_sock.c) */

@@ -2,7 +2,8 @@
 /*
  * net.estp.* sysctls (net/ipv4/sysctl_net_ipv4.c's TCP part).  Defaults
  * equal their net.ipv4.tcp_* namesakes; tw_timeout has no TCP sysctl
- * (TCP_TIMEWAIT_LEN is fixed) and lets tests shorten TIME_WAIT.
+ * (TCP_TIMEWAIT_LEN is fixed) and lets tests shorten TIME_WAIT, never
+ * lengthen it: a minisock lives 60 s at most, as TCP's (review C5).
  *
  * Most are per netns.  max_orphans and mem, like tcp_max_orphans and
  * tcp_mem (ipv4_table), are global and exist in the init netns only: a
@@ -30,6 +31,8 @@ static int estp_two = 2;
  */
 static int estp_max_syncnt = ESTP_MAX_SYNCNT;
 static int estp_max_timeout = 24 * 3600;	/* seconds */
+/* TIME_WAIT is TCP_TIMEWAIT_LEN at most: shorter only, for tests. */
+static int estp_max_tw_timeout = ESTP_TIMEWAIT_LEN / HZ;
 static int estp_max_keepidle = ESTP_MAX_KEEPIDLE;
 static int estp_max_keepintvl = ESTP_MAX_KEEPINTVL;
 static int estp_max_keepcnt = ESTP_MAX_KEEPCNT;
@@ -108,7 +111,7 @@ static const struct ctl_table estp_sysctl_template[] = {
 		.mode		= 0644,
 		.proc_handler	= proc_dointvec_minmax,
 		.extra1		= &estp_one,
-		.extra2		= &estp_max_timeout,
+		.extra2		= &estp_max_tw_timeout,
 	},
 	{
 		.procname	= "syncookies",

@@ -392,6 +392,21 @@ static void open_pair(struct __test_metadata *_metadata, FIXTURE_DATA(fin) *self
 	ASSERT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, port, self->cport, NULL));
 }
 
+/*
+ * One more client of the listener on @port, in @fds[0], and its accepted
+ * socket in @fds[1]; the client's port in @cport.
+ */
+static void more_pair(struct __test_metadata *_metadata, FIXTURE_DATA(fin) *self,
+		      int proto, int port, int fds[2], int *cport)
+{
+	fds[0] = socket(AF_INET, SOCK_STREAM, proto);
+	ASSERT_LE(0, fds[0]);
+	ASSERT_EQ(0, try_connect(fds[0], "127.0.0.1", port));
+	*cport = estp_local_port(fds[0]);
+	fds[1] = accept_ready(self->lfd);
+	ASSERT_LE(0, fds[1]);
+}
+
 /* The client closes first and is left in TIME_WAIT, the server is gone. */
 static void client_time_wait(struct __test_metadata *_metadata, FIXTURE_DATA(fin) *self)
 {
@@ -853,12 +868,7 @@ TEST_F(fin, orphan_limit)
 	knob(variant->proto, "max_orphans", path, sizeof(path));
 	ASSERT_LT(0, max_orphans_guard(self, path));
 	open_pair(_metadata, self, variant->proto, port, false);
-	self->fd2[0] = socket(AF_INET, SOCK_STREAM, variant->proto);
-	ASSERT_LE(0, self->fd2[0]);
-	ASSERT_EQ(0, try_connect(self->fd2[0], "127.0.0.1", port));
-	c2port = estp_local_port(self->fd2[0]);
-	self->fd2[1] = accept_ready(self->lfd);
-	ASSERT_LE(0, self->fd2[1]);
+	more_pair(_metadata, self, variant->proto, port, self->fd2, &c2port);
 	snprintf(cmd, sizeof(cmd), "tc qdisc add dev lo root handle 1: prio && "
 		 "tc filter add dev lo parent 1: protocol ip prio 1 u32 "
 		 "match ip dport %d 0xffff action drop", port);
@@ -947,6 +957,137 @@ TEST_F(fin, tw_buckets)
 	}
 	EXPECT_EQ(limit, count_state(self->pfd, port, ST_TIME_WAIT));
 	EXPECT_EQ(before + extra, estp_counter(variant->proto, "TimeWaitOverflow"));
+}
+
+/*
+ * The row of @pfd with local port @lport and remote port @rport: its timer
+ * column ("tr": 2 the keepalive timer) in @timer, and whether it is a full
+ * sock's, which has 7 fields past the inode (a minisock's has 2 in TCP,
+ * none in ESTP).  0, or -1 when it is not listed.
+ */
+static int proc_row_timer(int pfd, int lport, int rport, int *timer, bool *full)
+{
+	char *buf = estp_proc_read(pfd), *line, *save, *rest, *tok;
+	unsigned int lp, rp, tr;
+	int used, n;
+
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		used = 0;
+		if (sscanf(line, " %*u: %*x:%x %*x:%x %*x %*x:%*x %x:%*x %*x %*u %*d %*u%n",
+			   &lp, &rp, &tr, &used) != 3 || !used ||
+		    (int)lp != lport || (int)rp != rport)
+			continue;
+		n = 0;
+		for (tok = strtok_r(line + used, " ", &rest); tok; tok = strtok_r(NULL, " ", &rest))
+			n++;
+		*timer = tr;
+		*full = n >= 7;
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * A FIN_WAIT2 wait (tcp_fin_timeout) longer than TIME_WAIT's 60 s keeps
+ * the orphan whole, its keepalive timer armed for the time beyond 60 s
+ * (tcp_close(), tcp_rcv_state_process()), not as a minisock: whether it
+ * closed in FIN_WAIT2 or reached it as an orphan.  So it counts as an
+ * orphan: with max_orphans 0, close() in FIN_WAIT2 resets at once
+ * (TCPAbortOnMemory).  The keepalive timer hands it to a minisock after
+ * the extra time, 60 s here: past the test's end.
+ */
+TEST_F(fin, fin_timeout_long)
+{
+	const int port = PORT_BASE + 61;
+	char path[64], orphans[64];
+	int timer = -1, c2port, c3port, fd3[2];
+	bool full = false;
+	long before;
+
+	knob(variant->proto, "fin_timeout", path, sizeof(path));
+	knob(variant->proto, "max_orphans", orphans, sizeof(orphans));
+	ASSERT_LT(0, max_orphans_guard(self, orphans));
+	ASSERT_EQ(0, estp_sysctl_push(&self->undo, path, "120"));
+
+	/* Closed in FIN_WAIT2. */
+	open_pair(_metadata, self, variant->proto, port, false);
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	ASSERT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, self->cport, port, ST_FIN_WAIT2));
+	close_fd(&self->cfd);
+	EXPECT_EQ(ST_FIN_WAIT2, estp_proc_find(self->pfd, self->cport, port, NULL));
+	ASSERT_EQ(0, proc_row_timer(self->pfd, self->cport, port, &timer, &full));
+	EXPECT_TRUE(full) TH_LOG("closed in FIN_WAIT2: a minisock");
+	EXPECT_EQ(2, timer);
+
+	/* In FIN_WAIT2 as an orphan, by the ACK of its FIN. */
+	more_pair(_metadata, self, variant->proto, port, self->fd2, &c2port);
+	close_fd(&self->fd2[0]);
+	ASSERT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, c2port, port, ST_FIN_WAIT2));
+	ASSERT_EQ(0, proc_row_timer(self->pfd, c2port, port, &timer, &full));
+	EXPECT_TRUE(full) TH_LOG("an orphan reaching FIN_WAIT2: a minisock");
+	EXPECT_EQ(2, timer);
+
+	/* Counted against max_orphans: the next one is reset at once. */
+	more_pair(_metadata, self, variant->proto, port, fd3, &c3port);
+	self->cfd = fd3[0];
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	ASSERT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, c3port, port, ST_FIN_WAIT2));
+	before = estp_counter(variant->proto, "AbortOnMemory");
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, max_orphans_set(self, "0"));
+	/* Until TCP's sampled count has the two orphans (sleep_on_each_cpu()). */
+	sleep_on_each_cpu(300);
+	close_fd(&self->cfd);
+	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, c3port, port, NULL));
+	EXPECT_EQ(before + 1, estp_counter(variant->proto, "AbortOnMemory"));
+	/* The server had our FIN: the reset is EPIPE (linger2_abort). */
+	EXPECT_EQ(EPIPE, estp_so_error(fd3[1]));
+	close(fd3[1]);
+}
+
+/*
+ * The end of a long FIN_WAIT2: with tcp_fin_timeout 62 s, the orphan waits
+ * whole for 2 s, then its keepalive timer hands it to a minisock for the
+ * 2 s beyond TIME_WAIT's 60 s again (tcp_keepalive_timer(); ESTP's
+ * minisock gets what is left, at most 60 s, which is the same here), and
+ * that ends it.  Timers do not fire early; the upper bounds leave a loaded
+ * TCG host room.
+ */
+TEST_F_TIMEOUT(fin, fin_timeout_long_ends, 60)
+{
+	const int port = PORT_BASE + 62;
+	int timer = -1, st = ST_FIN_WAIT2;
+	bool full = true;
+	char path[64];
+	double t, end;
+
+	knob(variant->proto, "fin_timeout", path, sizeof(path));
+	ASSERT_EQ(0, estp_sysctl_push(&self->undo, path, "62"));
+	open_pair(_metadata, self, variant->proto, port, false);
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	ASSERT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, self->cport, port, ST_FIN_WAIT2));
+	close_fd(&self->cfd);
+	t = now_s();
+	ASSERT_EQ(0, proc_row_timer(self->pfd, self->cport, port, &timer, &full));
+	EXPECT_TRUE(full);
+	EXPECT_EQ(2, timer);
+	end = t + 20;
+	while (full && now_s() < end &&
+	       !proc_row_timer(self->pfd, self->cport, port, &timer, &full))
+		usleep(10000);
+	TH_LOG("whole for %.2f s", now_s() - t);
+	EXPECT_FALSE(full);
+	EXPECT_LE(1.9, now_s() - t);
+	EXPECT_EQ(ST_FIN_WAIT2, estp_proc_find(self->pfd, self->cport, port, NULL));
+	st = wait_state_for(self->pfd, self->cport, port, ST_GONE, 20);
+	t = now_s() - t;
+	TH_LOG("gone after %.2f s", t);
+	EXPECT_EQ(ST_GONE, st);
+	EXPECT_LE(3.9, t);
+	EXPECT_GE(20.0, t);
+	/* Nothing was reset: the server still waits in CLOSE_WAIT. */
+	EXPECT_EQ(ST_CLOSE_WAIT, estp_proc_find(self->pfd, port, self->cport, NULL));
 }
 
 /* TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT: their default sysctl, default and range. */
@@ -1648,8 +1789,8 @@ FIXTURE_TEARDOWN(estp_only)
 
 /*
  * TCP's TIME_WAIT is a fixed 60 s, ESTP's is the sysctl net.estp.tw_timeout,
- * in seconds (60 by default): set to 1 s, the minisock is gone after it,
- * not before (timers do not fire early).
+ * in seconds (60 by default, and at most): set to 1 s, the minisock is gone
+ * after it, not before (timers do not fire early).
  */
 TEST_F(estp_only, tw_timeout)
 {
@@ -1658,6 +1799,12 @@ TEST_F(estp_only, tw_timeout)
 	int cport;
 	double t;
 
+	ASSERT_EQ(0, estp_sysctl_get(TW_TIMEOUT, val, sizeof(val)));
+	EXPECT_STREQ("60", val);
+	/* Never longer than TCP's TCP_TIMEWAIT_LEN: no minisock outlives it. */
+	EXPECT_EQ(EINVAL, estp_sysctl_set(TW_TIMEOUT, "61"));
+	EXPECT_EQ(EINVAL, estp_sysctl_set(TW_TIMEOUT, "86400"));
+	EXPECT_EQ(EINVAL, estp_sysctl_set(TW_TIMEOUT, "0"));
 	ASSERT_EQ(0, estp_sysctl_get(TW_TIMEOUT, val, sizeof(val)));
 	EXPECT_STREQ("60", val);
 	ASSERT_EQ(0, estp_sysctl_set(TW_TIMEOUT, "1"));
@@ -1696,6 +1843,8 @@ TEST_F(estp_only, fin_timeout)
 	EXPECT_EQ(EINVAL, estp_sysctl_set(FIN_TIMEOUT, "-1"));
 	ASSERT_EQ(0, estp_sysctl_get(FIN_TIMEOUT, val, sizeof(val)));
 	EXPECT_STREQ("60", val);
+	/* Longer than TIME_WAIT too, as TCP's: the orphan then waits whole. */
+	EXPECT_EQ(0, estp_sysctl_set(FIN_TIMEOUT, "86400"));
 	EXPECT_EQ(0, estp_sysctl_set(FIN_TIMEOUT, "30"));
 	ASSERT_EQ(0, estp_sysctl_get(FIN_TIMEOUT, val, sizeof(val)));
 	EXPECT_STREQ("30", val);
