@@ -263,10 +263,10 @@ static int __init estp_init(void)
 	err = percpu_counter_init(&estp_sockets_allocated, 0, GFP_KERNEL);
 	if (err)
 		goto out_orphans;
-	estp_sysctl_mem_init();
 	err = estp_hashinfo_init();
 	if (err)
 		goto out_sockets;
+	estp_sysctl_global_init();
 	/* Before any netns picks its default algorithm from them. */
 	err = estp_cong_init();
 	if (err)

@@ -420,6 +420,8 @@ static inline struct estp_timewait_sock *estp_twsk(const struct inet_timewait_so
 #define ESTP_REORDERING		3		/* dupACKs before fast retransmit */
 #define ESTP_MSS_DEFAULT	536		/* RFC 9293 3.7.1, TCP_MSS_DEFAULT */
 #define ESTP_FIN_TIMEOUT_MAX	(120 * HZ)	/* TCP_FIN_TIMEOUT_MAX */
+/* The longest a time-wait minisock lives (TCP_TIMEWAIT_LEN) */
+#define ESTP_TIMEWAIT_LEN	(60 * HZ)
 /* nonagle bits, as TCP_NAGLE_*: ESTP_NODELAY, ESTP_CORK, one forced push */
 #define ESTP_NAGLE_OFF		1
 #define ESTP_NAGLE_CORK		2
@@ -637,6 +639,8 @@ enum estp_mib_field {
 	ESTP_MIB_SACKRENEGING,	/* the peer dropped data it had SACKed */
 	ESTP_MIB_FILTERDROP,	/* dropped by the socket's filters (sk_filter) */
 	ESTP_MIB_MINTTLDROP,	/* dropped: TTL below IP_MINTTL (TCPMinTTLDrop) */
+	/* closed without a minisock: max_tw_buckets or no memory (TCPTimeWaitOverflow) */
+	ESTP_MIB_TIMEWAITOVERFLOW,
 	__ESTP_MIB_MAX
 };
 
@@ -655,7 +659,7 @@ struct estp_net {
 	int				fin_timeout;	/* seconds */
 	int				tw_timeout;	/* seconds */
 	int				syncookies;	/* 0 off, 1 on overflow, 2 always */
-	int				max_orphans;
+	int				max_tw_buckets;	/* limit of tw_count */
 	int				keepalive_time;	/* seconds */
 	int				keepalive_intvl; /* seconds */
 	int				keepalive_probes;
@@ -755,6 +759,7 @@ int estp_getsockopt(struct sock *sk, int level, int optname,
 		    char __user *optval, int __user *optlen);
 bool estp_too_many_orphans(const struct sock *sk, int shift);
 int estp_fin_time(const struct sock *sk);
+bool estp_orphan_fin_wait2(struct sock *sk);
 int estp_ioctl(struct sock *sk, int cmd, int *karg);
 
 /* estp_connection_sock.c (inet_connection_sock.c) */
@@ -807,7 +812,8 @@ int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb);
 
 /* estp_sysctl.c */
 extern long estp_sysctl_mem[3];
-void estp_sysctl_mem_init(void);
+extern int estp_sysctl_max_orphans;
+void estp_sysctl_global_init(void);
 int estp_sysctl_net_init(struct net *net);
 void estp_sysctl_net_exit(struct net *net);
 

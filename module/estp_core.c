@@ -347,9 +347,11 @@ static void estp_wait_close(struct sock *sk, long timeout)
  * A listener stops listening; SO_LINGER with a zero time aborts with a RST;
  * a connection sends its FIN, with SO_LINGER waits up to @timeout for it
  * to be acknowledged, and lives on as an orphan
- * until the close completes (FIN_WAIT2 and TIME_WAIT as minisocks).  An orphan in
- * FIN_WAIT2 with ESTP_LINGER2 < 0, or one too many (net.estp.max_orphans),
- * is reset instead.  A sock that is CLOSE by then is destroyed here.
+ * until the close completes (FIN_WAIT2 and TIME_WAIT as minisocks, the
+ * first 60 s of a longer FIN_WAIT2 whole: estp_orphan_fin_wait2()).  An
+ * orphan in FIN_WAIT2 with ESTP_LINGER2 < 0, or one too many
+ * (net.estp.max_orphans), is reset instead.  A sock that is CLOSE by then
+ * is destroyed here.
  */
 void estp_close(struct sock *sk, long timeout)
 {
@@ -399,11 +401,11 @@ void estp_close(struct sock *sk, long timeout)
 			estp_set_state(sk, TCP_CLOSE);
 			estp_send_active_reset(sk, GFP_ATOMIC);
 			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONLINGER);
-		} else {
-			estp_time_wait(sk, TCP_FIN_WAIT2, estp_fin_time(sk));
+		} else if (estp_orphan_fin_wait2(sk)) {
 			goto out;
 		}
 	}
+	/* Also an orphan kept whole in FIN_WAIT2: it counts as one. */
 	if (sk->sk_state != TCP_CLOSE && estp_too_many_orphans(sk, 0)) {
 		estp_set_state(sk, TCP_CLOSE);
 		estp_send_active_reset(sk, GFP_ATOMIC);
@@ -1005,15 +1007,15 @@ static bool estp_out_of_memory(const struct sock *sk)
  * @sk: the orphan, or the socket being closed
  * @shift: weight of the orphan count, raised for orphans that look dead
  *
- * Yes when there are too many orphans (the count is global, as TCP's; the
- * limit, net.estp.max_orphans, its netns's), or when ESTP is out of
+ * Yes when there are too many orphans (the count and its limit,
+ * net.estp.max_orphans, are global, as TCP's), or when ESTP is out of
  * memory and @sk holds some of it.
  *
  * Return: true when the caller should reset it (AbortOnMemory).
  */
 bool estp_too_many_orphans(const struct sock *sk, int shift)
 {
-	int max = READ_ONCE(estp_pernet(sock_net(sk))->max_orphans);
+	int max = READ_ONCE(estp_sysctl_max_orphans);
 	bool orphans, oom;
 
 	/* Exact near the limit, cheap far from it. */
@@ -1040,6 +1042,31 @@ int estp_fin_time(const struct sock *sk)
 
 	return linger2 > 0 ? linger2 :
 	       READ_ONCE(estp_pernet(sock_net(sk))->fin_timeout) * HZ;
+}
+
+/**
+ * estp_orphan_fin_wait2 - an orphan now waits for the peer's FIN in
+ *	FIN_WAIT2 (tcp_close(), tcp_rcv_state_process())
+ * @sk: the orphan, in FIN_WAIT2, locked or owned by the receive path
+ *
+ * Up to ESTP_TIMEWAIT_LEN, a minisock waits for it.  A longer wait keeps
+ * the full sock, counted as an orphan against net.estp.max_orphans, until
+ * the last ESTP_TIMEWAIT_LEN, when its keepalive timer hands it to a
+ * minisock (estp_keepalive_timer()): no minisock, which no orphan limit
+ * counts, lives longer than TIME_WAIT (review C5).
+ *
+ * Return: true when a minisock took @sk's place and @sk is done.
+ */
+bool estp_orphan_fin_wait2(struct sock *sk)
+{
+	int tmo = estp_fin_time(sk);
+
+	if (tmo > ESTP_TIMEWAIT_LEN) {
+		estp_reset_keepalive_timer(sk, tmo - ESTP_TIMEWAIT_LEN);
+		return false;
+	}
+	estp_time_wait(sk, TCP_FIN_WAIT2, tmo);
+	return true;
 }
 
 /* The value of an int option, as do_tcp_setsockopt() reads it. */

@@ -441,9 +441,10 @@ static int estp_fin_acked(struct sock *sk, u32 seq, u32 len, bool fin)
 		 * A FIN in this segment is taken by the full sock, which the
 		 * minisock would drop (tcp_rcv_state_process: "We could lose
 		 * such FIN otherwise"); estp_rcv_synchronized() hands the
-		 * orphan over when the segment did not end it.
+		 * orphan over when the segment did not end it.  So it does
+		 * for a long wait, which keeps the full sock for a while.
 		 */
-		if (fin)
+		if (fin || estp_fin_time(sk) > ESTP_TIMEWAIT_LEN)
 			return -1;
 		estp_time_wait(sk, TCP_FIN_WAIT2, estp_fin_time(sk));
 		return 0;
@@ -1630,11 +1631,17 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 
 static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 {
+	int state = sk->sk_state;
 	int ret = __estp_rcv_synchronized(sk, skb);
 
-	/* An orphan kept whole for a FIN its segment did not deliver. */
-	if (sk->sk_state == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD))
-		estp_time_wait(sk, TCP_FIN_WAIT2, estp_fin_time(sk));
+	/*
+	 * An orphan this segment moved to FIN_WAIT2, kept whole for a FIN
+	 * the segment did not deliver, or for a wait longer than TIME_WAIT.
+	 * Not one already waiting whole: its timer stays.
+	 */
+	if (state == TCP_FIN_WAIT1 && sk->sk_state == TCP_FIN_WAIT2 &&
+	    sock_flag(sk, SOCK_DEAD))
+		estp_orphan_fin_wait2(sk);
 	return ret;
 }
 

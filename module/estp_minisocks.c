@@ -248,21 +248,28 @@ static unsigned long estp_tw_timeout(const struct net *net)
  *	the peer's FIN
  * @timeo: how long, in jiffies, for TCP_FIN_WAIT2 (net.estp.fin_timeout)
  *
- * Without memory for the minisock the connection just ends, as in TCP.
+ * With net.estp.max_tw_buckets minisocks in the netns already, or without
+ * memory for one, the connection just ends, counted as TimeWaitOverflow,
+ * as in TCP (inet_twsk_alloc()).
  */
 void estp_time_wait(struct sock *sk, int state, int timeo)
 {
 	const struct estp_sock *esk = estp_sk(sk);
+	struct estp_net *en = estp_pernet(sock_net(sk));
 	struct estp_timewait_sock *etw = NULL;
 	struct inet_timewait_sock *tw;
 	const size_t end = offsetof(struct sock_common, skc_dontcopy_end);
 
-	if (!estp_fault("time_wait"))
+	/* Racy as TCP's check: a few over the limit at most, one a CPU. */
+	if (atomic_read(&en->tw_count) < READ_ONCE(en->max_tw_buckets) &&
+	    !estp_fault("time_wait"))
 		etw = kmem_cache_alloc(estp_timewait_sock_ops.twsk_slab, GFP_ATOMIC);
-	if (!etw)
+	if (!etw) {
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_TIMEWAITOVERFLOW);
 		goto done;
+	}
 	/* Counted until estp_twsk_put() frees it, whatever happens below. */
-	atomic_inc(&estp_pernet(sock_net(sk))->tw_count);
+	atomic_inc(&en->tw_count);
 	/* All but the hash node and the count, which lookups may be reading. */
 	memset(etw, 0, offsetof(struct sock_common, skc_dontcopy_begin));
 	memset((u8 *)etw + end, 0, sizeof(*etw) - end);

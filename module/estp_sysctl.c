@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * net.estp.* sysctls, per netns (net/ipv4/sysctl_net_ipv4.c's TCP part).
- * Defaults equal their net.ipv4.tcp_* namesakes; tw_timeout has no TCP
- * sysctl (TCP_TIMEWAIT_LEN is fixed) and lets tests shorten TIME_WAIT.
- * max_orphans is per netns here, where TCP's is global.
+ * net.estp.* sysctls (net/ipv4/sysctl_net_ipv4.c's TCP part).  Defaults
+ * equal their net.ipv4.tcp_* namesakes; tw_timeout has no TCP sysctl
+ * (TCP_TIMEWAIT_LEN is fixed) and lets tests shorten TIME_WAIT, never
+ * lengthen it: a minisock lives 60 s at most, as TCP's (review C5).
  *
- * net.estp.mem, like tcp_mem, is global: it backs estp_prot.sysctl_mem,
- * which the socket core reads for every netns.  It is writable in the init
- * netns only and read-only elsewhere.  rmem and wmem are per netns for
- * new sockets' buffers; the core's minimums under memory pressure
- * (sk_get_rmem0()) read the init netns's, as a module cannot give struct
- * net a field for sysctl_rmem_offset.
+ * Most are per netns.  max_orphans and mem, like tcp_max_orphans and
+ * tcp_mem (ipv4_table), are global and exist in the init netns only: a
+ * netns of an unprivileged user namespace, whose root may write its own
+ * sysctls, must not lift limits every netns shares (review C5).  mem backs
+ * estp_prot.sysctl_mem, which the socket core reads for every netns.  rmem
+ * and wmem are per netns for new sockets' buffers; the core's minimums
+ * under memory pressure (sk_get_rmem0()) read the init netns's, as a
+ * module cannot give struct net a field for sysctl_rmem_offset.
  */
 #include <linux/slab.h>
 #include <linux/swap.h>
@@ -29,6 +31,8 @@ static int estp_two = 2;
  */
 static int estp_max_syncnt = ESTP_MAX_SYNCNT;
 static int estp_max_timeout = 24 * 3600;	/* seconds */
+/* TIME_WAIT is TCP_TIMEWAIT_LEN at most: shorter only, for tests. */
+static int estp_max_tw_timeout = ESTP_TIMEWAIT_LEN / HZ;
 static int estp_max_keepidle = ESTP_MAX_KEEPIDLE;
 static int estp_max_keepintvl = ESTP_MAX_KEEPINTVL;
 static int estp_max_keepcnt = ESTP_MAX_KEEPCNT;
@@ -36,6 +40,8 @@ static int estp_max_retries = 255;		/* tcp_retries2 is a u8 */
 
 /* net.estp.mem, in pages: low, pressure, high (tcp_mem). */
 long estp_sysctl_mem[3] __read_mostly;
+/* net.estp.max_orphans (tcp_max_orphans): the limit of the global count. */
+int estp_sysctl_max_orphans __read_mostly;
 
 /*
  * net.estp.congestion_control (proc_tcp_congestion_control): the netns's
@@ -105,7 +111,7 @@ static const struct ctl_table estp_sysctl_template[] = {
 		.mode		= 0644,
 		.proc_handler	= proc_dointvec_minmax,
 		.extra1		= &estp_one,
-		.extra2		= &estp_max_timeout,
+		.extra2		= &estp_max_tw_timeout,
 	},
 	{
 		.procname	= "syncookies",
@@ -116,7 +122,7 @@ static const struct ctl_table estp_sysctl_template[] = {
 		.extra2		= &estp_two,
 	},
 	{
-		.procname	= "max_orphans",
+		.procname	= "max_tw_buckets",
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
 		.proc_handler	= proc_dointvec_minmax,
@@ -221,7 +227,15 @@ static const struct ctl_table estp_sysctl_template[] = {
 		.mode		= 0444,
 		.proc_handler	= estp_proc_available_congestion_control,
 	},
-	/* Global: last, so that other netns can make it read-only. */
+	/* Global, last: the init netns's alone (estp_sysctl_net_init()). */
+	{
+		.procname	= "max_orphans",
+		.data		= &estp_sysctl_max_orphans,
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+	},
 	{
 		.procname	= "mem",
 		.data		= estp_sysctl_mem,
@@ -232,54 +246,61 @@ static const struct ctl_table estp_sysctl_template[] = {
 	{ }
 };
 
-#define ESTP_SYSCTLS	(ARRAY_SIZE(estp_sysctl_template) - 1)
-#define ESTP_SYSCTL_MEM	(ESTP_SYSCTLS - 1)
+#define ESTP_SYSCTLS		(ARRAY_SIZE(estp_sysctl_template) - 1)
+#define ESTP_SYSCTL_GLOBALS	2	/* max_orphans and mem */
+#define ESTP_SYSCTLS_NET	(ESTP_SYSCTLS - ESTP_SYSCTL_GLOBALS)
 
 /*
  * Point the entries of @table, a writable copy of the template, at this
  * netns's values, and the congestion-control ones at the netns itself.
  * Byte offsets keep the template's type const everywhere.
+ *
+ * Return: how many entries to register: all in the init netns; elsewhere
+ * none of the global ones, which are zeroed, the first of them the
+ * terminator kernels before 6.5 look for.
  */
-static void estp_sysctl_fill(void *table, struct net *net)
+static size_t estp_sysctl_fill(void *table, struct net *net)
 {
 	struct estp_net *en = estp_pernet(net);
 	int *data[] = {
 		&en->syn_retries, &en->synack_retries, &en->fin_timeout, &en->tw_timeout,
-		&en->syncookies, &en->max_orphans, &en->keepalive_time,
+		&en->syncookies, &en->max_tw_buckets, &en->keepalive_time,
 		&en->keepalive_intvl, &en->keepalive_probes, &en->invalid_ratelimit,
 		&en->challenge_ack_limit, &en->retries2, en->rmem, en->wmem,
 		&en->timestamps, &en->sack, &en->window_scaling,
 	};
 	const size_t stride = sizeof(estp_sysctl_template[0]);
 	const size_t off = offsetof(typeof(estp_sysctl_template[0]), data);
-	const size_t mode_off = offsetof(typeof(estp_sysctl_template[0]), mode);
-	const umode_t ro = 0444;
 	unsigned int i;
 
-	BUILD_BUG_ON(ARRAY_SIZE(data) + 3 != ESTP_SYSCTLS);
+	BUILD_BUG_ON(ARRAY_SIZE(data) + 2 != ESTP_SYSCTLS_NET);
 	for (i = 0; i < ARRAY_SIZE(data); i++)
 		memcpy(table + i * stride + off, &data[i], sizeof(data[i]));
-	for (; i < ESTP_SYSCTL_MEM; i++)
+	for (; i < ESTP_SYSCTLS_NET; i++)
 		memcpy(table + i * stride + off, &net, sizeof(net));
-	/* The global limits are the init netns's to change (as tcp_mem). */
-	if (!net_eq(net, &init_net))
-		memcpy(table + ESTP_SYSCTL_MEM * stride + mode_off, &ro, sizeof(ro));
+	if (net_eq(net, &init_net))
+		return ESTP_SYSCTLS;
+	memset(table + ESTP_SYSCTLS_NET * stride, 0, ESTP_SYSCTL_GLOBALS * stride);
+	return ESTP_SYSCTLS_NET;
 }
 
 /**
- * estp_sysctl_mem_init - net.estp.mem's default, as tcp_init_mem() sets
- *	tcp_mem: about 4.7%, 6.25% and 9.4% of the buffer pages
+ * estp_sysctl_global_init - the global sysctls' defaults, at module load,
+ *	after the hash tables exist
  *
- * TCP computes it at boot, ESTP when the module loads, when fewer pages
- * may be free.
+ * net.estp.mem as tcp_init_mem() sets tcp_mem: about 4.7%, 6.25% and 9.4%
+ * of the buffer pages.  TCP computes it at boot, ESTP when the module
+ * loads, when fewer pages may be free.  net.estp.max_orphans as tcp_init()
+ * sets tcp_max_orphans: half the established hash's buckets.
  */
-void estp_sysctl_mem_init(void)
+void estp_sysctl_global_init(void)
 {
 	unsigned long limit = max(nr_free_buffer_pages() / 16, 128UL);
 
 	estp_sysctl_mem[0] = limit / 4 * 3;
 	estp_sysctl_mem[1] = limit;
 	estp_sysctl_mem[2] = estp_sysctl_mem[0] * 2;
+	estp_sysctl_max_orphans = estp_max_orphans_default();
 }
 
 /**
@@ -292,6 +313,7 @@ int estp_sysctl_net_init(struct net *net)
 {
 	struct estp_net *en = estp_pernet(net);
 	void *table;
+	size_t n;
 	int i;
 
 	en->syn_retries = ESTP_SYN_RETRIES;
@@ -299,7 +321,6 @@ int estp_sysctl_net_init(struct net *net)
 	en->fin_timeout = 60;
 	en->tw_timeout = 60;
 	en->syncookies = 1;
-	en->max_orphans = estp_max_orphans_default();
 	en->keepalive_time = ESTP_KEEPALIVE_TIME;
 	en->keepalive_intvl = ESTP_KEEPALIVE_INTVL;
 	en->keepalive_probes = ESTP_KEEPALIVE_PROBES;
@@ -312,6 +333,7 @@ int estp_sysctl_net_init(struct net *net)
 	 * from the init netns, the rest TCP's defaults).
 	 */
 	en->retries2 = READ_ONCE(net->ipv4.sysctl_tcp_retries2);
+	en->max_tw_buckets = READ_ONCE(net->ipv4.tcp_death_row.sysctl_max_tw_buckets);
 	for (i = 0; i < 3; i++) {
 		en->rmem[i] = READ_ONCE(net->ipv4.sysctl_tcp_rmem[i]);
 		en->wmem[i] = READ_ONCE(net->ipv4.sysctl_tcp_wmem[i]);
@@ -323,8 +345,8 @@ int estp_sysctl_net_init(struct net *net)
 	table = kmemdup(estp_sysctl_template, sizeof(estp_sysctl_template), GFP_KERNEL);
 	if (!table)
 		return -ENOMEM;
-	estp_sysctl_fill(table, net);
-	en->sysctl_hdr = estp_register_net_sysctl(net, "net/estp", table, ESTP_SYSCTLS);
+	n = estp_sysctl_fill(table, net);
+	en->sysctl_hdr = estp_register_net_sysctl(net, "net/estp", table, n);
 	if (!en->sysctl_hdr) {
 		kfree(table);
 		return -ENOMEM;

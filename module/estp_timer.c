@@ -335,10 +335,31 @@ void estp_set_keepalive(struct sock *sk, int val)
 }
 
 /*
+ * An orphan kept whole in FIN_WAIT2 (estp_orphan_fin_wait2()) reached the
+ * last ESTP_TIMEWAIT_LEN of its wait: a minisock takes over for what is
+ * left, or with ESTP_LINGER2 < 0 or a wait shortened meanwhile it is reset
+ * (tcp_keepalive_timer()).  TCP gives the minisock tcp_fin_time() less
+ * TCP_TIMEWAIT_LEN again, which is more than is left beyond 120 s: ESTP's
+ * never lives longer than TIME_WAIT.
+ */
+static void estp_orphan_fin_wait2_timer(struct sock *sk)
+{
+	int tmo = estp_fin_time(sk) - ESTP_TIMEWAIT_LEN;
+
+	if (READ_ONCE(estp_sk(sk)->linger2) >= 0 && tmo > 0) {
+		estp_time_wait(sk, TCP_FIN_WAIT2, min(tmo, ESTP_TIMEWAIT_LEN));
+		return;
+	}
+	estp_send_active_reset(sk, GFP_ATOMIC);
+	estp_done(sk);
+}
+
+/*
  * The keepalive timer (tcp_keepalive_timer): after keepalive_time without
  * a segment from the peer, a probe every keepalive_intvl; keepalive_probes
  * unanswered ones end the connection with ETIMEDOUT.  A sock with a SYN or
- * FIN in flight is alive by its retransmit timer.
+ * FIN in flight is alive by its retransmit timer.  It also ends the long
+ * FIN_WAIT2 of an orphan.
  */
 static void estp_keepalive_timer(struct timer_list *t)
 {
@@ -350,6 +371,10 @@ static void estp_keepalive_timer(struct timer_list *t)
 	if (sock_owned_by_user(sk)) {
 		/* Try again shortly; the reference moves to the new expiry. */
 		estp_reset_keepalive_timer(sk, HZ / 20);
+		goto out;
+	}
+	if (sk->sk_state == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD)) {
+		estp_orphan_fin_wait2_timer(sk);
 		goto out;
 	}
 	if (!sock_flag(sk, SOCK_KEEPOPEN) ||

@@ -12,7 +12,8 @@
  * The fin and estp_only tests run in a netns of their own: the sysctls they
  * change, the qdisc on lo and ESTP's TIME_WAIT minisocks (at their default
  * length here) go with the test's process, however it ends, the last ones
- * through the purge at netns exit.  Only TCP's orphan limit is global.
+ * through the purge at netns exit.  Only the orphan limit is global, in
+ * TCP and ESTP: a sysctl of the init netns alone.
  */
 #include <arpa/inet.h>
 #include <limits.h>
@@ -291,7 +292,7 @@ FIXTURE(fin)
 	int lport, cport;
 	int home, own;		/* the init netns, and the test's */
 	struct estp_sysctl_undo undo;	/* the sysctls a test changed, in its netns */
-	struct estp_guard guard;	/* for TCP's global max_orphans */
+	struct estp_guard guard;	/* for the global max_orphans */
 	struct estp_sysctl_saved orphans;	/* its value before the test */
 	bool lo_drop;		/* a tc filter on lo drops what goes to lport */
 };
@@ -318,8 +319,8 @@ FIXTURE_SETUP(fin)
 	ASSERT_LE(0, self->pfd);
 }
 
-/* net.ipv4.tcp_max_orphans back, in the init netns, and its guard ended. */
-static int tcp_orphans_restore(FIXTURE_DATA(fin) *self)
+/* The global max_orphans back, in the init netns, and its guard ended. */
+static int orphans_restore(FIXTURE_DATA(fin) *self)
 {
 	int err = -1;
 
@@ -343,7 +344,7 @@ FIXTURE_TEARDOWN(fin)
 		EXPECT_EQ(0, estp_run("tc qdisc del dev lo root"));
 	while (self->undo.n > 0)
 		EXPECT_EQ(0, estp_sysctl_pop(&self->undo));
-	EXPECT_EQ(0, tcp_orphans_restore(self));
+	EXPECT_EQ(0, orphans_restore(self));
 	close_fd(&self->fd2[1]);
 	close_fd(&self->fd2[0]);
 	close_fd(&self->afd);
@@ -389,6 +390,21 @@ static void open_pair(struct __test_metadata *_metadata, FIXTURE_DATA(fin) *self
 	self->afd = accept(self->lfd, NULL, NULL);
 	ASSERT_LE(0, self->afd);
 	ASSERT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, port, self->cport, NULL));
+}
+
+/*
+ * One more client of the listener on @port, in @fds[0], and its accepted
+ * socket in @fds[1]; the client's port in @cport.
+ */
+static void more_pair(struct __test_metadata *_metadata, FIXTURE_DATA(fin) *self,
+		      int proto, int port, int fds[2], int *cport)
+{
+	fds[0] = socket(AF_INET, SOCK_STREAM, proto);
+	ASSERT_LE(0, fds[0]);
+	ASSERT_EQ(0, try_connect(fds[0], "127.0.0.1", port));
+	*cport = estp_local_port(fds[0]);
+	fds[1] = accept_ready(self->lfd);
+	ASSERT_LE(0, fds[1]);
 }
 
 /* The client closes first and is left in TIME_WAIT, the server is gone. */
@@ -770,39 +786,65 @@ TEST_F(fin, linger2_abort)
 	EXPECT_EQ(ST_LISTEN, estp_proc_find(self->pfd, self->lport, 0, NULL));
 }
 
-#define TCP_MAX_ORPHANS	"/proc/sys/net/ipv4/tcp_max_orphans"
-
 /*
- * Starts, in the init netns, a guard that puts net.ipv4.tcp_max_orphans
- * back should the test be killed (a limit of 0 left behind would reset the
- * orphans of every later program); the teardown puts it back otherwise
- * (tcp_orphans_restore()).  Before the test has a socket: the guard holds
- * a copy of every fd until it has closed them.  The value, or -1.
+ * Starts, in the init netns, a guard that puts @path, the global
+ * max_orphans of TCP or ESTP, back should the test be killed (a limit of 0
+ * left behind would reset the orphans of every later program); the
+ * teardown puts it back otherwise (orphans_restore()).  Before the test
+ * has a socket: the guard holds a copy of every fd until it has closed
+ * them.  The value, or -1.
  */
-static int tcp_max_orphans_guard(FIXTURE_DATA(fin) *self)
+static int max_orphans_guard(FIXTURE_DATA(fin) *self, const char *path)
 {
 	int val = -1;
 
 	if (setns(self->home, CLONE_NEWNET))
 		return -1;
-	if (!estp_sysctl_guard(&self->guard, &self->orphans, TCP_MAX_ORPHANS))
+	if (!estp_sysctl_guard(&self->guard, &self->orphans, path))
 		val = atoi(self->orphans.val);
 	if (setns(self->own, CLONE_NEWNET))
 		return -1;
 	return val;
 }
 
-/* Sets net.ipv4.tcp_max_orphans, in the init netns: 0 or -1. */
-static int tcp_max_orphans_set(FIXTURE_DATA(fin) *self, const char *val)
+/* Sets the guarded max_orphans, in the init netns: 0 or -1. */
+static int max_orphans_set(FIXTURE_DATA(fin) *self, const char *val)
 {
 	int err;
 
 	if (self->guard.pid < 0 || setns(self->home, CLONE_NEWNET))
 		return -1;
-	err = estp_sysctl_set(TCP_MAX_ORPHANS, val) ? -1 : 0;
+	err = estp_sysctl_set(self->orphans.path, val) ? -1 : 0;
 	if (setns(self->own, CLONE_NEWNET))
 		return -1;
 	return err;
+}
+
+/*
+ * The global limits, max_orphans and mem, are sysctls of the init netns
+ * alone (TCP's ipv4_table): in another netns they do not exist, so that
+ * its root, maybe an unprivileged user namespace's, cannot lift them for
+ * every netns.  The per-netns sysctls beside them are there.
+ */
+TEST_F(fin, global_sysctls_init_netns_only)
+{
+	static const char *const globals[] = { "max_orphans", "mem" };
+	char path[64], val[128];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(globals); i++) {
+		knob(variant->proto, globals[i], path, sizeof(path));
+		EXPECT_EQ(ENOENT, estp_sysctl_get(path, val, sizeof(val))) TH_LOG("%s", path);
+		EXPECT_EQ(ENOENT, estp_sysctl_set(path, "1")) TH_LOG("%s", path);
+	}
+	EXPECT_EQ(0, estp_sysctl_get(knob(variant->proto, "fin_timeout", path, sizeof(path)),
+				     val, sizeof(val)));
+	ASSERT_EQ(0, setns(self->home, CLONE_NEWNET));
+	for (i = 0; i < ARRAY_SIZE(globals); i++) {
+		knob(variant->proto, globals[i], path, sizeof(path));
+		EXPECT_EQ(0, estp_sysctl_get(path, val, sizeof(val))) TH_LOG("%s", path);
+	}
+	ASSERT_EQ(0, setns(self->own, CLONE_NEWNET));
 }
 
 /*
@@ -810,9 +852,9 @@ static int tcp_max_orphans_set(FIXTURE_DATA(fin) *self, const char *val)
  * orphan (tcp_check_oom() in tcp_close()), and an orphan whose FIN goes
  * unanswered is killed at its next retransmission (tcp_out_of_resources()),
  * both counted as TCPAbortOnMemory.  On loopback, where a tc filter drops
- * all that goes to the server so that no FIN is acked.  TCP's limit and
- * count are global, its limit a sysctl of the init netns only (guarded:
- * tcp_max_orphans_guard()); ESTP's limit is per netns, the test's own.
+ * all that goes to the server so that no FIN is acked.  The limit and the
+ * count are global, the limit a sysctl of the init netns only (guarded:
+ * max_orphans_guard()).
  */
 TEST_F(fin, orphan_limit)
 {
@@ -824,18 +866,9 @@ TEST_F(fin, orphan_limit)
 	double t;
 
 	knob(variant->proto, "max_orphans", path, sizeof(path));
-	if (variant->proto == IPPROTO_TCP) {
-		ASSERT_LT(0, tcp_max_orphans_guard(self));
-	} else {
-		ASSERT_LT(0, sysctl_int(path));
-	}
+	ASSERT_LT(0, max_orphans_guard(self, path));
 	open_pair(_metadata, self, variant->proto, port, false);
-	self->fd2[0] = socket(AF_INET, SOCK_STREAM, variant->proto);
-	ASSERT_LE(0, self->fd2[0]);
-	ASSERT_EQ(0, try_connect(self->fd2[0], "127.0.0.1", port));
-	c2port = estp_local_port(self->fd2[0]);
-	self->fd2[1] = accept_ready(self->lfd);
-	ASSERT_LE(0, self->fd2[1]);
+	more_pair(_metadata, self, variant->proto, port, self->fd2, &c2port);
 	snprintf(cmd, sizeof(cmd), "tc qdisc add dev lo root handle 1: prio && "
 		 "tc filter add dev lo parent 1: protocol ip prio 1 u32 "
 		 "match ip dport %d 0xffff action drop", port);
@@ -851,11 +884,7 @@ TEST_F(fin, orphan_limit)
 	EXPECT_EQ(0UL, ino);
 
 	/* Over it, with that orphan counted: close() resets at once. */
-	if (variant->proto == IPPROTO_TCP) {
-		ASSERT_EQ(0, tcp_max_orphans_set(self, "0"));
-	} else {
-		ASSERT_EQ(0, estp_sysctl_push(&self->undo, path, "0"));
-	}
+	ASSERT_EQ(0, max_orphans_set(self, "0"));
 	close_fd(&self->fd2[0]);
 	t = now_s();
 	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, c2port, port, NULL));
@@ -873,6 +902,192 @@ TEST_F(fin, orphan_limit)
 	/* Its reset, as all else, was dropped: the server knows nothing. */
 	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, port, self->cport, NULL));
 	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, port, c2port, NULL));
+}
+
+/* Rows of @pfd in state @st with remote port @rport. */
+static int count_state(int pfd, int rport, int st)
+{
+	char *buf = estp_proc_read(pfd), *line, *save;
+	int lp, rp, s, n = 0;
+	unsigned long i;
+
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!estp_proc_row(line, &lp, &rp, &s, &i) && rp == rport && s == st)
+			n++;
+	return n;
+}
+
+/*
+ * net.ipv4.tcp_max_tw_buckets, per netns: with that many time-wait
+ * minisocks in the netns, a socket that would enter TIME_WAIT just closes,
+ * counted as TCPTimeWaitOverflow (inet_twsk_alloc() in tcp_time_wait()).
+ * Each client shuts down first, then the server closes: the client takes
+ * the server's FIN in FIN_WAIT2, ACKs it and enters TIME_WAIT, or without
+ * a bucket closes; the server ends on that ACK either way.
+ */
+TEST_F(fin, tw_buckets)
+{
+	const int port = PORT_BASE + 60, limit = 3, extra = 2;
+	int i, cport, dflt;
+	char path[64];
+	long before;
+
+	knob(variant->proto, "max_tw_buckets", path, sizeof(path));
+	dflt = sysctl_int(path);
+	ASSERT_LT(0, dflt);
+	TH_LOG("max_tw_buckets %d by default", dflt);
+	ASSERT_EQ(0, estp_sysctl_push(&self->undo, path, "3"));
+	before = estp_counter(variant->proto, "TimeWaitOverflow");
+	ASSERT_LE(0, before);
+	for (i = 0; i < limit + extra; i++) {
+		if (i)
+			close_fd(&self->lfd);
+		open_pair(_metadata, self, variant->proto, port, false);
+		cport = self->cport;
+		ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+		ASSERT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, cport, port, ST_FIN_WAIT2));
+		close_fd(&self->afd);
+		ASSERT_EQ(ST_GONE, wait_state(self->pfd, port, cport, ST_GONE));
+		/* The first ones take the buckets, the others find none. */
+		EXPECT_EQ(i < limit ? ST_TIME_WAIT : ST_GONE,
+			  wait_state(self->pfd, cport, port, i < limit ? ST_TIME_WAIT : ST_GONE))
+			TH_LOG("connection %d", i);
+		close_fd(&self->cfd);
+	}
+	EXPECT_EQ(limit, count_state(self->pfd, port, ST_TIME_WAIT));
+	EXPECT_EQ(before + extra, estp_counter(variant->proto, "TimeWaitOverflow"));
+}
+
+/*
+ * The row of @pfd with local port @lport and remote port @rport: its timer
+ * column ("tr": 2 the keepalive timer) in @timer, and whether it is a full
+ * sock's, which has 7 fields past the inode (a minisock's has 2 in TCP,
+ * none in ESTP).  0, or -1 when it is not listed.
+ */
+static int proc_row_timer(int pfd, int lport, int rport, int *timer, bool *full)
+{
+	char *buf = estp_proc_read(pfd), *line, *save, *rest, *tok;
+	unsigned int lp, rp, tr;
+	int used, n;
+
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		used = 0;
+		if (sscanf(line, " %*u: %*x:%x %*x:%x %*x %*x:%*x %x:%*x %*x %*u %*d %*u%n",
+			   &lp, &rp, &tr, &used) != 3 || !used ||
+		    (int)lp != lport || (int)rp != rport)
+			continue;
+		n = 0;
+		for (tok = strtok_r(line + used, " ", &rest); tok; tok = strtok_r(NULL, " ", &rest))
+			n++;
+		*timer = tr;
+		*full = n >= 7;
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * A FIN_WAIT2 wait (tcp_fin_timeout) longer than TIME_WAIT's 60 s keeps
+ * the orphan whole, its keepalive timer armed for the time beyond 60 s
+ * (tcp_close(), tcp_rcv_state_process()), not as a minisock: whether it
+ * closed in FIN_WAIT2 or reached it as an orphan.  So it counts as an
+ * orphan: with max_orphans 0, close() in FIN_WAIT2 resets at once
+ * (TCPAbortOnMemory).  The keepalive timer hands it to a minisock after
+ * the extra time, 60 s here: past the test's end.
+ */
+TEST_F(fin, fin_timeout_long)
+{
+	const int port = PORT_BASE + 61;
+	char path[64], orphans[64];
+	int timer = -1, c2port, c3port, fd3[2];
+	bool full = false;
+	long before;
+
+	knob(variant->proto, "fin_timeout", path, sizeof(path));
+	knob(variant->proto, "max_orphans", orphans, sizeof(orphans));
+	ASSERT_LT(0, max_orphans_guard(self, orphans));
+	ASSERT_EQ(0, estp_sysctl_push(&self->undo, path, "120"));
+
+	/* Closed in FIN_WAIT2. */
+	open_pair(_metadata, self, variant->proto, port, false);
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	ASSERT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, self->cport, port, ST_FIN_WAIT2));
+	close_fd(&self->cfd);
+	EXPECT_EQ(ST_FIN_WAIT2, estp_proc_find(self->pfd, self->cport, port, NULL));
+	ASSERT_EQ(0, proc_row_timer(self->pfd, self->cport, port, &timer, &full));
+	EXPECT_TRUE(full) TH_LOG("closed in FIN_WAIT2: a minisock");
+	EXPECT_EQ(2, timer);
+
+	/* In FIN_WAIT2 as an orphan, by the ACK of its FIN. */
+	more_pair(_metadata, self, variant->proto, port, self->fd2, &c2port);
+	close_fd(&self->fd2[0]);
+	ASSERT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, c2port, port, ST_FIN_WAIT2));
+	ASSERT_EQ(0, proc_row_timer(self->pfd, c2port, port, &timer, &full));
+	EXPECT_TRUE(full) TH_LOG("an orphan reaching FIN_WAIT2: a minisock");
+	EXPECT_EQ(2, timer);
+
+	/* Counted against max_orphans: the next one is reset at once. */
+	more_pair(_metadata, self, variant->proto, port, fd3, &c3port);
+	self->cfd = fd3[0];
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	ASSERT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, c3port, port, ST_FIN_WAIT2));
+	before = estp_counter(variant->proto, "AbortOnMemory");
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, max_orphans_set(self, "0"));
+	/* Until TCP's sampled count has the two orphans (sleep_on_each_cpu()). */
+	sleep_on_each_cpu(300);
+	close_fd(&self->cfd);
+	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, c3port, port, NULL));
+	EXPECT_EQ(before + 1, estp_counter(variant->proto, "AbortOnMemory"));
+	/* The server had our FIN: the reset is EPIPE (linger2_abort). */
+	EXPECT_EQ(EPIPE, estp_so_error(fd3[1]));
+	close(fd3[1]);
+}
+
+/*
+ * The end of a long FIN_WAIT2: with tcp_fin_timeout 62 s, the orphan waits
+ * whole for 2 s, then its keepalive timer hands it to a minisock for the
+ * 2 s beyond TIME_WAIT's 60 s again (tcp_keepalive_timer(); ESTP's
+ * minisock gets what is left, at most 60 s, which is the same here), and
+ * that ends it.  Timers do not fire early; the upper bounds leave a loaded
+ * TCG host room.
+ */
+TEST_F_TIMEOUT(fin, fin_timeout_long_ends, 60)
+{
+	const int port = PORT_BASE + 62;
+	int timer = -1, st = ST_FIN_WAIT2;
+	bool full = true;
+	char path[64];
+	double t, end;
+
+	knob(variant->proto, "fin_timeout", path, sizeof(path));
+	ASSERT_EQ(0, estp_sysctl_push(&self->undo, path, "62"));
+	open_pair(_metadata, self, variant->proto, port, false);
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	ASSERT_EQ(ST_FIN_WAIT2, wait_state(self->pfd, self->cport, port, ST_FIN_WAIT2));
+	close_fd(&self->cfd);
+	t = now_s();
+	ASSERT_EQ(0, proc_row_timer(self->pfd, self->cport, port, &timer, &full));
+	EXPECT_TRUE(full);
+	EXPECT_EQ(2, timer);
+	end = t + 20;
+	while (full && now_s() < end &&
+	       !proc_row_timer(self->pfd, self->cport, port, &timer, &full))
+		usleep(10000);
+	TH_LOG("whole for %.2f s", now_s() - t);
+	EXPECT_FALSE(full);
+	EXPECT_LE(1.9, now_s() - t);
+	EXPECT_EQ(ST_FIN_WAIT2, estp_proc_find(self->pfd, self->cport, port, NULL));
+	st = wait_state_for(self->pfd, self->cport, port, ST_GONE, 20);
+	t = now_s() - t;
+	TH_LOG("gone after %.2f s", t);
+	EXPECT_EQ(ST_GONE, st);
+	EXPECT_LE(3.9, t);
+	EXPECT_GE(20.0, t);
+	/* Nothing was reset: the server still waits in CLOSE_WAIT. */
+	EXPECT_EQ(ST_CLOSE_WAIT, estp_proc_find(self->pfd, port, self->cport, NULL));
 }
 
 /* TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT: their default sysctl, default and range. */
@@ -1574,8 +1789,8 @@ FIXTURE_TEARDOWN(estp_only)
 
 /*
  * TCP's TIME_WAIT is a fixed 60 s, ESTP's is the sysctl net.estp.tw_timeout,
- * in seconds (60 by default): set to 1 s, the minisock is gone after it,
- * not before (timers do not fire early).
+ * in seconds (60 by default, and at most): set to 1 s, the minisock is gone
+ * after it, not before (timers do not fire early).
  */
 TEST_F(estp_only, tw_timeout)
 {
@@ -1584,6 +1799,12 @@ TEST_F(estp_only, tw_timeout)
 	int cport;
 	double t;
 
+	ASSERT_EQ(0, estp_sysctl_get(TW_TIMEOUT, val, sizeof(val)));
+	EXPECT_STREQ("60", val);
+	/* Never longer than TCP's TCP_TIMEWAIT_LEN: no minisock outlives it. */
+	EXPECT_EQ(EINVAL, estp_sysctl_set(TW_TIMEOUT, "61"));
+	EXPECT_EQ(EINVAL, estp_sysctl_set(TW_TIMEOUT, "86400"));
+	EXPECT_EQ(EINVAL, estp_sysctl_set(TW_TIMEOUT, "0"));
 	ASSERT_EQ(0, estp_sysctl_get(TW_TIMEOUT, val, sizeof(val)));
 	EXPECT_STREQ("60", val);
 	ASSERT_EQ(0, estp_sysctl_set(TW_TIMEOUT, "1"));
@@ -1622,6 +1843,8 @@ TEST_F(estp_only, fin_timeout)
 	EXPECT_EQ(EINVAL, estp_sysctl_set(FIN_TIMEOUT, "-1"));
 	ASSERT_EQ(0, estp_sysctl_get(FIN_TIMEOUT, val, sizeof(val)));
 	EXPECT_STREQ("60", val);
+	/* Longer than TIME_WAIT too, as TCP's: the orphan then waits whole. */
+	EXPECT_EQ(0, estp_sysctl_set(FIN_TIMEOUT, "86400"));
 	EXPECT_EQ(0, estp_sysctl_set(FIN_TIMEOUT, "30"));
 	ASSERT_EQ(0, estp_sysctl_get(FIN_TIMEOUT, val, sizeof(val)));
 	EXPECT_STREQ("30", val);

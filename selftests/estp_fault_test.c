@@ -146,15 +146,17 @@ TEST_F(fault, syn_recv_sock_exit)
 
 /*
  * No memory for a time-wait minisock: the connection just ends in
- * estp_done(), as TCP's does, and no TIME_WAIT entry is left.
+ * estp_done(), as TCP's does, counted as TimeWaitOverflow, and no
+ * TIME_WAIT entry is left.
  */
 TEST_F(fault, time_wait_exit)
 {
-	long before = estp_sockets();
+	long before = estp_sockets(), overflows = estp_stat("TimeWaitOverflow");
 	int lfd, cfd, afd;
 	char buf[4];
 
 	ASSERT_EQ(0, before);
+	ASSERT_LE(0, overflows);
 	connect_pair(_metadata, &lfd, &cfd);
 	afd = accept(lfd, NULL, NULL);
 	ASSERT_LE(0, afd);
@@ -164,6 +166,7 @@ TEST_F(fault, time_wait_exit)
 	/* Listener and accepted socket left: the orphan went without a minisock. */
 	settle(before + 2, -1);
 	EXPECT_EQ(0, estp_fault_left());
+	EXPECT_EQ(overflows + 1, estp_stat("TimeWaitOverflow"));
 	EXPECT_EQ(0, read(afd, buf, sizeof(buf)));
 	close(afd);
 	close(lfd);

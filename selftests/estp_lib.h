@@ -466,7 +466,7 @@ static inline long estp_counter(int proto, const char *name)
 {
 	static const char *const tcp_prefixed[] = {
 		"ChallengeACK", "AbortOnMemory", "AbortOnTimeout",
-		"AbortOnLinger", "AbortOnClose", "AbortOnData",
+		"AbortOnLinger", "AbortOnClose", "AbortOnData", "TimeWaitOverflow",
 	};
 	char tcp_name[64];
 	size_t i;

@@ -128,8 +128,11 @@ static long pcpu_lag(void)
 
 /* The sysctls ESTP takes from TCP, with their TCP names after "tcp_". */
 static const char *const shared_sysctls[] = {
-	"retries2", "rmem", "wmem", "timestamps", "sack", "window_scaling",
+	"retries2", "rmem", "wmem", "timestamps", "sack", "window_scaling", "max_tw_buckets",
 };
+
+/* Global, as their net.ipv4.tcp_* namesakes: sysctls of the init netns alone. */
+static const char *const global_sysctls[] = { "mem", "max_orphans" };
 
 /*
  * Every net.estp.* that has a net.ipv4.tcp_* namesake starts at its value
@@ -163,7 +166,8 @@ TEST(sysctl_defaults)
 
 /*
  * In another netns the per-netns sysctls are its own, at TCP's values
- * there, and net.estp.mem, global as tcp_mem, cannot be written.
+ * there; net.estp.mem and max_orphans, global as tcp_mem and
+ * tcp_max_orphans, are not there at all, as those are not.
  */
 TEST(sysctl_netns)
 {
@@ -186,19 +190,23 @@ TEST(sysctl_netns)
 	EXPECT_EQ(0, estp_sysctl_set(epath, "4"));
 	ASSERT_EQ(0, sysctl_words(epath, eval, sizeof(eval)));
 	EXPECT_STREQ("4", eval);
-	fd = open("/proc/sys/net/estp/mem", O_WRONLY);
-	EXPECT_GT(0, fd);
-	if (fd >= 0)
-		close(fd);
-	fd = open("/proc/sys/net/estp/mem", O_RDONLY);
-	EXPECT_LE(0, fd);
-	if (fd >= 0)
-		close(fd);
+	for (i = 0; i < ARRAY_SIZE(global_sysctls); i++) {
+		knob(IPPROTO_TCP, global_sysctls[i], tpath, sizeof(tpath));
+		knob(IPPROTO_ESTP, global_sysctls[i], epath, sizeof(epath));
+		EXPECT_EQ(ENOENT, sysctl_words(tpath, tval, sizeof(tval))) TH_LOG("%s", tpath);
+		EXPECT_EQ(ENOENT, sysctl_words(epath, eval, sizeof(eval))) TH_LOG("%s", epath);
+		fd = open(epath, O_WRONLY);
+		EXPECT_EQ(-1, fd);
+		EXPECT_EQ(ENOENT, errno);
+		if (fd >= 0)
+			close(fd);
+	}
 	/* Only this netns changed. */
 	fd = open("/proc/1/ns/net", O_RDONLY);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, setns(fd, CLONE_NEWNET));
 	close(fd);
+	knob(IPPROTO_ESTP, "retries2", epath, sizeof(epath));
 	ASSERT_EQ(0, sysctl_words(epath, eval, sizeof(eval)));
 	EXPECT_STREQ(before, eval);
 }
