@@ -336,18 +336,19 @@ void estp_set_keepalive(struct sock *sk, int val)
 
 /*
  * An orphan kept whole in FIN_WAIT2 (estp_orphan_fin_wait2()) reached the
- * last ESTP_TIMEWAIT_LEN of its wait: a minisock takes over for what is
- * left, or with ESTP_LINGER2 < 0 or a wait shortened meanwhile it is reset
- * (tcp_keepalive_timer()).  TCP gives the minisock tcp_fin_time() less
- * TCP_TIMEWAIT_LEN again, which is more than is left beyond 120 s: ESTP's
- * never lives longer than TIME_WAIT.
+ * last ESTP_TIMEWAIT_LEN of its wait: a minisock takes over, or with
+ * ESTP_LINGER2 < 0 or a wait shortened meanwhile it is reset
+ * (tcp_keepalive_timer()).  The minisock gets the fin time less
+ * ESTP_TIMEWAIT_LEN again, as TCP's does: more than is left once that
+ * exceeds 120 s, but the same on the wire, and net.estp.max_tw_buckets
+ * counts it.
  */
 static void estp_orphan_fin_wait2_timer(struct sock *sk)
 {
 	int tmo = estp_fin_time(sk) - ESTP_TIMEWAIT_LEN;
 
 	if (READ_ONCE(estp_sk(sk)->linger2) >= 0 && tmo > 0) {
-		estp_time_wait(sk, TCP_FIN_WAIT2, min(tmo, ESTP_TIMEWAIT_LEN));
+		estp_time_wait(sk, TCP_FIN_WAIT2, tmo);
 		return;
 	}
 	estp_send_active_reset(sk, GFP_ATOMIC);

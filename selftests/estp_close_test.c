@@ -1049,9 +1049,8 @@ TEST_F(fin, fin_timeout_long)
 /*
  * The end of a long FIN_WAIT2: with tcp_fin_timeout 62 s, the orphan waits
  * whole for 2 s, then its keepalive timer hands it to a minisock for the
- * 2 s beyond TIME_WAIT's 60 s again (tcp_keepalive_timer(); ESTP's
- * minisock gets what is left, at most 60 s, which is the same here), and
- * that ends it.  Timers do not fire early; the upper bounds leave a loaded
+ * 2 s beyond TIME_WAIT's 60 s again (tcp_keepalive_timer()), and that
+ * ends it.  Timers do not fire early; the upper bounds leave a loaded
  * TCG host room.
  */
 TEST_F_TIMEOUT(fin, fin_timeout_long_ends, 60)
