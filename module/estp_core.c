@@ -42,6 +42,8 @@ void estp_set_state(struct sock *sk, int state)
  */
 void estp_done(struct sock *sk)
 {
+	if ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV))
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ATTEMPTFAILS);
 	estp_set_state(sk, TCP_CLOSE);
 	estp_clear_xmit_timers(sk);
 	estp_delete_keepalive_timer(sk);
