@@ -150,6 +150,7 @@ struct estp_sock {
 	u8				retransmits;	/* unanswered (re)sends */
 	u8				syn_retries;	/* ESTP_SYNCNT; 0: default */
 	u8				fin_sent:1;	/* snd_nxt counts our FIN */
+	u8				syn_unacked:1;	/* snd_una is our SYN, not yet acked */
 	u8				probes_out;	/* keepalives unanswered */
 	u8				keepalive_probes; /* ESTP_KEEPCNT; 0: default */
 	u32				keepalive_time;	/* ESTP_KEEPIDLE, jiffies; 0: default */

@@ -537,8 +537,8 @@ void estp_sync_mss(struct sock *sk, u32 pmtu)
 
 /**
  * estp_send_syn - (re)send the SYN of a connecting sock
- * @sk: the socket, in SYN_SENT, or SYN_RECV after a simultaneous open;
- *	locked or owned by its timer
+ * @sk: the socket, in SYN_SENT, or after a simultaneous open with its SYN
+ *	not yet acknowledged; locked or owned by its timer
  *
  * Return: 0 or the transmit error.
  */
@@ -548,8 +548,11 @@ int estp_send_syn(struct sock *sk)
 	struct sk_buff *skb;
 	u8 flags = ESTP_FLAG_SYN;
 
-	/* After a simultaneous open the SYN acknowledges the peer's (SYN_RECV). */
-	if (sk->sk_state == TCP_SYN_RECV)
+	/*
+	 * After a simultaneous open the SYN acknowledges the peer's: in
+	 * SYN_RECV, or after a close() there (FIN_WAIT1, CLOSING).
+	 */
+	if (sk->sk_state != TCP_SYN_SENT)
 		flags |= ESTP_FLAG_ACK;
 	skb = estp_alloc_sk_skb(sk_gfp_mask(sk, GFP_ATOMIC));
 	if (!skb)
@@ -601,6 +604,7 @@ int estp_connect(struct sock *sk)
 	esk->retransmits = 0;
 	esk->fin_sent = 0;	/* a sock may connect again after a disconnect */
 	esk->fin_queued = 0;
+	esk->syn_unacked = 1;
 	esk->in_recovery = 0;
 	esk->rto = ESTP_TIMEOUT_INIT;
 	esk->srtt_us = 0;

@@ -1554,6 +1554,129 @@ TEST_F_TIMEOUT(rawpeer, reqsk_paws_final_ack, 60)
 	EXPECT_EQ(paws + 1, estp_counter(variant->proto, "PAWSEstab"));
 }
 
+/*
+ * A simultaneous open (RFC 9293 3.5) with the raw peer: our connect()'s
+ * SYN crosses the raw peer's SYN (ISN P_ISN), and our socket, in
+ * SYN_RECV, answers with its SYN again, now with an ACK.  The raw peer
+ * never acknowledges it.  Returns our ISN.
+ */
+static uint32_t raw_simopen(struct __test_metadata *_metadata, FIXTURE_DATA(rawpeer) *self,
+			    int proto)
+{
+	struct sockaddr_in sin = estp_sin4(PEER_ADDR, P_LPORT);
+	struct sockaddr_in dst = estp_sin4(PEER_ADDR, P_PORT);
+	struct wseg w;
+	uint32_t iss;
+
+	self->afd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, proto);
+	EXPECT_LE(0, self->afd);
+	if (self->afd < 0)
+		return 0;
+	EXPECT_EQ(0, bind(self->afd, (struct sockaddr *)&sin, sizeof(sin)));
+	memset(&self->c, 0, sizeof(self->c));
+	self->c.port = P_PORT;
+	self->c.lport = P_LPORT;
+	EXPECT_EQ(-1, connect(self->afd, (struct sockaddr *)&dst, sizeof(dst)));
+	EXPECT_EQ(EINPROGRESS, errno);
+	EXPECT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no SYN");
+	EXPECT_EQ(PKT_SYN, w.h.flags);
+	iss = w.h.seq;
+	self->c.seq = P_ISN + 1;
+	EXPECT_EQ(0, raw_send(self, P_ISN, PKT_SYN, syn_nots, sizeof(syn_nots), NULL, 0));
+	EXPECT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no SYN-ACK");
+	EXPECT_EQ(PKT_SYN | PKT_ACK, w.h.flags);
+	EXPECT_EQ(iss, w.h.seq);
+	EXPECT_EQ(P_ISN + 1, w.h.ack);
+	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(proto, P_LPORT, P_PORT));
+	self->c.ack = iss + 1;
+	return iss;
+}
+
+/*
+ * The next segment that is not @skip (flags) within @ms, the skipped ones
+ * counted in *@skipped: 1 and @w, or 0.
+ */
+static int raw_recv_skip(FIXTURE_DATA(rawpeer) *self, int ms, uint8_t skip, int *skipped,
+			 struct wseg *w)
+{
+	long end = pkt_now_ms() + ms;
+	int r;
+
+	*skipped = 0;
+	while ((r = raw_recv(self, end - pkt_now_ms() > 0 ? end - pkt_now_ms() : 0, w)) == 1) {
+		if (w->h.flags != skip)
+			return 1;
+		(*skipped)++;
+	}
+	return r;
+}
+
+/*
+ * shutdown(SHUT_WR) in SYN_RECV after a simultaneous open: TCP's
+ * tcp_shutdown() takes ESTABLISHED, SYN_SENT and CLOSE_WAIT only, so no
+ * FIN goes; the SYN-ACK is sent again until the peer acknowledges it, and
+ * then the FIN goes (tcp_rcv_state_process(): ESTABLISHED, then
+ * tcp_shutdown() again): FIN_WAIT1.  ESTP sent the FIN at once and then
+ * only the FIN (review M7 of part C).
+ */
+TEST_F_TIMEOUT(rawpeer, simopen_shutdown_sends_no_fin, 60)
+{
+	struct wseg w;
+	uint32_t iss;
+
+	iss = raw_simopen(_metadata, self, variant->proto);
+	ASSERT_FALSE(_metadata->exit_code) TH_LOG("no simultaneous open");
+	ASSERT_EQ(0, shutdown(self->afd, SHUT_WR));
+	ASSERT_EQ(1, raw_recv(self, 2 * ANSWER_MS, &w)) TH_LOG("nothing sent");
+	EXPECT_EQ(PKT_SYN | PKT_ACK, w.h.flags);
+	EXPECT_EQ(iss, w.h.seq);
+	EXPECT_EQ(P_ISN + 1, w.h.ack);
+	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(variant->proto, P_LPORT, P_PORT));
+	/* The peer acknowledges our SYN at last. */
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_ACK, NULL, 0, NULL, 0));
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no FIN");
+	EXPECT_EQ(PKT_FIN | PKT_ACK, w.h.flags);
+	EXPECT_EQ(iss + 1, w.h.seq);
+	EXPECT_EQ(P_ISN + 1, w.h.ack);
+	EXPECT_EQ(4, peer_state(variant->proto, P_LPORT, P_PORT)) TH_LOG("not FIN_WAIT1");
+	EXPECT_EQ(-1, send(self->afd, "x", 1, MSG_NOSIGNAL));
+	EXPECT_EQ(EPIPE, errno);
+}
+
+/*
+ * close() in SYN_RECV after a simultaneous open (tcp_close_state():
+ * FIN_WAIT1 with a FIN): the FIN goes, and the retransmit timer then sends
+ * the SYN-ACK, the head of the retransmission queue, not the FIN
+ * (tcp_retransmit_timer()).  An ACK of both ends FIN_WAIT1.  ESTP resent
+ * only the FIN, which a peer that lost our SYN drops.
+ */
+TEST_F_TIMEOUT(rawpeer, simopen_close_resends_syn, 60)
+{
+	struct wseg w;
+	int fins = 0;
+	uint32_t iss;
+
+	iss = raw_simopen(_metadata, self, variant->proto);
+	ASSERT_FALSE(_metadata->exit_code) TH_LOG("no simultaneous open");
+	ASSERT_EQ(0, close(self->afd));
+	self->afd = -1;
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no FIN");
+	EXPECT_EQ(PKT_FIN | PKT_ACK, w.h.flags);
+	EXPECT_EQ(iss + 1, w.h.seq);
+	EXPECT_EQ(P_ISN + 1, w.h.ack);
+	ASSERT_EQ(1, raw_recv_skip(self, 3 * ANSWER_MS, PKT_FIN | PKT_ACK, &fins, &w))
+		TH_LOG("only %d FINs again", fins);
+	TH_LOG("%d FINs before the SYN-ACK", fins);
+	EXPECT_EQ(PKT_SYN | PKT_ACK, w.h.flags);
+	EXPECT_EQ(iss, w.h.seq);
+	EXPECT_EQ(P_ISN + 1, w.h.ack);
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_ACK, NULL, 0, NULL, 0));
+	self->c.ack = iss + 2;
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_ACK, NULL, 0, NULL, 0));
+	EXPECT_EQ(1, peer_wait_rows(variant->proto, P_LPORT, P_PORT, 5, 1, ANSWER_MS))
+		TH_LOG("not FIN_WAIT2");
+}
+
 /* ---------------------------------------------------------------------- */
 /*
  * IP_TOS and IP_TTL on the wire: the TOS and TTL bytes of the IP headers a
