@@ -150,6 +150,7 @@ struct estp_sock {
 	u8				retransmits;	/* unanswered (re)sends */
 	u8				syn_retries;	/* ESTP_SYNCNT; 0: default */
 	u8				fin_sent:1;	/* snd_nxt counts our FIN */
+	u8				syn_unacked:1;	/* snd_una is our SYN, not yet acked */
 	u8				probes_out;	/* keepalives unanswered */
 	u8				keepalive_probes; /* ESTP_KEEPCNT; 0: default */
 	u32				keepalive_time;	/* ESTP_KEEPIDLE, jiffies; 0: default */
@@ -304,6 +305,7 @@ struct estp_request_sock {
 	u32				ts_offset;	/* our TSval clock's offset */
 	u32				rcv_wnd;	/* the SYN-ACK's window */
 	u32				window_clamp;
+	u32				last_oow_ack_time; /* jiffies, tcp_oow_rate_limited */
 };
 
 /*
@@ -641,6 +643,9 @@ enum estp_mib_field {
 	ESTP_MIB_MINTTLDROP,	/* dropped: TTL below IP_MINTTL (TCPMinTTLDrop) */
 	/* closed without a minisock: max_tw_buckets or no memory (TCPTimeWaitOverflow) */
 	ESTP_MIB_TIMEWAITOVERFLOW,
+	ESTP_MIB_ACKSKIPPEDSYNRECV, /* a request's ACKs rate-limited (TCPACKSkippedSynRecv) */
+	ESTP_MIB_ATTEMPTFAILS,	/* handshakes ended in SYN_SENT or SYN_RECV */
+	ESTP_MIB_EMBRYONICRSTS,	/* request socks ended by a RST or a new SYN */
 	__ESTP_MIB_MAX
 };
 
@@ -708,6 +713,18 @@ static inline bool estp_oow_rate_limited(const struct net *net, u32 *last)
 	return false;
 }
 
+/*
+ * A request's timeout after num_timeout backoffs, at most ESTP_RTO_MAX
+ * (reqsk_timeout): in u64, with the shift bounded, since
+ * net.estp.synack_retries allows up to 127 timeouts.
+ */
+static inline unsigned long estp_reqsk_timeout(const struct request_sock *req)
+{
+	u64 timeout = (u64)req->timeout << min_t(u8, req->num_timeout, 31);
+
+	return min_t(u64, timeout, ESTP_RTO_MAX);
+}
+
 /* As TCP's default: one orphan for every two established-hash buckets. */
 static inline int estp_max_orphans_default(void)
 {
@@ -771,7 +788,7 @@ void estp_csk_destroy_sock(struct sock *sk);
 struct request_sock *estp_reqsk_alloc(struct sock *listener);
 void estp_reqsk_put(struct request_sock *req);
 int estp_reqsk_queue_hash_add(struct sock *listener, struct request_sock *req);
-void estp_reqsk_queue_drop(struct sock *listener, struct request_sock *req);
+bool estp_reqsk_queue_drop(struct sock *listener, struct request_sock *req);
 void estp_csk_complete_hashdance(struct sock *listener, struct request_sock *req,
 				 struct sock *child);
 void estp_csk_reqsk_queue_add(struct sock *listener, struct request_sock *req,
@@ -836,6 +853,8 @@ void estp_write_timer_handler(struct sock *sk);
 void estp_send_fin(struct sock *sk);
 void estp_retransmit_fin(struct sock *sk);
 void estp_v4_send_tw_ack(struct inet_timewait_sock *tw);
+void estp_v4_send_reqsk_ack(const struct sock *listener, const struct sk_buff *skb,
+			    const struct request_sock *req);
 void estp_send_active_reset(struct sock *sk, gfp_t gfp);
 int estp_write_wakeup(struct sock *sk);
 void estp_push(struct sock *sk);
@@ -846,6 +865,8 @@ void estp_simple_retransmit(struct sock *sk);
 u16 estp_select_window(struct sock *sk);
 u32 __estp_select_window(struct sock *sk);
 void estp_send_challenge_ack(struct sock *sk);
+void estp_reqsk_send_challenge_ack(const struct sock *listener, const struct sk_buff *skb,
+				   struct request_sock *req);
 void estp_sync_mss(struct sock *sk, u32 pmtu);
 void estp_v4_send_check(struct sock *sk, struct sk_buff *skb);
 

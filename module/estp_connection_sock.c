@@ -328,7 +328,9 @@ static bool estp_reqsk_unhash(struct request_sock *req)
  * - references (rsk_refcnt): the established hash's, dropped by whoever
  *   unhashes it; the timer's, dropped by the handler when it gives up or
  *   by whoever deletes the pending timer; the caller's, or a lookup's.
- * - only the handler re-arms the timer.  Anyone else who ends a request
+ * - only the handler re-arms the timer; a retransmitted SYN only moves a
+ *   pending one (mod_timer_pending() in estp_check_req(), as TCP's), which
+ *   arms nothing.  Anyone else who ends a request
  *   first deletes the timer with timer_delete_sync(): a handler already
  *   running finishes (its re-arm included, which the delete then undoes),
  *   and no other can start.  Then num_timeout is stable for the count of
@@ -336,15 +338,16 @@ static bool estp_reqsk_unhash(struct request_sock *req)
  * - the handler ends a request without deleting its own timer, which is
  *   not pending while it runs.
  */
-static void __estp_reqsk_queue_drop(struct sock *listener, struct request_sock *req,
+static bool __estp_reqsk_queue_drop(struct sock *listener, struct request_sock *req,
 				    bool from_timer)
 {
 	if (!from_timer && timer_delete_sync(&req->rsk_timer))
 		estp_reqsk_put(req);		/* the timer's */
-	if (estp_reqsk_unhash(req)) {
-		estp_reqsk_queue_removed(&estp_sk(listener)->accept_queue, req);
-		estp_reqsk_put(req);		/* the hash's */
-	}
+	if (!estp_reqsk_unhash(req))
+		return false;
+	estp_reqsk_queue_removed(&estp_sk(listener)->accept_queue, req);
+	estp_reqsk_put(req);			/* the hash's */
+	return true;
 }
 
 /**
@@ -358,10 +361,12 @@ static void __estp_reqsk_queue_drop(struct sock *listener, struct request_sock *
  * happened on another CPU.  Not for the request's own timer handler.  It
  * does not sleep: it spins while that handler runs on another CPU, so
  * softirqs may call it, as long as they hold no lock the handler takes.
+ *
+ * Return: true when this call took it out of the hash.
  */
-void estp_reqsk_queue_drop(struct sock *listener, struct request_sock *req)
+bool estp_reqsk_queue_drop(struct sock *listener, struct request_sock *req)
 {
-	__estp_reqsk_queue_drop(listener, req, false);
+	return __estp_reqsk_queue_drop(listener, req, false);
 }
 
 /*
@@ -379,18 +384,6 @@ static void estp_reqsk_timer_fault(const struct sock *listener)
 	for (ms = 0; ms < 2000 && inet_sk_state_load(listener) == TCP_LISTEN; ms++)
 		mdelay(1);
 	mdelay(100);
-}
-
-/*
- * The request's timeout after num_timeout backoffs, at most ESTP_RTO_MAX
- * (reqsk_timeout): in u64, with the shift bounded, since
- * net.estp.synack_retries allows up to 127 timeouts.
- */
-static unsigned long estp_reqsk_timeout(const struct request_sock *req)
-{
-	u64 timeout = (u64)req->timeout << min_t(u8, req->num_timeout, 31);
-
-	return min_t(u64, timeout, ESTP_RTO_MAX);
 }
 
 /*

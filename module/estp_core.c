@@ -42,6 +42,8 @@ void estp_set_state(struct sock *sk, int state)
  */
 void estp_done(struct sock *sk)
 {
+	if ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV))
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ATTEMPTFAILS);
 	estp_set_state(sk, TCP_CLOSE);
 	estp_clear_xmit_timers(sk);
 	estp_delete_keepalive_timer(sk);
@@ -67,6 +69,7 @@ void estp_reset_stream_state(struct sock *sk)
 
 	esk->fin_sent = 0;
 	esk->fin_queued = 0;
+	esk->syn_unacked = 0;
 	esk->in_recovery = 0;
 	esk->retransmits = 0;
 	esk->probes_out = 0;
@@ -300,14 +303,19 @@ static bool estp_close_state(struct sock *sk)
  * @sk: the socket, locked
  * @how: RCV_SHUTDOWN and/or SEND_SHUTDOWN
  *
- * Shutting down the sending side sends our FIN.
+ * Shutting down the sending side sends our FIN, from ESTABLISHED or
+ * CLOSE_WAIT.
  */
 void estp_shutdown(struct sock *sk, int how)
 {
 	if (!(how & SEND_SHUTDOWN))
 		return;
-	if ((1 << sk->sk_state) &
-	    (TCPF_ESTABLISHED | TCPF_SYN_SENT | TCPF_SYN_RECV | TCPF_CLOSE_WAIT)) {
+	/*
+	 * Not in SYN_RECV, as TCP: after a simultaneous open the FIN waits
+	 * until the handshake completes (__estp_rcv_synchronized()), so that
+	 * the timer resends our SYN, not the FIN (review M7 of part C).
+	 */
+	if ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_SYN_SENT | TCPF_CLOSE_WAIT)) {
 		if (estp_close_state(sk))
 			estp_send_fin(sk);
 	}

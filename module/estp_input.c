@@ -331,6 +331,7 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		/* Our SYN's window now counts from the peer's ISN. */
 		esk->rcv_wup = esk->rcv_nxt;
 		esk->snd_una = ntohl(th->ack_seq);
+		esk->syn_unacked = 0;
 		/* RFC 7323 2.2: a SYN's window is never scaled. */
 		esk->snd_wnd = ntohs(th->window);
 		esk->snd_wl1 = ntohl(th->seq);
@@ -961,6 +962,8 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
 		return;
 	}
 	esk->snd_una = ack;
+	/* snd_una starts at our SYN: any advance acknowledges it. */
+	esk->syn_unacked = 0;
 	esk->dupacks = 0;
 	/* New data acknowledged: the backoff ends (RFC 6298 5.7's spirit). */
 	esk->retransmits = 0;
@@ -1484,7 +1487,7 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	struct estp_sock *esk = estp_sk(sk);
 	u32 seq = ntohl(th->seq), ack;
 	u32 len = skb->len - th->doff * 4;
-	bool fin = th->fin, ofo = false;
+	bool fin = th->fin, ofo = false, synced = false;
 	struct estp_options_received opt;
 	int queued;
 
@@ -1557,6 +1560,7 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		ofo = true;
 	if (sk->sk_state == TCP_SYN_RECV) {
 		esk->snd_una = ack;
+		esk->syn_unacked = 0;
 		esk->snd_wnd = ntohs(th->window) << esk->snd_wscale;
 		/* The segment size is held to half of it (estp_size_goal()). */
 		esk->max_window = max(esk->max_window, esk->snd_wnd);
@@ -1568,9 +1572,16 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			sk->sk_state_change(sk);
 			sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
 		}
+		synced = true;
 	}
 	estp_ack(sk, ack, seq, (u32)ntohs(th->window) << esk->snd_wscale, !len && !fin,
 		 &opt);
+	/*
+	 * A shutdown(SHUT_WR) in SYN_RECV, after a simultaneous open, sent
+	 * nothing: its FIN goes now (tcp_rcv_state_process()).
+	 */
+	if (synced && sk->sk_shutdown & SEND_SHUTDOWN)
+		estp_shutdown(sk, SEND_SHUTDOWN);
 	if (esk->fin_sent && esk->snd_una == esk->snd_nxt &&
 	    (1 << sk->sk_state) & (TCPF_FIN_WAIT1 | TCPF_CLOSING | TCPF_LAST_ACK)) {
 		int ret = estp_fin_acked(sk, seq, len, fin);

@@ -47,6 +47,9 @@ static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_FILTERDROP]	= "FilterDrop",
 	[ESTP_MIB_MINTTLDROP]	= "MinTTLDrop",
 	[ESTP_MIB_TIMEWAITOVERFLOW] = "TimeWaitOverflow",
+	[ESTP_MIB_ACKSKIPPEDSYNRECV] = "ACKSkippedSynRecv",
+	[ESTP_MIB_ATTEMPTFAILS]	= "AttemptFails",
+	[ESTP_MIB_EMBRYONICRSTS] = "EmbryonicRsts",
 };
 
 static int estp_stat_show(struct seq_file *seq, void *v)

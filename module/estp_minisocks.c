@@ -73,16 +73,74 @@ struct sock *estp_create_openreq_child(const struct sock *listener,
 	return newsk;
 }
 
+/* The seconds after which a RST is exempt from PAWS (TCP_PAWS_MSL). */
+#define ESTP_PAWS_MSL	60
+
+/*
+ * Whether a segment touches a window (tcp_in_window()): it starts at its
+ * left edge, overlaps it, or is empty at its right edge.
+ */
+static bool estp_in_window(u32 seq, u32 end_seq, u32 s_win, u32 e_win)
+{
+	if (seq == s_win)
+		return true;
+	if (estp_after(end_seq, s_win) && estp_before(seq, e_win))
+		return true;
+	return seq == e_win && seq == end_seq;
+}
+
+/*
+ * PAWS for a request sock (tcp_paws_reject() as tcp_check_req() calls
+ * it): the SYN's TSval is TS.Recent.  A request keeps no time for it:
+ * as TCP, it is taken to be one timeout old, so that a RST is exempt only
+ * once the SYN-ACK's backoff reaches ESTP_PAWS_MSL.
+ */
+static bool estp_reqsk_paws_reject(const struct request_sock *req,
+				   const struct estp_options_received *opt, bool rst)
+{
+	u32 recent = estp_rsk(req)->ts_recent;
+
+	if ((s32)(recent - opt->tsval) <= 0 || !recent)
+		return false;
+	return !rst || estp_reqsk_timeout(req) / HZ < ESTP_PAWS_MSL;
+}
+
+/*
+ * tcp_oow_rate_limited() for a request: data without SYN is no ACK loop's
+ * and is always answered; anything else at most once per
+ * net.estp.invalid_ratelimit, the rest counted (ACKSkippedSynRecv).
+ * Lockless, as TCP's: two CPUs may both answer.
+ */
+static bool estp_reqsk_oow_limited(const struct sock *listener, struct request_sock *req,
+				   const struct estphdr *th, u32 seq, u32 end_seq)
+{
+	struct net *net = sock_net(listener);
+
+	if (seq != end_seq && !th->syn)
+		return false;
+	if (!estp_oow_rate_limited(net, &estp_rsk(req)->last_oow_ack_time))
+		return false;
+	ESTP_INC_STATS(net, ESTP_MIB_ACKSKIPPEDSYNRECV);
+	return true;
+}
+
 /**
  * estp_check_req - a segment for a request sock (tcp_check_req)
  * @listener: the request's listener
  * @skb: the segment
  * @req: the request sock, with a reference held by the caller
  *
- * A retransmitted SYN gets the SYN-ACK again; an exact RST ends the
- * request; an ACK of our SYN-ACK creates the child, unless the accept
- * queue is full: then the ACK is dropped and the request waits for its
- * timer, as in TCP.
+ * The checks of tcp_check_req(), in its order.  A retransmitted SYN (the
+ * peer's ISN, SYN alone, PAWS-accepted) gets the SYN-ACK again, at most
+ * once per net.estp.invalid_ratelimit, and restarts the SYN-ACK timer.  An
+ * ACK of anything but our SYN-ACK is answered by the caller with a RST.  A
+ * segment out of the window, or older than TS.Recent (PAWSEstab), gets a
+ * rate-limited ACK, unless it is a RST.  In the window, a RST not at its
+ * left edge gets a challenge ACK (RFC 5961 3.2); the exact RST or a new SYN
+ * (RFC 9293 3.10.7.4: "fourth, check the SYN bit") ends the request
+ * (AttemptFails, EmbryonicRsts), the SYN with a RST.  An ACK creates the
+ * child, unless the accept queue is full: then the ACK is dropped and the
+ * request waits for its timer.
  *
  * Return: the child, hashed in SYN_RECV, for the caller to process the ACK
  * on and queue for accept(); the listener when the caller must answer with
@@ -91,27 +149,63 @@ struct sock *estp_create_openreq_child(const struct sock *listener,
 struct sock *estp_check_req(struct sock *listener, struct sk_buff *skb,
 			    struct request_sock *req)
 {
-	const struct estp_request_sock *ereq = estp_rsk(req);
+	struct estp_request_sock *ereq = estp_rsk(req);
 	const struct estphdr *th = estp_hdr(skb);
-	u32 seq = ntohl(th->seq);
+	struct estp_options_received opt = {};
+	struct net *net = sock_net(listener);
+	u32 seq = ntohl(th->seq), end_seq;
+	u32 rcv_nxt = ereq->rcv_isn + 1;
+	bool paws_reject = false, syn = th->syn;
 
-	if (th->rst) {
-		if (seq == ereq->rcv_isn + 1)
-			estp_reqsk_queue_drop(listener, req);
-		return NULL;
+	end_seq = seq + th->syn + th->fin + skb->len - th->doff * 4;
+	if (th->doff > sizeof(*th) / 4) {
+		estp_parse_options(th, &opt);
+		if (opt.saw_tstamp)
+			paws_reject = estp_reqsk_paws_reject(req, &opt, th->rst);
 	}
-	if (th->syn && !th->ack) {
-		if (seq == ereq->rcv_isn && !estp_v4_send_synack(listener, req))
+
+	if (seq == ereq->rcv_isn && th->syn && !th->ack && !th->rst && !paws_reject) {
+		/* Lost SYN-ACK: again, and its timer restarts from now. */
+		if (!estp_reqsk_oow_limited(listener, req, th, seq, end_seq) &&
+		    !estp_v4_send_synack(listener, req)) {
 			req->num_retrans++;
+			mod_timer_pending(&req->rsk_timer, jiffies + estp_reqsk_timeout(req));
+		}
 		return NULL;
 	}
-	if (ntohl(th->ack_seq) != ereq->snt_isn + 1)
+	/* RFC 9293 3.10.7.3: an unacceptable ACK gets a RST. */
+	if (th->ack && !th->rst && ntohl(th->ack_seq) != ereq->snt_isn + 1)
 		return listener;
-	if (th->syn || seq != ereq->rcv_isn + 1)
+	if (paws_reject ||
+	    !estp_in_window(seq, end_seq, rcv_nxt,
+			    rcv_nxt + min_t(u32, ereq->rcv_wnd, U16_MAX))) {
+		if (!th->rst && !estp_reqsk_oow_limited(listener, req, th, seq, end_seq))
+			estp_v4_send_reqsk_ack(listener, skb, req);
+		if (paws_reject)
+			ESTP_INC_STATS(net, ESTP_MIB_PAWSESTAB);
+		return NULL;
+	}
+	/* The SYN at rcv_isn is left of the window: what is left is an ACK. */
+	if (seq == ereq->rcv_isn)
+		syn = false;
+	/* RFC 5961 3.2, RFC 9293 3.10.7.4: only the exact RST resets. */
+	if (th->rst && seq != rcv_nxt) {
+		estp_reqsk_send_challenge_ack(listener, skb, req);
+		return NULL;
+	}
+	if (th->rst || syn) {
+		ESTP_INC_STATS(net, ESTP_MIB_ATTEMPTFAILS);
+		if (!th->rst)
+			estp_v4_send_reset(net, skb);
+		if (estp_reqsk_queue_drop(listener, req))
+			ESTP_INC_STATS(net, ESTP_MIB_EMBRYONICRSTS);
+		return NULL;
+	}
+	if (!th->ack)
 		return NULL;
 	if (sk_acceptq_is_full(listener)) {
-		ESTP_INC_STATS(sock_net(listener), ESTP_MIB_LISTENOVERFLOWS);
-		ESTP_INC_STATS(sock_net(listener), ESTP_MIB_LISTENDROPS);
+		ESTP_INC_STATS(net, ESTP_MIB_LISTENOVERFLOWS);
+		ESTP_INC_STATS(net, ESTP_MIB_LISTENDROPS);
 		return NULL;
 	}
 	return estp_sk(listener)->af_ops->syn_recv_sock(listener, skb, req);
@@ -319,23 +413,6 @@ done:
 	estp_done(sk);
 }
 
-/* The seconds after which a RST is exempt from PAWS (TCP_PAWS_MSL). */
-#define ESTP_PAWS_MSL	60
-
-/*
- * Whether a segment of a FIN_WAIT2 minisock touches the window left open
- * (tcp_in_window()): it starts at its left edge, overlaps it, or is empty
- * at its right edge.
- */
-static bool estp_tw_in_window(u32 seq, u32 end_seq, u32 s_win, u32 e_win)
-{
-	if (seq == s_win)
-		return true;
-	if (estp_after(end_seq, s_win) && estp_before(seq, e_win))
-		return true;
-	return seq == e_win && seq == end_seq;
-}
-
 /*
  * PAWS for a minisock (tcp_paws_reject()): a TSval older than the one it
  * echoes is an old duplicate, unless ts_recent is unset or over 24 days
@@ -418,7 +495,7 @@ bool estp_timewait_state_process(struct inet_timewait_sock *tw, struct sk_buff *
 
 	if (READ_ONCE(tw->tw_substate) == TCP_FIN_WAIT2) {
 		if (paws_reject ||
-		    !estp_tw_in_window(seq, end_seq, rcv_nxt, rcv_nxt + etw->rcv_wnd)) {
+		    !estp_in_window(seq, end_seq, rcv_nxt, rcv_nxt + etw->rcv_wnd)) {
 			estp_tw_oow_ack(tw, seq == end_seq || th->syn);
 			return false;
 		}

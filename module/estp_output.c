@@ -537,8 +537,8 @@ void estp_sync_mss(struct sock *sk, u32 pmtu)
 
 /**
  * estp_send_syn - (re)send the SYN of a connecting sock
- * @sk: the socket, in SYN_SENT, or SYN_RECV after a simultaneous open;
- *	locked or owned by its timer
+ * @sk: the socket, in SYN_SENT, or after a simultaneous open with its SYN
+ *	not yet acknowledged; locked or owned by its timer
  *
  * Return: 0 or the transmit error.
  */
@@ -548,8 +548,11 @@ int estp_send_syn(struct sock *sk)
 	struct sk_buff *skb;
 	u8 flags = ESTP_FLAG_SYN;
 
-	/* After a simultaneous open the SYN acknowledges the peer's (SYN_RECV). */
-	if (sk->sk_state == TCP_SYN_RECV)
+	/*
+	 * After a simultaneous open the SYN acknowledges the peer's: in
+	 * SYN_RECV, or after a close() there (FIN_WAIT1, CLOSING).
+	 */
+	if (sk->sk_state != TCP_SYN_SENT)
 		flags |= ESTP_FLAG_ACK;
 	skb = estp_alloc_sk_skb(sk_gfp_mask(sk, GFP_ATOMIC));
 	if (!skb)
@@ -602,6 +605,7 @@ int estp_connect(struct sock *sk)
 	esk->retransmits = 0;
 	esk->fin_sent = 0;	/* a sock may connect again after a disconnect */
 	esk->fin_queued = 0;
+	esk->syn_unacked = 1;
 	esk->in_recovery = 0;
 	esk->rto = ESTP_TIMEOUT_INIT;
 	esk->srtt_us = 0;
@@ -875,6 +879,28 @@ void estp_send_challenge_ack(struct sock *sk)
 		return;
 	ESTP_INC_STATS(net, ESTP_MIB_CHALLENGEACK);
 	estp_send_ack(sk);
+}
+
+/**
+ * estp_reqsk_send_challenge_ack - an ACK for a RST to a request sock that is
+ *	in its window but not at its left edge (tcp_reqsk_send_challenge_ack)
+ * @listener: the request's listener
+ * @skb: the RST
+ * @req: the request sock
+ *
+ * One per request per net.estp.invalid_ratelimit ms, then the netns's limit.
+ */
+void estp_reqsk_send_challenge_ack(const struct sock *listener, const struct sk_buff *skb,
+				   struct request_sock *req)
+{
+	struct net *net = sock_net(listener);
+
+	if (estp_oow_rate_limited(net, &estp_rsk(req)->last_oow_ack_time))
+		return;
+	if (!estp_challenge_ack_allowed(net))
+		return;
+	ESTP_INC_STATS(net, ESTP_MIB_CHALLENGEACK);
+	estp_v4_send_reqsk_ack(listener, skb, req);
 }
 
 /**
@@ -1268,6 +1294,41 @@ void estp_retransmit_fin(struct sock *sk)
 {
 	if (!estp_xmit_fin(sk))
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RETRANSSEGS);
+}
+
+/**
+ * estp_v4_send_reqsk_ack - ACK from a request sock (tcp_v4_reqsk_send_ack)
+ * @listener: the request's listener, for the netns
+ * @skb: the segment answered
+ * @req: the request sock
+ *
+ * The SYN-ACK's sequence space and window; timestamps as TCP's: only with a
+ * TSval to echo.
+ */
+void estp_v4_send_reqsk_ack(const struct sock *listener, const struct sk_buff *skb,
+			    const struct request_sock *req)
+{
+	const struct inet_request_sock *ireq = inet_rsk(req);
+	const struct estp_request_sock *ereq = estp_rsk(req);
+	struct sk_buff *rskb = estp_alloc_sk_skb(GFP_ATOMIC);
+	struct estp_out_options opts = {
+		.tstamp = ereq->tstamp_ok && ereq->ts_recent,
+		.tsval = estp_ts_now(ereq->ts_offset),
+		.tsecr = ereq->ts_recent,
+	};
+	struct estphdr *th;
+
+	if (!rskb)
+		return;
+	th = estp_push_header(rskb, &opts);
+	th->source = htons(ireq->ir_num);
+	th->dest = ireq->ir_rmt_port;
+	th->seq = htonl(ereq->snt_isn + 1);
+	th->ack_seq = htonl(ereq->rcv_isn + 1);
+	th->ack = 1;
+	th->window = htons(min_t(u32, ereq->rcv_wnd, U16_MAX) >> ereq->rcv_wscale);
+	estp_v4_send_ctl(sock_net(listener), rskb, ireq->ir_loc_addr, ireq->ir_rmt_addr,
+			 ip_hdr(skb)->tos);
 }
 
 /**

@@ -247,7 +247,14 @@ static void estp_retransmit_timer(struct sock *sk)
 		if (esk->retransmits < U8_MAX)
 			esk->retransmits++;
 		skb = skb_peek(&sk->sk_write_queue);
-		if (skb && skb != esk->send_head)
+		/*
+		 * First in sequence, TCP's retransmission queue head: our SYN,
+		 * still unacknowledged after a simultaneous open and a close()
+		 * in SYN_RECV (tcp_retransmit_timer); the FIN waits behind it.
+		 */
+		if (esk->syn_unacked)
+			estp_send_syn(sk);
+		else if (skb && skb != esk->send_head)
 			estp_retransmit_skb(sk, skb);
 		else if (esk->fin_sent)
 			estp_retransmit_fin(sk);

@@ -460,19 +460,23 @@ static inline long estp_stat(const char *field)
 /*
  * The counter @name (ESTP's name) of @proto: estp_stat() for ESTP; for TCP
  * the TcpExt counter of /proc/net/netstat that counts the same thing, whose
- * name has a "TCP" prefix for some ("TCPAbortOnLinger").  -1 when none.
+ * name has a "TCP" prefix for some ("TCPAbortOnLinger"), or the Tcp one of
+ * /proc/net/snmp ("AttemptFails").  -1 when none.
  */
 static inline long estp_counter(int proto, const char *name)
 {
 	static const char *const tcp_prefixed[] = {
 		"ChallengeACK", "AbortOnMemory", "AbortOnTimeout",
 		"AbortOnLinger", "AbortOnClose", "AbortOnData", "TimeWaitOverflow",
+		"ACKSkippedSynRecv",
 	};
 	char tcp_name[64];
 	size_t i;
 
 	if (proto != IPPROTO_TCP)
 		return estp_stat(name);
+	if (!strcmp(name, "AttemptFails"))
+		return estp_proc_counter("/proc/net/snmp", "Tcp", name);
 	for (i = 0; i < ARRAY_SIZE(tcp_prefixed); i++) {
 		if (!strcmp(name, tcp_prefixed[i])) {
 			snprintf(tcp_name, sizeof(tcp_name), "TCP%s", name);

@@ -541,6 +541,7 @@ FIXTURE(rawpeer)
 	struct peer_conn c;
 	int lfd, afd;
 	uint32_t ts_peer;	/* the listener's latest TSval */
+	uint32_t ts_synack;	/* the TSval of its SYN-ACK */
 	uint16_t win;		/* the window field the peer sends */
 	int rcvbuf;		/* the listener's SO_RCVBUF; 0: the default */
 	uint32_t synack_win;	/* the listener's window, as its SYN-ACK gave it */
@@ -629,21 +630,23 @@ static int raw_recv(FIXTURE_DATA(rawpeer) *self, int ms, struct wseg *w)
 	return r;
 }
 
+/* The raw peer's SYN as Linux lays it out, with or without timestamps. */
+static const uint8_t syn_ts[] = {
+	2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0x03, 0xe8, 0, 0, 0, 0, 1, 3, 3, P_WS
+};
+
+static const uint8_t syn_nots[] = { 2, 4, 0x05, 0xb4, 1, 1, 4, 2, 1, 3, 3, P_WS };
+
 /*
- * The raw peer's handshake, the SYN as Linux lays it out (with timestamps
- * when @ts): MSS 1460, SACK-permitted, timestamps, window scale 7.  Asserts
- * the SYN-ACK and accepts the connection.
+ * The first half of raw_connect(): the listener, the SYN (ISN P_ISN, TSval
+ * P_TSVAL when @ts) and its SYN-ACK, asserted.  The request sock waits for
+ * the final ACK.
  */
-static void raw_connect(struct __test_metadata *_metadata, FIXTURE_DATA(rawpeer) *self,
-			int proto, bool ts)
+static void raw_syn(struct __test_metadata *_metadata, FIXTURE_DATA(rawpeer) *self,
+		    int proto, bool ts)
 {
-	static const uint8_t syn_ts[] = {
-		2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0x03, 0xe8, 0, 0, 0, 0, 1, 3, 3, P_WS
-	};
-	static const uint8_t syn_nots[] = { 2, 4, 0x05, 0xb4, 1, 1, 4, 2, 1, 3, 3, P_WS };
 	struct sockaddr_in sin = estp_sin4(PEER_ADDR, P_LPORT);
 	char pat[128];
-	uint8_t opt[12];
 	struct wseg w;
 
 	self->lfd = socket(AF_INET, SOCK_STREAM, proto);
@@ -669,6 +672,20 @@ static void raw_connect(struct __test_metadata *_metadata, FIXTURE_DATA(rawpeer)
 	self->c.ack = w.h.seq + 1;
 	self->synack_win = w.h.win;
 	self->ws = w.ws;
+	self->ts_synack = w.tsval;
+}
+
+/*
+ * The raw peer's handshake, the SYN as Linux lays it out (with timestamps
+ * when @ts): MSS 1460, SACK-permitted, timestamps, window scale 7.  Asserts
+ * the SYN-ACK and accepts the connection.
+ */
+static void raw_connect(struct __test_metadata *_metadata, FIXTURE_DATA(rawpeer) *self,
+			int proto, bool ts)
+{
+	uint8_t opt[12];
+
+	raw_syn(_metadata, self, proto, ts);
 	/* The final ACK echoes the SYN-ACK; our clock has not moved. */
 	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_ACK, opt, ts ? ts_opt(self, opt, P_TSVAL) : 0,
 			      NULL, 0));
@@ -1391,6 +1408,378 @@ TEST_F_TIMEOUT(rawpeer, fin_in_fin_wait1_wakes_reader, 60)
 	EXPECT_NE(0U, ev.events & EPOLLRDHUP);
 	EXPECT_EQ(0, recv(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
 	close(ep);
+}
+
+/* ---------------------------------------------------------------------- */
+/*
+ * A request sock (SYN_RECV, no full sock yet) and what tcp_check_req()
+ * answers: retransmitted SYNs, SYNs of another ISN, RSTs, a final ACK that
+ * PAWS rejects.  The listener's ACKs carry the SYN-ACK's sequence space.
+ */
+
+/*
+ * A request's ACKs take the TOS of the segment they answer
+ * (tcp_v4_reqsk_send_ack()), the raw peer's mark, and so do the stack's
+ * RSTs to them, which the filter of estp_peer.h then lets through, exact
+ * RSTs that would end the request.  This drops every RST from the raw
+ * peer's ports with no other flag: the raw peer's own RSTs carry ACK.
+ */
+#define BARE_RST_FILTER	"tc filter add dev lo parent 1: prio 2 protocol ip u32"	\
+			" match ip protocol %d 0xff match u8 0x45 0xff at 0"	\
+			" match u16 0x0000 0xc000 at 20 match u8 0x04 0xff at 33 action drop"
+
+static void drop_bare_rsts(struct __test_metadata *_metadata, int proto)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "exec >/dev/null 2>&1; " BARE_RST_FILTER, proto);
+	ASSERT_EQ(0, system(cmd));
+}
+
+/* The out-of-window ACK rate limit, 60 s: it never runs out within a case. */
+static void slow_oow_limit(struct __test_metadata *_metadata, int proto)
+{
+	ASSERT_EQ(0, peer_sysctl(proto == IPPROTO_TCP ?
+				 "/proc/sys/net/ipv4/tcp_invalid_ratelimit" :
+				 "/proc/sys/net/estp/invalid_ratelimit", NULL, 0, "60000"));
+}
+
+/*
+ * The final ACK with one data byte and TSval @tsval: a child takes it and
+ * ACKs it at once (the first data is quick-ACKed).  Every segment the
+ * listener sends before that ACK is counted in *@synacks when it is the
+ * SYN-ACK again, in *@acks when it is a pure ACK of the SYN (as
+ * tcp_v4_reqsk_send_ack() sends one), and fails the case otherwise.  The
+ * thread is pinned: lo delivers in sending order, so those segments
+ * answer what was sent before the final ACK.
+ */
+static void final_ack_closes_count(struct __test_metadata *_metadata,
+				   FIXTURE_DATA(rawpeer) *self, uint32_t tsval,
+				   int *synacks, int *acks)
+{
+	uint8_t opt[12];
+	struct wseg w;
+	char buf[4];
+
+	*synacks = *acks = 0;
+	/*
+	 * Echo the SYN-ACK's TSval: TCP on 7.x drops a final ACK whose TSecr
+	 * is not the TSval of a SYN-ACK it sent.
+	 */
+	self->ts_peer = self->ts_synack;
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_ACK | PKT_PSH, opt, ts_opt(self, opt, tsval),
+			      "x", 1));
+	while (raw_recv(self, ANSWER_MS, &w) == 1) {
+		if (w.h.flags == PKT_ACK && w.h.ack == P_ISN + 2)
+			break;
+		if (w.h.flags == (PKT_SYN | PKT_ACK)) {
+			EXPECT_EQ(self->c.ack - 1, w.h.seq);
+			(*synacks)++;
+		} else {
+			EXPECT_EQ(PKT_ACK, w.h.flags);
+			EXPECT_EQ(self->c.ack, w.h.seq);
+			(*acks)++;
+		}
+		EXPECT_EQ(P_ISN + 1, w.h.ack);
+		EXPECT_EQ(P_TSVAL, w.tsecr);
+	}
+	ASSERT_EQ(P_ISN + 2, w.h.ack) TH_LOG("no ACK of the byte");
+	self->afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->afd);
+	ASSERT_EQ(1, recv(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+}
+
+/* The next segment must be a request's ACK (tcp_v4_reqsk_send_ack). */
+static void expect_reqsk_ack(struct __test_metadata *_metadata, FIXTURE_DATA(rawpeer) *self,
+			     const char *what)
+{
+	struct wseg w;
+
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no %s", what);
+	EXPECT_EQ(PKT_ACK, w.h.flags);
+	EXPECT_EQ(self->c.ack, w.h.seq);
+	EXPECT_EQ(P_ISN + 1, w.h.ack);
+	EXPECT_EQ(P_TSVAL, w.tsecr);
+}
+
+/*
+ * A request sock, then @n SYNs with ISN @isn back to back, then the final
+ * ACK: the SYN-ACKs and ACKs they drew (final_ack_closes_count()), and in
+ * *@skipped the rise of ACKSkippedSynRecv.
+ */
+static void syn_burst(struct __test_metadata *_metadata, FIXTURE_DATA(rawpeer) *self,
+		      int proto, uint32_t isn, int n, int *synacks, int *acks, long *skipped)
+{
+	long before;
+	int i;
+
+	ASSERT_EQ(0, pin_cpu());
+	slow_oow_limit(_metadata, proto);
+	drop_bare_rsts(_metadata, proto);
+	raw_syn(_metadata, self, proto, true);
+	before = estp_counter(proto, "ACKSkippedSynRecv");
+	EXPECT_LE(0, before);
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(0, raw_send(self, isn, PKT_SYN, syn_ts, sizeof(syn_ts), NULL, 0));
+	/* Whatever they drew, the request is still there. */
+	EXPECT_EQ(1, peer_rows(proto, P_LPORT, P_PORT, PEER_ST_SYN_RECV, NULL));
+	final_ack_closes_count(_metadata, self, P_TSVAL, synacks, acks);
+	*skipped = estp_counter(proto, "ACKSkippedSynRecv") - before;
+}
+
+/*
+ * The same SYN five times in a row (the peer lost our SYN-ACK, or is
+ * impatient): one SYN-ACK answers them, the other four are counted
+ * (tcp_check_req: tcp_oow_rate_limited(), TCPACKSkippedSynRecv; review M6
+ * of part A: ESTP sent five).
+ */
+TEST_F_TIMEOUT(rawpeer, reqsk_syn_retransmit_rate_limited, 60)
+{
+	int synacks, acks;
+	long skipped;
+
+	syn_burst(_metadata, self, variant->proto, P_ISN, 5, &synacks, &acks, &skipped);
+	EXPECT_EQ(1, synacks);
+	EXPECT_EQ(0, acks);
+	EXPECT_EQ(4, skipped);
+}
+
+/*
+ * A SYN with another ISN inside the window of the SYN-ACK (RFC 9293
+ * 3.10.7.4, "fourth, check the SYN bit"): a RST answers it and the request
+ * is gone (tcp_check_req's embryonic_reset: AttemptFails, EmbryonicRsts).
+ * ESTP ignored it for the request's whole life (review M6 of part A).
+ */
+TEST_F_TIMEOUT(rawpeer, reqsk_new_syn_in_window_resets, 60)
+{
+	long fails, rsts;
+	struct wseg w;
+
+	drop_bare_rsts(_metadata, variant->proto);
+	raw_syn(_metadata, self, variant->proto, false);
+	ASSERT_EQ(1, peer_rows(variant->proto, P_LPORT, P_PORT, PEER_ST_SYN_RECV, NULL));
+	fails = estp_counter(variant->proto, "AttemptFails");
+	rsts = estp_counter(variant->proto, "EmbryonicRsts");
+	EXPECT_LE(0, fails);
+	EXPECT_LE(0, rsts);
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1000, PKT_SYN, syn_nots, sizeof(syn_nots), NULL, 0));
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no RST");
+	EXPECT_EQ(PKT_RST | PKT_ACK, w.h.flags);
+	EXPECT_EQ(0u, w.h.seq);
+	EXPECT_EQ(P_ISN + 1001, w.h.ack);
+	EXPECT_EQ(0, peer_wait_rows(variant->proto, P_LPORT, P_PORT, -1, 0, ANSWER_MS));
+	EXPECT_EQ(fails + 1, estp_counter(variant->proto, "AttemptFails"));
+	EXPECT_EQ(rsts + 1, estp_counter(variant->proto, "EmbryonicRsts"));
+	/* The old handshake's final ACK finds no request: a RST. */
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_ACK, NULL, 0, NULL, 0));
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no RST to the ACK");
+	EXPECT_EQ(PKT_RST, w.h.flags);
+	EXPECT_EQ(self->c.ack, w.h.seq);
+}
+
+/*
+ * A SYN with another ISN outside the window (here, before it): an ACK of
+ * what the request has, rate-limited (tcp_check_req: out of window), and
+ * the request lives on: the real final ACK completes it.
+ */
+TEST_F_TIMEOUT(rawpeer, reqsk_new_syn_out_of_window_acked, 60)
+{
+	int synacks, acks;
+	long skipped;
+
+	syn_burst(_metadata, self, variant->proto, P_ISN - 100000, 3, &synacks, &acks, &skipped);
+	EXPECT_EQ(0, synacks);
+	EXPECT_EQ(1, acks);
+	EXPECT_EQ(2, skipped);
+}
+
+/*
+ * RSTs for a request (RFC 5961 3.2, as tcp_check_req; RST|ACK: the ACK
+ * field is not checked with RST): one outside the window is dropped, one
+ * inside it but not at its left edge draws a challenge ACK, the exact one
+ * ends the request silently (AttemptFails, EmbryonicRsts).
+ */
+TEST_F_TIMEOUT(rawpeer, reqsk_rst, 60)
+{
+	long fails, rsts, ch;
+	struct wseg w;
+
+	drop_bare_rsts(_metadata, variant->proto);
+	raw_syn(_metadata, self, variant->proto, true);
+	fails = estp_counter(variant->proto, "AttemptFails");
+	rsts = estp_counter(variant->proto, "EmbryonicRsts");
+	ch = estp_counter(variant->proto, "ChallengeACK");
+	EXPECT_LE(0, fails);
+	EXPECT_LE(0, rsts);
+	EXPECT_LE(0, ch);
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1 + 0x40000000, PKT_RST | PKT_ACK, NULL, 0, NULL, 0));
+	ASSERT_EQ(0, raw_send(self, P_ISN + 2, PKT_RST | PKT_ACK, NULL, 0, NULL, 0));
+	expect_reqsk_ack(_metadata, self, "challenge ACK");
+	EXPECT_EQ(ch + 1, estp_counter(variant->proto, "ChallengeACK"));
+	EXPECT_EQ(1, peer_rows(variant->proto, P_LPORT, P_PORT, PEER_ST_SYN_RECV, NULL));
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_RST | PKT_ACK, NULL, 0, NULL, 0));
+	EXPECT_EQ(0, peer_wait_rows(variant->proto, P_LPORT, P_PORT, -1, 0, ANSWER_MS));
+	EXPECT_EQ(0, raw_recv(self, QUIET_MS, &w));
+	EXPECT_EQ(fails + 1, estp_counter(variant->proto, "AttemptFails"));
+	EXPECT_EQ(rsts + 1, estp_counter(variant->proto, "EmbryonicRsts"));
+}
+
+/*
+ * The final ACK with a TSval older than the SYN's (RFC 7323 5.3): PAWS
+ * rejects it before any child exists (tcp_check_req: PAWSEstab, an ACK
+ * back); the request's timer sends the SYN-ACK again, and a final ACK with
+ * a fresh TSval completes it.  ESTP made the child first, which dropped the
+ * ACK, and no SYN-ACK ever came again.
+ */
+TEST_F_TIMEOUT(rawpeer, reqsk_paws_final_ack, 60)
+{
+	int synacks, acks;
+	uint8_t opt[12];
+	struct wseg w;
+	long paws;
+
+	ASSERT_EQ(0, pin_cpu());
+	drop_bare_rsts(_metadata, variant->proto);
+	raw_syn(_metadata, self, variant->proto, true);
+	paws = estp_counter(variant->proto, "PAWSEstab");
+	EXPECT_LE(0, paws);
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_ACK, opt, ts_opt(self, opt, P_TSVAL - 500),
+			      NULL, 0));
+	expect_reqsk_ack(_metadata, self, "ACK");
+	EXPECT_EQ(paws + 1, estp_counter(variant->proto, "PAWSEstab"));
+	EXPECT_EQ(1, peer_rows(variant->proto, P_LPORT, P_PORT, PEER_ST_SYN_RECV, NULL));
+	EXPECT_EQ(0, peer_rows(variant->proto, P_LPORT, P_PORT, PEER_ST_ESTABLISHED, NULL));
+	/* Still a request: its timer sends the SYN-ACK again (a child would not). */
+	ASSERT_EQ(1, raw_recv(self, 2 * ANSWER_MS, &w)) TH_LOG("no SYN-ACK from the timer");
+	EXPECT_EQ(PKT_SYN | PKT_ACK, w.h.flags);
+	EXPECT_EQ(self->c.ack - 1, w.h.seq);
+	final_ack_closes_count(_metadata, self, P_TSVAL, &synacks, &acks);
+	EXPECT_EQ(0, synacks);
+	EXPECT_EQ(0, acks);
+	EXPECT_EQ(paws + 1, estp_counter(variant->proto, "PAWSEstab"));
+}
+
+/*
+ * A simultaneous open (RFC 9293 3.5) with the raw peer: our connect()'s
+ * SYN crosses the raw peer's SYN (ISN P_ISN), and our socket, in
+ * SYN_RECV, answers with its SYN again, now with an ACK.  The raw peer
+ * never acknowledges it.  Returns our ISN.
+ */
+static uint32_t raw_simopen(struct __test_metadata *_metadata, FIXTURE_DATA(rawpeer) *self,
+			    int proto)
+{
+	struct sockaddr_in sin = estp_sin4(PEER_ADDR, P_LPORT);
+	struct sockaddr_in dst = estp_sin4(PEER_ADDR, P_PORT);
+	struct wseg w;
+	uint32_t iss;
+
+	self->afd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, proto);
+	EXPECT_LE(0, self->afd);
+	if (self->afd < 0)
+		return 0;
+	EXPECT_EQ(0, bind(self->afd, (struct sockaddr *)&sin, sizeof(sin)));
+	memset(&self->c, 0, sizeof(self->c));
+	self->c.port = P_PORT;
+	self->c.lport = P_LPORT;
+	EXPECT_EQ(-1, connect(self->afd, (struct sockaddr *)&dst, sizeof(dst)));
+	EXPECT_EQ(EINPROGRESS, errno);
+	EXPECT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no SYN");
+	EXPECT_EQ(PKT_SYN, w.h.flags);
+	iss = w.h.seq;
+	self->c.seq = P_ISN + 1;
+	EXPECT_EQ(0, raw_send(self, P_ISN, PKT_SYN, syn_nots, sizeof(syn_nots), NULL, 0));
+	EXPECT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no SYN-ACK");
+	EXPECT_EQ(PKT_SYN | PKT_ACK, w.h.flags);
+	EXPECT_EQ(iss, w.h.seq);
+	EXPECT_EQ(P_ISN + 1, w.h.ack);
+	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(proto, P_LPORT, P_PORT));
+	self->c.ack = iss + 1;
+	return iss;
+}
+
+/*
+ * The next segment that is not @skip (flags) within @ms, the skipped ones
+ * counted in *@skipped: 1 and @w, or 0.
+ */
+static int raw_recv_skip(FIXTURE_DATA(rawpeer) *self, int ms, uint8_t skip, int *skipped,
+			 struct wseg *w)
+{
+	long end = pkt_now_ms() + ms;
+	int r;
+
+	*skipped = 0;
+	while ((r = raw_recv(self, end - pkt_now_ms() > 0 ? end - pkt_now_ms() : 0, w)) == 1) {
+		if (w->h.flags != skip)
+			return 1;
+		(*skipped)++;
+	}
+	return r;
+}
+
+/*
+ * shutdown(SHUT_WR) in SYN_RECV after a simultaneous open: TCP's
+ * tcp_shutdown() takes ESTABLISHED, SYN_SENT and CLOSE_WAIT only, so no
+ * FIN goes; the SYN-ACK is sent again until the peer acknowledges it, and
+ * then the FIN goes (tcp_rcv_state_process(): ESTABLISHED, then
+ * tcp_shutdown() again): FIN_WAIT1.  ESTP sent the FIN at once and then
+ * only the FIN (review M7 of part C).
+ */
+TEST_F_TIMEOUT(rawpeer, simopen_shutdown_sends_no_fin, 60)
+{
+	struct wseg w;
+	uint32_t iss;
+
+	iss = raw_simopen(_metadata, self, variant->proto);
+	ASSERT_FALSE(_metadata->exit_code) TH_LOG("no simultaneous open");
+	ASSERT_EQ(0, shutdown(self->afd, SHUT_WR));
+	ASSERT_EQ(1, raw_recv(self, 2 * ANSWER_MS, &w)) TH_LOG("nothing sent");
+	EXPECT_EQ(PKT_SYN | PKT_ACK, w.h.flags);
+	EXPECT_EQ(iss, w.h.seq);
+	EXPECT_EQ(P_ISN + 1, w.h.ack);
+	EXPECT_EQ(PEER_ST_SYN_RECV, peer_state(variant->proto, P_LPORT, P_PORT));
+	/* The peer acknowledges our SYN at last. */
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_ACK, NULL, 0, NULL, 0));
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no FIN");
+	EXPECT_EQ(PKT_FIN | PKT_ACK, w.h.flags);
+	EXPECT_EQ(iss + 1, w.h.seq);
+	EXPECT_EQ(P_ISN + 1, w.h.ack);
+	EXPECT_EQ(4, peer_state(variant->proto, P_LPORT, P_PORT)) TH_LOG("not FIN_WAIT1");
+	EXPECT_EQ(-1, send(self->afd, "x", 1, MSG_NOSIGNAL));
+	EXPECT_EQ(EPIPE, errno);
+}
+
+/*
+ * close() in SYN_RECV after a simultaneous open (tcp_close_state():
+ * FIN_WAIT1 with a FIN): the FIN goes, and the retransmit timer then sends
+ * the SYN-ACK, the head of the retransmission queue, not the FIN
+ * (tcp_retransmit_timer()).  An ACK of both ends FIN_WAIT1.  ESTP resent
+ * only the FIN, which a peer that lost our SYN drops.
+ */
+TEST_F_TIMEOUT(rawpeer, simopen_close_resends_syn, 60)
+{
+	struct wseg w;
+	int fins = 0;
+	uint32_t iss;
+
+	iss = raw_simopen(_metadata, self, variant->proto);
+	ASSERT_FALSE(_metadata->exit_code) TH_LOG("no simultaneous open");
+	ASSERT_EQ(0, close(self->afd));
+	self->afd = -1;
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no FIN");
+	EXPECT_EQ(PKT_FIN | PKT_ACK, w.h.flags);
+	EXPECT_EQ(iss + 1, w.h.seq);
+	EXPECT_EQ(P_ISN + 1, w.h.ack);
+	ASSERT_EQ(1, raw_recv_skip(self, 3 * ANSWER_MS, PKT_FIN | PKT_ACK, &fins, &w))
+		TH_LOG("only %d FINs again", fins);
+	TH_LOG("%d FINs before the SYN-ACK", fins);
+	EXPECT_EQ(PKT_SYN | PKT_ACK, w.h.flags);
+	EXPECT_EQ(iss, w.h.seq);
+	EXPECT_EQ(P_ISN + 1, w.h.ack);
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_ACK, NULL, 0, NULL, 0));
+	self->c.ack = iss + 2;
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_ACK, NULL, 0, NULL, 0));
+	EXPECT_EQ(1, peer_wait_rows(variant->proto, P_LPORT, P_PORT, 5, 1, ANSWER_MS))
+		TH_LOG("not FIN_WAIT2");
 }
 
 /* ---------------------------------------------------------------------- */
