@@ -188,7 +188,10 @@ struct estp_sock {
 
 	/* RTT estimation (RFC 6298), microseconds */
 	u32				srtt_us;	/* smoothed RTT << 3; 0: no sample yet */
-	u32				rttvar_us;	/* RTT variation << 2 */
+	u32				mdev_us;	/* RTT variation << 2 (RFC 6298's) */
+	u32				mdev_max_us;	/* the largest mdev_us this RTT */
+	u32				rttvar_us;	/* the RTO's share: mdev_max_us, smoothed */
+	u32				rtt_seq;	/* snd_nxt when this RTT began */
 	u64				syn_tx_us;	/* when our first SYN went out */
 	u8				syn_retrans:1;	/* the handshake was resent */
 

@@ -133,37 +133,60 @@ static u32 estp_ts_clock(const struct estp_sock *esk)
 }
 
 /*
- * RFC 6298 2.2 and 2.3 (tcp_rtt_estimator): SRTT and RTTVAR from one RTT
- * measurement, kept scaled as TCP keeps them: srtt_us is 8 * SRTT, so that
- * SRTT += (R - SRTT) / 8 is one addition, and rttvar_us is 4 * RTTVAR, so
- * that RTTVAR += (|R - SRTT| - RTTVAR) / 4 is one too, and is the 4 * RTTVAR
- * of the RTO itself.
+ * RFC 6298 2.2 and 2.3 as tcp_rtt_estimator() does them: srtt_us is
+ * 8 * SRTT, so that SRTT += (R - SRTT) / 8 is one addition, and mdev_us
+ * 4 * RTTVAR, so that RTTVAR += (|R - SRTT| - RTTVAR) / 4 is one too.  As
+ * TCP's, a sample under SRTT moves mdev_us an eighth as much (an RTT that
+ * falls is no reason for a longer RTO), and the RTO takes rttvar_us: the
+ * largest mdev_us of the last RTT, at least the 200 ms minimum, falling
+ * back towards it a quarter of the way each RTT.
  */
 static void estp_rtt_estimator(struct estp_sock *esk, u32 rtt_us)
 {
-	s32 err;
+	u32 rto_min = jiffies_to_usecs(ESTP_RTO_MIN);
+	s32 m = rtt_us;
 
 	if (!esk->srtt_us) {
-		/* The first: SRTT = R, RTTVAR = R / 2. */
+		/* The first: SRTT = R, RTTVAR = R / 2, so the RTO is 3 R or more. */
 		esk->srtt_us = rtt_us << 3;
-		esk->rttvar_us = rtt_us << 1;
+		esk->mdev_us = rtt_us << 1;
+		esk->rttvar_us = max(esk->mdev_us, rto_min);
+		esk->mdev_max_us = esk->rttvar_us;
+		esk->rtt_seq = esk->snd_nxt;
 		return;
 	}
-	err = (s32)(rtt_us - (esk->srtt_us >> 3));
-	esk->rttvar_us += abs(err) - (esk->rttvar_us >> 2);
-	esk->srtt_us += err;
+	m -= esk->srtt_us >> 3;
+	esk->srtt_us += m;
+	if (m < 0) {
+		m = -m - (esk->mdev_us >> 2);
+		if (m > 0)
+			m >>= 3;
+	} else {
+		m -= esk->mdev_us >> 2;
+	}
+	esk->mdev_us += m;
+	if (esk->mdev_us > esk->mdev_max_us) {
+		esk->mdev_max_us = esk->mdev_us;
+		esk->rttvar_us = max(esk->rttvar_us, esk->mdev_max_us);
+	}
+	if (estp_after(esk->snd_una, esk->rtt_seq)) {
+		if (esk->mdev_max_us < esk->rttvar_us)
+			esk->rttvar_us -= (esk->rttvar_us - esk->mdev_max_us) >> 2;
+		esk->rtt_seq = esk->snd_nxt;
+		esk->mdev_max_us = rto_min;
+	}
 	/* Nothing measures under a microsecond: keep "no sample" apart. */
 	esk->srtt_us = max(esk->srtt_us, 1U);
 }
 
 /*
- * RFC 6298 2.3 and 2.4 (tcp_set_rto): RTO = SRTT + max(G, 4 * RTTVAR), G
- * being the timer's granularity (a jiffy), within TCP's 200 ms and 120 s.
+ * RFC 6298 2.4 as tcp_set_rto(): RTO = SRTT + rttvar_us, which holds the
+ * 200 ms minimum itself, so that the RTO always exceeds the RTT by it; at
+ * most 120 s.
  */
 static void estp_set_rto(struct estp_sock *esk)
 {
-	u32 g = jiffies_to_usecs(1);
-	u64 rto_us = (esk->srtt_us >> 3) + max(g, esk->rttvar_us);
+	u64 rto_us = (esk->srtt_us >> 3) + esk->rttvar_us;
 	unsigned long rto = usecs_to_jiffies(min_t(u64, rto_us, U32_MAX));
 
 	esk->rto = clamp_t(unsigned long, rto, ESTP_RTO_MIN, ESTP_RTO_MAX);

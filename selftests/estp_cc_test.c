@@ -394,8 +394,6 @@ TEST_F(cc, rto_like_tcps)
 	long rto[2][2], cwnd, ssthresh;
 	int i, end;
 
-	if (variant->proto == IPPROTO_ESTP)
-		ESTP_XFAIL_REASON("ESTP's RTO is max(SRTT + 4 RTTVAR, 200 ms), TCP's SRTT + max(4 RTTVAR, 200 ms)");
 	ASSERT_EQ(0, estp_run("tc qdisc add dev lo root netem delay 20ms"))
 		TH_LOG("tc qdisc add dev lo root netem");
 	for (i = 0; i < 2; i++) {
@@ -419,13 +417,6 @@ TEST_F(cc, rto_like_tcps)
 		EXPECT_GE(2, labs(rto[1][end] - rto[0][end])) TH_LOG("end %d", end);
 	}
 }
-
-/*
- * ESTP's RFC 6298 estimator makes the RTO max(SRTT + 4 * RTTVAR, 200 ms)
- * (protocol.rst, "RTT and RTO"), not TCP's SRTT + max(4 * RTTVAR, 200 ms):
- * up to one SRTT shorter, 200 ms instead of 240 ms here.
- */
-XFAIL_ADD(cc, estp, rto_like_tcps);
 
 /*
  * A new default applies to sockets created afterwards, children of a
