@@ -151,17 +151,33 @@ out:
 
 /*
  * SO_RCVLOWAT, as tcp_set_rcvlowat(): at most half the largest receive
- * buffer the socket may have, so that a reader can always be woken.
+ * buffer the socket may have, and unless the user fixed SO_RCVBUF the
+ * buffer grows to hold the mark in payload, so that a reader can always
+ * be woken.  Data already there may be enough now.  Called with the sock
+ * locked (sock_setsockopt()).
  */
 static int estp_set_rcvlowat(struct sock *sk, int val)
 {
+	struct estp_sock *esk = estp_sk(sk);
 	int cap;
+	u64 space;
 
 	if (sk->sk_userlocks & SOCK_RCVBUF_LOCK)
 		cap = READ_ONCE(sk->sk_rcvbuf) >> 1;
 	else
 		cap = READ_ONCE(estp_pernet(sock_net(sk))->rmem[2]) >> 1;
-	WRITE_ONCE(sk->sk_rcvlowat, min(val, cap) ? : 1);
+	val = min(val, cap);
+	WRITE_ONCE(sk->sk_rcvlowat, val ? : 1);
+	if (estp_epollin_ready(sk, READ_ONCE(sk->sk_rcvlowat)))
+		sk->sk_data_ready(sk);
+	if (sk->sk_userlocks & SOCK_RCVBUF_LOCK)
+		return 0;
+	/* The buffer whose payload share is @val (tcp_space_from_win()). */
+	space = div_u64((u64)val << 8, max_t(u8, esk->rcv_ratio, 1));
+	if (space > READ_ONCE(sk->sk_rcvbuf)) {
+		WRITE_ONCE(sk->sk_rcvbuf, min_t(u64, space, INT_MAX));
+		esk->window_clamp = val;
+	}
 	return 0;
 }
 

@@ -560,6 +560,28 @@ static inline int estp_rcv_space(const struct sock *sk)
 }
 
 /*
+ * Enough in-order data to wake a reader (tcp_epollin_ready): @target
+ * bytes (SO_RCVLOWAT), or any once the receive buffer is nearly full or
+ * what is left of the window offered is under a segment, so that a mark
+ * the peer cannot reach never stalls the reader.  Lockless, for poll().
+ */
+static inline bool estp_epollin_ready(const struct sock *sk, int target)
+{
+	const struct estp_sock *esk = estp_sk(sk);
+	int avail = READ_ONCE(esk->rcv_nxt) - READ_ONCE(esk->copied_seq);
+	int rcvbuf = READ_ONCE(sk->sk_rcvbuf);
+	s32 win;
+
+	if (avail <= 0)
+		return false;
+	if (avail >= target || sk_under_memory_pressure(sk) ||
+	    atomic_read(&sk->sk_rmem_alloc) > rcvbuf - (rcvbuf >> 3))
+		return true;
+	win = (s32)(READ_ONCE(esk->rcv_wup) + READ_ONCE(esk->rcv_wnd) - READ_ONCE(esk->rcv_nxt));
+	return win <= (s32)READ_ONCE(esk->rcv_mss);
+}
+
+/*
  * A segment's size: the MSS, but at most half the largest window the peer
  * offered, so that a window never holds back a segment it could take half
  * of (tcp_bound_to_half_wnd; ESTP has no segment splitting).  Segments of

@@ -169,7 +169,8 @@ __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait)
 		mask |= EPOLLHUP;
 	if (shutdown & RCV_SHUTDOWN)
 		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
-	if (!skb_queue_empty_lockless(&sk->sk_receive_queue))
+	/* SO_RCVLOWAT bytes, or what must be read for more to come (tcp_poll). */
+	if (estp_epollin_ready(sk, sock_rcvlowat(sk, 0, INT_MAX)))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	/* A sock still in its handshake is neither readable nor writable. */
 	if (state != TCP_SYN_SENT && state != TCP_SYN_RECV) {

@@ -1423,7 +1423,8 @@ static int estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 le
 		if (RB_EMPTY_ROOT(&esk->out_of_order_queue))
 			esk->ack_pending |= ESTP_ACK_NOW;
 	}
-	if (!sock_flag(sk, SOCK_DEAD))
+	/* Readers wake at SO_RCVLOWAT, as tcp_data_ready() has them. */
+	if (!sock_flag(sk, SOCK_DEAD) && estp_epollin_ready(sk, READ_ONCE(sk->sk_rcvlowat)))
 		sk->sk_data_ready(sk);
 	return fin ? 2 : 1;
 }

@@ -664,8 +664,6 @@ TEST_F(conn, rcvlowat_poll)
 	double t0, secs;
 	int inq = -1;
 
-	if (variant->proto == IPPROTO_ESTP)
-		ESTP_XFAIL_REASON("estp_poll() and the wakeups ignore SO_RCVLOWAT");
 	connect_pair(_metadata, self, variant->proto);
 	ASSERT_EQ(0, set_opt(self->afd, SOL_SOCKET, SO_RCVLOWAT, 1000));
 	ASSERT_EQ(500, send(self->cfd, data, sizeof(data), 0));
@@ -686,12 +684,6 @@ TEST_F(conn, rcvlowat_poll)
 	EXPECT_EQ(1100, inq);
 }
 
-/*
- * estp_poll() sets EPOLLIN for any queued byte and ESTP keeps the default
- * sk_data_ready: neither looks at SO_RCVLOWAT, as tcp_poll() and
- * tcp_data_ready() do.
- */
-XFAIL_ADD(conn, estp, rcvlowat_poll);
 
 /*
  * A mark above the receive buffer grows the buffer to hold it, unless the
@@ -702,8 +694,6 @@ TEST_F(conn, rcvlowat_grows_rcvbuf)
 {
 	int fd, before, lowat;
 
-	if (variant->proto == IPPROTO_ESTP)
-		ESTP_XFAIL_REASON("estp_set_rcvlowat() does not grow SO_RCVBUF");
 	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
 	ASSERT_LE(0, fd);
 	before = estp_getsockopt_int(fd, SOL_SOCKET, SO_RCVBUF);
@@ -716,11 +706,5 @@ TEST_F(conn, rcvlowat_grows_rcvbuf)
 		TH_LOG("SO_RCVBUF %d before", before);
 	close(fd);
 }
-
-/*
- * estp_set_rcvlowat() caps the mark as tcp_set_rcvlowat() does but does not
- * grow sk_rcvbuf for it: a mark above the buffer may stall the reader.
- */
-XFAIL_ADD(conn, estp, rcvlowat_grows_rcvbuf);
 
 TEST_HARNESS_MAIN
