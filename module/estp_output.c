@@ -51,9 +51,13 @@ static struct rtable *estp_v4_route_ctl(struct net *net, struct flowi4 *fl4,
 	return estp_v4_route_ctl_ports(net, fl4, th->source, th->dest, saddr, daddr);
 }
 
-/* Checksum, prepend the IPv4 header and send on the route found for it. */
+/*
+ * Checksum, prepend the IPv4 header and send on the route found for it,
+ * with @ttl, or the route's hop limit when it is negative (ip_select_ttl()).
+ */
 static int estp_v4_xmit_ctl(struct net *net, struct sk_buff *skb,
-			    struct rtable *rt, const struct flowi4 *fl4, u8 tos)
+			    struct rtable *rt, const struct flowi4 *fl4, u8 tos,
+			    int ttl)
 {
 	struct iphdr *iph;
 
@@ -66,7 +70,7 @@ static int estp_v4_xmit_ctl(struct net *net, struct sk_buff *skb,
 	iph->tos = tos;
 	iph->tot_len = htons(skb->len);
 	iph->frag_off = htons(IP_DF);
-	iph->ttl = ip4_dst_hoplimit(&rt->dst);
+	iph->ttl = ttl < 0 ? ip4_dst_hoplimit(&rt->dst) : ttl;
 	iph->protocol = estp_ipproto;
 	iph->saddr = fl4->saddr;
 	iph->daddr = fl4->daddr;
@@ -102,7 +106,7 @@ int estp_v4_send_ctl(struct net *net, struct sk_buff *skb, __be32 saddr,
 		kfree_skb(skb);
 		return PTR_ERR(rt);
 	}
-	return estp_v4_xmit_ctl(net, skb, rt, &fl4, tos);
+	return estp_v4_xmit_ctl(net, skb, rt, &fl4, tos, -1);
 }
 
 /*
@@ -994,7 +998,9 @@ int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
 	th->window = htons(min_t(u32, ereq->rcv_wnd, U16_MAX));
 	/* The child's RTT sample, if this one is never resent. */
 	ereq->snt_synack_us = estp_clock_us();
-	return estp_v4_xmit_ctl(net, skb, rt, &fl4, inet_sk(listener)->tos);
+	/* The listener's IP_TOS and IP_TTL, as ip_build_and_send_pkt() sets. */
+	return estp_v4_xmit_ctl(net, skb, rt, &fl4, inet_sk(listener)->tos,
+				READ_ONCE(inet_sk(listener)->uc_ttl));
 }
 
 /*

@@ -1917,8 +1917,6 @@ TEST_F(iphdr, synack_tos_ttl)
 	struct iph_seen seen;
 	int i, synacks = 0;
 
-	if (variant->proto == IPPROTO_ESTP)
-		ESTP_XFAIL_REASON("ESTP's SYN-ACK carries the route's TTL, not the listener's IP_TTL");
 	iph_converse(_metadata, self, variant->proto, &seen);
 	for (i = 0; i < seen.n; i++) {
 		if (seen.seg[i].from_client || !(seen.seg[i].flags & PKT_SYN))
@@ -1929,13 +1927,6 @@ TEST_F(iphdr, synack_tos_ttl)
 	}
 	EXPECT_EQ(1, synacks);
 }
-
-/*
- * ESTP builds the SYN-ACK's IP header itself (estp_v4_xmit_ctl(); TCP's
- * ip_build_and_send_pkt() is not exported) with the route's hop limit,
- * not the listener's IP_TTL as ip_select_ttl() gives TCP's.
- */
-XFAIL_ADD(iphdr, estp, synack_tos_ttl);
 
 /* The accepted socket's data and ACKs: the listener's TOS and TTL, inherited. */
 TEST_F(iphdr, child_tos_ttl)
