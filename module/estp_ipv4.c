@@ -202,8 +202,9 @@ int estp_v4_do_rcv(struct sock *sk, struct sk_buff *skb)
 
 /*
  * Flag mixes no valid segment carries: SYN with FIN or RST, RST with FIN,
- * and segments with none of SYN, RST and ACK.  They are dropped and counted
- * before any lookup, so they are never answered.
+ * and segments with none of SYN, RST and ACK.  A sock of ours drops them,
+ * counted; where no sock is, or a listener, they are answered as TCP
+ * answers them (estp_v4_rcv()).
  */
 static bool estp_flags_impossible(u8 flags)
 {
@@ -358,6 +359,7 @@ int estp_v4_rcv(struct sk_buff *skb)
 	struct net *net = dev_net(skb->dev);
 	const struct estphdr *th;
 	const struct iphdr *iph;
+	bool bad_flags;
 	struct sock *sk;
 
 	if (skb->pkt_type != PACKET_HOST)
@@ -375,13 +377,14 @@ int estp_v4_rcv(struct sk_buff *skb)
 		goto discard;
 	}
 	th = estp_hdr(skb);
-	if (estp_flags_impossible(estp_flag_byte(th))) {
-		ESTP_INC_STATS(net, ESTP_MIB_INBADFLAGS);
-		goto discard;
-	}
+	bad_flags = estp_flags_impossible(estp_flag_byte(th));
 	iph = ip_hdr(skb);
 	sk = estp_lookup_established(net, iph->saddr, th->source, iph->daddr,
 				     th->dest, inet_iif(skb));
+	if (sk && bad_flags) {
+		estp_sock_gen_put(sk);
+		goto bad_flags;
+	}
 	if (sk && sk->sk_state == TCP_NEW_SYN_RECV)
 		return estp_v4_rcv_reqsk(net, skb, inet_reqsk(sk));
 	if (sk && sk->sk_state == TCP_TIME_WAIT) {
@@ -414,6 +417,15 @@ int estp_v4_rcv(struct sk_buff *skb)
 			goto discard;
 		/* The filter may have moved the header. */
 		th = estp_hdr(skb);
+		/*
+		 * tcp_rcv_state_process() in LISTEN: any ACK gets a RST, a
+		 * SYN with FIN and whatever has none of SYN and ACK is dropped.
+		 */
+		if (bad_flags) {
+			if (th->ack && !th->rst)
+				goto no_socket;
+			goto bad_flags;
+		}
 		/* Listeners take segments without their lock, as TCP's. */
 		if (th->ack && !th->syn && !th->rst) {
 			/* No request sock: the final ACK of a SYN cookie? */
@@ -425,9 +437,16 @@ int estp_v4_rcv(struct sk_buff *skb)
 			goto no_socket;
 		goto discard;
 	}
+	/* No sock: a RST for anything but a RST, as tcp_v4_send_reset(). */
+	if (bad_flags && th->rst)
+		goto bad_flags;
 no_socket:
 	ESTP_INC_STATS(net, ESTP_MIB_INNOSOCKET);
 	estp_v4_send_reset(net, skb);
+	goto discard;
+
+bad_flags:
+	ESTP_INC_STATS(net, ESTP_MIB_INBADFLAGS);
 	goto discard;
 
 hdr_error:
