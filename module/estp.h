@@ -690,6 +690,7 @@ struct estp_net {
 	int				tw_timeout;	/* seconds */
 	int				syncookies;	/* 0 off, 1 on overflow, 2 always */
 	int				max_tw_buckets;	/* limit of tw_count */
+	int				tw_reuse_mode;	/* net.estp.tw_reuse: 0, 1, 2 loopback */
 	int				keepalive_time;	/* seconds */
 	int				keepalive_intvl; /* seconds */
 	int				keepalive_probes;
@@ -926,6 +927,7 @@ int estp_child_process(struct sock *listener, struct sock *child,
 		       struct sk_buff *skb);
 void estp_time_wait(struct sock *sk, int state, int timeo);
 void estp_twsk_put(struct inet_timewait_sock *tw);
+void estp_twsk_deschedule_put(struct inet_timewait_sock *tw);
 void estp_twsk_purge(struct net *net);
 bool estp_timewait_state_process(struct inet_timewait_sock *tw, struct sk_buff *skb);
 

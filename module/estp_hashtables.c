@@ -427,27 +427,75 @@ static bool estp_ehash_taken(const struct estp_nulls_bucket *head,
 }
 
 /*
- * Put sk, bound to port, into the established hash if its 4-tuple is free
- * (__inet_check_established).  Under the bind bucket's lock.
+ * A time-wait minisock with sk's 4-tuple may give way to it
+ * (tcp_twsk_unique): when it saw timestamps, PAWS keeps the old segments
+ * apart, for a port the user bound at once, for one connect() picked with
+ * net.estp.tw_reuse (2: over loopback only) once a second has passed since
+ * its last TSval.  Not a FIN_WAIT2 orphan's.  The new connection's ISN
+ * starts past all the old one sent.  Under the established bucket's lock.
+ *
+ * Return: true, with a reference on @sktw for the caller to kill it with.
  */
-static int estp_ehash_insert_unique(struct sock *sk)
+static bool estp_twsk_unique(struct sock *sk, struct sock *sktw, bool bound)
+{
+	struct inet_timewait_sock *tw = inet_twsk(sktw);
+	const struct estp_timewait_sock *etw = estp_twsk(tw);
+	int reuse = READ_ONCE(estp_pernet(sock_net(sk))->tw_reuse_mode);
+	u32 stamp = READ_ONCE(etw->ts_recent_stamp);
+	u32 iss;
+
+	if (READ_ONCE(tw->tw_substate) == TCP_FIN_WAIT2)
+		reuse = 0;
+	if (reuse == 2 && tw->tw_bound_dev_if != LOOPBACK_IFINDEX &&
+	    !ipv4_is_loopback(tw->tw_daddr) && !ipv4_is_loopback(tw->tw_rcv_saddr))
+		reuse = 0;
+	if (!stamp || !(bound || (reuse && (s32)((u32)ktime_get_seconds() - stamp) > 0)))
+		return false;
+	if (!refcount_inc_not_zero(&tw->tw_refcnt))
+		return false;
+	/* estp_connect() makes the first sequence number iss + 1. */
+	iss = etw->snd_nxt + 65535 + 1;
+	estp_sk(sk)->iss = iss ? : 1;
+	return true;
+}
+
+/*
+ * Put sk, bound to port, into the established hash if its 4-tuple is free
+ * (__inet_check_established), or held by a time-wait minisock that gives
+ * way (estp_twsk_unique(); @bound: the user chose the port).  Under the
+ * bind bucket's lock, which a minisock's end takes: the caller kills the
+ * one returned in @twp, with its reference, after unlocking.
+ */
+static int estp_ehash_insert_unique(struct sock *sk, bool bound,
+				    struct inet_timewait_sock **twp)
 {
 	struct estp_nulls_bucket *head = estp_sk_ehash_bucket(sk);
-	int err = -EADDRNOTAVAIL;
+	struct hlist_nulls_node *node;
+	struct sock *sk2;
 
+	*twp = NULL;
 	spin_lock(&head->lock);
-	if (!estp_ehash_taken(head, sk)) {
-		sk_nulls_add_node_rcu(sk, &head->chain);
-		err = 0;
+	sk_nulls_for_each(sk2, node, &head->chain) {
+		if (!estp_match(sk2, sock_net(sk), sk->sk_daddr, sk->sk_dport,
+				sk->sk_rcv_saddr, sk->sk_num, sk->sk_bound_dev_if))
+			continue;
+		if (sk2->sk_state == TCP_TIME_WAIT && estp_twsk_unique(sk, sk2, bound)) {
+			*twp = inet_twsk(sk2);
+			break;
+		}
+		spin_unlock(&head->lock);
+		return -EADDRNOTAVAIL;
 	}
+	sk_nulls_add_node_rcu(sk, &head->chain);
 	spin_unlock(&head->lock);
-	return err;
+	return 0;
 }
 
 /* Try port for connect(): 0 when sk now owns it and is hashed. */
 static int estp_connect_try_port(struct sock *sk, unsigned short port)
 {
 	struct estp_hashbucket *head = estp_bhash_bucket(sock_net(sk), port);
+	struct inet_timewait_sock *tw = NULL;
 	struct estp_sock *esk = estp_sk(sk);
 	struct estp_bind_bucket *tb;
 	int err = -EADDRNOTAVAIL;
@@ -470,7 +518,7 @@ static int estp_connect_try_port(struct sock *sk, unsigned short port)
 	}
 	inet_sk(sk)->inet_num = port;
 	inet_sk(sk)->inet_sport = htons(port);
-	err = estp_ehash_insert_unique(sk);
+	err = estp_ehash_insert_unique(sk, false, &tw);
 	if (!err) {
 		sk_add_bind_node(sk, &tb->owners);
 		esk->bind_hash = tb;
@@ -484,6 +532,8 @@ static int estp_connect_try_port(struct sock *sk, unsigned short port)
 	}
 out:
 	spin_unlock_bh(&head->lock);
+	if (tw)
+		estp_twsk_deschedule_put(tw);
 	return err;
 }
 
@@ -507,10 +557,13 @@ int estp_hash_connect(struct sock *sk)
 
 	if (inet->inet_num) {
 		struct estp_hashbucket *head = estp_bhash_bucket(net, inet->inet_num);
+		struct inet_timewait_sock *tw;
 
 		spin_lock_bh(&head->lock);
-		err = estp_ehash_insert_unique(sk);
+		err = estp_ehash_insert_unique(sk, true, &tw);
 		spin_unlock_bh(&head->lock);
+		if (tw)
+			estp_twsk_deschedule_put(tw);
 		return err;
 	}
 	offset = siphash_3u32((__force u32)inet->inet_rcv_saddr,

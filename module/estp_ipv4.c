@@ -82,6 +82,8 @@ int estp_v4_connect(struct sock *sk, struct estp_sockaddr *uaddr, int addr_len)
 
 	/* As the seed shows: SYN_SENT first, then the port and the hash. */
 	estp_set_state(sk, TCP_SYN_SENT);
+	/* A time-wait minisock this connection replaces sets it. */
+	estp_sk(sk)->iss = 0;
 	err = estp_hash_connect(sk);
 	if (err)
 		goto failure;
@@ -100,8 +102,9 @@ int estp_v4_connect(struct sock *sk, struct estp_sockaddr *uaddr, int addr_len)
 	estp_sync_mss(sk, dst_mtu(&rt->dst));
 	rt = NULL;
 
-	estp_sk(sk)->iss = estp_v4_init_seq(inet->inet_saddr, inet->inet_daddr,
-					    inet->inet_sport, inet->inet_dport);
+	if (!estp_sk(sk)->iss)
+		estp_sk(sk)->iss = estp_v4_init_seq(inet->inet_saddr, inet->inet_daddr,
+						    inet->inet_sport, inet->inet_dport);
 	atomic_set(&inet->inet_id, get_random_u16());
 	return estp_connect(sk);
 

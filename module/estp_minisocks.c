@@ -287,8 +287,14 @@ static void estp_twsk_kill(struct inet_timewait_sock *tw)
 	estp_twsk_unbind(tw);
 }
 
-/* Stop the minisock's timer and kill it (inet_twsk_deschedule_put). */
-static void estp_twsk_deschedule_put(struct inet_timewait_sock *tw)
+/**
+ * estp_twsk_deschedule_put - stop a minisock's timer and kill it
+ *	(inet_twsk_deschedule_put)
+ * @tw: the minisock; the caller's reference on it is dropped
+ *
+ * Takes the bind bucket's lock: not to be called under it.
+ */
+void estp_twsk_deschedule_put(struct inet_timewait_sock *tw)
 {
 	if (timer_delete(&tw->tw_timer))
 		estp_twsk_put(tw);		/* the timer's */

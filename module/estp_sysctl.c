@@ -129,6 +129,14 @@ static const struct ctl_table estp_sysctl_template[] = {
 		.extra1		= SYSCTL_ZERO,
 	},
 	{
+		.procname	= "tw_reuse",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= &estp_two,
+	},
+	{
 		.procname	= "keepalive_time",
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
@@ -264,7 +272,7 @@ static size_t estp_sysctl_fill(void *table, struct net *net)
 	struct estp_net *en = estp_pernet(net);
 	int *data[] = {
 		&en->syn_retries, &en->synack_retries, &en->fin_timeout, &en->tw_timeout,
-		&en->syncookies, &en->max_tw_buckets, &en->keepalive_time,
+		&en->syncookies, &en->max_tw_buckets, &en->tw_reuse_mode, &en->keepalive_time,
 		&en->keepalive_intvl, &en->keepalive_probes, &en->invalid_ratelimit,
 		&en->challenge_ack_limit, &en->retries2, en->rmem, en->wmem,
 		&en->timestamps, &en->sack, &en->window_scaling,
@@ -334,6 +342,7 @@ int estp_sysctl_net_init(struct net *net)
 	 */
 	en->retries2 = READ_ONCE(net->ipv4.sysctl_tcp_retries2);
 	en->max_tw_buckets = READ_ONCE(net->ipv4.tcp_death_row.sysctl_max_tw_buckets);
+	en->tw_reuse_mode = READ_ONCE(net->ipv4.sysctl_tcp_tw_reuse);
 	for (i = 0; i < 3; i++) {
 		en->rmem[i] = READ_ONCE(net->ipv4.sysctl_tcp_rmem[i]);
 		en->wmem[i] = READ_ONCE(net->ipv4.sysctl_tcp_wmem[i]);

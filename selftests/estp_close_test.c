@@ -645,8 +645,6 @@ TEST_F(fin, time_wait_bind_reuse)
  */
 TEST_F(fin, time_wait_connect)
 {
-	if (variant->proto == IPPROTO_ESTP)
-		ESTP_XFAIL_REASON("ESTP has no tcp_twsk_unique(): connect() over its own TIME_WAIT 4-tuple is EADDRNOTAVAIL");
 	open_pair(_metadata, self, variant->proto, PORT_BASE + 11, true);
 	client_time_wait(_metadata, self);
 	self->cfd = socket(AF_INET, SOCK_STREAM, variant->proto);
@@ -660,9 +658,6 @@ TEST_F(fin, time_wait_connect)
 	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->lport, self->cport, NULL));
 	EXPECT_EQ(0, estp_so_error(self->cfd));
 }
-
-/* A divergence, not a choice: TIME_WAIT reuse (tcp_twsk_unique()) is still to come. */
-XFAIL_ADD(fin, estp, time_wait_connect);
 
 /*
  * The same 4-tuple again, towards the side in TIME_WAIT: the new SYN ends
@@ -1044,6 +1039,48 @@ TEST_F(fin, fin_timeout_long)
 	/* The server had our FIN: the reset is EPIPE (linger2_abort). */
 	EXPECT_EQ(EPIPE, estp_so_error(fd3[1]));
 	close(fd3[1]);
+}
+
+/*
+ * connect() with no port bound takes the port of a time-wait minisock that
+ * saw timestamps under net.ipv4.tcp_tw_reuse (2, the default: over
+ * loopback only) once a second has passed since its last timestamp
+ * (tcp_twsk_unique() for inet_hash_connect()'s search): with one port to
+ * pick from, EADDRNOTAVAIL with tw_reuse 0, a connection with 2.
+ */
+TEST_F(fin, time_wait_reuse_ephemeral)
+{
+	char path[64];
+	int fd, err;
+	double end;
+
+	ASSERT_EQ(0, estp_sysctl_set("/proc/sys/net/ipv4/ip_local_port_range", "40100 40100"));
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 12, false);
+	ASSERT_EQ(40100, self->cport);
+	client_time_wait(_metadata, self);
+	knob(variant->proto, "tw_reuse", path, sizeof(path));
+	ASSERT_EQ(0, estp_sysctl_set(path, "0"));
+	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(EADDRNOTAVAIL, try_connect(fd, "127.0.0.1", self->lport));
+	close(fd);
+	ASSERT_EQ(0, estp_sysctl_set(path, "2"));
+	/* Until the minisock's last timestamp is a second old. */
+	end = now_s() + 5;
+	do {
+		fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+		ASSERT_LE(0, fd);
+		err = try_connect(fd, "127.0.0.1", self->lport);
+		if (err) {
+			close(fd);
+			usleep(100000);
+		}
+	} while (err == EADDRNOTAVAIL && now_s() < end);
+	ASSERT_EQ(0, err);
+	self->cfd = fd;
+	EXPECT_EQ(40100, estp_local_port(fd));
+	self->afd = accept_ready(self->lfd);
+	EXPECT_LE(0, self->afd);
 }
 
 /*
