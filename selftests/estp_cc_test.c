@@ -384,22 +384,28 @@ TEST_F(cc, established)
 }
 
 /*
- * The RTO after a handshake over a 40 ms round trip (netem delay 20 ms on
+ * The RTO after a handshake over a round trip of 2 * @delay_ms (netem on
  * this test's lo), at both ends, is TCP's over the same path in the same
  * netns, within 2 clock ticks (each end has one RTT sample, which TCG
- * makes vary).  TCP sets SRTT + max(4 * RTTVAR, 200 ms): 240 ms here.
+ * makes vary).  TCP sets SRTT + max(4 * RTTVAR, 200 ms).  Without
+ * timestamps the passive end's sample is the SYN-ACK's alone.
  */
-TEST_F(cc, rto_like_tcps)
+static void rto_case(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
+		     int vproto, int delay_ms, bool ts, int port)
 {
 	long rto[2][2], cwnd, ssthresh;
 	int i, end;
 
-	ASSERT_EQ(0, estp_run("tc qdisc add dev lo root netem delay 20ms"))
+	if (!ts) {
+		ASSERT_EQ(0, estp_sysctl_set("/proc/sys/net/ipv4/tcp_timestamps", "0"));
+		ASSERT_EQ(0, estp_sysctl_set("/proc/sys/net/estp/timestamps", "0"));
+	}
+	ASSERT_EQ(0, estp_runf("tc qdisc add dev lo root netem delay %dms", delay_ms))
 		TH_LOG("tc qdisc add dev lo root netem");
 	for (i = 0; i < 2; i++) {
-		int proto = i ? variant->proto : IPPROTO_TCP;
+		int proto = i ? vproto : IPPROTO_TCP;
 
-		open_pair(_metadata, self, proto, PORT_BASE + 5 + i, NULL, NULL);
+		open_pair(_metadata, self, proto, port + i, NULL, NULL);
 		ASSERT_EQ(0, proc_cc(proto, self->cport, self->port, &rto[i][0], &cwnd,
 				     &ssthresh));
 		ASSERT_EQ(0, proc_cc(proto, self->port, self->cport, &rto[i][1], &cwnd,
@@ -409,13 +415,25 @@ TEST_F(cc, rto_like_tcps)
 		estp_close_abort(&self->lfd);
 	}
 	TH_LOG("RTO in clock ticks, client and server: TCP %ld %ld, %s %ld %ld",
-	       rto[0][0], rto[0][1], variant->proto == IPPROTO_TCP ? "TCP" : "ESTP",
+	       rto[0][0], rto[0][1], vproto == IPPROTO_TCP ? "TCP" : "ESTP",
 	       rto[1][0], rto[1][1]);
 	for (end = 0; end < 2; end++) {
 		/* The delay is there: TCP adds the SRTT to its 200 ms. */
-		EXPECT_LE(22, rto[0][end]);
+		EXPECT_LE(20 + 2 * delay_ms / 10, rto[0][end]);
 		EXPECT_GE(2, labs(rto[1][end] - rto[0][end])) TH_LOG("end %d", end);
 	}
+}
+
+/* 40 ms: 240 ms. */
+TEST_F(cc, rto_like_tcps)
+{
+	rto_case(_metadata, self, variant->proto, 20, true, PORT_BASE + 5);
+}
+
+/* 100 ms without timestamps: 300 ms, the first RTO after a passive open too. */
+TEST_F(cc, rto_like_tcps_no_ts)
+{
+	rto_case(_metadata, self, variant->proto, 50, false, PORT_BASE + 7);
 }
 
 /*
