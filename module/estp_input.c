@@ -845,23 +845,33 @@ static void estp_sack_state(struct sock *sk)
  *
  * In Open state with SACK, if nothing acknowledges the flight within two
  * SRTTs (more for a lone segment the peer may hold for its delayed ACK),
- * one segment is sent to draw an ACK whose SACK shows what is lost, so
- * that recovery starts without waiting for the RTO.
+ * at the latest when the RTO would fire, one segment is sent to draw an
+ * ACK whose SACK shows what is lost, so that recovery starts without the
+ * RTO's collapse of the window.
  */
 void estp_schedule_loss_probe(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
-	u32 srtt = esk->srtt_us >> 3;
-	unsigned long pto;
+	u32 srtt = esk->srtt_us >> 3, out = esk->packets_out;
+	unsigned long pto, when;
 
-	if (!esk->sack_ok || !esk->packets_out || esk->ca_state != ESTP_CA_OPEN ||
+	/* Our FIN in flight counts as a segment, as TCP's FIN skb does. */
+	if (esk->fin_sent && esk->snd_una != esk->snd_nxt)
+		out++;
+	if (!esk->sack_ok || !out || esk->ca_state != ESTP_CA_OPEN ||
 	    esk->tlp_high_seq || !srtt || esk->early_timer)
 		return;
 	pto = usecs_to_jiffies(2 * srtt);
-	if (esk->packets_out == 1)
+	if (out == 1)
 		pto = max(pto, usecs_to_jiffies(srtt + srtt / 2) + ESTP_DELACK_MAX);
 	pto = max_t(unsigned long, pto, msecs_to_jiffies(10));
-	estp_arm_early_timer(sk, ESTP_EARLY_TLP, jiffies + pto);
+	when = jiffies + pto;
+	/* Not after the RTO: the probe goes in its place (tcp_rto_delta_us()). */
+	if (timer_pending(&esk->retransmit_timer) &&
+	    time_before(esk->retransmit_timer.expires, when))
+		when = esk->retransmit_timer.expires;
+	esk->early_timer = ESTP_EARLY_TLP;
+	sk_reset_timer(sk, &esk->retransmit_timer, when);
 }
 
 /*

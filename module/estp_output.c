@@ -1153,6 +1153,8 @@ static void estp_send_fin_now(struct sock *sk)
 	estp_xmit_fin(sk);
 	if (!timer_pending(&esk->retransmit_timer))
 		estp_reset_xmit_timer(sk);
+	/* A FIN is a segment sent: a probe may follow it (tcp_write_xmit). */
+	estp_schedule_loss_probe(sk);
 }
 
 /*

@@ -1338,6 +1338,28 @@ TEST_F_TIMEOUT(rawpeer, loss_probe_resends_fin, 60)
 }
 
 /*
+ * A FIN alone in flight is probed as a segment would be: sent again once
+ * by the tail loss probe, at the latest when the RTO would fire
+ * (tcp_schedule_loss_probe() counts the FIN's skb in packets_out and
+ * takes the earlier of the probe timeout and the RTO): LossProbes counts it.
+ */
+TEST_F_TIMEOUT(rawpeer, loss_probe_lone_fin, 60)
+{
+	long probes = estp_counter(variant->proto, "LossProbes");
+	struct wseg w;
+
+	ASSERT_LE(0, probes);
+	raw_connect(_metadata, self, variant->proto, true);
+	ASSERT_EQ(0, shutdown(self->afd, SHUT_WR));
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no FIN");
+	ASSERT_EQ(PKT_FIN | PKT_ACK, w.h.flags);
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no FIN again");
+	EXPECT_EQ(PKT_FIN | PKT_ACK, w.h.flags);
+	EXPECT_EQ(self->c.ack - P_ISN, w.h.seq - P_ISN);
+	EXPECT_EQ(probes + 1, estp_counter(variant->proto, "LossProbes"));
+}
+
+/*
  * The ACK of our FIN stops the retransmit timer only (tcp_ack): a delayed
  * ACK owed for data taken just before still goes out.
  */
