@@ -1328,8 +1328,9 @@ static int many_tw(int proto, int port)
 
 	if (estp_netns_private())
 		return -1;
-	/* TCP's default (2) lets connect() on loopback reuse a TIME_WAIT port. */
-	if (proto == IPPROTO_TCP && estp_sysctl_set("/proc/sys/net/ipv4/tcp_tw_reuse", "0"))
+	/* The default (2) lets connect() on loopback reuse a TIME_WAIT port. */
+	if (estp_sysctl_set(proto == IPPROTO_TCP ? "/proc/sys/net/ipv4/tcp_tw_reuse" :
+			    "/proc/sys/net/estp/tw_reuse", "0"))
 		return -1;
 	lfd = socket(AF_INET, SOCK_STREAM, proto);
 	if (lfd < 0 || try_bind(lfd, "127.0.0.1", port) || listen(lfd, 8))
