@@ -1316,7 +1316,10 @@ TEST_F(fin, disconnect_wakes_reader)
 /*
  * Many minisocks in a netns that goes: its exit purges them all in one
  * walk of the table (inet_twsk_purge(), review B10) and the netns goes.
- * Functional, not timed: the time taken is only logged.
+ * Functional, not timed: the time taken is only logged.  TIME_WAIT lasts
+ * 60 s, which making them all may take on a loaded debug guest: the first
+ * may be gone before the last comes (TCP 1999, ESTP 1935 once), so at
+ * least half must be there when the netns goes.
  */
 #define MANY_TW		2000
 
@@ -1385,7 +1388,7 @@ TEST_F_TIMEOUT(fin, netns_exit_many_tw, 300)
 	close(pipefd[1]);
 	EXPECT_EQ((ssize_t)sizeof(n), read(pipefd[0], &n, sizeof(n)));
 	close(pipefd[0]);
-	EXPECT_EQ(MANY_TW, n);
+	EXPECT_LE(MANY_TW / 2, n);
 	/* Its netns goes with it, and its exit frees the minisocks. */
 	t0 = pkt_now_ms();
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
