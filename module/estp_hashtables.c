@@ -412,9 +412,9 @@ begin:
 	return NULL;
 }
 
-/* Whether an established bucket holds the 4-tuple of sk.  Under its lock. */
-static bool estp_ehash_taken(const struct estp_nulls_bucket *head,
-			     const struct sock *sk)
+/* What in an established bucket holds the 4-tuple of sk, or NULL.  Under its lock. */
+static struct sock *estp_ehash_holder(const struct estp_nulls_bucket *head,
+				      const struct sock *sk)
 {
 	struct hlist_nulls_node *node;
 	struct sock *sk2;
@@ -422,8 +422,8 @@ static bool estp_ehash_taken(const struct estp_nulls_bucket *head,
 	sk_nulls_for_each(sk2, node, &head->chain)
 		if (estp_match(sk2, sock_net(sk), sk->sk_daddr, sk->sk_dport,
 			       sk->sk_rcv_saddr, sk->sk_num, sk->sk_bound_dev_if))
-			return true;
-	return false;
+			return sk2;
+	return NULL;
 }
 
 /*
@@ -470,21 +470,17 @@ static int estp_ehash_insert_unique(struct sock *sk, bool bound,
 				    struct inet_timewait_sock **twp)
 {
 	struct estp_nulls_bucket *head = estp_sk_ehash_bucket(sk);
-	struct hlist_nulls_node *node;
 	struct sock *sk2;
 
 	*twp = NULL;
 	spin_lock(&head->lock);
-	sk_nulls_for_each(sk2, node, &head->chain) {
-		if (!estp_match(sk2, sock_net(sk), sk->sk_daddr, sk->sk_dport,
-				sk->sk_rcv_saddr, sk->sk_num, sk->sk_bound_dev_if))
-			continue;
-		if (sk2->sk_state == TCP_TIME_WAIT && estp_twsk_unique(sk, sk2, bound)) {
-			*twp = inet_twsk(sk2);
-			break;
+	sk2 = estp_ehash_holder(head, sk);
+	if (sk2) {
+		if (sk2->sk_state != TCP_TIME_WAIT || !estp_twsk_unique(sk, sk2, bound)) {
+			spin_unlock(&head->lock);
+			return -EADDRNOTAVAIL;
 		}
-		spin_unlock(&head->lock);
-		return -EADDRNOTAVAIL;
+		*twp = inet_twsk(sk2);
 	}
 	sk_nulls_add_node_rcu(sk, &head->chain);
 	spin_unlock(&head->lock);
@@ -597,7 +593,7 @@ bool estp_ehash_insert(struct sock *sk, struct sock *osk)
 			done = true;
 		}
 	} else {
-		done = !estp_ehash_taken(head, sk);
+		done = !estp_ehash_holder(head, sk);
 	}
 	if (done && sk)
 		__sk_nulls_add_node_rcu(sk, &head->chain);
