@@ -1360,6 +1360,53 @@ TEST_F_TIMEOUT(rawpeer, loss_probe_lone_fin, 60)
 }
 
 /*
+ * Issue 11, item 6: the first resend of a passive opener's FIN after a
+ * 100 ms handshake round trip without timestamps.  The SYN-ACK's RTT is
+ * the only sample, so SRTT 100 ms and RTTVAR 50 ms give an RTO of 300 ms,
+ * and the loss probe of a lone segment (2 SRTT + 200 ms) comes no later:
+ * TCP resends at 300 ms, not at the initial 1 s.  With TCP_USER_TIMEOUT on
+ * the listener (@uto_ms, inherited) the RTO is clamped to what is left of
+ * it, never lengthened.  Bounds leave TCG's tens of ms of jitter.
+ */
+static void passive_fin_rto(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(rawpeer) *self, int proto, int uto_ms)
+{
+	struct timespec rtt = { .tv_nsec = 100 * 1000 * 1000 };
+	long sent, gap;
+	struct wseg w;
+
+	raw_syn(_metadata, self, proto, false);
+	if (uto_ms)
+		ASSERT_EQ(0, setsockopt(self->lfd, IPPROTO_TCP, ESTP_USER_TIMEOUT, &uto_ms,
+					sizeof(uto_ms)));
+	/* The round trip is this test's input, not a wait for an event. */
+	nanosleep(&rtt, NULL);
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_ACK, NULL, 0, NULL, 0));
+	self->afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->afd);
+	ASSERT_EQ(0, shutdown(self->afd, SHUT_WR));
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no FIN");
+	ASSERT_EQ(PKT_FIN | PKT_ACK, w.h.flags);
+	sent = pkt_now_ms();
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no FIN again");
+	gap = pkt_now_ms() - sent;
+	EXPECT_EQ(PKT_FIN | PKT_ACK, w.h.flags);
+	TH_LOG("FIN resent after %ld ms", gap);
+	EXPECT_LE(250, gap);
+	EXPECT_GE(500, gap);
+}
+
+TEST_F_TIMEOUT(rawpeer, passive_fin_rto_from_synack, 60)
+{
+	passive_fin_rto(_metadata, self, variant->proto, 0);
+}
+
+TEST_F_TIMEOUT(rawpeer, passive_fin_rto_user_timeout, 60)
+{
+	passive_fin_rto(_metadata, self, variant->proto, 10000);
+}
+
+/*
  * The ACK of our FIN stops the retransmit timer only (tcp_ack): a delayed
  * ACK owed for data taken just before still goes out.
  */
