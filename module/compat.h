@@ -105,6 +105,19 @@ estp_register_net_sysctl(struct net *net, const char *path,
 				ctl_table
 #endif
 
+/*
+ * 6.5 made the first tcp_syn_linear_timeouts (4) SYN timeouts of a connect
+ * linear, and added as many retries; before, every one doubled.
+ */
+static inline int estp_tcp_syn_linear_timeouts(const struct net *net)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	return READ_ONCE(net->ipv4.sysctl_tcp_syn_linear_timeouts);
+#else
+	return 0;
+#endif
+}
+
 /* 6.6 turned inet_sock's flags into bits (inet_test_bit()). */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
 #define estp_recverr(sk)	inet_test_bit(RECVERR, sk)

@@ -685,6 +685,7 @@ struct estp_net {
 	/* net.estp.congestion_control; holds a reference on its owner */
 	const struct estp_congestion_ops __rcu *ca_default;
 	int				syn_retries;	/* net.estp.* */
+	int				syn_linear_timeouts; /* SYN timeouts not doubled */
 	int				synack_retries;
 	int				fin_timeout;	/* seconds */
 	int				tw_timeout;	/* seconds */

@@ -607,6 +607,8 @@ int estp_connect(struct sock *sk)
 	esk->rcv_wscale = ws;
 	esk->rcv_ssthresh = esk->rcv_wnd;
 	esk->retransmits = 0;
+	/* A connect's time runs from its first SYN (tcp_connect). */
+	esk->retrans_stamp = (u32)jiffies ? : 1;
 	esk->fin_sent = 0;	/* a sock may connect again after a disconnect */
 	esk->fin_queued = 0;
 	esk->syn_unacked = 1;

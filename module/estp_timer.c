@@ -53,10 +53,27 @@ static unsigned int estp_syn_retries(const struct sock *sk)
 	return estp_sk(sk)->syn_retries ? : READ_ONCE(estp_pernet(sock_net(sk))->syn_retries);
 }
 
-/* The RTO after backoff, at most ESTP_RTO_MAX (inet_csk_rto_backoff). */
-static unsigned long estp_rto_backoff(const struct estp_sock *esk)
+/*
+ * SYN timeouts of a connect that keep the RTO rather than double it
+ * (tcp_syn_linear_timeouts): so many, and as many retries more.
+ */
+static unsigned int estp_syn_linear(const struct sock *sk)
 {
-	u64 when = (u64)esk->rto << min_t(u8, esk->retransmits, 31);
+	if (sk->sk_state != TCP_SYN_SENT)
+		return 0;
+	return READ_ONCE(estp_pernet(sock_net(sk))->syn_linear_timeouts);
+}
+
+/*
+ * The RTO after backoff, at most ESTP_RTO_MAX (inet_csk_rto_backoff): one
+ * doubling a timeout, but for a connect's first linear ones.
+ */
+static unsigned long estp_rto_backoff(const struct sock *sk)
+{
+	const struct estp_sock *esk = estp_sk(sk);
+	unsigned int linear = estp_syn_linear(sk);
+	unsigned int shift = esk->retransmits > linear ? esk->retransmits - linear : 0;
+	u64 when = (u64)esk->rto << min(shift, 31U);
 
 	return min_t(u64, when, ESTP_RTO_MAX);
 }
@@ -96,8 +113,9 @@ static unsigned long estp_model_timeout(unsigned int boundary,
 
 /*
  * Has this loss episode lasted too long (retransmits_timed_out)?  From the
- * first resend: ESTP_USER_TIMEOUT if set, else the time @boundary
- * retransmissions from ESTP_RTO_MIN take.
+ * first resend, or a connect's first SYN: ESTP_USER_TIMEOUT if set, else the
+ * time @boundary retransmissions take from ESTP_RTO_MIN, or from the
+ * initial RTO for a SYN.
  */
 static bool estp_retransmits_timed_out(const struct sock *sk,
 				       unsigned int boundary)
@@ -110,6 +128,8 @@ static bool estp_retransmits_timed_out(const struct sock *sk,
 		return false;
 	if (user_timeout)
 		timeout = msecs_to_jiffies(user_timeout);
+	else if ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV))
+		timeout = estp_model_timeout(boundary, ESTP_TIMEOUT_INIT);
 	else
 		timeout = estp_model_timeout(boundary, ESTP_RTO_MIN);
 	return estp_retrans_elapsed(esk) >= timeout;
@@ -124,7 +144,7 @@ static unsigned int estp_retry_until(const struct sock *sk)
 {
 	if (!sock_flag(sk, SOCK_DEAD))
 		return READ_ONCE(estp_pernet(sock_net(sk))->retries2);
-	return estp_rto_backoff(estp_sk(sk)) < ESTP_RTO_MAX ? ESTP_ORPHAN_RETRIES : 0;
+	return estp_rto_backoff(sk) < ESTP_RTO_MAX ? ESTP_ORPHAN_RETRIES : 0;
 }
 
 /*
@@ -146,7 +166,7 @@ static bool estp_probe_timed_out(const struct sock *sk)
 		return false;
 	if (user_timeout && estp_retrans_elapsed(esk) >= msecs_to_jiffies(user_timeout))
 		return true;
-	if (sock_flag(sk, SOCK_DEAD) && estp_rto_backoff(esk) >= ESTP_RTO_MAX)
+	if (sock_flag(sk, SOCK_DEAD) && estp_rto_backoff(sk) >= ESTP_RTO_MAX)
 		return true;
 	retries2 = READ_ONCE(estp_pernet(sock_net(sk))->retries2);
 	return silent >= estp_model_timeout(retries2, ESTP_RTO_MIN);
@@ -163,7 +183,7 @@ static bool estp_probe_timed_out(const struct sock *sk)
 void estp_reset_xmit_timer(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
-	unsigned long when = estp_rto_backoff(esk);
+	unsigned long when = estp_rto_backoff(sk);
 	u32 user_timeout = READ_ONCE(esk->user_timeout);
 
 	esk->early_timer = 0;	/* armed for the RTO itself now */
@@ -197,7 +217,9 @@ static void estp_retransmit_timer(struct sock *sk)
 	switch (sk->sk_state) {
 	case TCP_SYN_SENT:
 	case TCP_SYN_RECV:	/* a simultaneous open: only full socks here */
-		if (esk->retransmits >= estp_syn_retries(sk)) {
+		/* By count or by time, whichever runs out first. */
+		if (esk->retransmits >= estp_syn_retries(sk) + estp_syn_linear(sk) ||
+		    estp_retransmits_timed_out(sk, estp_syn_retries(sk))) {
 			estp_write_err(sk);
 			return;
 		}

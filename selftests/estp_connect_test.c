@@ -406,14 +406,15 @@ FIXTURE_TEARDOWN(blackhole)
 }
 
 #define SYN_LINEAR	"/proc/sys/net/ipv4/tcp_syn_linear_timeouts"
+#define ESTP_SYN_LINEAR	"/proc/sys/net/estp/syn_linear_timeouts"
 
 /*
  * TCP_SYNCNT 1: the SYN, one retransmission, then ETIMEDOUT, 3 s with
  * exponential backoff from the 1 s initial RTO.  Exactly two SYNs reach the
  * other end: the count is what tells one retry from the sysctl's 6
  * (minutes) or any other, so the time only needs a lower bound (timers do
- * not fire early) and a loose upper one.  ESTP has no linear SYN timeouts
- * (tcp_syn_linear_timeouts, 6.5 on, which also add retries): off for TCP
+ * not fire early) and a loose upper one.  Linear SYN timeouts
+ * (tcp_syn_linear_timeouts, 6.5 on, which also add retries): off for both
  * in this netns, so that both follow the schedule every kernel shares.
  */
 TEST_F(blackhole, syn_timeout)
@@ -423,6 +424,7 @@ TEST_F(blackhole, syn_timeout)
 
 	if (!access(SYN_LINEAR, F_OK))
 		ASSERT_EQ(0, estp_sysctl_set(SYN_LINEAR, "0"));
+	ASSERT_EQ(0, estp_sysctl_set(ESTP_SYN_LINEAR, "0"));
 	/* ESTP takes TCP's options at SOL_TCP. */
 	ASSERT_EQ(0, setsockopt(self->fd[0], SOL_TCP, TCP_SYNCNT, &(int){ 1 }, sizeof(int)));
 	t = now_s();
@@ -434,6 +436,106 @@ TEST_F(blackhole, syn_timeout)
 	EXPECT_EQ(2, bh_syns(self->cap, variant->proto, port));
 	EXPECT_EQ(0, estp_so_error(self->fd[0]));
 	EXPECT_EQ(-1, estp_proc_state(variant->proto, -1, port));
+}
+
+/*
+ * The SYN schedule of a connect with @retries retries and @linear linear
+ * timeouts (tcp_syn_linear_timeouts, 6.5 on: the first so many timeouts
+ * keep the 1 s initial RTO, and add as many retries), as tcp_write_timeout()
+ * ends it: by count, or once the retries' time from 1 s with doubling has
+ * passed since the first SYN, whichever comes first.  Fills @at with the
+ * SYNs' times (s, the first at 0) and returns their number; *@end: when
+ * connect() fails.
+ */
+static int syn_schedule(int retries, int linear, double *at, int max, double *end)
+{
+	double t = 0, rto = 1, budget = (2 << retries) - 1;
+	int k = 0, n = 1;
+
+	at[0] = 0;
+	for (;;) {
+		t += rto;
+		if (k >= retries + linear || (k && t >= budget))
+			break;
+		k++;
+		if (n < max)
+			at[n++] = t;
+		if (k > linear)
+			rto *= 2;
+	}
+	*end = t;
+	return n;
+}
+
+/*
+ * The kernel's own SYN schedule with TCP_SYNCNT 2 for TCP and ESTP:
+ * ESTP's net.estp.syn_linear_timeouts starts at TCP's value (0 where TCP
+ * has no such sysctl, as before 6.5), and the SYNs go when TCP's would.
+ */
+TEST_F_TIMEOUT(blackhole, syn_timeout_linear, 60)
+{
+	const int port = PORT_BASE + 10;
+	struct pollfd pfd[2] = {
+		{ .fd = self->cap, .events = POLLIN },
+		{ .fd = self->fd[0], .events = POLLOUT },
+	};
+	double t[16], want[16], end = 0, want_end;
+	int linear = 0, n = 0, nwant, i;
+	uint8_t buf[2048];
+	struct pkt_seg s;
+	char val[16];
+	ssize_t len;
+
+	if (!access(SYN_LINEAR, F_OK)) {
+		ASSERT_EQ(0, estp_sysctl_get(SYN_LINEAR, val, sizeof(val)));
+		linear = atoi(val);
+	}
+	ASSERT_EQ(0, estp_sysctl_get(ESTP_SYN_LINEAR, val, sizeof(val)));
+	EXPECT_EQ(linear, atoi(val)) TH_LOG("ESTP's default is not TCP's");
+	nwant = syn_schedule(2, linear, want, 16, &want_end);
+	ASSERT_EQ(0, setsockopt(self->fd[0], SOL_TCP, TCP_SYNCNT, &(int){ 2 }, sizeof(int)));
+	ASSERT_EQ(0, set_nonblock(self->fd[0]));
+	ASSERT_EQ(EINPROGRESS, try_connect(self->fd[0], BH_REMOTE, port));
+	while (!end) {
+		ASSERT_LT(0, poll(pfd, 2, 30000)) TH_LOG("connect() never ended");
+		while ((len = recv(self->cap, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+			if (!pkt_parse(buf, len, variant->proto, &s) && s.dport == port &&
+			    s.flags == PKT_SYN && n < 16)
+				t[n++] = now_s();
+		if (pfd[1].revents)
+			end = now_s();
+	}
+	EXPECT_EQ(ETIMEDOUT, estp_so_error(self->fd[0]));
+	ASSERT_EQ(nwant, n) TH_LOG("%d linear timeouts", linear);
+	for (i = 1; i < n; i++) {
+		TH_LOG("SYN %d at %.2f s, TCP's schedule: %.0f s", i, t[i] - t[0], want[i]);
+		EXPECT_LE(want[i] - 0.05, t[i] - t[0]);
+		EXPECT_GE(want[i] + 0.9, t[i] - t[0]);
+	}
+	TH_LOG("ETIMEDOUT at %.2f s, TCP's schedule: %.0f s", end - t[0], want_end);
+	EXPECT_LE(want_end - 0.05, end - t[0]);
+	EXPECT_GE(want_end + 0.9, end - t[0]);
+}
+
+/*
+ * TCP_USER_TIMEOUT bounds a connect too (tcp_write_timeout(), and the RTO
+ * clamped to what is left of it): 1.5 s gives the SYN, one retransmission
+ * at 1 s, and ETIMEDOUT at 1.5 s, not at the retries' end.
+ */
+TEST_F_TIMEOUT(blackhole, syn_user_timeout, 60)
+{
+	const int port = PORT_BASE + 11;
+	double t;
+
+	ASSERT_EQ(0, setsockopt(self->fd[0], SOL_TCP, TCP_USER_TIMEOUT, &(int){ 1500 },
+				sizeof(int)));
+	t = now_s();
+	EXPECT_EQ(ETIMEDOUT, try_connect(self->fd[0], BH_REMOTE, port));
+	t = now_s() - t;
+	TH_LOG("connect() gave up after %.2f s", t);
+	EXPECT_LE(1.45, t);
+	EXPECT_GE(2.4, t);
+	EXPECT_EQ(2, bh_syns(self->cap, variant->proto, port));
 }
 
 TEST_F(blackhole, connecting)
