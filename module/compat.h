@@ -118,6 +118,13 @@ static inline int estp_tcp_syn_linear_timeouts(const struct net *net)
 #endif
 }
 
+/*
+ * 6.14 stopped answering a PAWS-rejected pure ACK below rcv_nxt (counted
+ * in PAWSOldAck, not PAWSEstabRejected); 6.1 and 6.12 send a dupACK.
+ */
+#define ESTP_PAWS_OLD_ACK_SILENT \
+	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0))
+
 /* 6.6 turned inet_sock's flags into bits (inet_test_bit()). */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
 #define estp_recverr(sk)	inet_test_bit(RECVERR, sk)

@@ -671,6 +671,8 @@ enum estp_mib_field {
 	ESTP_MIB_ACKSKIPPEDSYNRECV, /* a request's ACKs rate-limited (TCPACKSkippedSynRecv) */
 	ESTP_MIB_ATTEMPTFAILS,	/* handshakes ended in SYN_SENT or SYN_RECV */
 	ESTP_MIB_EMBRYONICRSTS,	/* request socks ended by a RST or a new SYN */
+	ESTP_MIB_PAWSOLDACK,	/* old pure ACKs PAWS dropped unanswered (6.14 on) */
+	ESTP_MIB_SYNRETRANS,	/* SYNs and SYN-ACKs sent again */
 	__ESTP_MIB_MAX
 };
 
@@ -872,6 +874,7 @@ int estp_v4_send_ctl(struct net *net, struct sk_buff *skb, __be32 saddr,
 struct sk_buff *estp_alloc_ctl_skb(unsigned int len, gfp_t gfp);
 int estp_send_syn(struct sock *sk);
 int estp_v4_send_synack(const struct sock *listener, struct request_sock *req);
+int estp_rtx_synack(const struct sock *listener, struct request_sock *req);
 int estp_connect(struct sock *sk);
 void estp_send_ack(struct sock *sk);
 void estp_send_delayed_ack(struct sock *sk);

@@ -409,8 +409,7 @@ static void estp_reqsk_timer_handler(struct timer_list *t)
 	/* Fault point "reqsk_backoff": as after 32 timeouts, without the wait. */
 	if (estp_fault("reqsk_backoff"))
 		req->num_timeout = 32;
-	if (!estp_v4_send_synack(listener, req))
-		req->num_retrans++;
+	estp_rtx_synack(listener, req);
 	/* The timer's reference stays with the timer. */
 	mod_timer(&req->rsk_timer, jiffies + estp_reqsk_timeout(req));
 }

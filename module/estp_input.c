@@ -415,7 +415,11 @@ static void estp_fin(struct sock *sk)
 	estp_send_ack(sk);
 	if (!sock_flag(sk, SOCK_DEAD)) {
 		sk->sk_state_change(sk);
-		sk_wake_async(sk, SOCK_WAKE_WAITD, POLL_HUP);
+		/* SIGIO's si_code: a half close leaves data to read (tcp_fin). */
+		if (sk->sk_shutdown == SHUTDOWN_MASK || sk->sk_state == TCP_CLOSE)
+			sk_wake_async(sk, SOCK_WAKE_WAITD, POLL_HUP);
+		else
+			sk_wake_async(sk, SOCK_WAKE_WAITD, POLL_IN);
 	}
 }
 
@@ -1528,6 +1532,15 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	estp_parse_options(th, &opt);
 	if (esk->tstamp_ok && opt.saw_tstamp && estp_paws_discard(sk, th, len, &opt) &&
 	    !th->rst) {
+		/*
+		 * An old pure ACK, below rcv_nxt, is common and answers
+		 * nothing: dropped silently where TCP does so (6.14 on).
+		 */
+		if (ESTP_PAWS_OLD_ACK_SILENT && th->ack && !len && !th->fin && !th->syn &&
+		    estp_before(seq, esk->rcv_nxt)) {
+			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_PAWSOLDACK);
+			return 0;
+		}
 		/* RFC 7323 5.3: an old duplicate; ACK what we have. */
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_PAWSESTAB);
 		if (!estp_oow_ack_limited(sk, th, len))
@@ -1664,13 +1677,17 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		if (queued == 2)
 			return 0;
 	}
-	if (fin && seq + len == esk->rcv_nxt)
+	if (fin && seq + len == esk->rcv_nxt) {
 		estp_fin(sk);		/* ACKs the data with the FIN */
-	else if (fin)
+		/* A bare FIN wakes readers as data does (tcp_data_ready(), SOCK_DONE). */
+		if (!len && !sock_flag(sk, SOCK_DEAD))
+			sk->sk_data_ready(sk);
+	} else if (fin) {
 		/* A FIN past a hole: it comes again. */
 		estp_send_ack(sk);
-	else if (len)
+	} else if (len) {
 		estp_ack_snd_check(sk);
+	}
 	return 0;
 }
 

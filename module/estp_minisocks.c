@@ -167,8 +167,7 @@ struct sock *estp_check_req(struct sock *listener, struct sk_buff *skb,
 	if (seq == ereq->rcv_isn && th->syn && !th->ack && !th->rst && !paws_reject) {
 		/* Lost SYN-ACK: again, and its timer restarts from now. */
 		if (!estp_reqsk_oow_limited(listener, req, th, seq, end_seq) &&
-		    !estp_v4_send_synack(listener, req)) {
-			req->num_retrans++;
+		    !estp_rtx_synack(listener, req)) {
 			mod_timer_pending(&req->rsk_timer, jiffies + estp_reqsk_timeout(req));
 		}
 		return NULL;

@@ -1005,6 +1005,27 @@ int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
 				READ_ONCE(inet_sk(listener)->uc_ttl));
 }
 
+/**
+ * estp_rtx_synack - send a request sock's SYN-ACK again (tcp_rtx_synack)
+ * @listener: the listener
+ * @req: the request sock
+ *
+ * A resend that went out counts in RetransSegs and SynRetrans, as TCP's.
+ *
+ * Return: 0 or a negative error.
+ */
+int estp_rtx_synack(const struct sock *listener, struct request_sock *req)
+{
+	int err = estp_v4_send_synack(listener, req);
+
+	if (!err) {
+		ESTP_INC_STATS(sock_net(listener), ESTP_MIB_RETRANSSEGS);
+		ESTP_INC_STATS(sock_net(listener), ESTP_MIB_SYNRETRANS);
+		req->num_retrans++;
+	}
+	return err;
+}
+
 /*
  * Send one segment of the write queue, new or again: a clone goes out, the
  * original stays queued until acknowledged (tcp_transmit_skb's clone_it).

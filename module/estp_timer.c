@@ -197,6 +197,14 @@ void estp_reset_xmit_timer(struct sock *sk)
 	sk_reset_timer(sk, &esk->retransmit_timer, jiffies + when);
 }
 
+/* Our SYN again, counted as TCP counts its SYN skb's resends. */
+static void estp_retransmit_syn(struct sock *sk)
+{
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RETRANSSEGS);
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_SYNRETRANS);
+	estp_send_syn(sk);
+}
+
 /*
  * The retransmit timer fired on a sock the user does not hold: the SYN, or
  * the first unacknowledged segment (data or FIN), goes again with the
@@ -226,7 +234,7 @@ static void estp_retransmit_timer(struct sock *sk)
 		esk->retransmits++;
 		/* Karn: the SYN-ACK that comes can measure nothing. */
 		esk->syn_retrans = 1;
-		estp_send_syn(sk);
+		estp_retransmit_syn(sk);
 		break;
 	case TCP_ESTABLISHED:
 	case TCP_CLOSE_WAIT:
@@ -275,7 +283,7 @@ static void estp_retransmit_timer(struct sock *sk)
 		 * in SYN_RECV (tcp_retransmit_timer); the FIN waits behind it.
 		 */
 		if (esk->syn_unacked)
-			estp_send_syn(sk);
+			estp_retransmit_syn(sk);
 		else if (skb && skb != esk->send_head)
 			estp_retransmit_skb(sk, skb);
 		else if (esk->fin_sent)

@@ -16,6 +16,7 @@
  * TCP and ESTP: a sysctl of the init netns alone.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -530,6 +531,38 @@ TEST_F(fin, shutdown_wr)
 	EXPECT_EQ(0, read_ret(self->cfd));
 	EXPECT_EQ(ST_FIN_WAIT2, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
 	EXPECT_EQ(ST_CLOSE_WAIT, estp_proc_find(self->pfd, self->lport, self->cport, NULL));
+}
+
+/*
+ * The peer's FIN raises SIGIO (O_ASYNC, F_SETSIG) with si_code POLL_IN
+ * while the socket can still send, as tcp_fin() does: POLL_HUP is for a
+ * socket shut both ways.
+ */
+TEST_F(fin, fin_sigio_code)
+{
+	siginfo_t si;
+	sigset_t set;
+	int sig = SIGRTMIN, n = 0;
+
+	open_pair(_metadata, self, variant->proto, PORT_BASE + 63, false);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, &set, NULL));
+	ASSERT_EQ(0, fcntl(self->afd, F_SETOWN, getpid()));
+	ASSERT_EQ(0, fcntl(self->afd, F_SETSIG, sig));
+	ASSERT_EQ(0, fcntl(self->afd, F_SETFL, fcntl(self->afd, F_GETFL) | O_ASYNC));
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	ASSERT_EQ(sig, sigtimedwait(&set, &si, &(struct timespec){ .tv_sec = 5 }))
+		TH_LOG("no SIGIO for the FIN");
+	/* Twice: tcp_fin(), then the readers' wakeup (tcp_data_ready()). */
+	do {
+		EXPECT_EQ(POLL_IN, si.si_code);
+		EXPECT_EQ(self->afd, si.si_fd);
+		n++;
+	} while (sigtimedwait(&set, &si, &(struct timespec){ .tv_nsec = 1000 }) == sig);
+	EXPECT_EQ(2, n);
+	EXPECT_EQ(0, read_ret(self->afd));
+	/* Left blocked: more may come as the fixture closes the sockets. */
 }
 
 TEST_F(fin, shutdown_errors)

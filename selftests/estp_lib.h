@@ -468,14 +468,14 @@ static inline long estp_counter(int proto, const char *name)
 	static const char *const tcp_prefixed[] = {
 		"ChallengeACK", "AbortOnMemory", "AbortOnTimeout",
 		"AbortOnLinger", "AbortOnClose", "AbortOnData", "TimeWaitOverflow",
-		"ACKSkippedSynRecv", "LossProbes",
+		"ACKSkippedSynRecv", "LossProbes", "SynRetrans",
 	};
 	char tcp_name[64];
 	size_t i;
 
 	if (proto != IPPROTO_TCP)
 		return estp_stat(name);
-	if (!strcmp(name, "AttemptFails"))
+	if (!strcmp(name, "AttemptFails") || !strcmp(name, "RetransSegs"))
 		return estp_proc_counter("/proc/net/snmp", "Tcp", name);
 	for (i = 0; i < ARRAY_SIZE(tcp_prefixed); i++) {
 		if (!strcmp(name, tcp_prefixed[i])) {

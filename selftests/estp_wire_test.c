@@ -16,6 +16,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <sys/epoll.h>
+#include <sys/utsname.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -814,6 +815,76 @@ static long paws_count(int proto)
 	return proto == IPPROTO_TCP ?
 	       estp_proc_counter("/proc/net/netstat", "TcpExt", "PAWSEstab") :
 	       estp_stat("PAWSEstab");
+}
+
+/* The running kernel is at least @major.@minor. */
+static bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
+/*
+ * A PAWS-rejected pure ACK below rcv_nxt: since 6.14 TCP drops it
+ * unanswered and counts it in PAWSOldAck, not PAWSEstab; before, it gets
+ * a dupACK as any PAWS-rejected segment.  The connection goes on.
+ */
+TEST_F_TIMEOUT(rawpeer, paws_old_ack, 60)
+{
+	bool silent = kernel_at_least(6, 14);
+	long paws, old = 0;
+	uint8_t opt[12];
+	char buf[64];
+	struct wseg w;
+	int r;
+
+	raw_connect(_metadata, self, variant->proto, true);
+	ASSERT_EQ(0, raw_data(self, true, 0, 10, P_TSVAL + 1));
+	EXPECT_ACK(&w, P_ISN + 11);
+	paws = paws_count(variant->proto);
+	if (silent)
+		old = estp_counter(variant->proto, "PAWSOldAck");
+	ASSERT_LE(0, paws);
+	ASSERT_LE(0, old);
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_ACK, opt, ts_opt(self, opt, P_TSVAL - 500),
+			      NULL, 0));
+	r = raw_recv(self, silent ? QUIET_MS : ANSWER_MS, &w);
+	if (silent) {
+		EXPECT_EQ(0, r) TH_LOG("answered an old ACK");
+		EXPECT_EQ(paws, paws_count(variant->proto));
+		EXPECT_EQ(old + 1, estp_counter(variant->proto, "PAWSOldAck"));
+	} else {
+		ASSERT_EQ(1, r) TH_LOG("no dupACK");
+		EXPECT_EQ(PKT_ACK, w.h.flags);
+		EXPECT_EQ(11u, w.h.ack - P_ISN);
+		EXPECT_EQ(paws + 1, paws_count(variant->proto));
+	}
+	ASSERT_EQ(0, raw_data(self, true, 10, 10, P_TSVAL + 2));
+	EXPECT_ACK(&w, P_ISN + 21);
+	ASSERT_EQ(20, recv(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+}
+
+/*
+ * A SYN-ACK sent again by its request sock's timer counts in RetransSegs
+ * and TCPSynRetrans (tcp_rtx_synack).
+ */
+TEST_F_TIMEOUT(rawpeer, synack_resend_counted, 60)
+{
+	long segs = estp_counter(variant->proto, "RetransSegs");
+	long syn = estp_counter(variant->proto, "SynRetrans");
+	struct wseg w;
+
+	ASSERT_LE(0, segs);
+	ASSERT_LE(0, syn);
+	raw_syn(_metadata, self, variant->proto, true);
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no SYN-ACK again");
+	EXPECT_EQ(PKT_SYN | PKT_ACK, w.h.flags);
+	EXPECT_EQ(segs + 1, estp_counter(variant->proto, "RetransSegs"));
+	EXPECT_EQ(syn + 1, estp_counter(variant->proto, "SynRetrans"));
 }
 
 /*
