@@ -1644,10 +1644,15 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	    !estp_before(seq, esk->rcv_nxt))
 		return 0;
 	if (len && !estp_after(seq + len, esk->rcv_nxt)) {
-		/* All of it came before: the sender resends; ACK at once. */
-		estp_enter_quickack_mode(sk);
-		estp_send_ack(sk);
-		return 0;
+		if (!(fin && seq + len == esk->rcv_nxt)) {
+			/* All of it came before: the sender resends; ACK at once. */
+			estp_enter_quickack_mode(sk);
+			estp_send_ack(sk);
+			return 0;
+		}
+		/* Old data with a new FIN: the FIN is taken (tcp_data_queue()). */
+		seq += len;
+		len = 0;
 	}
 	if (len) {
 		if (!((1 << sk->sk_state) &

@@ -869,6 +869,29 @@ TEST_F_TIMEOUT(rawpeer, paws_old_ack, 60)
 }
 
 /*
+ * Data already received, sent again with a FIN (the peer's resend after
+ * our ACK was lost): the FIN is new, so it is taken (tcp_data_queue()'s
+ * partial segment) and ACKed, and the reader sees the end of the stream.
+ */
+TEST_F_TIMEOUT(rawpeer, old_data_with_new_fin, 60)
+{
+	uint8_t data[10];
+	char buf[64];
+	struct wseg w;
+	int i;
+
+	raw_connect(_metadata, self, variant->proto, false);
+	ASSERT_EQ(0, raw_data(self, false, 0, 10, 0));
+	EXPECT_ACK(&w, P_ISN + 11);
+	for (i = 0; i < 10; i++)
+		data[i] = 'a' + i % 26;
+	ASSERT_EQ(0, raw_send(self, P_ISN + 1, PKT_ACK | PKT_FIN, NULL, 0, data, 10));
+	EXPECT_ACK(&w, P_ISN + 12);
+	ASSERT_EQ(10, recv(self->afd, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, recv(self->afd, buf, sizeof(buf), MSG_DONTWAIT));
+}
+
+/*
  * A SYN-ACK sent again by its request sock's timer counts in RetransSegs
  * and TCPSynRetrans (tcp_rtx_synack).
  */
