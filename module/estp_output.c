@@ -1006,8 +1006,13 @@ int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
 	th->ack_seq = htonl(ereq->rcv_isn + 1);
 	th->syn = 1;
 	th->ack = 1;
-	/* tcp_ecn_make_synack: ECE agrees to the SYN's ECE|CWR. */
-	th->ece = ireq->ecn_ok;
+	/*
+	 * tcp_ecn_make_synack: ECE agrees to the SYN's ECE|CWR; on newer
+	 * kernels only until the request's first timeout, whose resend
+	 * counted already here (estp_reqsk_timer_handler()).
+	 */
+	th->ece = ireq->ecn_ok &&
+		  (!ESTP_SYNACK_ECE_FIRST_TIMEOUT_ONLY || req->num_timeout <= 1);
 	th->window = htons(min_t(u32, ereq->rcv_wnd, U16_MAX));
 	/* The child's RTT sample, if this one is never resent. */
 	ereq->snt_synack_us = estp_clock_us();
