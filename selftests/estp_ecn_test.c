@@ -15,6 +15,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 
 #include "kselftest_harness.h"
 #include "estp_lib.h"
@@ -317,6 +318,38 @@ TEST_F(ecn, passive_negotiation)
 	EXPECT_NE(0, knob(proto, "ecn", "6"));
 }
 
+/* Whether the running kernel is at least @major.@minor. */
+static int kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma, mi;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return -1;
+	return ma > major || (ma == major && mi >= minor);
+}
+
+/*
+ * The SYN-ACK's retransmissions by the request's timer carry ECE, on 6.18
+ * and later (AccECN's tcp_ecn_make_synack()) only the first.
+ */
+TEST_F(ecn, synack_retrans)
+{
+	int proto = variant->proto, lport = LPORT + 6, port = PEER_PORT_MIN + 60, i;
+	int newer = kernel_at_least(6, 18);
+	struct rseg r;
+
+	ASSERT_LE(0, newer);
+
+	ASSERT_EQ(0, listen_on(self, proto, lport));
+	ASSERT_EQ(1, raw_syn(self, port, lport, OPT_ALL, PKT_ECE | PKT_CWR, ECN_NOT_ECT));
+	EXPECT_EQ(PKT_SYN | PKT_ACK | PKT_ECE, self->synack.flags);
+	for (i = 1; i <= 2; i++) {
+		ASSERT_EQ(1, raw_recv(self, lport, port, 1000 * (1 << i) + 1000, &r));
+		EXPECT_EQ(PKT_SYN | PKT_ACK | (i > 1 && newer ? 0 : PKT_ECE), r.flags);
+	}
+}
+
 /*
  * A connect()ing socket asks with ECE|CWR only when net.*ecn is 1; with
  * ecn_fallback (the default) its resent SYN asks no more.  The SYN and the
@@ -446,7 +479,8 @@ TEST_F(ecn, ece_reduces_cwnd)
 	uint32_t end;
 
 	ASSERT_EQ(0, listen_on(self, proto, lport));
-	ASSERT_EQ(0, raw_open(self, port, lport, OPT_ALL, PKT_ECE | PKT_CWR));
+	/* No SACK: no loss probe resends while the test holds its ACKs. */
+	ASSERT_EQ(0, raw_open(self, port, lport, OPT_MSS | OPT_TS | OPT_WS, PKT_ECE | PKT_CWR));
 	ASSERT_EQ(0, setsockopt(self->afd, SOL_TCP, TCP_NODELAY, &val, sizeof(val)));
 	ASSERT_EQ(0, estp_proc_cc(proto, lport, port, &rto, &cwnd, &ssthresh));
 	EXPECT_EQ(10, cwnd);
