@@ -167,4 +167,11 @@ static inline int estp_tcp_syn_linear_timeouts(const struct net *net)
 #define estp_sk_memcg_charged(sk)	((void)(sk), false)
 #endif
 
+/*
+ * Since AccECN's negotiation (6.18), a SYN-ACK resent after the request's
+ * first timeout no longer carries classic ECN's ECE (tcp_ecn_make_synack()).
+ */
+#define ESTP_SYNACK_ECE_FIRST_TIMEOUT_ONLY \
+	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0))
+
 #endif /* _ESTP_COMPAT_H */

@@ -207,6 +207,7 @@ struct estp_sock {
 	u8				wscale_ok:1;	/* RFC 7323 window scaling */
 	u8				snd_wscale:4;	/* the peer's shift */
 	u8				rcv_wscale:4;	/* ours */
+	u8				ecn_flags;	/* ESTP_ECN_* (estp_ecn.h) */
 	u32				ts_recent;	/* TSval to echo (RFC 7323 4.3) */
 	u32				ts_recent_stamp; /* seconds when it was set, PAWS */
 	u32				ts_offset;	/* added to our TSval clock */
@@ -704,6 +705,8 @@ struct estp_net {
 	int				timestamps;	/* RFC 7323 timestamps, 0/1 */
 	int				sack;		/* RFC 2018 SACK, 0/1 */
 	int				window_scaling;	/* RFC 7323 window scaling, 0/1 */
+	int				ecn;		/* RFC 3168: 0 off, 1 ask, 2 accept */
+	int				ecn_fallback;	/* resent SYNs ask no more, 0/1 */
 	int				challenge_ack_limit; /* per second, per netns */
 	u32				challenge_timestamp; /* second of the count */
 	atomic_t			challenge_count;
@@ -855,6 +858,8 @@ void estp_unhash(struct sock *sk);
 u32 estp_v4_cookie_init_sequence(struct sock *listener, const struct sk_buff *skb,
 				 u16 *mssp);
 int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb);
+u32 estp_v4_cookie_ts_offset(const struct sk_buff *skb);
+u32 estp_cookie_init_timestamp(const struct request_sock *req, u32 now);
 
 /* estp_sysctl.c */
 extern long estp_sysctl_mem[3];
@@ -875,6 +880,7 @@ struct sk_buff *estp_alloc_ctl_skb(unsigned int len, gfp_t gfp);
 int estp_send_syn(struct sock *sk);
 int estp_v4_send_synack(const struct sock *listener, struct request_sock *req);
 int estp_rtx_synack(const struct sock *listener, struct request_sock *req);
+void estp_openreq_window(const struct sock *listener, struct request_sock *req, u16 mss);
 int estp_connect(struct sock *sk);
 void estp_send_ack(struct sock *sk);
 void estp_send_delayed_ack(struct sock *sk);

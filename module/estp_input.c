@@ -8,6 +8,7 @@
 #include <net/sock.h>
 
 #include "estp.h"
+#include "estp_ecn.h"
 
 /**
  * estp_reset - the peer reset the connection (tcp_reset)
@@ -360,6 +361,7 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		esk->snd_wl1 = ntohl(th->seq);
 		esk->max_window = esk->snd_wnd;
 		estp_synack_options(sk, skb);
+		estp_ecn_rcv_synack(esk, th);
 		/* Karn: only a SYN sent once measures the path. */
 		if (!esk->syn_retrans)
 			estp_rtt_sample(sk, estp_clock_us() - esk->syn_tx_us);
@@ -377,6 +379,7 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		/* Our SYN's window now counts from the peer's ISN. */
 		esk->rcv_wup = esk->rcv_nxt;
 		estp_synack_options(sk, skb);
+		estp_ecn_rcv_syn(esk, th);
 		estp_set_state(sk, TCP_SYN_RECV);
 		estp_send_syn(sk);
 		return 0;
@@ -579,8 +582,10 @@ static void estp_try_undo(struct sock *sk, const struct estp_options_received *o
 	    (s32)(opt->tsecr - esk->undo_tsval) >= 0)
 		return;
 	esk->snd_cwnd = max(esk->snd_cwnd, esk->ca_ops->undo_cwnd(sk));
-	if (esk->prior_ssthresh > esk->snd_ssthresh)
+	if (esk->prior_ssthresh > esk->snd_ssthresh) {
 		esk->snd_ssthresh = esk->prior_ssthresh;
+		estp_ecn_withdraw_cwr(esk);
+	}
 	esk->undo_tsval = 0;
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_UNDO);
 }
@@ -648,6 +653,7 @@ void estp_enter_loss(struct sock *sk)
 	esk->high_seq = esk->snd_nxt;
 	esk->in_recovery = 1;
 	esk->tlp_high_seq = 0;
+	estp_ecn_queue_cwr(esk);
 	estp_set_ca_state(sk, ESTP_CA_LOSS);
 }
 
@@ -785,9 +791,13 @@ static void estp_enter_recovery(struct sock *sk)
 	struct estp_sock *esk = estp_sk(sk);
 
 	estp_undo_mark(sk);
-	esk->snd_ssthresh = esk->ca_ops->ssthresh(sk);
-	esk->snd_cwnd = max(esk->snd_ssthresh, 2U);
-	esk->snd_cwnd_cnt = 0;
+	/* After an ECE the window is down already (tcp_enter_recovery). */
+	if (esk->ca_state < ESTP_CA_CWR) {
+		esk->snd_ssthresh = esk->ca_ops->ssthresh(sk);
+		esk->snd_cwnd = max(esk->snd_ssthresh, 2U);
+		esk->snd_cwnd_cnt = 0;
+		estp_ecn_queue_cwr(esk);
+	}
 	/* Without SACK each dupACK stands for a segment that arrived. */
 	if (!esk->sack_ok) {
 		esk->sacked_out = min_t(u32, esk->dupacks, esk->packets_out - 1);
@@ -816,7 +826,8 @@ static void estp_dupack(struct sock *sk)
 			esk->sacked_out++;
 		return;
 	}
-	if (esk->ca_state == ESTP_CA_OPEN && esk->dupacks >= ESTP_REORDERING)
+	if ((esk->ca_state == ESTP_CA_OPEN || esk->ca_state == ESTP_CA_CWR) &&
+	    esk->dupacks >= ESTP_REORDERING)
 		estp_enter_recovery(sk);
 }
 
@@ -832,13 +843,14 @@ static void estp_sack_state(struct sock *sk)
 	if (!esk->sack_ok)
 		return;
 	estp_rack_mark_lost(sk);
-	if (esk->ca_state == ESTP_CA_OPEN || esk->ca_state == ESTP_CA_DISORDER) {
+	if (esk->ca_state <= ESTP_CA_CWR) {
 		/* As TCP with RACK: only a loss RACK proved starts recovery. */
 		if (esk->lost_out) {
 			estp_enter_recovery(sk);
 			return;
 		}
-		estp_set_ca_state(sk, esk->sacked_out ? ESTP_CA_DISORDER : ESTP_CA_OPEN);
+		if (esk->ca_state != ESTP_CA_CWR)
+			estp_set_ca_state(sk, esk->sacked_out ? ESTP_CA_DISORDER : ESTP_CA_OPEN);
 	}
 }
 
@@ -1012,6 +1024,7 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
 	/* The first segment acked was the hole; the rest had been counted. */
 	if (sample.pkts_acked && !esk->sack_ok)
 		esk->sacked_out -= min_t(u32, sample.pkts_acked - 1, esk->sacked_out);
+	estp_cwr_check_exit(sk);
 	if (sample.pkts_acked) {
 		if (esk->ca_ops->pkts_acked)
 			esk->ca_ops->pkts_acked(sk, &sample);
@@ -1019,7 +1032,7 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
 		 * Slow start also runs in Loss, as TCP's tcp_cong_control();
 		 * in Recovery the window holds at the threshold.
 		 */
-		if (esk->ca_state != ESTP_CA_RECOVERY)
+		if (esk->ca_state != ESTP_CA_RECOVERY && esk->ca_state != ESTP_CA_CWR)
 			esk->ca_ops->cong_avoid(sk, ack, sample.pkts_acked);
 	}
 	if (esk->tlp_high_seq && !estp_before(ack, esk->tlp_high_seq))
@@ -1199,6 +1212,7 @@ static void estp_data_queue_ofo(struct sock *sk, struct sk_buff *skb, u32 seq,
 	struct rb_node **p = &esk->out_of_order_queue.rb_node, *parent = NULL;
 	struct estp_skb_cb *cb;
 
+	estp_ecn_check_ce(sk, skb);
 	if (!estp_try_rmem_schedule(sk, skb, seq)) {
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OFODROP);
 		return;
@@ -1430,6 +1444,7 @@ static int estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 le
 	WRITE_ONCE(esk->rcv_nxt, seq + len);
 	esk->ack_pending |= ESTP_ACK_SCHED;
 	estp_event_data_recv(sk, len, psh);
+	estp_ecn_check_ce(sk, skb);
 	if (!RB_EMPTY_ROOT(&esk->out_of_order_queue)) {
 		fin = estp_ofo_queue(sk);
 		estp_sack_remove(esk);
@@ -1525,7 +1540,7 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	struct estp_sock *esk = estp_sk(sk);
 	u32 seq = ntohl(th->seq), ack;
 	u32 len = skb->len - th->doff * 4;
-	bool fin = th->fin, ofo = false, synced = false;
+	bool fin = th->fin, ofo = false, synced = false, old_ack;
 	struct estp_options_received opt;
 	int queued;
 
@@ -1621,8 +1636,18 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		}
 		synced = true;
 	}
+	/*
+	 * ECE of an ACK that is not old, with something in flight
+	 * (tcp_ack()'s FLAG_ECE and tcp_try_to_open()), reduces the window
+	 * before the ACK could grow it; its CWR stops our ECE.
+	 */
+	old_ack = estp_before(ack, esk->snd_una);
+	if (!old_ack && esk->snd_una != esk->snd_nxt && estp_ecn_rcv_ecn_echo(esk, th))
+		estp_enter_cwr(sk);
 	estp_ack(sk, ack, seq, (u32)ntohs(th->window) << esk->snd_wscale, !len && !fin,
 		 &opt);
+	if (!old_ack)
+		estp_ecn_accept_cwr(sk, th, len);
 	/*
 	 * A shutdown(SHUT_WR) in SYN_RECV, after a simultaneous open, sent
 	 * nothing: its FIN goes now (tcp_rcv_state_process()).
@@ -1762,6 +1787,7 @@ void estp_openreq_init(struct request_sock *req, const struct sk_buff *skb,
 	ireq->ir_rmt_port = th->source;
 	ereq->rcv_isn = rcv_isn;
 	ereq->mss = mss;
+	ireq->ecn_ok = 0;
 	/* net.estp.timestamps = 2: TSval is the bare clock, as TCP's. */
 	tsmode = READ_ONCE(estp_pernet(read_pnet(&ireq->ireq_net))->timestamps);
 	ereq->ts_offset = tsmode == 1 ? get_random_u32() : 0;
@@ -1856,15 +1882,22 @@ int estp_conn_request(struct sock *listener, struct sk_buff *skb)
 	}
 	ereq = estp_rsk(req);
 	/*
-	 * A cookie keeps only the MSS: the SYN-ACK offers no other option,
-	 * so neither side uses one (TCP encodes them in the timestamp).
+	 * A cookie carries the other options in our TSval, which the final
+	 * ACK echoes: without timestamps it keeps only the MSS, and the
+	 * SYN-ACK offers no other option (tcp_conn_request()).
 	 */
-	if (!want_cookie)
+	if (!want_cookie || (opt.saw_tstamp && READ_ONCE(estp_pernet(net)->timestamps)))
 		estp_openreq_options(req, listener, &opt);
+	estp_ecn_create_request(req, skb, listener);
 	if (want_cookie) {
 		/* Everything the final ACK needs is in the SYN-ACK: keep nothing. */
 		ereq->mss = ereq->mss ? : ESTP_MSS_DEFAULT;
 		ereq->snt_isn = estp_v4_cookie_init_sequence(listener, skb, &ereq->mss);
+		ereq->cookie = true;
+		if (!ereq->tstamp_ok)
+			inet_rsk(req)->ecn_ok = 0;
+		else if (READ_ONCE(estp_pernet(net)->timestamps) == 1)
+			ereq->ts_offset = estp_v4_cookie_ts_offset(skb);
 		refcount_set(&req->rsk_refcnt, 1);
 		estp_v4_send_synack(listener, req);
 		estp_reqsk_put(req);

@@ -7,6 +7,7 @@
 #include <net/sock.h>
 
 #include "estp.h"
+#include "estp_ecn.h"
 
 /**
  * estp_create_openreq_child - the stream part of a new child
@@ -45,11 +46,12 @@ struct sock *estp_create_openreq_child(const struct sock *listener,
 	esk->ts_recent = ereq->ts_recent;
 	esk->ts_recent_stamp = ereq->tstamp_ok ? (u32)ktime_get_seconds() : 0;
 	esk->num_sacks = 0;
+	estp_ecn_openreq_child(esk, req);
 	if (ereq->rcv_wnd) {
 		esk->rcv_wnd = ereq->rcv_wnd;
 		esk->window_clamp = ereq->window_clamp;
 	} else {
-		/* A cookie's request was rebuilt: no scale, a 64 KiB window. */
+		/* No window was chosen: 64 KiB, unscaled. */
 		esk->rcv_wnd = U16_MAX;
 		esk->window_clamp = U16_MAX;
 	}

@@ -9,6 +9,7 @@
 #include <net/route.h>
 
 #include "estp.h"
+#include "estp_ecn.h"
 
 /**
  * estp_v4_csum - fill in the checksum of an outgoing segment
@@ -106,7 +107,8 @@ int estp_v4_send_ctl(struct net *net, struct sk_buff *skb, __be32 saddr,
 		kfree_skb(skb);
 		return PTR_ERR(rt);
 	}
-	return estp_v4_xmit_ctl(net, skb, rt, &fl4, tos, -1);
+	/* Not-ECT, whatever the segment answered was (ip_send_unicast_reply). */
+	return estp_v4_xmit_ctl(net, skb, rt, &fl4, tos & ~INET_ECN_MASK, -1);
 }
 
 /*
@@ -339,11 +341,12 @@ static int estp_transmit_skb(struct sock *sk, struct sk_buff *skb, u32 seq,
 {
 	struct inet_sock *inet = inet_sk(sk);
 	struct estp_sock *esk = estp_sk(sk);
+	unsigned int len = skb->len;
 	struct estp_out_options opts;
 	struct estphdr *th;
 	int err;
 
-	estp_sk_options(sk, flags, skb->len, &opts);
+	estp_sk_options(sk, flags, len, &opts);
 	th = estp_push_header(skb, &opts);
 	th->source = inet->inet_sport;
 	th->dest = inet->inet_dport;
@@ -352,10 +355,12 @@ static int estp_transmit_skb(struct sock *sk, struct sk_buff *skb, u32 seq,
 	if (flags & ESTP_FLAG_ACK)
 		th->ack_seq = htonl(esk->rcv_nxt);
 	/* RFC 7323 2.2: a SYN's window is never scaled. */
-	if (flags & ESTP_FLAG_SYN)
+	if (flags & ESTP_FLAG_SYN) {
 		th->window = htons(min_t(u32, esk->rcv_wnd, U16_MAX));
-	else
+	} else {
 		th->window = htons(estp_select_window(sk));
+		estp_ecn_send(sk, th, seq, len);
+	}
 	if (flags & ESTP_FLAG_ACK)
 		estp_event_ack_sent(sk);
 	skb_set_owner_w(skb, sk);
@@ -558,6 +563,7 @@ int estp_send_syn(struct sock *sk)
 	 */
 	if (sk->sk_state != TCP_SYN_SENT)
 		flags |= ESTP_FLAG_ACK;
+	flags |= estp_ecn_syn_flags(sk, flags);
 	skb = estp_alloc_sk_skb(sk_gfp_mask(sk, GFP_ATOMIC));
 	if (!skb)
 		return -ENOBUFS;
@@ -618,6 +624,7 @@ int estp_connect(struct sock *sk)
 	esk->rttvar_us = 0;
 	esk->syn_retrans = 0;
 	esk->syn_tx_us = estp_clock_us();
+	estp_ecn_init_syn(sk);
 	estp_send_syn(sk);
 	estp_reset_xmit_timer(sk);
 	return 0;
@@ -924,19 +931,20 @@ void estp_send_active_reset(struct sock *sk, gfp_t gfp)
 	estp_transmit_skb(sk, skb, estp_sk(sk)->snd_nxt, ESTP_FLAG_RST | ESTP_FLAG_ACK);
 }
 
-/*
- * The window and scale of a SYN-ACK, from the listener's buffer
- * (tcp_openreq_init_rwin), the timestamps option taken off the MSS.
+/**
+ * estp_openreq_window - the window and scale of a SYN-ACK, from the
+ *	listener's buffer (tcp_openreq_init_rwin)
+ * @listener: the listener
+ * @req: the request sock, its options settled
+ * @mss: the MSS the window is rounded to
  */
-static void estp_openreq_window(const struct sock *listener,
-				struct request_sock *req, u16 mss)
+void estp_openreq_window(const struct sock *listener, struct request_sock *req, u16 mss)
 {
 	struct estp_request_sock *ereq = estp_rsk(req);
 	u32 wnd, clamp = 0;
 	u8 ws;
 
-	estp_select_initial_window(listener, estp_full_space(listener),
-				   mss - (ereq->tstamp_ok ? ESTP_OPTLEN_TS_ALIGNED : 0),
+	estp_select_initial_window(listener, estp_full_space(listener), mss,
 				   &wnd, &clamp, ereq->wscale_ok, &ws);
 	ereq->rcv_wnd = wnd;
 	ereq->window_clamp = clamp;
@@ -979,13 +987,16 @@ int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
 		mss = min(mss, READ_ONCE(estp_sk(listener)->user_mss));
 	/* The first SYN-ACK fixes the window; resent ones repeat it. */
 	if (!ereq->rcv_wnd)
-		estp_openreq_window(listener, req, mss);
+		estp_openreq_window(listener, req, mss -
+				    (ereq->tstamp_ok ? ESTP_OPTLEN_TS_ALIGNED : 0));
 	/* tcp_synack_options: what the SYN offered and we take up. */
 	memset(&opts, 0, sizeof(opts));
 	opts.mss_opt = 1;
 	opts.mss = mss;
 	opts.tstamp = ereq->tstamp_ok;
-	opts.tsval = estp_ts_now(ereq->ts_offset);
+	/* A cookie's TSval carries the options, which no request keeps. */
+	opts.tsval = ereq->cookie ? estp_cookie_init_timestamp(req, estp_ts_now(0)) +
+				    ereq->ts_offset : estp_ts_now(ereq->ts_offset);
 	opts.tsecr = ereq->ts_recent;
 	opts.sack_perm = ereq->sack_ok;
 	opts.wscale_opt = ereq->wscale_ok;
@@ -997,6 +1008,13 @@ int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
 	th->ack_seq = htonl(ereq->rcv_isn + 1);
 	th->syn = 1;
 	th->ack = 1;
+	/*
+	 * tcp_ecn_make_synack: ECE agrees to the SYN's ECE|CWR; on newer
+	 * kernels only until the request's first timeout, whose resend
+	 * counted already here (estp_reqsk_timer_handler()).
+	 */
+	th->ece = ireq->ecn_ok &&
+		  (!ESTP_SYNACK_ECE_FIRST_TIMEOUT_ONLY || req->num_timeout <= 1);
 	th->window = htons(min_t(u32, ereq->rcv_wnd, U16_MAX));
 	/* The child's RTT sample, if this one is never resent. */
 	ereq->snt_synack_us = estp_clock_us();

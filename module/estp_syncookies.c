@@ -10,6 +10,15 @@
  * request sock is rebuilt from it.
  *
  *   cookie = H0(4-tuple) + peer ISN + (t << 24) + ((H1(4-tuple, t) + mssind) & 0xffffff)
+ *
+ * When the SYN has timestamps, the low 6 bits of our TSval carry the other
+ * options, as TCP's cookie_init_timestamp() puts them, and the final ACK
+ * echoes them in its TSecr:
+ *
+ *   | 31 ... 6: clock | 5: ECN | 4: SACK | 3 ... 0: peer's wscale, 0xf none |
+ *
+ * The TSval offset of such a connection is a keyed hash of the 4-tuple
+ * (TCP's secure_tcp_ts_off()), so that the ACK can be read without state.
  */
 #include <linux/delay.h>
 #include <linux/security.h>
@@ -24,7 +33,14 @@
 #define ESTP_COOKIE_MAX_AGE	2
 #define ESTP_COOKIE_TICK	64	/* seconds */
 
-static siphash_aligned_key_t estp_cookie_secret[2];
+/* The options in the TSval's low bits (TS_OPT_*). */
+#define ESTP_TS_OPT_WSCALE_MASK	0xf
+#define ESTP_TS_OPT_SACK	BIT(4)
+#define ESTP_TS_OPT_ECN		BIT(5)
+#define ESTP_TSBITS		6
+
+/* [0] and [1] the cookie's hashes, [2] the TSval offset. */
+static siphash_aligned_key_t estp_cookie_secret[3];
 
 /* TCP's IPv4 table: the common MSSes, so the cookie needs only 2 bits. */
 static const u16 estp_msstab[] = { 536, 1300, 1440, 1460 };
@@ -71,6 +87,71 @@ u32 estp_v4_cookie_init_sequence(struct sock *listener, const struct sk_buff *sk
 	       ((estp_cookie_hash(iph, th, t, 1) + mssind) & ESTP_COOKIE_MASK);
 }
 
+/**
+ * estp_v4_cookie_ts_offset - the TSval offset of a cookie's connection
+ * @skb: the SYN or the final ACK, from the peer
+ *
+ * Return: a keyed hash of the 4-tuple, the same for both.
+ */
+u32 estp_v4_cookie_ts_offset(const struct sk_buff *skb)
+{
+	return estp_cookie_hash(ip_hdr(skb), estp_hdr(skb), 0, 2);
+}
+
+/**
+ * estp_cookie_init_timestamp - a cookie SYN-ACK's TSval, before the offset
+ *	(cookie_init_timestamp)
+ * @req: the request, its options settled
+ * @now: our timestamp clock, without offset
+ *
+ * The options replace the clock's low bits, taken back one tick of 64 ms
+ * if that put the value ahead: later TSvals must not be older.
+ *
+ * Return: the TSval less the connection's offset.
+ */
+u32 estp_cookie_init_timestamp(const struct request_sock *req, u32 now)
+{
+	const struct estp_request_sock *ereq = estp_rsk(req);
+	u32 options, ts;
+
+	options = ereq->wscale_ok ? ereq->snd_wscale : ESTP_TS_OPT_WSCALE_MASK;
+	if (ereq->sack_ok)
+		options |= ESTP_TS_OPT_SACK;
+	if (inet_rsk(req)->ecn_ok)
+		options |= ESTP_TS_OPT_ECN;
+	ts = (now >> ESTP_TSBITS << ESTP_TSBITS) | options;
+	if (estp_after(ts, now))
+		ts -= 1U << ESTP_TSBITS;
+	return ts;
+}
+
+/*
+ * The options a final ACK's TSecr carries back (cookie_timestamp_decode):
+ * none without timestamps; false when one of them is off here now.
+ */
+static bool estp_cookie_timestamp_decode(const struct net *net, struct request_sock *req,
+					 const struct estp_options_received *opt)
+{
+	const struct estp_net *en = estp_pernet(net);
+	struct estp_request_sock *ereq = estp_rsk(req);
+	u32 options = opt->tsecr;
+
+	if (!opt->saw_tstamp || !READ_ONCE(en->timestamps))
+		return true;
+	ereq->tstamp_ok = 1;
+	ereq->ts_recent = opt->tsval;
+	ereq->sack_ok = !!(options & ESTP_TS_OPT_SACK);
+	if (ereq->sack_ok && !READ_ONCE(en->sack))
+		return false;
+	/* cookie_ecn_ok(): as the listener's sysctl allows now. */
+	inet_rsk(req)->ecn_ok = (options & ESTP_TS_OPT_ECN) && READ_ONCE(en->ecn);
+	if ((options & ESTP_TS_OPT_WSCALE_MASK) == ESTP_TS_OPT_WSCALE_MASK)
+		return true;
+	ereq->wscale_ok = 1;
+	ereq->snd_wscale = min_t(u8, options & ESTP_TS_OPT_WSCALE_MASK, ESTP_MAX_WSCALE);
+	return READ_ONCE(en->window_scaling);
+}
+
 /* The MSS a final ACK's cookie carries, or 0 if it is no valid cookie. */
 static u16 estp_v4_cookie_mss(const struct sk_buff *skb)
 {
@@ -106,6 +187,7 @@ int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb)
 {
 	const struct estphdr *th = estp_hdr(skb);
 	struct net *net = sock_net(listener);
+	struct estp_options_received opt;
 	struct estp_request_sock *ereq;
 	struct request_sock *req;
 	struct sock *child;
@@ -132,6 +214,10 @@ int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb)
 		return 1;
 	}
 	ESTP_INC_STATS(net, ESTP_MIB_SYNCOOKIESRECV);
+	estp_parse_options(th, &opt);
+	if (opt.saw_tstamp && opt.tsecr &&
+	    READ_ONCE(estp_pernet(net)->timestamps) == 1)
+		opt.tsecr -= estp_v4_cookie_ts_offset(skb);
 	if (sk_acceptq_is_full(listener)) {
 		ESTP_INC_STATS(net, ESTP_MIB_LISTENOVERFLOWS);
 		goto drop;
@@ -139,14 +225,24 @@ int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb)
 	req = estp_reqsk_alloc(listener);
 	if (!req)
 		goto drop;
+	/* Ours; estp_csk_reqsk_queue_add() passes it to the accept queue. */
+	refcount_set(&req->rsk_refcnt, 1);
 	estp_openreq_init(req, skb, ntohl(th->seq) - 1, mss);
 	/* As estp_conn_request(): the listener's device, not the ACK's. */
 	inet_rsk(req)->ir_iif = inet_request_bound_dev_if(listener, skb);
 	ereq = estp_rsk(req);
 	ereq->snt_isn = ntohl(th->ack_seq) - 1;
 	ereq->cookie = true;
-	/* Ours; estp_csk_reqsk_queue_add() passes it to the accept queue. */
-	refcount_set(&req->rsk_refcnt, 1);
+	if (!estp_cookie_timestamp_decode(net, req, &opt)) {
+		/* An option turned off since: as no cookie (cookie_tcp_check()). */
+		estp_reqsk_put(req);
+		return 1;
+	}
+	if (ereq->tstamp_ok)
+		ereq->ts_offset = READ_ONCE(estp_pernet(net)->timestamps) == 1 ?
+				  estp_v4_cookie_ts_offset(skb) : 0;
+	/* The window redone as the SYN-ACK's, rounded to the cookie's MSS. */
+	estp_openreq_window(listener, req, mss);
 	/* The LSM labels the request or refuses it (cookie_v4_check). */
 	if (security_inet_conn_request(listener, skb, req)) {
 		estp_reqsk_put(req);

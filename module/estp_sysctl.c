@@ -230,6 +230,23 @@ static const struct ctl_table estp_sysctl_template[] = {
 		.extra1		= SYSCTL_ZERO,
 		.extra2		= &estp_max_syncnt,
 	},
+	{
+		/* tcp_ecn: 0 off, 1 request and accept, 2 accept only */
+		.procname	= "ecn",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= &estp_two,
+	},
+	{
+		.procname	= "ecn_fallback",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= &estp_one,
+	},
 	/* The int entries above, in estp_sysctl_fill()'s order; then these. */
 	{
 		.procname	= "congestion_control",
@@ -284,6 +301,7 @@ static size_t estp_sysctl_fill(void *table, struct net *net)
 		&en->keepalive_intvl, &en->keepalive_probes, &en->invalid_ratelimit,
 		&en->challenge_ack_limit, &en->retries2, en->rmem, en->wmem,
 		&en->timestamps, &en->sack, &en->window_scaling, &en->syn_linear_timeouts,
+		&en->ecn, &en->ecn_fallback,
 	};
 	const size_t stride = sizeof(estp_sysctl_template[0]);
 	const size_t off = offsetof(typeof(estp_sysctl_template[0]), data);
@@ -343,6 +361,9 @@ int estp_sysctl_net_init(struct net *net)
 	en->invalid_ratelimit = 500;
 	/* Since 6.0 TCP's default: the per-netns limit is off (INT_MAX). */
 	en->challenge_ack_limit = INT_MAX;
+	/* TCP's defaults: accept ECN when asked, and fall back on SYN loss. */
+	en->ecn = 2;
+	en->ecn_fallback = 1;
 	/*
 	 * TCP's values in this netns: set already, as TCP's pernet init ran
 	 * first, and for a new netns as TCP sets them (rmem and wmem copied

@@ -10,6 +10,7 @@
 #include <net/sock.h>
 
 #include "estp.h"
+#include "estp_ecn.h"
 
 /**
  * estp_write_err - the peer does not answer: end with ETIMEDOUT
@@ -234,6 +235,8 @@ static void estp_retransmit_timer(struct sock *sk)
 		esk->retransmits++;
 		/* Karn: the SYN-ACK that comes can measure nothing. */
 		esk->syn_retrans = 1;
+		/* tcp_enter_loss() runs here too: the first data carries CWR. */
+		estp_ecn_queue_cwr(esk);
 		estp_retransmit_syn(sk);
 		break;
 	case TCP_ESTABLISHED:

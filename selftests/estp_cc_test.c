@@ -90,31 +90,6 @@ static int set_int(int fd, int opt, int val)
 	return setsockopt(fd, SOL_SOCKET, opt, &val, sizeof(val));
 }
 
-/*
- * RTO (clock ticks), cwnd and ssthresh of the socket with local port
- * @lport and remote port @rport, from the columns /proc/net/tcp has after
- * the inode: 0, or -1 when there is no such line.
- */
-static int proc_cc(int proto, int lport, int rport, long *rto, long *cwnd, long *ssthresh)
-{
-	const char *path = proto == IPPROTO_TCP ? "/proc/net/tcp" : "/proc/net/estp";
-	unsigned int lp, rp;
-	char line[512];
-	int ret = -1;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (ret && fgets(line, sizeof(line), f))
-		if (sscanf(line, " %*u: %*x:%x %*x:%x %*x %*x:%*x %*x:%*x %*x %*u %*d %*u %*d %*s %ld %*d %*d %ld %ld",
-			   &lp, &rp, rto, cwnd, ssthresh) == 5 &&
-		    (int)lp == lport && (int)rp == rport)
-			ret = 0;
-	fclose(f);
-	return ret;
-}
-
 /* $ESTP_KO's directory ../selftests/modules/@mod.ko, as runner_test.sh finds it. */
 static int module_path(const char *mod, char *buf, size_t len)
 {
@@ -359,7 +334,7 @@ static void check_handshake_rto(struct __test_metadata *_metadata, int proto,
 {
 	long rto, cwnd, ssthresh;
 
-	ASSERT_EQ(0, proc_cc(proto, lport, rport, &rto, &cwnd, &ssthresh));
+	ASSERT_EQ(0, estp_proc_cc(proto, lport, rport, &rto, &cwnd, &ssthresh));
 	EXPECT_LE(20, rto);	/* clock ticks: 200 ms */
 	EXPECT_GT(100, rto);
 	EXPECT_EQ(10, cwnd);
@@ -409,9 +384,9 @@ static void rto_case(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
 		int proto = i ? vproto : IPPROTO_TCP;
 
 		open_pair(_metadata, self, proto, port + i, NULL, NULL);
-		ASSERT_EQ(0, proc_cc(proto, self->cport, self->port, &rto[i][0], &cwnd,
+		ASSERT_EQ(0, estp_proc_cc(proto, self->cport, self->port, &rto[i][0], &cwnd,
 				     &ssthresh));
-		ASSERT_EQ(0, proc_cc(proto, self->port, self->cport, &rto[i][1], &cwnd,
+		ASSERT_EQ(0, estp_proc_cc(proto, self->port, self->cport, &rto[i][1], &cwnd,
 				     &ssthresh));
 		estp_close_abort(&self->afd);
 		estp_close_abort(&self->cfd);
@@ -597,7 +572,7 @@ static void transfer_once(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *s
 	EXPECT_EQ(-1, estp_pattern_check(rx, got < XFER_LEN ? got : XFER_LEN, 0, port));
 	free(tx);
 	free(rx);
-	EXPECT_EQ(0, proc_cc(proto, self->cport, self->port, &rto, cwnd, ssthresh));
+	EXPECT_EQ(0, estp_proc_cc(proto, self->cport, self->port, &rto, cwnd, ssthresh));
 	estp_close_abort(&self->afd);
 	estp_close_abort(&self->cfd);
 	estp_close_abort(&self->lfd);
@@ -762,7 +737,7 @@ static double lose(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
 	double t0, ms;
 
 	*rto_ms = -1;
-	if (proc_cc(IPPROTO_ESTP, self->cport, self->port, &rto, &cwnd, &ssthresh))
+	if (estp_proc_cc(IPPROTO_ESTP, self->cport, self->port, &rto, &cwnd, &ssthresh))
 		return -1;
 	*rto_ms = rto * 1000.0 / sysconf(_SC_CLK_TCK);
 	snprintf(arm, sizeof(arm), "xmit_data %d", drops);
@@ -775,7 +750,7 @@ static double lose(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
 	EXPECT_EQ(retrans + drops, estp_stat("RetransSegs"));
 	/* The ACK of the last resend may trail the data a little. */
 	EXPECT_EQ(0, wait_acked(self->cfd));
-	EXPECT_EQ(0, proc_cc(IPPROTO_ESTP, self->cport, self->port, &rto, &cwnd, &ssthresh));
+	EXPECT_EQ(0, estp_proc_cc(IPPROTO_ESTP, self->cport, self->port, &rto, &cwnd, &ssthresh));
 	/* Halved once per loss episode however many timeouts it took. */
 	EXPECT_EQ(want_ssthresh, ssthresh);
 	EXPECT_GE(2, cwnd) TH_LOG("slow start again from 1 segment");
@@ -961,14 +936,14 @@ TEST_F(mod, transfer)
 	ASSERT_EQ(0, setsockopt(self->afd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
 	ASSERT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
 	EXPECT_STREQ(TEST_CC, cc_of(self->afd, buf));
-	ASSERT_EQ(0, proc_cc(IPPROTO_ESTP, cport, PORT_BASE + 21, &rto, &cwnd, &ssthresh));
+	ASSERT_EQ(0, estp_proc_cc(IPPROTO_ESTP, cport, PORT_BASE + 21, &rto, &cwnd, &ssthresh));
 	EXPECT_EQ(4, cwnd);
 
 	got = pump(_metadata, self->cfd, self->afd, tx, rx, 0, &w);
 	EXPECT_EQ(0, w.err);
 	ASSERT_EQ((size_t)XFER_LEN, got);
 	EXPECT_EQ(0, memcmp(tx, rx, XFER_LEN));
-	ASSERT_EQ(0, proc_cc(IPPROTO_ESTP, cport, PORT_BASE + 21, &rto, &cwnd, &ssthresh));
+	ASSERT_EQ(0, estp_proc_cc(IPPROTO_ESTP, cport, PORT_BASE + 21, &rto, &cwnd, &ssthresh));
 	EXPECT_EQ(4, cwnd);
 	free(tx);
 	free(rx);

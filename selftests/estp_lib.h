@@ -512,6 +512,34 @@ static inline int estp_proc_state(int proto, int lport, int rport)
 }
 
 /*
+ * RTO (clock ticks), cwnd and ssthresh of the socket with local port
+ * @lport and remote port @rport, from the columns /proc/net/tcp has after
+ * the inode: 0, or -1 when there is no such line.
+ */
+static const char estp_proc_cc_fmt[] =
+	" %*u: %*x:%x %*x:%x %*x %*x:%*x %*x:%*x %*x %*u %*d %*u %*d %*s %ld %*d %*d %ld %ld";
+
+static inline int estp_proc_cc(int proto, int lport, int rport, long *rto, long *cwnd,
+			       long *ssthresh)
+{
+	const char *path = ESTP_PROC_NET(proto);
+	unsigned int lp, rp;
+	char line[512];
+	int ret = -1;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (ret && fgets(line, sizeof(line), f))
+		if (sscanf(line, estp_proc_cc_fmt, &lp, &rp, rto, cwnd, ssthresh) == 5 &&
+		    (int)lp == lport && (int)rp == rport)
+			ret = 0;
+	fclose(f);
+	return ret;
+}
+
+/*
  * Reads an open /proc/net/{tcp,estp} again from the start into a static
  * buffer.  The file stays bound to the netns it was opened in, which lets
  * one process watch two netns.
