@@ -354,6 +354,7 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		/* Our SYN's window now counts from the peer's ISN. */
 		esk->rcv_wup = esk->rcv_nxt;
 		esk->snd_una = ntohl(th->ack_seq);
+		esk->snd_up = esk->snd_una;
 		esk->syn_unacked = 0;
 		/* RFC 7323 2.2: a SYN's window is never scaled. */
 		esk->snd_wnd = ntohs(th->window);
@@ -994,7 +995,7 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
 		estp_push(sk);
 		return;
 	}
-	esk->snd_una = ack;
+	estp_snd_una_update(esk, ack);
 	/* snd_una starts at our SYN: any advance acknowledges it. */
 	esk->syn_unacked = 0;
 	esk->dupacks = 0;
@@ -1511,6 +1512,68 @@ static void estp_replace_ts_recent(struct estp_sock *esk, u32 seq,
 }
 
 /*
+ * A segment with URG (tcp_check_urg).  Linux's pointer, as BSD's, is the
+ * byte after the urgent one (RFC 6093 3: TCP's never took RFC 1122's).
+ * A pointer already read past, behind rcv_nxt, or not past the one we
+ * hold is old; a new one signals the owner (SIGURG, F_SETOWN) and waits
+ * for its byte.
+ */
+static void estp_check_urg(struct sock *sk, const struct estphdr *th)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 ptr = ntohs(th->urg_ptr);
+
+	if (ptr)
+		ptr--;
+	ptr += ntohl(th->seq);
+	if (estp_after(esk->copied_seq, ptr) || estp_before(ptr, esk->rcv_nxt))
+		return;
+	if (esk->urg_data && !estp_after(ptr, esk->urg_seq))
+		return;
+	sk_send_sigurg(sk);
+	/*
+	 * The reader stands at an urgent byte taken out of band that was
+	 * not read yet: it is skipped now, as a new mark replaces it, and
+	 * the head skb goes once that byte was its last.
+	 */
+	if (esk->urg_seq == esk->copied_seq && esk->urg_data &&
+	    !sock_flag(sk, SOCK_URGINLINE) && esk->copied_seq != esk->rcv_nxt) {
+		struct sk_buff *skb = skb_peek(&sk->sk_receive_queue);
+
+		WRITE_ONCE(esk->copied_seq, esk->copied_seq + 1);
+		if (skb && !estp_before(esk->copied_seq, ESTP_SKB_CB(skb)->end_seq)) {
+			__skb_unlink(skb, &sk->sk_receive_queue);
+			consume_skb(skb);
+		}
+	}
+	WRITE_ONCE(esk->urg_data, ESTP_URG_NOTYET);
+	WRITE_ONCE(esk->urg_seq, ptr);
+}
+
+/*
+ * The URG bit, step 6 of RFC 9293 3.10.7.4 (tcp_urg): a new pointer, and
+ * the urgent byte once a segment carries it, held for recv(MSG_OOB) and
+ * announced to poll() (EPOLLPRI).  @skb starts at the header.
+ */
+static void estp_urg(struct sock *sk, struct sk_buff *skb, const struct estphdr *th)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 ptr;
+	u8 byte;
+
+	if (unlikely(th->urg))
+		estp_check_urg(sk, th);
+	if (likely(esk->urg_data != ESTP_URG_NOTYET))
+		return;
+	ptr = esk->urg_seq - ntohl(th->seq) + th->doff * 4 - th->syn;
+	if (ptr >= skb->len || skb_copy_bits(skb, ptr, &byte, 1))
+		return;
+	WRITE_ONCE(esk->urg_data, ESTP_URG_VALID | byte);
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk->sk_data_ready(sk);
+}
+
+/*
  * Synchronized states (RFC 9293 3.10.7.4): RSTs and SYNs by RFC 5961, then
  * the sequence check, the ACK, the data and the FIN.  Data past a hole
  * waits in the out-of-order queue.
@@ -1593,7 +1656,7 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	if (len && estp_after(seq, esk->rcv_nxt))
 		ofo = true;
 	if (sk->sk_state == TCP_SYN_RECV) {
-		esk->snd_una = ack;
+		estp_snd_una_update(esk, ack);
 		esk->syn_unacked = 0;
 		esk->snd_wnd = ntohs(th->window) << esk->snd_wscale;
 		/* The segment size is held to half of it (estp_size_goal()). */
@@ -1623,6 +1686,7 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		if (ret >= 0)
 			return ret;
 	}
+	estp_urg(sk, skb, th);
 	/*
 	 * After the peer's FIN nothing is new, not a second FIN either
 	 * (tcp_rcv_state_process): it would move rcv_nxt past the stream.
