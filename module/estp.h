@@ -698,6 +698,9 @@ enum estp_mib_field {
 	ESTP_MIB_ACKSKIPPEDSYNRECV, /* a request's ACKs rate-limited (TCPACKSkippedSynRecv) */
 	ESTP_MIB_ATTEMPTFAILS,	/* handshakes ended in SYN_SENT or SYN_RECV */
 	ESTP_MIB_EMBRYONICRSTS,	/* request socks ended by a RST or a new SYN */
+	ESTP_MIB_PRUNECALLED,	/* receive buffer over its size: queues pruned */
+	ESTP_MIB_RCVPRUNED,	/* data dropped, pruning did not make room */
+	ESTP_MIB_RCVCOLLAPSED,	/* skbs whose bytes went into compact copies */
 	__ESTP_MIB_MAX
 };
 

@@ -9,7 +9,8 @@
  * and with SO_OOBINLINE it stays in the stream.  Through the raw peer of
  * estp_peer.h: the URG flag and urgent pointer of the segments sent, and
  * the URG segments received, a pointer ahead of its byte included (EAGAIN
- * until the byte comes).
+ * until the byte comes).  And, by the raw peer too, the receive queues
+ * collapsed under memory pressure rather than data dropped.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <stdbool.h>
 #include <sys/socket.h>
 
 #include "kselftest_harness.h"
@@ -282,22 +284,38 @@ FIXTURE(wire)
 
 FIXTURE_VARIANTS_TCP_ESTP(wire);
 
+/*
+ * The raw peer in a netns of its own, connected from @port with ISN @isn to
+ * a listener of @proto on @lport (SO_RCVBUF @rcvbuf unless 0): the
+ * listener in *@lfd, the accepted socket in *@afd.
+ */
+static void raw_accept(struct __test_metadata *_metadata, struct estp_peer *p,
+		       struct peer_conn *c, int proto, uint16_t port, uint16_t lport,
+		       uint32_t isn, int rcvbuf, int *lfd, int *afd)
+{
+	struct sockaddr_in sin = estp_sin4(PEER_ADDR, lport);
+	const char *err;
+
+	*lfd = *afd = -1;
+	err = peer_open(p, proto);
+	ASSERT_EQ(NULL, err) TH_LOG("%s", err);
+	*lfd = socket(AF_INET, SOCK_STREAM, proto);
+	ASSERT_LE(0, *lfd);
+	if (rcvbuf)
+		ASSERT_EQ(0, setsockopt(*lfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)));
+	ASSERT_EQ(0, bind(*lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(*lfd, 1));
+	ASSERT_EQ(0, peer_connect(p, c, port, lport, isn));
+	*afd = accept(*lfd, NULL, NULL);
+	ASSERT_LE(0, *afd);
+}
+
 FIXTURE_SETUP(wire)
 {
-	struct sockaddr_in sin = estp_sin4(PEER_ADDR, R_LPORT);
-	const char *err;
 	int one = 1;
 
-	self->lfd = self->afd = -1;
-	err = peer_open(&self->p, variant->proto);
-	ASSERT_EQ(NULL, err) TH_LOG("%s", err);
-	self->lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
-	ASSERT_LE(0, self->lfd);
-	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
-	ASSERT_EQ(0, listen(self->lfd, 1));
-	ASSERT_EQ(0, peer_connect(&self->p, &self->c, R_PORT, R_LPORT, R_ISN));
-	self->afd = accept(self->lfd, NULL, NULL);
-	ASSERT_LE(0, self->afd);
+	raw_accept(_metadata, &self->p, &self->c, variant->proto, R_PORT, R_LPORT, R_ISN, 0,
+		   &self->lfd, &self->afd);
 	/* Segments go at once; the test says what is urgent. */
 	ASSERT_EQ(0, setsockopt(self->afd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one,
 				sizeof(one)));
@@ -442,6 +460,107 @@ TEST_F(wire, urg_received)
 	EXPECT_EQ(0, poll_for(self->afd, POLLPRI | POLLIN, 0));
 	EXPECT_EQ(2, sigurg_count);
 	EXPECT_EQ(-EINVAL, recv_err(self->afd, buf, sizeof(buf), MSG_OOB));
+}
+
+/* ---------------------------------------------------------------------- */
+/*
+ * Queue collapse under receive memory pressure: the raw peer sends 1-byte
+ * segments to a socket that does not read, its SO_RCVBUF small.  Each
+ * segment keeps a whole loopback buffer (the raw socket's copy of each
+ * stays unread, so TCP cannot coalesce them either): the buffer is over
+ * its size after a few, and TCP collapses its queues into compact skbs
+ * (tcp_collapse, TCPRcvCollapsed) rather than drop.
+ */
+
+#define C_PORT		1300
+#define C_LPORT		22600
+#define C_ISN		0xfffffff0u	/* the sequence wraps in the stream */
+#define C_RCVBUF	4096
+#define C_SEGS		120
+
+FIXTURE(collapse)
+{
+	struct estp_peer p;
+	struct peer_conn c;
+	int lfd, afd;
+};
+
+FIXTURE_VARIANTS_TCP_ESTP(collapse);
+
+FIXTURE_SETUP(collapse)
+{
+	raw_accept(_metadata, &self->p, &self->c, variant->proto, C_PORT, C_LPORT, C_ISN,
+		   C_RCVBUF, &self->lfd, &self->afd);
+}
+
+FIXTURE_TEARDOWN(collapse)
+{
+	estp_close_abort(&self->afd);
+	estp_close_abort(&self->lfd);
+	peer_close(&self->p);
+}
+
+/* One byte of the stream at offset @off, as the raw peer of @c sends it. */
+static int byte_seg(struct estp_peer *p, const struct peer_conn *c, uint32_t off)
+{
+	uint8_t buf[PKT_HDR_LEN + 1];
+
+	memset(buf, 0, sizeof(buf));
+	pkt_put16(buf, c->port);
+	pkt_put16(buf + 2, c->lport);
+	pkt_put32(buf + 4, C_ISN + 1 + off);
+	pkt_put32(buf + 8, c->ack);
+	buf[12] = (PKT_HDR_LEN / 4) << 4;
+	buf[13] = PKT_ACK;
+	pkt_put16(buf + 14, PEER_WIN);
+	buf[PKT_HDR_LEN] = 'a' + off % 26;
+	return peer_send_buf(p, buf, sizeof(buf));
+}
+
+/*
+ * Sends the C_SEGS bytes, in order or (@ofo) the first last, and checks
+ * that all were taken: their ACK, no segment dropped (RcvPruned,
+ * OfoPruned), some collapsed, and the stream byte-exact.
+ */
+static void collapse_case(struct __test_metadata *_metadata, FIXTURE_DATA(collapse) *self,
+			  int proto, bool ofo)
+{
+	long end = pkt_now_ms() + 4 * ANSWER_MS;
+	char buf[C_SEGS + 1];
+	struct pkt_seg s;
+	int i, n = 0, r;
+
+	for (i = ofo ? 1 : 0; i < C_SEGS; i++)
+		ASSERT_EQ(0, byte_seg(&self->p, &self->c, i));
+	if (ofo)
+		ASSERT_EQ(0, byte_seg(&self->p, &self->c, 0));
+	/* Every byte acked (the last ACK may wait for the delayed-ACK timer). */
+	do {
+		r = peer_recv(&self->p, &self->c, end - pkt_now_ms(), &s);
+	} while (r == 1 && s.ack != C_ISN + 1 + C_SEGS && pkt_now_ms() < end);
+	EXPECT_EQ(C_ISN + 1 + C_SEGS, s.ack) TH_LOG("acked %u of %d", s.ack - C_ISN - 1, C_SEGS);
+	TH_LOG("PruneCalled %ld RcvCollapsed %ld RcvPruned %ld OfoPruned %ld",
+	       estp_counter(proto, "PruneCalled"), estp_counter(proto, "RcvCollapsed"),
+	       estp_counter(proto, "RcvPruned"), estp_counter(proto, "OfoPruned"));
+	EXPECT_LT(0, estp_counter(proto, "PruneCalled"));
+	EXPECT_LT(0, estp_counter(proto, "RcvCollapsed"));
+	EXPECT_EQ(0, estp_counter(proto, "RcvPruned"));
+	EXPECT_EQ(0, estp_counter(proto, "OfoPruned"));
+	while (n < C_SEGS && (r = recv_err(self->afd, buf + n, C_SEGS - n, MSG_DONTWAIT)) > 0)
+		n += r;
+	ASSERT_EQ(C_SEGS, n);
+	for (i = 0; i < C_SEGS; i++)
+		ASSERT_EQ('a' + i % 26, buf[i]) TH_LOG("byte %d", i);
+}
+
+TEST_F(collapse, in_order)
+{
+	collapse_case(_metadata, self, variant->proto, false);
+}
+
+TEST_F(collapse, out_of_order)
+{
+	collapse_case(_metadata, self, variant->proto, true);
 }
 
 TEST_HARNESS_MAIN
