@@ -169,11 +169,14 @@ struct estp_sock {
 	u32				snd_nxt;	/* highest sent + 1 */
 	u32				write_seq;	/* end of what the user queued */
 	u32				pushed_seq;	/* end of the last PSH marked */
+	u32				snd_up;		/* urgent pointer; == snd_una: none */
 	u32				snd_wnd;	/* the peer's window */
 	u32				max_window;	/* the largest it offered */
 	u32				snd_wl1;	/* seq of the segment that set it */
 	u32				rcv_nxt;
 	u32				copied_seq;	/* first byte not yet read */
+	u32				urg_seq;	/* the peer's urgent byte */
+	u16				urg_data;	/* ESTP_URG_* | the byte */
 	u32				rcv_wnd;	/* the window last advertised */
 	u32				rcv_wup;	/* rcv_nxt when it was */
 	struct rb_root			out_of_order_queue; /* by seq; charged to rmem */
@@ -349,6 +352,11 @@ struct estp_options_received {
 #define ESTP_ATO_MIN		(HZ / 25)	/* TCP_ATO_MIN */
 #define ESTP_DELACK_MAX		(HZ / 5)	/* TCP_DELACK_MAX */
 #define ESTP_MAX_QUICKACKS	16		/* TCP_MAX_QUICKACKS */
+
+/* urg_data states (TCP_URG_*); with VALID, the low byte is the urgent byte */
+#define ESTP_URG_VALID		0x0100		/* received, not yet read */
+#define ESTP_URG_NOTYET		0x0200		/* pointer seen, byte not yet in */
+#define ESTP_URG_READ		0x0400		/* read with MSG_OOB */
 
 /* ack_pending bits (ICSK_ACK_*) */
 #define ESTP_ACK_SCHED		1		/* an ACK is owed */
@@ -597,6 +605,25 @@ static inline u32 estp_size_goal(const struct estp_sock *esk)
 	return esk->mss_cache;
 }
 
+/* Urgent data is in flight or queued (tcp_urg_mode). */
+static inline bool estp_urg_mode(const struct estp_sock *esk)
+{
+	return esk->snd_una != esk->snd_up;
+}
+
+/*
+ * The peer acknowledged up to @ack (tcp_snd_una_update): an urgent pointer
+ * it reached is acked, and urgent mode ends (tcp_clean_rtx_queue).
+ */
+static inline void estp_snd_una_update(struct estp_sock *esk, u32 ack)
+{
+	u32 prior = esk->snd_una;
+
+	WRITE_ONCE(esk->snd_una, ack);
+	if (ack - prior >= esk->snd_up - prior)
+		esk->snd_up = ack;
+}
+
 static inline bool estp_in_slow_start(const struct estp_sock *esk)
 {
 	return esk->snd_cwnd < esk->snd_ssthresh;
@@ -674,6 +701,9 @@ enum estp_mib_field {
 	ESTP_MIB_EMBRYONICRSTS,	/* request socks ended by a RST or a new SYN */
 	ESTP_MIB_PAWSOLDACK,	/* old pure ACKs PAWS dropped unanswered (6.14 on) */
 	ESTP_MIB_SYNRETRANS,	/* SYNs and SYN-ACKs sent again */
+	ESTP_MIB_PRUNECALLED,	/* receive buffer over its size: queues pruned */
+	ESTP_MIB_RCVPRUNED,	/* data dropped, pruning did not make room */
+	ESTP_MIB_RCVCOLLAPSED,	/* skbs whose bytes went into compact copies */
 	__ESTP_MIB_MAX
 };
 

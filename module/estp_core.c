@@ -86,6 +86,7 @@ void estp_reset_stream_state(struct sock *sk)
 	esk->prior_ssthresh = 0;
 	esk->dupacks = 0;
 	esk->num_sacks = 0;
+	WRITE_ONCE(esk->urg_data, 0);
 }
 
 /**
@@ -155,9 +156,11 @@ int estp_disconnect(struct sock *sk, int flags)
 __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait)
 {
 	struct sock *sk = sock->sk;
+	const struct estp_sock *esk = estp_sk(sk);
 	__poll_t mask = 0;
+	int state, target;
+	u16 urg_data;
 	u8 shutdown;
-	int state;
 
 	sock_poll_wait(file, sock, wait);
 	state = inet_sk_state_load(sk);
@@ -169,9 +172,19 @@ __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait)
 		mask |= EPOLLHUP;
 	if (shutdown & RCV_SHUTDOWN)
 		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
-	/* SO_RCVLOWAT bytes, or what must be read for more to come (tcp_poll). */
-	if (estp_epollin_ready(sk, sock_rcvlowat(sk, 0, INT_MAX)))
+	/*
+	 * SO_RCVLOWAT bytes, or what must be read for more to come (tcp_poll);
+	 * an urgent byte taken out of band at the reader's place is no data.
+	 */
+	target = sock_rcvlowat(sk, 0, INT_MAX);
+	urg_data = READ_ONCE(esk->urg_data);
+	if (unlikely(urg_data) && READ_ONCE(esk->urg_seq) == READ_ONCE(esk->copied_seq) &&
+	    !sock_flag(sk, SOCK_URGINLINE))
+		target++;
+	if (estp_epollin_ready(sk, target))
 		mask |= EPOLLIN | EPOLLRDNORM;
+	if (urg_data & ESTP_URG_VALID)
+		mask |= EPOLLPRI;
 	/* A sock still in its handshake is neither readable nor writable. */
 	if (state != TCP_SYN_SENT && state != TCP_SYN_RECV) {
 		if (shutdown & SEND_SHUTDOWN ||
@@ -436,6 +449,11 @@ static int estp_inq(const struct sock *sk)
 
 	if ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV))
 		return 0;
+	/* Data before an urgent mark taken out of band: up to the mark. */
+	if (!sock_flag(sk, SOCK_URGINLINE) && esk->urg_data &&
+	    !estp_before(esk->urg_seq, esk->copied_seq) &&
+	    estp_before(esk->urg_seq, esk->rcv_nxt))
+		return esk->urg_seq - esk->copied_seq;
 	answ = READ_ONCE(esk->rcv_nxt) - READ_ONCE(esk->copied_seq);
 	if (answ && sock_flag(sk, SOCK_DONE))
 		answ--;
@@ -469,8 +487,9 @@ int estp_ioctl(struct sock *sk, int cmd, int *karg)
 		unlock_sock_fast(sk, slow);
 		return 0;
 	case SIOCATMARK:
-		/* No urgent data, so never at its mark. */
-		*karg = 0;
+		/* The next byte to read is the urgent one. */
+		*karg = READ_ONCE(esk->urg_data) &&
+			READ_ONCE(esk->urg_seq) == READ_ONCE(esk->copied_seq);
 		return 0;
 	case SIOCOUTQ:
 	case SIOCOUTQNSD:
@@ -526,16 +545,50 @@ static int estp_recv_wait(struct sock *sk, long *timeo, struct sk_buff *last)
 	return sk_wait_data(sk, timeo, last);
 }
 
+/*
+ * recv(MSG_OOB) (tcp_recv_urg): the urgent byte, once, and never a wait.
+ * EINVAL with none held, inline or read already; EAGAIN while its byte is
+ * on the way; 0 at end of stream.
+ */
+static int estp_recv_urg(struct sock *sk, struct msghdr *msg, size_t len, int flags)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u16 urg_data = esk->urg_data;
+
+	if (sock_flag(sk, SOCK_URGINLINE) || !urg_data || urg_data == ESTP_URG_READ)
+		return -EINVAL;
+	if (sk->sk_state == TCP_CLOSE && !sock_flag(sk, SOCK_DONE))
+		return -ENOTCONN;
+	if (urg_data & ESTP_URG_VALID) {
+		u8 c = urg_data;
+
+		if (!(flags & MSG_PEEK))
+			WRITE_ONCE(esk->urg_data, ESTP_URG_READ);
+		msg->msg_flags |= MSG_OOB;
+		if (!len) {
+			msg->msg_flags |= MSG_TRUNC;
+			return 0;
+		}
+		if (!(flags & MSG_TRUNC) && memcpy_to_msg(msg, &c, 1))
+			return -EFAULT;
+		return 1;
+	}
+	if (sk->sk_state == TCP_CLOSE || (sk->sk_shutdown & RCV_SHUTDOWN))
+		return 0;
+	return -EAGAIN;
+}
+
 /**
  * estp_stream_recvmsg - proto_ops->recvmsg (tcp_recvmsg)
  * @sock: the socket
  * @msg: where the data goes
  * @len: its size
- * @flags: MSG_PEEK, MSG_WAITALL, MSG_DONTWAIT, MSG_TRUNC
+ * @flags: MSG_PEEK, MSG_WAITALL, MSG_DONTWAIT, MSG_TRUNC, MSG_OOB
  *
  * Copies in-order data, waiting for at least SO_RCVLOWAT bytes (all of
  * @len with MSG_WAITALL).  With nothing copied: 0 at end of stream, the
- * pending error, ENOTCONN, EAGAIN or a wait.
+ * pending error, ENOTCONN, EAGAIN or a wait.  A read stops at an urgent
+ * mark and starts after it, skipping the byte unless SO_OOBINLINE.
  *
  * Return: the bytes copied, or a negative error.
  */
@@ -548,14 +601,16 @@ int estp_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 	int copied = 0, target, ret;
 	long timeo;
 
-	if (flags & MSG_OOB)
-		return -EINVAL;
 	/* The error queue, never the stream (tcp_recvmsg): review C8. */
 	if (unlikely(flags & MSG_ERRQUEUE))
 		return estp_recv_error(sk, msg, len);
 	lock_sock(sk);
 	if (sk->sk_state == TCP_LISTEN) {
 		copied = -ENOTCONN;
+		goto out;
+	}
+	if (flags & MSG_OOB) {
+		copied = estp_recv_urg(sk, msg, len, flags);
 		goto out;
 	}
 	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
@@ -571,6 +626,15 @@ int estp_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 		u32 offset;
 		size_t used;
 
+		/* An urgent mark ends a read; a SIGURG for it, an empty one. */
+		if (unlikely(esk->urg_data) && esk->urg_seq == *seq) {
+			if (copied)
+				break;
+			if (signal_pending(current)) {
+				copied = timeo ? sock_intr_errno(timeo) : -EAGAIN;
+				break;
+			}
+		}
 		skb_queue_walk(&sk->sk_receive_queue, skb) {
 			offset = *seq - ESTP_SKB_CB(skb)->seq;
 			if (offset < skb->len)
@@ -618,6 +682,18 @@ int estp_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 
 found:
 		used = min_t(size_t, skb->len - offset, len - copied);
+		/* Up to the urgent byte; past it unless it is read inline. */
+		if (unlikely(esk->urg_data) && esk->urg_seq - *seq < used) {
+			if (esk->urg_seq != *seq) {
+				used = esk->urg_seq - *seq;
+			} else if (!sock_flag(sk, SOCK_URGINLINE)) {
+				WRITE_ONCE(*seq, *seq + 1);
+				offset++;
+				used--;
+				if (!used)
+					goto skip_copy;
+			}
+		}
 		if (!(flags & MSG_TRUNC)) {
 			int err = skb_copy_datagram_msg(skb, offset, msg, used);
 
@@ -627,8 +703,11 @@ found:
 				break;
 			}
 		}
-		*seq += used;
+		WRITE_ONCE(*seq, *seq + used);
 		copied += used;
+skip_copy:
+		if (unlikely(esk->urg_data) && estp_after(esk->copied_seq, esk->urg_seq))
+			WRITE_ONCE(esk->urg_data, 0);
 		if (!(flags & MSG_PEEK) && offset + used == skb->len) {
 			__skb_unlink(skb, &sk->sk_receive_queue);
 			consume_skb(skb);
@@ -740,6 +819,9 @@ static void estp_push_write(struct sock *sk, int flags, int nonagle)
 		return;
 	if (!(flags & MSG_MORE) || estp_forced_push(esk))
 		estp_mark_push(esk, skb);
+	/* MSG_OOB: the last byte written is urgent (tcp_mark_urg). */
+	if (flags & MSG_OOB)
+		esk->snd_up = esk->write_seq;
 	__estp_push(sk, nonagle);
 }
 
@@ -819,8 +901,9 @@ static int estp_skb_append(struct sock *sk, struct sk_buff *skb,
  *
  * Appends the data to the last unsent segment while it is shorter than the
  * segment size, then to new ones, and sends what the windows, Nagle and
- * corking let go: MSG_MORE corks this call's last partial segment.  Waits
- * for room in SO_SNDBUF unless non-blocking.
+ * corking let go: MSG_MORE corks this call's last partial segment, and
+ * MSG_OOB makes its last byte urgent.  Waits for room in SO_SNDBUF unless
+ * non-blocking.
  *
  * Return: the bytes queued, or a negative error (EPIPE with SIGPIPE
  * unless MSG_NOSIGNAL, EAGAIN, the socket's error).
@@ -832,8 +915,6 @@ int estp_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 	int flags = msg->msg_flags, copied = 0, err;
 	long timeo;
 
-	if (flags & MSG_OOB)
-		return -EOPNOTSUPP;
 	lock_sock(sk);
 	timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);
 	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))) {

@@ -355,6 +355,7 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		/* Our SYN's window now counts from the peer's ISN. */
 		esk->rcv_wup = esk->rcv_nxt;
 		esk->snd_una = ntohl(th->ack_seq);
+		esk->snd_up = esk->snd_una;
 		esk->syn_unacked = 0;
 		/* RFC 7323 2.2: a SYN's window is never scaled. */
 		esk->snd_wnd = ntohs(th->window);
@@ -1010,7 +1011,7 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
 		estp_push(sk);
 		return;
 	}
-	esk->snd_una = ack;
+	estp_snd_una_update(esk, ack);
 	/* snd_una starts at our SYN: any advance acknowledges it. */
 	esk->syn_unacked = 0;
 	esk->dupacks = 0;
@@ -1162,42 +1163,282 @@ static void estp_sack_remove(struct estp_sock *esk)
 	esk->num_sacks = n;
 }
 
-/* Whether @size more bytes fit in the receive buffer and the protocol's memory. */
-static bool estp_rmem_fits(struct sock *sk, struct sk_buff *skb, unsigned int size)
+/*
+ * Out-of-order data goes, the highest first, to make room for a segment
+ * at @seq (tcp_prune_ofo_queue): at least an eighth of the buffer at a
+ * time, so that a flood of tiny segments cannot make this a loop per
+ * segment, and never data before @seq, so that the hole can fill.  The
+ * peer sends it again; the SACK blocks that reported it are dropped (a
+ * renege, RFC 2018 8, which the sender detects).
+ *
+ * Return: true when something went.
+ */
+static bool estp_prune_ofo_queue(struct sock *sk, u32 seq)
 {
-	return atomic_read(&sk->sk_rmem_alloc) + size <= READ_ONCE(sk->sk_rcvbuf) &&
-	       sk_rmem_schedule(sk, skb, size);
+	struct estp_sock *esk = estp_sk(sk);
+	int goal = READ_ONCE(sk->sk_rcvbuf) >> 3;
+	struct rb_node *p = rb_last(&esk->out_of_order_queue), *prev;
+	bool pruned = false;
+
+	while (p) {
+		struct sk_buff *skb = rb_to_skb(p);
+
+		if (estp_after(seq, ESTP_SKB_CB(skb)->seq))
+			break;
+		pruned = true;
+		prev = rb_prev(p);
+		rb_erase(p, &esk->out_of_order_queue);
+		goal -= skb->truesize;
+		kfree_skb(skb);
+		if (!prev || goal <= 0) {
+			if (atomic_read(&sk->sk_rmem_alloc) <= READ_ONCE(sk->sk_rcvbuf) &&
+			    !sk_under_memory_pressure(sk))
+				break;
+			goal = READ_ONCE(sk->sk_rcvbuf) >> 3;
+		}
+		p = prev;
+	}
+	if (!pruned)
+		return false;
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OFOPRUNED);
+	esk->num_sacks = 0;
+	sk_mem_reclaim(sk);
+	return true;
+}
+
+/* The next skb of a receive queue (@list) or of the out-of-order tree. */
+static struct sk_buff *estp_skb_next(struct sk_buff *skb, struct sk_buff_head *list)
+{
+	if (list)
+		return skb_queue_is_last(list, skb) ? NULL : skb->next;
+	return skb_rb_next(skb);
+}
+
+/* Insert @skb in the out-of-order tree by its sequence (tcp_rbtree_insert). */
+static void estp_rbtree_insert(struct rb_root *root, struct sk_buff *skb)
+{
+	struct rb_node **p = &root->rb_node, *parent = NULL;
+
+	while (*p) {
+		parent = *p;
+		if (estp_before(ESTP_SKB_CB(skb)->seq, ESTP_SKB_CB(rb_to_skb(parent))->seq))
+			p = &parent->rb_left;
+		else
+			p = &parent->rb_right;
+	}
+	rb_link_node(&skb->rbnode, parent, p);
+	rb_insert_color(&skb->rbnode, root);
+}
+
+/* @skb's bytes went into a compact copy: free it (tcp_collapse_one). */
+static struct sk_buff *estp_collapse_one(struct sock *sk, struct sk_buff *skb,
+					 struct sk_buff_head *list, struct rb_root *root)
+{
+	struct sk_buff *next = estp_skb_next(skb, list);
+
+	if (list)
+		__skb_unlink(skb, list);
+	else
+		rb_erase(&skb->rbnode, root);
+	kfree_skb(skb);
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RCVCOLLAPSED);
+	return next;
 }
 
 /*
- * Room for @skb, whose data starts at @seq (tcp_try_rmem_schedule,
- * tcp_prune_ofo_queue): out-of-order data past @seq goes, the highest
- * first, until @skb fits, so that the hole can fill and the window move.
- * The peer sends it again; the SACK blocks that reported it are dropped
- * (a renege, RFC 2018 8, which the sender detects).
+ * Copy the bytes [@start, @end) of the contiguous skbs from @head to
+ * @tail (NULL: the end) of @list, or of the out-of-order tree @root, into
+ * skbs with no slack, freeing those copied (tcp_collapse): tiny segments
+ * each cost a whole buffer's truesize.  It starts at the first skb that
+ * wastes room, holds bytes before @start or overlaps the next; an skb
+ * with a FIN ends it.
+ */
+static void estp_collapse(struct sock *sk, struct sk_buff_head *list, struct rb_root *root,
+			  struct sk_buff *head, struct sk_buff *tail, u32 start, u32 end)
+{
+	u8 ratio = estp_sk(sk)->rcv_ratio;
+	struct sk_buff *skb = head, *n;
+	struct sk_buff_head tmp;
+	bool end_of_skbs;
+
+restart:
+	for (end_of_skbs = true; skb && skb != tail; skb = n) {
+		const struct estp_skb_cb *cb = ESTP_SKB_CB(skb);
+
+		n = estp_skb_next(skb, list);
+		/* Nothing new in it: it goes (possible in the out-of-order tree). */
+		if (!estp_before(start, cb->end_seq)) {
+			skb = estp_collapse_one(sk, skb, list, root);
+			if (!skb)
+				break;
+			goto restart;
+		}
+		if (!cb->fin && ((((u64)skb->truesize * ratio) >> 8) > skb->len ||
+				 estp_before(cb->seq, start))) {
+			end_of_skbs = false;
+			break;
+		}
+		if (n && n != tail && cb->end_seq != ESTP_SKB_CB(n)->seq) {
+			end_of_skbs = false;
+			break;
+		}
+		start = cb->end_seq;
+	}
+	if (end_of_skbs || ESTP_SKB_CB(skb)->fin)
+		return;
+
+	__skb_queue_head_init(&tmp);
+	while (estp_before(start, end)) {
+		int copy = min_t(int, SKB_MAX_ORDER(0, 0), end - start);
+		struct sk_buff *nskb = alloc_skb(copy, GFP_ATOMIC);
+		struct estp_skb_cb *ncb;
+
+		if (!nskb)
+			break;
+		ncb = ESTP_SKB_CB(nskb);
+		memset(ncb, 0, sizeof(*ncb));
+		ncb->seq = start;
+		ncb->end_seq = start;
+		if (list)
+			__skb_queue_before(list, skb, nskb);
+		else
+			__skb_queue_tail(&tmp, nskb);	/* into the tree below */
+		skb_set_owner_r(nskb, sk);
+
+		while (copy > 0) {
+			int offset = start - ESTP_SKB_CB(skb)->seq;
+			int size = ESTP_SKB_CB(skb)->end_seq - start;
+
+			if (WARN_ON_ONCE(offset < 0))
+				goto end;
+			if (size > 0) {
+				size = min(copy, size);
+				if (WARN_ON_ONCE(skb_copy_bits(skb, offset,
+							       skb_put(nskb, size), size)))
+					goto end;
+				ncb->end_seq += size;
+				copy -= size;
+				start += size;
+			}
+			if (!estp_before(start, ESTP_SKB_CB(skb)->end_seq)) {
+				skb = estp_collapse_one(sk, skb, list, root);
+				if (!skb || skb == tail || ESTP_SKB_CB(skb)->fin)
+					goto end;
+			}
+		}
+	}
+end:
+	while ((skb = __skb_dequeue(&tmp)))
+		estp_rbtree_insert(root, skb);
+}
+
+/*
+ * Collapse each contiguous range of the out-of-order tree
+ * (tcp_collapse_ofo_queue), but for ranges of one small skb, which gain
+ * nothing, once they add up to an eighth of the buffer.
+ */
+static void estp_collapse_ofo_queue(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct sk_buff *skb = skb_rb_first(&esk->out_of_order_queue), *head;
+	u32 range_truesize, sum_tiny = 0, start, end;
+
+	while (skb) {
+		start = ESTP_SKB_CB(skb)->seq;
+		end = ESTP_SKB_CB(skb)->end_seq;
+		range_truesize = skb->truesize;
+		for (head = skb;;) {
+			skb = skb_rb_next(skb);
+			if (!skb || estp_after(ESTP_SKB_CB(skb)->seq, end) ||
+			    estp_before(ESTP_SKB_CB(skb)->end_seq, start))
+				break;
+			range_truesize += skb->truesize;
+			if (estp_before(ESTP_SKB_CB(skb)->seq, start))
+				start = ESTP_SKB_CB(skb)->seq;
+			if (estp_after(ESTP_SKB_CB(skb)->end_seq, end))
+				end = ESTP_SKB_CB(skb)->end_seq;
+		}
+		if (range_truesize != head->truesize ||
+		    end - start >= SKB_WITH_OVERHEAD(PAGE_SIZE)) {
+			estp_collapse(sk, NULL, &esk->out_of_order_queue, head, skb, start, end);
+		} else {
+			sum_tiny += range_truesize;
+			if (sum_tiny > READ_ONCE(sk->sk_rcvbuf) >> 3)
+				return;
+		}
+	}
+}
+
+/*
+ * The buffer is full (tcp_clamp_window): no more quick ACKs, and the
+ * window stops growing; a buffer the user did not size grows to what is
+ * queued, while the protocol has memory to spare.
+ */
+static void estp_clamp_window(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	int rmem2 = READ_ONCE(estp_pernet(sock_net(sk))->rmem[2]);
+
+	esk->ack_quick = 0;
+	if (sk->sk_rcvbuf < rmem2 && !(sk->sk_userlocks & SOCK_RCVBUF_LOCK) &&
+	    !sk_under_memory_pressure(sk) &&
+	    sk_memory_allocated(sk) < sk_prot_mem_limits(sk, 0))
+		WRITE_ONCE(sk->sk_rcvbuf, min(atomic_read(&sk->sk_rmem_alloc), rmem2));
+	if (atomic_read(&sk->sk_rmem_alloc) > sk->sk_rcvbuf)
+		esk->rcv_ssthresh = min(esk->window_clamp, 2U * esk->mss_cache);
+}
+
+/*
+ * The receive buffer is over its size (tcp_prune_queue): collapse both
+ * queues first, then drop out-of-order data for a segment at @seq.
+ *
+ * Return: 0 when the buffer is back within its size, -1 when the segment
+ * must be dropped until the reader makes room.
+ */
+static int estp_prune_queue(struct sock *sk, u32 seq)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_PRUNECALLED);
+	if (atomic_read(&sk->sk_rmem_alloc) >= sk->sk_rcvbuf)
+		estp_clamp_window(sk);
+	else if (sk_under_memory_pressure(sk))
+		esk->rcv_ssthresh = min(esk->rcv_ssthresh, 4U * esk->mss_cache);
+	if (atomic_read(&sk->sk_rmem_alloc) <= sk->sk_rcvbuf)
+		return 0;
+	estp_collapse_ofo_queue(sk);
+	if (!skb_queue_empty(&sk->sk_receive_queue))
+		estp_collapse(sk, &sk->sk_receive_queue, NULL,
+			      skb_peek(&sk->sk_receive_queue), NULL,
+			      esk->copied_seq, esk->rcv_nxt);
+	if (atomic_read(&sk->sk_rmem_alloc) <= sk->sk_rcvbuf)
+		return 0;
+	/* Collapsing was not enough: destructive from here. */
+	estp_prune_ofo_queue(sk, seq);
+	if (atomic_read(&sk->sk_rmem_alloc) <= sk->sk_rcvbuf)
+		return 0;
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RCVPRUNED);
+	return -1;
+}
+
+/*
+ * Room for @skb, whose data starts at @seq (tcp_try_rmem_schedule): a
+ * buffer not over its size takes it whole, as TCP's; otherwise the queues
+ * are pruned first.
  *
  * Return: true when @skb fits.
  */
 static bool estp_try_rmem_schedule(struct sock *sk, struct sk_buff *skb, u32 seq)
 {
-	struct estp_sock *esk = estp_sk(sk);
-	bool pruned = false;
-	struct rb_node *p;
-
-	while (!estp_rmem_fits(sk, skb, skb->truesize)) {
-		p = rb_last(&esk->out_of_order_queue);
-		if (!p || !estp_after(ESTP_SKB_CB(rb_to_skb(p))->seq, seq))
-			break;
-		rb_erase(p, &esk->out_of_order_queue);
-		kfree_skb(rb_to_skb(p));
-		pruned = true;
-	}
-	if (!pruned)
-		return estp_rmem_fits(sk, skb, skb->truesize);
-	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OFOPRUNED);
-	esk->num_sacks = 0;
-	sk_mem_reclaim(sk);
-	return estp_rmem_fits(sk, skb, skb->truesize);
+	if (atomic_read(&sk->sk_rmem_alloc) <= READ_ONCE(sk->sk_rcvbuf) &&
+	    sk_rmem_schedule(sk, skb, skb->truesize))
+		return true;
+	if (estp_prune_queue(sk, seq) < 0)
+		return false;
+	while (!sk_rmem_schedule(sk, skb, skb->truesize))
+		if (!estp_prune_ofo_queue(sk, seq))
+			return false;
+	return true;
 }
 
 /*
@@ -1427,13 +1668,12 @@ static int estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 le
 	 * out-of-order data that cannot be pruned, could stall a reader for
 	 * good.
 	 */
-	if (!estp_try_rmem_schedule(sk, skb, seq)) {
-		if (!skb_queue_empty(&sk->sk_receive_queue)) {
-			/* No room: the sender sends it again later. */
-			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RCVQDROP);
-			return 0;
-		}
+	if (skb_queue_empty(&sk->sk_receive_queue)) {
 		estp_forced_mem_schedule(sk, skb->truesize);
+	} else if (!estp_try_rmem_schedule(sk, skb, seq)) {
+		/* No room: the sender sends it again later. */
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RCVQDROP);
+		return 0;
 	}
 	estp_rcv_ratio_update(sk, skb, len);
 	if (!estp_rcv_own(sk, skb, estp_hdr(skb)->doff * 4 + skip))
@@ -1530,6 +1770,68 @@ static void estp_replace_ts_recent(struct estp_sock *esk, u32 seq,
 }
 
 /*
+ * A segment with URG (tcp_check_urg).  Linux's pointer, as BSD's, is the
+ * byte after the urgent one (RFC 6093 3: TCP's never took RFC 1122's).
+ * A pointer already read past, behind rcv_nxt, or not past the one we
+ * hold is old; a new one signals the owner (SIGURG, F_SETOWN) and waits
+ * for its byte.
+ */
+static void estp_check_urg(struct sock *sk, const struct estphdr *th)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 ptr = ntohs(th->urg_ptr);
+
+	if (ptr)
+		ptr--;
+	ptr += ntohl(th->seq);
+	if (estp_after(esk->copied_seq, ptr) || estp_before(ptr, esk->rcv_nxt))
+		return;
+	if (esk->urg_data && !estp_after(ptr, esk->urg_seq))
+		return;
+	sk_send_sigurg(sk);
+	/*
+	 * The reader stands at an urgent byte taken out of band that was
+	 * not read yet: it is skipped now, as a new mark replaces it, and
+	 * the head skb goes once that byte was its last.
+	 */
+	if (esk->urg_seq == esk->copied_seq && esk->urg_data &&
+	    !sock_flag(sk, SOCK_URGINLINE) && esk->copied_seq != esk->rcv_nxt) {
+		struct sk_buff *skb = skb_peek(&sk->sk_receive_queue);
+
+		WRITE_ONCE(esk->copied_seq, esk->copied_seq + 1);
+		if (skb && !estp_before(esk->copied_seq, ESTP_SKB_CB(skb)->end_seq)) {
+			__skb_unlink(skb, &sk->sk_receive_queue);
+			consume_skb(skb);
+		}
+	}
+	WRITE_ONCE(esk->urg_data, ESTP_URG_NOTYET);
+	WRITE_ONCE(esk->urg_seq, ptr);
+}
+
+/*
+ * The URG bit, step 6 of RFC 9293 3.10.7.4 (tcp_urg): a new pointer, and
+ * the urgent byte once a segment carries it, held for recv(MSG_OOB) and
+ * announced to poll() (EPOLLPRI).  @skb starts at the header.
+ */
+static void estp_urg(struct sock *sk, struct sk_buff *skb, const struct estphdr *th)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 ptr;
+	u8 byte;
+
+	if (unlikely(th->urg))
+		estp_check_urg(sk, th);
+	if (likely(esk->urg_data != ESTP_URG_NOTYET))
+		return;
+	ptr = esk->urg_seq - ntohl(th->seq) + th->doff * 4 - th->syn;
+	if (ptr >= skb->len || skb_copy_bits(skb, ptr, &byte, 1))
+		return;
+	WRITE_ONCE(esk->urg_data, ESTP_URG_VALID | byte);
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk->sk_data_ready(sk);
+}
+
+/*
  * Synchronized states (RFC 9293 3.10.7.4): RSTs and SYNs by RFC 5961, then
  * the sequence check, the ACK, the data and the FIN.  Data past a hole
  * waits in the out-of-order queue.
@@ -1621,7 +1923,7 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	if (len && estp_after(seq, esk->rcv_nxt))
 		ofo = true;
 	if (sk->sk_state == TCP_SYN_RECV) {
-		esk->snd_una = ack;
+		estp_snd_una_update(esk, ack);
 		esk->syn_unacked = 0;
 		esk->snd_wnd = ntohs(th->window) << esk->snd_wscale;
 		/* The segment size is held to half of it (estp_size_goal()). */
@@ -1661,6 +1963,7 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		if (ret >= 0)
 			return ret;
 	}
+	estp_urg(sk, skb, th);
 	/*
 	 * After the peer's FIN nothing is new, not a second FIN either
 	 * (tcp_rcv_state_process): it would move rcv_nxt past the stream.

@@ -52,6 +52,9 @@ static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_EMBRYONICRSTS] = "EmbryonicRsts",
 	[ESTP_MIB_PAWSOLDACK]	= "PAWSOldAck",
 	[ESTP_MIB_SYNRETRANS]	= "SynRetrans",
+	[ESTP_MIB_PRUNECALLED]	= "PruneCalled",
+	[ESTP_MIB_RCVPRUNED]	= "RcvPruned",
+	[ESTP_MIB_RCVCOLLAPSED]	= "RcvCollapsed",
 };
 
 static int estp_stat_show(struct seq_file *seq, void *v)

@@ -31,6 +31,7 @@ struct sock *estp_create_openreq_child(const struct sock *listener,
 	esk = estp_sk(newsk);
 	esk->iss = ereq->snt_isn;
 	esk->snd_una = ereq->snt_isn + 1;
+	esk->snd_up = ereq->snt_isn + 1;
 	esk->snd_nxt = ereq->snt_isn + 1;
 	esk->write_seq = ereq->snt_isn + 1;
 	esk->pushed_seq = esk->write_seq;

@@ -354,6 +354,21 @@ static int estp_transmit_skb(struct sock *sk, struct sk_buff *skb, u32 seq,
 	((u8 *)th)[13] = flags;
 	if (flags & ESTP_FLAG_ACK)
 		th->ack_seq = htonl(esk->rcv_nxt);
+	/*
+	 * Every segment before the urgent pointer carries it, a window probe
+	 * below snd_una too; one 64 KiB or more ahead, 0xFFFF while the
+	 * segment ends within 64 KiB of snd_nxt, as __tcp_transmit_skb()
+	 * (Linux's pointer: the byte after the urgent one, RFC 6093 3).
+	 */
+	if (unlikely(estp_urg_mode(esk) && estp_before(seq, esk->snd_up))) {
+		if (estp_before(esk->snd_up, seq + 0x10000)) {
+			th->urg_ptr = htons(esk->snd_up - seq);
+			th->urg = 1;
+		} else if (estp_after(seq + 0xFFFF, esk->snd_nxt)) {
+			th->urg_ptr = htons(0xFFFF);
+			th->urg = 1;
+		}
+	}
 	/* RFC 7323 2.2: a SYN's window is never scaled. */
 	if (flags & ESTP_FLAG_SYN) {
 		th->window = htons(min_t(u32, esk->rcv_wnd, U16_MAX));
@@ -587,6 +602,7 @@ int estp_connect(struct sock *sk)
 	u8 ws;
 
 	esk->snd_una = esk->iss;
+	esk->snd_up = esk->iss;
 	esk->snd_nxt = esk->iss + 1;
 	esk->write_seq = esk->iss + 1;
 	esk->pushed_seq = esk->write_seq;
@@ -837,6 +853,15 @@ int estp_write_wakeup(struct sock *sk)
 			estp_push(sk);
 			return 0;
 		}
+	}
+	/*
+	 * Urgent data not yet acked: a probe at snd_una first, whose pointer
+	 * the peer takes, as the old one below is not (tcp_write_wakeup).
+	 */
+	if (esk->snd_up - (esk->snd_una + 1) <= 0xFFFF - 1) {
+		skb = estp_alloc_sk_skb(GFP_ATOMIC);
+		if (skb)
+			estp_transmit_skb(sk, skb, esk->snd_una, ESTP_FLAG_ACK);
 	}
 	skb = estp_alloc_sk_skb(GFP_ATOMIC);
 	if (!skb)
@@ -1212,6 +1237,9 @@ static bool estp_nagle_test(const struct sock *sk, const struct sk_buff *skb,
 	if (nonagle & ESTP_NAGLE_PUSH || skb->len >= estp_size_goal(esk))
 		return true;
 	if (esk->fin_queued && skb_queue_is_last(&sk->sk_write_queue, skb))
+		return true;
+	/* Urgent data waits neither for ACKs nor for a cork. */
+	if (estp_urg_mode(esk))
 		return true;
 	if (nonagle & ESTP_NAGLE_CORK)
 		return false;

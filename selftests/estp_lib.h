@@ -468,7 +468,7 @@ static inline long estp_counter(int proto, const char *name)
 	static const char *const tcp_prefixed[] = {
 		"ChallengeACK", "AbortOnMemory", "AbortOnTimeout",
 		"AbortOnLinger", "AbortOnClose", "AbortOnData", "TimeWaitOverflow",
-		"ACKSkippedSynRecv", "LossProbes", "SynRetrans",
+		"ACKSkippedSynRecv", "LossProbes", "SynRetrans", "RcvCollapsed",
 	};
 	char tcp_name[64];
 	size_t i;
