@@ -1255,7 +1255,10 @@ void __estp_push(struct sock *sk, int nonagle)
 			break;
 		if (estp_after(ESTP_SKB_CB(skb)->end_seq, esk->snd_una + esk->snd_wnd))
 			break;
-		if (!estp_nagle_test(sk, skb, nonagle))
+		/* Nagle holds the queue's last segment only (tcp_write_xmit). */
+		if (!estp_nagle_test(sk, skb,
+				     skb_queue_is_last(&sk->sk_write_queue, skb) ?
+				     nonagle : ESTP_NAGLE_PUSH))
 			break;
 		if (estp_send_new_segment(sk, skb))
 			break;
