@@ -50,6 +50,7 @@ static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_ACKSKIPPEDSYNRECV] = "ACKSkippedSynRecv",
 	[ESTP_MIB_ATTEMPTFAILS]	= "AttemptFails",
 	[ESTP_MIB_EMBRYONICRSTS] = "EmbryonicRsts",
+	[ESTP_MIB_DEFERACCEPTDROP] = "DeferAcceptDrop",
 };
 
 static int estp_stat_show(struct seq_file *seq, void *v)
