@@ -100,6 +100,8 @@ struct proto estp_prot = {
 	.backlog_rcv	= estp_v4_do_rcv,
 	.release_cb	= estp_release_cb,
 	.keepalive	= estp_set_keepalive,
+	/* ESTP_NOTSENT_LOWAT for sk_stream_wait_memory() */
+	.stream_memory_free = estp_stream_memory_free,
 	.ioctl		= estp_proto_ioctl,
 	.slab_flags	= SLAB_TYPESAFE_BY_RCU,
 	.rsk_prot	= &estp_request_sock_ops,
@@ -153,7 +155,8 @@ out:
  * SO_RCVLOWAT, as tcp_set_rcvlowat(): at most half the largest receive
  * buffer the socket may have, and unless the user fixed SO_RCVBUF the
  * buffer grows to hold the mark in payload, so that a reader can always
- * be woken.  Data already there may be enough now.  Called with the sock
+ * be woken; the window clamp becomes the mark (6.1), or only one set
+ * and below the mark grows to it (compat.h).  Data already there may be enough now.  Called with the sock
  * locked (sock_setsockopt()).
  */
 static int estp_set_rcvlowat(struct sock *sk, int val)
@@ -176,7 +179,10 @@ static int estp_set_rcvlowat(struct sock *sk, int val)
 	space = div_u64((u64)val << 8, max_t(u8, esk->rcv_ratio, 1));
 	if (space > READ_ONCE(sk->sk_rcvbuf)) {
 		WRITE_ONCE(sk->sk_rcvbuf, min_t(u64, space, INT_MAX));
-		esk->window_clamp = val;
+		/* The clamp follows the mark as the kernel's TCP has it. */
+		if (!ESTP_RCVLOWAT_KEEPS_CLAMP ||
+		    (esk->window_clamp && esk->window_clamp < val))
+			WRITE_ONCE(esk->window_clamp, val);
 	}
 	return 0;
 }
@@ -204,6 +210,7 @@ static const struct proto_ops estp_stream_ops = {
 	.recvmsg	= estp_stream_recvmsg,
 	.mmap		= sock_no_mmap,
 	.set_rcvlowat	= estp_set_rcvlowat,
+	.set_peek_off	= ESTP_SET_PEEK_OFF,
 };
 
 static struct inet_protosw estp_protosw = {

@@ -36,6 +36,40 @@
 #define ESTP_ACCEPT_ERR		(err)
 #endif
 
+/*
+ * SO_PEEK_OFF: TCP takes it since 6.9 (inet_stream_ops.set_peek_off);
+ * before, the core refuses it for TCP with EOPNOTSUPP, and so for ESTP.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+#define ESTP_SET_PEEK_OFF	sk_set_peek_off
+#else
+#define ESTP_SET_PEEK_OFF	NULL
+#endif
+
+/*
+ * SO_RCVLOWAT and the window clamp: "tcp: take care of zero
+ * tp->window_clamp in tcp_set_rcvlowat()" (6.18, and 6.12's stable
+ * updates) raises only a clamp that is set and below the mark; 6.1's TCP
+ * sets the clamp to the mark whenever the buffer grows.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#define ESTP_RCVLOWAT_KEEPS_CLAMP	1
+#else
+#define ESTP_RCVLOWAT_KEEPS_CLAMP	0
+#endif
+
+/*
+ * TCP_WINDOW_CLAMP: 6.15 ("tcp: tcp_set_window_clamp() cleanup") compares
+ * a value with SOCK_MIN_RCVBUF / 2 as an int, so that a negative one is
+ * raised to it; before, unsigned, so that it is a huge clamp.  A higher
+ * clamp's rcv_ssthresh changed with it (estp_set_window_clamp()).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+#define ESTP_WINDOW_CLAMP_SIGNED	1
+#else
+#define ESTP_WINDOW_CLAMP_SIGNED	0
+#endif
+
 /* 6.19 gave proto->connect a struct sockaddr_unsized. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
 #define estp_sockaddr		sockaddr_unsized

@@ -132,6 +132,8 @@ struct estp_accept_queue {
 	atomic_t		qlen;
 	atomic_t		young;
 	bool			synflood_warned; /* logged once a listener */
+	/* ESTP_DEFER_ACCEPT: SYN-ACK timeouts a bare final ACK is dropped */
+	u8			defer_accept;
 };
 
 /*
@@ -223,6 +225,8 @@ struct estp_sock {
 	u32				tlp_high_seq;	/* snd_nxt at the loss probe; 0: none out */
 	u32				window_clamp;	/* the most we ever advertise */
 	u32				rcv_ssthresh;	/* window growth limit (tcp's) */
+	u32				notsent_lowat;	/* ESTP_NOTSENT_LOWAT; 0: the sysctl's */
+	u8				recvmsg_inq:1;	/* ESTP_INQ: recvmsg() gives ESTP_CM_INQ */
 	u8				num_sacks;	/* blocks in selective_acks */
 	u32				sack_blocks[4][2]; /* ours to send: start, end */
 
@@ -704,6 +708,7 @@ enum estp_mib_field {
 	ESTP_MIB_PRUNECALLED,	/* receive buffer over its size: queues pruned */
 	ESTP_MIB_RCVPRUNED,	/* data dropped, pruning did not make room */
 	ESTP_MIB_RCVCOLLAPSED,	/* skbs whose bytes went into compact copies */
+	ESTP_MIB_DEFERACCEPTDROP, /* bare final ACKs dropped: ESTP_DEFER_ACCEPT */
 	__ESTP_MIB_MAX
 };
 
@@ -737,6 +742,7 @@ struct estp_net {
 	int				window_scaling;	/* RFC 7323 window scaling, 0/1 */
 	int				ecn;		/* RFC 3168: 0 off, 1 ask, 2 accept */
 	int				ecn_fallback;	/* resent SYNs ask no more, 0/1 */
+	unsigned int			notsent_lowat;	/* tcp_notsent_lowat */
 	int				challenge_ack_limit; /* per second, per netns */
 	u32				challenge_timestamp; /* second of the count */
 	atomic_t			challenge_count;
@@ -754,6 +760,14 @@ extern int estp_ipproto;
 static inline struct estp_net *estp_pernet(const struct net *net)
 {
 	return net_generic(net, estp_net_id);
+}
+
+/* ESTP_NOTSENT_LOWAT, or net.estp.notsent_lowat when unset (tcp_notsent_lowat). */
+static inline u32 estp_notsent_lowat(const struct estp_sock *esk)
+{
+	u32 val = READ_ONCE(esk->notsent_lowat);
+
+	return val ? : READ_ONCE(estp_pernet(sock_net(&esk->inet.sk))->notsent_lowat);
 }
 
 #define ESTP_INC_STATS(net, field) \
@@ -829,6 +843,8 @@ void estp_wmem_free_skb(struct sock *sk, struct sk_buff *skb);
 void estp_forced_mem_schedule(struct sock *sk, int size);
 void estp_ofo_purge(struct sock *sk);
 __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait);
+bool estp_stream_memory_free(const struct sock *sk, int wake);
+void estp_check_space(struct sock *sk);
 int estp_init_sock(struct sock *sk);
 void estp_destroy_sock(struct sock *sk);
 void estp_close(struct sock *sk, long timeout);

@@ -387,17 +387,46 @@ static void estp_reqsk_timer_fault(const struct sock *listener)
 }
 
 /*
+ * Whether a request's time is up, and whether its SYN-ACK goes again
+ * (syn_ack_recalc).  Under ESTP_DEFER_ACCEPT (@defer timeouts) a request
+ * whose bare ACK came lives until @defer timeouts have passed as well,
+ * and its SYN-ACK is not resent before the last of them: the peer is
+ * established and sends its data when it has some; the resend at the end
+ * gives its ACK a last chance to make the connection.
+ */
+static void estp_synack_recalc(const struct request_sock *req, int max_retries,
+			       u8 defer, bool *expire, bool *resend)
+{
+	bool acked = inet_rsk(req)->acked;
+
+	if (!defer) {
+		*expire = req->num_timeout >= max_retries;
+		*resend = true;
+		return;
+	}
+	*expire = req->num_timeout >= max_retries &&
+		  (!acked || req->num_timeout >= defer);
+	*resend = !acked || req->num_timeout >= defer - 1;
+}
+
+/*
  * The SYN-ACK timer (reqsk_timer_handler): send the SYN-ACK again with
  * exponential backoff; give up after net.estp.synack_retries, or at once when
- * the listener has stopped listening.
+ * the listener has stopped listening.  ESTP_DEFER_ACCEPT stretches the
+ * retries to its timeouts and holds the resends (estp_synack_recalc()).
  */
 static void estp_reqsk_timer_handler(struct timer_list *t)
 {
 	struct request_sock *req = container_of(t, struct request_sock, rsk_timer);
 	struct sock *listener = req->rsk_listener;
+	int max_retries = READ_ONCE(estp_pernet(sock_net(listener))->synack_retries);
+	u8 defer = READ_ONCE(estp_sk(listener)->accept_queue.defer_accept);
+	bool expire, resend;
 
-	if (inet_sk_state_load(listener) != TCP_LISTEN ||
-	    req->num_timeout >= READ_ONCE(estp_pernet(sock_net(listener))->synack_retries)) {
+	if (defer)
+		max_retries = max_t(int, max_retries, defer);
+	estp_synack_recalc(req, max_retries, defer, &expire, &resend);
+	if (inet_sk_state_load(listener) != TCP_LISTEN || expire) {
 		__estp_reqsk_queue_drop(listener, req, true);
 		estp_reqsk_put(req);		/* the timer's */
 		return;
@@ -409,7 +438,8 @@ static void estp_reqsk_timer_handler(struct timer_list *t)
 	/* Fault point "reqsk_backoff": as after 32 timeouts, without the wait. */
 	if (estp_fault("reqsk_backoff"))
 		req->num_timeout = 32;
-	estp_rtx_synack(listener, req);
+	if (resend)
+		estp_rtx_synack(listener, req);
 	/* The timer's reference stays with the timer. */
 	mod_timer(&req->rsk_timer, jiffies + estp_reqsk_timeout(req));
 }
@@ -563,6 +593,8 @@ struct sock *estp_csk_clone(const struct sock *listener,
 	estp_reqsk_queue_alloc(&esk->accept_queue);
 	atomic_set(&esk->accept_queue.qlen, 0);
 	atomic_set(&esk->accept_queue.young, 0);
+	/* Not the listener's: TCP's child starts with an empty queue struct. */
+	esk->accept_queue.defer_accept = 0;
 	estp_init_xmit_timers(newsk);
 	/* The listener may have been connected once (review B2). */
 	estp_reset_stream_state(newsk);

@@ -119,6 +119,9 @@ int estp_disconnect(struct sock *sk, int flags)
 	estp_reset_stream_state(sk);
 	/* Nothing is left to read (SIOCINQ), nor a route to the old peer. */
 	estp_sk(sk)->copied_seq = estp_sk(sk)->rcv_nxt;
+	/* The clamp and the peek offset go with the connection, as TCP's. */
+	WRITE_ONCE(estp_sk(sk)->window_clamp, 0);
+	WRITE_ONCE(sk->sk_peek_off, -1);
 	__sk_dst_reset(sk);
 	/* The algorithm stays, its state does not (as tcp_disconnect()). */
 	if (estp_sk(sk)->ca_initialized && estp_sk(sk)->ca_ops->release)
@@ -143,6 +146,52 @@ int estp_disconnect(struct sock *sk, int flags)
 	smp_wmb();
 	sk_error_report(sk);
 	return 0;
+}
+
+/*
+ * Room on the write queue for any byte: the send buffer's share of
+ * sk_stream_memory_free(), whose indirect call names
+ * tcp_stream_memory_free, which newer kernels do not export.
+ */
+static bool estp_sndbuf_free(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_wmem_queued) < READ_ONCE(sk->sk_sndbuf);
+}
+
+/*
+ * Fewer bytes unsent than ESTP_NOTSENT_LOWAT (or net.estp.notsent_lowat):
+ * a writer may queue a new segment (tcp_stream_memory_free).  A wakeup
+ * (@wake 1) waits for half of that, as sock_def_write_space() does, so
+ * that a writer woken has room for more than a few bytes.
+ */
+static bool estp_notsent_free(const struct sock *sk, int wake)
+{
+	const struct estp_sock *esk = estp_sk(sk);
+	u32 notsent = READ_ONCE(esk->write_seq) - READ_ONCE(esk->snd_nxt);
+
+	return ((u64)notsent << wake) < estp_notsent_lowat(esk);
+}
+
+/**
+ * estp_stream_memory_free - proto->stream_memory_free: may the writer
+ *	queue more (__sk_stream_memory_free() with tcp_stream_memory_free)
+ * @sk: the socket
+ * @wake: 1 when deciding a wakeup, 0 for a writer
+ *
+ * The core's sk_stream_wait_memory() waits on it.
+ *
+ * Return: whether the send buffer and the unsent bytes leave room.
+ */
+bool estp_stream_memory_free(const struct sock *sk, int wake)
+{
+	return estp_sndbuf_free(sk) && estp_notsent_free(sk, wake);
+}
+
+/* What poll() says and writers are woken for (__sk_stream_is_writeable). */
+static bool estp_stream_is_writeable(const struct sock *sk, int wake)
+{
+	return sk_stream_wspace(sk) >= sk_stream_min_wspace(sk) &&
+	       estp_stream_memory_free(sk, wake);
 }
 
 /**
@@ -187,24 +236,23 @@ __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait)
 		mask |= EPOLLPRI;
 	/* A sock still in its handshake is neither readable nor writable. */
 	if (state != TCP_SYN_SENT && state != TCP_SYN_RECV) {
-		if (shutdown & SEND_SHUTDOWN ||
-		    sk_stream_wspace(sk) >= sk_stream_min_wspace(sk))
+		if (shutdown & SEND_SHUTDOWN || estp_stream_is_writeable(sk, 1)) {
 			mask |= EPOLLOUT | EPOLLWRNORM;
+		} else {
+			/* Ask estp_write_space() for the wakeup (tcp_poll). */
+			sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
+			set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+			/* Room made between the test and the bits: look again. */
+			smp_mb__after_atomic();
+			if (estp_stream_is_writeable(sk, 1))
+				mask |= EPOLLOUT | EPOLLWRNORM;
+		}
 	}
 	/* sk_err before the state: estp_reset() orders them so. */
 	smp_rmb();
 	if (READ_ONCE(sk->sk_err) || !skb_queue_empty_lockless(&sk->sk_error_queue))
 		mask |= EPOLLERR;
 	return mask;
-}
-
-/*
- * Room on the write queue (sk_stream_memory_free(), whose indirect call
- * names tcp_stream_memory_free, which newer kernels do not export).
- */
-static bool estp_stream_memory_free(const struct sock *sk)
-{
-	return READ_ONCE(sk->sk_wmem_queued) < READ_ONCE(sk->sk_sndbuf);
 }
 
 /*
@@ -217,8 +265,7 @@ static void estp_write_space(struct sock *sk)
 	struct socket *sock = sk->sk_socket;
 	struct socket_wq *wq;
 
-	if (!sock || sk_stream_wspace(sk) < sk_stream_min_wspace(sk) ||
-	    !estp_stream_memory_free(sk))
+	if (!sock || !estp_stream_is_writeable(sk, 1))
 		return;
 	clear_bit(SOCK_NOSPACE, &sock->flags);
 	rcu_read_lock();
@@ -228,6 +275,23 @@ static void estp_write_space(struct sock *sk)
 	if (wq && wq->fasync_list && !(sk->sk_shutdown & SEND_SHUTDOWN))
 		sock_wake_async(wq, SOCK_WAKE_SPACE, POLL_OUT);
 	rcu_read_unlock();
+}
+
+/**
+ * estp_check_space - new data went out: a writer or poll() that waits for
+ *	the unsent bytes to fall under ESTP_NOTSENT_LOWAT may go on
+ *	(tcp_check_space as tcp_event_new_data_sent() calls it)
+ * @sk: the socket, locked or owned by the receive path or a timer
+ *
+ * Only a waiter that found no room (SOCK_NOSPACE) is woken, so that an
+ * edge-triggered poller sees no event per segment sent.
+ */
+void estp_check_space(struct sock *sk)
+{
+	/* Pairs with the barrier in estp_poll() after it sets the bit. */
+	smp_mb();
+	if (sk->sk_socket && test_bit(SOCK_NOSPACE, &sk->sk_socket->flags))
+		sk->sk_write_space(sk);
 }
 
 /**
@@ -539,6 +603,28 @@ static void estp_cleanup_rbuf(struct sock *sk)
 		estp_send_ack(sk);
 }
 
+/*
+ * What ESTP_CM_INQ and msg_inq report after a read (tcp_inq_hint): the
+ * bytes left, the peer's FIN counted, and at least 1 once the FIN came,
+ * so that the reader reads on to the end of the stream.
+ */
+static int estp_inq_hint(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 copied_seq = READ_ONCE(esk->copied_seq);
+	int inq = READ_ONCE(esk->rcv_nxt) - copied_seq;
+
+	/* A reader raced us: the locked values, as TCP. */
+	if (unlikely(inq < 0 || copied_seq != READ_ONCE(esk->copied_seq))) {
+		lock_sock(sk);
+		inq = esk->rcv_nxt - esk->copied_seq;
+		release_sock(sk);
+	}
+	if (!inq && sock_flag(sk, SOCK_DONE))
+		inq = 1;
+	return inq;
+}
+
 /* Sleep until the receive queue grows past @last, or timeout/signal/event. */
 static int estp_recv_wait(struct sock *sk, long *timeo, struct sk_buff *last)
 {
@@ -589,6 +675,9 @@ static int estp_recv_urg(struct sock *sk, struct msghdr *msg, size_t len, int fl
  * @len with MSG_WAITALL).  With nothing copied: 0 at end of stream, the
  * pending error, ENOTCONN, EAGAIN or a wait.  A read stops at an urgent
  * mark and starts after it, skipping the byte unless SO_OOBINLINE.
+ * MSG_PEEK starts SO_PEEK_OFF bytes in and moves that offset on; a read
+ * moves it back.  With ESTP_INQ on, an ESTP_CM_INQ cmsg (level SOL_TCP, as
+ * TCP's) says what is left.
  *
  * Return: the bytes copied, or a negative error.
  */
@@ -597,8 +686,9 @@ int estp_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 {
 	struct sock *sk = sock->sk;
 	struct estp_sock *esk = estp_sk(sk);
-	u32 peek_seq, *seq;
+	u32 peek_seq, *seq, peek_offset = 0;
 	int copied = 0, target, ret;
+	bool cm_inq = false;
 	long timeo;
 
 	/* The error queue, never the stream (tcp_recvmsg): review C8. */
@@ -613,11 +703,14 @@ int estp_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 		copied = estp_recv_urg(sk, msg, len, flags);
 		goto out;
 	}
+	cm_inq = esk->recvmsg_inq;
 	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
 	target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
 	seq = &esk->copied_seq;
 	if (flags & MSG_PEEK) {
-		peek_seq = esk->copied_seq;
+		/* -1, SO_PEEK_OFF off, is 0. */
+		peek_offset = max(sk_peek_offset(sk, flags), 0);
+		peek_seq = esk->copied_seq + peek_offset;
 		seq = &peek_seq;
 	}
 
@@ -678,6 +771,10 @@ int estp_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 				copied = ret;
 			break;
 		}
+		/* Another reader took data while we slept: peek from its end. */
+		if ((flags & MSG_PEEK) &&
+		    peek_seq - peek_offset - copied != esk->copied_seq)
+			peek_seq = esk->copied_seq + peek_offset;
 		continue;
 
 found:
@@ -705,6 +802,10 @@ found:
 		}
 		WRITE_ONCE(*seq, *seq + used);
 		copied += used;
+		if (flags & MSG_PEEK)
+			sk_peek_offset_fwd(sk, used);
+		else
+			sk_peek_offset_bwd(sk, used);
 skip_copy:
 		if (unlikely(esk->urg_data) && estp_after(esk->copied_seq, esk->urg_seq))
 			WRITE_ONCE(esk->urg_data, 0);
@@ -723,6 +824,13 @@ skip_copy:
 	}
 out:
 	release_sock(sk);
+	/* After a read, an end of stream or an error to come (tcp_recvmsg). */
+	if (copied >= 0 && (cm_inq || msg->msg_get_inq)) {
+		msg->msg_inq = estp_inq_hint(sk);
+		if (cm_inq)
+			put_cmsg(msg, SOL_TCP, ESTP_CM_INQ, sizeof(msg->msg_inq),
+				 &msg->msg_inq);
+	}
 	return copied;
 }
 
@@ -936,10 +1044,13 @@ int estp_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 		 * A full send buffer takes no byte more, appended or not: what
 		 * poll() says (TCP checks it for new segments only).
 		 */
-		if (!estp_stream_memory_free(sk))
+		if (!estp_sndbuf_free(sk))
 			goto wait_for_space;
 		skb = estp_unsent_tail(sk, goal);
 		if (!skb) {
+			/* ESTP_NOTSENT_LOWAT holds back new segments only, as TCP. */
+			if (!estp_notsent_free(sk, 0))
+				goto wait_for_space;
 			skb = estp_alloc_data_skb(sk);
 			if (!skb)
 				goto wait_for_space;
@@ -1247,6 +1358,73 @@ static void estp_set_quickack(struct sock *sk, int val)
 	}
 }
 
+/*
+ * ESTP_WINDOW_CLAMP, as tcp_set_window_clamp(): 0 (back to the default)
+ * before connect() only; else at least half of SOCK_MIN_RCVBUF, compared
+ * as the kernel's TCP does (compat.h: a negative value is huge before
+ * 6.15, the least after).  A lower clamp holds the window's growth at
+ * once; a higher one lets it grow up to the window offered already.
+ */
+static int estp_set_window_clamp(struct sock *sk, int val)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 clamp, old = esk->window_clamp;
+
+	if (!val) {
+		if (sk->sk_state != TCP_CLOSE)
+			return -EINVAL;
+		WRITE_ONCE(esk->window_clamp, 0);
+		return 0;
+	}
+	if (ESTP_WINDOW_CLAMP_SIGNED)
+		clamp = max_t(int, SOCK_MIN_RCVBUF / 2, val);
+	else
+		clamp = val < SOCK_MIN_RCVBUF / 2 ? SOCK_MIN_RCVBUF / 2 : val;
+	if (clamp == old)
+		return 0;
+	WRITE_ONCE(esk->window_clamp, clamp);
+	if (clamp < old)
+		esk->rcv_ssthresh = min(esk->rcv_ssthresh, clamp);
+	else if (ESTP_WINDOW_CLAMP_SIGNED)
+		esk->rcv_ssthresh = min(max(clamp, esk->rcv_ssthresh), esk->rcv_wnd);
+	else
+		esk->rcv_ssthresh = max(min(esk->rcv_wnd, clamp), esk->rcv_ssthresh);
+	return 0;
+}
+
+/*
+ * ESTP_DEFER_ACCEPT's seconds as SYN-ACK timeouts, and back
+ * (secs_to_retrans() and retrans_to_secs() of tcp.c): the timeouts
+ * double from ESTP_TIMEOUT_INIT up to ESTP_RTO_MAX.
+ */
+static u8 estp_secs_to_retrans(int seconds)
+{
+	int timeout = ESTP_TIMEOUT_INIT / HZ, period = timeout;
+	u8 res = 1;
+
+	if (seconds <= 0)
+		return 0;
+	while (seconds > period && res < 255) {
+		res++;
+		timeout = min(timeout << 1, ESTP_RTO_MAX / HZ);
+		period += timeout;
+	}
+	return res;
+}
+
+static int estp_retrans_to_secs(u8 retrans)
+{
+	int timeout = ESTP_TIMEOUT_INIT / HZ, period = timeout;
+
+	if (!retrans)
+		return 0;
+	while (--retrans) {
+		timeout = min(timeout << 1, ESTP_RTO_MAX / HZ);
+		period += timeout;
+	}
+	return period;
+}
+
 /* ESTP_CONGESTION, as do_tcp_setsockopt()'s TCP_CONGESTION. */
 static int estp_setsockopt_congestion(struct sock *sk, sockptr_t optval,
 				      unsigned int optlen)
@@ -1329,6 +1507,10 @@ int estp_setsockopt(struct sock *sk, int level, int optname,
 	case ESTP_KEEPCNT:
 	case ESTP_SYNCNT:
 	case ESTP_LINGER2:
+	case ESTP_DEFER_ACCEPT:
+	case ESTP_WINDOW_CLAMP:
+	case ESTP_NOTSENT_LOWAT:
+	case ESTP_INQ:
 		break;
 	default:
 		return -ENOPROTOOPT;
@@ -1336,6 +1518,11 @@ int estp_setsockopt(struct sock *sk, int level, int optname,
 	err = estp_get_int(optval, optlen, &val);
 	if (err)
 		return err;
+	/* Any state, the sock unlocked: the listener reads it per request. */
+	if (optname == ESTP_DEFER_ACCEPT) {
+		WRITE_ONCE(esk->accept_queue.defer_accept, estp_secs_to_retrans(val));
+		return 0;
+	}
 
 	lock_sock(sk);
 	switch (optname) {
@@ -1394,6 +1581,20 @@ int estp_setsockopt(struct sock *sk, int level, int optname,
 			WRITE_ONCE(esk->linger2, ESTP_FIN_TIMEOUT_MAX);
 		else
 			WRITE_ONCE(esk->linger2, val * HZ);
+		break;
+	case ESTP_WINDOW_CLAMP:
+		err = estp_set_window_clamp(sk, val);
+		break;
+	case ESTP_NOTSENT_LOWAT:
+		/* Any value, a negative one a huge mark; writers may go now. */
+		WRITE_ONCE(esk->notsent_lowat, val);
+		sk->sk_write_space(sk);
+		break;
+	case ESTP_INQ:
+		if (val < 0 || val > 1)
+			err = -EINVAL;
+		else
+			esk->recvmsg_inq = val;
 		break;
 	}
 	release_sock(sk);
@@ -1473,6 +1674,18 @@ int estp_getsockopt(struct sock *sk, int level, int optname,
 		val = READ_ONCE(esk->linger2);
 		if (val >= 0)
 			val = (val ? : READ_ONCE(estp_pernet(sock_net(sk))->fin_timeout) * HZ) / HZ;
+		break;
+	case ESTP_DEFER_ACCEPT:
+		val = estp_retrans_to_secs(READ_ONCE(esk->accept_queue.defer_accept));
+		break;
+	case ESTP_WINDOW_CLAMP:
+		val = READ_ONCE(esk->window_clamp);
+		break;
+	case ESTP_NOTSENT_LOWAT:
+		val = READ_ONCE(esk->notsent_lowat);
+		break;
+	case ESTP_INQ:
+		val = esk->recvmsg_inq;
 		break;
 	default:
 		return -ENOPROTOOPT;

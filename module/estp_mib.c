@@ -55,6 +55,7 @@ static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_PRUNECALLED]	= "PruneCalled",
 	[ESTP_MIB_RCVPRUNED]	= "RcvPruned",
 	[ESTP_MIB_RCVCOLLAPSED]	= "RcvCollapsed",
+	[ESTP_MIB_DEFERACCEPTDROP] = "DeferAcceptDrop",
 };
 
 static int estp_stat_show(struct seq_file *seq, void *v)

@@ -141,9 +141,11 @@ static bool estp_reqsk_oow_limited(const struct sock *listener, struct request_s
  * rate-limited ACK, unless it is a RST.  In the window, a RST not at its
  * left edge gets a challenge ACK (RFC 5961 3.2); the exact RST or a new SYN
  * (RFC 9293 3.10.7.4: "fourth, check the SYN bit") ends the request
- * (AttemptFails, EmbryonicRsts), the SYN with a RST.  An ACK creates the
- * child, unless the accept queue is full: then the ACK is dropped and the
- * request waits for its timer.
+ * (AttemptFails, EmbryonicRsts), the SYN with a RST.  While the
+ * listener's ESTP_DEFER_ACCEPT lasts, a bare ACK (no data, no FIN) is
+ * dropped (DeferAcceptDrop) and marks the request acked for its timer.
+ * An ACK creates the child, unless the accept queue is full: then the ACK
+ * is dropped and the request waits for its timer.
  *
  * Return: the child, hashed in SYN_RECV, for the caller to process the ACK
  * on and queue for accept(); the listener when the caller must answer with
@@ -205,6 +207,13 @@ struct sock *estp_check_req(struct sock *listener, struct sk_buff *skb,
 	}
 	if (!th->ack)
 		return NULL;
+	/* Wait for data; SYN-ACK timeouts count the time (tcp_check_req). */
+	if (req->num_timeout < READ_ONCE(estp_sk(listener)->accept_queue.defer_accept) &&
+	    end_seq == rcv_nxt) {
+		inet_rsk(req)->acked = 1;
+		ESTP_INC_STATS(net, ESTP_MIB_DEFERACCEPTDROP);
+		return NULL;
+	}
 	if (sk_acceptq_is_full(listener)) {
 		ESTP_INC_STATS(net, ESTP_MIB_LISTENOVERFLOWS);
 		ESTP_INC_STATS(net, ESTP_MIB_LISTENDROPS);

@@ -623,7 +623,13 @@ int estp_connect(struct sock *sk)
 	esk->reord_us = 0;
 	esk->early_timer = 0;
 	esk->tlp_high_seq = 0;
-	esk->window_clamp = 0;
+	/*
+	 * ESTP_WINDOW_CLAMP set before connect() stays; a fixed SO_RCVBUF
+	 * limits it to the buffer's payload (tcp_connect_init()).
+	 */
+	if (sk->sk_userlocks & SOCK_RCVBUF_LOCK &&
+	    (!esk->window_clamp || esk->window_clamp > estp_full_space(sk)))
+		WRITE_ONCE(esk->window_clamp, estp_full_space(sk));
 	estp_select_initial_window(sk, estp_full_space(sk), mss, &esk->rcv_wnd,
 				   &esk->window_clamp, READ_ONCE(en->window_scaling), &ws);
 	esk->rcv_wscale = ws;
@@ -966,10 +972,15 @@ void estp_send_active_reset(struct sock *sk, gfp_t gfp)
 void estp_openreq_window(const struct sock *listener, struct request_sock *req, u16 mss)
 {
 	struct estp_request_sock *ereq = estp_rsk(req);
-	u32 wnd, clamp = 0;
+	u32 wnd, clamp = READ_ONCE(estp_sk(listener)->window_clamp);
 	u8 ws;
 
-	estp_select_initial_window(listener, estp_full_space(listener), mss,
+	/* The listener's ESTP_WINDOW_CLAMP, and SO_RCVBUF as a connect()'s. */
+	if (listener->sk_userlocks & SOCK_RCVBUF_LOCK &&
+	    (!clamp || clamp > estp_full_space(listener)))
+		clamp = estp_full_space(listener);
+	estp_select_initial_window(listener, estp_full_space(listener),
+				   mss - (ereq->tstamp_ok ? ESTP_OPTLEN_TS_ALIGNED : 0),
 				   &wnd, &clamp, ereq->wscale_ok, &ws);
 	ereq->rcv_wnd = wnd;
 	ereq->window_clamp = clamp;
@@ -1278,6 +1289,7 @@ static int estp_send_new_segment(struct sock *sk, struct sk_buff *skb)
 		esk->retrans_stamp = 0;
 		estp_reset_xmit_timer(sk);
 	}
+	estp_check_space(sk);
 	return 0;
 }
 
@@ -1324,7 +1336,10 @@ void __estp_push(struct sock *sk, int nonagle)
 			break;
 		if (estp_after(ESTP_SKB_CB(skb)->end_seq, esk->snd_una + esk->snd_wnd))
 			break;
-		if (!estp_nagle_test(sk, skb, nonagle))
+		/* Nagle holds the queue's last segment only (tcp_write_xmit). */
+		if (!estp_nagle_test(sk, skb,
+				     skb_queue_is_last(&sk->sk_write_queue, skb) ?
+				     nonagle : ESTP_NAGLE_PUSH))
 			break;
 		if (estp_send_new_segment(sk, skb))
 			break;

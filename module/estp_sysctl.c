@@ -247,7 +247,14 @@ static const struct ctl_table estp_sysctl_template[] = {
 		.extra1		= SYSCTL_ZERO,
 		.extra2		= &estp_one,
 	},
-	/* The int entries above, in estp_sysctl_fill()'s order; then these. */
+	{
+		/* bytes; an unsigned int, UINT_MAX (off) by default, as TCP's */
+		.procname	= "notsent_lowat",
+		.maxlen		= sizeof(unsigned int),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec,
+	},
+	/* The number entries above, in estp_sysctl_fill()'s order; then these. */
 	{
 		.procname	= "congestion_control",
 		.maxlen		= ESTP_CA_NAME_MAX,
@@ -295,13 +302,13 @@ static const struct ctl_table estp_sysctl_template[] = {
 static size_t estp_sysctl_fill(void *table, struct net *net)
 {
 	struct estp_net *en = estp_pernet(net);
-	int *data[] = {
+	void *data[] = {
 		&en->syn_retries, &en->synack_retries, &en->fin_timeout, &en->tw_timeout,
 		&en->syncookies, &en->max_tw_buckets, &en->tw_reuse_mode, &en->keepalive_time,
 		&en->keepalive_intvl, &en->keepalive_probes, &en->invalid_ratelimit,
 		&en->challenge_ack_limit, &en->retries2, en->rmem, en->wmem,
 		&en->timestamps, &en->sack, &en->window_scaling, &en->syn_linear_timeouts,
-		&en->ecn, &en->ecn_fallback,
+		&en->ecn, &en->ecn_fallback, &en->notsent_lowat,
 	};
 	const size_t stride = sizeof(estp_sysctl_template[0]);
 	const size_t off = offsetof(typeof(estp_sysctl_template[0]), data);
@@ -380,6 +387,7 @@ int estp_sysctl_net_init(struct net *net)
 	en->sack = !!READ_ONCE(net->ipv4.sysctl_tcp_sack);
 	en->window_scaling = !!READ_ONCE(net->ipv4.sysctl_tcp_window_scaling);
 	en->syn_linear_timeouts = estp_tcp_syn_linear_timeouts(net);
+	en->notsent_lowat = READ_ONCE(net->ipv4.sysctl_tcp_notsent_lowat);
 
 	table = kmemdup(estp_sysctl_template, sizeof(estp_sysctl_template), GFP_KERNEL);
 	if (!table)
