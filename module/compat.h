@@ -147,4 +147,11 @@ estp_register_net_sysctl(struct net *net, const char *path,
 #define estp_sk_memcg_charged(sk)	((void)(sk), false)
 #endif
 
+/*
+ * Whether TCP's RSTs carry the answering sock's SO_PRIORITY: until 6.14,
+ * whose ip_send_unicast_reply() takes the priority from an ipcm_cookie it
+ * leaves at 0 ("net: support SO_PRIORITY cmsg"); the mark it still sets.
+ */
+#define ESTP_RST_SK_PRIORITY	(LINUX_VERSION_CODE < KERNEL_VERSION(6, 14, 0))
+
 #endif /* _ESTP_COMPAT_H */
