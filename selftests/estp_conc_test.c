@@ -405,9 +405,8 @@ static int recv_seg(int raw, int proto, int sport, int dport, uint8_t flags,
  */
 TEST_F(conc, synack_marks)
 {
-	int by_prio;
+	int by_prio, band3 = !band3_setup();
 
-	ASSERT_EQ(0, band3_setup());
 	for (by_prio = 0; by_prio < 2; by_prio++) {
 		struct sockaddr_in sin = estp_sin4(LADDR, 0);
 		int l, c, a, raw, port;
@@ -422,19 +421,22 @@ TEST_F(conc, synack_marks)
 		ASSERT_EQ(0, listen(l, 4));
 		port = estp_local_port(l);
 		before = band3_pkts();
-		ASSERT_LE(0, before);
 		ASSERT_LE(0, c = connect_to(variant->proto, port));
 		ASSERT_LE(0, a = accept(l, NULL, NULL));
 		ASSERT_EQ(0, recv_seg(raw, variant->proto, port, estp_local_port(c),
 				      PKT_SYN | PKT_ACK, &seen));
 		EXPECT_EQ(33, seen.ttl);
 		EXPECT_EQ(0x28, seen.tos);
-		EXPECT_EQ(before + 1, band3_pkts()) TH_LOG("by %s", by_prio ? "priority" : "mark");
+		if (band3)
+			EXPECT_EQ(before + 1, band3_pkts())
+				TH_LOG("by %s", by_prio ? "priority" : "mark");
 		estp_close_abort(&a);
 		estp_close_abort(&c);
 		close(l);
 		close(raw);
 	}
+	if (!band3)
+		SKIP(return, "no prio qdisc or fw classifier: SO_MARK/SO_PRIORITY unchecked");
 }
 
 /* Whether the running kernel is older than @major.@minor: 1, or 0. */
@@ -458,9 +460,8 @@ static int kernel_before(int major, int minor)
  */
 TEST_F(conc, rst_marks)
 {
-	int by_prio, tos = 0x21, rst_prio = kernel_before(6, 14);
+	int by_prio, tos = 0x21, rst_prio = kernel_before(6, 14), band3 = !band3_setup();
 
-	ASSERT_EQ(0, band3_setup());
 	for (by_prio = 0; by_prio < 2; by_prio++) {
 		struct pkt_seg s = { .sport = 1234, .seq = 1000, .ack = 5000,
 				     .flags = PKT_ACK, .win = 1000 };
@@ -481,8 +482,9 @@ TEST_F(conc, rst_marks)
 		ASSERT_EQ(0, recv_seg(raw, variant->proto, port, 1234, PKT_RST, &seen));
 		EXPECT_EQ(64, seen.ttl);
 		EXPECT_EQ(0x20, seen.tos);
-		EXPECT_EQ(before + (by_prio ? rst_prio : 1), band3_pkts())
-			TH_LOG("listener, by %s", by_prio ? "priority" : "mark");
+		if (band3)
+			EXPECT_EQ(before + (by_prio ? rst_prio : 1), band3_pkts())
+				TH_LOG("listener, by %s", by_prio ? "priority" : "mark");
 
 		/* A closed port's. */
 		before = band3_pkts();
@@ -491,7 +493,8 @@ TEST_F(conc, rst_marks)
 		ASSERT_EQ(0, recv_seg(raw, variant->proto, port + 1, 1234, PKT_RST, &seen));
 		EXPECT_EQ(64, seen.ttl);
 		EXPECT_EQ(0x20, seen.tos);
-		EXPECT_EQ(before, band3_pkts());
+		if (band3)
+			EXPECT_EQ(before, band3_pkts());
 
 		/* A socket's own, by SO_LINGER 0. */
 		ASSERT_LE(0, c = connect_to(variant->proto, port));
@@ -503,11 +506,14 @@ TEST_F(conc, rst_marks)
 		ASSERT_EQ(0, recv_seg(raw, variant->proto, cport, port, PKT_RST, &seen));
 		EXPECT_EQ(44, seen.ttl);
 		EXPECT_EQ(0x48, seen.tos);
-		EXPECT_EQ(before + 1, band3_pkts());
+		if (band3)
+			EXPECT_EQ(before + 1, band3_pkts());
 		close(a);
 		close(l);
 		close(raw);
 	}
+	if (!band3)
+		SKIP(return, "no prio qdisc or fw classifier: SO_MARK/SO_PRIORITY unchecked");
 }
 
 /* epoll_wait() on @ep for up to @ms: the events of its one fd, 0 for none. */
@@ -901,7 +907,8 @@ static void intr_cases(struct __test_metadata *_metadata, int proto,
 					     mode[i].timeo));
 }
 
-TEST_F(conc, eintr_connect)
+/* The SYN comes through only on its retransmission, 1 or 3 s on. */
+TEST_F_TIMEOUT(conc, eintr_connect, 120)
 {
 	static const int want[3] = { -EINTR, 0, -EINTR };
 
