@@ -208,4 +208,11 @@ static inline int estp_tcp_syn_linear_timeouts(const struct net *net)
 #define ESTP_SYNACK_ECE_FIRST_TIMEOUT_ONLY \
 	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0))
 
+/*
+ * Whether TCP's RSTs carry the answering sock's SO_PRIORITY: until 6.14,
+ * whose ip_send_unicast_reply() takes the priority from an ipcm_cookie it
+ * leaves at 0 ("net: support SO_PRIORITY cmsg"); the mark it still sets.
+ */
+#define ESTP_RST_SK_PRIORITY	(LINUX_VERSION_CODE < KERNEL_VERSION(6, 14, 0))
+
 #endif /* _ESTP_COMPAT_H */

@@ -885,8 +885,9 @@ void estp_hashinfo_destroy(void);
 int estp_get_port(struct sock *sk, unsigned short snum);
 void estp_put_port(struct sock *sk);
 int estp_hash(struct sock *sk);
-struct sock *estp_lookup_listener(struct net *net, __be32 daddr, __be16 dport,
-				  int dif);
+struct sock *estp_lookup_listener(struct net *net, struct sk_buff *skb,
+				  __be32 saddr, __be16 sport, __be32 daddr,
+				  __be16 dport, int dif);
 struct sock *estp_lookup_established(struct net *net, __be32 saddr, __be16 sport,
 				     __be32 daddr, __be16 dport, int dif);
 int estp_hash_connect(struct sock *sk);
@@ -1037,6 +1038,8 @@ void estp_fault_exit(void);
 /* estp_ipv4.c */
 int estp_v4_connect(struct sock *sk, struct estp_sockaddr *uaddr, int addr_len);
 void estp_v4_send_reset(struct net *net, struct sk_buff *skb);
+void estp_v4_send_reset_sk(struct net *net, const struct sock *sk,
+			   struct sk_buff *skb);
 int estp_v4_rcv(struct sk_buff *skb);
 int estp_v4_do_rcv(struct sock *sk, struct sk_buff *skb);
 u32 estp_v4_init_seq(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport);

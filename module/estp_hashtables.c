@@ -9,7 +9,10 @@
  *   their owner lists and the owners' estp_sk()->bind_hash.  Owners hold no
  *   reference: a sock leaves its bucket (estp_put_port()) before it is freed.
  * - listen hash: changed under the bucket lock, read under RCU; the chain
- *   holds a reference on each listener (sk_nulls_add_node_rcu()).
+ *   holds a reference on each listener (sk_nulls_add_node_rcu()).  A
+ *   listener with SO_REUSEPORT joins its port's group there
+ *   (sock_reuseport.c, whose lock nests inside the bucket's), and leaves
+ *   it when it is unhashed.
  * - established hash: the same, keyed by the 4-tuple; readers take a
  *   reference with refcount_inc_not_zero() and check the keys again, since
  *   the sock slab is SLAB_TYPESAFE_BY_RCU.
@@ -24,6 +27,7 @@
 #include <net/ip.h>
 #include <net/netns/hash.h>
 #include <net/sock.h>
+#include <net/sock_reuseport.h>
 
 #include "estp.h"
 
@@ -716,41 +720,78 @@ again:
 	}
 }
 
+/*
+ * A listener with SO_REUSEPORT joins the group of another on its port, as
+ * inet_reuseport_add_sock(): same device, same address, same user, both
+ * listening with SO_REUSEPORT; or it starts a group of its own.  Under the
+ * listen bucket's lock.
+ */
+static int estp_reuseport_add_sock(struct sock *sk, struct estp_nulls_bucket *head)
+{
+	const struct estp_bind_bucket *tb = estp_sk(sk)->bind_hash;
+	__be32 addr = inet_sk(sk)->inet_rcv_saddr;
+	kuid_t uid = READ_ONCE(sk->sk_uid);
+	struct hlist_nulls_node *node;
+	struct sock *sk2;
+
+	sk_nulls_for_each(sk2, node, &head->chain) {
+		if (sk2 != sk && sk2->sk_family == sk->sk_family &&
+		    sk2->sk_bound_dev_if == sk->sk_bound_dev_if &&
+		    estp_sk(sk2)->bind_hash == tb && sk2->sk_reuseport &&
+		    uid_eq(uid, READ_ONCE(sk2->sk_uid)) &&
+		    inet_sk(sk2)->inet_rcv_saddr == addr)
+			return reuseport_add_sock(sk, sk2, !addr);
+	}
+	return reuseport_alloc(sk, !addr);
+}
+
 /**
  * estp_hash - proto->hash: make sk visible to the receive path
  * @sk: a listening socket; a connecting one is hashed by estp_hash_connect()
  *
- * Return: 0.
+ * Return: 0, or -ENOMEM when a listener with SO_REUSEPORT gets no group.
  */
 int estp_hash(struct sock *sk)
 {
 	struct estp_nulls_bucket *head;
+	int err = 0;
 
 	if (sk->sk_state != TCP_LISTEN)
 		return 0;
 	head = estp_lhash_bucket(sock_net(sk), inet_sk(sk)->inet_num);
 	spin_lock_bh(&head->lock);
-	sk_nulls_add_node_rcu(sk, &head->chain);
+	if (sk->sk_reuseport)
+		err = estp_reuseport_add_sock(sk, head);
+	if (!err)
+		sk_nulls_add_node_rcu(sk, &head->chain);
 	spin_unlock_bh(&head->lock);
-	return 0;
+	return err;
 }
 
 /**
  * estp_lookup_listener - the listener a segment for daddr:dport goes to
+ *	(inet_lhash2_lookup)
  * @net: the netns the segment arrived in
+ * @skb: the segment, data at its ESTP header
+ * @saddr: source address
+ * @sport: source port
  * @daddr: destination address
  * @dport: destination port
  * @dif: the device it arrived on
  *
  * A listener bound to daddr wins over one bound to the wildcard address; a
- * listener bound to another device does not match.  Called under
- * rcu_read_lock(); listeners are freed after a grace period (SOCK_RCU_FREE),
- * so the result is valid until rcu_read_unlock() without a reference.
+ * listener bound to another device does not match.  Of an SO_REUSEPORT
+ * group, the member its program (SO_ATTACH_REUSEPORT_CBPF/EBPF) picks, or
+ * else the one the 4-tuple's hash picks, as TCP's inet_lookup_reuseport().
+ * Called under rcu_read_lock(); listeners are freed after a grace period
+ * (SOCK_RCU_FREE), so the result is valid until rcu_read_unlock() without a
+ * reference.
  *
  * Return: the listener or NULL.
  */
-struct sock *estp_lookup_listener(struct net *net, __be32 daddr, __be16 dport,
-				  int dif)
+struct sock *estp_lookup_listener(struct net *net, struct sk_buff *skb,
+				  __be32 saddr, __be16 sport, __be32 daddr,
+				  __be16 dport, int dif)
 {
 	unsigned short port = ntohs(dport);
 	struct estp_nulls_bucket *head = estp_lhash_bucket(net, port);
@@ -768,10 +809,19 @@ struct sock *estp_lookup_listener(struct net *net, __be32 daddr, __be16 dport,
 		if (inet->inet_rcv_saddr && inet->inet_rcv_saddr != daddr)
 			continue;
 		score = 1 + !!inet->inet_rcv_saddr + !!sk->sk_bound_dev_if;
-		if (score > best) {
-			best = score;
-			result = sk;
+		if (score <= best)
+			continue;
+		if (sk->sk_reuseport) {
+			u32 hash = estp_ehashfn(net, daddr, port, saddr, sport);
+			struct sock *member;
+
+			member = reuseport_select_sock(sk, hash, skb,
+						       estp_hdr(skb)->doff * 4);
+			if (member)
+				return member;
 		}
+		best = score;
+		result = sk;
 	}
 	return result;
 }
@@ -791,6 +841,14 @@ void estp_unhash(struct sock *sk)
 	else
 		head = estp_sk_ehash_bucket(sk);
 	spin_lock_bh(&head->lock);
+	/*
+	 * It leaves its SO_REUSEPORT group at once: the group goes on with
+	 * the others, and no new connection is given to it.  TCP may keep it
+	 * in the group's closed section to migrate its requests
+	 * (net.ipv4.tcp_migrate_req), which ESTP does not.
+	 */
+	if (rcu_access_pointer(sk->sk_reuseport_cb))
+		reuseport_detach_sock(sk);
 	sk_nulls_del_node_init_rcu(sk);
 	spin_unlock_bh(&head->lock);
 }

@@ -5,6 +5,7 @@
 #include <linux/filter.h>
 #include <linux/skbuff.h>
 #include <net/icmp.h>
+#include <net/inet_ecn.h>
 #include <net/ip.h>
 #include <net/route.h>
 #include <linux/siphash.h>
@@ -198,7 +199,7 @@ put_and_exit:
 int estp_v4_do_rcv(struct sock *sk, struct sk_buff *skb)
 {
 	if (estp_rcv_state_process(sk, skb))
-		estp_v4_send_reset(sock_net(sk), skb);
+		estp_v4_send_reset_sk(sock_net(sk), sk, skb);
 	kfree_skb(skb);
 	return 0;
 }
@@ -219,15 +220,20 @@ static bool estp_flags_impossible(u8 flags)
 }
 
 /**
- * estp_v4_send_reset - answer a segment with a RST (tcp_v4_send_reset)
+ * estp_v4_send_reset_sk - answer a segment with a RST (tcp_v4_send_reset)
  * @net: the netns the segment arrived in
+ * @sk: the sock that answers (a full sock, a listener or a time-wait
+ *	minisock), or NULL when none does
  * @skb: the segment, data at its ESTP header
  *
  * RFC 9293 3.10.7.1: a segment with ACK gets <SEQ=SEG.ACK><CTL=RST>; any
  * other gets <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.  A RST is never
- * answered.
+ * answered.  As TCP's control socket sends it: the segment's TOS without
+ * its ECN bits, the route's TTL, and @sk's SO_MARK and (before 6.14)
+ * SO_PRIORITY; none without a sock.
  */
-void estp_v4_send_reset(struct net *net, struct sk_buff *skb)
+void estp_v4_send_reset_sk(struct net *net, const struct sock *sk,
+			   struct sk_buff *skb)
 {
 	const struct estphdr *th = estp_hdr(skb);
 	const struct iphdr *iph = ip_hdr(skb);
@@ -250,8 +256,28 @@ void estp_v4_send_reset(struct net *net, struct sk_buff *skb)
 		rth->ack_seq = htonl(ntohl(th->seq) + th->syn + th->fin +
 				     skb->len - th->doff * 4);
 	}
+	if (sk && sk->sk_state == TCP_TIME_WAIT) {
+		rskb->mark = inet_twsk(sk)->tw_mark;
+		if (ESTP_RST_SK_PRIORITY)
+			rskb->priority = inet_twsk(sk)->tw_priority;
+	} else if (sk) {
+		rskb->mark = READ_ONCE(sk->sk_mark);
+		if (ESTP_RST_SK_PRIORITY)
+			rskb->priority = READ_ONCE(sk->sk_priority);
+	}
 	ESTP_INC_STATS(net, ESTP_MIB_OUTRSTS);
-	estp_v4_send_ctl(net, rskb, iph->daddr, iph->saddr, iph->tos);
+	estp_v4_send_ctl(net, rskb, iph->daddr, iph->saddr,
+			 iph->tos & ~INET_ECN_MASK);
+}
+
+/**
+ * estp_v4_send_reset - answer a segment no sock of ours takes with a RST
+ * @net: the netns the segment arrived in
+ * @skb: the segment, data at its ESTP header
+ */
+void estp_v4_send_reset(struct net *net, struct sk_buff *skb)
+{
+	estp_v4_send_reset_sk(net, NULL, skb);
 }
 
 /*
@@ -310,7 +336,7 @@ static int estp_v4_rcv_reqsk(struct net *net, struct sk_buff *skb,
 	}
 	child = estp_check_req(listener, skb, req);
 	if (child == listener) {
-		estp_v4_send_reset(net, skb);
+		estp_v4_send_reset_sk(net, listener, skb);
 	} else if (child) {
 		/*
 		 * Data in the ACK is charged to the child, which the accept
@@ -318,7 +344,7 @@ static int estp_v4_rcv_reqsk(struct net *net, struct sk_buff *skb,
 		 */
 		sock_hold(child);
 		if (estp_child_process(listener, child, skb))
-			estp_v4_send_reset(net, skb);
+			estp_v4_send_reset_sk(net, child, skb);
 		estp_csk_complete_hashdance(listener, req, child);
 		req = NULL;
 	}
@@ -414,7 +440,8 @@ int estp_v4_rcv(struct sk_buff *skb)
 		sock_put(sk);
 		return ret;
 	}
-	sk = estp_lookup_listener(net, iph->daddr, th->dest, inet_iif(skb));
+	sk = estp_lookup_listener(net, skb, iph->saddr, th->source, iph->daddr,
+				  th->dest, inet_iif(skb));
 	if (sk) {
 		if (estp_v4_min_ttl_drop(sk, skb) || estp_v4_filter_drop(sk, skb))
 			goto discard;
@@ -445,7 +472,8 @@ int estp_v4_rcv(struct sk_buff *skb)
 		goto bad_flags;
 no_socket:
 	ESTP_INC_STATS(net, ESTP_MIB_INNOSOCKET);
-	estp_v4_send_reset(net, skb);
+	/* sk: the listener that refuses it, or NULL. */
+	estp_v4_send_reset_sk(net, sk, skb);
 	goto discard;
 
 bad_flags:

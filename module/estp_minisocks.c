@@ -394,6 +394,9 @@ void estp_time_wait(struct sock *sk, int state, int timeo)
 	tw->tw_reuse = sk->sk_reuse;
 	tw->tw_reuseport = sk->sk_reuseport;
 	tw->tw_bound_dev_if = sk->sk_bound_dev_if;
+	/* For its RSTs, as tcp_time_wait() keeps them. */
+	tw->tw_mark = READ_ONCE(sk->sk_mark);
+	tw->tw_priority = READ_ONCE(sk->sk_priority);
 	tw->tw_prot = sk->sk_prot;
 	twsk_net_set(tw, sock_net(sk));
 	tw->tw_state = TCP_TIME_WAIT;
@@ -563,7 +566,7 @@ bool estp_timewait_state_process(struct inet_timewait_sock *tw, struct sk_buff *
 
 reset:
 	/* TCP_TW_RST: tcp_v4_rcv() answers and ends the minisock. */
-	estp_v4_send_reset(twsk_net(tw), skb);
+	estp_v4_send_reset_sk(twsk_net(tw), (struct sock *)tw, skb);
 kill:
 	estp_twsk_deschedule_put(tw);
 	return false;

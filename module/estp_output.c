@@ -1054,6 +1054,9 @@ int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
 	th->window = htons(min_t(u32, ereq->rcv_wnd, U16_MAX));
 	/* The child's RTT sample, if this one is never resent. */
 	ereq->snt_synack_us = estp_clock_us();
+	/* The listener's SO_PRIORITY and SO_MARK (ip_build_and_send_pkt()). */
+	skb->priority = READ_ONCE(listener->sk_priority);
+	skb->mark = READ_ONCE(listener->sk_mark);
 	/* The listener's IP_TOS and IP_TTL, as ip_build_and_send_pkt() sets. */
 	return estp_v4_xmit_ctl(net, skb, rt, &fl4, inet_sk(listener)->tos,
 				READ_ONCE(inet_sk(listener)->uc_ttl));
