@@ -156,8 +156,8 @@ out:
  * buffer the socket may have, and unless the user fixed SO_RCVBUF the
  * buffer grows to hold the mark in payload, so that a reader can always
  * be woken; the window clamp becomes the mark (6.1), or only one set
- * and below the mark grows to it (compat.h).  Data already there may be enough now.  Called with the sock
- * locked (sock_setsockopt()).
+ * and below the mark grows to it (compat.h).  Data already there may be
+ * enough now.  Called with the sock locked (sock_setsockopt()).
  */
 static int estp_set_rcvlowat(struct sock *sk, int val)
 {

@@ -623,13 +623,7 @@ int estp_connect(struct sock *sk)
 	esk->reord_us = 0;
 	esk->early_timer = 0;
 	esk->tlp_high_seq = 0;
-	/*
-	 * ESTP_WINDOW_CLAMP set before connect() stays; a fixed SO_RCVBUF
-	 * limits it to the buffer's payload (tcp_connect_init()).
-	 */
-	if (sk->sk_userlocks & SOCK_RCVBUF_LOCK &&
-	    (!esk->window_clamp || esk->window_clamp > estp_full_space(sk)))
-		WRITE_ONCE(esk->window_clamp, estp_full_space(sk));
+	/* ESTP_WINDOW_CLAMP set before connect() stays (tcp_connect_init()). */
 	estp_select_initial_window(sk, estp_full_space(sk), mss, &esk->rcv_wnd,
 				   &esk->window_clamp, READ_ONCE(en->window_scaling), &ws);
 	esk->rcv_wscale = ws;
@@ -975,10 +969,7 @@ void estp_openreq_window(const struct sock *listener, struct request_sock *req, 
 	u32 wnd, clamp = READ_ONCE(estp_sk(listener)->window_clamp);
 	u8 ws;
 
-	/* The listener's ESTP_WINDOW_CLAMP, and SO_RCVBUF as a connect()'s. */
-	if (listener->sk_userlocks & SOCK_RCVBUF_LOCK &&
-	    (!clamp || clamp > estp_full_space(listener)))
-		clamp = estp_full_space(listener);
+	/* The listener's ESTP_WINDOW_CLAMP is its SYN-ACK's. */
 	estp_select_initial_window(listener, estp_full_space(listener),
 				   mss - (ereq->tstamp_ok ? ESTP_OPTLEN_TS_ALIGNED : 0),
 				   &wnd, &clamp, ereq->wscale_ok, &ws);

@@ -300,8 +300,7 @@ TEST_F(api, opt_values)
  * cannot go back to 0 outside CLOSE.  In SYN_SENT TCP_WINDOW_CLAMP reads
  * what the SYN's window was chosen under, TCP's value for the same buffer.
  * A child starts without the listener's TCP_DEFER_ACCEPT but with its
- * clamp, TCP_INQ and TCP_NOTSENT_LOWAT.  A fixed SO_RCVBUF clamps the
- * SYN's window, and so its scale, to the buffer's payload.
+ * clamp, TCP_INQ and TCP_NOTSENT_LOWAT.
  */
 TEST_F(api, opt_listener_syn_sent)
 {
@@ -344,18 +343,6 @@ TEST_F(api, opt_listener_syn_sent)
 	EXPECT_EQ(1, opt_of(sfd, ESTP_INQ));
 	EXPECT_EQ(0, set_int(sfd, SOL_TCP, ESTP_DEFER_ACCEPT, 1));
 	EXPECT_EQ(1, opt_of(sfd, ESTP_DEFER_ACCEPT));
-
-	fd = keep(self, socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto));
-	twin = keep(self, socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_TCP));
-	ASSERT_LE(0, fd);
-	ASSERT_LE(0, twin);
-	ASSERT_EQ(0, set_int(fd, SOL_SOCKET, SO_RCVBUF, 4096));
-	ASSERT_EQ(0, set_int(twin, SOL_SOCKET, SO_RCVBUF, 4096));
-	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&dead, sizeof(dead)));
-	EXPECT_EQ(-1, connect(twin, (struct sockaddr *)&dead, sizeof(dead)));
-	TH_LOG("SYN_SENT clamp with SO_RCVBUF 4096: %d (TCP %d)",
-	       opt_of(fd, ESTP_WINDOW_CLAMP), opt_of(twin, ESTP_WINDOW_CLAMP));
-	EXPECT_EQ(opt_of(twin, ESTP_WINDOW_CLAMP), opt_of(fd, ESTP_WINDOW_CLAMP));
 
 	/* A clamp set before connect() is the SYN's, as TCP keeps it. */
 	fd = keep(self, socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto));
