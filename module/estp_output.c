@@ -970,8 +970,7 @@ void estp_openreq_window(const struct sock *listener, struct request_sock *req, 
 	u8 ws;
 
 	/* The listener's ESTP_WINDOW_CLAMP is its SYN-ACK's. */
-	estp_select_initial_window(listener, estp_full_space(listener),
-				   mss - (ereq->tstamp_ok ? ESTP_OPTLEN_TS_ALIGNED : 0),
+	estp_select_initial_window(listener, estp_full_space(listener), mss,
 				   &wnd, &clamp, ereq->wscale_ok, &ws);
 	ereq->rcv_wnd = wnd;
 	ereq->window_clamp = clamp;
