@@ -20,7 +20,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/time.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <linux/filter.h>
 #include <netinet/ip.h>
@@ -439,17 +438,6 @@ TEST_F(conc, synack_marks)
 		SKIP(return, "no prio qdisc or fw classifier: SO_MARK/SO_PRIORITY unchecked");
 }
 
-/* Whether the running kernel is older than @major.@minor: 1, or 0. */
-static int kernel_before(int major, int minor)
-{
-	struct utsname u;
-	int ma = 0, mi = 0;
-
-	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
-		return 0;
-	return ma < major || (ma == major && mi < minor);
-}
-
 /*
  * RSTs: one a listener sends for an ACK it has no request for takes the
  * segment's TOS without ECN, the default TTL, and the listener's SO_MARK
@@ -460,8 +448,10 @@ static int kernel_before(int major, int minor)
  */
 TEST_F(conc, rst_marks)
 {
-	int by_prio, tos = 0x21, rst_prio = kernel_before(6, 14), band3 = !band3_setup();
+	int newer = estp_kernel_at_least(6, 14), band3 = !band3_setup();
+	int by_prio, tos = 0x21, rst_prio = !newer;
 
+	ASSERT_LE(0, newer);
 	for (by_prio = 0; by_prio < 2; by_prio++) {
 		struct pkt_seg s = { .sport = 1234, .seq = 1000, .ack = 5000,
 				     .flags = PKT_ACK, .win = 1000 };

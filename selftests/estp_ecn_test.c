@@ -15,7 +15,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/utsname.h>
 
 #include "kselftest_harness.h"
 #include "estp_lib.h"
@@ -318,17 +317,6 @@ TEST_F(ecn, passive_negotiation)
 	EXPECT_NE(0, knob(proto, "ecn", "6"));
 }
 
-/* Whether the running kernel is at least @major.@minor. */
-static int kernel_at_least(int major, int minor)
-{
-	struct utsname u;
-	int ma, mi;
-
-	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
-		return -1;
-	return ma > major || (ma == major && mi >= minor);
-}
-
 /*
  * The SYN-ACK's retransmissions by the request's timer carry ECE, on 6.18
  * and later (AccECN's tcp_ecn_make_synack()) only the first.
@@ -336,7 +324,7 @@ static int kernel_at_least(int major, int minor)
 TEST_F(ecn, synack_retrans)
 {
 	int proto = variant->proto, lport = LPORT + 6, port = PEER_PORT_MIN + 60, i;
-	int newer = kernel_at_least(6, 18);
+	int newer = estp_kernel_at_least(6, 18);
 	struct rseg r;
 
 	ASSERT_LE(0, newer);

@@ -176,6 +176,7 @@ static inline int estp_sysctl_pop(struct estp_sysctl_undo *u)
 #include <signal.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 
 /*
@@ -463,6 +464,21 @@ static inline long estp_stat(const char *field)
  * name has a "TCP" prefix for some ("TCPAbortOnLinger"), or the Tcp one of
  * /proc/net/snmp ("AttemptFails").  -1 when none.
  */
+/*
+ * Whether the running kernel is @major.@minor or later (1 or 0; -1 when its
+ * release cannot be read): where TCP itself changed between kernels of the
+ * matrix, a test expects the running one's.
+ */
+static inline int estp_kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return -1;
+	return ma > major || (ma == major && mi >= minor);
+}
+
 static inline long estp_counter(int proto, const char *name)
 {
 	static const char *const tcp_prefixed[] = {

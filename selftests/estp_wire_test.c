@@ -16,7 +16,6 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <sys/epoll.h>
-#include <sys/utsname.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -811,17 +810,6 @@ static long paws_count(int proto)
 	       estp_stat("PAWSEstab");
 }
 
-/* The running kernel is at least @major.@minor. */
-static bool kernel_at_least(int major, int minor)
-{
-	struct utsname u;
-	int ma = 0, mi = 0;
-
-	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
-		return false;
-	return ma > major || (ma == major && mi >= minor);
-}
-
 /*
  * A PAWS-rejected pure ACK below rcv_nxt: since 6.14 TCP drops it
  * unanswered and counts it in PAWSOldAck, not PAWSEstab; before, it gets
@@ -829,13 +817,14 @@ static bool kernel_at_least(int major, int minor)
  */
 TEST_F_TIMEOUT(rawpeer, paws_old_ack, 60)
 {
-	bool silent = kernel_at_least(6, 14);
+	int silent = estp_kernel_at_least(6, 14);
 	long paws, old = 0;
 	uint8_t opt[12];
 	char buf[64];
 	struct wseg w;
 	int r;
 
+	ASSERT_LE(0, silent);
 	raw_connect(_metadata, self, variant->proto, true);
 	ASSERT_EQ(0, raw_data(self, true, 0, 10, P_TSVAL + 1));
 	EXPECT_ACK(&w, P_ISN + 11);
