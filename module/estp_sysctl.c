@@ -222,6 +222,24 @@ static const struct ctl_table estp_sysctl_template[] = {
 		.extra1		= SYSCTL_ZERO,
 		.extra2		= &estp_one,
 	},
+	{
+		/* tcp_dsack: D-SACK blocks sent (RFC 2883); 0/1 */
+		.procname	= "dsack",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= &estp_one,
+	},
+	{
+		/* tcp_frto: F-RTO after an RTO (RFC 5682); TCP's 0, 1 or 2 */
+		.procname	= "frto",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= &estp_two,
+	},
 	/* The int entries above, in estp_sysctl_fill()'s order; then these. */
 	{
 		.procname	= "congestion_control",
@@ -275,7 +293,7 @@ static size_t estp_sysctl_fill(void *table, struct net *net)
 		&en->syncookies, &en->max_tw_buckets, &en->tw_reuse_mode, &en->keepalive_time,
 		&en->keepalive_intvl, &en->keepalive_probes, &en->invalid_ratelimit,
 		&en->challenge_ack_limit, &en->retries2, en->rmem, en->wmem,
-		&en->timestamps, &en->sack, &en->window_scaling,
+		&en->timestamps, &en->sack, &en->window_scaling, &en->dsack, &en->frto,
 	};
 	const size_t stride = sizeof(estp_sysctl_template[0]);
 	const size_t off = offsetof(typeof(estp_sysctl_template[0]), data);
@@ -350,6 +368,8 @@ int estp_sysctl_net_init(struct net *net)
 	en->timestamps = min_t(int, READ_ONCE(net->ipv4.sysctl_tcp_timestamps), 2);
 	en->sack = !!READ_ONCE(net->ipv4.sysctl_tcp_sack);
 	en->window_scaling = !!READ_ONCE(net->ipv4.sysctl_tcp_window_scaling);
+	en->dsack = !!READ_ONCE(net->ipv4.sysctl_tcp_dsack);
+	en->frto = min_t(int, READ_ONCE(net->ipv4.sysctl_tcp_frto), 2);
 
 	table = kmemdup(estp_sysctl_template, sizeof(estp_sysctl_template), GFP_KERNEL);
 	if (!table)
