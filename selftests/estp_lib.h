@@ -468,14 +468,18 @@ static inline long estp_counter(int proto, const char *name)
 	static const char *const tcp_prefixed[] = {
 		"ChallengeACK", "AbortOnMemory", "AbortOnTimeout",
 		"AbortOnLinger", "AbortOnClose", "AbortOnData", "TimeWaitOverflow",
-		"ACKSkippedSynRecv", "LossProbes",
+		"ACKSkippedSynRecv", "LossProbes", "FastRetrans", "SackRecovery",
+		"Timeouts", "FullUndo", "PartialUndo", "LossUndo", "DSACKUndo",
+		"SpuriousRTOs", "DSACKOldSent", "DSACKOfoSent", "DSACKRecv",
+		"DSACKOfoRecv", "DSACKIgnoredOld", "DSACKIgnoredNoUndo",
+		"DSACKIgnoredDubious",
 	};
 	char tcp_name[64];
 	size_t i;
 
 	if (proto != IPPROTO_TCP)
 		return estp_stat(name);
-	if (!strcmp(name, "AttemptFails"))
+	if (!strcmp(name, "AttemptFails") || !strcmp(name, "RetransSegs"))
 		return estp_proc_counter("/proc/net/snmp", "Tcp", name);
 	for (i = 0; i < ARRAY_SIZE(tcp_prefixed); i++) {
 		if (!strcmp(name, tcp_prefixed[i])) {

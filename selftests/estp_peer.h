@@ -188,6 +188,21 @@ static inline int peer_send(struct estp_peer *p, const struct pkt_seg *s)
 	return pkt_send(p->raw, s, PEER_ADDR);
 }
 
+/*
+ * Checksums @seg, @len bytes of a header the caller built (its checksum
+ * field zero) and payload, and sends it to PEER_ADDR: 0 or -1.
+ */
+static inline int peer_send_seg(struct estp_peer *p, uint8_t *seg, int len)
+{
+	struct sockaddr_in dst = estp_sin4(PEER_ADDR, 0);
+
+	pkt_put16(seg + 16, pkt_csum(dst.sin_addr.s_addr, dst.sin_addr.s_addr, p->proto,
+				     seg, len));
+	if (sendto(p->raw, seg, len, 0, (struct sockaddr *)&dst, sizeof(dst)) != len)
+		return -1;
+	return 0;
+}
+
 /* The next segment from the listener's side of @c: 1, 0 on timeout, -1. */
 static inline int peer_recv(struct estp_peer *p, const struct peer_conn *c,
 			    int timeout_ms, struct pkt_seg *r)

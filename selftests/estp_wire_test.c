@@ -574,7 +574,6 @@ FIXTURE_TEARDOWN(rawpeer)
 static int raw_send(FIXTURE_DATA(rawpeer) *self, uint32_t seq, uint8_t flags,
 		    const uint8_t *opt, int optlen, const void *data, int len)
 {
-	struct sockaddr_in dst = estp_sin4(PEER_ADDR, 0);
 	uint8_t buf[20 + 40 + 1500];
 	int hlen = PKT_HDR_LEN + optlen;
 
@@ -588,12 +587,7 @@ static int raw_send(FIXTURE_DATA(rawpeer) *self, uint32_t seq, uint8_t flags,
 	pkt_put16(buf + 14, self->win);
 	memcpy(buf + PKT_HDR_LEN, opt, optlen);
 	memcpy(buf + hlen, data, len);
-	pkt_put16(buf + 16, pkt_csum(dst.sin_addr.s_addr, dst.sin_addr.s_addr,
-				     self->p.proto, buf, hlen + len));
-	if (sendto(self->p.raw, buf, hlen + len, 0, (struct sockaddr *)&dst,
-		   sizeof(dst)) != hlen + len)
-		return -1;
-	return 0;
+	return peer_send_seg(&self->p, buf, hlen + len);
 }
 
 /* NOP, NOP, timestamps @tsval and the listener's latest. */
