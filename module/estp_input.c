@@ -582,7 +582,14 @@ static void estp_undo_mark(struct sock *sk)
 
 	esk->prior_cwnd = esk->snd_cwnd;
 	esk->prior_ssthresh = esk->snd_ssthresh;
-	esk->undo_tsval = esk->tstamp_ok ? estp_ts_clock(esk) : 0;
+	/*
+	 * An echo older than this proves the originals arrived; with resends
+	 * of an earlier episode (or a loss probe) still in flight, their
+	 * echoes would pass for that, so the mark stays at the first of them,
+	 * as TCP's retrans_stamp does (0, no undo by timestamps, if unknown).
+	 */
+	if (!esk->retrans_out)
+		esk->undo_tsval = esk->tstamp_ok ? estp_ts_clock(esk) : 0;
 	esk->undo_marker = esk->snd_una;
 	/* Resends still in flight may be D-SACKed too; 0 would mean "undo". */
 	esk->undo_retrans = esk->retrans_out ? : -1;
