@@ -1102,9 +1102,13 @@ void estp_xmit_retransmit_queue(struct sock *sk)
 		if (skb == esk->send_head ||
 		    estp_packets_in_flight(esk) >= esk->snd_cwnd)
 			break;
-		if ((sacked & ESTP_CB_LOST) && !(sacked & ESTP_CB_RETRANS) &&
-		    estp_retransmit_skb(sk, skb))
+		if (!(sacked & ESTP_CB_LOST) || (sacked & ESTP_CB_RETRANS))
+			continue;
+		if (estp_retransmit_skb(sk, skb))
 			break;
+		/* The head went again: its RTO counts from now, as TCP's. */
+		if (skb == skb_peek(&sk->sk_write_queue) && esk->early_timer != ESTP_EARLY_REO)
+			estp_reset_xmit_timer(sk);
 	}
 }
 
