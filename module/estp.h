@@ -228,6 +228,8 @@ struct estp_sock {
 	u32				notsent_lowat;	/* ESTP_NOTSENT_LOWAT; 0: the sysctl's */
 	u8				recvmsg_inq:1;	/* ESTP_INQ: recvmsg() gives ESTP_CM_INQ */
 	u8				num_sacks;	/* blocks in selective_acks */
+	/* the D-SACK block (RFC 2883), sent in front of sack_blocks */
+	u32				duplicate_sack[1][2];
 	u32				sack_blocks[4][2]; /* ours to send: start, end */
 
 	/* delayed ACKs (inet_connection_sock's icsk_ack) */
@@ -256,6 +258,14 @@ struct estp_sock {
 	u32				prior_cwnd;	/* before the last loss */
 	u32				prior_ssthresh;	/* before the last loss, for undo */
 	u32				undo_tsval;	/* our TSval when it began; 0: no undo */
+	u32				undo_marker;	/* snd_una when it began; 0: no undo */
+	int				undo_retrans; /* its resends not D-SACKed; <0: none */
+	u32				total_retrans;	/* segments this connection resent */
+	u32				dsack_dups;	/* segments D-SACKs reported */
+	u32				prr_delivered;	/* PRR (RFC 6937): delivered in Recovery */
+	u32				prr_out;	/* and sent in it */
+	u8				frto:1;		/* F-RTO (RFC 5682) runs in this Loss */
+	u8				dsack:1;	/* duplicate_sack goes on the next ACK */
 	u32				packets_out;	/* segments in [snd_una, snd_nxt) */
 	u32				lost_out;	/* of those, marked lost by an RTO */
 	u32				retrans_out;	/* lost ones sent again, unacked */
@@ -693,7 +703,7 @@ enum estp_mib_field {
 	ESTP_MIB_DELAYEDACKS,	/* ACKs the delayed-ACK timer sent */
 	ESTP_MIB_TIMEOUTS,	/* retransmission timeouts of data or FIN */
 	ESTP_MIB_LOSSPROBES,	/* tail loss probes sent */
-	ESTP_MIB_UNDO,		/* cwnd reductions undone: the loss was not */
+	ESTP_MIB_FULLUNDO,	/* Recovery undone at its end (TCPFullUndo) */
 	ESTP_MIB_OFOPRUNED,	/* times out-of-order data was dropped for room */
 	ESTP_MIB_SACKRENEGING,	/* the peer dropped data it had SACKed */
 	ESTP_MIB_FILTERDROP,	/* dropped by the socket's filters (sk_filter) */
@@ -709,6 +719,19 @@ enum estp_mib_field {
 	ESTP_MIB_RCVPRUNED,	/* data dropped, pruning did not make room */
 	ESTP_MIB_RCVCOLLAPSED,	/* skbs whose bytes went into compact copies */
 	ESTP_MIB_DEFERACCEPTDROP, /* bare final ACKs dropped: ESTP_DEFER_ACCEPT */
+	/* loss recovery, TCP's TcpExt names without "TCP" */
+	ESTP_MIB_PARTIALUNDO,	/* Recovery undone by a partial ACK */
+	ESTP_MIB_LOSSUNDO,	/* Loss (an RTO) undone */
+	ESTP_MIB_DSACKUNDO,	/* undone: every resend D-SACKed */
+	ESTP_MIB_SPURIOUSRTOS,	/* RTOs F-RTO found spurious */
+	ESTP_MIB_DSACKOLDSENT,	/* D-SACKs sent for data below rcv_nxt */
+	ESTP_MIB_DSACKOFOSENT,	/* D-SACKs sent for out-of-order data */
+	ESTP_MIB_DSACKRECV,	/* D-SACKs received below the ACK */
+	ESTP_MIB_DSACKOFORECV,	/* D-SACKs received inside a SACK block */
+	ESTP_MIB_DSACKIGNOREDOLD, /* D-SACKs below the episode's start */
+	ESTP_MIB_DSACKIGNOREDNOUNDO, /* D-SACKs with no episode to undo */
+	ESTP_MIB_DSACKIGNOREDDUBIOUS, /* D-SACKs of more than was ever resent */
+	ESTP_MIB_DELAYEDACKLOST, /* duplicate data: our ACK was lost or late */
 	__ESTP_MIB_MAX
 };
 
@@ -743,6 +766,8 @@ struct estp_net {
 	int				ecn;		/* RFC 3168: 0 off, 1 ask, 2 accept */
 	int				ecn_fallback;	/* resent SYNs ask no more, 0/1 */
 	unsigned int			notsent_lowat;	/* tcp_notsent_lowat */
+	int				dsack;		/* tcp_dsack: send D-SACKs, 0/1 */
+	int				frto;		/* tcp_frto: F-RTO on, 0-2 */
 	int				challenge_ack_limit; /* per second, per netns */
 	u32				challenge_timestamp; /* second of the count */
 	atomic_t			challenge_count;

@@ -83,6 +83,12 @@ void estp_reset_stream_state(struct sock *sk)
 	esk->reord_us = 0;
 	esk->tlp_high_seq = 0;
 	esk->undo_tsval = 0;
+	esk->undo_marker = 0;
+	esk->undo_retrans = -1;
+	esk->total_retrans = 0;
+	esk->dsack_dups = 0;
+	esk->frto = 0;
+	esk->dsack = 0;
 	esk->prior_ssthresh = 0;
 	esk->dupacks = 0;
 	esk->num_sacks = 0;

@@ -198,9 +198,9 @@ static inline void estp_ecn_send(struct sock *sk, struct estphdr *th, u32 seq,
 
 /*
  * The peer echoed congestion: the window goes down once per window of
- * data, to the algorithm's threshold at once (TCP takes PRR's path down to
- * it), and CWR goes with the next new data (tcp_enter_cwr).  Not in
- * Recovery or Loss, which reduced it already; nor to be undone.
+ * data, to the algorithm's threshold by PRR as ACKs come (estp_ack()),
+ * and CWR goes with the next new data (tcp_enter_cwr).  Not in Recovery
+ * or Loss, which reduced it already; nor to be undone.
  */
 static inline void estp_enter_cwr(struct sock *sk)
 {
@@ -209,13 +209,14 @@ static inline void estp_enter_cwr(struct sock *sk)
 	esk->prior_ssthresh = 0;
 	if (esk->ca_state >= ESTP_CA_CWR)
 		return;
-	esk->undo_tsval = 0;
+	esk->undo_marker = 0;
 	esk->high_seq = esk->snd_nxt;
 	esk->tlp_high_seq = 0;
 	esk->snd_cwnd_cnt = 0;
 	esk->prior_cwnd = esk->snd_cwnd;
+	esk->prr_delivered = 0;
+	esk->prr_out = 0;
 	esk->snd_ssthresh = esk->ca_ops->ssthresh(sk);
-	esk->snd_cwnd = min(esk->snd_cwnd, max(esk->snd_ssthresh, 2U));
 	estp_ecn_queue_cwr(esk);
 	estp_set_ca_state(sk, ESTP_CA_CWR);
 }

@@ -490,6 +490,22 @@ static int estp_fin_acked(struct sock *sk, u32 seq, u32 len, bool fin)
 	return -1;
 }
 
+/* What an ACK did, as tcp_ack()'s FLAG_* bits */
+#define ESTP_AF_UNA_ADVANCED	0x01	/* snd_una moved */
+#define ESTP_AF_DATA_SACKED	0x02	/* new SACK marks */
+#define ESTP_AF_ORIG_ACKED	0x04	/* a never resent segment below high_seq (S)ACKed */
+#define ESTP_AF_DUPACK		0x08	/* a duplicate ACK (RFC 5681 2) */
+
+/* After estp_fastretrans(): what the ACK may resend (tcp_ack()'s REXMIT_*). */
+enum { ESTP_REXMIT_NONE, ESTP_REXMIT_LOST, ESTP_REXMIT_NEW };
+
+/* One ACK's effect on the scoreboard. */
+struct estp_ack_state {
+	int	flag;		/* ESTP_AF_* */
+	u32	sacked;		/* segments it newly SACKed */
+	u32	acked_sacked;	/* segments it acknowledged that were SACKed */
+};
+
 /*
  * RACK (RFC 8985, tcp_rack_advance): remember the most recently sent
  * segment the peer has, and its RTT.  A resent one whose ACK came sooner
@@ -522,7 +538,7 @@ static void estp_rack_advance(struct estp_sock *esk, const struct estp_skb_cb *c
  * twice (Karn's algorithm, RFC 6298 3).
  */
 static void estp_clean_rtx_queue(struct sock *sk, u32 ack,
-				 struct estp_ack_sample *sample)
+				 struct estp_ack_sample *sample, struct estp_ack_state *st)
 {
 	struct estp_sock *esk = estp_sk(sk);
 	bool retrans_acked = false;
@@ -538,6 +554,12 @@ static void estp_clean_rtx_queue(struct sock *sk, u32 ack,
 			retrans_acked = true;
 		else if (!first_tx)
 			first_tx = cb->tx_us;
+		/* F-RTO's evidence: an original arrived (FLAG_ORIG_SACK_ACKED). */
+		if (!(cb->sacked & (ESTP_CB_EVER_RETRANS | ESTP_CB_SACKED)) &&
+		    !estp_after(cb->end_seq, esk->high_seq))
+			st->flag |= ESTP_AF_ORIG_ACKED;
+		if (cb->sacked & ESTP_CB_SACKED)
+			st->acked_sacked++;
 		if (cb->sacked & ESTP_CB_LOST)
 			esk->lost_out--;
 		if (cb->sacked & ESTP_CB_RETRANS)
@@ -558,37 +580,165 @@ static void estp_clean_rtx_queue(struct sock *sk, u32 ack,
 }
 
 /*
- * A loss episode starts: what to go back to if it proves spurious, and
- * the timestamp its first resend carries (tcp_init_undo).
+ * The threshold an undo goes back to (tcp_current_ssthresh): outside a
+ * reduction, at least three quarters of the window, which may have grown
+ * past the threshold.
+ */
+static u32 estp_current_ssthresh(const struct estp_sock *esk)
+{
+	if (esk->ca_state == ESTP_CA_CWR || esk->ca_state == ESTP_CA_RECOVERY)
+		return esk->snd_ssthresh;
+	return max(esk->snd_ssthresh, (esk->snd_cwnd >> 1) + (esk->snd_cwnd >> 2));
+}
+
+/*
+ * A loss episode starts: the timestamp its first resend carries, and the
+ * resends that D-SACKs must all report before it is undone
+ * (tcp_init_undo).  The caller saves the window to go back to.
  */
 static void estp_undo_mark(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
 
-	esk->prior_cwnd = esk->snd_cwnd;
-	esk->prior_ssthresh = esk->snd_ssthresh;
-	esk->undo_tsval = esk->tstamp_ok ? estp_ts_clock(esk) : 0;
+	/*
+	 * An echo older than this proves the originals arrived; with resends
+	 * of an earlier episode (or a loss probe) still in flight, their
+	 * echoes would pass for that, so the mark stays at the first of them,
+	 * as TCP's retrans_stamp does (0, no undo by timestamps, if unknown).
+	 */
+	if (!esk->retrans_out)
+		esk->undo_tsval = esk->tstamp_ok ? estp_ts_clock(esk) : 0;
+	esk->undo_marker = esk->snd_una;
+	/* Resends still in flight may be D-SACKed too; 0 would mean "undo". */
+	esk->undo_retrans = esk->retrans_out ? : -1;
 }
 
 /*
- * The ACK that ends a loss episode echoes a timestamp older than the first
- * resend: the originals arrived, the loss was not (the Eifel algorithm,
- * RFC 3522; tcp_packet_delayed).  The window and threshold go back.
+ * The ACK echoes a timestamp older than the first resend: the originals
+ * arrived (the Eifel algorithm, RFC 3522; tcp_packet_delayed).
  */
-static void estp_try_undo(struct sock *sk, const struct estp_options_received *opt)
+static bool estp_packet_delayed(const struct estp_sock *esk,
+				const struct estp_options_received *opt)
+{
+	return esk->undo_tsval && opt->saw_tstamp && opt->tsecr &&
+	       (s32)(opt->tsecr - esk->undo_tsval) < 0;
+}
+
+/* The episode was spurious: timestamps or D-SACKs say so (tcp_may_undo). */
+static bool estp_may_undo(const struct estp_sock *esk,
+			  const struct estp_options_received *opt)
+{
+	return esk->undo_marker && (!esk->undo_retrans || estp_packet_delayed(esk, opt));
+}
+
+/*
+ * Take back the episode's reduction (tcp_undo_cwnd_reduction): the window
+ * and threshold go back, and with @unmark_loss nothing more is resent.
+ */
+static void estp_undo_cwnd_reduction(struct sock *sk, bool unmark_loss)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct sk_buff *skb;
+
+	if (unmark_loss) {
+		skb_queue_walk(&sk->sk_write_queue, skb) {
+			if (skb == esk->send_head)
+				break;
+			ESTP_SKB_CB(skb)->sacked &= ~ESTP_CB_LOST;
+		}
+		esk->lost_out = 0;
+	}
+	if (esk->prior_ssthresh) {
+		esk->snd_cwnd = max(esk->snd_cwnd, esk->ca_ops->undo_cwnd(sk));
+		if (esk->prior_ssthresh > esk->snd_ssthresh) {
+			esk->snd_ssthresh = esk->prior_ssthresh;
+			estp_ecn_withdraw_cwr(esk);
+		}
+	}
+	esk->undo_marker = 0;
+	esk->undo_tsval = 0;
+}
+
+/* Out of Recovery or Loss, to Disorder while anything is still out (tcp_try_keep_open). */
+static void estp_try_keep_open(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u8 state = esk->sacked_out || esk->lost_out || esk->retrans_out ?
+		   ESTP_CA_DISORDER : ESTP_CA_OPEN;
+
+	esk->in_recovery = 0;
+	if (esk->ca_state != state) {
+		estp_set_ca_state(sk, state);
+		esk->high_seq = esk->snd_nxt;
+	}
+}
+
+/* The ACK of high_seq ends the episode: undo it if it was spurious (tcp_try_undo_recovery). */
+static bool estp_try_undo_recovery(struct sock *sk, const struct estp_options_received *opt)
 {
 	struct estp_sock *esk = estp_sk(sk);
 
-	if (!esk->undo_tsval || !opt->saw_tstamp || !opt->tsecr ||
-	    (s32)(opt->tsecr - esk->undo_tsval) >= 0)
-		return;
-	esk->snd_cwnd = max(esk->snd_cwnd, esk->ca_ops->undo_cwnd(sk));
-	if (esk->prior_ssthresh > esk->snd_ssthresh) {
-		esk->snd_ssthresh = esk->prior_ssthresh;
-		estp_ecn_withdraw_cwr(esk);
+	if (!estp_may_undo(esk, opt))
+		return false;
+	estp_undo_cwnd_reduction(sk, false);
+	ESTP_INC_STATS(sock_net(sk), esk->ca_state == ESTP_CA_LOSS ? ESTP_MIB_LOSSUNDO :
+				     ESTP_MIB_FULLUNDO);
+	return true;
+}
+
+/* Every resend of the episode was D-SACKed: none was needed (tcp_try_undo_dsack). */
+static bool estp_try_undo_dsack(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (!esk->undo_marker || esk->undo_retrans)
+		return false;
+	estp_undo_cwnd_reduction(sk, false);
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_DSACKUNDO);
+	return true;
+}
+
+/*
+ * A partial ACK in Recovery that echoes a timestamp from before the first
+ * resend: the hole filled with the original (tcp_try_undo_partial).
+ * Return: true when the ACK must resend nothing.
+ */
+static bool estp_try_undo_partial(struct sock *sk, const struct estp_options_received *opt)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (!esk->undo_marker || !estp_packet_delayed(esk, opt))
+		return false;
+	/* Resends in flight may still be D-SACKed: hold Recovery. */
+	if (esk->retrans_out)
+		return true;
+	estp_undo_cwnd_reduction(sk, true);
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_PARTIALUNDO);
+	estp_try_keep_open(sk);
+	return true;
+}
+
+/*
+ * In Loss, undo what the RTO did (tcp_try_undo_loss): by timestamps or
+ * D-SACKs, or with @frto_undo because F-RTO saw an original delivered.
+ */
+static bool estp_try_undo_loss(struct sock *sk, const struct estp_options_received *opt,
+			       bool frto_undo)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (!frto_undo && !estp_may_undo(esk, opt))
+		return false;
+	estp_undo_cwnd_reduction(sk, true);
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_LOSSUNDO);
+	if (frto_undo)
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_SPURIOUSRTOS);
+	esk->retransmits = 0;
+	if (frto_undo || esk->sack_ok) {
+		esk->in_recovery = 0;
+		estp_set_ca_state(sk, ESTP_CA_OPEN);
 	}
-	esk->undo_tsval = 0;
-	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_UNDO);
+	return true;
 }
 
 /* The first unacknowledged segment was SACKed: the peer reneged. */
@@ -614,7 +764,16 @@ void estp_enter_loss(struct sock *sk)
 	struct estp_sock *esk = estp_sk(sk);
 	struct sk_buff *skb;
 
+	/*
+	 * F-RTO (RFC 5682 3.1 step 1): unless a recovery other than this
+	 * timeout's own is under way, the next ACKs tell whether it was
+	 * spurious (tcp_enter_loss).
+	 */
+	bool new_recovery = esk->ca_state < ESTP_CA_RECOVERY;
+
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_TIMEOUTS);
+	esk->frto = READ_ONCE(estp_pernet(sock_net(sk))->frto) &&
+		    (new_recovery || esk->retransmits);
 	if (estp_head_sacked(sk)) {
 		/*
 		 * The peer ACKed up to a segment it had SACKed: it dropped
@@ -629,7 +788,14 @@ void estp_enter_loss(struct sock *sk)
 		}
 		esk->sacked_out = 0;
 	}
-	if (esk->ca_state != ESTP_CA_LOSS || !esk->retransmits) {
+	/*
+	 * A new episode, not a timeout inside a reduction that set the
+	 * threshold already (tcp_enter_loss).
+	 */
+	if (esk->ca_state <= ESTP_CA_DISORDER || !estp_after(esk->high_seq, esk->snd_una) ||
+	    (esk->ca_state == ESTP_CA_LOSS && !esk->retransmits)) {
+		esk->prior_ssthresh = estp_current_ssthresh(esk);
+		esk->prior_cwnd = esk->snd_cwnd;
 		estp_undo_mark(sk);
 		esk->snd_ssthresh = esk->ca_ops->ssthresh(sk);
 		estp_ca_event(sk, ESTP_CA_EVENT_LOSS);
@@ -708,6 +874,13 @@ static void estp_rack_mark_lost(struct sock *sk)
 
 	if (!esk->rack_xmit_us)
 		return;
+	/*
+	 * No reordering seen: in recovery, or with three segments SACKed
+	 * (the dupACK threshold), no window at all (tcp_rack_reo_wnd).
+	 */
+	if (!esk->reord_us && (esk->ca_state >= ESTP_CA_RECOVERY ||
+			       esk->sacked_out >= ESTP_REORDERING))
+		reo_wnd = 0;
 	skb_queue_walk(&sk->sk_write_queue, skb) {
 		struct estp_skb_cb *cb = ESTP_SKB_CB(skb);
 
@@ -744,31 +917,112 @@ static void estp_rack_mark_lost(struct sock *sk)
 }
 
 /*
- * Mark what the peer's SACK blocks cover (tcp_sacktag_write_queue): a
- * SACKed segment leaves the network, is no longer lost, and is never sent
- * again.  Blocks outside what is in flight (D-SACKs among them) are
- * ignored.
+ * Whether a SACK block may be used (tcp_is_sackblock_valid): within what
+ * was sent, or for a D-SACK below snd_una, about this episode's data.
  */
-static void estp_sacktag(struct sock *sk, const struct estp_options_received *opt)
+static bool estp_sack_block_valid(const struct estp_sock *esk, bool dsack,
+				  u32 start, u32 end)
+{
+	if (estp_after(end, esk->snd_nxt) || !estp_before(start, end))
+		return false;
+	if (!estp_before(start, esk->snd_una))
+		return true;
+	if (!dsack || !esk->undo_marker || estp_after(end, esk->snd_una))
+		return false;
+	if (!estp_before(start, esk->undo_marker))
+		return true;
+	if (!estp_after(end, esk->undo_marker))
+		return false;
+	return !estp_before(start, end - esk->max_window);
+}
+
+/*
+ * A D-SACK (RFC 2883 4, tcp_check_dsack): the first block lies below the
+ * ACK, or within the second block.  It reports a segment that arrived
+ * twice; one of this episode's resends, if below snd_una, was not needed.
+ * One reporting more than was ever resent is ignored (tcp_dsack_seen).
+ */
+static bool estp_check_dsack(struct sock *sk, const struct estp_options_received *opt,
+			     u32 ack)
 {
 	struct estp_sock *esk = estp_sk(sk);
+	u32 start = get_unaligned_be32(opt->sack_ptr);
+	u32 end = get_unaligned_be32(opt->sack_ptr + 4);
+	u32 segs = 1;
+
+	if (estp_before(start, ack)) {
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_DSACKRECV);
+	} else if (opt->num_sacks > 1 &&
+		   !estp_after(end, get_unaligned_be32(opt->sack_ptr + 12)) &&
+		   !estp_before(start, get_unaligned_be32(opt->sack_ptr + 8))) {
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_DSACKOFORECV);
+	} else {
+		return false;
+	}
+	if (end == start || end - start > esk->max_window) {
+		segs = 0;
+	} else {
+		if (end - start > esk->mss_cache)
+			segs = DIV_ROUND_UP(end - start, esk->mss_cache);
+		esk->dsack_dups += segs;
+		if (esk->dsack_dups > esk->total_retrans)
+			segs = 0;
+	}
+	if (!segs) {
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_DSACKIGNOREDDUBIOUS);
+		return false;
+	}
+	/* Below snd_una the segments are gone: count them blindly. */
+	if (esk->undo_marker && esk->undo_retrans > 0 &&
+	    !estp_after(end, esk->snd_una) && estp_after(end, esk->undo_marker))
+		esk->undo_retrans = max_t(int, 0, esk->undo_retrans - segs);
+	return true;
+}
+
+/*
+ * Mark what the peer's SACK blocks cover (tcp_sacktag_write_queue): a
+ * SACKed segment leaves the network, is no longer lost, and is never sent
+ * again.  A D-SACK of a resent segment counts towards undo; blocks
+ * outside what is in flight are ignored.
+ */
+static void estp_sacktag(struct sock *sk, const struct estp_options_received *opt,
+			 u32 ack, struct estp_ack_state *st)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	bool dup = estp_check_dsack(sk, opt, ack);
 	int i;
 
 	for (i = 0; i < opt->num_sacks; i++) {
 		u32 start = get_unaligned_be32(opt->sack_ptr + 8 * i);
 		u32 end = get_unaligned_be32(opt->sack_ptr + 8 * i + 4);
+		bool dsack = dup && !i;
 		struct sk_buff *skb;
 
-		if (!estp_after(end, start) || !estp_after(start, esk->snd_una) ||
-		    estp_after(end, esk->snd_nxt))
+		if (!estp_sack_block_valid(esk, dsack, start, end)) {
+			if (dsack)
+				ESTP_INC_STATS(sock_net(sk), esk->undo_marker ?
+					       ESTP_MIB_DSACKIGNOREDOLD :
+					       ESTP_MIB_DSACKIGNOREDNOUNDO);
 			continue;
+		}
+		if (!estp_after(end, esk->snd_una))
+			continue;	/* a D-SACK estp_check_dsack() counted */
 		skb_queue_walk(&sk->sk_write_queue, skb) {
 			struct estp_skb_cb *cb = ESTP_SKB_CB(skb);
 
 			if (skb == esk->send_head || estp_after(cb->end_seq, end))
 				break;
-			if (estp_before(cb->seq, start) || cb->sacked & ESTP_CB_SACKED)
+			if (estp_before(cb->seq, start))
 				continue;
+			if (dsack && cb->sacked & ESTP_CB_EVER_RETRANS &&
+			    esk->undo_marker && esk->undo_retrans > 0 &&
+			    estp_after(cb->end_seq, esk->undo_marker))
+				esk->undo_retrans--;
+			if (cb->sacked & ESTP_CB_SACKED)
+				continue;
+			if (!(cb->sacked & ESTP_CB_EVER_RETRANS) &&
+			    !estp_after(cb->end_seq, esk->high_seq))
+				st->flag |= ESTP_AF_ORIG_ACKED;
 			if (cb->sacked & ESTP_CB_LOST)
 				esk->lost_out--;
 			if (cb->sacked & ESTP_CB_RETRANS)
@@ -777,40 +1031,79 @@ static void estp_sacktag(struct sock *sk, const struct estp_options_received *op
 			cb->sacked &= ~(ESTP_CB_LOST | ESTP_CB_RETRANS);
 			cb->sacked |= ESTP_CB_SACKED;
 			esk->sacked_out++;
+			st->sacked++;
+			st->flag |= ESTP_AF_DATA_SACKED;
 		}
 	}
 }
 
 /*
  * Loss detected by ACKs: three duplicate ACKs, or with SACK the scoreboard
- * (RFC 6675 5).  The first unacknowledged segment is taken for lost and
- * sent again at once, and the window drops to the algorithm's threshold
- * (RFC 5681 3.2, NewReno's RFC 6582; tcp_enter_recovery).
+ * (RFC 6675 5).  The first unacknowledged segment is taken for lost; the
+ * algorithm sets the threshold the window comes down to, proportionally
+ * as ACKs arrive (PRR, estp_cwnd_reduction()), and the caller sends the
+ * resend (RFC 5681 3.2, NewReno's RFC 6582; tcp_enter_recovery).
  */
 static void estp_enter_recovery(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
 
 	estp_undo_mark(sk);
-	/* After an ECE the window is down already (tcp_enter_recovery). */
+	/*
+	 * After an ECE the window is coming down already, and that reduction
+	 * is not undone (tcp_enter_recovery).
+	 */
 	if (esk->ca_state < ESTP_CA_CWR) {
+		esk->prior_ssthresh = estp_current_ssthresh(esk);
+		esk->prior_cwnd = esk->snd_cwnd;
 		esk->snd_ssthresh = esk->ca_ops->ssthresh(sk);
-		esk->snd_cwnd = max(esk->snd_ssthresh, 2U);
+		esk->prr_delivered = 0;
+		esk->prr_out = 0;
 		esk->snd_cwnd_cnt = 0;
 		estp_ecn_queue_cwr(esk);
 	}
-	/* Without SACK each dupACK stands for a segment that arrived. */
-	if (!esk->sack_ok) {
-		esk->sacked_out = min_t(u32, esk->dupacks, esk->packets_out - 1);
+	/* Without SACK the dupACKs counted in sacked_out (estp_dupack()). */
+	if (!esk->sack_ok)
 		estp_mark_head_lost(sk);
-	}
 	esk->high_seq = esk->snd_nxt;
 	esk->in_recovery = 1;
 	estp_set_ca_state(sk, ESTP_CA_RECOVERY);
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_FASTRETRANS);
 	if (esk->sack_ok)
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_SACKRECOVERY);
-	estp_xmit_retransmit_queue(sk);
+}
+
+/*
+ * Proportional Rate Reduction (RFC 6937, tcp_cwnd_reduction): in
+ * Recovery, of each @delivered segments the ACK reports, send
+ * ssthresh/prior_cwnd as many while the flight is above ssthresh, and
+ * with slow start's growth (at most up to ssthresh) once it is below.
+ * The first call lets the fast retransmit go.
+ */
+static void estp_cwnd_reduction(struct sock *sk, u32 delivered, u32 newly_lost,
+				bool una_advanced)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 in_flight = estp_packets_in_flight(esk);
+	int delta = (int)esk->snd_ssthresh - (int)in_flight;
+	int sndcnt;
+
+	if (!delivered || !esk->prior_cwnd)
+		return;
+	esk->prr_delivered += delivered;
+	if (delta < 0) {
+		u64 dividend = (u64)esk->snd_ssthresh * esk->prr_delivered +
+			       esk->prior_cwnd - 1;
+
+		sndcnt = (int)div_u64(dividend, esk->prior_cwnd) - (int)esk->prr_out;
+	} else {
+		sndcnt = max_t(int, esk->prr_delivered - esk->prr_out, delivered);
+		if (una_advanced && !newly_lost)
+			sndcnt++;
+		sndcnt = min(delta, sndcnt);
+	}
+	sndcnt = max(sndcnt, esk->prr_out ? 0 : 1);
+	esk->snd_cwnd = max_t(int, in_flight + sndcnt, 1);
 }
 
 /* An ACK that acknowledges nothing new, carries nothing, keeps the window. */
@@ -819,17 +1112,22 @@ static void estp_dupack(struct sock *sk)
 	struct estp_sock *esk = estp_sk(sk);
 
 	esk->dupacks = min_t(u32, esk->dupacks + 1, U8_MAX);
-	if (esk->sack_ok)
-		return;		/* the scoreboard counts instead */
-	if (esk->ca_state == ESTP_CA_RECOVERY) {
-		/* Another segment left the network: room for one more. */
-		if (esk->sacked_out + esk->lost_out < esk->packets_out)
-			esk->sacked_out++;
+	/* The scoreboard counts instead; in Loss, estp_process_loss(). */
+	if (esk->sack_ok || esk->ca_state == ESTP_CA_LOSS)
 		return;
-	}
-	if ((esk->ca_state == ESTP_CA_OPEN || esk->ca_state == ESTP_CA_CWR) &&
-	    esk->dupacks >= ESTP_REORDERING)
+	/*
+	 * TCP's Reno emulation (tcp_add_reno_sack): another segment left
+	 * the network, which makes room for one more, new data in Disorder
+	 * too (RFC 3042's limited transmit); the third starts recovery.
+	 */
+	if (esk->sacked_out + max(esk->lost_out, 1U) < esk->packets_out)
+		esk->sacked_out++;
+	if (esk->ca_state == ESTP_CA_RECOVERY)
+		return;
+	if (esk->sacked_out >= ESTP_REORDERING)
 		estp_enter_recovery(sk);
+	else if (esk->sacked_out)
+		estp_set_ca_state(sk, ESTP_CA_DISORDER);
 }
 
 /*
@@ -939,7 +1237,7 @@ static void estp_send_loss_probe(struct sock *sk)
 bool estp_early_timeout(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
-	u8 kind = esk->early_timer;
+	u8 kind = esk->early_timer, state;
 
 	esk->early_timer = 0;
 	/*
@@ -956,7 +1254,11 @@ bool estp_early_timeout(struct sock *sk)
 		estp_send_loss_probe(sk);
 		return true;
 	}
+	state = esk->ca_state;
 	estp_sack_state(sk);
+	/* Recovery without an ACK: PRR lets the first resend go (tcp_rack_reo_timeout). */
+	if (state != ESTP_CA_RECOVERY && esk->ca_state == ESTP_CA_RECOVERY)
+		estp_cwnd_reduction(sk, 1, 0, false);
 	estp_xmit_retransmit_queue(sk);
 	estp_push(sk);
 	return true;
@@ -979,20 +1281,127 @@ static void estp_ts_rtt(struct sock *sk, const struct estp_options_received *opt
 	estp_rtt_sample(sk, sample->rtt_us);
 }
 
+/*
+ * In Loss after an RTO (tcp_process_loss): undo when the timeout proves
+ * spurious, by timestamps, D-SACKs or F-RTO (RFC 5682 3.1 with SACK's
+ * enhancement): after the first ACK that advances snd_una new data goes
+ * instead of resends (step 2.b), and an ACK of a segment never resent
+ * then shows the originals were only late (step 3.b); a duplicate ACK or
+ * a SACK of the new data shows the loss was real (step 3.a).
+ */
+static int estp_process_loss(struct sock *sk, int flag,
+			     const struct estp_options_received *opt)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	bool recovered = !estp_before(esk->snd_una, esk->high_seq);
+
+	if (flag & ESTP_AF_UNA_ADVANCED && estp_try_undo_loss(sk, opt, false))
+		return ESTP_REXMIT_NONE;
+	if (esk->frto) {
+		if (flag & ESTP_AF_ORIG_ACKED && estp_try_undo_loss(sk, opt, true))
+			return ESTP_REXMIT_NONE;
+		if (estp_after(esk->snd_nxt, esk->high_seq)) {
+			if (flag & (ESTP_AF_DATA_SACKED | ESTP_AF_DUPACK))
+				esk->frto = 0;
+		} else if (flag & ESTP_AF_UNA_ADVANCED && !recovered) {
+			esk->high_seq = esk->snd_nxt;
+			if (esk->send_head &&
+			    estp_after(esk->snd_una + esk->snd_wnd, esk->snd_nxt))
+				return ESTP_REXMIT_NEW;
+			esk->frto = 0;
+		}
+	}
+	if (recovered) {
+		estp_try_undo_recovery(sk, opt);
+		if (!esk->sack_ok)
+			esk->sacked_out = 0;
+		estp_try_keep_open(sk);
+		return ESTP_REXMIT_NONE;
+	}
+	if (!esk->sack_ok) {
+		/* A dupACK after F-RTO's new data: one more left the network. */
+		if (estp_after(esk->snd_nxt, esk->high_seq) && flag & ESTP_AF_DUPACK) {
+			if (esk->sacked_out + esk->lost_out < esk->packets_out)
+				esk->sacked_out++;
+		} else if (flag & ESTP_AF_UNA_ADVANCED) {
+			esk->sacked_out = 0;
+		}
+	}
+	return ESTP_REXMIT_LOST;
+}
+
+/*
+ * The loss state machine on an ACK (tcp_fastretrans_alert): the end of
+ * an episode, undo, NewReno's partial ACKs, F-RTO, and RACK's marks.
+ * Return: ESTP_REXMIT_*, what the ACK may send.
+ */
+static int estp_fastretrans(struct sock *sk, int flag, bool reneged,
+			    const struct estp_options_received *opt)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	int rexmit = ESTP_REXMIT_LOST;
+
+	if (esk->ca_state == ESTP_CA_RECOVERY &&
+	    !estp_before(esk->snd_una, esk->high_seq)) {
+		/* RFC 6582 3.2 (6): a full ACK ends recovery at ssthresh. */
+		if (!esk->sack_ok)
+			esk->sacked_out = 0;
+		if (!estp_try_undo_recovery(sk, opt))
+			esk->snd_cwnd = max(esk->snd_ssthresh, 2U);
+		esk->in_recovery = 0;
+		estp_set_ca_state(sk, esk->sacked_out ? ESTP_CA_DISORDER : ESTP_CA_OPEN);
+	}
+	switch (esk->ca_state) {
+	case ESTP_CA_RECOVERY:
+		if (flag & ESTP_AF_UNA_ADVANCED) {
+			if (estp_try_undo_partial(sk, opt))
+				return ESTP_REXMIT_NONE;
+			/*
+			 * RFC 6582 3.2 (5): a partial ACK, the next hole goes
+			 * now (tcp_newreno_mark_lost); with SACK, RACK decides.
+			 */
+			if (!esk->sack_ok)
+				estp_mark_head_lost(sk);
+		}
+		if (estp_try_undo_dsack(sk))
+			estp_try_keep_open(sk);
+		break;
+	case ESTP_CA_LOSS:
+		rexmit = estp_process_loss(sk, flag, opt);
+		break;
+	default:
+		/* Reno: an ACK of the hole ends what dupACKs counted. */
+		if (!esk->sack_ok && flag & ESTP_AF_UNA_ADVANCED) {
+			esk->sacked_out = 0;
+			if (esk->ca_state == ESTP_CA_DISORDER)
+				estp_set_ca_state(sk, ESTP_CA_OPEN);
+		}
+		if (esk->ca_state <= ESTP_CA_DISORDER)
+			estp_try_undo_dsack(sk);
+		break;
+	}
+	if (!reneged)
+		estp_sack_state(sk);
+	return rexmit;
+}
+
 static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
 		     const struct estp_options_received *opt)
 {
 	struct estp_sock *esk = estp_sk(sk);
 	struct estp_ack_sample sample = { .rtt_us = -1 };
-	u32 old_wnd = esk->snd_wnd;
-	bool reneged;
+	struct estp_ack_state st = { };
+	u32 old_wnd = esk->snd_wnd, prior_sacked, prior_lost, delivered;
+	bool reneged = false;
+	int rexmit;
 
 	esk->rcv_tstamp = jiffies;
 	esk->probes_out = 0;
 	if (estp_before(ack, esk->snd_una))
 		return;
+	prior_sacked = esk->sacked_out;
 	if (esk->sack_ok && opt->num_sacks)
-		estp_sacktag(sk, opt);
+		estp_sacktag(sk, opt, ack, &st);
 	/* RFC 9293 3.10.7.4: an older segment must not undo a newer window. */
 	if (estp_after(ack, esk->snd_una) || estp_after(seq, esk->snd_wl1) ||
 	    (seq == esk->snd_wl1 && window > esk->snd_wnd)) {
@@ -1002,15 +1411,15 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
 	}
 	if (!estp_after(ack, esk->snd_una)) {
 		/* RFC 5681 2: a duplicate ACK only while data is out. */
-		if (pure && window == old_wnd && esk->packets_out)
+		if (pure && window == old_wnd && esk->packets_out) {
+			st.flag |= ESTP_AF_DUPACK;
 			estp_dupack(sk);
-		else
+		} else {
 			esk->dupacks = 0;
-		estp_sack_state(sk);
-		estp_xmit_retransmit_queue(sk);
-		estp_push(sk);
-		return;
+		}
+		goto recovery;
 	}
+	st.flag |= ESTP_AF_UNA_ADVANCED;
 	estp_snd_una_update(esk, ack);
 	/* snd_una starts at our SYN: any advance acknowledges it. */
 	esk->syn_unacked = 0;
@@ -1020,22 +1429,15 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
 	esk->retrans_stamp = 0;
 	sample.in_flight = estp_packets_in_flight(esk);
 	esk->prior_in_flight = sample.in_flight;
-	estp_clean_rtx_queue(sk, ack, &sample);
+	estp_clean_rtx_queue(sk, ack, &sample, &st);
 	estp_ts_rtt(sk, opt, &sample);
 	/* The first segment acked was the hole; the rest had been counted. */
-	if (sample.pkts_acked && !esk->sack_ok)
-		esk->sacked_out -= min_t(u32, sample.pkts_acked - 1, esk->sacked_out);
-	estp_cwr_check_exit(sk);
-	if (sample.pkts_acked) {
-		if (esk->ca_ops->pkts_acked)
-			esk->ca_ops->pkts_acked(sk, &sample);
-		/*
-		 * Slow start also runs in Loss, as TCP's tcp_cong_control();
-		 * in Recovery the window holds at the threshold.
-		 */
-		if (esk->ca_state != ESTP_CA_RECOVERY && esk->ca_state != ESTP_CA_CWR)
-			esk->ca_ops->cong_avoid(sk, ack, sample.pkts_acked);
+	if (sample.pkts_acked && !esk->sack_ok) {
+		st.acked_sacked = min_t(u32, sample.pkts_acked - 1, esk->sacked_out);
+		esk->sacked_out -= st.acked_sacked;
 	}
+	if (sample.pkts_acked && esk->ca_ops->pkts_acked)
+		esk->ca_ops->pkts_acked(sk, &sample);
 	if (esk->tlp_high_seq && !estp_before(ack, esk->tlp_high_seq))
 		esk->tlp_high_seq = 0;
 	/*
@@ -1045,19 +1447,6 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
 	 * dropped (tcp_check_sack_reneging).
 	 */
 	reneged = esk->sack_ok && estp_head_sacked(sk);
-	if (esk->in_recovery && !estp_before(ack, esk->high_seq)) {
-		/* RFC 6582 3.2 (6): a full ACK ends recovery at ssthresh. */
-		if (esk->ca_state == ESTP_CA_RECOVERY)
-			esk->snd_cwnd = max(esk->snd_ssthresh, 2U);
-		estp_try_undo(sk, opt);
-		esk->in_recovery = 0;
-		if (!esk->sack_ok)
-			esk->sacked_out = 0;
-		estp_set_ca_state(sk, esk->sacked_out ? ESTP_CA_DISORDER : ESTP_CA_OPEN);
-	} else if (esk->ca_state == ESTP_CA_RECOVERY && !reneged) {
-		/* RFC 6582 3.2 (5): a partial ACK, the next hole goes now. */
-		estp_mark_head_lost(sk);
-	}
 	/* RFC 6298 5.2, 5.3; estp_push() arms it for the persist case. */
 	if (esk->snd_una == esk->snd_nxt) {
 		esk->early_timer = 0;
@@ -1070,10 +1459,43 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
 	} else {
 		estp_reset_xmit_timer(sk);
 	}
-	if (!reneged) {
-		estp_sack_state(sk);
-		if (esk->in_recovery)
-			estp_xmit_retransmit_queue(sk);
+recovery:
+	/* Segments that left the network: newly acked or SACKed (PRR's). */
+	if (esk->sack_ok)
+		delivered = sample.pkts_acked - st.acked_sacked + st.sacked;
+	else if (st.flag & ESTP_AF_UNA_ADVANCED)
+		delivered = max_t(int, sample.pkts_acked - prior_sacked, 1);
+	else
+		delivered = !!(st.flag & ESTP_AF_DUPACK);
+	prior_lost = esk->lost_out;
+	if (st.flag & ESTP_AF_UNA_ADVANCED)
+		estp_cwr_check_exit(sk);
+	rexmit = estp_fastretrans(sk, st.flag, reneged, opt);
+	/* PRR takes the window down in CWR as in Recovery (tcp_cong_control). */
+	if (esk->ca_state == ESTP_CA_RECOVERY || esk->ca_state == ESTP_CA_CWR)
+		estp_cwnd_reduction(sk, delivered, esk->lost_out > prior_lost ?
+				    esk->lost_out - prior_lost : 0,
+				    st.flag & ESTP_AF_UNA_ADVANCED);
+	else if (sample.pkts_acked && delivered)
+		/*
+		 * Slow start also runs in Loss, as TCP's tcp_cong_control(),
+		 * by what newly left the network: not again for what a SACK
+		 * had reported.
+		 */
+		esk->ca_ops->cong_avoid(sk, ack, delivered);
+	if (rexmit == ESTP_REXMIT_NEW) {
+		/* F-RTO step 2.b: new data, not resends, if any can go. */
+		__estp_push(sk, ESTP_NAGLE_PUSH);
+		if (!estp_after(esk->snd_nxt, esk->high_seq)) {
+			esk->frto = 0;
+			rexmit = ESTP_REXMIT_LOST;
+		}
+	}
+	if (rexmit == ESTP_REXMIT_LOST && !reneged)
+		estp_xmit_retransmit_queue(sk);
+	if (!(st.flag & ESTP_AF_UNA_ADVANCED)) {
+		estp_push(sk);
+		return;
 	}
 	estp_schedule_loss_probe(sk);
 	estp_push(sk);
@@ -1104,6 +1526,41 @@ static bool estp_rcv_own(struct sock *sk, struct sk_buff *skb, u32 pull)
 	skb_dst_drop(skb);
 	skb_set_owner_r(skb, sk);
 	return true;
+}
+
+/*
+ * A duplicate of data we have (tcp_dsack_set): its range goes in a D-SACK
+ * block, in front of the SACK blocks, on the ACK that answers it
+ * (RFC 2883 4).
+ */
+static void estp_dsack_set(struct sock *sk, u32 seq, u32 end)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (!esk->sack_ok || !READ_ONCE(estp_pernet(sock_net(sk))->dsack))
+		return;
+	ESTP_INC_STATS(sock_net(sk), estp_before(seq, esk->rcv_nxt) ?
+		       ESTP_MIB_DSACKOLDSENT : ESTP_MIB_DSACKOFOSENT);
+	esk->dsack = 1;
+	esk->duplicate_sack[0][0] = seq;
+	esk->duplicate_sack[0][1] = end;
+}
+
+/*
+ * Answer a segment we do not take (tcp_send_dupack): data we had already
+ * means our ACK was lost or late, so ACK at once for a while, with a
+ * D-SACK of what came twice.
+ */
+static void estp_send_dupack(struct sock *sk, u32 seq, u32 end)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (end != seq && estp_before(seq, esk->rcv_nxt)) {
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_DELAYEDACKLOST);
+		estp_enter_quickack_mode(sk);
+		estp_dsack_set(sk, seq, estp_after(end, esk->rcv_nxt) ? esk->rcv_nxt : end);
+	}
+	estp_send_ack(sk);
 }
 
 /* Whether two ranges overlap or touch. */
@@ -1465,8 +1922,11 @@ static void estp_data_queue_ofo(struct sock *sk, struct sk_buff *skb, u32 seq,
 		if (estp_before(seq, q->seq)) {
 			p = &parent->rb_left;
 		} else {
-			if (!estp_after(seq + len, q->end_seq) && (!fin || q->fin))
+			if (!estp_after(seq + len, q->end_seq) && (!fin || q->fin)) {
+				/* All of it is queued already. */
+				estp_dsack_set(sk, seq, seq + len);
 				return;
+			}
 			p = &parent->rb_right;
 		}
 	}
@@ -1675,6 +2135,9 @@ static int estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 le
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RCVQDROP);
 		return 0;
 	}
+	/* Its head came before (seq < rcv_nxt < end): report that part. */
+	if (skip)
+		estp_dsack_set(sk, seq, esk->rcv_nxt);
 	estp_rcv_ratio_update(sk, skb, len);
 	if (!estp_rcv_own(sk, skb, estp_hdr(skb)->doff * 4 + skip))
 		return 0;
@@ -1861,7 +2324,7 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		/* RFC 7323 5.3: an old duplicate; ACK what we have. */
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_PAWSESTAB);
 		if (!estp_oow_ack_limited(sk, th, len))
-			estp_send_ack(sk);
+			estp_send_dupack(sk, seq, seq + len);
 		return 0;
 	}
 	if (th->rst) {
@@ -1895,7 +2358,7 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	if (estp_before(seq + len + fin, esk->rcv_wup) ||
 	    estp_after(seq, esk->rcv_nxt + estp_receive_window(esk))) {
 		if (!estp_oow_ack_limited(sk, th, len))
-			estp_send_ack(sk);
+			estp_send_dupack(sk, seq, seq + len + fin);
 		return 0;
 	}
 	/*
@@ -1971,9 +2434,14 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	if ((1 << sk->sk_state) & (TCPF_CLOSE_WAIT | TCPF_CLOSING | TCPF_LAST_ACK) &&
 	    !estp_before(seq, esk->rcv_nxt))
 		return 0;
+	/* Only the ACK that answers a duplicate carries its D-SACK. */
+	if (len)
+		esk->dsack = 0;
 	if (len && !estp_after(seq + len, esk->rcv_nxt)) {
+		estp_dsack_set(sk, seq, seq + len);
 		if (!(fin && seq + len == esk->rcv_nxt)) {
 			/* All of it came before: the sender resends; ACK at once. */
+			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_DELAYEDACKLOST);
 			estp_enter_quickack_mode(sk);
 			estp_send_ack(sk);
 			return 0;

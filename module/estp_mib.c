@@ -41,7 +41,7 @@ static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_DELAYEDACKS]	= "DelayedACKs",
 	[ESTP_MIB_TIMEOUTS]	= "Timeouts",
 	[ESTP_MIB_LOSSPROBES]	= "LossProbes",
-	[ESTP_MIB_UNDO]		= "Undo",
+	[ESTP_MIB_FULLUNDO]	= "FullUndo",
 	[ESTP_MIB_OFOPRUNED]	= "OfoPruned",
 	[ESTP_MIB_SACKRENEGING]	= "SackReneging",
 	[ESTP_MIB_FILTERDROP]	= "FilterDrop",
@@ -56,6 +56,18 @@ static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_RCVPRUNED]	= "RcvPruned",
 	[ESTP_MIB_RCVCOLLAPSED]	= "RcvCollapsed",
 	[ESTP_MIB_DEFERACCEPTDROP] = "DeferAcceptDrop",
+	[ESTP_MIB_PARTIALUNDO]	= "PartialUndo",
+	[ESTP_MIB_LOSSUNDO]	= "LossUndo",
+	[ESTP_MIB_DSACKUNDO]	= "DSACKUndo",
+	[ESTP_MIB_SPURIOUSRTOS]	= "SpuriousRTOs",
+	[ESTP_MIB_DSACKOLDSENT]	= "DSACKOldSent",
+	[ESTP_MIB_DSACKOFOSENT]	= "DSACKOfoSent",
+	[ESTP_MIB_DSACKRECV]	= "DSACKRecv",
+	[ESTP_MIB_DSACKOFORECV]	= "DSACKOfoRecv",
+	[ESTP_MIB_DSACKIGNOREDOLD] = "DSACKIgnoredOld",
+	[ESTP_MIB_DSACKIGNOREDNOUNDO] = "DSACKIgnoredNoUndo",
+	[ESTP_MIB_DSACKIGNOREDDUBIOUS] = "DSACKIgnoredDubious",
+	[ESTP_MIB_DELAYEDACKLOST] = "DelayedACKLost",
 };
 
 static int estp_stat_show(struct seq_file *seq, void *v)

@@ -296,11 +296,15 @@ static void estp_sk_options(struct sock *sk, u8 flags, unsigned int len,
 		o->tsval = estp_ts_now(esk->ts_offset);
 		o->tsecr = esk->ts_recent;
 	}
-	if (!esk->sack_ok || !(flags & ESTP_FLAG_ACK) ||
-	    RB_EMPTY_ROOT(&esk->out_of_order_queue)) {
+	if (!esk->sack_ok || !(flags & ESTP_FLAG_ACK)) {
 		esk->num_sacks = 0;
+		esk->dsack = 0;
 		return;
 	}
+	if (RB_EMPTY_ROOT(&esk->out_of_order_queue))
+		esk->num_sacks = 0;
+	if (!esk->num_sacks && !esk->dsack)
+		return;
 	room = ESTP_MAX_OPTION_SPACE - (o->tstamp ? ESTP_OPTLEN_TS_ALIGNED : 0);
 	if (len) {
 		/* Header and payload within what a full-sized segment takes. */
@@ -310,9 +314,17 @@ static void estp_sk_options(struct sock *sk, u8 flags, unsigned int len,
 	}
 	if (room < 4 + 8)
 		return;
-	/* The first blocks, newest first (estp_sack_new_ofo()). */
-	o->num_sacks = min_t(u32, esk->num_sacks, (room - 4) / 8);
-	o->sacks = (const u32 (*)[2])esk->sack_blocks;
+	/*
+	 * The first blocks, newest first (estp_sack_new_ofo()), behind the
+	 * D-SACK block if one is owed (RFC 2883 4): duplicate_sack lies just
+	 * before sack_blocks, as in TCP's tcp_sock.  It goes once.
+	 */
+	BUILD_BUG_ON(offsetof(struct estp_sock, sack_blocks) !=
+		     offsetof(struct estp_sock, duplicate_sack[1]));
+	o->num_sacks = min_t(u32, esk->num_sacks + esk->dsack, (room - 4) / 8);
+	o->sacks = esk->dsack ? (const u32 (*)[2])esk->duplicate_sack :
+				(const u32 (*)[2])esk->sack_blocks;
+	esk->dsack = 0;
 }
 
 /*
@@ -1084,6 +1096,9 @@ static int estp_transmit_data(struct sock *sk, struct sk_buff *skb)
 	struct sk_buff *nskb;
 
 	ESTP_SKB_CB(skb)->tx_us = estp_clock_us();
+	/* PRR counts what a reduction sends, new data and resends alike. */
+	if (estp_sk(sk)->ca_state == ESTP_CA_RECOVERY || estp_sk(sk)->ca_state == ESTP_CA_CWR)
+		estp_sk(sk)->prr_out++;
 
 	if (skb_cloned(skb))
 		nskb = pskb_copy(skb, GFP_ATOMIC);
@@ -1127,6 +1142,11 @@ int estp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 	/* The user timeout and retries2 count from the first resend. */
 	if (!estp_sk(sk)->retrans_stamp)
 		estp_sk(sk)->retrans_stamp = jiffies ? : 1;
+	/* A D-SACK of each resend of the episode may prove it spurious. */
+	estp_sk(sk)->total_retrans++;
+	if (estp_sk(sk)->undo_retrans < 0)
+		estp_sk(sk)->undo_retrans = 0;
+	estp_sk(sk)->undo_retrans++;
 	/* Its ACK can no longer tell which copy it answers (Karn). */
 	cb->sacked |= ESTP_CB_EVER_RETRANS;
 	if (!(cb->sacked & ESTP_CB_RETRANS)) {
@@ -1152,9 +1172,13 @@ void estp_xmit_retransmit_queue(struct sock *sk)
 		if (skb == esk->send_head ||
 		    estp_packets_in_flight(esk) >= esk->snd_cwnd)
 			break;
-		if ((sacked & ESTP_CB_LOST) && !(sacked & ESTP_CB_RETRANS) &&
-		    estp_retransmit_skb(sk, skb))
+		if (!(sacked & ESTP_CB_LOST) || (sacked & ESTP_CB_RETRANS))
+			continue;
+		if (estp_retransmit_skb(sk, skb))
 			break;
+		/* The head went again: its RTO counts from now, as TCP's. */
+		if (skb == skb_peek(&sk->sk_write_queue) && esk->early_timer != ESTP_EARLY_REO)
+			estp_reset_xmit_timer(sk);
 	}
 }
 
@@ -1196,6 +1220,8 @@ void estp_simple_retransmit(struct sock *sk)
 		esk->high_seq = esk->snd_nxt;
 		esk->in_recovery = 1;
 		esk->undo_tsval = 0;
+		esk->undo_marker = 0;
+		esk->frto = 0;
 		estp_set_ca_state(sk, ESTP_CA_LOSS);
 	}
 	estp_xmit_retransmit_queue(sk);

@@ -254,6 +254,24 @@ static const struct ctl_table estp_sysctl_template[] = {
 		.mode		= 0644,
 		.proc_handler	= proc_douintvec,
 	},
+	{
+		/* tcp_dsack: D-SACK blocks sent (RFC 2883); 0/1 */
+		.procname	= "dsack",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= &estp_one,
+	},
+	{
+		/* tcp_frto: F-RTO after an RTO (RFC 5682); TCP's 0, 1 or 2 */
+		.procname	= "frto",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= &estp_two,
+	},
 	/* The number entries above, in estp_sysctl_fill()'s order; then these. */
 	{
 		.procname	= "congestion_control",
@@ -308,7 +326,7 @@ static size_t estp_sysctl_fill(void *table, struct net *net)
 		&en->keepalive_intvl, &en->keepalive_probes, &en->invalid_ratelimit,
 		&en->challenge_ack_limit, &en->retries2, en->rmem, en->wmem,
 		&en->timestamps, &en->sack, &en->window_scaling, &en->syn_linear_timeouts,
-		&en->ecn, &en->ecn_fallback, &en->notsent_lowat,
+		&en->ecn, &en->ecn_fallback, &en->notsent_lowat, &en->dsack, &en->frto,
 	};
 	const size_t stride = sizeof(estp_sysctl_template[0]);
 	const size_t off = offsetof(typeof(estp_sysctl_template[0]), data);
@@ -388,6 +406,8 @@ int estp_sysctl_net_init(struct net *net)
 	en->window_scaling = !!READ_ONCE(net->ipv4.sysctl_tcp_window_scaling);
 	en->syn_linear_timeouts = estp_tcp_syn_linear_timeouts(net);
 	en->notsent_lowat = READ_ONCE(net->ipv4.sysctl_tcp_notsent_lowat);
+	en->dsack = !!READ_ONCE(net->ipv4.sysctl_tcp_dsack);
+	en->frto = min_t(int, READ_ONCE(net->ipv4.sysctl_tcp_frto), 2);
 
 	table = kmemdup(estp_sysctl_template, sizeof(estp_sysctl_template), GFP_KERNEL);
 	if (!table)

@@ -615,10 +615,12 @@ static void transfer(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
 	       name, mss, cwnd, ssthresh);
 	if (proto == IPPROTO_ESTP)
 		TH_LOG("ESTP resent %ld, dropped %ld for a full receive buffer; in this netns "
-		       "Timeouts %ld LossProbes %ld FastRetrans %ld Undo %ld BacklogDrops %ld",
+		       "Timeouts %ld LossProbes %ld FastRetrans %ld FullUndo %ld PartialUndo %ld "
+		       "LossUndo %ld DSACKUndo %ld DSACKRecv %ld BacklogDrops %ld",
 		       estp_stat("RetransSegs") - retrans, estp_stat("RcvQDrop") - rcvqdrop,
 		       estp_stat("Timeouts"), estp_stat("LossProbes"), estp_stat("FastRetrans"),
-		       estp_stat("Undo"), estp_stat("BacklogDrops"));
+		       estp_stat("FullUndo"), estp_stat("PartialUndo"), estp_stat("LossUndo"),
+		       estp_stat("DSACKUndo"), estp_stat("DSACKRecv"), estp_stat("BacklogDrops"));
 	if (lose) {
 		EXPECT_LE(retrans + lose, estp_stat("RetransSegs"));
 		/* A timeout set the threshold: no longer unlimited. */

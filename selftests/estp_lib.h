@@ -485,6 +485,11 @@ static inline long estp_counter(int proto, const char *name)
 		"ChallengeACK", "AbortOnMemory", "AbortOnTimeout",
 		"AbortOnLinger", "AbortOnClose", "AbortOnData", "TimeWaitOverflow",
 		"ACKSkippedSynRecv", "LossProbes", "SynRetrans", "RcvCollapsed",
+		"FastRetrans", "SackRecovery",
+		"Timeouts", "FullUndo", "PartialUndo", "LossUndo", "DSACKUndo",
+		"SpuriousRTOs", "DSACKOldSent", "DSACKOfoSent", "DSACKRecv",
+		"DSACKOfoRecv", "DSACKIgnoredOld", "DSACKIgnoredNoUndo",
+		"DSACKIgnoredDubious",
 	};
 	char tcp_name[64];
 	size_t i;
