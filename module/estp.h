@@ -220,7 +220,15 @@ struct estp_sock {
 	u64				rack_xmit_us;	/* RACK: sent when, the latest delivered */
 	u32				rack_end_seq;	/* and its end */
 	u32				rack_rtt_us;	/* and its RTT */
-	u32				reord_us;	/* the most reordering seen */
+	u32				reord_seen;	/* reorderings seen (tcp_sock's) */
+	u32				reordering;	/* the most reordering seen, segments */
+	u32				fack;		/* end of the highest SACKed segment */
+	u32				min_rtt_us;	/* least RTT of the window; 0: none */
+	unsigned long			min_rtt_stamp;	/* jiffies of that sample */
+	u64				reo_wnd_stamp_us; /* RACK's window last widened */
+	u8				reo_wnd_steps;	/* RACK's window, in min_rtt / 4 */
+	u8				reo_wnd_persist:5; /* recoveries it stays widened */
+	u8				rack_dsack_seen:1; /* a D-SACK may widen it */
 	u8				early_timer;	/* ESTP_EARLY_*: timer armed for */
 	u32				tlp_high_seq;	/* snd_nxt at the loss probe; 0: none out */
 	u32				window_clamp;	/* the most we ever advertise */
@@ -445,7 +453,8 @@ static inline struct estp_timewait_sock *estp_twsk(const struct inet_timewait_so
 #define ESTP_SYNACK_RETRIES	5		/* net.ipv4.tcp_synack_retries */
 #define ESTP_MAX_SYNCNT		127		/* MAX_TCP_SYNCNT */
 #define ESTP_ORPHAN_RETRIES	8		/* tcp_orphan_retries() at 0 */
-#define ESTP_REORDERING		3		/* dupACKs before fast retransmit */
+#define ESTP_MAX_REORDERING	300		/* tcp_max_reordering's default */
+#define ESTP_RACK_RECOVERY_THRESH 16	/* recoveries a widened window lasts */
 #define ESTP_MSS_DEFAULT	536		/* RFC 9293 3.7.1, TCP_MSS_DEFAULT */
 #define ESTP_FIN_TIMEOUT_MAX	(120 * HZ)	/* TCP_FIN_TIMEOUT_MAX */
 /* The longest a time-wait minisock lives (TCP_TIMEWAIT_LEN) */
@@ -732,6 +741,8 @@ enum estp_mib_field {
 	ESTP_MIB_DSACKIGNOREDNOUNDO, /* D-SACKs with no episode to undo */
 	ESTP_MIB_DSACKIGNOREDDUBIOUS, /* D-SACKs of more than was ever resent */
 	ESTP_MIB_DELAYEDACKLOST, /* duplicate data: our ACK was lost or late */
+	ESTP_MIB_SACKREORDER,	/* reordering found by SACK (TCPSACKReorder) */
+	ESTP_MIB_TSREORDER,	/* reordering found by a timestamp (TCPTSReorder) */
 	__ESTP_MIB_MAX
 };
 
@@ -768,6 +779,9 @@ struct estp_net {
 	unsigned int			notsent_lowat;	/* tcp_notsent_lowat */
 	int				dsack;		/* tcp_dsack: send D-SACKs, 0/1 */
 	int				frto;		/* tcp_frto: F-RTO on, 0-2 */
+	int				reordering;	/* tcp_reordering: dupACK threshold */
+	int				max_reordering;	/* tcp_max_reordering */
+	int				min_rtt_wlen;	/* tcp_min_rtt_wlen: seconds */
 	int				challenge_ack_limit; /* per second, per netns */
 	u32				challenge_timestamp; /* second of the count */
 	atomic_t			challenge_count;

@@ -80,7 +80,13 @@ void estp_reset_stream_state(struct sock *sk)
 	esk->rack_xmit_us = 0;
 	esk->rack_end_seq = 0;
 	esk->rack_rtt_us = 0;
-	esk->reord_us = 0;
+	esk->reord_seen = 0;
+	esk->fack = 0;
+	esk->min_rtt_us = 0;
+	esk->reo_wnd_steps = 1;
+	esk->reo_wnd_persist = 0;
+	esk->rack_dsack_seen = 0;
+	esk->reo_wnd_stamp_us = 0;
 	esk->tlp_high_seq = 0;
 	esk->undo_tsval = 0;
 	esk->undo_marker = 0;
@@ -320,6 +326,8 @@ int estp_init_sock(struct sock *sk)
 	esk->snd_cwnd = ESTP_INIT_CWND;
 	esk->snd_ssthresh = ESTP_INFINITE_SSTHRESH;
 	esk->snd_cwnd_clamp = ~0U;
+	esk->reordering = READ_ONCE(estp_pernet(sock_net(sk))->reordering);
+	esk->reo_wnd_steps = 1;
 	/* Takes a reference on the algorithm's module, until destroy. */
 	estp_assign_congestion_control(sk);
 	esk->af_ops = &estp_ipv4_specific;

@@ -199,6 +199,24 @@ static void estp_set_rto(struct estp_sock *esk)
  * @sk: the socket, locked or owned by the receive path
  * @rtt_us: the measurement; negative ones (a clock gone backwards) are ignored
  */
+/*
+ * The least RTT of the last net.estp.min_rtt_wlen seconds (tcp_update_rtt_min),
+ * the path's own delay without queues: RACK's reordering window is sized
+ * from it.  A sample older than the window gives way to the next one.
+ */
+static void estp_update_rtt_min(struct sock *sk, long rtt_us)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 rtt = max_t(long, rtt_us, 1);
+	unsigned long wlen = READ_ONCE(estp_pernet(sock_net(sk))->min_rtt_wlen) * HZ;
+
+	if (!esk->min_rtt_us || rtt <= esk->min_rtt_us ||
+	    time_after(jiffies, esk->min_rtt_stamp + wlen)) {
+		esk->min_rtt_us = rtt;
+		esk->min_rtt_stamp = jiffies;
+	}
+}
+
 void estp_rtt_sample(struct sock *sk, long rtt_us)
 {
 	struct estp_sock *esk = estp_sk(sk);
@@ -207,6 +225,7 @@ void estp_rtt_sample(struct sock *sk, long rtt_us)
 		return;
 	estp_rtt_estimator(esk, min_t(long, rtt_us, U32_MAX >> 3));
 	estp_set_rto(esk);
+	estp_update_rtt_min(sk, rtt_us);
 }
 
 /*
@@ -219,7 +238,7 @@ static void estp_sndbuf_expand(struct sock *sk)
 	struct estp_sock *esk = estp_sk(sk);
 	u32 per_mss = max_t(u32, esk->mss_clamp, esk->mss_cache) + MAX_HEADER + 128 +
 		      SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
-	u32 segs = max3(esk->snd_cwnd, (u32)ESTP_INIT_CWND, (u32)ESTP_REORDERING + 1);
+	u32 segs = max3(esk->snd_cwnd, (u32)ESTP_INIT_CWND, esk->reordering + 1);
 	u64 sndmem;
 
 	if (sk->sk_userlocks & SOCK_SNDBUF_LOCK)
@@ -504,25 +523,52 @@ struct estp_ack_state {
 	int	flag;		/* ESTP_AF_* */
 	u32	sacked;		/* segments it newly SACKed */
 	u32	acked_sacked;	/* segments it acknowledged that were SACKed */
+	u32	prior_fack;	/* the highest SACKed end before it */
+	u32	reord;		/* its lowest newly delivered original below that */
+	u64	last_tx_us;	/* sent when, the latest segment it delivered */
 };
+
+/*
+ * A segment never resent arrived after one above it (tcp_check_sack_reordering):
+ * the path reorders.  The distance in segments raises the dupACK
+ * threshold, and RACK's window opens from now on.  @ts: found by a
+ * timestamp (partial undo), not by SACK.
+ */
+static void estp_check_sack_reordering(struct sock *sk, u32 low_seq, u32 fack, bool ts)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	u32 mss = esk->mss_cache, metric;
+
+	if (!estp_before(low_seq, fack))
+		return;
+	metric = fack - low_seq;
+	if (mss && metric > esk->reordering * mss)
+		esk->reordering = min_t(u32, DIV_ROUND_UP(metric, mss),
+					READ_ONCE(estp_pernet(sock_net(sk))->max_reordering));
+	esk->reord_seen++;
+	ESTP_INC_STATS(sock_net(sk), ts ? ESTP_MIB_TSREORDER : ESTP_MIB_SACKREORDER);
+}
+
+/* The end of the highest SACKed segment, or snd_una (tcp_highest_sack_seq). */
+static u32 estp_fack(const struct estp_sock *esk)
+{
+	return esk->sacked_out && estp_after(esk->fack, esk->snd_una) ? esk->fack : esk->snd_una;
+}
 
 /*
  * RACK (RFC 8985, tcp_rack_advance): remember the most recently sent
  * segment the peer has, and its RTT.  A resent one whose ACK came sooner
- * than half an SRTT answers the first copy and says nothing.
+ * than the least RTT answers the first copy and says nothing.
  */
-static void estp_rack_advance(struct estp_sock *esk, const struct estp_skb_cb *cb)
+static void estp_rack_advance(struct estp_sock *esk, const struct estp_skb_cb *cb,
+			      struct estp_ack_state *st)
 {
 	u64 now = estp_clock_us();
 	u32 rtt = min_t(u64, now - cb->tx_us, U32_MAX);
 
-	if (cb->sacked & ESTP_CB_EVER_RETRANS) {
-		if (rtt < (esk->srtt_us >> 4))
-			return;
-	} else if (cb->tx_us < esk->rack_xmit_us) {
-		/* Delivered after one sent later: the path reorders this much. */
-		esk->reord_us = max_t(u64, esk->reord_us, esk->rack_xmit_us - cb->tx_us);
-	}
+	st->last_tx_us = max(st->last_tx_us, cb->tx_us);
+	if (cb->sacked & ESTP_CB_EVER_RETRANS && rtt < esk->min_rtt_us)
+		return;
 	if (cb->tx_us > esk->rack_xmit_us ||
 	    (cb->tx_us == esk->rack_xmit_us && estp_after(cb->end_seq, esk->rack_end_seq))) {
 		esk->rack_xmit_us = cb->tx_us;
@@ -567,7 +613,11 @@ static void estp_clean_rtx_queue(struct sock *sk, u32 ack,
 		if (cb->sacked & ESTP_CB_SACKED)
 			esk->sacked_out--;
 		else
-			estp_rack_advance(esk, cb);
+			estp_rack_advance(esk, cb, st);
+		/* An original the ACK reaches below what was SACKed came late. */
+		if (!(cb->sacked & (ESTP_CB_SACKED | ESTP_CB_EVER_RETRANS)) &&
+		    estp_before(cb->seq, st->reord))
+			st->reord = cb->seq;
 		esk->packets_out--;
 		sample->pkts_acked++;
 		__skb_unlink(skb, &sk->sk_write_queue);
@@ -678,8 +728,12 @@ static bool estp_try_undo_recovery(struct sock *sk, const struct estp_options_re
 {
 	struct estp_sock *esk = estp_sk(sk);
 
-	if (!estp_may_undo(esk, opt))
+	if (!estp_may_undo(esk, opt)) {
+		/* A real loss: one recovery less with RACK's window widened. */
+		if (esk->reo_wnd_persist)
+			esk->reo_wnd_persist--;
 		return false;
+	}
 	estp_undo_cwnd_reduction(sk, false);
 	ESTP_INC_STATS(sock_net(sk), esk->ca_state == ESTP_CA_LOSS ? ESTP_MIB_LOSSUNDO :
 				     ESTP_MIB_FULLUNDO);
@@ -693,6 +747,7 @@ static bool estp_try_undo_dsack(struct sock *sk)
 
 	if (!esk->undo_marker || esk->undo_retrans)
 		return false;
+	esk->reo_wnd_persist = min_t(u32, ESTP_RACK_RECOVERY_THRESH, esk->reo_wnd_persist + 1);
 	estp_undo_cwnd_reduction(sk, false);
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_DSACKUNDO);
 	return true;
@@ -703,12 +758,15 @@ static bool estp_try_undo_dsack(struct sock *sk)
  * resend: the hole filled with the original (tcp_try_undo_partial).
  * Return: true when the ACK must resend nothing.
  */
-static bool estp_try_undo_partial(struct sock *sk, const struct estp_options_received *opt)
+static bool estp_try_undo_partial(struct sock *sk, const struct estp_options_received *opt,
+				  u32 prior_snd_una)
 {
 	struct estp_sock *esk = estp_sk(sk);
 
 	if (!esk->undo_marker || !estp_packet_delayed(esk, opt))
 		return false;
+	/* The hole filled with the original, late: reordering. */
+	estp_check_sack_reordering(sk, prior_snd_una, estp_fack(esk), true);
 	/* Resends in flight may still be D-SACKed: hold Recovery. */
 	if (esk->retrans_out)
 		return true;
@@ -859,6 +917,47 @@ static void estp_arm_early_timer(struct sock *sk, u8 kind, unsigned long when)
 }
 
 /*
+ * RACK's reordering window (RFC 8985 6.2, tcp_rack_reo_wnd): none before
+ * any reordering was seen, in recovery or once the dupACK threshold is
+ * reached; else a quarter of the least RTT for each step D-SACKs added
+ * (estp_rack_update_reo_wnd()), at most an SRTT.
+ */
+static u32 estp_rack_reo_wnd(const struct sock *sk)
+{
+	const struct estp_sock *esk = estp_sk(sk);
+	u32 min_rtt = esk->min_rtt_us ? : ~0U;
+
+	if (!esk->reord_seen && (esk->ca_state >= ESTP_CA_RECOVERY ||
+				 esk->sacked_out >= esk->reordering))
+		return 0;
+	return min_t(u64, (u64)(min_rtt >> 2) * esk->reo_wnd_steps, esk->srtt_us >> 3);
+}
+
+/*
+ * D-SACKs after reordering say RACK resent too soon: widen its window by a
+ * step, at most once a round trip (no segment sent since the last step
+ * was delivered yet), and keep it for 16 recoveries; then back to one step
+ * (tcp_rack_update_reo_wnd).
+ */
+static void estp_rack_update_reo_wnd(struct sock *sk, const struct estp_ack_state *st)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (!st->last_tx_us)
+		return;
+	if (st->last_tx_us < esk->reo_wnd_stamp_us)
+		esk->rack_dsack_seen = 0;
+	if (esk->rack_dsack_seen) {
+		esk->reo_wnd_steps = min_t(u32, U8_MAX, esk->reo_wnd_steps + 1);
+		esk->rack_dsack_seen = 0;
+		esk->reo_wnd_stamp_us = estp_clock_us();
+		esk->reo_wnd_persist = ESTP_RACK_RECOVERY_THRESH;
+	} else if (!esk->reo_wnd_persist) {
+		esk->reo_wnd_steps = 1;
+	}
+}
+
+/*
  * RACK's loss detection (RFC 8985 6.2, tcp_rack_detect_loss): a segment
  * sent before one the peer has, and older than that one's RTT plus a
  * quarter SRTT of reordering, is lost; a resend that is lost too is
@@ -867,20 +966,12 @@ static void estp_arm_early_timer(struct sock *sk, u8 kind, unsigned long when)
 static void estp_rack_mark_lost(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
-	/* A quarter SRTT, or the reordering seen, at most an SRTT. */
-	u32 reo_wnd = min(max(esk->srtt_us >> 5, esk->reord_us), esk->srtt_us >> 3);
+	u32 reo_wnd = estp_rack_reo_wnd(sk);
 	u64 now = estp_clock_us(), wait_us = U64_MAX;
 	struct sk_buff *skb;
 
 	if (!esk->rack_xmit_us)
 		return;
-	/*
-	 * No reordering seen: in recovery, or with three segments SACKed
-	 * (the dupACK threshold), no window at all (tcp_rack_reo_wnd).
-	 */
-	if (!esk->reord_us && (esk->ca_state >= ESTP_CA_RECOVERY ||
-			       esk->sacked_out >= ESTP_REORDERING))
-		reo_wnd = 0;
 	skb_queue_walk(&sk->sk_write_queue, skb) {
 		struct estp_skb_cb *cb = ESTP_SKB_CB(skb);
 
@@ -972,6 +1063,14 @@ static bool estp_check_dsack(struct sock *sk, const struct estp_options_received
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_DSACKIGNOREDDUBIOUS);
 		return false;
 	}
+	/*
+	 * Reordering may have made RACK resend this: widen its window
+	 * (estp_rack_update_reo_wnd()); not for a loss probe's duplicate,
+	 * which a timer sent, not RACK.
+	 */
+	if (esk->reord_seen && !(end - start <= esk->mss_cache && esk->tlp_high_seq &&
+				 esk->tlp_high_seq == end))
+		esk->rack_dsack_seen = 1;
 	/* Below snd_una the segments are gone: count them blindly. */
 	if (esk->undo_marker && esk->undo_retrans > 0 &&
 	    !estp_after(end, esk->snd_una) && estp_after(end, esk->undo_marker))
@@ -1027,7 +1126,12 @@ static void estp_sacktag(struct sock *sk, const struct estp_options_received *op
 				esk->lost_out--;
 			if (cb->sacked & ESTP_CB_RETRANS)
 				esk->retrans_out--;
-			estp_rack_advance(esk, cb);
+			estp_rack_advance(esk, cb, st);
+			if (!(cb->sacked & ESTP_CB_EVER_RETRANS) &&
+			    estp_before(cb->seq, st->prior_fack) && estp_before(cb->seq, st->reord))
+				st->reord = cb->seq;
+			if (!estp_before(cb->end_seq, estp_fack(esk)))
+				esk->fack = cb->end_seq;
 			cb->sacked &= ~(ESTP_CB_LOST | ESTP_CB_RETRANS);
 			cb->sacked |= ESTP_CB_SACKED;
 			esk->sacked_out++;
@@ -1124,7 +1228,7 @@ static void estp_dupack(struct sock *sk)
 		esk->sacked_out++;
 	if (esk->ca_state == ESTP_CA_RECOVERY)
 		return;
-	if (esk->sacked_out >= ESTP_REORDERING)
+	if (esk->sacked_out >= esk->reordering)
 		estp_enter_recovery(sk);
 	else if (esk->sacked_out)
 		estp_set_ca_state(sk, ESTP_CA_DISORDER);
@@ -1335,7 +1439,7 @@ static int estp_process_loss(struct sock *sk, int flag,
  * an episode, undo, NewReno's partial ACKs, F-RTO, and RACK's marks.
  * Return: ESTP_REXMIT_*, what the ACK may send.
  */
-static int estp_fastretrans(struct sock *sk, int flag, bool reneged,
+static int estp_fastretrans(struct sock *sk, int flag, u32 prior_snd_una, bool reneged,
 			    const struct estp_options_received *opt)
 {
 	struct estp_sock *esk = estp_sk(sk);
@@ -1354,7 +1458,7 @@ static int estp_fastretrans(struct sock *sk, int flag, bool reneged,
 	switch (esk->ca_state) {
 	case ESTP_CA_RECOVERY:
 		if (flag & ESTP_AF_UNA_ADVANCED) {
-			if (estp_try_undo_partial(sk, opt))
+			if (estp_try_undo_partial(sk, opt, prior_snd_una))
 				return ESTP_REXMIT_NONE;
 			/*
 			 * RFC 6582 3.2 (5): a partial ACK, the next hole goes
@@ -1392,6 +1496,7 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
 	struct estp_ack_sample sample = { .rtt_us = -1 };
 	struct estp_ack_state st = { };
 	u32 old_wnd = esk->snd_wnd, prior_sacked, prior_lost, delivered;
+	u32 prior_snd_una = esk->snd_una;
 	bool reneged = false;
 	int rexmit;
 
@@ -1400,6 +1505,8 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
 	if (estp_before(ack, esk->snd_una))
 		return;
 	prior_sacked = esk->sacked_out;
+	st.prior_fack = estp_fack(esk);
+	st.reord = esk->snd_nxt;
 	if (esk->sack_ok && opt->num_sacks)
 		estp_sacktag(sk, opt, ack, &st);
 	/* RFC 9293 3.10.7.4: an older segment must not undo a newer window. */
@@ -1460,6 +1567,9 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
 		estp_reset_xmit_timer(sk);
 	}
 recovery:
+	if (esk->sack_ok && estp_before(st.reord, st.prior_fack))
+		estp_check_sack_reordering(sk, st.reord, estp_fack(esk), false);
+	estp_rack_update_reo_wnd(sk, &st);
 	/* Segments that left the network: newly acked or SACKed (PRR's). */
 	if (esk->sack_ok)
 		delivered = sample.pkts_acked - st.acked_sacked + st.sacked;
@@ -1470,7 +1580,7 @@ recovery:
 	prior_lost = esk->lost_out;
 	if (st.flag & ESTP_AF_UNA_ADVANCED)
 		estp_cwr_check_exit(sk);
-	rexmit = estp_fastretrans(sk, st.flag, reneged, opt);
+	rexmit = estp_fastretrans(sk, st.flag, prior_snd_una, reneged, opt);
 	/* PRR takes the window down in CWR as in Recovery (tcp_cong_control). */
 	if (esk->ca_state == ESTP_CA_RECOVERY || esk->ca_state == ESTP_CA_CWR)
 		estp_cwnd_reduction(sk, delivered, esk->lost_out > prior_lost ?

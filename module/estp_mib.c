@@ -68,6 +68,8 @@ static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_DSACKIGNOREDNOUNDO] = "DSACKIgnoredNoUndo",
 	[ESTP_MIB_DSACKIGNOREDDUBIOUS] = "DSACKIgnoredDubious",
 	[ESTP_MIB_DELAYEDACKLOST] = "DelayedACKLost",
+	[ESTP_MIB_SACKREORDER]	= "SACKReorder",
+	[ESTP_MIB_TSREORDER]	= "TSReorder",
 };
 
 static int estp_stat_show(struct seq_file *seq, void *v)

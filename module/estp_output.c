@@ -632,7 +632,6 @@ int estp_connect(struct sock *sk)
 	esk->ts_offset = READ_ONCE(en->timestamps) == 1 ? get_random_u32() : 0;
 	esk->num_sacks = 0;
 	esk->rack_xmit_us = 0;
-	esk->reord_us = 0;
 	esk->early_timer = 0;
 	esk->tlp_high_seq = 0;
 	/* ESTP_WINDOW_CLAMP set before connect() stays (tcp_connect_init()). */

@@ -272,6 +272,29 @@ static const struct ctl_table estp_sysctl_template[] = {
 		.extra1		= SYSCTL_ZERO,
 		.extra2		= &estp_two,
 	},
+	{
+		/* tcp_reordering: the dupACK threshold a connection starts with */
+		.procname	= "reordering",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec,
+	},
+	{
+		/* tcp_max_reordering: the most reordering grows it to */
+		.procname	= "max_reordering",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec,
+	},
+	{
+		/* tcp_min_rtt_wlen: seconds the least RTT is kept, 0 to a day */
+		.procname	= "min_rtt_wlen",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= &estp_max_timeout,
+	},
 	/* The number entries above, in estp_sysctl_fill()'s order; then these. */
 	{
 		.procname	= "congestion_control",
@@ -327,6 +350,7 @@ static size_t estp_sysctl_fill(void *table, struct net *net)
 		&en->challenge_ack_limit, &en->retries2, en->rmem, en->wmem,
 		&en->timestamps, &en->sack, &en->window_scaling, &en->syn_linear_timeouts,
 		&en->ecn, &en->ecn_fallback, &en->notsent_lowat, &en->dsack, &en->frto,
+		&en->reordering, &en->max_reordering, &en->min_rtt_wlen,
 	};
 	const size_t stride = sizeof(estp_sysctl_template[0]);
 	const size_t off = offsetof(typeof(estp_sysctl_template[0]), data);
@@ -408,6 +432,9 @@ int estp_sysctl_net_init(struct net *net)
 	en->notsent_lowat = READ_ONCE(net->ipv4.sysctl_tcp_notsent_lowat);
 	en->dsack = !!READ_ONCE(net->ipv4.sysctl_tcp_dsack);
 	en->frto = min_t(int, READ_ONCE(net->ipv4.sysctl_tcp_frto), 2);
+	en->reordering = READ_ONCE(net->ipv4.sysctl_tcp_reordering);
+	en->max_reordering = READ_ONCE(net->ipv4.sysctl_tcp_max_reordering);
+	en->min_rtt_wlen = READ_ONCE(net->ipv4.sysctl_tcp_min_rtt_wlen);
 
 	table = kmemdup(estp_sysctl_template, sizeof(estp_sysctl_template), GFP_KERNEL);
 	if (!table)

@@ -489,7 +489,7 @@ static inline long estp_counter(int proto, const char *name)
 		"Timeouts", "FullUndo", "PartialUndo", "LossUndo", "DSACKUndo",
 		"SpuriousRTOs", "DSACKOldSent", "DSACKOfoSent", "DSACKRecv",
 		"DSACKOfoRecv", "DSACKIgnoredOld", "DSACKIgnoredNoUndo",
-		"DSACKIgnoredDubious",
+		"DSACKIgnoredDubious", "SACKReorder", "TSReorder",
 	};
 	char tcp_name[64];
 	size_t i;

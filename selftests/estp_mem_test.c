@@ -129,7 +129,8 @@ static long pcpu_lag(void)
 /* The sysctls ESTP takes from TCP, with their TCP names after "tcp_". */
 static const char *const shared_sysctls[] = {
 	"retries2", "rmem", "wmem", "timestamps", "sack", "window_scaling", "max_tw_buckets",
-	"tw_reuse", "notsent_lowat", "dsack", "frto",
+	"tw_reuse", "notsent_lowat", "dsack", "frto", "reordering", "max_reordering",
+	"min_rtt_wlen",
 };
 
 /* Global, as their net.ipv4.tcp_* namesakes: sysctls of the init netns alone. */

@@ -461,4 +461,58 @@ TEST_F_TIMEOUT(rec, frto_spurious_rto, 60)
 	EXPECT_EQ(resent + 1, estp_counter(variant->proto, "RetransSegs"));
 }
 
+/*
+ * RACK's reordering window (RFC 8985 6.2, tcp_rack_reo_wnd and
+ * tcp_rack_update_reo_wnd).  Every ACK of the peer comes an RTT of 300 ms
+ * after the data, so the least RTT, and a step of the window (a quarter
+ * of it), are 75 ms.  (1) Segment 2 is SACKed before segment 1 arrives:
+ * reordering (TCPSACKReorder).  (2) Segments 4-10 are SACKed past a hole
+ * at 3: with no reordering seen, seven SACKed segments would be past the
+ * dupACK threshold and 3 resent at once; now RACK waits a step first.
+ * (3) The resend is D-SACKed: the window grows to two steps, so that the
+ * next hole, at 11 with 12-15 SACKed, is resent only after 150 ms.
+ */
+TEST_F_TIMEOUT(rec, rack_reo_wnd_dsack, 60)
+{
+	static const uint32_t sk1[][2] = { { R_MSS, 2 * R_MSS } };
+	static const uint32_t sk2[][2] = { { 3 * R_MSS, 10 * R_MSS } };
+	static const uint32_t dsack[][2] = { { 2 * R_MSS, 3 * R_MSS } };
+	static const uint32_t sk3[][2] = { { 11 * R_MSS, 15 * R_MSS } };
+	long reorder = estp_counter(variant->proto, "SACKReorder");
+	long recv = estp_counter(variant->proto, "DSACKRecv");
+	long rto = estp_counter(variant->proto, "Timeouts");
+	struct rseg w;
+
+	r_connect(_metadata, self, variant->proto, true, SLOW_HANDSHAKE_MS);
+	r_write(_metadata, self, 10);
+	expect_segs(_metadata, self, 0, 10);
+	usleep(SLOW_HANDSHAKE_MS * 1000);
+	ASSERT_EQ(0, r_ack(self, 0, sk1, 1));
+	ASSERT_EQ(0, r_ack(self, 2 * R_MSS, NULL, 0));
+	EXPECT_EQ(reorder + 1, estp_counter(variant->proto, "SACKReorder"));
+	EXPECT_QUIET("segment 1 came late, not lost");
+
+	usleep(SLOW_HANDSHAKE_MS * 1000);
+	ASSERT_EQ(0, r_ack(self, 2 * R_MSS, sk2, 1));
+	/* Not at once: a step of the window (75 ms) first. */
+	ASSERT_EQ(0, r_recv(self, 40, &w)) TH_LOG("segment %u resent at once",
+						  w.h.seq / R_MSS + 1);
+	EXPECT_SEG(2);
+
+	usleep(SLOW_HANDSHAKE_MS * 1000);
+	ASSERT_EQ(0, r_ack(self, 10 * R_MSS, dsack, 1));
+	EXPECT_EQ(recv + 1, estp_counter(variant->proto, "DSACKRecv"));
+	r_write(_metadata, self, 5);
+	expect_segs(_metadata, self, 10, 15);
+	usleep(SLOW_HANDSHAKE_MS * 1000);
+	ASSERT_EQ(0, r_ack(self, 10 * R_MSS, sk3, 1));
+	/* Two steps now: nothing within 110 ms, then the hole. */
+	ASSERT_EQ(0, r_recv(self, 110, &w)) TH_LOG("segment %u resent within a step",
+						   w.h.seq / R_MSS + 1);
+	EXPECT_SEG(10);
+	ASSERT_EQ(0, r_ack(self, 15 * R_MSS, NULL, 0));
+	EXPECT_QUIET("all acknowledged");
+	EXPECT_EQ(rto, estp_counter(variant->proto, "Timeouts"));
+}
+
 TEST_HARNESS_MAIN
