@@ -231,6 +231,7 @@ struct estp_sock {
 	u8				rack_dsack_seen:1; /* a D-SACK may widen it */
 	u8				early_timer;	/* ESTP_EARLY_*: timer armed for */
 	u32				tlp_high_seq;	/* snd_nxt at the loss probe; 0: none out */
+	u8				tlp_retrans:1;	/* and the probe was a resend */
 	u32				window_clamp;	/* the most we ever advertise */
 	u32				rcv_ssthresh;	/* window growth limit (tcp's) */
 	u32				notsent_lowat;	/* ESTP_NOTSENT_LOWAT; 0: the sysctl's */
@@ -743,6 +744,7 @@ enum estp_mib_field {
 	ESTP_MIB_DELAYEDACKLOST, /* duplicate data: our ACK was lost or late */
 	ESTP_MIB_SACKREORDER,	/* reordering found by SACK (TCPSACKReorder) */
 	ESTP_MIB_TSREORDER,	/* reordering found by a timestamp (TCPTSReorder) */
+	ESTP_MIB_LOSSPROBERECOVERY, /* losses a loss probe repaired */
 	__ESTP_MIB_MAX
 };
 

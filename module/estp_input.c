@@ -514,6 +514,7 @@ static int estp_fin_acked(struct sock *sk, u32 seq, u32 len, bool fin)
 #define ESTP_AF_DATA_SACKED	0x02	/* new SACK marks */
 #define ESTP_AF_ORIG_ACKED	0x04	/* a never resent segment below high_seq (S)ACKed */
 #define ESTP_AF_DUPACK		0x08	/* a duplicate ACK (RFC 5681 2) */
+#define ESTP_AF_DSACK_TLP	0x10	/* a D-SACK of the loss probe's resend */
 
 /* After estp_fastretrans(): what the ACK may resend (tcp_ack()'s REXMIT_*). */
 enum { ESTP_REXMIT_NONE, ESTP_REXMIT_LOST, ESTP_REXMIT_NEW };
@@ -1091,6 +1092,12 @@ static void estp_sacktag(struct sock *sk, const struct estp_options_received *op
 	bool dup = estp_check_dsack(sk, opt, ack);
 	int i;
 
+	/* The probe's resend came as well as the original: nothing was lost. */
+	if (dup && esk->tlp_high_seq && esk->tlp_retrans &&
+	    get_unaligned_be32(opt->sack_ptr + 4) == esk->tlp_high_seq &&
+	    esk->tlp_high_seq - get_unaligned_be32(opt->sack_ptr) <= esk->mss_cache)
+		st->flag |= ESTP_AF_DSACK_TLP;
+
 	for (i = 0; i < opt->num_sacks; i++) {
 		u32 start = get_unaligned_be32(opt->sack_ptr + 8 * i);
 		u32 end = get_unaligned_be32(opt->sack_ptr + 8 * i + 4);
@@ -1294,6 +1301,41 @@ void estp_schedule_loss_probe(struct sock *sk)
 }
 
 /*
+ * What an ACK says of the loss probe out (tcp_process_tlp_ack): new data
+ * acknowledged, or a resend that a D-SACK or a pure duplicate ACK shows
+ * came with its original, lost nothing; an ACK past a resend without that
+ * means the probe repaired a loss, which costs a window reduction, at
+ * once and without undo, as a recovery would have (LossProbeRecovery).
+ */
+static void estp_process_tlp_ack(struct sock *sk, u32 ack, int flag)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (estp_before(ack, esk->tlp_high_seq))
+		return;
+	if (!esk->tlp_retrans || flag & ESTP_AF_DSACK_TLP) {
+		esk->tlp_high_seq = 0;
+	} else if (estp_after(ack, esk->tlp_high_seq)) {
+		esk->tlp_high_seq = 0;
+		esk->high_seq = esk->snd_nxt;
+		esk->snd_cwnd_cnt = 0;
+		esk->prior_cwnd = esk->snd_cwnd;
+		esk->snd_ssthresh = esk->ca_ops->ssthresh(sk);
+		estp_ecn_queue_cwr(esk);
+		estp_set_ca_state(sk, ESTP_CA_CWR);
+		/* CWR ends at once (tcp_end_cwnd_reduction). */
+		if (esk->snd_ssthresh < ESTP_INFINITE_SSTHRESH) {
+			esk->snd_cwnd = esk->snd_ssthresh;
+			estp_ca_event(sk, ESTP_CA_EVENT_COMPLETE_CWR);
+		}
+		estp_try_keep_open(sk);
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_LOSSPROBERECOVERY);
+	} else if (flag & ESTP_AF_DUPACK && !(flag & ESTP_AF_DATA_SACKED)) {
+		esk->tlp_high_seq = 0;
+	}
+}
+
+/*
  * The probe (tcp_send_loss_probe): a new segment if the peer's window
  * takes one, even past the congestion window, else the last one again.
  */
@@ -1312,6 +1354,7 @@ static void estp_send_loss_probe(struct sock *sk)
 		__estp_push(sk, ESTP_NAGLE_PUSH);
 		esk->snd_cwnd--;
 	}
+	esk->tlp_retrans = esk->snd_nxt == nxt;
 	if (esk->snd_nxt == nxt && esk->fin_sent) {
 		/* The FIN went last: it alone goes again. */
 		estp_retransmit_fin(sk);
@@ -1545,8 +1588,6 @@ static void estp_ack(struct sock *sk, u32 ack, u32 seq, u32 window, bool pure,
 	}
 	if (sample.pkts_acked && esk->ca_ops->pkts_acked)
 		esk->ca_ops->pkts_acked(sk, &sample);
-	if (esk->tlp_high_seq && !estp_before(ack, esk->tlp_high_seq))
-		esk->tlp_high_seq = 0;
 	/*
 	 * The ACK stops at a segment the peer SACKed: it reneged, dropping
 	 * what it held.  Nothing is resent on this ACK; a timeout after half
@@ -1570,6 +1611,8 @@ recovery:
 	if (esk->sack_ok && estp_before(st.reord, st.prior_fack))
 		estp_check_sack_reordering(sk, st.reord, estp_fack(esk), false);
 	estp_rack_update_reo_wnd(sk, &st);
+	if (esk->tlp_high_seq)
+		estp_process_tlp_ack(sk, ack, st.flag);
 	/* Segments that left the network: newly acked or SACKed (PRR's). */
 	if (esk->sack_ok)
 		delivered = sample.pkts_acked - st.acked_sacked + st.sacked;

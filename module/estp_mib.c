@@ -70,6 +70,7 @@ static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_DELAYEDACKLOST] = "DelayedACKLost",
 	[ESTP_MIB_SACKREORDER]	= "SACKReorder",
 	[ESTP_MIB_TSREORDER]	= "TSReorder",
+	[ESTP_MIB_LOSSPROBERECOVERY] = "LossProbeRecovery",
 };
 
 static int estp_stat_show(struct seq_file *seq, void *v)

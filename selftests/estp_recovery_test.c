@@ -515,4 +515,54 @@ TEST_F_TIMEOUT(rec, rack_reo_wnd_dsack, 60)
 	EXPECT_EQ(rto, estp_counter(variant->proto, "Timeouts"));
 }
 
+/*
+ * What the ACK of a tail loss probe that resent the last segment says
+ * (tcp_process_tlp_ack): an ACK past it with no D-SACK means the probe
+ * repaired a loss, which costs a window reduction (TCPLossProbeRecovery,
+ * ssthresh set, cwnd down to it at once); with a D-SACK of the resend
+ * the original had arrived too, and nothing changes.  The first four of
+ * five segments are ACKed at once, the last only after the probe; a
+ * second ACK, of new data, passes the probe's sequence.
+ */
+static void loss_probe_ack(struct __test_metadata *_metadata, FIXTURE_DATA(rec) *self,
+			   int proto, bool dsack)
+{
+	static const uint32_t dsk[][2] = { { 4 * R_MSS, 5 * R_MSS } };
+	long probes = estp_counter(proto, "LossProbes");
+	long recovered = estp_counter(proto, "LossProbeRecovery");
+	long rto, cwnd, ssthresh;
+
+	r_connect(_metadata, self, proto, true, SLOW_HANDSHAKE_MS);
+	r_write(_metadata, self, 5);
+	expect_segs(_metadata, self, 0, 5);
+	ASSERT_EQ(0, r_ack(self, 4 * R_MSS, NULL, 0));
+	/* The probe: the last segment again, before any RTO. */
+	EXPECT_SEG(4);
+	EXPECT_EQ(probes + 1, estp_counter(proto, "LossProbes"));
+	ASSERT_EQ(0, r_ack(self, 5 * R_MSS, dsack ? dsk : NULL, dsack));
+	r_write(_metadata, self, 1);
+	EXPECT_SEG(5);
+	ASSERT_EQ(0, r_ack(self, 6 * R_MSS, NULL, 0));
+	EXPECT_QUIET("all acknowledged");
+	ASSERT_EQ(0, estp_proc_cc(proto, R_LPORT, R_PORT, &rto, &cwnd, &ssthresh));
+	if (dsack) {
+		EXPECT_EQ(recovered, estp_counter(proto, "LossProbeRecovery"));
+		EXPECT_EQ(-1, ssthresh);
+	} else {
+		EXPECT_EQ(recovered + 1, estp_counter(proto, "LossProbeRecovery"));
+		EXPECT_LT(0, ssthresh);
+		EXPECT_GE(ssthresh + 1, cwnd);
+	}
+}
+
+TEST_F_TIMEOUT(rec, loss_probe_recovery, 60)
+{
+	loss_probe_ack(_metadata, self, variant->proto, false);
+}
+
+TEST_F_TIMEOUT(rec, loss_probe_dsack, 60)
+{
+	loss_probe_ack(_metadata, self, variant->proto, true);
+}
+
 TEST_HARNESS_MAIN
