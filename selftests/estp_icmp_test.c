@@ -972,7 +972,7 @@ TEST_F_TIMEOUT(icmp, pmtu_drop_mid_transfer, 300)
  * none fails to fragment (Ip FragFails, with DF set) and comes back
  * through the local PMTU path.  Every byte arrives, in order.
  */
-TEST_F(icmp, ip_options_after_connect)
+TEST_F_TIMEOUT(icmp, ip_options_after_connect, 120)
 {
 	const size_t len = 256 << 10;
 	unsigned char *tx = malloc(len), *rx = malloc(len), opts[40];
