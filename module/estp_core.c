@@ -1689,7 +1689,8 @@ void estp_get_info(struct sock *sk, struct tcp_info *info)
 
 	info->tcpi_rto = jiffies_to_usecs(esk->rto);
 	info->tcpi_ato = jiffies_to_usecs(min_t(u32, esk->ack_ato, ESTP_DELACK_MAX));
-	info->tcpi_snd_mss = esk->mss_cache;
+	/* TCP's mss_cache is held to half the largest window; ESTP's is not. */
+	info->tcpi_snd_mss = estp_size_goal(esk);
 	info->tcpi_rcv_mss = esk->rcv_mss;
 	info->tcpi_unacked = esk->packets_out;
 	info->tcpi_sacked = esk->sacked_out;
