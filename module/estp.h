@@ -295,6 +295,18 @@ struct estp_sock {
 	u64				bytes_sent;	/* payload sent, resends too */
 	u64				bytes_retrans;	/* payload resent */
 	struct minmax			rtt_min;	/* windowed least RTT, us */
+	/* what limits sending (tcp_chrono_*): ESTP_CHRONO_*, since when */
+	u8				chrono_type;
+	u32				chrono_start;	/* jiffies */
+	u32				chrono_stat[3];	/* jiffies in each, but the current */
+};
+
+/* What holds sending back, least interesting first (enum tcp_chrono). */
+enum estp_chrono {
+	ESTP_CHRONO_UNSPEC,
+	ESTP_CHRONO_BUSY,		/* data in flight or waiting */
+	ESTP_CHRONO_RWND_LIMITED,	/* the peer's window holds it */
+	ESTP_CHRONO_SNDBUF_LIMITED,	/* the send buffer is full */
 };
 
 /*
@@ -1027,6 +1039,8 @@ void estp_send_challenge_ack(struct sock *sk);
 void estp_reqsk_send_challenge_ack(const struct sock *listener, const struct sk_buff *skb,
 				   struct request_sock *req);
 void estp_sync_mss(struct sock *sk, u32 pmtu);
+void estp_chrono_start(struct sock *sk, enum estp_chrono type);
+void estp_chrono_stop(struct sock *sk, enum estp_chrono type);
 u16 estp_advertised_mss(struct sock *sk);
 void estp_v4_send_check(struct sock *sk, struct sk_buff *skb);
 

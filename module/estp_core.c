@@ -110,6 +110,8 @@ void estp_reset_stream_state(struct sock *sk)
 	esk->bytes_sent = 0;
 	esk->bytes_retrans = 0;
 	minmax_reset(&esk->rtt_min, jiffies, ~0U);
+	esk->chrono_type = ESTP_CHRONO_UNSPEC;
+	memset(esk->chrono_stat, 0, sizeof(esk->chrono_stat));
 }
 
 /**
@@ -313,8 +315,11 @@ void estp_check_space(struct sock *sk)
 {
 	/* Pairs with the barrier in estp_poll() after it sets the bit. */
 	smp_mb();
-	if (sk->sk_socket && test_bit(SOCK_NOSPACE, &sk->sk_socket->flags))
+	if (sk->sk_socket && test_bit(SOCK_NOSPACE, &sk->sk_socket->flags)) {
 		sk->sk_write_space(sk);
+		if (!test_bit(SOCK_NOSPACE, &sk->sk_socket->flags))
+			estp_chrono_stop(sk, ESTP_CHRONO_SNDBUF_LIMITED);
+	}
 }
 
 /**
@@ -901,8 +906,10 @@ static void estp_queue_skb(struct sock *sk, struct sk_buff *skb)
 	ESTP_SKB_CB(skb)->end_seq = esk->write_seq;
 	__skb_queue_tail(&sk->sk_write_queue, skb);
 	estp_wmem_charge(sk, skb->truesize);
-	if (!esk->send_head)
+	if (!esk->send_head) {
 		esk->send_head = skb;
+		estp_chrono_start(sk, ESTP_CHRONO_BUSY);
+	}
 	/* A forced push covers what was queued before it only. */
 	esk->nonagle &= ~ESTP_NAGLE_PUSH;
 }
@@ -972,6 +979,7 @@ static void estp_remove_empty_skb(struct sock *sk)
 		esk->send_head = NULL;
 	__skb_unlink(skb, &sk->sk_write_queue);
 	estp_wmem_free_skb(sk, skb);
+	estp_chrono_stop(sk, ESTP_CHRONO_BUSY);
 }
 
 /*
@@ -1172,6 +1180,7 @@ void estp_write_queue_purge(struct sock *sk)
 	estp_sk(sk)->retrans_out = 0;
 	estp_sk(sk)->sacked_out = 0;
 	estp_sk(sk)->dupacks = 0;
+	estp_chrono_stop(sk, ESTP_CHRONO_BUSY);
 }
 
 /**
@@ -1631,6 +1640,25 @@ static u64 estp_info_rate(unsigned long rate)
 	return rate != ~0UL ? rate : ~0ULL;
 }
 
+/* The chronographs in µs, busy time their sum (tcp_get_info_chrono_stats). */
+static void estp_info_chrono(const struct estp_sock *esk, struct tcp_info *info)
+{
+	u64 us[ARRAY_SIZE(esk->chrono_stat)], total = 0;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(us); i++) {
+		u32 j = esk->chrono_stat[i];
+
+		if (esk->chrono_type == i + 1)
+			j += (u32)jiffies - esk->chrono_start;
+		us[i] = (u64)jiffies_to_usecs(1) * j;
+		total += us[i];
+	}
+	info->tcpi_busy_time = total;
+	info->tcpi_rwnd_limited = us[ESTP_CHRONO_RWND_LIMITED - 1];
+	info->tcpi_sndbuf_limited = us[ESTP_CHRONO_SNDBUF_LIMITED - 1];
+}
+
 /**
  * estp_get_info - fill struct tcp_info from an ESTP sock (tcp_get_info)
  * @sk: the socket, a full one in any state; not locked by the caller
@@ -1712,6 +1740,7 @@ void estp_get_info(struct sock *sk, struct tcp_info *info)
 	info->tcpi_rcv_space = esk->rcvq_space;
 	info->tcpi_total_retrans = esk->total_retrans;
 
+	estp_info_chrono(esk, info);
 	info->tcpi_bytes_acked = esk->bytes_acked;
 	info->tcpi_bytes_received = esk->bytes_received;
 	info->tcpi_notsent_bytes = max_t(int, 0, esk->write_seq - esk->snd_nxt);

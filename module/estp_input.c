@@ -604,6 +604,9 @@ static void estp_clean_rtx_queue(struct sock *sk, u32 ack,
 		__skb_unlink(skb, &sk->sk_write_queue);
 		estp_wmem_free_skb(sk, skb);
 	}
+	/* Nothing left in flight: busy no more unless data waits. */
+	if (!skb || skb == esk->send_head)
+		estp_chrono_stop(sk, ESTP_CHRONO_BUSY);
 	if (first_tx && !retrans_acked) {
 		sample->rtt_us = min_t(u64, estp_clock_us() - first_tx, S32_MAX);
 		estp_rtt_sample(sk, sample->rtt_us);

@@ -1298,6 +1298,51 @@ static int estp_send_new_segment(struct sock *sk, struct sk_buff *skb)
 	return 0;
 }
 
+/* Close the current chronograph's interval and start @type's. */
+static void estp_chrono_set(struct estp_sock *esk, enum estp_chrono type)
+{
+	u32 now = jiffies;
+
+	if (esk->chrono_type > ESTP_CHRONO_UNSPEC)
+		esk->chrono_stat[esk->chrono_type - 1] += now - esk->chrono_start;
+	esk->chrono_start = now;
+	esk->chrono_type = type;
+}
+
+/**
+ * estp_chrono_start - what holds sending back became @type, if that is
+ *	more interesting than the current one (tcp_chrono_start)
+ * @sk: the socket, locked or owned
+ * @type: ESTP_CHRONO_*
+ *
+ * TCP_INFO's tcpi_busy_time, tcpi_rwnd_limited and tcpi_sndbuf_limited.
+ */
+void estp_chrono_start(struct sock *sk, enum estp_chrono type)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (type > esk->chrono_type)
+		estp_chrono_set(esk, type);
+}
+
+/**
+ * estp_chrono_stop - @type no longer holds sending back (tcp_chrono_stop)
+ * @sk: the socket, locked or owned
+ * @type: ESTP_CHRONO_*
+ *
+ * With nothing queued every chronograph stops; else the current one, if
+ * it is @type, gives way to "busy".
+ */
+void estp_chrono_stop(struct sock *sk, enum estp_chrono type)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (skb_queue_empty(&sk->sk_write_queue))
+		estp_chrono_set(esk, ESTP_CHRONO_UNSPEC);
+	else if (type == esk->chrono_type)
+		estp_chrono_set(esk, ESTP_CHRONO_BUSY);
+}
+
 /**
  * estp_push - send what the windows let go (tcp_write_xmit)
  * @sk: the socket, locked or owned by the receive path or a timer
@@ -1321,8 +1366,8 @@ void estp_push(struct sock *sk)
 void __estp_push(struct sock *sk, int nonagle)
 {
 	struct estp_sock *esk = estp_sk(sk);
+	bool sent = false, rwnd_limited = false;
 	struct sk_buff *skb;
-	bool sent = false;
 
 	/*
 	 * A closed sock keeps what the user queued until close(), but sends
@@ -1339,8 +1384,10 @@ void __estp_push(struct sock *sk, int nonagle)
 		/* Built for a larger MSS than the path now takes (review C2). */
 		if (estp_fit_mss(sk, skb))
 			break;
-		if (estp_after(ESTP_SKB_CB(skb)->end_seq, esk->snd_una + esk->snd_wnd))
+		if (estp_after(ESTP_SKB_CB(skb)->end_seq, esk->snd_una + esk->snd_wnd)) {
+			rwnd_limited = true;
 			break;
+		}
 		/* Nagle holds the queue's last segment only (tcp_write_xmit). */
 		if (!estp_nagle_test(sk, skb,
 				     skb_queue_is_last(&sk->sk_write_queue, skb) ?
@@ -1350,6 +1397,18 @@ void __estp_push(struct sock *sk, int nonagle)
 			break;
 		sent = true;
 	}
+	if (rwnd_limited)
+		estp_chrono_start(sk, ESTP_CHRONO_RWND_LIMITED);
+	else
+		estp_chrono_stop(sk, ESTP_CHRONO_RWND_LIMITED);
+	/*
+	 * All sent, the window and cwnd not the limit, and a writer waits
+	 * for room: the send buffer is (tcp_cwnd_validate()).
+	 */
+	if (sent && !esk->cwnd_limited && !esk->send_head && sk->sk_socket &&
+	    test_bit(SOCK_NOSPACE, &sk->sk_socket->flags) &&
+	    (1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))
+		estp_chrono_start(sk, ESTP_CHRONO_SNDBUF_LIMITED);
 	if (!esk->send_head && esk->fin_queued && !esk->fin_sent) {
 		estp_send_fin_now(sk);
 		return;

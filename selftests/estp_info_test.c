@@ -318,6 +318,10 @@ static void check_exchange(struct __test_metadata *_metadata, const struct excha
 	EXPECT_LT(0U, c->tcpi_snd_wnd);
 	EXPECT_LT(0U, c->tcpi_rcv_space);
 	EXPECT_LT(0U, c->tcpi_rcv_ssthresh);
+	/* Data waited or flew for a while; neither window nor buffer held it. */
+	EXPECT_LT(0U, c->tcpi_busy_time);
+	EXPECT_EQ(0U, c->tcpi_rwnd_limited);
+	EXPECT_EQ(0U, c->tcpi_sndbuf_limited);
 	EXPECT_GT(60000U, c->tcpi_last_ack_recv);
 	EXPECT_GT(60000U, c->tcpi_last_data_sent);
 	EXPECT_GT(60000U, c->tcpi_last_data_recv);
@@ -446,6 +450,52 @@ TEST_F(info, length)
 	EXPECT_EQ(ENOPROTOOPT, errno);
 }
 
+/*
+ * A receiver that does not read closes its window: the sender's time
+ * limited by it grows, and counts in its busy time.
+ */
+TEST_F(info, rwnd_limited)
+{
+	struct sockaddr_in sin = estp_sin4("127.0.0.1", 0);
+	socklen_t slen = sizeof(sin);
+	int lfd, afd, rcvbuf = 4096, i;
+	static char buf[65536];
+	uint64_t first;
+	struct ti t;
+
+	lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)));
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(lfd, 1));
+	ASSERT_EQ(0, getsockname(lfd, (struct sockaddr *)&sin, &slen));
+	self->fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, connect(self->fd, (struct sockaddr *)&sin, sizeof(sin)));
+	afd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	/* More than the window takes; the rest waits in the send buffer. */
+	ASSERT_EQ((ssize_t)sizeof(buf) / 4,
+		  send(self->fd, buf, sizeof(buf) / 4, MSG_DONTWAIT));
+	for (i = 0; i < 5000; i++) {
+		ASSERT_LT(0, get_info(self->fd, SOL_TCP, &t));
+		if (t.b.tcpi_rwnd_limited)
+			break;
+		poll(NULL, 0, 1);
+	}
+	first = t.b.tcpi_rwnd_limited;
+	EXPECT_LT(0ULL, first);
+	EXPECT_LT(0U, t.b.tcpi_notsent_bytes);
+	/* Still held: the time goes on, busy time with it. */
+	poll(NULL, 0, 20);
+	ASSERT_LT(0, get_info(self->fd, SOL_TCP, &t));
+	EXPECT_LT(first, t.b.tcpi_rwnd_limited);
+	EXPECT_LE(t.b.tcpi_rwnd_limited, t.b.tcpi_busy_time);
+	EXPECT_EQ(0ULL, t.b.tcpi_sndbuf_limited);
+	estp_close_abort(&afd);
+	close(lfd);
+}
+
 /* The raw peer's ports for "rto". */
 #define R_PORT		4242
 #define R_LPORT		20242
@@ -534,6 +584,8 @@ TEST_F(info, rto)
 	EXPECT_EQ(1U, t.b.tcpi_delivered);	/* the SYN-ACK */
 	EXPECT_LT(0U, t.b.tcpi_rtt);
 	EXPECT_LE(200000U, t.b.tcpi_rto);
+	/* Busy since the send, at least the RTO ago. */
+	EXPECT_LE(200000ULL, t.b.tcpi_busy_time);
 	if (len >= TI_LEN_612) {
 		EXPECT_EQ(1, t.total_rto);
 		EXPECT_EQ(1, t.total_rto_recoveries);
