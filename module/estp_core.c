@@ -8,11 +8,14 @@
  */
 #include <linux/sched/signal.h>
 #include <linux/sockios.h>
+#include <linux/inet_diag.h>
+#include <linux/tcp.h>
 #include <asm/ioctls.h>
 #include <net/ip.h>
 #include <net/sock.h>
 
 #include "estp.h"
+#include "estp_ecn.h"
 
 /**
  * estp_set_state - change sk's state (tcp_set_state)
@@ -82,7 +85,6 @@ void estp_reset_stream_state(struct sock *sk)
 	esk->rack_rtt_us = 0;
 	esk->reord_seen = 0;
 	esk->fack = 0;
-	esk->min_rtt_us = 0;
 	esk->reo_wnd_steps = 1;
 	esk->reo_wnd_persist = 0;
 	esk->rack_dsack_seen = 0;
@@ -91,7 +93,6 @@ void estp_reset_stream_state(struct sock *sk)
 	esk->undo_tsval = 0;
 	esk->undo_marker = 0;
 	esk->undo_retrans = -1;
-	esk->total_retrans = 0;
 	esk->dsack_dups = 0;
 	esk->frto = 0;
 	esk->dsack = 0;
@@ -99,6 +100,28 @@ void estp_reset_stream_state(struct sock *sk)
 	esk->dupacks = 0;
 	esk->num_sacks = 0;
 	WRITE_ONCE(esk->urg_data, 0);
+	/* TCP_INFO's counters (tcp_disconnect() zeroes its namesakes). */
+	esk->advmss = 0;
+	esk->pmtu_cookie = 0;
+	esk->lsndtime = 0;
+	WRITE_ONCE(esk->segs_in, 0);
+	WRITE_ONCE(esk->data_segs_in, 0);
+	esk->segs_out = 0;
+	esk->data_segs_out = 0;
+	esk->total_retrans = 0;
+	esk->delivered = 0;
+	esk->rcv_ooopack = 0;
+	esk->total_rto = 0;
+	esk->total_rto_recoveries = 0;
+	esk->total_rto_time = 0;
+	esk->rto_stamp = 0;
+	esk->bytes_acked = 0;
+	esk->bytes_received = 0;
+	esk->bytes_sent = 0;
+	esk->bytes_retrans = 0;
+	minmax_reset(&esk->rtt_min, jiffies, ~0U);
+	esk->chrono_type = ESTP_CHRONO_UNSPEC;
+	memset(esk->chrono_stat, 0, sizeof(esk->chrono_stat));
 }
 
 /**
@@ -302,8 +325,11 @@ void estp_check_space(struct sock *sk)
 {
 	/* Pairs with the barrier in estp_poll() after it sets the bit. */
 	smp_mb();
-	if (sk->sk_socket && test_bit(SOCK_NOSPACE, &sk->sk_socket->flags))
+	if (sk->sk_socket && test_bit(SOCK_NOSPACE, &sk->sk_socket->flags)) {
 		sk->sk_write_space(sk);
+		if (!test_bit(SOCK_NOSPACE, &sk->sk_socket->flags))
+			estp_chrono_stop(sk, ESTP_CHRONO_SNDBUF_LIMITED);
+	}
 }
 
 /**
@@ -328,6 +354,7 @@ int estp_init_sock(struct sock *sk)
 	esk->snd_cwnd_clamp = ~0U;
 	esk->reordering = READ_ONCE(estp_pernet(sock_net(sk))->reordering);
 	esk->reo_wnd_steps = 1;
+	minmax_reset(&esk->rtt_min, jiffies, ~0U);	/* no sample: ~0U, as TCP */
 	/* Takes a reference on the algorithm's module, until destroy. */
 	estp_assign_congestion_control(sk);
 	esk->af_ops = &estp_ipv4_specific;
@@ -891,8 +918,10 @@ static void estp_queue_skb(struct sock *sk, struct sk_buff *skb)
 	ESTP_SKB_CB(skb)->end_seq = esk->write_seq;
 	__skb_queue_tail(&sk->sk_write_queue, skb);
 	estp_wmem_charge(sk, skb->truesize);
-	if (!esk->send_head)
+	if (!esk->send_head) {
 		esk->send_head = skb;
+		estp_chrono_start(sk, ESTP_CHRONO_BUSY);
+	}
 	/* A forced push covers what was queued before it only. */
 	esk->nonagle &= ~ESTP_NAGLE_PUSH;
 }
@@ -962,6 +991,7 @@ static void estp_remove_empty_skb(struct sock *sk)
 		esk->send_head = NULL;
 	__skb_unlink(skb, &sk->sk_write_queue);
 	estp_wmem_free_skb(sk, skb);
+	estp_chrono_stop(sk, ESTP_CHRONO_BUSY);
 }
 
 /*
@@ -1162,6 +1192,7 @@ void estp_write_queue_purge(struct sock *sk)
 	estp_sk(sk)->retrans_out = 0;
 	estp_sk(sk)->sacked_out = 0;
 	estp_sk(sk)->dupacks = 0;
+	estp_chrono_stop(sk, ESTP_CHRONO_BUSY);
 }
 
 /**
@@ -1615,6 +1646,181 @@ int estp_setsockopt(struct sock *sk, int level, int optname,
 	return err;
 }
 
+/* A pacing rate as TCP_INFO gives it: ~0ULL for "none" (~0UL). */
+static u64 estp_info_rate(unsigned long rate)
+{
+	return rate != ~0UL ? rate : ~0ULL;
+}
+
+/* The chronographs in µs, busy time their sum (tcp_get_info_chrono_stats). */
+static void estp_info_chrono(const struct estp_sock *esk, struct tcp_info *info)
+{
+	u64 us[ARRAY_SIZE(esk->chrono_stat)], total = 0;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(us); i++) {
+		u32 j = esk->chrono_stat[i];
+
+		if (esk->chrono_type == i + 1)
+			j += (u32)jiffies - esk->chrono_start;
+		us[i] = (u64)jiffies_to_usecs(1) * j;
+		total += us[i];
+	}
+	info->tcpi_busy_time = total;
+	info->tcpi_rwnd_limited = us[ESTP_CHRONO_RWND_LIMITED - 1];
+	info->tcpi_sndbuf_limited = us[ESTP_CHRONO_SNDBUF_LIMITED - 1];
+}
+
+/**
+ * estp_get_info - fill struct tcp_info from an ESTP sock (tcp_get_info)
+ * @sk: the socket, a full one in any state; not locked by the caller
+ * @info: filled whole: every field TCP has and ESTP keeps, with TCP's
+ *	meaning and units; zero where ESTP keeps nothing behind a field
+ *
+ * For TCP_INFO and inet_diag's INET_DIAG_INFO.  The struct is the one of
+ * the kernel built against (compat.h), so its size is the running
+ * kernel's TCP's.  A listener reports, as TCP's does, its accept queue's
+ * length in tcpi_unacked and its backlog in tcpi_sacked, read without the
+ * socket lock; any other sock is read under lock_sock_fast(), which the
+ * receive path and the timers hold while they change it.
+ *
+ * ESTP keeps no pacing rate (tcpi_pacing_rate and tcpi_max_pacing_rate are
+ * the socket's, ~0 unless SO_MAX_PACING_RATE set one), no delivery-rate
+ * samples, no busy/rwnd/sndbuf-limited chronographs, no D-SACK, no Fast
+ * Open and no AccECN: their fields are 0.
+ */
+void estp_get_info(struct sock *sk, struct tcp_info *info)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	bool slow;
+	u32 now;
+
+	memset(info, 0, sizeof(*info));
+	info->tcpi_state = inet_sk_state_load(sk);
+	info->tcpi_pacing_rate = estp_info_rate(READ_ONCE(sk->sk_pacing_rate));
+	info->tcpi_max_pacing_rate = estp_info_rate(READ_ONCE(sk->sk_max_pacing_rate));
+	info->tcpi_reordering = esk->reordering;
+	info->tcpi_snd_cwnd = READ_ONCE(esk->snd_cwnd);
+	if (info->tcpi_state == TCP_LISTEN) {
+		info->tcpi_unacked = READ_ONCE(sk->sk_ack_backlog);
+		info->tcpi_sacked = READ_ONCE(sk->sk_max_ack_backlog);
+		return;
+	}
+
+	slow = lock_sock_fast(sk);
+	info->tcpi_ca_state = esk->ca_state;
+	info->tcpi_retransmits = esk->retransmits;
+	info->tcpi_probes = esk->probes_out;
+	/* ESTP's backoff is its timeout count (estp_rto_backoff()). */
+	info->tcpi_backoff = esk->retransmits;
+	if (esk->tstamp_ok)
+		info->tcpi_options |= TCPI_OPT_TIMESTAMPS;
+	if (esk->sack_ok)
+		info->tcpi_options |= TCPI_OPT_SACK;
+	if (esk->wscale_ok) {
+		info->tcpi_options |= TCPI_OPT_WSCALE;
+		info->tcpi_snd_wscale = esk->snd_wscale;
+		info->tcpi_rcv_wscale = esk->rcv_wscale;
+	}
+	if (esk->ecn_flags & ESTP_ECN_OK)
+		info->tcpi_options |= TCPI_OPT_ECN;
+	if (esk->ecn_flags & ESTP_ECN_SEEN)
+		info->tcpi_options |= TCPI_OPT_ECN_SEEN;
+
+	info->tcpi_rto = jiffies_to_usecs(esk->rto);
+	info->tcpi_ato = jiffies_to_usecs(min_t(u32, esk->ack_ato, ESTP_DELACK_MAX));
+	/* TCP's mss_cache is held to half the largest window; ESTP's is not. */
+	info->tcpi_snd_mss = estp_size_goal(esk);
+	info->tcpi_rcv_mss = esk->rcv_mss;
+	info->tcpi_unacked = esk->packets_out;
+	info->tcpi_sacked = esk->sacked_out;
+	info->tcpi_lost = esk->lost_out;
+	info->tcpi_retrans = esk->retrans_out;
+
+	now = jiffies;
+	info->tcpi_last_data_sent = jiffies_to_msecs(now - esk->lsndtime);
+	info->tcpi_last_data_recv = jiffies_to_msecs(now - esk->ack_lrcvtime);
+	info->tcpi_last_ack_recv = jiffies_to_msecs(now - esk->rcv_tstamp);
+
+	info->tcpi_pmtu = esk->pmtu_cookie;
+	info->tcpi_rcv_ssthresh = esk->rcv_ssthresh;
+	info->tcpi_rtt = esk->srtt_us >> 3;
+	info->tcpi_rttvar = esk->mdev_us >> 2;
+	info->tcpi_snd_ssthresh = esk->snd_ssthresh;
+	info->tcpi_advmss = esk->advmss;
+	info->tcpi_rcv_rtt = esk->rcv_rtt_us;	/* kept unscaled */
+	info->tcpi_rcv_space = esk->rcvq_space;
+	info->tcpi_total_retrans = esk->total_retrans;
+
+	estp_info_chrono(esk, info);
+	info->tcpi_bytes_acked = esk->bytes_acked;
+	info->tcpi_bytes_received = esk->bytes_received;
+	info->tcpi_notsent_bytes = max_t(int, 0, esk->write_seq - esk->snd_nxt);
+	info->tcpi_segs_out = esk->segs_out;
+	info->tcpi_segs_in = READ_ONCE(esk->segs_in);
+	info->tcpi_data_segs_in = READ_ONCE(esk->data_segs_in);
+	info->tcpi_min_rtt = minmax_get(&esk->rtt_min);
+	info->tcpi_data_segs_out = esk->data_segs_out;
+	info->tcpi_delivered = esk->delivered;
+	info->tcpi_bytes_sent = esk->bytes_sent;
+	info->tcpi_bytes_retrans = esk->bytes_retrans;
+	info->tcpi_rcv_ooopack = esk->rcv_ooopack;
+	info->tcpi_dsack_dups = esk->dsack_dups;
+	info->tcpi_reord_seen = esk->reord_seen;
+	info->tcpi_snd_wnd = esk->snd_wnd;
+#if ESTP_TCPI_RCV_WND
+	info->tcpi_rcv_wnd = esk->rcv_wnd;
+#endif
+#if ESTP_TCPI_TOTAL_RTO
+	info->tcpi_total_rto = esk->total_rto;
+	info->tcpi_total_rto_recoveries = esk->total_rto_recoveries;
+	info->tcpi_total_rto_time = esk->total_rto_time;
+	if (esk->rto_stamp)
+		info->tcpi_total_rto_time += estp_clock_ms() - esk->rto_stamp;
+#endif
+#if ESTP_TCPI_ECN_MODE
+	if (esk->ecn_flags & ESTP_ECN_OK)
+		info->tcpi_ecn_mode = TCPI_ECN_MODE_RFC3168;
+#endif
+	unlock_sock_fast(sk, slow);
+}
+
+/*
+ * TCP_INFO and TCP_CC_INFO (do_tcp_getsockopt's): as much of the answer
+ * as @len asks for, that length written back, as TCP's.
+ */
+static int estp_getsockopt_info(struct sock *sk, int optname, char __user *optval,
+				int __user *optlen, unsigned int len)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	union tcp_cc_info cc_info;
+	struct tcp_info info;
+	const void *from;
+	size_t sz = 0;
+	int attr;
+
+	if (optname == ESTP_INFO) {
+		estp_get_info(sk, &info);
+		from = &info;
+		sz = sizeof(info);
+	} else {
+		/*
+		 * The lock keeps ca_ops and the reference the sock holds on
+		 * its module (estp_cong.c); TCP's algorithms other than
+		 * Vegas, DCTCP and BBR have no get_info: 0 bytes.
+		 */
+		lock_sock(sk);
+		if (esk->ca_ops->get_info)
+			sz = esk->ca_ops->get_info(sk, ~0U, &attr, &cc_info);
+		release_sock(sk);
+		from = &cc_info;
+	}
+	len = min_t(unsigned int, len, sz);
+	if (put_user(len, optlen) || copy_to_user(optval, from, len))
+		return -EFAULT;
+	return 0;
+}
+
 /**
  * estp_getsockopt - proto->getsockopt for levels other than SOL_SOCKET
  *	(do_tcp_getsockopt)
@@ -1639,6 +1845,8 @@ int estp_getsockopt(struct sock *sk, int level, int optname,
 		return -EFAULT;
 	if (len < 0)
 		return -EINVAL;
+	if (optname == ESTP_INFO || optname == ESTP_CC_INFO)
+		return estp_getsockopt_info(sk, optname, optval, optlen, len);
 	if (optname == ESTP_CONGESTION) {
 		/* At most ESTP_CA_NAME_MAX bytes, NUL padding included, as TCP. */
 		char name[ESTP_CA_NAME_MAX] = "";

@@ -193,39 +193,68 @@ static void estp_set_rto(struct estp_sock *esk)
 	esk->rto = clamp_t(unsigned long, rto, ESTP_RTO_MIN, ESTP_RTO_MAX);
 }
 
+/*
+ * The least RTT of the last @win jiffies, Kathleen Nichols' windowed
+ * minimum as TCP keeps it (lib/win_minmax.c, which 6.1 does not export):
+ * the best sample, and the best of the window's later quarter and half,
+ * so that when the best ages out a recent one takes its place.
+ */
+static void estp_min_rtt_update(struct minmax *m, u32 win, u32 now, u32 rtt)
+{
+	struct minmax_sample val = { .t = now, .v = rtt };
+	u32 age;
+
+	if (rtt <= m->s[0].v || now - m->s[2].t > win) {
+		m->s[0] = val;
+		m->s[1] = val;
+		m->s[2] = val;
+		return;
+	}
+	if (rtt <= m->s[1].v)
+		m->s[1] = val;
+	if (rtt <= m->s[2].v)
+		m->s[2] = val;
+
+	age = now - m->s[0].t;
+	if (age > win) {
+		/* The best is too old: the next ones move up. */
+		m->s[0] = m->s[1];
+		m->s[1] = m->s[2];
+		m->s[2] = val;
+		if (now - m->s[0].t > win) {
+			m->s[0] = m->s[1];
+			m->s[1] = m->s[2];
+		}
+	} else if (m->s[1].t == m->s[0].t && age > win / 4) {
+		m->s[1] = val;
+		m->s[2] = val;
+	} else if (m->s[2].t == m->s[1].t && age > win / 2) {
+		m->s[2] = val;
+	}
+}
+
 /**
  * estp_rtt_sample - an RTT measurement, from a segment never sent twice
  *	(tcp_ack_update_rtt)
  * @sk: the socket, locked or owned by the receive path
  * @rtt_us: the measurement; negative ones (a clock gone backwards) are ignored
  */
-/*
- * The least RTT of the last net.estp.min_rtt_wlen seconds (tcp_update_rtt_min),
- * the path's own delay without queues: RACK's reordering window is sized
- * from it.  A sample older than the window gives way to the next one.
- */
-static void estp_update_rtt_min(struct sock *sk, long rtt_us)
-{
-	struct estp_sock *esk = estp_sk(sk);
-	u32 rtt = max_t(long, rtt_us, 1);
-	unsigned long wlen = READ_ONCE(estp_pernet(sock_net(sk))->min_rtt_wlen) * HZ;
-
-	if (!esk->min_rtt_us || rtt <= esk->min_rtt_us ||
-	    time_after(jiffies, esk->min_rtt_stamp + wlen)) {
-		esk->min_rtt_us = rtt;
-		esk->min_rtt_stamp = jiffies;
-	}
-}
-
 void estp_rtt_sample(struct sock *sk, long rtt_us)
 {
 	struct estp_sock *esk = estp_sk(sk);
+	u32 wlen = READ_ONCE(estp_pernet(sock_net(sk))->min_rtt_wlen) * HZ;
 
 	if (rtt_us < 0)
 		return;
+	/*
+	 * The least RTT of the last net.estp.min_rtt_wlen seconds, the path's
+	 * own delay without queues (tcp_update_rtt_min): TCP_INFO's
+	 * tcpi_min_rtt, and what RACK's reordering window is sized from.
+	 */
+	estp_min_rtt_update(&esk->rtt_min, wlen, jiffies,
+			    min_t(long, rtt_us, U32_MAX) ? : jiffies_to_usecs(1));
 	estp_rtt_estimator(esk, min_t(long, rtt_us, U32_MAX >> 3));
 	estp_set_rto(esk);
-	estp_update_rtt_min(sk, rtt_us);
 }
 
 /*
@@ -278,6 +307,9 @@ void estp_init_transfer(struct sock *sk)
 	if (!dst && !esk->af_ops->rebuild_header(sk))
 		dst = __sk_dst_get(sk);
 	estp_sync_mss(sk, dst ? dst_mtu(dst) : IPV4_MIN_MTU);
+	/* What we announced, less the room of timestamps (tp->advmss). */
+	esk->advmss = estp_advertised_mss(sk) -
+		      (esk->tstamp_ok ? ESTP_OPTLEN_TS_ALIGNED : 0);
 	/* tcp_initialize_rcv_mss: a guess of the peer's segments. */
 	esk->rcv_mss = clamp_t(u32, min3((u32)esk->mss_cache, esk->rcv_wnd / 2,
 					 (u32)ESTP_MSS_DEFAULT), 88, ESTP_MSS_DEFAULT);
@@ -301,6 +333,8 @@ void estp_init_transfer(struct sock *sk)
 	esk->snd_ssthresh = ESTP_INFINITE_SSTHRESH;
 	esk->prior_cwnd = esk->snd_cwnd;
 	esk->cwnd_limited = 0;
+	/* A handshake resent on timeouts ends its episode here. */
+	estp_rto_episode_end(esk);
 	esk->ca_state = ESTP_CA_OPEN;
 	estp_init_congestion_control(sk);
 	estp_sndbuf_expand(sk);
@@ -373,7 +407,9 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		esk->copied_seq = esk->rcv_nxt;
 		/* Our SYN's window now counts from the peer's ISN. */
 		esk->rcv_wup = esk->rcv_nxt;
-		esk->snd_una = ntohl(th->ack_seq);
+		/* Our SYN is acknowledged: one byte, one segment delivered. */
+		estp_snd_una_update(esk, ntohl(th->ack_seq));
+		esk->delivered++;
 		esk->snd_up = esk->snd_una;
 		esk->syn_unacked = 0;
 		/* RFC 7323 2.2: a SYN's window is never scaled. */
@@ -411,7 +447,7 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 /* The peer's FIN, in order (tcp_fin). */
 static void estp_fin(struct sock *sk)
 {
-	estp_sk(sk)->rcv_nxt++;
+	estp_rcv_nxt_update(estp_sk(sk), estp_sk(sk)->rcv_nxt + 1);
 	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
 	sock_set_flag(sk, SOCK_DONE);
 
@@ -459,6 +495,7 @@ static int estp_fin_acked(struct sock *sk, u32 seq, u32 len, bool fin)
 {
 	struct estp_sock *esk = estp_sk(sk);
 
+	esk->delivered++;	/* the FIN, off the write queue in ESTP */
 	esk->retransmits = 0;
 	esk->retrans_stamp = 0;
 	esk->early_timer = 0;
@@ -568,7 +605,7 @@ static void estp_rack_advance(struct estp_sock *esk, const struct estp_skb_cb *c
 	u32 rtt = min_t(u64, now - cb->tx_us, U32_MAX);
 
 	st->last_tx_us = max(st->last_tx_us, cb->tx_us);
-	if (cb->sacked & ESTP_CB_EVER_RETRANS && rtt < esk->min_rtt_us)
+	if (cb->sacked & ESTP_CB_EVER_RETRANS && rtt < minmax_get(&esk->rtt_min))
 		return;
 	if (cb->tx_us > esk->rack_xmit_us ||
 	    (cb->tx_us == esk->rack_xmit_us && estp_after(cb->end_seq, esk->rack_end_seq))) {
@@ -611,10 +648,12 @@ static void estp_clean_rtx_queue(struct sock *sk, u32 ack,
 			esk->lost_out--;
 		if (cb->sacked & ESTP_CB_RETRANS)
 			esk->retrans_out--;
-		if (cb->sacked & ESTP_CB_SACKED)
+		if (cb->sacked & ESTP_CB_SACKED) {
 			esk->sacked_out--;
-		else
+		} else {
 			estp_rack_advance(esk, cb, st);
+			esk->delivered++;	/* a SACKed one was counted then */
+		}
 		/* An original the ACK reaches below what was SACKed came late. */
 		if (!(cb->sacked & (ESTP_CB_SACKED | ESTP_CB_EVER_RETRANS)) &&
 		    estp_before(cb->seq, st->reord))
@@ -624,6 +663,9 @@ static void estp_clean_rtx_queue(struct sock *sk, u32 ack,
 		__skb_unlink(skb, &sk->sk_write_queue);
 		estp_wmem_free_skb(sk, skb);
 	}
+	/* Nothing left in flight: busy no more unless data waits. */
+	if (!skb || skb == esk->send_head)
+		estp_chrono_stop(sk, ESTP_CHRONO_BUSY);
 	if (first_tx && !retrans_acked) {
 		sample->rtt_us = min_t(u64, estp_clock_us() - first_tx, S32_MAX);
 		estp_rtt_sample(sk, sample->rtt_us);
@@ -926,7 +968,7 @@ static void estp_arm_early_timer(struct sock *sk, u8 kind, unsigned long when)
 static u32 estp_rack_reo_wnd(const struct sock *sk)
 {
 	const struct estp_sock *esk = estp_sk(sk);
-	u32 min_rtt = esk->min_rtt_us ? : ~0U;
+	u32 min_rtt = minmax_get(&esk->rtt_min);	/* ~0U: no sample yet */
 
 	if (!esk->reord_seen && (esk->ca_state >= ESTP_CA_RECOVERY ||
 				 esk->sacked_out >= esk->reordering))
@@ -1144,6 +1186,7 @@ static void estp_sacktag(struct sock *sk, const struct estp_options_received *op
 			esk->sacked_out++;
 			st->sacked++;
 			st->flag |= ESTP_AF_DATA_SACKED;
+			esk->delivered++;
 		}
 	}
 }
@@ -2068,6 +2111,8 @@ static void estp_data_queue_ofo(struct sock *sk, struct sk_buff *skb, u32 seq,
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OFODROP);
 		return;
 	}
+	/* Duplicates included, as tcp_data_queue_ofo() counts them. */
+	esk->rcv_ooopack++;
 	while (*p) {
 		const struct estp_skb_cb *q = ESTP_SKB_CB(rb_to_skb(*p));
 
@@ -2119,7 +2164,7 @@ static bool estp_ofo_queue(struct sock *sk)
 		    pskb_pull(skb, esk->rcv_nxt - cb->seq)) {
 			cb->seq = esk->rcv_nxt;
 			__skb_queue_tail(&sk->sk_receive_queue, skb);
-			WRITE_ONCE(esk->rcv_nxt, cb->end_seq);
+			estp_rcv_nxt_update(esk, cb->end_seq);
 		} else {
 			/* Old by now, or no memory to trim it: it comes again. */
 			fin = fin && cb->end_seq == esk->rcv_nxt;
@@ -2297,7 +2342,7 @@ static int estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 le
 	ESTP_SKB_CB(skb)->seq = esk->rcv_nxt;
 	ESTP_SKB_CB(skb)->end_seq = seq + len;
 	__skb_queue_tail(&sk->sk_receive_queue, skb);
-	WRITE_ONCE(esk->rcv_nxt, seq + len);
+	estp_rcv_nxt_update(esk, seq + len);
 	esk->ack_pending |= ESTP_ACK_SCHED;
 	estp_event_data_recv(sk, len, psh);
 	estp_ecn_check_ce(sk, skb);
@@ -2540,6 +2585,7 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		ofo = true;
 	if (sk->sk_state == TCP_SYN_RECV) {
 		estp_snd_una_update(esk, ack);
+		esk->delivered++;	/* the SYN-ACK, as tcp_rcv_state_process() */
 		esk->syn_unacked = 0;
 		esk->snd_wnd = ntohs(th->window) << esk->snd_wscale;
 		/* The segment size is held to half of it (estp_size_goal()). */

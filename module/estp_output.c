@@ -121,11 +121,14 @@ static u16 estp_mss_for_mtu(unsigned int mtu)
 	       sizeof(struct estphdr);
 }
 
-/*
- * The MSS a connecting sock announces: from its cached route, clamped by
- * ESTP_MAXSEG.
+/**
+ * estp_advertised_mss - the MSS a sock announces: from its cached route,
+ *	clamped by ESTP_MAXSEG (tcp_mss_clamp(tcp_dst_advmss()))
+ * @sk: the socket
+ *
+ * Return: the MSS, the timestamps option's room not taken off.
  */
-static u16 estp_advertised_mss(struct sock *sk)
+u16 estp_advertised_mss(struct sock *sk)
 {
 	const struct dst_entry *dst = __sk_dst_get(sk);
 	u16 user_mss = READ_ONCE(estp_sk(sk)->user_mss);
@@ -402,6 +405,13 @@ static int estp_transmit_skb(struct sock *sk, struct sk_buff *skb, u32 seq,
 			       sizeof(struct inet6_skb_parm)));
 	/* Fault-point tests of estp_transmit_data() check that it holds. */
 	WARN_ON_ONCE(IPCB(skb)->opt.optlen);
+	/* Counted whether IP takes it or not, as __tcp_transmit_skb(). */
+	if (len) {
+		esk->lsndtime = jiffies;	/* tcp_event_data_sent */
+		WRITE_ONCE(esk->data_segs_out, esk->data_segs_out + 1);
+		WRITE_ONCE(esk->bytes_sent, esk->bytes_sent + len);
+	}
+	esk->segs_out++;
 	err = esk->af_ops->queue_xmit(sk, skb, &inet->cork.fl);
 	if (!err)
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OUTSEGS);
@@ -569,6 +579,7 @@ void estp_sync_mss(struct sock *sk, u32 pmtu)
 	if (estp_tstamp_room(sk))
 		mss -= ESTP_OPTLEN_TS_ALIGNED;
 	WRITE_ONCE(esk->mss_cache, mss);
+	esk->pmtu_cookie = pmtu;	/* icsk_pmtu_cookie, for TCP_INFO */
 }
 
 /**
@@ -1138,11 +1149,11 @@ int estp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 	if (err)
 		return err;
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RETRANSSEGS);
+	estp_count_retrans(estp_sk(sk), skb->len);
 	/* The user timeout and retries2 count from the first resend. */
 	if (!estp_sk(sk)->retrans_stamp)
 		estp_sk(sk)->retrans_stamp = jiffies ? : 1;
 	/* A D-SACK of each resend of the episode may prove it spurious. */
-	estp_sk(sk)->total_retrans++;
 	if (estp_sk(sk)->undo_retrans < 0)
 		estp_sk(sk)->undo_retrans = 0;
 	estp_sk(sk)->undo_retrans++;
@@ -1311,6 +1322,51 @@ static int estp_send_new_segment(struct sock *sk, struct sk_buff *skb)
 	return 0;
 }
 
+/* Close the current chronograph's interval and start @type's. */
+static void estp_chrono_set(struct estp_sock *esk, enum estp_chrono type)
+{
+	u32 now = jiffies;
+
+	if (esk->chrono_type > ESTP_CHRONO_UNSPEC)
+		esk->chrono_stat[esk->chrono_type - 1] += now - esk->chrono_start;
+	esk->chrono_start = now;
+	esk->chrono_type = type;
+}
+
+/**
+ * estp_chrono_start - what holds sending back became @type, if that is
+ *	more interesting than the current one (tcp_chrono_start)
+ * @sk: the socket, locked or owned
+ * @type: ESTP_CHRONO_*
+ *
+ * TCP_INFO's tcpi_busy_time, tcpi_rwnd_limited and tcpi_sndbuf_limited.
+ */
+void estp_chrono_start(struct sock *sk, enum estp_chrono type)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (type > esk->chrono_type)
+		estp_chrono_set(esk, type);
+}
+
+/**
+ * estp_chrono_stop - @type no longer holds sending back (tcp_chrono_stop)
+ * @sk: the socket, locked or owned
+ * @type: ESTP_CHRONO_*
+ *
+ * With nothing queued every chronograph stops; else the current one, if
+ * it is @type, gives way to "busy".
+ */
+void estp_chrono_stop(struct sock *sk, enum estp_chrono type)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (skb_queue_empty(&sk->sk_write_queue))
+		estp_chrono_set(esk, ESTP_CHRONO_UNSPEC);
+	else if (type == esk->chrono_type)
+		estp_chrono_set(esk, ESTP_CHRONO_BUSY);
+}
+
 /**
  * estp_push - send what the windows let go (tcp_write_xmit)
  * @sk: the socket, locked or owned by the receive path or a timer
@@ -1334,8 +1390,8 @@ void estp_push(struct sock *sk)
 void __estp_push(struct sock *sk, int nonagle)
 {
 	struct estp_sock *esk = estp_sk(sk);
+	bool sent = false, rwnd_limited = false;
 	struct sk_buff *skb;
-	bool sent = false;
 
 	/*
 	 * A closed sock keeps what the user queued until close(), but sends
@@ -1352,8 +1408,10 @@ void __estp_push(struct sock *sk, int nonagle)
 		/* Built for a larger MSS than the path now takes (review C2). */
 		if (estp_fit_mss(sk, skb))
 			break;
-		if (estp_after(ESTP_SKB_CB(skb)->end_seq, esk->snd_una + esk->snd_wnd))
+		if (estp_after(ESTP_SKB_CB(skb)->end_seq, esk->snd_una + esk->snd_wnd)) {
+			rwnd_limited = true;
 			break;
+		}
 		/* Nagle holds the queue's last segment only (tcp_write_xmit). */
 		if (!estp_nagle_test(sk, skb,
 				     skb_queue_is_last(&sk->sk_write_queue, skb) ?
@@ -1363,6 +1421,18 @@ void __estp_push(struct sock *sk, int nonagle)
 			break;
 		sent = true;
 	}
+	if (rwnd_limited)
+		estp_chrono_start(sk, ESTP_CHRONO_RWND_LIMITED);
+	else
+		estp_chrono_stop(sk, ESTP_CHRONO_RWND_LIMITED);
+	/*
+	 * All sent, the window and cwnd not the limit, and a writer waits
+	 * for room: the send buffer is (tcp_cwnd_validate()).
+	 */
+	if (sent && !esk->cwnd_limited && !esk->send_head && sk->sk_socket &&
+	    test_bit(SOCK_NOSPACE, &sk->sk_socket->flags) &&
+	    (1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))
+		estp_chrono_start(sk, ESTP_CHRONO_SNDBUF_LIMITED);
 	if (!esk->send_head && esk->fin_queued && !esk->fin_sent) {
 		estp_send_fin_now(sk);
 		return;
@@ -1402,8 +1472,10 @@ void estp_send_fin(struct sock *sk)
  */
 void estp_retransmit_fin(struct sock *sk)
 {
-	if (!estp_xmit_fin(sk))
+	if (!estp_xmit_fin(sk)) {
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RETRANSSEGS);
+		estp_count_retrans(estp_sk(sk), 0);
+	}
 }
 
 /**
