@@ -789,7 +789,7 @@ enum estp_mib_field {
 	ESTP_MIB_RCVQDROP,	/* in-order data dropped: receive buffer full */
 	ESTP_MIB_OFODROP,	/* out-of-order data dropped: no room */
 	ESTP_MIB_OFOQUEUE,	/* out-of-order segments queued */
-	ESTP_MIB_FASTRETRANS,	/* fast retransmits (three dupACKs) */
+	ESTP_MIB_FASTRETRANS,	/* segments resent outside Loss (TCPFastRetrans) */
 	ESTP_MIB_MEMORYPRESSURES, /* times the protocol entered memory pressure */
 	ESTP_MIB_SACKRECOVERY,	/* recoveries entered with SACK */
 	ESTP_MIB_PAWSESTAB,	/* segments dropped by PAWS (RFC 7323 5) */
@@ -828,6 +828,8 @@ enum estp_mib_field {
 	ESTP_MIB_SACKREORDER,	/* reordering found by SACK (TCPSACKReorder) */
 	ESTP_MIB_TSREORDER,	/* reordering found by a timestamp (TCPTSReorder) */
 	ESTP_MIB_LOSSPROBERECOVERY, /* losses a loss probe repaired */
+	ESTP_MIB_SLOWSTARTRETRANS, /* segments resent in Loss, after the first */
+	ESTP_MIB_RENORECOVERY,	/* recoveries without SACK (TCPRenoRecovery) */
 	__ESTP_MIB_MAX
 };
 

@@ -1064,7 +1064,7 @@ int estp_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 {
 	struct sock *sk = sock->sk;
 	struct estp_sock *esk = estp_sk(sk);
-	int flags = msg->msg_flags, copied = 0, err;
+	int flags = msg->msg_flags, copied = 0, process_backlog = 0, err;
 	long timeo;
 
 	lock_sock(sk);
@@ -1095,9 +1095,22 @@ int estp_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 			/* ESTP_NOTSENT_LOWAT holds back new segments only, as TCP. */
 			if (!estp_notsent_free(sk, 0))
 				goto wait_for_space;
+			/*
+			 * A long write holds the socket: every 16 segments, the
+			 * ACKs queued meanwhile are taken, as tcp_sendmsg_locked()
+			 * does, or RACK would judge their SACKs late and the
+			 * backlog could overflow.  Then look again: they may
+			 * have changed the state and the segment size.
+			 */
+			if (unlikely(process_backlog >= 16)) {
+				process_backlog = 0;
+				if (sk_flush_backlog(sk))
+					continue;
+			}
 			skb = estp_alloc_data_skb(sk);
 			if (!skb)
 				goto wait_for_space;
+			process_backlog++;
 			estp_queue_skb(sk, skb);
 		}
 		copy = min_t(size_t, msg_data_left(msg), goal - skb->len);

@@ -1222,9 +1222,8 @@ static void estp_enter_recovery(struct sock *sk)
 	esk->high_seq = esk->snd_nxt;
 	esk->in_recovery = 1;
 	estp_set_ca_state(sk, ESTP_CA_RECOVERY);
-	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_FASTRETRANS);
-	if (esk->sack_ok)
-		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_SACKRECOVERY);
+	ESTP_INC_STATS(sock_net(sk), esk->sack_ok ? ESTP_MIB_SACKRECOVERY :
+		       ESTP_MIB_RENORECOVERY);
 }
 
 /*

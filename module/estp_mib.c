@@ -71,6 +71,8 @@ static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_SACKREORDER]	= "SACKReorder",
 	[ESTP_MIB_TSREORDER]	= "TSReorder",
 	[ESTP_MIB_LOSSPROBERECOVERY] = "LossProbeRecovery",
+	[ESTP_MIB_SLOWSTARTRETRANS] = "SlowStartRetrans",
+	[ESTP_MIB_RENORECOVERY]	= "RenoRecovery",
 };
 
 static int estp_stat_show(struct seq_file *seq, void *v)

@@ -1186,6 +1186,8 @@ void estp_xmit_retransmit_queue(struct sock *sk)
 			continue;
 		if (estp_retransmit_skb(sk, skb))
 			break;
+		ESTP_INC_STATS(sock_net(sk), esk->ca_state == ESTP_CA_LOSS ?
+			       ESTP_MIB_SLOWSTARTRETRANS : ESTP_MIB_FASTRETRANS);
 		/* The head went again: its RTO counts from now, as TCP's. */
 		if (skb == skb_peek(&sk->sk_write_queue) && esk->early_timer != ESTP_EARLY_REO)
 			estp_reset_xmit_timer(sk);

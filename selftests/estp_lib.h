@@ -490,7 +490,7 @@ static inline long estp_counter(int proto, const char *name)
 		"SpuriousRTOs", "DSACKOldSent", "DSACKOfoSent", "DSACKRecv",
 		"DSACKOfoRecv", "DSACKIgnoredOld", "DSACKIgnoredNoUndo",
 		"DSACKIgnoredDubious", "SACKReorder", "TSReorder",
-		"LossProbeRecovery",
+		"LossProbeRecovery", "SlowStartRetrans", "RenoRecovery",
 	};
 	char tcp_name[64];
 	size_t i;

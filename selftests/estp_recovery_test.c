@@ -320,7 +320,7 @@ TEST_F_TIMEOUT(rec, dsack_sent, 60)
  * Fast retransmit without SACK and PRR (RFC 6937, tcp_cwnd_reduction):
  * ten segments in flight, the first lost.  The first two duplicate ACKs
  * each let a new segment go (Reno's emulated SACK in Disorder, limited
- * transmit), the third resends the first segment (TCPFastRetrans); then
+ * transmit), the third resends the first segment (TCPFastRetrans, TCPRenoRecovery); then
  * Reno's ssthresh is 5 of a prior cwnd of 10, so PRR sends one new
  * segment for every second duplicate ACK, not nothing until the flight
  * has drained to 5 and then one for each.  The ACK of all ends recovery.
@@ -328,6 +328,7 @@ TEST_F_TIMEOUT(rec, dsack_sent, 60)
 TEST_F_TIMEOUT(rec, fast_retransmit_prr, 60)
 {
 	long fr = estp_counter(variant->proto, "FastRetrans");
+	long reno = estp_counter(variant->proto, "RenoRecovery");
 	long rto = estp_counter(variant->proto, "Timeouts");
 	long resent = estp_counter(variant->proto, "RetransSegs");
 
@@ -355,6 +356,7 @@ TEST_F_TIMEOUT(rec, fast_retransmit_prr, 60)
 	ASSERT_EQ(0, r_ack(self, 0, NULL, 0));
 	EXPECT_SEG(13);
 	EXPECT_EQ(fr + 1, estp_counter(variant->proto, "FastRetrans"));
+	EXPECT_EQ(reno + 1, estp_counter(variant->proto, "RenoRecovery"));
 	/* All of it: recovery ends, the rest goes. */
 	ASSERT_EQ(0, r_ack(self, 14 * R_MSS, NULL, 0));
 	drain(_metadata, self, 14, 20);
