@@ -346,8 +346,11 @@ static void estp_finish_connect(struct sock *sk, struct sk_buff *skb)
 	/* The LSM labels the connection from the SYN-ACK. */
 	security_inet_conn_established(sk, skb);
 	estp_set_state(sk, TCP_ESTABLISHED);
+	/* TCP_INFO's last data times count from here, as tcp_finish_connect's. */
+	estp_sk(sk)->ack_lrcvtime = jiffies;
 	estp_clear_xmit_timers(sk);
 	estp_init_transfer(sk);
+	estp_sk(sk)->lsndtime = jiffies;
 	if (!sock_flag(sk, SOCK_DEAD)) {
 		sk->sk_state_change(sk);
 		sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);

@@ -75,6 +75,7 @@ struct sock *estp_create_openreq_child(const struct sock *listener,
 	 */
 	esk->segs_in = 1;
 	esk->lsndtime = jiffies;
+	esk->ack_lrcvtime = jiffies;
 	esk->total_retrans = req->num_retrans;
 	if (req->num_timeout) {
 		esk->total_rto = req->num_timeout;

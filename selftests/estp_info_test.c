@@ -213,6 +213,38 @@ TEST_F(info, fresh)
  * A listener: tcpi_unacked is its accept queue's length, tcpi_sacked its
  * backlog, as TCP aliases them.
  */
+/*
+ * A connection that has moved no data: the last data sent and received
+ * count from the handshake, on both ends (tcp_finish_connect and
+ * tcp_create_openreq_child set lsndtime and lrcvtime), not from boot.
+ */
+TEST_F(info, idle_since_handshake)
+{
+	struct sockaddr_in sin = estp_sin4("127.0.0.1", 0);
+	socklen_t slen = sizeof(sin);
+	struct ti c, a;
+	int cfd, afd;
+
+	self->fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, bind(self->fd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(self->fd, 1));
+	ASSERT_EQ(0, getsockname(self->fd, (struct sockaddr *)&sin, &slen));
+	cfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, cfd);
+	ASSERT_EQ(0, connect(cfd, (struct sockaddr *)&sin, sizeof(sin)));
+	afd = accept(self->fd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	ASSERT_LT(0, get_info(cfd, SOL_TCP, &c));
+	ASSERT_LT(0, get_info(afd, SOL_TCP, &a));
+	EXPECT_GT(60000U, c.b.tcpi_last_data_sent);
+	EXPECT_GT(60000U, c.b.tcpi_last_data_recv);
+	EXPECT_GT(60000U, a.b.tcpi_last_data_sent);
+	EXPECT_GT(60000U, a.b.tcpi_last_data_recv);
+	close(afd);
+	close(cfd);
+}
+
 TEST_F(info, listener)
 {
 	struct sockaddr_in sin = estp_sin4("127.0.0.1", 0);
