@@ -5,7 +5,8 @@
  * and asserts the event's line and its fields (ports, state, reason, the
  * sock cookie).  estp_done is asserted for each of its exits that a test
  * can reach deterministically: reset, last_ack, time_wait, write_err,
- * keepalive, out_of_resources, v4_err and syn_recv_sock.
+ * keepalive, out_of_resources, v4_err and syn_recv_sock.  Where TCP has the
+ * event, the same case for TCP shows its tcp: event printing the same.
  *
  * Each test runs in a netns of its own; a peer is made silent with a netem
  * qdisc dropping everything on the netns's lo, an ICMP error comes from a
@@ -87,18 +88,23 @@ static void trace_close(void)
 	inst[0] = '\0';
 }
 
-/* Enables (1) or disables (0) each estp: event named in @events. */
-static int trace_enable(const char *events, int on)
+/* Enables (1) or disables (0) each event of system @sys named in @events. */
+static int trace_enable_sys(const char *sys, const char *events, int on)
 {
 	char list[256], path[320], *ev, *save = NULL;
 
 	snprintf(list, sizeof(list), "%s", events);
 	for (ev = strtok_r(list, " ", &save); ev; ev = strtok_r(NULL, " ", &save)) {
-		snprintf(path, sizeof(path), "%s/events/estp/%s/enable", inst, ev);
+		snprintf(path, sizeof(path), "%s/events/%s/%s/enable", inst, sys, ev);
 		if (put_file(path, on ? "1" : "0"))
 			return -1;
 	}
 	return 0;
+}
+
+static int trace_enable(const char *events, int on)
+{
+	return trace_enable_sys("estp", events, on);
 }
 
 /* Empties the instance's buffer: the next case sees only its own events. */
@@ -288,16 +294,20 @@ TEST_F(trace, retransmit_skb)
 }
 
 /*
- * A connect to a port nobody listens on: the RST sent for no socket
- * (reversed 4-tuple, state UNKNOWN), the RST taken by the client and its
- * estp_done in SYN_SENT with reason reset.
+ * A connect of @proto to a port nobody listens on: the RST sent for no
+ * socket (reversed 4-tuple, state UNKNOWN) and the RST taken by the
+ * client, as the events of system @sys ("estp", "tcp") show them; the
+ * last line read is left in @line.
  */
-TEST_F(trace, reset)
+static void refused(struct __test_metadata *_metadata, FIXTURE_DATA(trace) *self,
+		    int proto, const char *sys, char *line, size_t len)
 {
 	struct sockaddr_in sin = estp_sin4(LO, PORT + 1), cin = estp_sin4(LO, CPORT);
-	char line[1024], want[64];
+	char want[64], ev[2][32];
 
-	self->cfd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+	snprintf(ev[0], sizeof(ev[0]), "%s_send_reset:", sys);
+	snprintf(ev[1], sizeof(ev[1]), "%s_receive_reset:", sys);
+	self->cfd = socket(AF_INET, SOCK_STREAM, proto);
 	ASSERT_LE(0, self->cfd);
 	ASSERT_EQ(0, bind(self->cfd, (struct sockaddr *)&cin, sizeof(cin)));
 	ASSERT_EQ(-1, connect(self->cfd, (struct sockaddr *)&sin, sizeof(sin)));
@@ -305,15 +315,40 @@ TEST_F(trace, reset)
 
 	snprintf(want, sizeof(want), "src=127.0.0.1:%d dest=127.0.0.1:%d state=UNKNOWN",
 		 PORT + 1, CPORT);
-	ASSERT_NE(NULL, WAIT_LINE(line, "estp_send_reset:", want));
+	ASSERT_NE(NULL, trace_wait(line, len, (const char *const[]){ ev[0], want, NULL }));
 	TH_LOG("%s", line);
-	ASSERT_NE(NULL, WAIT_LINE(line, "estp_receive_reset:", "sport=22710 dport=22701 "));
+	ASSERT_NE(NULL, trace_wait(line, len, (const char *const[]){
+		ev[1], "family=AF_INET sport=22710 dport=22701 saddr=127.0.0.1 daddr=127.0.0.1 ",
+		NULL }));
 	TH_LOG("%s", line);
 	EXPECT_EQ(sock_cookie(self->cfd), (uint64_t)field(line, "sock_cookie", 16));
+}
+
+/* refused(), and the client's estp_done in SYN_SENT with reason reset. */
+TEST_F(trace, reset)
+{
+	char line[1024];
+
+	refused(_metadata, self, IPPROTO_ESTP, "estp", line, sizeof(line));
 	ASSERT_NE(NULL, WAIT_LINE(line, "estp_done:", "sport=22710 dport=22701 "));
 	TH_LOG("%s", line);
 	EXPECT_NE(NULL, strstr(line, "state=TCP_SYN_SENT reason=reset"));
 	EXPECT_EQ(sock_cookie(self->cfd), (uint64_t)field(line, "sock_cookie", 16));
+}
+
+/* The same case for TCP: its tcp: events print what ESTP's do. */
+TEST_F(trace, tcp_reset)
+{
+	char line[1024];
+	int recent = estp_kernel_at_least(6, 10);
+
+	ASSERT_LE(0, recent);
+	/* Before 6.10 tcp_send_reset printed no src/dest and skipped no-socket RSTs. */
+	if (!recent)
+		SKIP(return, "tcp_send_reset has ESTP's format from 6.10 on");
+	ASSERT_EQ(0, trace_enable_sys("tcp", "tcp_send_reset tcp_receive_reset", 1));
+	refused(_metadata, self, IPPROTO_TCP, "tcp", line, sizeof(line));
+	trace_enable_sys("tcp", "tcp_send_reset tcp_receive_reset", 0);
 }
 
 /*
@@ -400,22 +435,34 @@ TEST_F(trace, probe)
 	EXPECT_EQ(sock_cookie(self->cfd), (uint64_t)field(line, "sock_cookie", 16));
 }
 
-/* A segment with a bad checksum from a raw socket, before any lookup. */
-TEST_F(trace, bad_csum)
+/* A segment of @proto with a bad checksum from a raw socket: event @ev. */
+static void bad_csum(struct __test_metadata *_metadata, int proto, const char *ev)
 {
 	struct pkt_seg s = {
 		.sport = 22720, .dport = PORT, .seq = 1, .flags = PKT_SYN,
 		.win = 1000, .bad_csum = 1,
 	};
 	char line[1024];
-	int raw = pkt_open(IPPROTO_ESTP, LO);
+	int raw = pkt_open(proto, LO);
 
 	ASSERT_LE(0, raw);
 	ASSERT_EQ(0, pkt_send(raw, &s, LO));
 	close(raw);
-	ASSERT_NE(NULL, WAIT_LINE(line, "estp_bad_csum:",
-				  "src=127.0.0.1:22720 dest=127.0.0.1:22700"));
+	ASSERT_NE(NULL, WAIT_LINE(line, ev, "src=127.0.0.1:22720 dest=127.0.0.1:22700"));
 	TH_LOG("%s", line);
+}
+
+/* Before any lookup: no socket needed. */
+TEST_F(trace, bad_csum)
+{
+	bad_csum(_metadata, IPPROTO_ESTP, "estp_bad_csum:");
+}
+
+TEST_F(trace, tcp_bad_csum)
+{
+	ASSERT_EQ(0, trace_enable_sys("tcp", "tcp_bad_csum", 1));
+	bad_csum(_metadata, IPPROTO_TCP, "tcp_bad_csum:");
+	trace_enable_sys("tcp", "tcp_bad_csum", 0);
 }
 
 /* A sock whose data the peer never acknowledges: ESTP_USER_TIMEOUT ends it. */
