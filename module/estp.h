@@ -945,9 +945,33 @@ static inline void estp_orphan_inc(void)
 /* af_estp.c */
 int estp_listen(struct socket *sock, int backlog);
 
+/*
+ * Which exit ended a socket, for the estp:estp_done trace event: the callers
+ * of tcp_done() the first seed lists (its number after each), some split
+ * where ESTP's counterpart has distinct paths.  Trace users see the values:
+ * new ones go at the end, and in estp_trace.h's list of names.
+ */
+enum estp_done_reason {
+	ESTP_DONE_ABORT,		/* 1: SOCK_DESTROY (tcp_abort) */
+	ESTP_DONE_RESET,		/* 2: a RST taken (tcp_reset) */
+	ESTP_DONE_LAST_ACK,		/* 3: our FIN acked in LAST_ACK */
+	ESTP_DONE_LINGER2,		/* 3: orphan FIN_WAIT1, linger2 < 0 */
+	ESTP_DONE_ABORT_ON_DATA,	/* 3: data for a closed reader */
+	ESTP_DONE_V4_ERR,		/* 4: ICMP error in SYN_SENT/SYN_RECV */
+	ESTP_DONE_SYN_RECV_SOCK,	/* 5: a child that could not be hashed */
+	ESTP_DONE_TIME_WAIT,		/* 6: a minisock took over */
+	ESTP_DONE_WRITE_ERR,		/* 7: retries or user timeout spent */
+	ESTP_DONE_OUT_OF_RESOURCES,	/* 8: too many orphans, or memory */
+	ESTP_DONE_KEEPALIVE,		/* 9 (via 7 as TCP): probes unanswered */
+	ESTP_DONE_FIN_WAIT2,		/* 9: orphan FIN_WAIT2 timed out */
+	ESTP_DONE_V6_ERR,		/* 10: none until IPv6 */
+	ESTP_DONE_V6_SYN_RECV_SOCK,	/* 11: none until IPv6 */
+	ESTP_DONE_CHILD_FORGET,		/* a child nobody accepts (inet_child_forget) */
+};
+
 /* estp_core.c (tcp.c: estp.o is the module itself) */
 void estp_set_state(struct sock *sk, int state);
-void estp_done(struct sock *sk);
+void estp_done(struct sock *sk, enum estp_done_reason reason);
 void estp_get_info(struct sock *sk, struct tcp_info *info);
 /*
  * The accept queue's lock is initialised once for a sock, at its creation
@@ -1122,7 +1146,7 @@ bool estp_timewait_state_process(struct inet_timewait_sock *tw, struct sk_buff *
 void estp_init_xmit_timers(struct sock *sk);
 void estp_clear_xmit_timers(struct sock *sk);
 void estp_reset_xmit_timer(struct sock *sk);
-void estp_write_err(struct sock *sk);
+void estp_write_err(struct sock *sk, enum estp_done_reason reason);
 void estp_reset_keepalive_timer(struct sock *sk, unsigned long len);
 void estp_delete_keepalive_timer(struct sock *sk);
 void estp_set_keepalive(struct sock *sk, int val);

@@ -98,7 +98,7 @@ static void estp_child_forget(struct sock *child)
 	estp_orphan_inc();
 	if (child->sk_state != TCP_CLOSE)
 		estp_send_active_reset(child, GFP_ATOMIC);
-	estp_done(child);
+	estp_done(child, ESTP_DONE_CHILD_FORGET);
 	bh_unlock_sock(child);
 	local_bh_enable();
 	sock_put(child);

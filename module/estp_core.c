@@ -16,6 +16,7 @@
 
 #include "estp.h"
 #include "estp_ecn.h"
+#include "estp_trace.h"
 
 /**
  * estp_set_state - change sk's state (tcp_set_state)
@@ -39,12 +40,14 @@ void estp_set_state(struct sock *sk, int state)
 /**
  * estp_done - the connection is over (tcp_done)
  * @sk: the socket, locked or owned by the receive path or a timer
+ * @reason: which exit ends it, for the estp:estp_done trace event
  *
  * CLOSE, timers stopped, both directions shut; the owner, if any, is woken,
  * and a sock nobody owns any more is destroyed.
  */
-void estp_done(struct sock *sk)
+void estp_done(struct sock *sk, enum estp_done_reason reason)
 {
+	trace_estp_done(sk, reason);
 	if ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV))
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ATTEMPTFAILS);
 	estp_set_state(sk, TCP_CLOSE);
@@ -384,6 +387,7 @@ int estp_init_sock(struct sock *sk)
  */
 void estp_destroy_sock(struct sock *sk)
 {
+	trace_estp_destroy_sock(sk);
 	estp_clear_xmit_timers(sk);
 	estp_delete_keepalive_timer(sk);
 	estp_write_queue_purge(sk);

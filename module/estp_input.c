@@ -8,6 +8,7 @@
 #include <net/sock.h>
 
 #include "estp.h"
+#include "estp_trace.h"
 #include "estp_ecn.h"
 
 /**
@@ -21,6 +22,7 @@ void estp_reset(struct sock *sk)
 {
 	int err;
 
+	trace_estp_receive_reset(sk);
 	switch (sk->sk_state) {
 	case TCP_SYN_SENT:
 		err = ECONNREFUSED;
@@ -38,7 +40,7 @@ void estp_reset(struct sock *sk)
 	smp_wmb();
 	/* Nothing queued may leave a reset sock (tcp_done_with_error). */
 	estp_write_queue_purge(sk);
-	estp_done(sk);
+	estp_done(sk, ESTP_DONE_RESET);
 	if (!sock_flag(sk, SOCK_DEAD))
 		sk_error_report(sk);
 }
@@ -519,13 +521,13 @@ static int estp_fin_acked(struct sock *sk, u32 seq, u32 len, bool fin)
 		if (READ_ONCE(esk->linger2) < 0) {
 			estp_send_active_reset(sk, GFP_ATOMIC);
 			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONLINGER);
-			estp_done(sk);
+			estp_done(sk, ESTP_DONE_LINGER2);
 			return 0;
 		}
 		/* New data, or a FIN past a hole, for a closed reader. */
 		if ((len || fin) && estp_after(seq + len, esk->rcv_nxt)) {
 			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONDATA);
-			estp_done(sk);
+			estp_done(sk, ESTP_DONE_ABORT_ON_DATA);
 			return 1;
 		}
 		/*
@@ -543,7 +545,7 @@ static int estp_fin_acked(struct sock *sk, u32 seq, u32 len, bool fin)
 		estp_time_wait(sk, TCP_TIME_WAIT, 0);
 		return 0;
 	case TCP_LAST_ACK:
-		estp_done(sk);
+		estp_done(sk, ESTP_DONE_LAST_ACK);
 		return 0;
 	}
 	return -1;
@@ -2696,7 +2698,11 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 {
 	int state = sk->sk_state;
-	int ret = __estp_rcv_synchronized(sk, skb);
+	int ret;
+
+	if (state == TCP_ESTABLISHED)
+		trace_estp_probe(sk, skb);
+	ret = __estp_rcv_synchronized(sk, skb);
 
 	/*
 	 * An orphan this segment moved to FIN_WAIT2, kept whole for a FIN

@@ -11,6 +11,7 @@
 #include <linux/siphash.h>
 
 #include "estp.h"
+#include "estp_trace.h"
 
 /* The initial sequence number of a connection, keyed as RFC 6528 asks. */
 static siphash_key_t estp_isn_secret __read_mostly;
@@ -185,7 +186,7 @@ put_and_exit:
 	sock_put(newsk);
 	sock_set_flag(newsk, SOCK_DEAD);
 	estp_orphan_inc();
-	estp_done(newsk);
+	estp_done(newsk, ESTP_DONE_SYN_RECV_SOCK);
 	return NULL;
 }
 
@@ -265,6 +266,7 @@ void estp_v4_send_reset_sk(struct net *net, const struct sock *sk,
 		if (ESTP_RST_SK_PRIORITY)
 			rskb->priority = READ_ONCE(sk->sk_priority);
 	}
+	trace_estp_send_reset(sk, skb);
 	ESTP_INC_STATS(net, ESTP_MIB_OUTRSTS);
 	estp_v4_send_ctl(net, rskb, iph->daddr, iph->saddr,
 			 iph->tos & ~INET_ECN_MASK);
@@ -402,6 +404,7 @@ int estp_v4_rcv(struct sk_buff *skb)
 		goto hdr_error;
 	if (skb_checksum_init(skb, estp_ipproto, inet_compute_pseudo) ||
 	    skb_checksum_complete(skb)) {
+		trace_estp_bad_csum(skb);
 		ESTP_INC_STATS(net, ESTP_MIB_INCSUMERRORS);
 		goto discard;
 	}
@@ -672,7 +675,7 @@ int estp_v4_err(struct sk_buff *skb, u32 info)
 			/* sk_err before the state change the owner waits on */
 			smp_wmb();
 			sk_error_report(sk);
-			estp_done(sk);
+			estp_done(sk, ESTP_DONE_V4_ERR);
 		} else {
 			WRITE_ONCE(sk->sk_err_soft, err);
 		}

@@ -447,7 +447,7 @@ void estp_time_wait(struct sock *sk, int state, int timeo)
 	mod_timer(&tw->tw_timer, jiffies +
 		  (state == TCP_TIME_WAIT ? estp_tw_timeout(sock_net(sk)) : timeo));
 done:
-	estp_done(sk);
+	estp_done(sk, ESTP_DONE_TIME_WAIT);
 }
 
 /*

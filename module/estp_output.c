@@ -9,6 +9,7 @@
 #include <net/route.h>
 
 #include "estp.h"
+#include "estp_trace.h"
 #include "estp_ecn.h"
 
 /**
@@ -976,6 +977,7 @@ void estp_send_active_reset(struct sock *sk, gfp_t gfp)
 		return;
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OUTRSTS);
 	estp_transmit_skb(sk, skb, estp_sk(sk)->snd_nxt, ESTP_FLAG_RST | ESTP_FLAG_ACK);
+	trace_estp_send_reset(sk, NULL);
 }
 
 /**
@@ -1148,6 +1150,7 @@ int estp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 		err = estp_transmit_data(sk, skb);
 	if (err)
 		return err;
+	trace_estp_retransmit_skb(sk, skb);
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RETRANSSEGS);
 	estp_count_retrans(estp_sk(sk), skb->len);
 	/* The user timeout and retries2 count from the first resend. */
@@ -1474,10 +1477,12 @@ void estp_send_fin(struct sock *sk)
  */
 void estp_retransmit_fin(struct sock *sk)
 {
-	if (!estp_xmit_fin(sk)) {
-		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RETRANSSEGS);
-		estp_count_retrans(estp_sk(sk), 0);
-	}
+	if (estp_xmit_fin(sk))
+		return;
+	/* A FIN is no skb of the queue: the event has none (NULL). */
+	trace_estp_retransmit_skb(sk, NULL);
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RETRANSSEGS);
+	estp_count_retrans(estp_sk(sk), 0);
 }
 
 /**

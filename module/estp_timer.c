@@ -15,8 +15,9 @@
 /**
  * estp_write_err - the peer does not answer: end with ETIMEDOUT
  * @sk: the socket, locked or owned by the timer (tcp_write_err)
+ * @reason: which timer gave up: ESTP_DONE_WRITE_ERR or ESTP_DONE_KEEPALIVE
  */
-void estp_write_err(struct sock *sk)
+void estp_write_err(struct sock *sk, enum estp_done_reason reason)
 {
 	WRITE_ONCE(sk->sk_err, READ_ONCE(sk->sk_err_soft) ? : ETIMEDOUT);
 	sk_error_report(sk);
@@ -26,7 +27,7 @@ void estp_write_err(struct sock *sk)
 	 * review C7).
 	 */
 	estp_write_queue_purge(sk);
-	estp_done(sk);
+	estp_done(sk, reason);
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONTIMEOUT);
 }
 
@@ -44,7 +45,7 @@ static bool estp_out_of_resources(struct sock *sk)
 	if (!estp_too_many_orphans(sk, shift))
 		return false;
 	estp_send_active_reset(sk, GFP_ATOMIC);
-	estp_done(sk);
+	estp_done(sk, ESTP_DONE_OUT_OF_RESOURCES);
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONMEMORY);
 	return true;
 }
@@ -244,7 +245,7 @@ static void estp_retransmit_timer(struct sock *sk)
 		/* By count or by time, whichever runs out first. */
 		if (esk->retransmits >= estp_syn_retries(sk) + estp_syn_linear(sk) ||
 		    estp_retransmits_timed_out(sk, estp_syn_retries(sk))) {
-			estp_write_err(sk);
+			estp_write_err(sk, ESTP_DONE_WRITE_ERR);
 			return;
 		}
 		estp_update_rto_stats(esk);
@@ -273,7 +274,7 @@ static void estp_retransmit_timer(struct sock *sk)
 			 * backoff alone grows.
 			 */
 			if (estp_probe_timed_out(sk)) {
-				estp_write_err(sk);
+				estp_write_err(sk, ESTP_DONE_WRITE_ERR);
 				return;
 			}
 			if (!estp_write_wakeup(sk) && esk->packets_out)
@@ -284,7 +285,7 @@ static void estp_retransmit_timer(struct sock *sk)
 			break;
 		}
 		if (estp_retransmits_timed_out(sk, estp_retry_until(sk))) {
-			estp_write_err(sk);
+			estp_write_err(sk, ESTP_DONE_WRITE_ERR);
 			return;
 		}
 		/*
@@ -409,7 +410,7 @@ static void estp_orphan_fin_wait2_timer(struct sock *sk)
 		return;
 	}
 	estp_send_active_reset(sk, GFP_ATOMIC);
-	estp_done(sk);
+	estp_done(sk, ESTP_DONE_FIN_WAIT2);
 }
 
 /*
@@ -454,7 +455,7 @@ static void estp_keepalive_timer(struct timer_list *t)
 			dead = esk->probes_out >= estp_keepalive_probes(esk);
 		if (dead) {
 			estp_send_active_reset(sk, GFP_ATOMIC);
-			estp_write_err(sk);
+			estp_write_err(sk, ESTP_DONE_KEEPALIVE);
 			goto out;
 		}
 		if (!estp_write_wakeup(sk)) {
