@@ -227,6 +227,15 @@ static inline int estp_tcp_syn_linear_timeouts(const struct net *net)
 #define ESTP_DIAG_OWNER
 #endif
 
+/* 6.8 dumps socks only bound on request (TCP_BOUND_INACTIVE). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#define ESTP_DIAG_BOUND_INACTIVE	1
+#define ESTP_TCPF_BOUND_INACTIVE	TCPF_BOUND_INACTIVE
+#else
+#define ESTP_DIAG_BOUND_INACTIVE	0
+#define ESTP_TCPF_BOUND_INACTIVE	0
+#endif
+
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0)
 #define estp_inet_diag_bc_sk(cb_data, sk)	inet_diag_bc_sk(cb_data, sk)
 #else
