@@ -29,8 +29,8 @@
 #include "estp.h"
 
 #define ESTP_DIAG_BATCH	16	/* socks held at a time (SKARR_SZ) */
-/* INET_DIAG_INFO's size: none until ESTP fills a struct tcp_info */
-#define ESTP_DIAG_INFO_SIZE	0
+/* INET_DIAG_INFO: the kernel's struct tcp_info, as TCP_INFO (estp_get_info()) */
+#define ESTP_DIAG_INFO_SIZE	sizeof(struct tcp_info)
 
 /* Where a dump stands, across calls (cb->args) */
 enum {
@@ -62,7 +62,8 @@ static void estp_diag_get_info(struct sock *sk, struct inet_diag_msg *r, void *i
 		r->idiag_wqueue = READ_ONCE(esk->write_seq) + esk->fin_queued -
 				  READ_ONCE(esk->snd_una);
 	}
-	(void)info;
+	if (info)
+		estp_get_info(sk, info);
 }
 
 /*
@@ -144,7 +145,7 @@ static int estp_diag_fill_sk(struct sock *sk, struct sk_buff *skb,
 
 	estp_diag_timer(sk, r);
 
-	if ((ext & (1 << (INET_DIAG_INFO - 1))) && ESTP_DIAG_INFO_SIZE) {
+	if (ext & (1 << (INET_DIAG_INFO - 1))) {
 		struct nlattr *attr = nla_reserve_64bit(skb, INET_DIAG_INFO,
 							ESTP_DIAG_INFO_SIZE,
 							INET_DIAG_PAD);

@@ -59,6 +59,8 @@
 struct dsock {
 	struct inet_diag_msg m;
 	int has_meminfo, has_skmeminfo, has_shutdown;
+	int info_len;			/* INET_DIAG_INFO's, 0: none */
+	uint8_t info_state;		/* its tcpi_state */
 	struct inet_diag_meminfo meminfo;
 	uint32_t skmeminfo[SK_MEMINFO_VARS];
 	uint8_t shutdown;
@@ -126,6 +128,10 @@ static void diag_parse(const struct nlmsghdr *nlh, struct dsock *d)
 		case INET_DIAG_SHUTDOWN:
 			d->has_shutdown = 1;
 			d->shutdown = *(const uint8_t *)data;
+			break;
+		case INET_DIAG_INFO:
+			d->info_len = dlen;
+			d->info_state = dlen ? *(const uint8_t *)data : 0xff;
 			break;
 		case INET_DIAG_CONG:
 			snprintf(d->cong, sizeof(d->cong), "%.*s", (int)dlen, (const char *)data);
@@ -552,7 +558,9 @@ TEST_F(diag, lookup_by_cookie)
 TEST_F(diag, attributes)
 {
 	uint8_t ext = (1 << (INET_DIAG_MEMINFO - 1)) | (1 << (INET_DIAG_SKMEMINFO - 1)) |
-		      (1 << (INET_DIAG_CONG - 1));
+		      (1 << (INET_DIAG_CONG - 1)) | (1 << (INET_DIAG_INFO - 1));
+	unsigned char info[512];
+	socklen_t info_len = sizeof(info);
 	struct inet_diag_req_v2 req = diag_req(self->proto, STATES_ALL, ext);
 	int cport = estp_local_port(self->cfd), rcvbuf;
 	char buf[1000], cc[32];
@@ -590,6 +598,10 @@ TEST_F(diag, attributes)
 	EXPECT_EQ(d->meminfo.idiag_rmem, d->skmeminfo[SK_MEMINFO_RMEM_ALLOC]);
 	EXPECT_EQ((uint32_t)rcvbuf, d->skmeminfo[SK_MEMINFO_RCVBUF]);
 	EXPECT_STREQ(cc, d->cong);
+	/* INET_DIAG_INFO: TCP_INFO's struct, of the running kernel's size. */
+	ASSERT_EQ(0, getsockopt(self->afd, IPPROTO_TCP, TCP_INFO, info, &info_len));
+	EXPECT_EQ((int)info_len, d->info_len);
+	EXPECT_EQ(d->m.idiag_state, d->info_state);
 
 	d = find(s, n, cport, LPORT);
 	ASSERT_NE(NULL, d);
