@@ -972,6 +972,7 @@ enum estp_done_reason {
 /* estp_core.c (tcp.c: estp.o is the module itself) */
 void estp_set_state(struct sock *sk, int state);
 void estp_done(struct sock *sk, enum estp_done_reason reason);
+int estp_abort(struct sock *sk, int err);
 void estp_get_info(struct sock *sk, struct tcp_info *info);
 /*
  * The accept queue's lock is initialised once for a sock, at its creation
@@ -1051,6 +1052,11 @@ void estp_twsk_bind(struct inet_timewait_sock *tw, struct sock *sk);
 void estp_twsk_unbind(struct inet_timewait_sock *tw);
 void estp_reqsk_purge(struct sock *listener);
 void estp_unhash(struct sock *sk);
+struct estp_nulls_bucket *estp_lhash_bucket(const struct net *net, unsigned short port);
+
+/* estp_diag.c (tcp_diag.c) */
+int estp_diag_init(void);
+void estp_diag_exit(void);
 
 /* estp_syncookies.c (syncookies.c) */
 u32 estp_v4_cookie_init_sequence(struct sock *listener, const struct sk_buff *skb,
@@ -1186,6 +1192,19 @@ int estp_fault_init(void);
 		if (estp_fault(point))					\
 			for (__ms = 0; __ms < 2000 && !(cond); __ms++)	\
 				mdelay(1);				\
+	} while (0)
+
+/*
+ * The same for a caller in process context: it sleeps, so that the other
+ * side of the race may run on this CPU meanwhile.  Needs <linux/delay.h>.
+ */
+#define estp_fault_wait(point, cond)					\
+	do {								\
+		unsigned long __end = jiffies + 2 * HZ;			\
+									\
+		if (estp_fault(point))					\
+			while (!(cond) && time_before(jiffies, __end))	\
+				msleep(1);				\
 	} while (0)
 void estp_fault_exit(void);
 
