@@ -87,6 +87,7 @@ struct proto estp_prot = {
 	.init		= estp_init_sock,
 	.destroy	= estp_destroy_sock,
 	.close		= estp_close,
+	.diag_destroy	= estp_abort,
 	.pre_connect	= estp_v4_pre_connect,
 	.connect	= estp_v4_connect,
 	.disconnect	= estp_disconnect,
@@ -315,10 +316,20 @@ static int __init estp_init(void)
 		goto out_pernet;
 	}
 	inet_register_protosw(&estp_protosw);
+	/* Last: a dump or SOCK_DESTROY may come at once and walk the tables. */
+	err = estp_diag_init();
+	if (err) {
+		pr_err("inet_diag for IP protocol %d: error %d\n", estp_ipproto, err);
+		goto out_protosw;
+	}
 	estp_fault_init();
 	pr_info("registered as IP protocol %d\n", estp_ipproto);
 	return 0;
 
+out_protosw:
+	inet_unregister_protosw(&estp_protosw);
+	inet_del_protocol(&estp_protocol, estp_ipproto);
+	synchronize_net();
 out_pernet:
 	unregister_pernet_subsys(&estp_net_ops);
 out_proto:
@@ -344,6 +355,8 @@ static void __exit estp_exit(void)
 	 * before their slab and the hash tables go.
 	 */
 	estp_fault_exit();
+	/* First: no dump or destroy may walk the tables while they go. */
+	estp_diag_exit();
 	inet_unregister_protosw(&estp_protosw);
 	inet_del_protocol(&estp_protocol, estp_ipproto);
 	/* Let readers of inet_protos that still see the handler finish. */

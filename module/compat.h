@@ -215,4 +215,23 @@ static inline int estp_tcp_syn_linear_timeouts(const struct net *net)
  */
 #define ESTP_RST_SK_PRIORITY	(LINUX_VERSION_CODE < KERNEL_VERSION(6, 14, 0))
 
+/*
+ * inet_diag: 6.8 gave struct inet_diag_handler the module that holds it
+ * (each request holds it while the handler runs); before, a mutex kept
+ * inet_diag_unregister() waiting for them.  6.18 made inet_diag_bc_sk()
+ * take the dump's data rather than its bytecode attribute.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#define ESTP_DIAG_OWNER		.owner = THIS_MODULE,
+#else
+#define ESTP_DIAG_OWNER
+#endif
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0)
+#define estp_inet_diag_bc_sk(cb_data, sk)	inet_diag_bc_sk(cb_data, sk)
+#else
+#define estp_inet_diag_bc_sk(cb_data, sk) \
+	inet_diag_bc_sk(((const struct inet_diag_dump_data *)(cb_data))->inet_diag_nla_bc, sk)
+#endif
+
 #endif /* _ESTP_COMPAT_H */

@@ -822,6 +822,7 @@ int estp_listen(struct socket *sock, int backlog);
 /* estp_core.c (tcp.c: estp.o is the module itself) */
 void estp_set_state(struct sock *sk, int state);
 void estp_done(struct sock *sk);
+int estp_abort(struct sock *sk, int err);
 /*
  * The accept queue's lock is initialised once for a sock, at its creation
  * or clone (inet_init_csk_locks), never by listen(): a softirq of an
@@ -900,6 +901,11 @@ void estp_twsk_bind(struct inet_timewait_sock *tw, struct sock *sk);
 void estp_twsk_unbind(struct inet_timewait_sock *tw);
 void estp_reqsk_purge(struct sock *listener);
 void estp_unhash(struct sock *sk);
+struct estp_nulls_bucket *estp_lhash_bucket(const struct net *net, unsigned short port);
+
+/* estp_diag.c (tcp_diag.c) */
+int estp_diag_init(void);
+void estp_diag_exit(void);
 
 /* estp_syncookies.c (syncookies.c) */
 u32 estp_v4_cookie_init_sequence(struct sock *listener, const struct sk_buff *skb,

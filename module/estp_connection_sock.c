@@ -278,6 +278,8 @@ struct request_sock *estp_reqsk_alloc(struct sock *listener)
 		return NULL;
 	}
 	req->rsk_listener = listener;
+	/* sock_diag_destroy() reaches estp_abort() through it, as TCP's. */
+	req_to_sk(req)->sk_prot = listener->sk_prot;
 	req->sk = NULL;
 	req->dl_next = NULL;
 	req->saved_syn = NULL;

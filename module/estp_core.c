@@ -6,6 +6,7 @@
  * yet.  Socket options at SOL_ESTP take TCP's numbers, and SOL_TCP is
  * accepted for the ones whose meaning is TCP's.
  */
+#include <linux/delay.h>
 #include <linux/sched/signal.h>
 #include <linux/sockios.h>
 #include <asm/ioctls.h>
@@ -52,6 +53,104 @@ void estp_done(struct sock *sk)
 		sk->sk_state_change(sk);
 	else
 		estp_csk_destroy_sock(sk);
+}
+
+/* States whose abort tells the peer with a RST (tcp_need_reset). */
+static bool estp_need_reset(int state)
+{
+	return (1 << state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT | TCPF_FIN_WAIT1 |
+			       TCPF_FIN_WAIT2 | TCPF_SYN_RECV);
+}
+
+/**
+ * estp_abort - end a socket for SOCK_DESTROY (tcp_abort): proto->diag_destroy
+ * @sk: a full sock, a request sock or a time-wait minisock, with a
+ *	reference the caller (the diag lookup) holds and drops after
+ * @err: what the owner's calls fail with (ECONNABORTED)
+ *
+ * A request sock leaves the established hash and its listener's count; a
+ * time-wait minisock loses its timer and leaves the hashes.  A listener
+ * stops listening (its request socks and unaccepted children go, as on
+ * close()), and its acceptors wake.  A connection records @err for its
+ * owner, sends a RST where TCP's would, and ends through estp_done(): an
+ * orphan is destroyed there, an owned sock waits for close().  No counter
+ * moves for the abort itself, as in TCP (RSTs count in OutRsts).
+ *
+ * Locking and references:
+ * - the caller's reference keeps the memory of all three kinds until it
+ *   is dropped, even if the sock is destroyed here or meanwhile.
+ * - a request sock or a minisock has no lock: estp_reqsk_queue_drop() and
+ *   estp_twsk_deschedule_put() let only one of their callers unhash it and
+ *   drop the hash's reference (the bucket lock decides), and stop its
+ *   timer; a timer handler or a second destroy that comes later finds it
+ *   unhashed.  The minisock's put here is of a reference taken for it.
+ * - a full sock: lock_sock() serialises with close(), setsockopt() and a
+ *   second destroy, which then finds it CLOSE (-ENOENT), as does one that
+ *   comes after a close() that ended it.  The BH lock, taken inside,
+ *   keeps the receive path and timers of other CPUs out while the state
+ *   changes (they would otherwise only queue to the backlog); a timer that
+ *   fires meanwhile defers to release_sock(), and its handler finds CLOSE.
+ *   estp_done() of an orphan (SOCK_DEAD: closed before the destroy got
+ *   the lock) drops the orphan's reference in estp_csk_destroy_sock(); the
+ *   caller's is still held, so the unlocks below touch live memory.
+ *
+ * Fault point "abort": the destroy stops after the lookup, before the lock,
+ * until the sock is closed or CLOSE (2 s at most), so that a test can
+ * close it, or destroy it a second time, inside that window.
+ *
+ * Return: 0, or -ENOENT when the sock was already CLOSE.
+ */
+int estp_abort(struct sock *sk, int err)
+{
+	int state = inet_sk_state_load(sk);
+
+	if (state == TCP_NEW_SYN_RECV) {
+		struct request_sock *req = inet_reqsk(sk);
+
+		local_bh_disable();
+		estp_reqsk_queue_drop(req->rsk_listener, req);
+		local_bh_enable();
+		return 0;
+	}
+	if (state == TCP_TIME_WAIT) {
+		struct inet_timewait_sock *tw = inet_twsk(sk);
+
+		/* estp_twsk_deschedule_put() drops one: not the caller's. */
+		refcount_inc(&tw->tw_refcnt);
+		local_bh_disable();
+		estp_twsk_deschedule_put(tw);
+		local_bh_enable();
+		return 0;
+	}
+
+	estp_fault_hold("abort",
+			sock_flag(sk, SOCK_DEAD) || inet_sk_state_load(sk) == TCP_CLOSE);
+	lock_sock(sk);
+	if (sk->sk_state == TCP_CLOSE) {
+		release_sock(sk);
+		return -ENOENT;
+	}
+	if (sk->sk_state == TCP_LISTEN) {
+		estp_set_state(sk, TCP_CLOSE);
+		estp_csk_listen_stop(sk);
+	}
+
+	local_bh_disable();
+	bh_lock_sock(sk);
+	WRITE_ONCE(sk->sk_err, err);
+	/* sk_err before the state change the owner may wait on (estp_poll()) */
+	smp_wmb();
+	if (estp_need_reset(sk->sk_state))
+		estp_send_active_reset(sk, GFP_ATOMIC);
+	/* Nothing queued may leave an aborted sock (tcp_done_with_error). */
+	estp_write_queue_purge(sk);
+	estp_done(sk);
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk_error_report(sk);
+	bh_unlock_sock(sk);
+	local_bh_enable();
+	release_sock(sk);
+	return 0;
 }
 
 /**

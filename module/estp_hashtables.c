@@ -50,8 +50,15 @@ static struct estp_hashbucket *estp_bhash_bucket(const struct net *net,
 	return &estp_hashinfo.bhash[estp_port_hash(net, port)];
 }
 
-static struct estp_nulls_bucket *estp_lhash_bucket(const struct net *net,
-						   unsigned short port)
+/**
+ * estp_lhash_bucket - the listen-hash bucket of a port
+ * @net: the netns
+ * @port: the port, host order
+ *
+ * Return: the bucket, whose chain may hold listeners of other ports and
+ * netns.
+ */
+struct estp_nulls_bucket *estp_lhash_bucket(const struct net *net, unsigned short port)
 {
 	return &estp_hashinfo.lhash[estp_port_hash(net, port)];
 }

@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sock_diag for ESTP, the counterpart of net/ipv4/tcp_diag.c: an inet_diag
+ * handler for ESTP's protocol number, so that ss-style tools list ESTP's
+ * listeners, connections, request socks and time-wait minisocks in the
+ * format they read for TCP, and SOCK_DESTROY ends one through estp_abort().
+ *
+ * inet_diag_dump_icsk() and inet_diag_find_one_icsk() walk TCP's
+ * inet_hashinfo and read inet_connection_sock, neither of which ESTP has
+ * (and 6.18 no longer exports them): the walk over ESTP's own tables and
+ * the message of a full sock are here; the kernel's helpers fill the parts
+ * that read only struct sock (inet_diag_msg_common_fill(),
+ * inet_diag_msg_attrs_fill()) and run the bytecode filter.
+ *
+ * References: a dump takes one on each sock it reports, under the bucket's
+ * lock, a batch of at most ESTP_DIAG_BATCH at a time, and fills their
+ * messages after dropping the lock, since a message may not fit and the
+ * walk then resumes at the same place in the next call (cb->args: phase,
+ * bucket, position within the bucket).  A lookup by 4-tuple or cookie
+ * (dump_one, destroy) holds one until it is done.
+ */
+#include <linux/inet_diag.h>
+#include <linux/module.h>
+#include <linux/sock_diag.h>
+#include <linux/tcp.h>
+#include <net/netlink.h>
+#include <net/sock.h>
+
+#include "estp.h"
+
+#define ESTP_DIAG_BATCH	16	/* socks held at a time (SKARR_SZ) */
+/* INET_DIAG_INFO's size: none until ESTP fills a struct tcp_info */
+#define ESTP_DIAG_INFO_SIZE	0
+
+/* Where a dump stands, across calls (cb->args) */
+enum {
+	ESTP_DIAG_PHASE,	/* 0: listen hash, 1: established hash, 2: done */
+	ESTP_DIAG_BUCKET,
+	ESTP_DIAG_NUM,		/* socks of this netns already passed in it */
+};
+
+/* rqueue and wqueue, as tcp_diag_get_info(); the tcp_info when asked. */
+static void estp_diag_get_info(struct sock *sk, struct inet_diag_msg *r, void *info)
+{
+	const struct estp_sock *esk = estp_sk(sk);
+
+	if (inet_sk_state_load(sk) == TCP_LISTEN) {
+		r->idiag_rqueue = READ_ONCE(sk->sk_ack_backlog);
+		r->idiag_wqueue = READ_ONCE(sk->sk_max_ack_backlog);
+	} else {
+		r->idiag_rqueue = max_t(int, READ_ONCE(esk->rcv_nxt) -
+					     READ_ONCE(esk->copied_seq), 0);
+		r->idiag_wqueue = READ_ONCE(esk->write_seq) - READ_ONCE(esk->snd_una);
+	}
+	(void)info;
+}
+
+/*
+ * The timer columns, as inet_sk_diag_fill(): 1 the retransmit timer (its
+ * count), 4 the same timer probing a closed window (probes), 2 keepalive.
+ */
+static void estp_diag_timer(const struct sock *sk, struct inet_diag_msg *r)
+{
+	const struct estp_sock *esk = estp_sk(sk);
+	const struct timer_list *t = &esk->retransmit_timer;
+
+	if (timer_pending(t)) {
+		bool probe = READ_ONCE(esk->snd_una) == READ_ONCE(esk->snd_nxt) &&
+			     READ_ONCE(esk->send_head);
+
+		r->idiag_timer = probe ? 4 : 1;
+		r->idiag_retrans = probe ? READ_ONCE(esk->probes_out) :
+					   READ_ONCE(esk->retransmits);
+		r->idiag_expires = jiffies_delta_to_msecs(READ_ONCE(t->expires) - jiffies);
+	} else if (timer_pending(&sk->sk_timer)) {
+		r->idiag_timer = 2;
+		r->idiag_retrans = READ_ONCE(esk->probes_out);
+		r->idiag_expires =
+			jiffies_delta_to_msecs(READ_ONCE(sk->sk_timer.expires) - jiffies);
+	}
+}
+
+/* A message's header, answering the request's sequence number. */
+static struct nlmsghdr *estp_diag_put(struct sk_buff *skb, struct netlink_callback *cb,
+				      u16 nlmsg_flags)
+{
+	return nlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			 cb->nlh->nlmsg_type, sizeof(struct inet_diag_msg), nlmsg_flags);
+}
+
+/* A full sock's message (inet_sk_diag_fill() for an inet_connection_sock). */
+static int estp_diag_fill_sk(struct sock *sk, struct sk_buff *skb,
+			     struct netlink_callback *cb,
+			     const struct inet_diag_req_v2 *req,
+			     u16 nlmsg_flags, bool net_admin)
+{
+	int ext = req->idiag_ext;
+	struct inet_diag_msg *r;
+	struct nlmsghdr *nlh;
+	void *info = NULL;
+
+	nlh = estp_diag_put(skb, cb, nlmsg_flags);
+	if (!nlh)
+		return -EMSGSIZE;
+	r = nlmsg_data(nlh);
+	inet_diag_msg_common_fill(r, sk);
+	r->idiag_state = inet_sk_state_load(sk);
+	r->idiag_timer = 0;
+	r->idiag_retrans = 0;
+	r->idiag_expires = 0;
+	/* SHUTDOWN, TOS, MARK, CLASS_ID, CGROUP_ID, SOCKOPT, uid and inode */
+	if (inet_diag_msg_attrs_fill(sk, skb, r, ext,
+				     sk_user_ns(NETLINK_CB(cb->skb).sk), net_admin))
+		goto errout;
+
+	if (ext & (1 << (INET_DIAG_MEMINFO - 1))) {
+		struct inet_diag_meminfo minfo = {
+			.idiag_rmem = sk_rmem_alloc_get(sk),
+			.idiag_wmem = READ_ONCE(sk->sk_wmem_queued),
+			.idiag_fmem = READ_ONCE(sk->sk_forward_alloc),
+			.idiag_tmem = sk_wmem_alloc_get(sk),
+		};
+
+		if (nla_put(skb, INET_DIAG_MEMINFO, sizeof(minfo), &minfo) < 0)
+			goto errout;
+	}
+	if ((ext & (1 << (INET_DIAG_SKMEMINFO - 1))) &&
+	    sock_diag_put_meminfo(sk, skb, INET_DIAG_SKMEMINFO))
+		goto errout;
+
+	estp_diag_timer(sk, r);
+
+	if ((ext & (1 << (INET_DIAG_INFO - 1))) && ESTP_DIAG_INFO_SIZE) {
+		struct nlattr *attr = nla_reserve_64bit(skb, INET_DIAG_INFO,
+							ESTP_DIAG_INFO_SIZE,
+							INET_DIAG_PAD);
+
+		if (!attr)
+			goto errout;
+		info = nla_data(attr);
+	}
+	if (ext & (1 << (INET_DIAG_CONG - 1))) {
+		const struct estp_congestion_ops *ca;
+		int err = 0;
+
+		/* The sock holds its algorithm's module while it uses it. */
+		rcu_read_lock();
+		ca = READ_ONCE(estp_sk(sk)->ca_ops);
+		if (ca)
+			err = nla_put_string(skb, INET_DIAG_CONG, ca->name);
+		rcu_read_unlock();
+		if (err < 0)
+			goto errout;
+	}
+	estp_diag_get_info(sk, r, info);
+	nlmsg_end(skb, nlh);
+	return 0;
+
+errout:
+	nlmsg_cancel(skb, nlh);
+	return -EMSGSIZE;
+}
+
+/*
+ * The message of a request sock or a time-wait minisock: the 4-tuple,
+ * cookie, state and timer; no owner, queues or attributes but the mark.
+ */
+static int estp_diag_fill_mini(struct sock *sk, struct sk_buff *skb,
+			       struct netlink_callback *cb, u16 nlmsg_flags,
+			       bool net_admin, const struct inet_diag_msg *m, u32 mark)
+{
+	struct inet_diag_msg *r;
+	struct nlmsghdr *nlh;
+
+	nlh = estp_diag_put(skb, cb, nlmsg_flags);
+	if (!nlh)
+		return -EMSGSIZE;
+	r = nlmsg_data(nlh);
+	*r = *m;
+	inet_diag_msg_common_fill(r, sk);
+	if (net_admin && nla_put_u32(skb, INET_DIAG_MARK, mark)) {
+		nlmsg_cancel(skb, nlh);
+		return -EMSGSIZE;
+	}
+	nlmsg_end(skb, nlh);
+	return 0;
+}
+
+/* A time-wait minisock's message (inet_twsk_diag_fill()). */
+static int estp_diag_fill_tw(struct sock *sk, struct sk_buff *skb,
+			     struct netlink_callback *cb, u16 nlmsg_flags,
+			     bool net_admin)
+{
+	struct inet_timewait_sock *tw = inet_twsk(sk);
+	struct inet_diag_msg m = {
+		.idiag_state = READ_ONCE(tw->tw_substate),
+		.idiag_timer = 3,
+		.idiag_expires =
+			jiffies_delta_to_msecs(READ_ONCE(tw->tw_timer.expires) - jiffies),
+	};
+
+	return estp_diag_fill_mini(sk, skb, cb, nlmsg_flags, net_admin, &m, tw->tw_mark);
+}
+
+/* A request sock's message (inet_req_diag_fill()): SYN_RECV to the user. */
+static int estp_diag_fill_req(struct sock *sk, struct sk_buff *skb,
+			      struct netlink_callback *cb, u16 nlmsg_flags,
+			      bool net_admin)
+{
+	struct request_sock *req = inet_reqsk(sk);
+	struct inet_diag_msg m = {
+		.idiag_state = TCP_SYN_RECV,
+		.idiag_timer = 1,
+		.idiag_retrans = READ_ONCE(req->num_retrans),
+		.idiag_expires =
+			jiffies_delta_to_msecs(READ_ONCE(req->rsk_timer.expires) - jiffies),
+	};
+
+	/* The cookie is read where a full sock keeps it. */
+	BUILD_BUG_ON(offsetof(struct inet_request_sock, ir_cookie) !=
+		     offsetof(struct sock, sk_cookie));
+	return estp_diag_fill_mini(sk, skb, cb, nlmsg_flags, net_admin, &m,
+				   inet_rsk(req)->ir_mark);
+}
+
+static int estp_diag_fill(struct sock *sk, struct sk_buff *skb,
+			  struct netlink_callback *cb,
+			  const struct inet_diag_req_v2 *req,
+			  u16 nlmsg_flags, bool net_admin)
+{
+	if (sk->sk_state == TCP_TIME_WAIT)
+		return estp_diag_fill_tw(sk, skb, cb, nlmsg_flags, net_admin);
+	if (sk->sk_state == TCP_NEW_SYN_RECV)
+		return estp_diag_fill_req(sk, skb, cb, nlmsg_flags, net_admin);
+	return estp_diag_fill_sk(sk, skb, cb, req, nlmsg_flags, net_admin);
+}
+
+/* The most a full sock's message takes (inet_sk_attr_size()). */
+static size_t estp_diag_msg_size(void)
+{
+	return nla_total_size(sizeof(struct tcp_info)) +
+	       nla_total_size(sizeof(struct inet_diag_msg)) +
+	       inet_diag_msg_attrs_size() +
+	       nla_total_size(sizeof(struct inet_diag_meminfo)) +
+	       nla_total_size(SK_MEMINFO_VARS * sizeof(u32)) +
+	       nla_total_size(ESTP_CA_NAME_MAX) + 64;
+}
+
+/* The state a dump's mask is tested with: a minisock's substate. */
+static int estp_diag_state(const struct sock *sk)
+{
+	return sk->sk_state == TCP_TIME_WAIT ?
+	       READ_ONCE(inet_twsk(sk)->tw_substate) : sk->sk_state;
+}
+
+/*
+ * Whether a dump reports sk: family, state, ports and the bytecode filter,
+ * as inet_diag_dump_icsk() tests them.  Under the bucket's lock.
+ */
+static bool estp_diag_wanted(struct sock *sk, struct netlink_callback *cb,
+			     const struct inet_diag_req_v2 *r, u32 states)
+{
+	if (!(states & (1 << estp_diag_state(sk))))
+		return false;
+	if (r->sdiag_family != AF_UNSPEC && sk->sk_family != r->sdiag_family)
+		return false;
+	if (r->id.idiag_sport && r->id.idiag_sport != htons(sk->sk_num))
+		return false;
+	if (r->id.idiag_dport && r->id.idiag_dport != sk->sk_dport)
+		return false;
+	return estp_inet_diag_bc_sk(cb->data, sk);
+}
+
+/*
+ * One table of the dump, from cb->args' bucket and position on: each
+ * bucket's socks of this netns, a batch at a time under its lock, then
+ * their messages.  Return: 0 once the table is done, <0 when the skb is
+ * full (cb->args say where to resume).
+ */
+static int estp_diag_dump_table(struct estp_nulls_bucket *table, struct sk_buff *skb,
+				struct netlink_callback *cb,
+				const struct inet_diag_req_v2 *r, u32 states,
+				bool net_admin)
+{
+	struct net *net = sock_net(skb->sk);
+	unsigned int b = cb->args[ESTP_DIAG_BUCKET];
+	int s_num = cb->args[ESTP_DIAG_NUM];
+
+	for (; b <= estp_hashinfo.mask; b++, s_num = 0) {
+		struct estp_nulls_bucket *head = &table[b];
+		struct sock *batch[ESTP_DIAG_BATCH];
+		int nums[ESTP_DIAG_BATCH];
+		struct hlist_nulls_node *node;
+		int i, n, num, res;
+		struct sock *sk;
+
+		if (hlist_nulls_empty(&head->chain))
+			continue;
+next_batch:
+		n = 0;
+		num = 0;
+		spin_lock_bh(&head->lock);
+		sk_nulls_for_each(sk, node, &head->chain) {
+			if (!net_eq(sock_net(sk), net))
+				continue;
+			if (num++ < s_num)
+				continue;
+			if (!estp_diag_wanted(sk, cb, r, states))
+				continue;
+			/* The chain holds one; it is about to go if zero. */
+			if (!refcount_inc_not_zero(&sk->sk_refcnt))
+				continue;
+			nums[n] = num;
+			batch[n] = sk;
+			if (++n == ESTP_DIAG_BATCH)
+				break;
+		}
+		spin_unlock_bh(&head->lock);
+
+		res = 0;
+		for (i = 0; i < n; i++) {
+			if (res >= 0) {
+				res = estp_diag_fill(batch[i], skb, cb, r, NLM_F_MULTI,
+						     net_admin);
+				/* Resume at the one that did not fit. */
+				if (res < 0) {
+					cb->args[ESTP_DIAG_BUCKET] = b;
+					cb->args[ESTP_DIAG_NUM] = nums[i] - 1;
+				}
+			}
+			estp_sock_gen_put(batch[i]);
+		}
+		if (res < 0)
+			return res;
+		cond_resched();
+		if (n == ESTP_DIAG_BATCH) {
+			s_num = nums[n - 1];
+			goto next_batch;
+		}
+	}
+	cb->args[ESTP_DIAG_BUCKET] = 0;
+	cb->args[ESTP_DIAG_NUM] = 0;
+	return 0;
+}
+
+/* inet_diag_handler->dump: listeners first, then the established hash. */
+static void estp_diag_dump(struct sk_buff *skb, struct netlink_callback *cb,
+			   const struct inet_diag_req_v2 *r)
+{
+	bool net_admin = netlink_net_capable(cb->skb, CAP_NET_ADMIN);
+	u32 states = r->idiag_states;
+
+	/* A request sock is SYN_RECV to the user. */
+	if (states & TCPF_SYN_RECV)
+		states |= TCPF_NEW_SYN_RECV;
+
+	if (cb->args[ESTP_DIAG_PHASE] == 0) {
+		/* No listener has a peer port. */
+		if ((states & TCPF_LISTEN) && !r->id.idiag_dport &&
+		    estp_diag_dump_table(estp_hashinfo.lhash, skb, cb, r,
+					 TCPF_LISTEN, net_admin) < 0)
+			return;
+		cb->args[ESTP_DIAG_PHASE] = 1;
+	}
+	if (cb->args[ESTP_DIAG_PHASE] == 1) {
+		if ((states & ~TCPF_LISTEN) &&
+		    estp_diag_dump_table(estp_hashinfo.ehash, skb, cb, r,
+					 states & ~TCPF_LISTEN, net_admin) < 0)
+			return;
+		/* The next call finds nothing: the dump ends. */
+		cb->args[ESTP_DIAG_PHASE] = 2;
+	}
+}
+
+/*
+ * The listener a request names: its port, and its address or the wildcard,
+ * the exact address first (inet_lhash2_lookup()'s order; no SO_REUSEPORT
+ * pick, the cookie tells members apart).  With a reference, or NULL.
+ */
+static struct sock *estp_diag_find_listener(struct net *net,
+					    const struct inet_diag_req_v2 *req)
+{
+	u16 port = ntohs(req->id.idiag_sport);
+	__be32 addr = req->id.idiag_src[0];
+	struct hlist_nulls_node *node;
+	struct estp_nulls_bucket *head;
+	struct sock *sk, *best = NULL;
+	int score, best_score = 0;
+
+	head = estp_lhash_bucket(net, port);
+	spin_lock_bh(&head->lock);
+	sk_nulls_for_each(sk, node, &head->chain) {
+		if (sk->sk_num != port || !net_eq(sock_net(sk), net))
+			continue;
+		if (sk->sk_rcv_saddr && sk->sk_rcv_saddr != addr)
+			continue;
+		if (req->id.idiag_if && sk->sk_bound_dev_if &&
+		    sk->sk_bound_dev_if != req->id.idiag_if)
+			continue;
+		if (sock_diag_check_cookie(sk, req->id.idiag_cookie))
+			continue;
+		score = 1 + !!sk->sk_rcv_saddr + !!sk->sk_bound_dev_if;
+		if (score > best_score) {
+			best_score = score;
+			best = sk;
+		}
+	}
+	if (best)
+		sock_hold(best);
+	spin_unlock_bh(&head->lock);
+	return best;
+}
+
+/*
+ * The sock a dump_one or destroy request names (inet_diag_find_one_icsk()):
+ * by its 4-tuple in the established hash, else a listener; the cookie,
+ * unless INET_DIAG_NOCOOKIE, must be its own.  With a reference for
+ * estp_sock_gen_put(), or an ERR_PTR.
+ */
+static struct sock *estp_diag_find_one(struct net *net,
+				       const struct inet_diag_req_v2 *req)
+{
+	struct sock *sk;
+
+	if (req->sdiag_family != AF_INET)
+		return ERR_PTR(req->sdiag_family == AF_INET6 ? -ENOENT : -EINVAL);
+	rcu_read_lock();
+	sk = estp_lookup_established(net, req->id.idiag_dst[0], req->id.idiag_dport,
+				     req->id.idiag_src[0], req->id.idiag_sport,
+				     req->id.idiag_if);
+	rcu_read_unlock();
+	if (sk && sock_diag_check_cookie(sk, req->id.idiag_cookie)) {
+		estp_sock_gen_put(sk);
+		return ERR_PTR(-ENOENT);
+	}
+	if (!sk && !req->id.idiag_dport && !req->id.idiag_dst[0])
+		sk = estp_diag_find_listener(net, req);
+	return sk ? : ERR_PTR(-ENOENT);
+}
+
+/* inet_diag_handler->dump_one (inet_diag_dump_one_icsk()). */
+static int estp_diag_dump_one(struct netlink_callback *cb,
+			      const struct inet_diag_req_v2 *req)
+{
+	struct sk_buff *in_skb = cb->skb;
+	bool net_admin = netlink_net_capable(in_skb, CAP_NET_ADMIN);
+	struct net *net = sock_net(in_skb->sk);
+	struct sk_buff *rep;
+	struct sock *sk;
+	int err;
+
+	sk = estp_diag_find_one(net, req);
+	if (IS_ERR(sk))
+		return PTR_ERR(sk);
+	rep = nlmsg_new(estp_diag_msg_size(), GFP_KERNEL);
+	if (!rep) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = estp_diag_fill(sk, rep, cb, req, 0, net_admin);
+	if (err < 0) {
+		WARN_ON(err == -EMSGSIZE);
+		nlmsg_free(rep);
+		goto out;
+	}
+	err = nlmsg_unicast(net->diag_nlsk, rep, NETLINK_CB(in_skb).portid);
+out:
+	estp_sock_gen_put(sk);
+	return err;
+}
+
+/*
+ * inet_diag_handler->destroy (tcp_diag_destroy()): sock_diag_destroy()
+ * checks CAP_NET_ADMIN over the sock's netns and calls estp_abort()
+ * through estp_prot.diag_destroy; the lookup's reference keeps the sock
+ * until it returns.
+ */
+static int estp_diag_destroy(struct sk_buff *in_skb,
+			     const struct inet_diag_req_v2 *req)
+{
+	struct net *net = sock_net(in_skb->sk);
+	struct sock *sk;
+	int err;
+
+	sk = estp_diag_find_one(net, req);
+	if (IS_ERR(sk))
+		return PTR_ERR(sk);
+	err = sock_diag_destroy(sk, ECONNABORTED);
+	estp_sock_gen_put(sk);
+	return err;
+}
+
+static struct inet_diag_handler estp_diag_handler = {
+	ESTP_DIAG_OWNER
+	.dump			= estp_diag_dump,
+	.dump_one		= estp_diag_dump_one,
+	.idiag_get_info		= estp_diag_get_info,
+	.destroy		= estp_diag_destroy,
+	.idiag_info_size	= ESTP_DIAG_INFO_SIZE,
+};
+
+/**
+ * estp_diag_init - answer sock_diag requests for ESTP's protocol number
+ *
+ * After the tables and the receive handler: a dump may come at once.
+ *
+ * Return: 0 or the error of inet_diag_register().
+ */
+int estp_diag_init(void)
+{
+	estp_diag_handler.idiag_type = estp_ipproto;
+	return inet_diag_register(&estp_diag_handler);
+}
+
+/**
+ * estp_diag_exit - stop answering them
+ *
+ * Before the tables go.  No dump or destroy is left running once it
+ * returns: inet_diag_unregister() waits for them (6.1: its mutex; later:
+ * each call holds estp.ko through the handler's owner, so rmmod cannot
+ * even begin while one runs).
+ */
+void estp_diag_exit(void)
+{
+	inet_diag_unregister(&estp_diag_handler);
+}
+
+/*
+ * sock_diag asks for "net-pf-16-proto-4-type-2-<protocol>" (PF_NETLINK,
+ * NETLINK_SOCK_DIAG, AF_INET, protocol) when no handler is registered:
+ * an ss for protocol 253 loads estp.ko, as one for TCP loads tcp_diag.
+ */
+MODULE_ALIAS("net-pf-" __stringify(PF_NETLINK) "-proto-" __stringify(NETLINK_SOCK_DIAG)
+	     "-type-" __stringify(AF_INET) "-" __stringify(IPPROTO_ESTP));
