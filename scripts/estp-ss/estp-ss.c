@@ -57,6 +57,7 @@ static int protocol = IPPROTO_ESTP_DEFAULT;
 static int numeric, show_options, show_details, show_mem, show_info;
 static int show_header = 1, summary, kill_socks;
 static struct mnl_socket *kill_nl;
+static unsigned int kill_unsupported;
 
 /* What -s counts in the dump. */
 static struct {
@@ -541,7 +542,13 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 				counts.estab++;
 			if (r->idiag_state == SS_CLOSE)
 				counts.closed++;
-			if (!r->idiag_inode)
+			/*
+			 * Closed by its owner and still alive.  An inode of 0 is not
+			 * enough: a child not yet accepted has none either.
+			 */
+			if (!r->idiag_inode &&
+			    (r->idiag_state == SS_FIN_WAIT1 || r->idiag_state == SS_FIN_WAIT2 ||
+			     r->idiag_state == SS_CLOSING || r->idiag_state == SS_LAST_ACK))
 				counts.orphaned++;
 		}
 		return MNL_CB_OK;
@@ -550,6 +557,8 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 		int err = sock_destroy(r);
 
 		/* As ss -K: a socket that cannot be destroyed, or is gone, is not listed. */
+		if (err == EOPNOTSUPP)
+			kill_unsupported++;
 		if (err == EOPNOTSUPP || err == ENOENT)
 			return MNL_CB_OK;
 		if (err) {
@@ -792,6 +801,11 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	rc = dump(states, bc, bclen);
 	render();
+	/* ss is silent about these; a note on stderr keeps stdout as ss's. */
+	if (kill_unsupported)
+		fprintf(stderr, "estp-ss: SOCK_DESTROY: %s for %u socket(s)%s\n",
+			strerror(EOPNOTSUPP), kill_unsupported,
+			protocol == IPPROTO_TCP ? " (a kernel without CONFIG_INET_DIAG_DESTROY)" : "");
 	free(bc);
 	return rc < 0 ? 1 : 0;
 }
