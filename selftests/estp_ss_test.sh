@@ -18,15 +18,7 @@ if [ ! -x "$SS" ]; then
 	echo "1..0 # $SS is not built (make estp-ss)"
 	exit 1
 fi
-if ! command -v python3 >/dev/null; then
-	echo "1..0 # SKIP no python3"
-	exit 4
-fi
-if [ -z "${ESTP_SS_NETNS:-}" ]; then
-	ESTP_SS_NETNS=1 exec unshare --net -- "$PWD/$(basename "$0")" "$@"
-	echo "1..0 # unshare --net failed"
-	exit 1
-fi
+estp_python_netns "$PWD/$(basename "$0")" "$@"
 if ! ip link set lo up; then
 	echo "1..0 # cannot set lo up in the netns"
 	exit 1
