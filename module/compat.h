@@ -227,11 +227,30 @@ static inline int estp_tcp_syn_linear_timeouts(const struct net *net)
 #define ESTP_DIAG_OWNER
 #endif
 
+/* 6.8 dumps socks only bound on request (TCP_BOUND_INACTIVE). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#define ESTP_DIAG_BOUND_INACTIVE	1
+#define ESTP_TCPF_BOUND_INACTIVE	TCPF_BOUND_INACTIVE
+#else
+#define ESTP_DIAG_BOUND_INACTIVE	0
+#define ESTP_TCPF_BOUND_INACTIVE	0
+#endif
+
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0)
 #define estp_inet_diag_bc_sk(cb_data, sk)	inet_diag_bc_sk(cb_data, sk)
 #else
 #define estp_inet_diag_bc_sk(cb_data, sk) \
 	inet_diag_bc_sk(((const struct inet_diag_dump_data *)(cb_data))->inet_diag_nla_bc, sk)
 #endif
+
+/*
+ * struct tcp_info grew: 6.2 added tcpi_rcv_wnd and tcpi_rehash, 6.7 the
+ * tcpi_total_rto* fields, 6.18 AccECN's counters and tcpi_ecn_mode.
+ * estp_get_info() fills what the kernel built against has, so that
+ * TCP_INFO's size is the running kernel's TCP's.
+ */
+#define ESTP_TCPI_RCV_WND	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0))
+#define ESTP_TCPI_TOTAL_RTO	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0))
+#define ESTP_TCPI_ECN_MODE	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0))
 
 #endif /* _ESTP_COMPAT_H */

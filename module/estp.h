@@ -8,6 +8,7 @@
 #include <linux/percpu.h>
 #include <linux/percpu_counter.h>
 #include <linux/skbuff.h>
+#include <linux/win_minmax.h>
 #include <net/inet_sock.h>
 #include <net/inet_timewait_sock.h>
 #include <net/request_sock.h>
@@ -17,6 +18,9 @@
 #include <uapi/linux/estp.h>
 
 #include "compat.h"
+
+struct tcp_info;
+union tcp_cc_info;
 
 /* Header without options, as TCP's. */
 struct estphdr {
@@ -265,6 +269,32 @@ struct estp_sock {
 	/* the socket's reference on ca_ops->owner: see estp_cong.c */
 	const struct estp_congestion_ops *ca_ops;
 	u64				ca_priv[13] __aligned(8); /* the ops' own state */
+
+	/*
+	 * What TCP_INFO and inet_diag report (estp_get_info()), counted where
+	 * TCP counts its namesakes.  Written under the socket lock (or by the
+	 * softirq that owns it), read by estp_get_info() under it too; the
+	 * segs_in pair is also read locklessly, hence WRITE_ONCE.
+	 */
+	u16				advmss;		/* MSS we announced, less TS room */
+	u32				pmtu_cookie;	/* path MTU estp_sync_mss() used */
+	u32				lsndtime;	/* jiffies of the last data sent */
+	u32				segs_in;	/* segments in, SYN and final ACK too */
+	u32				data_segs_in;	/* of them, with payload */
+	u32				segs_out;	/* sent, ACKs, RSTs and resends too */
+	u32				data_segs_out;	/* of them, with payload */
+	u32				total_retrans;	/* segments resent, SYNs and FINs too */
+	u32				delivered;	/* segments the peer acknowledged */
+	u32				rcv_ooopack;	/* segments queued out of order */
+	u16				total_rto;	/* retransmission timeouts */
+	u16				total_rto_recoveries; /* episodes that began with one */
+	u32				total_rto_time;	/* ms in the ended episodes */
+	u32				rto_stamp;	/* ms the current one began; 0: none */
+	u64				bytes_acked;	/* snd_una's advance, SYN, FIN too */
+	u64				bytes_received;	/* rcv_nxt's advance, FIN too */
+	u64				bytes_sent;	/* payload sent, resends too */
+	u64				bytes_retrans;	/* payload resent */
+	struct minmax			rtt_min;	/* windowed least RTT, us */
 };
 
 /*
@@ -436,6 +466,7 @@ static inline struct estp_timewait_sock *estp_twsk(const struct inet_timewait_so
 #define ESTP_MAX_SYNCNT		127		/* MAX_TCP_SYNCNT */
 #define ESTP_ORPHAN_RETRIES	8		/* tcp_orphan_retries() at 0 */
 #define ESTP_REORDERING		3		/* dupACKs before fast retransmit */
+#define ESTP_MIN_RTT_WLEN	(300 * HZ)	/* min RTT's window, tcp_min_rtt_wlen */
 #define ESTP_MSS_DEFAULT	536		/* RFC 9293 3.7.1, TCP_MSS_DEFAULT */
 #define ESTP_FIN_TIMEOUT_MAX	(120 * HZ)	/* TCP_FIN_TIMEOUT_MAX */
 /* The longest a time-wait minisock lives (TCP_TIMEWAIT_LEN) */
@@ -530,6 +561,9 @@ struct estp_congestion_ops {
 	u32	(*undo_cwnd)(struct sock *sk);
 	void	(*init)(struct sock *sk);
 	void	(*release)(struct sock *sk);
+	/* TCP_CC_INFO and inet_diag: fill @info, return its size (optional) */
+	size_t	(*get_info)(struct sock *sk, u32 ext, int *attr,
+			    union tcp_cc_info *info);
 
 	char			name[ESTP_CA_NAME_MAX];
 	struct module		*owner;
@@ -623,9 +657,50 @@ static inline void estp_snd_una_update(struct estp_sock *esk, u32 ack)
 {
 	u32 prior = esk->snd_una;
 
+	esk->bytes_acked += ack - prior;
 	WRITE_ONCE(esk->snd_una, ack);
 	if (ack - prior >= esk->snd_up - prior)
 		esk->snd_up = ack;
+}
+
+/* rcv_nxt moves to @seq: data or a FIN came in order (tcp_rcv_nxt_update). */
+static inline void estp_rcv_nxt_update(struct estp_sock *esk, u32 seq)
+{
+	esk->bytes_received += seq - esk->rcv_nxt;
+	WRITE_ONCE(esk->rcv_nxt, seq);
+}
+
+/*
+ * A segment for a full sock, before the receive path or its backlog takes
+ * it (tcp_segs_in); estp_get_info() reads these without the lock.
+ */
+static inline void estp_segs_in(struct estp_sock *esk, const struct sk_buff *skb)
+{
+	WRITE_ONCE(esk->segs_in, esk->segs_in + 1);
+	if (skb->len > estp_hdr(skb)->doff * 4)
+		WRITE_ONCE(esk->data_segs_in, esk->data_segs_in + 1);
+}
+
+/* Milliseconds of estp_clock_us()'s clock (tcp_clock_ms). */
+static inline u32 estp_clock_ms(void)
+{
+	return div_u64(ktime_get_ns(), NSEC_PER_MSEC);
+}
+
+/* A segment of @len payload bytes went again (__tcp_retransmit_skb). */
+static inline void estp_count_retrans(struct estp_sock *esk, u32 len)
+{
+	WRITE_ONCE(esk->total_retrans, esk->total_retrans + 1);
+	WRITE_ONCE(esk->bytes_retrans, esk->bytes_retrans + len);
+}
+
+/* A timeout episode ended: its time counts (tcp_update_rto_time). */
+static inline void estp_rto_episode_end(struct estp_sock *esk)
+{
+	if (esk->rto_stamp) {
+		esk->total_rto_time += estp_clock_ms() - esk->rto_stamp;
+		esk->rto_stamp = 0;
+	}
 }
 
 static inline bool estp_in_slow_start(const struct estp_sock *esk)
@@ -823,6 +898,7 @@ int estp_listen(struct socket *sock, int backlog);
 void estp_set_state(struct sock *sk, int state);
 void estp_done(struct sock *sk);
 int estp_abort(struct sock *sk, int err);
+void estp_get_info(struct sock *sk, struct tcp_info *info);
 /*
  * The accept queue's lock is initialised once for a sock, at its creation
  * or clone (inet_init_csk_locks), never by listen(): a softirq of an
@@ -957,6 +1033,7 @@ void estp_send_challenge_ack(struct sock *sk);
 void estp_reqsk_send_challenge_ack(const struct sock *listener, const struct sk_buff *skb,
 				   struct request_sock *req);
 void estp_sync_mss(struct sock *sk, u32 pmtu);
+u16 estp_advertised_mss(struct sock *sk);
 void estp_v4_send_check(struct sock *sk, struct sk_buff *skb);
 
 /* estp_input.c (tcp_input.c) */

@@ -235,6 +235,8 @@ void estp_set_ca_state(struct sock *sk, u8 ca_state)
 
 	if (esk->ca_ops->set_state)
 		esk->ca_ops->set_state(sk, ca_state);
+	if (esk->ca_state == ESTP_CA_LOSS && ca_state != ESTP_CA_LOSS)
+		estp_rto_episode_end(esk);
 	esk->ca_state = ca_state;
 }
 

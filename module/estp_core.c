@@ -9,11 +9,14 @@
 #include <linux/delay.h>
 #include <linux/sched/signal.h>
 #include <linux/sockios.h>
+#include <linux/inet_diag.h>
+#include <linux/tcp.h>
 #include <asm/ioctls.h>
 #include <net/ip.h>
 #include <net/sock.h>
 
 #include "estp.h"
+#include "estp_ecn.h"
 
 /**
  * estp_set_state - change sk's state (tcp_set_state)
@@ -186,6 +189,26 @@ void estp_reset_stream_state(struct sock *sk)
 	esk->dupacks = 0;
 	esk->num_sacks = 0;
 	WRITE_ONCE(esk->urg_data, 0);
+	/* TCP_INFO's counters (tcp_disconnect() zeroes its namesakes). */
+	esk->advmss = 0;
+	esk->pmtu_cookie = 0;
+	esk->lsndtime = 0;
+	WRITE_ONCE(esk->segs_in, 0);
+	WRITE_ONCE(esk->data_segs_in, 0);
+	esk->segs_out = 0;
+	esk->data_segs_out = 0;
+	esk->total_retrans = 0;
+	esk->delivered = 0;
+	esk->rcv_ooopack = 0;
+	esk->total_rto = 0;
+	esk->total_rto_recoveries = 0;
+	esk->total_rto_time = 0;
+	esk->rto_stamp = 0;
+	esk->bytes_acked = 0;
+	esk->bytes_received = 0;
+	esk->bytes_sent = 0;
+	esk->bytes_retrans = 0;
+	minmax_reset(&esk->rtt_min, jiffies, ~0U);
 }
 
 /**
@@ -413,6 +436,7 @@ int estp_init_sock(struct sock *sk)
 	esk->snd_cwnd = ESTP_INIT_CWND;
 	esk->snd_ssthresh = ESTP_INFINITE_SSTHRESH;
 	esk->snd_cwnd_clamp = ~0U;
+	minmax_reset(&esk->rtt_min, jiffies, ~0U);	/* no sample: ~0U, as TCP */
 	/* Takes a reference on the algorithm's module, until destroy. */
 	estp_assign_congestion_control(sk);
 	esk->af_ops = &estp_ipv4_specific;
@@ -1700,6 +1724,159 @@ int estp_setsockopt(struct sock *sk, int level, int optname,
 	return err;
 }
 
+/* A pacing rate as TCP_INFO gives it: ~0ULL for "none" (~0UL). */
+static u64 estp_info_rate(unsigned long rate)
+{
+	return rate != ~0UL ? rate : ~0ULL;
+}
+
+/**
+ * estp_get_info - fill struct tcp_info from an ESTP sock (tcp_get_info)
+ * @sk: the socket, a full one in any state; not locked by the caller
+ * @info: filled whole: every field TCP has and ESTP keeps, with TCP's
+ *	meaning and units; zero where ESTP keeps nothing behind a field
+ *
+ * For TCP_INFO and inet_diag's INET_DIAG_INFO.  The struct is the one of
+ * the kernel built against (compat.h), so its size is the running
+ * kernel's TCP's.  A listener reports, as TCP's does, its accept queue's
+ * length in tcpi_unacked and its backlog in tcpi_sacked, read without the
+ * socket lock; any other sock is read under lock_sock_fast(), which the
+ * receive path and the timers hold while they change it.
+ *
+ * ESTP keeps no pacing rate (tcpi_pacing_rate and tcpi_max_pacing_rate are
+ * the socket's, ~0 unless SO_MAX_PACING_RATE set one), no delivery-rate
+ * samples, no busy/rwnd/sndbuf-limited chronographs, no D-SACK, no Fast
+ * Open and no AccECN: their fields are 0.
+ */
+void estp_get_info(struct sock *sk, struct tcp_info *info)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	bool slow;
+	u32 now;
+
+	memset(info, 0, sizeof(*info));
+	info->tcpi_state = inet_sk_state_load(sk);
+	info->tcpi_pacing_rate = estp_info_rate(READ_ONCE(sk->sk_pacing_rate));
+	info->tcpi_max_pacing_rate = estp_info_rate(READ_ONCE(sk->sk_max_pacing_rate));
+	info->tcpi_reordering = ESTP_REORDERING;
+	info->tcpi_snd_cwnd = READ_ONCE(esk->snd_cwnd);
+	if (info->tcpi_state == TCP_LISTEN) {
+		info->tcpi_unacked = READ_ONCE(sk->sk_ack_backlog);
+		info->tcpi_sacked = READ_ONCE(sk->sk_max_ack_backlog);
+		return;
+	}
+
+	slow = lock_sock_fast(sk);
+	info->tcpi_ca_state = esk->ca_state;
+	info->tcpi_retransmits = esk->retransmits;
+	info->tcpi_probes = esk->probes_out;
+	/* ESTP's backoff is its timeout count (estp_rto_backoff()). */
+	info->tcpi_backoff = esk->retransmits;
+	if (esk->tstamp_ok)
+		info->tcpi_options |= TCPI_OPT_TIMESTAMPS;
+	if (esk->sack_ok)
+		info->tcpi_options |= TCPI_OPT_SACK;
+	if (esk->wscale_ok) {
+		info->tcpi_options |= TCPI_OPT_WSCALE;
+		info->tcpi_snd_wscale = esk->snd_wscale;
+		info->tcpi_rcv_wscale = esk->rcv_wscale;
+	}
+	if (esk->ecn_flags & ESTP_ECN_OK)
+		info->tcpi_options |= TCPI_OPT_ECN;
+	if (esk->ecn_flags & ESTP_ECN_SEEN)
+		info->tcpi_options |= TCPI_OPT_ECN_SEEN;
+
+	info->tcpi_rto = jiffies_to_usecs(esk->rto);
+	info->tcpi_ato = jiffies_to_usecs(min_t(u32, esk->ack_ato, ESTP_DELACK_MAX));
+	/* TCP's mss_cache is held to half the largest window; ESTP's is not. */
+	info->tcpi_snd_mss = estp_size_goal(esk);
+	info->tcpi_rcv_mss = esk->rcv_mss;
+	info->tcpi_unacked = esk->packets_out;
+	info->tcpi_sacked = esk->sacked_out;
+	info->tcpi_lost = esk->lost_out;
+	info->tcpi_retrans = esk->retrans_out;
+
+	now = jiffies;
+	info->tcpi_last_data_sent = jiffies_to_msecs(now - esk->lsndtime);
+	info->tcpi_last_data_recv = jiffies_to_msecs(now - esk->ack_lrcvtime);
+	info->tcpi_last_ack_recv = jiffies_to_msecs(now - esk->rcv_tstamp);
+
+	info->tcpi_pmtu = esk->pmtu_cookie;
+	info->tcpi_rcv_ssthresh = esk->rcv_ssthresh;
+	info->tcpi_rtt = esk->srtt_us >> 3;
+	info->tcpi_rttvar = esk->mdev_us >> 2;
+	info->tcpi_snd_ssthresh = esk->snd_ssthresh;
+	info->tcpi_advmss = esk->advmss;
+	info->tcpi_rcv_rtt = esk->rcv_rtt_us;	/* kept unscaled */
+	info->tcpi_rcv_space = esk->rcvq_space;
+	info->tcpi_total_retrans = esk->total_retrans;
+
+	info->tcpi_bytes_acked = esk->bytes_acked;
+	info->tcpi_bytes_received = esk->bytes_received;
+	info->tcpi_notsent_bytes = max_t(int, 0, esk->write_seq - esk->snd_nxt);
+	info->tcpi_segs_out = esk->segs_out;
+	info->tcpi_segs_in = READ_ONCE(esk->segs_in);
+	info->tcpi_data_segs_in = READ_ONCE(esk->data_segs_in);
+	info->tcpi_min_rtt = minmax_get(&esk->rtt_min);
+	info->tcpi_data_segs_out = esk->data_segs_out;
+	info->tcpi_delivered = esk->delivered;
+	info->tcpi_bytes_sent = esk->bytes_sent;
+	info->tcpi_bytes_retrans = esk->bytes_retrans;
+	info->tcpi_rcv_ooopack = esk->rcv_ooopack;
+	info->tcpi_snd_wnd = esk->snd_wnd;
+#if ESTP_TCPI_RCV_WND
+	info->tcpi_rcv_wnd = esk->rcv_wnd;
+#endif
+#if ESTP_TCPI_TOTAL_RTO
+	info->tcpi_total_rto = esk->total_rto;
+	info->tcpi_total_rto_recoveries = esk->total_rto_recoveries;
+	info->tcpi_total_rto_time = esk->total_rto_time;
+	if (esk->rto_stamp)
+		info->tcpi_total_rto_time += estp_clock_ms() - esk->rto_stamp;
+#endif
+#if ESTP_TCPI_ECN_MODE
+	if (esk->ecn_flags & ESTP_ECN_OK)
+		info->tcpi_ecn_mode = TCPI_ECN_MODE_RFC3168;
+#endif
+	unlock_sock_fast(sk, slow);
+}
+
+/*
+ * TCP_INFO and TCP_CC_INFO (do_tcp_getsockopt's): as much of the answer
+ * as @len asks for, that length written back, as TCP's.
+ */
+static int estp_getsockopt_info(struct sock *sk, int optname, char __user *optval,
+				int __user *optlen, unsigned int len)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	union tcp_cc_info cc_info;
+	struct tcp_info info;
+	const void *from;
+	size_t sz = 0;
+	int attr;
+
+	if (optname == ESTP_INFO) {
+		estp_get_info(sk, &info);
+		from = &info;
+		sz = sizeof(info);
+	} else {
+		/*
+		 * The lock keeps ca_ops and the reference the sock holds on
+		 * its module (estp_cong.c); TCP's algorithms other than
+		 * Vegas, DCTCP and BBR have no get_info: 0 bytes.
+		 */
+		lock_sock(sk);
+		if (esk->ca_ops->get_info)
+			sz = esk->ca_ops->get_info(sk, ~0U, &attr, &cc_info);
+		release_sock(sk);
+		from = &cc_info;
+	}
+	len = min_t(unsigned int, len, sz);
+	if (put_user(len, optlen) || copy_to_user(optval, from, len))
+		return -EFAULT;
+	return 0;
+}
+
 /**
  * estp_getsockopt - proto->getsockopt for levels other than SOL_SOCKET
  *	(do_tcp_getsockopt)
@@ -1724,6 +1901,8 @@ int estp_getsockopt(struct sock *sk, int level, int optname,
 		return -EFAULT;
 	if (len < 0)
 		return -EINVAL;
+	if (optname == ESTP_INFO || optname == ESTP_CC_INFO)
+		return estp_getsockopt_info(sk, optname, optval, optlen, len);
 	if (optname == ESTP_CONGESTION) {
 		/* At most ESTP_CA_NAME_MAX bytes, NUL padding included, as TCP. */
 		char name[ESTP_CA_NAME_MAX] = "";

@@ -29,14 +29,22 @@
 #include "estp.h"
 
 #define ESTP_DIAG_BATCH	16	/* socks held at a time (SKARR_SZ) */
-/* INET_DIAG_INFO's size: none until ESTP fills a struct tcp_info */
-#define ESTP_DIAG_INFO_SIZE	0
+/* INET_DIAG_INFO: the kernel's struct tcp_info, as TCP_INFO (estp_get_info()) */
+#define ESTP_DIAG_INFO_SIZE	sizeof(struct tcp_info)
 
 /* Where a dump stands, across calls (cb->args) */
 enum {
-	ESTP_DIAG_PHASE,	/* 0: listen hash, 1: established hash, 2: done */
+	ESTP_DIAG_PHASE,	/* ESTP_DIAG_LISTEN ... ESTP_DIAG_DONE */
 	ESTP_DIAG_BUCKET,
 	ESTP_DIAG_NUM,		/* socks of this netns already passed in it */
+};
+
+/* The tables a dump walks, in order */
+enum {
+	ESTP_DIAG_LISTEN,	/* listen hash */
+	ESTP_DIAG_BOUND,	/* bind hash: socks bound, not listening */
+	ESTP_DIAG_EHASH,	/* established hash */
+	ESTP_DIAG_DONE,
 };
 
 /* rqueue and wqueue, as tcp_diag_get_info(); the tcp_info when asked. */
@@ -50,9 +58,12 @@ static void estp_diag_get_info(struct sock *sk, struct inet_diag_msg *r, void *i
 	} else {
 		r->idiag_rqueue = max_t(int, READ_ONCE(esk->rcv_nxt) -
 					     READ_ONCE(esk->copied_seq), 0);
-		r->idiag_wqueue = READ_ONCE(esk->write_seq) - READ_ONCE(esk->snd_una);
+		/* TCP's write_seq counts a FIN once queued; ESTP's does not. */
+		r->idiag_wqueue = READ_ONCE(esk->write_seq) + esk->fin_queued -
+				  READ_ONCE(esk->snd_una);
 	}
-	(void)info;
+	if (info)
+		estp_get_info(sk, info);
 }
 
 /*
@@ -95,6 +106,10 @@ static int estp_diag_fill_sk(struct sock *sk, struct sk_buff *skb,
 			     u16 nlmsg_flags, bool net_admin)
 {
 	int ext = req->idiag_ext;
+
+	/* Only bound (TCP_BOUND_INACTIVE): no timer, info or algorithm, as TCP's. */
+	if (inet_sk_state_load(sk) == TCP_CLOSE)
+		ext &= ~((1 << (INET_DIAG_INFO - 1)) | (1 << (INET_DIAG_CONG - 1)));
 	struct inet_diag_msg *r;
 	struct nlmsghdr *nlh;
 	void *info = NULL;
@@ -130,7 +145,7 @@ static int estp_diag_fill_sk(struct sock *sk, struct sk_buff *skb,
 
 	estp_diag_timer(sk, r);
 
-	if ((ext & (1 << (INET_DIAG_INFO - 1))) && ESTP_DIAG_INFO_SIZE) {
+	if (ext & (1 << (INET_DIAG_INFO - 1))) {
 		struct nlattr *attr = nla_reserve_64bit(skb, INET_DIAG_INFO,
 							ESTP_DIAG_INFO_SIZE,
 							INET_DIAG_PAD);
@@ -271,104 +286,170 @@ static bool estp_diag_wanted(struct sock *sk, struct netlink_callback *cb,
 	return estp_inet_diag_bc_sk(cb->data, sk);
 }
 
+/* A batch of socks taken under a bucket's lock, with their positions. */
+struct estp_diag_batch {
+	struct sock *sk[ESTP_DIAG_BATCH];
+	int num[ESTP_DIAG_BATCH];	/* socks of the netns up to and with it */
+	int n;
+};
+
+/* Adds sk to the batch if it is not going away: true once the batch is full. */
+static bool estp_diag_take(struct estp_diag_batch *batch, struct sock *sk, int num)
+{
+	/* The chain holds one; it is about to go if zero. */
+	if (!refcount_inc_not_zero(&sk->sk_refcnt))
+		return false;
+	batch->sk[batch->n] = sk;
+	batch->num[batch->n] = num;
+	return ++batch->n == ESTP_DIAG_BATCH;
+}
+
+/* An established- or listen-hash bucket's socks from position s_num on. */
+static void estp_diag_collect_nulls(struct estp_nulls_bucket *head, struct net *net,
+				    struct netlink_callback *cb,
+				    const struct inet_diag_req_v2 *r, u32 states,
+				    int s_num, struct estp_diag_batch *batch)
+{
+	struct hlist_nulls_node *node;
+	struct sock *sk;
+	int num = 0;
+
+	spin_lock_bh(&head->lock);
+	sk_nulls_for_each(sk, node, &head->chain) {
+		if (!net_eq(sock_net(sk), net) || num++ < s_num)
+			continue;
+		if (estp_diag_wanted(sk, cb, r, states) && estp_diag_take(batch, sk, num))
+			break;
+	}
+	spin_unlock_bh(&head->lock);
+}
+
+#if ESTP_DIAG_BOUND_INACTIVE
 /*
- * One table of the dump, from cb->args' bucket and position on: each
- * bucket's socks of this netns, a batch at a time under its lock, then
- * their messages.  Return: 0 once the table is done, <0 when the skb is
- * full (cb->args say where to resume).
+ * A bind-hash bucket's socks bound but neither listening nor connected
+ * (TCP_BOUND_INACTIVE), from position s_num on.  Owners may be time-wait
+ * minisocks: only their sock_common is read.
  */
-static int estp_diag_dump_table(struct estp_nulls_bucket *table, struct sk_buff *skb,
-				struct netlink_callback *cb,
+static void estp_diag_collect_bound(struct estp_hashbucket *head, struct net *net,
+				    struct netlink_callback *cb,
+				    const struct inet_diag_req_v2 *r, int s_num,
+				    struct estp_diag_batch *batch)
+{
+	struct estp_bind_bucket *tb;
+	struct sock *sk;
+	int num = 0;
+
+	spin_lock_bh(&head->lock);
+	hlist_for_each_entry(tb, &head->chain, node) {
+		if (!net_eq(read_pnet(&tb->net), net))
+			continue;
+		sk_for_each_bound(sk, &tb->owners) {
+			if (num++ < s_num || sk->sk_state != TCP_CLOSE || !sk->sk_num)
+				continue;
+			if (r->sdiag_family != AF_UNSPEC && sk->sk_family != r->sdiag_family)
+				continue;
+			if (!estp_inet_diag_bc_sk(cb->data, sk))
+				continue;
+			if (estp_diag_take(batch, sk, num))
+				goto out;
+		}
+	}
+out:
+	spin_unlock_bh(&head->lock);
+}
+#endif
+
+/*
+ * The messages of a batch, each reference dropped.  Return: 0, or <0 when
+ * the skb is full, with cb->args at the sock that did not fit.
+ */
+static int estp_diag_emit(struct estp_diag_batch *batch, unsigned int b, struct sk_buff *skb,
+			  struct netlink_callback *cb, const struct inet_diag_req_v2 *r,
+			  bool net_admin)
+{
+	int i, res = 0;
+
+	for (i = 0; i < batch->n; i++) {
+		if (res >= 0) {
+			res = estp_diag_fill(batch->sk[i], skb, cb, r, NLM_F_MULTI, net_admin);
+			if (res < 0) {
+				cb->args[ESTP_DIAG_BUCKET] = b;
+				cb->args[ESTP_DIAG_NUM] = batch->num[i] - 1;
+			}
+		}
+		estp_sock_gen_put(batch->sk[i]);
+	}
+	return res < 0 ? res : 0;
+}
+
+/*
+ * One table of the dump (ESTP_DIAG_PHASE's), from cb->args' bucket and
+ * position on: each bucket's socks of this netns, a batch at a time under
+ * its lock, then their messages.  Return: 0 once the table is done, <0
+ * when the skb is full (cb->args say where to resume).
+ */
+static int estp_diag_dump_table(struct sk_buff *skb, struct netlink_callback *cb,
 				const struct inet_diag_req_v2 *r, u32 states,
 				bool net_admin)
 {
+	int phase = cb->args[ESTP_DIAG_PHASE], s_num = cb->args[ESTP_DIAG_NUM];
 	struct net *net = sock_net(skb->sk);
 	unsigned int b = cb->args[ESTP_DIAG_BUCKET];
-	int s_num = cb->args[ESTP_DIAG_NUM];
+	struct estp_diag_batch batch;
 
 	for (; b <= estp_hashinfo.mask; b++, s_num = 0) {
-		struct estp_nulls_bucket *head = &table[b];
-		struct sock *batch[ESTP_DIAG_BATCH];
-		int nums[ESTP_DIAG_BATCH];
-		struct hlist_nulls_node *node;
-		int i, n, num, res;
-		struct sock *sk;
-
-		if (hlist_nulls_empty(&head->chain))
-			continue;
-next_batch:
-		n = 0;
-		num = 0;
-		spin_lock_bh(&head->lock);
-		sk_nulls_for_each(sk, node, &head->chain) {
-			if (!net_eq(sock_net(sk), net))
-				continue;
-			if (num++ < s_num)
-				continue;
-			if (!estp_diag_wanted(sk, cb, r, states))
-				continue;
-			/* The chain holds one; it is about to go if zero. */
-			if (!refcount_inc_not_zero(&sk->sk_refcnt))
-				continue;
-			nums[n] = num;
-			batch[n] = sk;
-			if (++n == ESTP_DIAG_BATCH)
-				break;
-		}
-		spin_unlock_bh(&head->lock);
-
-		res = 0;
-		for (i = 0; i < n; i++) {
-			if (res >= 0) {
-				res = estp_diag_fill(batch[i], skb, cb, r, NLM_F_MULTI,
-						     net_admin);
-				/* Resume at the one that did not fit. */
-				if (res < 0) {
-					cb->args[ESTP_DIAG_BUCKET] = b;
-					cb->args[ESTP_DIAG_NUM] = nums[i] - 1;
-				}
-			}
-			estp_sock_gen_put(batch[i]);
-		}
-		if (res < 0)
-			return res;
-		cond_resched();
-		if (n == ESTP_DIAG_BATCH) {
-			s_num = nums[n - 1];
-			goto next_batch;
-		}
+		do {
+			batch.n = 0;
+			if (phase == ESTP_DIAG_LISTEN)
+				estp_diag_collect_nulls(&estp_hashinfo.lhash[b], net, cb, r,
+							TCPF_LISTEN, s_num, &batch);
+#if ESTP_DIAG_BOUND_INACTIVE
+			else if (phase == ESTP_DIAG_BOUND)
+				estp_diag_collect_bound(&estp_hashinfo.bhash[b], net, cb, r,
+							s_num, &batch);
+#endif
+			else
+				estp_diag_collect_nulls(&estp_hashinfo.ehash[b], net, cb, r,
+							states, s_num, &batch);
+			if (estp_diag_emit(&batch, b, skb, cb, r, net_admin) < 0)
+				return -EMSGSIZE;
+			cond_resched();
+			if (batch.n)
+				s_num = batch.num[batch.n - 1];
+		} while (batch.n == ESTP_DIAG_BATCH);
 	}
 	cb->args[ESTP_DIAG_BUCKET] = 0;
 	cb->args[ESTP_DIAG_NUM] = 0;
 	return 0;
 }
 
-/* inet_diag_handler->dump: listeners first, then the established hash. */
+/*
+ * inet_diag_handler->dump: listeners, then (6.8 on, when asked) socks only
+ * bound, then the established hash, as inet_diag_dump_icsk().
+ */
 static void estp_diag_dump(struct sk_buff *skb, struct netlink_callback *cb,
 			   const struct inet_diag_req_v2 *r)
 {
 	bool net_admin = netlink_net_capable(cb->skb, CAP_NET_ADMIN);
 	u32 states = r->idiag_states;
+	bool want[ESTP_DIAG_DONE];
 
 	/* A request sock is SYN_RECV to the user. */
 	if (states & TCPF_SYN_RECV)
 		states |= TCPF_NEW_SYN_RECV;
+	/* No listener has a peer port. */
+	want[ESTP_DIAG_LISTEN] = (states & TCPF_LISTEN) && !r->id.idiag_dport;
+	want[ESTP_DIAG_BOUND] = ESTP_DIAG_BOUND_INACTIVE &&
+				(states & ESTP_TCPF_BOUND_INACTIVE);
+	states &= ~(TCPF_LISTEN | ESTP_TCPF_BOUND_INACTIVE);
+	want[ESTP_DIAG_EHASH] = states;
 
-	if (cb->args[ESTP_DIAG_PHASE] == 0) {
-		/* No listener has a peer port. */
-		if ((states & TCPF_LISTEN) && !r->id.idiag_dport &&
-		    estp_diag_dump_table(estp_hashinfo.lhash, skb, cb, r,
-					 TCPF_LISTEN, net_admin) < 0)
+	while (cb->args[ESTP_DIAG_PHASE] < ESTP_DIAG_DONE) {
+		if (want[cb->args[ESTP_DIAG_PHASE]] &&
+		    estp_diag_dump_table(skb, cb, r, states, net_admin) < 0)
 			return;
-		cb->args[ESTP_DIAG_PHASE] = 1;
-	}
-	if (cb->args[ESTP_DIAG_PHASE] == 1) {
-		if ((states & ~TCPF_LISTEN) &&
-		    estp_diag_dump_table(estp_hashinfo.ehash, skb, cb, r,
-					 states & ~TCPF_LISTEN, net_admin) < 0)
-			return;
-		/* The next call finds nothing: the dump ends. */
-		cb->args[ESTP_DIAG_PHASE] = 2;
+		/* Once ESTP_DIAG_DONE, the next call adds nothing: the dump ends. */
+		cb->args[ESTP_DIAG_PHASE]++;
 	}
 }
 

@@ -193,6 +193,46 @@ static void estp_set_rto(struct estp_sock *esk)
 	esk->rto = clamp_t(unsigned long, rto, ESTP_RTO_MIN, ESTP_RTO_MAX);
 }
 
+/*
+ * The least RTT of the last @win jiffies, Kathleen Nichols' windowed
+ * minimum as TCP keeps it (lib/win_minmax.c, which 6.1 does not export):
+ * the best sample, and the best of the window's later quarter and half,
+ * so that when the best ages out a recent one takes its place.
+ */
+static void estp_min_rtt_update(struct minmax *m, u32 win, u32 now, u32 rtt)
+{
+	struct minmax_sample val = { .t = now, .v = rtt };
+	u32 age;
+
+	if (rtt <= m->s[0].v || now - m->s[2].t > win) {
+		m->s[0] = val;
+		m->s[1] = val;
+		m->s[2] = val;
+		return;
+	}
+	if (rtt <= m->s[1].v)
+		m->s[1] = val;
+	if (rtt <= m->s[2].v)
+		m->s[2] = val;
+
+	age = now - m->s[0].t;
+	if (age > win) {
+		/* The best is too old: the next ones move up. */
+		m->s[0] = m->s[1];
+		m->s[1] = m->s[2];
+		m->s[2] = val;
+		if (now - m->s[0].t > win) {
+			m->s[0] = m->s[1];
+			m->s[1] = m->s[2];
+		}
+	} else if (m->s[1].t == m->s[0].t && age > win / 4) {
+		m->s[1] = val;
+		m->s[2] = val;
+	} else if (m->s[2].t == m->s[1].t && age > win / 2) {
+		m->s[2] = val;
+	}
+}
+
 /**
  * estp_rtt_sample - an RTT measurement, from a segment never sent twice
  *	(tcp_ack_update_rtt)
@@ -205,6 +245,9 @@ void estp_rtt_sample(struct sock *sk, long rtt_us)
 
 	if (rtt_us < 0)
 		return;
+	/* TCP's window, net.ipv4.tcp_min_rtt_wlen's default (tcp_update_rtt_min). */
+	estp_min_rtt_update(&esk->rtt_min, ESTP_MIN_RTT_WLEN, jiffies,
+			    min_t(long, rtt_us, U32_MAX) ? : jiffies_to_usecs(1));
 	estp_rtt_estimator(esk, min_t(long, rtt_us, U32_MAX >> 3));
 	estp_set_rto(esk);
 }
@@ -259,6 +302,9 @@ void estp_init_transfer(struct sock *sk)
 	if (!dst && !esk->af_ops->rebuild_header(sk))
 		dst = __sk_dst_get(sk);
 	estp_sync_mss(sk, dst ? dst_mtu(dst) : IPV4_MIN_MTU);
+	/* What we announced, less the room of timestamps (tp->advmss). */
+	esk->advmss = estp_advertised_mss(sk) -
+		      (esk->tstamp_ok ? ESTP_OPTLEN_TS_ALIGNED : 0);
 	/* tcp_initialize_rcv_mss: a guess of the peer's segments. */
 	esk->rcv_mss = clamp_t(u32, min3((u32)esk->mss_cache, esk->rcv_wnd / 2,
 					 (u32)ESTP_MSS_DEFAULT), 88, ESTP_MSS_DEFAULT);
@@ -282,6 +328,8 @@ void estp_init_transfer(struct sock *sk)
 	esk->snd_ssthresh = ESTP_INFINITE_SSTHRESH;
 	esk->prior_cwnd = esk->snd_cwnd;
 	esk->cwnd_limited = 0;
+	/* A handshake resent on timeouts ends its episode here. */
+	estp_rto_episode_end(esk);
 	esk->ca_state = ESTP_CA_OPEN;
 	estp_init_congestion_control(sk);
 	estp_sndbuf_expand(sk);
@@ -354,7 +402,9 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		esk->copied_seq = esk->rcv_nxt;
 		/* Our SYN's window now counts from the peer's ISN. */
 		esk->rcv_wup = esk->rcv_nxt;
-		esk->snd_una = ntohl(th->ack_seq);
+		/* Our SYN is acknowledged: one byte, one segment delivered. */
+		estp_snd_una_update(esk, ntohl(th->ack_seq));
+		esk->delivered++;
 		esk->snd_up = esk->snd_una;
 		esk->syn_unacked = 0;
 		/* RFC 7323 2.2: a SYN's window is never scaled. */
@@ -392,7 +442,7 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 /* The peer's FIN, in order (tcp_fin). */
 static void estp_fin(struct sock *sk)
 {
-	estp_sk(sk)->rcv_nxt++;
+	estp_rcv_nxt_update(estp_sk(sk), estp_sk(sk)->rcv_nxt + 1);
 	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
 	sock_set_flag(sk, SOCK_DONE);
 
@@ -440,6 +490,7 @@ static int estp_fin_acked(struct sock *sk, u32 seq, u32 len, bool fin)
 {
 	struct estp_sock *esk = estp_sk(sk);
 
+	esk->delivered++;	/* the FIN, off the write queue in ESTP */
 	esk->retransmits = 0;
 	esk->retrans_stamp = 0;
 	esk->early_timer = 0;
@@ -542,10 +593,12 @@ static void estp_clean_rtx_queue(struct sock *sk, u32 ack,
 			esk->lost_out--;
 		if (cb->sacked & ESTP_CB_RETRANS)
 			esk->retrans_out--;
-		if (cb->sacked & ESTP_CB_SACKED)
+		if (cb->sacked & ESTP_CB_SACKED) {
 			esk->sacked_out--;
-		else
+		} else {
 			estp_rack_advance(esk, cb);
+			esk->delivered++;	/* a SACKed one was counted then */
+		}
 		esk->packets_out--;
 		sample->pkts_acked++;
 		__skb_unlink(skb, &sk->sk_write_queue);
@@ -777,6 +830,7 @@ static void estp_sacktag(struct sock *sk, const struct estp_options_received *op
 			cb->sacked &= ~(ESTP_CB_LOST | ESTP_CB_RETRANS);
 			cb->sacked |= ESTP_CB_SACKED;
 			esk->sacked_out++;
+			esk->delivered++;
 		}
 	}
 }
@@ -1458,6 +1512,8 @@ static void estp_data_queue_ofo(struct sock *sk, struct sk_buff *skb, u32 seq,
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OFODROP);
 		return;
 	}
+	/* Duplicates included, as tcp_data_queue_ofo() counts them. */
+	esk->rcv_ooopack++;
 	while (*p) {
 		const struct estp_skb_cb *q = ESTP_SKB_CB(rb_to_skb(*p));
 
@@ -1506,7 +1562,7 @@ static bool estp_ofo_queue(struct sock *sk)
 		    pskb_pull(skb, esk->rcv_nxt - cb->seq)) {
 			cb->seq = esk->rcv_nxt;
 			__skb_queue_tail(&sk->sk_receive_queue, skb);
-			WRITE_ONCE(esk->rcv_nxt, cb->end_seq);
+			estp_rcv_nxt_update(esk, cb->end_seq);
 		} else {
 			/* Old by now, or no memory to trim it: it comes again. */
 			fin = fin && cb->end_seq == esk->rcv_nxt;
@@ -1681,7 +1737,7 @@ static int estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 le
 	ESTP_SKB_CB(skb)->seq = esk->rcv_nxt;
 	ESTP_SKB_CB(skb)->end_seq = seq + len;
 	__skb_queue_tail(&sk->sk_receive_queue, skb);
-	WRITE_ONCE(esk->rcv_nxt, seq + len);
+	estp_rcv_nxt_update(esk, seq + len);
 	esk->ack_pending |= ESTP_ACK_SCHED;
 	estp_event_data_recv(sk, len, psh);
 	estp_ecn_check_ce(sk, skb);
@@ -1924,6 +1980,7 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		ofo = true;
 	if (sk->sk_state == TCP_SYN_RECV) {
 		estp_snd_una_update(esk, ack);
+		esk->delivered++;	/* the SYN-ACK, as tcp_rcv_state_process() */
 		esk->syn_unacked = 0;
 		esk->snd_wnd = ntohs(th->window) << esk->snd_wscale;
 		/* The segment size is held to half of it (estp_size_goal()). */

@@ -430,6 +430,7 @@ int estp_v4_rcv(struct sk_buff *skb)
 			goto discard;
 		}
 		bh_lock_sock_nested(sk);
+		estp_segs_in(estp_sk(sk), skb);
 		if (!sock_owned_by_user(sk)) {
 			ret = estp_v4_do_rcv(sk, skb);
 		} else if (sk_add_backlog(sk, skb, estp_backlog_limit(sk))) {

@@ -67,6 +67,21 @@ struct sock *estp_create_openreq_child(const struct sock *listener,
 	esk->retrans_out = 0;
 	esk->sacked_out = 0;
 	esk->dupacks = 0;
+	/*
+	 * TCP_INFO's counters start from the handshake, as
+	 * tcp_create_openreq_child()'s: the SYN is in, our SYN-ACKs resent
+	 * and their timeouts count, the final ACK is counted by
+	 * estp_child_process().
+	 */
+	esk->segs_in = 1;
+	esk->lsndtime = jiffies;
+	esk->total_retrans = req->num_retrans;
+	if (req->num_timeout) {
+		esk->total_rto = req->num_timeout;
+		esk->total_rto_recoveries = 1;
+		esk->total_rto_time = div_u64(estp_clock_us() - ereq->snt_synack_us,
+					      USEC_PER_MSEC);
+	}
 	/* Its own reference on the algorithm, released by its destroy. */
 	estp_ca_openreq_child(newsk);
 	/* A cookie's request remembers no send time; a resent one, no use. */
@@ -240,6 +255,7 @@ int estp_child_process(struct sock *listener, struct sock *child,
 	int ret;
 
 	bh_lock_sock(child);
+	estp_segs_in(estp_sk(child), skb);
 	ret = estp_rcv_state_process(child, skb);
 	bh_unlock_sock(child);
 	return ret;

@@ -121,11 +121,14 @@ static u16 estp_mss_for_mtu(unsigned int mtu)
 	       sizeof(struct estphdr);
 }
 
-/*
- * The MSS a connecting sock announces: from its cached route, clamped by
- * ESTP_MAXSEG.
+/**
+ * estp_advertised_mss - the MSS a sock announces: from its cached route,
+ *	clamped by ESTP_MAXSEG (tcp_mss_clamp(tcp_dst_advmss()))
+ * @sk: the socket
+ *
+ * Return: the MSS, the timestamps option's room not taken off.
  */
-static u16 estp_advertised_mss(struct sock *sk)
+u16 estp_advertised_mss(struct sock *sk)
 {
 	const struct dst_entry *dst = __sk_dst_get(sk);
 	u16 user_mss = READ_ONCE(estp_sk(sk)->user_mss);
@@ -390,6 +393,13 @@ static int estp_transmit_skb(struct sock *sk, struct sk_buff *skb, u32 seq,
 			       sizeof(struct inet6_skb_parm)));
 	/* Fault-point tests of estp_transmit_data() check that it holds. */
 	WARN_ON_ONCE(IPCB(skb)->opt.optlen);
+	/* Counted whether IP takes it or not, as __tcp_transmit_skb(). */
+	if (len) {
+		esk->lsndtime = jiffies;	/* tcp_event_data_sent */
+		WRITE_ONCE(esk->data_segs_out, esk->data_segs_out + 1);
+		WRITE_ONCE(esk->bytes_sent, esk->bytes_sent + len);
+	}
+	esk->segs_out++;
 	err = esk->af_ops->queue_xmit(sk, skb, &inet->cork.fl);
 	if (!err)
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OUTSEGS);
@@ -557,6 +567,7 @@ void estp_sync_mss(struct sock *sk, u32 pmtu)
 	if (estp_tstamp_room(sk))
 		mss -= ESTP_OPTLEN_TS_ALIGNED;
 	WRITE_ONCE(esk->mss_cache, mss);
+	esk->pmtu_cookie = pmtu;	/* icsk_pmtu_cookie, for TCP_INFO */
 }
 
 /**
@@ -1124,6 +1135,7 @@ int estp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 	if (err)
 		return err;
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RETRANSSEGS);
+	estp_count_retrans(estp_sk(sk), skb->len);
 	/* The user timeout and retries2 count from the first resend. */
 	if (!estp_sk(sk)->retrans_stamp)
 		estp_sk(sk)->retrans_stamp = jiffies ? : 1;
@@ -1377,8 +1389,10 @@ void estp_send_fin(struct sock *sk)
  */
 void estp_retransmit_fin(struct sock *sk)
 {
-	if (!estp_xmit_fin(sk))
+	if (!estp_xmit_fin(sk)) {
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RETRANSSEGS);
+		estp_count_retrans(estp_sk(sk), 0);
+	}
 }
 
 /**

@@ -203,7 +203,22 @@ static void estp_retransmit_syn(struct sock *sk)
 {
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_RETRANSSEGS);
 	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_SYNRETRANS);
+	estp_count_retrans(estp_sk(sk), 0);
 	estp_send_syn(sk);
+}
+
+/*
+ * A retransmission timeout, for TCP_INFO (tcp_update_rto_stats): the
+ * first of an episode starts its clock, which estp_rto_episode_end()
+ * stops.  Before the retransmits count grows.
+ */
+static void estp_update_rto_stats(struct estp_sock *esk)
+{
+	if (!esk->retransmits) {
+		esk->total_rto_recoveries++;
+		esk->rto_stamp = estp_clock_ms() ? : 1;
+	}
+	esk->total_rto++;
 }
 
 /*
@@ -232,6 +247,7 @@ static void estp_retransmit_timer(struct sock *sk)
 			estp_write_err(sk);
 			return;
 		}
+		estp_update_rto_stats(esk);
 		esk->retransmits++;
 		/* Karn: the SYN-ACK that comes can measure nothing. */
 		esk->syn_retrans = 1;
@@ -277,6 +293,7 @@ static void estp_retransmit_timer(struct sock *sk)
 		 * as ACKs come and the window allows (estp_ack()).
 		 */
 		estp_enter_loss(sk);
+		estp_update_rto_stats(esk);
 		if (esk->retransmits < U8_MAX)
 			esk->retransmits++;
 		skb = skb_peek(&sk->sk_write_queue);

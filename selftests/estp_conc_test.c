@@ -61,16 +61,7 @@ static int listener(int proto, int port, int reuseport, int backlog)
 /* A connected socket to LADDR:@port, or -1. */
 static int connect_to(int proto, int port)
 {
-	struct sockaddr_in sin = estp_sin4(LADDR, port);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, proto);
-
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return estp_connect_to(proto, LADDR, port);
 }
 
 /* A connected pair through a fresh listener: 0 or -1. */

@@ -639,6 +639,21 @@ static inline struct sockaddr_in estp_sin4(const char *ip, int port)
 	return sin;
 }
 
+/* A stream socket of @proto connected to @ip:@port: its fd, or -1. */
+static inline int estp_connect_to(int proto, const char *ip, int port)
+{
+	struct sockaddr_in sin = estp_sin4(ip, port);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, proto);
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* An int socket option, or -1. */
 static inline int estp_getsockopt_int(int fd, int level, int opt)
 {

@@ -227,16 +227,7 @@ static int listener(int proto, int port, int backlog)
 /* A socket connected to PEER_ADDR:@port: its fd, or -1. */
 static int connect_to(int proto, int port)
 {
-	struct sockaddr_in sin = estp_sin4(PEER_ADDR, port);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, proto);
-
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return estp_connect_to(proto, PEER_ADDR, port);
 }
 
 /* accept() once @lfd is readable within @ms: the new fd, or -1. */

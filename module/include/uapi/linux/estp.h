@@ -28,9 +28,11 @@
 #define ESTP_LINGER2		8	/* FIN_WAIT2 lifetime of an orphan */
 #define ESTP_DEFER_ACCEPT	9	/* seconds a listener waits for data */
 #define ESTP_WINDOW_CLAMP	10	/* the most the receive window offers */
+#define ESTP_INFO		11	/* struct tcp_info, TCP's meaning */
 #define ESTP_QUICKACK		12	/* ACK every segment at once for now */
 #define ESTP_CONGESTION		13	/* congestion control algorithm, by name */
 #define ESTP_USER_TIMEOUT	18	/* ms unacknowledged before ETIMEDOUT */
+#define ESTP_CC_INFO		26	/* union tcp_cc_info of the algorithm */
 #define ESTP_NOTSENT_LOWAT	25	/* writable while fewer bytes are unsent */
 #define ESTP_INQ		36	/* recvmsg() gives an ESTP_CM_INQ cmsg */
 #define ESTP_CM_INQ		ESTP_INQ /* cmsg: bytes left to read (int) */

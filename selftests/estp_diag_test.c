@@ -1,0 +1,863 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sock_diag (inet_diag) and SOCK_DESTROY, over raw NETLINK_SOCK_DIAG, for
+ * TCP and ESTP as fixture variants: what TCP's tcp_diag answers, ESTP's
+ * must answer for its own protocol number.
+ *
+ * - dump: a listener, an established pair, a request sock (a raw peer's
+ *   SYN left without its final ACK) and a time-wait minisock, with their
+ *   states, ports, inodes, uids and timers; the states mask, the request's
+ *   ports and a bytecode port filter select exactly the expected ones; a
+ *   lookup by cookie finds one, a wrong cookie none; the MEMINFO,
+ *   SKMEMINFO, CONG and SHUTDOWN attributes hold what the socket has.
+ * - SOCK_DESTROY: an established socket's peer gets a RST, its blocked
+ *   reader and later calls ECONNABORTED; a listener's acceptor wakes with
+ *   TCP's errno and its unaccepted child's peer is reset; a request sock
+ *   and a time-wait minisock leave the tables; a second destroy and one
+ *   from a user namespace without CAP_NET_ADMIN over the socket's netns
+ *   fail as TCP's do.  A kernel without CONFIG_INET_DIAG_DESTROY (the
+ *   debug kernel) has no SOCK_DESTROY for TCP: there the TCP variant skips
+ *   them.
+ * - races (ESTP only, through the fault point "abort", which holds a
+ *   destroy between its lookup and the socket lock): a close() and a
+ *   second destroy inside that window.
+ *
+ * Every test runs in a netns of its own (the raw peer's), so that a dump
+ * sees only its sockets.
+ */
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "estp_lib.h"
+#include "estp_pkt.h"
+#include "estp_peer.h"
+
+#define LPORT		24000
+#define RAW_PORT	4000	/* the raw peer's, below 16384 */
+#define ISN		0x2468aceu
+#define MAXSOCKS	32
+#define DEADLINE_MS	5000
+#define MIN(a, b)	((a) < (b) ? (a) : (b))
+
+/* TCP's states as sock_diag gives them. */
+#define ST_ESTABLISHED	1
+#define ST_SYN_RECV	3
+#define ST_TIME_WAIT	6
+#define ST_LISTEN	10
+#define ST_CLOSE	7
+#define ST_BOUND_INACTIVE 13	/* 6.8 on: a socket only bound, on request */
+#define STATES_ALL	((1u << ST_BOUND_INACTIVE) - 1)
+
+/* One socket of a dump, with the attributes the tests look at. */
+struct dsock {
+	struct inet_diag_msg m;
+	int has_meminfo, has_skmeminfo, has_shutdown;
+	int info_len;			/* INET_DIAG_INFO's, 0: none */
+	uint8_t info_state;		/* its tcpi_state */
+	struct inet_diag_meminfo meminfo;
+	uint32_t skmeminfo[SK_MEMINFO_VARS];
+	uint8_t shutdown;
+	char cong[32];
+};
+
+static int diag_open(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	struct timeval tv = { .tv_sec = 10, .tv_usec = 0 };
+
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* Sends a request of @type with @flags, and @bc as its bytecode: 0 or -errno. */
+static int diag_send(int fd, int type, int flags, const struct inet_diag_req_v2 *req,
+		     const void *bc, int bclen)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 req;
+		struct nlattr nla;
+		char bc[64];
+	} msg;
+	size_t len = NLMSG_LENGTH(sizeof(*req));
+
+	memset(&msg, 0, sizeof(msg));
+	msg.req = *req;
+	if (bclen) {
+		msg.nla.nla_type = INET_DIAG_REQ_BYTECODE;
+		msg.nla.nla_len = NLA_HDRLEN + bclen;
+		memcpy(msg.bc, bc, bclen);
+		len += NLA_ALIGN(msg.nla.nla_len);
+	}
+	msg.nlh.nlmsg_len = len;
+	msg.nlh.nlmsg_type = type;
+	msg.nlh.nlmsg_flags = NLM_F_REQUEST | flags;
+	msg.nlh.nlmsg_seq = 1;
+	return send(fd, &msg, len, 0) == (ssize_t)len ? 0 : -errno;
+}
+
+static void diag_parse(const struct nlmsghdr *nlh, struct dsock *d)
+{
+	const struct inet_diag_msg *m = NLMSG_DATA(nlh);
+	int len = nlh->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
+	const struct nlattr *a = (const void *)((const char *)m + NLMSG_ALIGN(sizeof(*m)));
+
+	memset(d, 0, sizeof(*d));
+	d->m = *m;
+	while (len >= (int)sizeof(*a) && a->nla_len >= sizeof(*a) && a->nla_len <= len) {
+		const void *data = (const char *)a + NLA_HDRLEN;
+		size_t dlen = a->nla_len - NLA_HDRLEN;
+
+		switch (a->nla_type & NLA_TYPE_MASK) {
+		case INET_DIAG_MEMINFO:
+			d->has_meminfo = dlen >= sizeof(d->meminfo);
+			memcpy(&d->meminfo, data, MIN(dlen, sizeof(d->meminfo)));
+			break;
+		case INET_DIAG_SKMEMINFO:
+			d->has_skmeminfo = dlen >= sizeof(d->skmeminfo);
+			memcpy(d->skmeminfo, data, MIN(dlen, sizeof(d->skmeminfo)));
+			break;
+		case INET_DIAG_SHUTDOWN:
+			d->has_shutdown = 1;
+			d->shutdown = *(const uint8_t *)data;
+			break;
+		case INET_DIAG_INFO:
+			d->info_len = dlen;
+			d->info_state = dlen ? *(const uint8_t *)data : 0xff;
+			break;
+		case INET_DIAG_CONG:
+			snprintf(d->cong, sizeof(d->cong), "%.*s", (int)dlen, (const char *)data);
+			break;
+		}
+		len -= NLA_ALIGN(a->nla_len);
+		a = (const void *)((const char *)a + NLA_ALIGN(a->nla_len));
+	}
+}
+
+/*
+ * Reads answers until NLMSG_DONE (a dump) or one message or error (the
+ * others): the sockets into @out (up to @max), how many came, or -errno.
+ */
+static int diag_recv(int fd, struct dsock *out, int max, int dump)
+{
+	static char buf[32768];
+	int n = 0;
+
+	for (;;) {
+		ssize_t len = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+
+		if (len < 0)
+			return -errno;
+		for (; NLMSG_OK(nlh, len); nlh = NLMSG_NEXT(nlh, len)) {
+			if (nlh->nlmsg_type == NLMSG_DONE)
+				return n;
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(nlh);
+
+				return e->error ? e->error : n;
+			}
+			if (n < max)
+				diag_parse(nlh, &out[n]);
+			n++;
+			if (!dump)
+				return n;
+		}
+	}
+}
+
+static struct inet_diag_req_v2 diag_req(int proto, uint32_t states, uint8_t ext)
+{
+	struct inet_diag_req_v2 r;
+
+	memset(&r, 0, sizeof(r));
+	r.sdiag_family = AF_INET;
+	r.sdiag_protocol = proto;
+	r.idiag_ext = ext;
+	r.idiag_states = states;
+	r.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+	r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	return r;
+}
+
+/* A dump: the sockets into @out, how many, or -errno. */
+static int diag_dump(const struct inet_diag_req_v2 *req, const void *bc, int bclen,
+		     struct dsock *out, int max)
+{
+	int fd = diag_open(), n;
+
+	if (fd < 0)
+		return -errno;
+	n = diag_send(fd, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, req, bc, bclen);
+	if (!n)
+		n = diag_recv(fd, out, max, 1);
+	close(fd);
+	return n;
+}
+
+/* SOCK_DIAG_BY_FAMILY for one socket (@out), or SOCK_DESTROY: 0 or -errno. */
+static int diag_exact(int type, int proto, const struct inet_diag_sockid *id, uint8_t ext,
+		      struct dsock *out)
+{
+	struct inet_diag_req_v2 req = diag_req(proto, STATES_ALL, ext);
+	struct dsock tmp;
+	int fd = diag_open(), ret;
+
+	if (fd < 0)
+		return -errno;
+	req.id = *id;
+	ret = diag_send(fd, type, type == SOCK_DESTROY ? NLM_F_ACK : 0, &req, NULL, 0);
+	if (!ret)
+		ret = diag_recv(fd, out ? out : &tmp, 1, 0);
+	close(fd);
+	return ret < 0 ? ret : 0;
+}
+
+static int diag_destroy(int proto, const struct inet_diag_sockid *id)
+{
+	return diag_exact(SOCK_DESTROY, proto, id, 0, NULL);
+}
+
+/* The socket of a dump with local port @lport, remote port @rport (-1: any). */
+static const struct dsock *find(const struct dsock *s, int n, int lport, int rport)
+{
+	int i;
+
+	for (i = 0; i < n && i < MAXSOCKS; i++)
+		if ((lport < 0 || ntohs(s[i].m.id.idiag_sport) == lport) &&
+		    (rport < 0 || ntohs(s[i].m.id.idiag_dport) == rport))
+			return &s[i];
+	return NULL;
+}
+
+/* Polls the dump of @proto until the socket @lport:@rport is in @state (-1: gone). */
+static int wait_state(int proto, int lport, int rport, int state)
+{
+	struct inet_diag_req_v2 req = diag_req(proto, STATES_ALL, 0);
+	static struct dsock s[MAXSOCKS];
+	int ms, n;
+
+	for (ms = 0; ms < DEADLINE_MS; ms += 10) {
+		const struct dsock *d;
+
+		n = diag_dump(&req, NULL, 0, s, MAXSOCKS);
+		if (n < 0)
+			return n;
+		d = find(s, n, lport, rport);
+		if (state < 0 ? !d : d && d->m.idiag_state == state)
+			return 0;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+static unsigned long inode_of(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : st.st_ino;
+}
+
+/* Whether thread @tid of this process sleeps (state S): it is blocked. */
+static int thread_sleeps(pid_t tid)
+{
+	char path[64], buf[256], *p;
+	int fd, ms;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	for (ms = 0; ms < DEADLINE_MS; ms += 5) {
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			return 0;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			p = strrchr(buf, ')');
+			if (p && p[1] == ' ' && p[2] == 'S')
+				return 1;
+		}
+		usleep(5000);
+	}
+	return 0;
+}
+
+/* A blocking call in a thread of its own: recv() or accept() on fd. */
+struct blocked {
+	int fd, accept;
+	pid_t tid;
+	ssize_t ret;
+	int err;
+	pthread_t th;
+};
+
+static void *blocked_call(void *arg)
+{
+	struct blocked *b = arg;
+	char c;
+
+	b->tid = syscall(SYS_gettid);
+	b->ret = b->accept ? accept(b->fd, NULL, NULL) : recv(b->fd, &c, 1, 0);
+	b->err = errno;
+	return NULL;
+}
+
+static int blocked_start(struct blocked *b, int fd, int is_accept)
+{
+	memset(b, 0, sizeof(*b));
+	b->fd = fd;
+	b->accept = is_accept;
+	if (pthread_create(&b->th, NULL, blocked_call, b))
+		return -1;
+	while (!__atomic_load_n(&b->tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	return thread_sleeps(b->tid) ? 0 : -1;
+}
+
+FIXTURE(diag) {
+	struct estp_peer peer;
+	int proto;
+	int lfd, cfd, afd;		/* listener, client, accepted */
+	int tw_port;			/* the client port of the time-wait pair */
+	struct peer_conn req;		/* the raw peer's half-open connection */
+};
+
+FIXTURE_VARIANTS_TCP_ESTP(diag);
+
+/*
+ * A listener on LPORT with an accepted pair, a time-wait minisock of a
+ * second pair (its client side) and a request sock of the raw peer's.
+ */
+static void env_setup(struct __test_metadata *_metadata, FIXTURE_DATA(diag) *self,
+		       int proto)
+{
+	struct sockaddr_in sin = estp_sin4(PEER_ADDR, LPORT);
+	const char *why;
+	int one = 1, fd, afd;
+
+	self->proto = proto;
+	self->lfd = self->cfd = self->afd = -1;
+	why = peer_open(&self->peer, self->proto);
+	ASSERT_EQ(NULL, why) TH_LOG("raw peer: %s", why);
+
+	self->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, self->proto);
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, setsockopt(self->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(self->lfd, 16));
+
+	/* The established pair. */
+	self->cfd = estp_connect_to(self->proto, PEER_ADDR, LPORT);
+	ASSERT_LE(0, self->cfd);
+	self->afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->afd);
+
+	/* A time-wait minisock on the client side: it closes first. */
+	fd = estp_connect_to(self->proto, PEER_ADDR, LPORT);
+	ASSERT_LE(0, fd);
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	self->tw_port = estp_local_port(fd);
+	close(fd);
+	ASSERT_EQ(0, wait_state(self->proto, LPORT, self->tw_port, 8 /* CLOSE_WAIT */));
+	close(afd);
+	ASSERT_EQ(0, wait_state(self->proto, self->tw_port, LPORT, ST_TIME_WAIT));
+	ASSERT_EQ(0, wait_state(self->proto, LPORT, self->tw_port, -1));
+
+	/* A request sock: the raw peer's SYN, answered, never acknowledged. */
+	ASSERT_EQ(1, peer_syn(&self->peer, &self->req, RAW_PORT, LPORT, ISN, 1460));
+	ASSERT_EQ(PKT_SYN | PKT_ACK, self->req.synack.flags);
+}
+
+static void env_teardown(FIXTURE_DATA(diag) *self)
+{
+	if (self->cfd >= 0)
+		close(self->cfd);
+	if (self->afd >= 0)
+		close(self->afd);
+	if (self->lfd >= 0)
+		close(self->lfd);
+	peer_close(&self->peer);
+}
+
+FIXTURE_SETUP(diag)
+{
+	env_setup(_metadata, self, variant->proto);
+}
+
+FIXTURE_TEARDOWN(diag)
+{
+	env_teardown(self);
+}
+
+/* The sockid of a dumped socket, cookie included, for a lookup or destroy. */
+static int sockid_of(int proto, int lport, int rport, struct inet_diag_sockid *id)
+{
+	struct inet_diag_req_v2 req = diag_req(proto, STATES_ALL, 0);
+	static struct dsock s[MAXSOCKS];
+	const struct dsock *d;
+	int n = diag_dump(&req, NULL, 0, s, MAXSOCKS);
+
+	d = n > 0 ? find(s, n, lport, rport) : NULL;
+	if (!d)
+		return -1;
+	*id = d->m.id;
+	return 0;
+}
+
+/* Skips a destroy test where the kernel has no SOCK_DESTROY for TCP. */
+#define NEED_DESTROY(id)							\
+	do {									\
+		if (self->proto == IPPROTO_TCP) {				\
+			struct inet_diag_sockid __bad = (id);			\
+										\
+			__bad.idiag_cookie[0] ^= 1;				\
+			if (diag_destroy(self->proto, &__bad) == -EOPNOTSUPP)	\
+				SKIP(return, "no CONFIG_INET_DIAG_DESTROY for TCP"); \
+		}								\
+	} while (0)
+
+/* Every kind of socket, once, with its state, ports, owner and timer. */
+TEST_F(diag, dump_all)
+{
+	struct inet_diag_req_v2 req = diag_req(self->proto, STATES_ALL, 0);
+	struct dsock s[MAXSOCKS];
+	int cport = estp_local_port(self->cfd);
+	const struct dsock *d;
+	int n;
+
+	n = diag_dump(&req, NULL, 0, s, MAXSOCKS);
+	ASSERT_EQ(5, n);
+
+	d = find(s, n, LPORT, 0);
+	ASSERT_NE(NULL, d);
+	EXPECT_EQ(ST_LISTEN, d->m.idiag_state);
+	EXPECT_EQ(inode_of(self->lfd), d->m.idiag_inode);
+	EXPECT_EQ(getuid(), d->m.idiag_uid);
+	EXPECT_EQ(htonl(INADDR_LOOPBACK), d->m.id.idiag_src[0]);
+	EXPECT_EQ(16u, d->m.idiag_wqueue);	/* the backlog */
+
+	d = find(s, n, cport, LPORT);
+	ASSERT_NE(NULL, d);
+	EXPECT_EQ(ST_ESTABLISHED, d->m.idiag_state);
+	EXPECT_EQ(inode_of(self->cfd), d->m.idiag_inode);
+	EXPECT_EQ(getuid(), d->m.idiag_uid);
+
+	d = find(s, n, LPORT, cport);
+	ASSERT_NE(NULL, d);
+	EXPECT_EQ(ST_ESTABLISHED, d->m.idiag_state);
+	EXPECT_EQ(inode_of(self->afd), d->m.idiag_inode);
+
+	d = find(s, n, LPORT, RAW_PORT);
+	ASSERT_NE(NULL, d);
+	EXPECT_EQ(ST_SYN_RECV, d->m.idiag_state);
+	EXPECT_EQ(1, d->m.idiag_timer);
+	EXPECT_EQ(0u, d->m.idiag_inode);
+	EXPECT_EQ(0u, d->m.idiag_uid);
+	EXPECT_GE(3000u, d->m.idiag_expires);	/* 1 s, or 2 s after a resend */
+
+	d = find(s, n, self->tw_port, LPORT);
+	ASSERT_NE(NULL, d);
+	EXPECT_EQ(ST_TIME_WAIT, d->m.idiag_state);
+	EXPECT_EQ(3, d->m.idiag_timer);
+	EXPECT_EQ(0u, d->m.idiag_inode);
+	EXPECT_LT(50000u, d->m.idiag_expires);	/* 60 s, less what passed */
+	EXPECT_GE(60000u, d->m.idiag_expires);
+}
+
+/* The states mask picks each kind alone; SYN_RECV stands for request socks. */
+TEST_F(diag, state_mask)
+{
+	static const struct { int state, count; } cases[] = {
+		{ ST_LISTEN, 1 }, { ST_ESTABLISHED, 2 }, { ST_SYN_RECV, 1 },
+		{ ST_TIME_WAIT, 1 }, { 2 /* SYN_SENT */, 0 },
+	};
+	struct dsock s[MAXSOCKS];
+	size_t i;
+	int j, n;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct inet_diag_req_v2 req = diag_req(self->proto, 1u << cases[i].state, 0);
+
+		n = diag_dump(&req, NULL, 0, s, MAXSOCKS);
+		EXPECT_EQ(cases[i].count, n) TH_LOG("state %d", cases[i].state);
+		for (j = 0; j < n && j < MAXSOCKS; j++)
+			EXPECT_EQ(cases[i].state, s[j].m.idiag_state);
+	}
+}
+
+/* The request's source port, and a bytecode destination-port test. */
+TEST_F(diag, port_filters)
+{
+	struct inet_diag_req_v2 req = diag_req(self->proto, STATES_ALL, 0);
+	/* dport == LPORT: on to the end (accept), else past it (reject) */
+	struct inet_diag_bc_op bc[2] = {
+		{ .code = INET_DIAG_BC_D_EQ, .yes = 8, .no = 12 },
+		{ .code = 0, .yes = 0, .no = LPORT },
+	};
+	int cport = estp_local_port(self->cfd);
+	struct dsock s[MAXSOCKS];
+	int n;
+
+	req.id.idiag_sport = htons(LPORT);
+	n = diag_dump(&req, NULL, 0, s, MAXSOCKS);
+	EXPECT_EQ(3, n);		/* listener, accepted, request */
+	EXPECT_NE(NULL, find(s, n, LPORT, 0));
+	EXPECT_NE(NULL, find(s, n, LPORT, cport));
+	EXPECT_NE(NULL, find(s, n, LPORT, RAW_PORT));
+
+	req = diag_req(self->proto, STATES_ALL, 0);
+	n = diag_dump(&req, bc, sizeof(bc), s, MAXSOCKS);
+	EXPECT_EQ(2, n);		/* the client, the time-wait minisock */
+	EXPECT_NE(NULL, find(s, n, cport, LPORT));
+	EXPECT_NE(NULL, find(s, n, self->tw_port, LPORT));
+
+	/* A bytecode that the audit refuses. */
+	bc[0].no = 13;
+	EXPECT_EQ(-EINVAL, diag_dump(&req, bc, sizeof(bc), s, MAXSOCKS));
+}
+
+/* One socket by its 4-tuple and cookie; a wrong cookie finds none. */
+TEST_F(diag, lookup_by_cookie)
+{
+	int cport = estp_local_port(self->cfd);
+	struct inet_diag_sockid id;
+	struct dsock d;
+
+	ASSERT_EQ(0, sockid_of(self->proto, LPORT, cport, &id));
+	ASSERT_EQ(0, diag_exact(SOCK_DIAG_BY_FAMILY, self->proto, &id, 0, &d));
+	EXPECT_EQ(inode_of(self->afd), d.m.idiag_inode);
+	EXPECT_EQ(ST_ESTABLISHED, d.m.idiag_state);
+	EXPECT_EQ(0, memcmp(id.idiag_cookie, d.m.id.idiag_cookie, sizeof(id.idiag_cookie)));
+
+	id.idiag_cookie[0] ^= 1;
+	EXPECT_EQ(-ENOENT, diag_exact(SOCK_DIAG_BY_FAMILY, self->proto, &id, 0, &d));
+
+	/* The listener, the request sock and the minisock too. */
+	ASSERT_EQ(0, sockid_of(self->proto, LPORT, 0, &id));
+	ASSERT_EQ(0, diag_exact(SOCK_DIAG_BY_FAMILY, self->proto, &id, 0, &d));
+	EXPECT_EQ(ST_LISTEN, d.m.idiag_state);
+	ASSERT_EQ(0, sockid_of(self->proto, LPORT, RAW_PORT, &id));
+	ASSERT_EQ(0, diag_exact(SOCK_DIAG_BY_FAMILY, self->proto, &id, 0, &d));
+	EXPECT_EQ(ST_SYN_RECV, d.m.idiag_state);
+	ASSERT_EQ(0, sockid_of(self->proto, self->tw_port, LPORT, &id));
+	ASSERT_EQ(0, diag_exact(SOCK_DIAG_BY_FAMILY, self->proto, &id, 0, &d));
+	EXPECT_EQ(ST_TIME_WAIT, d.m.idiag_state);
+}
+
+/* MEMINFO, SKMEMINFO, CONG, SHUTDOWN and the queues hold the socket's values. */
+TEST_F(diag, attributes)
+{
+	uint8_t ext = (1 << (INET_DIAG_MEMINFO - 1)) | (1 << (INET_DIAG_SKMEMINFO - 1)) |
+		      (1 << (INET_DIAG_CONG - 1)) | (1 << (INET_DIAG_INFO - 1));
+	unsigned char info[512];
+	socklen_t info_len = sizeof(info);
+	struct inet_diag_req_v2 req = diag_req(self->proto, STATES_ALL, ext);
+	int cport = estp_local_port(self->cfd), rcvbuf;
+	char buf[1000], cc[32];
+	struct dsock s[MAXSOCKS];
+	const struct dsock *d;
+	socklen_t len = sizeof(rcvbuf);
+	int n, ms;
+
+	memset(buf, 'x', sizeof(buf));
+	ASSERT_EQ((ssize_t)sizeof(buf), send(self->cfd, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	ASSERT_EQ(0, getsockopt(self->afd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len));
+	ASSERT_EQ(0, estp_sysctl_get(self->proto == IPPROTO_TCP ?
+				     "/proc/sys/net/ipv4/tcp_congestion_control" :
+				     "/proc/sys/net/estp/congestion_control", cc, sizeof(cc)));
+	cc[strcspn(cc, "\n")] = '\0';
+
+	/* Until the data and the FIN are in. */
+	for (ms = 0, d = NULL; ms < DEADLINE_MS; ms += 10, usleep(10000)) {
+		n = diag_dump(&req, NULL, 0, s, MAXSOCKS);
+		d = find(s, n, LPORT, cport);
+		/* And the client's FIN is acknowledged: FIN_WAIT2. */
+		if (d && d->has_shutdown && d->shutdown == 1 /* RCV_SHUTDOWN */ &&
+		    find(s, n, cport, LPORT) && find(s, n, cport, LPORT)->m.idiag_state == 5)
+			break;
+	}
+	ASSERT_NE(NULL, d);
+	EXPECT_EQ(1, d->shutdown);
+	/* The FIN counts, as TCP's rcv_nxt does. */
+	EXPECT_EQ((uint32_t)sizeof(buf) + 1, d->m.idiag_rqueue);
+	EXPECT_EQ(0u, d->m.idiag_wqueue);
+	ASSERT_TRUE(d->has_meminfo);
+	EXPECT_LT((uint32_t)sizeof(buf), d->meminfo.idiag_rmem);	/* truesize */
+	ASSERT_TRUE(d->has_skmeminfo);
+	EXPECT_EQ(d->meminfo.idiag_rmem, d->skmeminfo[SK_MEMINFO_RMEM_ALLOC]);
+	EXPECT_EQ((uint32_t)rcvbuf, d->skmeminfo[SK_MEMINFO_RCVBUF]);
+	EXPECT_STREQ(cc, d->cong);
+	/* INET_DIAG_INFO: TCP_INFO's struct, of the running kernel's size. */
+	ASSERT_EQ(0, getsockopt(self->afd, IPPROTO_TCP, TCP_INFO, info, &info_len));
+	EXPECT_EQ((int)info_len, d->info_len);
+	EXPECT_EQ(d->m.idiag_state, d->info_state);
+
+	d = find(s, n, cport, LPORT);
+	ASSERT_NE(NULL, d);
+	EXPECT_EQ(2, d->shutdown);	/* SEND_SHUTDOWN */
+	EXPECT_EQ(0u, d->m.idiag_wqueue);	/* all acknowledged: FIN_WAIT2 */
+}
+
+/*
+ * An established socket destroyed: its blocked reader and later calls get
+ * ECONNABORTED, the peer a RST; a second destroy finds nothing.
+ */
+TEST_F(diag, destroy_established)
+{
+	int cport = estp_local_port(self->cfd);
+	struct inet_diag_sockid id;
+	struct blocked b;
+	char c;
+
+	ASSERT_EQ(0, sockid_of(self->proto, cport, LPORT, &id));
+	NEED_DESTROY(id);
+	ASSERT_EQ(0, blocked_start(&b, self->cfd, 0));
+	ASSERT_EQ(0, diag_destroy(self->proto, &id));
+	pthread_join(b.th, NULL);
+	EXPECT_EQ(-1, b.ret);
+	EXPECT_EQ(ECONNABORTED, b.err);
+
+	/* The error went to the reader: later calls see a closed socket. */
+	EXPECT_EQ(0, recv(self->cfd, &c, 1, MSG_DONTWAIT));
+	EXPECT_EQ(-1, send(self->cfd, "x", 1, MSG_NOSIGNAL));
+	EXPECT_EQ(EPIPE, errno);
+	EXPECT_EQ(0, estp_so_error(self->cfd));
+
+	/* The peer was reset. */
+	EXPECT_EQ(-1, recv(self->afd, &c, 1, 0));
+	EXPECT_EQ(ECONNRESET, errno);
+
+	EXPECT_EQ(0, wait_state(self->proto, cport, LPORT, -1));
+	EXPECT_EQ(-ENOENT, diag_destroy(self->proto, &id));
+}
+
+/* A destroy before the reader comes: its first call reports it. */
+TEST_F(diag, destroy_then_read)
+{
+	int cport = estp_local_port(self->cfd);
+	struct inet_diag_sockid id;
+	char c;
+
+	ASSERT_EQ(0, sockid_of(self->proto, cport, LPORT, &id));
+	NEED_DESTROY(id);
+	ASSERT_EQ(0, diag_destroy(self->proto, &id));
+	EXPECT_EQ(-1, recv(self->cfd, &c, 1, MSG_DONTWAIT));
+	EXPECT_EQ(ECONNABORTED, errno);
+	EXPECT_EQ(0, recv(self->cfd, &c, 1, MSG_DONTWAIT));
+	EXPECT_EQ(0, estp_so_error(self->cfd));
+}
+
+/*
+ * A listener destroyed: its unaccepted child is reset, its request sock
+ * goes, the owner sees ECONNABORTED and accept() TCP's errno.
+ */
+TEST_F(diag, destroy_listener)
+{
+	struct inet_diag_sockid id;
+	int fd;
+	char c;
+
+	fd = estp_connect_to(self->proto, PEER_ADDR, LPORT);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, wait_state(self->proto, LPORT, estp_local_port(fd), ST_ESTABLISHED));
+	ASSERT_EQ(0, sockid_of(self->proto, LPORT, 0, &id));
+	NEED_DESTROY(id);
+	ASSERT_EQ(0, diag_destroy(self->proto, &id));
+	EXPECT_EQ(-1, recv(fd, &c, 1, 0));
+	EXPECT_EQ(ECONNRESET, errno);
+	close(fd);
+	EXPECT_EQ(0, wait_state(self->proto, LPORT, RAW_PORT, -1));
+	EXPECT_EQ(0, wait_state(self->proto, LPORT, 0, -1));
+	EXPECT_EQ(ECONNABORTED, estp_so_error(self->lfd));
+	EXPECT_EQ(-1, accept(self->lfd, NULL, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	/* Still bound: from 6.8, a dump that asks shows it in CLOSE. */
+	if (estp_kernel_at_least(6, 8) == 1) {
+		struct inet_diag_req_v2 req = diag_req(self->proto, 1u << ST_BOUND_INACTIVE, 0);
+		struct dsock s[MAXSOCKS];
+		int n = diag_dump(&req, NULL, 0, s, MAXSOCKS);
+
+		ASSERT_EQ(1, n);
+		EXPECT_EQ(ST_CLOSE, s[0].m.idiag_state);
+		EXPECT_EQ(LPORT, ntohs(s[0].m.id.idiag_sport));
+		EXPECT_EQ(inode_of(self->lfd), s[0].m.idiag_inode);
+	}
+	/* The accepted pair lives on. */
+	EXPECT_EQ(0, wait_state(self->proto, LPORT, estp_local_port(self->cfd),
+				ST_ESTABLISHED));
+}
+
+/* An acceptor blocked when the listener is destroyed wakes with TCP's errno. */
+TEST_F(diag, destroy_listener_wakes_acceptor)
+{
+	struct inet_diag_sockid id;
+	struct blocked b;
+
+	ASSERT_EQ(0, sockid_of(self->proto, LPORT, 0, &id));
+	NEED_DESTROY(id);
+	ASSERT_EQ(0, blocked_start(&b, self->lfd, 1));
+	ASSERT_EQ(0, diag_destroy(self->proto, &id));
+	pthread_join(b.th, NULL);
+	EXPECT_EQ(-1, b.ret);
+	EXPECT_EQ(EINVAL, b.err);
+	EXPECT_EQ(-ENOENT, diag_destroy(self->proto, &id));
+}
+
+/* A request sock and a time-wait minisock leave the tables; twice: ENOENT. */
+TEST_F(diag, destroy_minisocks)
+{
+	struct inet_diag_sockid rid, tid;
+
+	ASSERT_EQ(0, sockid_of(self->proto, LPORT, RAW_PORT, &rid));
+	ASSERT_EQ(0, sockid_of(self->proto, self->tw_port, LPORT, &tid));
+	NEED_DESTROY(rid);
+	ASSERT_EQ(0, diag_destroy(self->proto, &rid));
+	EXPECT_EQ(0, wait_state(self->proto, LPORT, RAW_PORT, -1));
+	EXPECT_EQ(-ENOENT, diag_destroy(self->proto, &rid));
+	ASSERT_EQ(0, diag_destroy(self->proto, &tid));
+	EXPECT_EQ(0, wait_state(self->proto, self->tw_port, LPORT, -1));
+	EXPECT_EQ(-ENOENT, diag_destroy(self->proto, &tid));
+	/* The listener and the pair are still there. */
+	EXPECT_EQ(0, wait_state(self->proto, LPORT, 0, ST_LISTEN));
+	EXPECT_EQ(0, wait_state(self->proto, estp_local_port(self->cfd), LPORT,
+				ST_ESTABLISHED));
+}
+
+/*
+ * From a user namespace of its own, without CAP_NET_ADMIN over the
+ * socket's netns: EPERM, and the socket lives on.  A dump still works.
+ */
+TEST_F(diag, destroy_unprivileged)
+{
+	int cport = estp_local_port(self->cfd);
+	struct inet_diag_sockid id;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, sockid_of(self->proto, cport, LPORT, &id));
+	NEED_DESTROY(id);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct inet_diag_req_v2 req = diag_req(self->proto, STATES_ALL, 0);
+		struct dsock s[MAXSOCKS];
+
+		if (unshare(CLONE_NEWUSER))
+			_exit(10);
+		if (diag_dump(&req, NULL, 0, s, MAXSOCKS) != 5)
+			_exit(11);
+		_exit(diag_destroy(self->proto, &id) == -EPERM ? 0 : 12);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, wait_state(self->proto, cport, LPORT, ST_ESTABLISHED));
+}
+
+/* ESTP only: races held open by the fault point "abort". */
+FIXTURE(race) {
+	FIXTURE_DATA(diag) d;
+};
+
+FIXTURE_SETUP(race)
+{
+	env_setup(_metadata, &self->d, IPPROTO_ESTP);
+}
+
+FIXTURE_TEARDOWN(race)
+{
+	env_teardown(&self->d);
+}
+
+struct destroy_arg {
+	int proto;
+	struct inet_diag_sockid id;
+	int ret;
+	pthread_t th;
+};
+
+static void *destroy_thread(void *arg)
+{
+	struct destroy_arg *a = arg;
+
+	a->ret = diag_destroy(a->proto, &a->id);
+	return NULL;
+}
+
+/* Starts a destroy that the fault point holds: 0 once it is held. */
+static int held_destroy(struct destroy_arg *a, int proto, const struct inet_diag_sockid *id)
+{
+	int ms;
+
+	a->proto = proto;
+	a->id = *id;
+	a->ret = 1;
+	if (estp_fault_arm("abort") || pthread_create(&a->th, NULL, destroy_thread, a))
+		return -1;
+	for (ms = 0; ms < DEADLINE_MS; ms++) {
+		if (!estp_fault_left())
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
+/*
+ * A close() while the destroy waits for the lock: the destroy then ends
+ * the orphan (its FIN unacknowledged: the raw peer is silent) with a RST.
+ */
+TEST_F(race, close)
+{
+	FIXTURE_DATA(diag) *d = &self->d;
+	struct inet_diag_sockid id;
+	struct destroy_arg a;
+	struct peer_conn c;
+	struct pkt_seg seg;
+	int fd;
+
+	ASSERT_EQ(0, peer_connect(&d->peer, &c, RAW_PORT + 1, LPORT, ISN));
+	fd = accept(d->lfd, NULL, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, sockid_of(IPPROTO_ESTP, LPORT, RAW_PORT + 1, &id));
+	ASSERT_EQ(0, held_destroy(&a, IPPROTO_ESTP, &id));
+	close(fd);
+	pthread_join(a.th, NULL);
+	EXPECT_EQ(0, a.ret);
+	ASSERT_EQ(1, peer_recv(&d->peer, &c, PEER_ANSWER_MS, &seg));
+	EXPECT_EQ(PKT_FIN | PKT_ACK, seg.flags);
+	ASSERT_EQ(1, peer_recv(&d->peer, &c, PEER_ANSWER_MS, &seg));
+	EXPECT_TRUE(seg.flags & PKT_RST);
+	EXPECT_EQ(0, wait_state(IPPROTO_ESTP, LPORT, RAW_PORT + 1, -1));
+}
+
+/* A second destroy while the first waits: one ends it, the other gets ENOENT. */
+TEST_F(race, double_destroy)
+{
+	FIXTURE_DATA(diag) *d = &self->d;
+	int cport = estp_local_port(d->cfd);
+	struct inet_diag_sockid id;
+	struct destroy_arg a;
+	char c;
+
+	ASSERT_EQ(0, sockid_of(IPPROTO_ESTP, cport, LPORT, &id));
+	ASSERT_EQ(0, held_destroy(&a, IPPROTO_ESTP, &id));
+	EXPECT_EQ(0, diag_destroy(IPPROTO_ESTP, &id));
+	pthread_join(a.th, NULL);
+	EXPECT_EQ(-ENOENT, a.ret);
+	EXPECT_EQ(ECONNABORTED, estp_so_error(d->cfd));
+	EXPECT_EQ(-1, recv(d->afd, &c, 1, 0));
+	EXPECT_EQ(ECONNRESET, errno);
+}
+
+TEST_HARNESS_MAIN
