@@ -145,7 +145,7 @@ static const char *service(unsigned int port)
 			read_range = 1;
 			if (f) {
 				if (fscanf(f, "%u %u", &lo, &hi) != 2)
-					lo = hi = 0;
+					lo = 0, hi = 0;
 				fclose(f);
 			}
 		}
@@ -206,9 +206,9 @@ static const char *cg_path(uint64_t id)
 {
 	static char buf[64];
 	char path[4096], type[128];
-	FILE *f;
+	FILE *f = cg_mnt ? NULL : fopen("/proc/mounts", "r");
 
-	if (!cg_mnt && (f = fopen("/proc/mounts", "r"))) {
+	if (f) {
 		while (fscanf(f, "%*s %4095s %127s %*s %*d %*d\n", path, type) == 2) {
 			if (!strcmp(type, "cgroup2")) {
 				cg_mnt = strdup(path);
