@@ -1116,6 +1116,19 @@ int estp_fault_init(void);
 			for (__ms = 0; __ms < 2000 && !(cond); __ms++)	\
 				mdelay(1);				\
 	} while (0)
+
+/*
+ * The same for a caller in process context: it sleeps, so that the other
+ * side of the race may run on this CPU meanwhile.  Needs <linux/delay.h>.
+ */
+#define estp_fault_wait(point, cond)					\
+	do {								\
+		unsigned long __end = jiffies + 2 * HZ;			\
+									\
+		if (estp_fault(point))					\
+			while (!(cond) && time_before(jiffies, __end))	\
+				msleep(1);				\
+	} while (0)
 void estp_fault_exit(void);
 
 /* estp_ipv4.c */

@@ -99,7 +99,9 @@ static bool estp_need_reset(int state)
  *
  * Fault point "abort": the destroy stops after the lookup, before the lock,
  * until the sock is closed or CLOSE (2 s at most), so that a test can
- * close it, or destroy it a second time, inside that window.
+ * close it, or destroy it a second time, inside that window.  Fault point
+ * "abort_locked": it stops with the sock owned until the retransmit timer
+ * has fired and deferred its work to release_sock() (2 s at most).
  *
  * Return: 0, or -ENOENT when the sock was already CLOSE.
  */
@@ -126,13 +128,15 @@ int estp_abort(struct sock *sk, int err)
 		return 0;
 	}
 
-	estp_fault_hold("abort",
+	estp_fault_wait("abort",
 			sock_flag(sk, SOCK_DEAD) || inet_sk_state_load(sk) == TCP_CLOSE);
 	lock_sock(sk);
 	if (sk->sk_state == TCP_CLOSE) {
 		release_sock(sk);
 		return -ENOENT;
 	}
+	estp_fault_wait("abort_locked",
+			test_bit(ESTP_WRITE_TIMER_DEFERRED, &estp_sk(sk)->deferred));
 	if (sk->sk_state == TCP_LISTEN) {
 		estp_set_state(sk, TCP_CLOSE);
 		estp_csk_listen_stop(sk);
