@@ -2,6 +2,8 @@
 # ESTP: the two commands of README.md are "make demo" and "make check".
 #
 #   make                    estp.ko for the default kernel (module/estp.ko)
+#                           and scripts/estp-ss/estp-ss (ss for ESTP)
+#   make estp-ss            ... only estp-ss
 #   make KVER=6.12          ... for another kernel of kernels.conf
 #   make all-kernels        ... for every kernel of the matrix
 #   make kvers              the matrix's kernel names, one a line
@@ -17,12 +19,17 @@ KVER ?= $(firstword $(KVERS))
 T ?=
 STRESS ?= 0
 
-.PHONY: module all-kernels kvers check debug-kernel lint demo vm docs clean
+.PHONY: all module estp-ss all-kernels kvers check debug-kernel lint demo vm docs clean
+
+all: module estp-ss
 
 module:
 	@ko=$$(scripts/build-module $(KVER)) && \
 	if [ "$(KVER)" = "$(firstword $(shell scripts/lib-names))" ]; then \
 		cp "$$ko" module/estp.ko && echo module/estp.ko; else echo "$$ko"; fi
+
+estp-ss:
+	@scripts/build-estp-ss
 
 all-kernels:
 	@for k in $(KVERS); do scripts/build-module $$k || exit 1; done
@@ -51,3 +58,4 @@ docs:
 clean:
 	rm -rf .cache/build .cache/runs .cache/check Documentation/_build module/estp.ko
 	$(MAKE) -s -C selftests clean 2>/dev/null || true
+	$(MAKE) -s -C scripts/estp-ss clean

@@ -22,3 +22,19 @@ estp_exit() {
 	[ "$ESTP_T_FAIL" -eq 0 ] && exit 0
 	exit 1
 }
+
+# estp_python_netns SCRIPT ARGS...: a Python program's precondition and
+# isolation: without python3 the program is skipped (a precondition, not a
+# result); otherwise SCRIPT is run again in a netns of its own (unshare
+# --net), whose sockets, counters and sysctls go with it however it ends.
+estp_python_netns() {
+	if ! command -v python3 >/dev/null; then
+		echo "1..0 # SKIP no python3"
+		exit 4
+	fi
+	if [ -z "${ESTP_OWN_NETNS:-}" ]; then
+		ESTP_OWN_NETNS=1 exec unshare --net -- "$@"
+		echo "1..0 # unshare --net failed"
+		exit 1
+	fi
+}

@@ -11,16 +11,7 @@
 cd "$(dirname "$0")" || exit 1
 . ./estp_lib.sh
 
-# A precondition, not a result: without python3 the program is skipped.
-if ! command -v python3 >/dev/null; then
-	echo "1..0 # SKIP no python3"
-	exit 4
-fi
-if [ -z "${ESTP_PYTHON_NETNS:-}" ]; then
-	ESTP_PYTHON_NETNS=1 exec unshare --net -- "$PWD/$(basename "$0")" "$@"
-	echo "1..0 # unshare --net failed"
-	exit 1
-fi
+estp_python_netns "$PWD/$(basename "$0")" "$@"
 # ESTP's TIME_WAIT 1 s in this netns, so that the last case sees every
 # closed connection end.
 if ! ip link set lo up || ! echo 1 >/proc/sys/net/estp/tw_timeout; then
