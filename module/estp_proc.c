@@ -60,7 +60,9 @@ static void estp_proc_show_sock(struct seq_file *seq, struct sock *sk, int i)
 			txq = READ_ONCE(sk->sk_max_ack_backlog);
 		} else {
 			/* As /proc/net/tcp: unacknowledged and unread bytes. */
-			txq = READ_ONCE(esk->write_seq) - READ_ONCE(esk->snd_una);
+			/* TCP's write_seq counts a queued FIN; ESTP's does not. */
+			txq = READ_ONCE(esk->write_seq) + esk->fin_queued -
+			      READ_ONCE(esk->snd_una);
 			rxq = max_t(int, READ_ONCE(esk->rcv_nxt) -
 					 READ_ONCE(esk->copied_seq), 0);
 		}

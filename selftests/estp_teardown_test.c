@@ -631,6 +631,45 @@ static const char *build_live(struct live *l, int proto, const char *ns)
 	return NULL;
 }
 
+/*
+ * /proc/net/{tcp,estp}'s tx_queue once our FIN is acknowledged (FIN_WAIT2)
+ * is 0 for both: TCP's write_seq counts the FIN, ESTP's does not, and
+ * ESTP's column read -1 (ffffffff).
+ */
+TEST(proc_tx_queue_after_fin)
+{
+	static const int protos[] = { IPPROTO_TCP, IPPROTO_ESTP };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(protos); i++) {
+		struct sockaddr_in sin = estp_sin4("127.0.0.1", 0), cin;
+		socklen_t slen = sizeof(sin), clen = sizeof(cin);
+		int lfd, cfd, afd;
+		struct row r;
+
+		lfd = socket(AF_INET, SOCK_STREAM, protos[i]);
+		ASSERT_LE(0, lfd);
+		ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+		ASSERT_EQ(0, listen(lfd, 1));
+		ASSERT_EQ(0, getsockname(lfd, (struct sockaddr *)&sin, &slen));
+		cfd = socket(AF_INET, SOCK_STREAM, protos[i]);
+		ASSERT_LE(0, cfd);
+		ASSERT_EQ(0, connect(cfd, (struct sockaddr *)&sin, sizeof(sin)));
+		afd = accept(lfd, NULL, NULL);
+		ASSERT_LE(0, afd);
+		ASSERT_EQ(0, getsockname(cfd, (struct sockaddr *)&cin, &clen));
+		ASSERT_EQ(0, shutdown(cfd, SHUT_WR));
+		ASSERT_EQ(1, wait_rows(protos[i], ntohs(cin.sin_port), ntohs(sin.sin_port),
+				       ST_FIN_WAIT2, 1, 5000));
+		ASSERT_EQ(1, rows(protos[i], ntohs(cin.sin_port), ntohs(sin.sin_port),
+				  ST_FIN_WAIT2, &r, 1));
+		EXPECT_EQ(0U, r.txq) TH_LOG("protocol %d", protos[i]);
+		close(afd);
+		close(cfd);
+		close(lfd);
+	}
+}
+
 FIXTURE(netns)
 {
 	char ns[32];
