@@ -1204,7 +1204,7 @@ int estp_fault_init(void);
 									\
 		if (estp_fault(point))					\
 			while (!(cond) && time_before(jiffies, __end))	\
-				msleep(1);				\
+				usleep_range(1000, 2000);		\
 	} while (0)
 void estp_fault_exit(void);
 
