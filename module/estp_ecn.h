@@ -197,6 +197,36 @@ static inline void estp_ecn_send(struct sock *sk, struct estphdr *th, u32 seq,
 }
 
 /*
+ * A window reduction starts (tcp_init_cwnd_reduction), for CWR, Recovery
+ * or a loss a probe repaired: the threshold from the algorithm, which PRR
+ * takes the window down to as ACKs come, and CWR for the peer.
+ */
+static inline void estp_init_cwnd_reduction(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	esk->high_seq = esk->snd_nxt;
+	esk->tlp_high_seq = 0;
+	esk->snd_cwnd_cnt = 0;
+	esk->prior_cwnd = esk->snd_cwnd;
+	esk->prr_delivered = 0;
+	esk->prr_out = 0;
+	esk->snd_ssthresh = esk->ca_ops->ssthresh(sk);
+	estp_ecn_queue_cwr(esk);
+}
+
+/* A reduction is over: the window is the threshold (tcp_end_cwnd_reduction). */
+static inline void estp_end_cwnd_reduction(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	if (esk->snd_ssthresh < ESTP_INFINITE_SSTHRESH) {
+		esk->snd_cwnd = esk->snd_ssthresh;
+		estp_ca_event(sk, ESTP_CA_EVENT_COMPLETE_CWR);
+	}
+}
+
+/*
  * The peer echoed congestion: the window goes down once per window of
  * data, to the algorithm's threshold by PRR as ACKs come (estp_ack()),
  * and CWR goes with the next new data (tcp_enter_cwr).  Not in Recovery
@@ -210,14 +240,7 @@ static inline void estp_enter_cwr(struct sock *sk)
 	if (esk->ca_state >= ESTP_CA_CWR)
 		return;
 	esk->undo_marker = 0;
-	esk->high_seq = esk->snd_nxt;
-	esk->tlp_high_seq = 0;
-	esk->snd_cwnd_cnt = 0;
-	esk->prior_cwnd = esk->snd_cwnd;
-	esk->prr_delivered = 0;
-	esk->prr_out = 0;
-	esk->snd_ssthresh = esk->ca_ops->ssthresh(sk);
-	estp_ecn_queue_cwr(esk);
+	estp_init_cwnd_reduction(sk);
 	estp_set_ca_state(sk, ESTP_CA_CWR);
 }
 
@@ -232,10 +255,7 @@ static inline void estp_cwr_check_exit(struct sock *sk)
 
 	if (esk->ca_state != ESTP_CA_CWR || !estp_after(esk->snd_una, esk->high_seq))
 		return;
-	if (esk->snd_ssthresh < ESTP_INFINITE_SSTHRESH) {
-		esk->snd_cwnd = esk->snd_ssthresh;
-		estp_ca_event(sk, ESTP_CA_EVENT_COMPLETE_CWR);
-	}
+	estp_end_cwnd_reduction(sk);
 	estp_set_ca_state(sk, ESTP_CA_OPEN);
 }
 

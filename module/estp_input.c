@@ -1214,12 +1214,7 @@ static void estp_enter_recovery(struct sock *sk)
 	 */
 	if (esk->ca_state < ESTP_CA_CWR) {
 		esk->prior_ssthresh = estp_current_ssthresh(esk);
-		esk->prior_cwnd = esk->snd_cwnd;
-		esk->snd_ssthresh = esk->ca_ops->ssthresh(sk);
-		esk->prr_delivered = 0;
-		esk->prr_out = 0;
-		esk->snd_cwnd_cnt = 0;
-		estp_ecn_queue_cwr(esk);
+		estp_init_cwnd_reduction(sk);
 	}
 	/* Without SACK the dupACKs counted in sacked_out (estp_dupack()). */
 	if (!esk->sack_ok)
@@ -1363,18 +1358,10 @@ static void estp_process_tlp_ack(struct sock *sk, u32 ack, int flag)
 	if (!esk->tlp_retrans || flag & ESTP_AF_DSACK_TLP) {
 		esk->tlp_high_seq = 0;
 	} else if (estp_after(ack, esk->tlp_high_seq)) {
-		esk->tlp_high_seq = 0;
-		esk->high_seq = esk->snd_nxt;
-		esk->snd_cwnd_cnt = 0;
-		esk->prior_cwnd = esk->snd_cwnd;
-		esk->snd_ssthresh = esk->ca_ops->ssthresh(sk);
-		estp_ecn_queue_cwr(esk);
+		/* A reduction that ends at once, as TCP's. */
+		estp_init_cwnd_reduction(sk);
 		estp_set_ca_state(sk, ESTP_CA_CWR);
-		/* CWR ends at once (tcp_end_cwnd_reduction). */
-		if (esk->snd_ssthresh < ESTP_INFINITE_SSTHRESH) {
-			esk->snd_cwnd = esk->snd_ssthresh;
-			estp_ca_event(sk, ESTP_CA_EVENT_COMPLETE_CWR);
-		}
+		estp_end_cwnd_reduction(sk);
 		estp_try_keep_open(sk);
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_LOSSPROBERECOVERY);
 	} else if (flag & ESTP_AF_DUPACK && !(flag & ESTP_AF_DATA_SACKED)) {
