@@ -4,13 +4,17 @@
  * enables the estp: events in a trace instance of its own, drives one path
  * and asserts the event's line and its fields (ports, state, reason, the
  * sock cookie).  estp_done is asserted for each of its exits that a test
- * can reach deterministically: reset, last_ack, time_wait, write_err,
- * keepalive, out_of_resources, v4_err and syn_recv_sock.  Where TCP has the
- * event, the same case for TCP shows its tcp: event printing the same.
+ * can reach: abort, reset, last_ack, time_wait, write_err, keepalive,
+ * out_of_resources, v4_err and syn_recv_sock in fixture trace; linger2,
+ * abort_on_data, fin_wait2 and child_forget in fixture orphan, whose tcp
+ * variant shows TCP doing the same on the wire and in its counters.
+ * v6_err and v6_syn_recv_sock wait for IPv6.  Where TCP has the event,
+ * the same case for TCP shows its tcp: event printing the same.
  *
  * Each test runs in a netns of its own; a peer is made silent with a netem
  * qdisc dropping everything on the netns's lo, an ICMP error comes from a
- * raw socket for a connect that went out a dummy device.
+ * raw socket for a connect that went out a dummy device, and an orphan's
+ * peer is a raw socket (estp_peer.h) that answers its FIN as a test says.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -24,9 +28,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+
 #include "kselftest_harness.h"
 #include "estp_lib.h"
-#include "estp_pkt.h"
+#include "estp_peer.h"
 
 /* Fixed ports below ip_local_port_range, apart from the other tests'. */
 #define PORT		22700
@@ -435,6 +443,75 @@ TEST_F(trace, probe)
 	EXPECT_EQ(sock_cookie(self->cfd), (uint64_t)field(line, "sock_cookie", 16));
 }
 
+/*
+ * SOCK_DESTROY, over NETLINK_SOCK_DIAG, for the socket of @proto on
+ * LO:@sport - LO:@dport with cookie @cookie: 0 or the -errno its ACK gives.
+ */
+static int sock_destroy(int proto, int sport, int dport, uint64_t cookie)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 req;
+	} msg;
+	union {
+		struct nlmsghdr nlh;
+		char buf[1024];
+	} ans;
+	/* A TCG guest on a busy host can be slow: the answer gets 30 s. */
+	struct timeval tv = { .tv_sec = 30, .tv_usec = 0 };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), ret = -EIO;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	memset(&msg, 0, sizeof(msg));
+	msg.nlh.nlmsg_len = sizeof(msg);
+	msg.nlh.nlmsg_type = SOCK_DESTROY;
+	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	msg.nlh.nlmsg_seq = 1;
+	msg.req.sdiag_family = AF_INET;
+	msg.req.sdiag_protocol = proto;
+	msg.req.idiag_states = ~0U;
+	msg.req.id.idiag_sport = htons(sport);
+	msg.req.id.idiag_dport = htons(dport);
+	msg.req.id.idiag_src[0] = htonl(INADDR_LOOPBACK);
+	msg.req.id.idiag_dst[0] = htonl(INADDR_LOOPBACK);
+	msg.req.id.idiag_cookie[0] = (uint32_t)cookie;
+	msg.req.id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
+	if (send(fd, &msg, sizeof(msg), 0) == (ssize_t)sizeof(msg) &&
+	    recv(fd, &ans, sizeof(ans), 0) >= (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) &&
+	    ans.nlh.nlmsg_type == NLMSG_ERROR)
+		ret = ((struct nlmsgerr *)NLMSG_DATA(&ans.nlh))->error;
+	close(fd);
+	return ret;
+}
+
+/*
+ * SOCK_DESTROY of an established sock (estp_abort()): estp_done with
+ * reason abort; its owner's calls fail with ECONNABORTED, its peer is
+ * reset.
+ */
+TEST_F(trace, done_abort)
+{
+	struct pollfd pfd;
+	char line[1024], c;
+	uint64_t cookie;
+
+	pair(_metadata, self, 1);
+	cookie = sock_cookie(self->afd);
+	ASSERT_NE((uint64_t)0, cookie);
+	ASSERT_EQ(0, sock_destroy(IPPROTO_ESTP, PORT, CPORT, cookie));
+	ASSERT_NE(NULL, WAIT_LINE(line, "estp_done:", "sport=22700 dport=22710 "));
+	TH_LOG("%s", line);
+	EXPECT_NE(NULL, strstr(line, "state=TCP_ESTABLISHED reason=abort"));
+	EXPECT_EQ(cookie, (uint64_t)field(line, "sock_cookie", 16));
+	EXPECT_EQ(ECONNABORTED, estp_so_error(self->afd));
+	pfd = (struct pollfd){ .fd = self->cfd, .events = POLLIN };
+	ASSERT_EQ(1, poll(&pfd, 1, WAIT_MS));
+	EXPECT_EQ(-1, recv(self->cfd, &c, 1, MSG_DONTWAIT));
+	EXPECT_EQ(ECONNRESET, errno);
+}
+
 /* A segment of @proto with a bad checksum from a raw socket: event @ev. */
 static void bad_csum(struct __test_metadata *_metadata, int proto, const char *ev)
 {
@@ -615,6 +692,198 @@ TEST_F(trace, done_v4_err)
 	EXPECT_NE(NULL, strstr(line, "saddr=10.198.7.1 daddr=10.198.7.2 "));
 	EXPECT_NE(NULL, strstr(line, "state=TCP_SYN_SENT reason=v4_err"));
 	EXPECT_EQ(EHOSTUNREACH, estp_so_error(self->cfd));
+}
+
+/*
+ * The orphan exits, with a raw peer (estp_peer.h, in a netns of its own)
+ * connected to a listener on LO:PORT from RPORT: it holds the accepted
+ * sock's FIN and answers it as the test says.  TCP is the reference for
+ * the RST on the wire and the counters; ESTP's estp_done names the exit.
+ */
+#define RPORT		2000	/* the raw peer's, below 16384 (estp_peer.h) */
+#define RISN		1000
+
+FIXTURE(orphan)
+{
+	struct estp_peer peer;
+	struct peer_conn c;
+	int lfd, afd;
+};
+
+FIXTURE_VARIANTS_TCP_ESTP(orphan);
+
+FIXTURE_SETUP(orphan)
+{
+	struct sockaddr_in sin = estp_sin4(LO, PORT);
+	const char *err;
+
+	self->lfd = -1;
+	self->afd = -1;
+	self->peer.raw = -1;
+	self->peer.home = -1;
+	err = peer_open(&self->peer, variant->proto);
+	ASSERT_EQ(NULL, err) TH_LOG("peer_open: %s", err);
+	ASSERT_EQ(0, trace_open());
+	ASSERT_EQ(0, trace_enable(EVENTS_ALL, 1));
+	ASSERT_EQ(0, trace_clear());
+	self->lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(self->lfd, 4));
+	ASSERT_EQ(0, peer_connect(&self->peer, &self->c, RPORT, PORT, RISN));
+}
+
+FIXTURE_TEARDOWN(orphan)
+{
+	estp_close_abort(&self->afd);
+	estp_close_abort(&self->lfd);
+	trace_enable(EVENTS_ALL, 0);
+	trace_close();
+	peer_close(&self->peer);
+}
+
+/*
+ * The accepted sock, with TCP_LINGER2 @linger2 unless 0, closed: an orphan
+ * in FIN_WAIT1, whose FIN, held by the raw peer, is left in @fin.
+ */
+static void orphan_fin(struct __test_metadata *_metadata, FIXTURE_DATA(orphan) *self,
+		       int linger2, struct pkt_seg *fin)
+{
+	self->afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->afd);
+	if (linger2)
+		setopt(_metadata, self->afd, IPPROTO_TCP, ESTP_LINGER2, linger2);
+	close(self->afd);
+	self->afd = -1;
+	do {
+		ASSERT_EQ(1, peer_recv(&self->peer, &self->c, PEER_ANSWER_MS, fin));
+	} while (!(fin->flags & PKT_FIN));
+	ASSERT_EQ(self->c.ack, fin->seq);
+}
+
+/* The raw peer's ACK of @fin, with @data (NUL-ended) from its next byte on. */
+static void ack_fin(struct __test_metadata *_metadata, FIXTURE_DATA(orphan) *self,
+		    const struct pkt_seg *fin, const char *data)
+{
+	struct sockaddr_in a = estp_sin4(PEER_ADDR, 0);
+	struct pkt_seg s = peer_seg(&self->c, PKT_ACK | (*data ? PKT_PSH : 0));
+	uint8_t buf[PKT_MAX_LEN];
+	int hlen;
+
+	s.ack = fin->seq + 1;
+	hlen = pkt_build(buf, &s, self->peer.proto, a.sin_addr.s_addr, a.sin_addr.s_addr);
+	memcpy(buf + hlen, data, strlen(data));
+	ASSERT_EQ(0, peer_send_buf(&self->peer, buf, hlen + strlen(data)));
+}
+
+/*
+ * Waits up to @ms for the next RST from the listener's side: its flags
+ * must be @flags, its sequence number @seq (and with ACK its ack the raw
+ * peer's next); the sock is gone from /proc/net by then.
+ */
+static void expect_rst(struct __test_metadata *_metadata, FIXTURE_DATA(orphan) *self,
+		       int proto, uint8_t flags, uint32_t seq, int ms)
+{
+	struct pkt_seg r;
+
+	do {
+		ASSERT_EQ(1, peer_recv(&self->peer, &self->c, ms, &r));
+	} while (!(r.flags & PKT_RST));
+	EXPECT_EQ(flags, r.flags);
+	EXPECT_EQ(seq, r.seq);
+	if (flags & PKT_ACK)
+		EXPECT_EQ(self->c.seq, r.ack);
+	EXPECT_EQ(0, peer_wait_rows(proto, PORT, RPORT, -1, 0, WAIT_MS));
+}
+
+/* For ESTP, the line of estp_done of the listener's side: @want in it. */
+static void expect_done(struct __test_metadata *_metadata, int proto, const char *want)
+{
+	char line[1024];
+
+	if (proto != IPPROTO_ESTP)
+		return;
+	ASSERT_NE(NULL, WAIT_LINE(line, "estp_done:", "sport=22700 dport=2000 "));
+	TH_LOG("%s", line);
+	EXPECT_NE(NULL, strstr(line, want));
+}
+
+/*
+ * TCP_LINGER2 < 0, an orphan's FIN acknowledged in FIN_WAIT1: it does not
+ * wait for the peer's FIN, the ACK is answered with a RST and counted as
+ * TCPAbortOnData (tcp_rcv_state_process(); TCPAbortOnLinger is close()'s,
+ * in FIN_WAIT2).
+ */
+TEST_F(orphan, linger2)
+{
+	long data = estp_counter(variant->proto, "AbortOnData");
+	long linger = estp_counter(variant->proto, "AbortOnLinger");
+	struct pkt_seg fin;
+
+	ASSERT_LE(0, data);
+	ASSERT_LE(0, linger);
+	orphan_fin(_metadata, self, -1, &fin);
+	ack_fin(_metadata, self, &fin, "");
+	expect_rst(_metadata, self, variant->proto, PKT_RST, fin.seq + 1, WAIT_MS);
+	EXPECT_EQ(data + 1, estp_counter(variant->proto, "AbortOnData"));
+	EXPECT_EQ(linger, estp_counter(variant->proto, "AbortOnLinger"));
+	expect_done(_metadata, variant->proto, "state=TCP_FIN_WAIT2 reason=linger2");
+}
+
+/*
+ * New data with the ACK of an orphan's FIN: nobody will read it, the
+ * segment is answered with a RST (RFC 1122 4.2.2.13), TCPAbortOnData.
+ */
+TEST_F(orphan, abort_on_data)
+{
+	long data = estp_counter(variant->proto, "AbortOnData");
+	struct pkt_seg fin;
+
+	ASSERT_LE(0, data);
+	orphan_fin(_metadata, self, 0, &fin);
+	ack_fin(_metadata, self, &fin, "abc");
+	expect_rst(_metadata, self, variant->proto, PKT_RST, fin.seq + 1, WAIT_MS);
+	EXPECT_EQ(data + 1, estp_counter(variant->proto, "AbortOnData"));
+	expect_done(_metadata, variant->proto, "state=TCP_FIN_WAIT2 reason=abort_on_data");
+}
+
+/*
+ * An orphan waiting in FIN_WAIT2 longer than TIME_WAIT's 60 s stays whole,
+ * and its keepalive timer fires 60 s before the end (tcp_keepalive_timer()).
+ * With the wait shortened meanwhile (tcp_fin_timeout back to 60 while
+ * TCP_LINGER2 is 0) there is nothing left for a minisock: a RST ends it.
+ * The timer is 8 s away, time enough to write the sysctl on a slow TCG
+ * host; a late write would show as no RST.
+ */
+TEST_F_TIMEOUT(orphan, fin_wait2, 60)
+{
+	struct pkt_seg fin;
+	char path[64];
+
+	snprintf(path, sizeof(path), "%s", variant->proto == IPPROTO_TCP ?
+		 "/proc/sys/net/ipv4/tcp_fin_timeout" : "/proc/sys/net/estp/fin_timeout");
+	/* The raw peer's netns is new: nothing to put back. */
+	ASSERT_EQ(0, estp_sysctl_set(path, "68"));
+	orphan_fin(_metadata, self, 0, &fin);
+	ack_fin(_metadata, self, &fin, "");
+	ASSERT_EQ(1, peer_wait_rows(variant->proto, PORT, RPORT, 0x05, 1, WAIT_MS));
+	ASSERT_EQ(0, estp_sysctl_set(path, "60"));
+	expect_rst(_metadata, self, variant->proto, PKT_RST | PKT_ACK, fin.seq + 1, 30000);
+	expect_done(_metadata, variant->proto, "state=TCP_FIN_WAIT2 reason=fin_wait2");
+}
+
+/*
+ * A listener closed with an established child nobody accepted: the child
+ * is reset (inet_child_forget()'s tcp_disconnect()) and goes.
+ */
+TEST_F(orphan, child_forget)
+{
+	ASSERT_EQ(1, peer_wait_rows(variant->proto, PORT, RPORT, PEER_ST_ESTABLISHED, 1,
+				    WAIT_MS));
+	close(self->lfd);
+	self->lfd = -1;
+	expect_rst(_metadata, self, variant->proto, PKT_RST | PKT_ACK, self->c.ack, WAIT_MS);
+	expect_done(_metadata, variant->proto, "state=TCP_ESTABLISHED reason=child_forget");
 }
 
 TEST_HARNESS_MAIN
