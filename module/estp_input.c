@@ -515,12 +515,13 @@ static int estp_fin_acked(struct sock *sk, u32 seq, u32 len, bool fin)
 		}
 		/*
 		 * An orphan waits for the peer's FIN as a minisock, or with
-		 * ESTP_LINGER2 < 0 not at all (TCP counts that as
-		 * TCPAbortOnData, ESTP as AbortOnLinger).
+		 * ESTP_LINGER2 < 0 not at all: AbortOnData, as
+		 * tcp_rcv_state_process() counts it (AbortOnLinger is
+		 * estp_close()'s, for an orphan already in FIN_WAIT2).
 		 */
 		if (READ_ONCE(esk->linger2) < 0) {
 			estp_send_active_reset(sk, GFP_ATOMIC);
-			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONLINGER);
+			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONDATA);
 			estp_done(sk, ESTP_DONE_LINGER2);
 			return 0;
 		}
