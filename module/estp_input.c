@@ -2105,6 +2105,7 @@ static void estp_data_queue_ofo(struct sock *sk, struct sk_buff *skb, u32 seq,
 	}
 	/* Duplicates included, as tcp_data_queue_ofo() counts them. */
 	esk->rcv_ooopack++;
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OFOQUEUE);
 	while (*p) {
 		const struct estp_skb_cb *q = ESTP_SKB_CB(rb_to_skb(*p));
 
@@ -2130,7 +2131,6 @@ static void estp_data_queue_ofo(struct sock *sk, struct sk_buff *skb, u32 seq,
 	cb->fin = fin;
 	rb_link_node(&skb->rbnode, parent, p);
 	rb_insert_color(&skb->rbnode, &esk->out_of_order_queue);
-	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OFOQUEUE);
 	estp_sack_new_ofo(esk, seq, seq + len);
 }
 
