@@ -612,6 +612,9 @@ void estp_close(struct sock *sk, long timeout)
 	} else if (sock_flag(sk, SOCK_LINGER) && !sk->sk_lingertime) {
 		/* Abort (RFC 9293 3.10.4): RST for a synchronized connection. */
 		sk->sk_prot->disconnect(sk, 0);
+		/* Counted as tcp_close() does, for any socket not yet closed. */
+		if (state != TCP_CLOSE)
+			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONDATA);
 	} else if (estp_close_state(sk)) {
 		estp_send_fin(sk);
 	}

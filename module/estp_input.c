@@ -449,7 +449,13 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 	return 0;
 }
 
-/* The peer's FIN, in order (tcp_fin). */
+static void estp_ack_snd_check(struct sock *sk);
+
+/*
+ * The peer's FIN, in order (tcp_fin).  In ESTABLISHED it owes an ACK that
+ * the caller sends or delays (estp_ack_snd_check()): the peer closing
+ * likely means a reply comes, so ACKs wait for it (pingpong), as TCP's.
+ */
 static void estp_fin(struct sock *sk)
 {
 	estp_rcv_nxt_update(estp_sk(sk), estp_sk(sk)->rcv_nxt + 1);
@@ -460,7 +466,9 @@ static void estp_fin(struct sock *sk)
 	case TCP_SYN_RECV:
 	case TCP_ESTABLISHED:
 		estp_set_state(sk, TCP_CLOSE_WAIT);
-		break;
+		estp_sk(sk)->ack_pingpong = 1;
+		estp_sk(sk)->ack_pending |= ESTP_ACK_SCHED;
+		goto wake;
 	case TCP_FIN_WAIT1:
 		/*
 		 * Both sides closed at once: RFC 9293's simultaneous close.
@@ -477,6 +485,7 @@ static void estp_fin(struct sock *sk)
 		return;
 	}
 	estp_send_ack(sk);
+wake:
 	if (!sock_flag(sk, SOCK_DEAD)) {
 		sk->sk_state_change(sk);
 		/* SIGIO's si_code: a half close leaves data to read (tcp_fin). */
@@ -2104,6 +2113,7 @@ static void estp_data_queue_ofo(struct sock *sk, struct sk_buff *skb, u32 seq,
 	}
 	/* Duplicates included, as tcp_data_queue_ofo() counts them. */
 	esk->rcv_ooopack++;
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OFOQUEUE);
 	while (*p) {
 		const struct estp_skb_cb *q = ESTP_SKB_CB(rb_to_skb(*p));
 
@@ -2129,7 +2139,6 @@ static void estp_data_queue_ofo(struct sock *sk, struct sk_buff *skb, u32 seq,
 	cb->fin = fin;
 	rb_link_node(&skb->rbnode, parent, p);
 	rb_insert_color(&skb->rbnode, &esk->out_of_order_queue);
-	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_OFOQUEUE);
 	estp_sack_new_ofo(esk, seq, seq + len);
 }
 
@@ -2302,7 +2311,7 @@ static void estp_ack_snd_check(struct sock *sk)
  * caller's; the queue takes its own reference.
  *
  * Return: 0 when dropped, 1 when queued, 2 when queued and a FIN from the
- * out-of-order queue was taken with it (and ACKed).
+ * out-of-order queue was taken with it (the ACK is for the caller).
  */
 static int estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 len,
 			   bool psh)
@@ -2665,11 +2674,18 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			estp_send_ack(sk);
 			return 0;
 		}
-		if (queued == 2)
+		if (queued == 2) {
+			/* The FIN came from the out-of-order queue. */
+			if (sk->sk_state == TCP_CLOSE_WAIT)
+				estp_ack_snd_check(sk);
 			return 0;
+		}
 	}
 	if (fin && seq + len == esk->rcv_nxt) {
-		estp_fin(sk);		/* ACKs the data with the FIN */
+		estp_fin(sk);
+		/* Other states ACKed the FIN at once. */
+		if (sk->sk_state == TCP_CLOSE_WAIT)
+			estp_ack_snd_check(sk);
 		/* A bare FIN wakes readers as data does (tcp_data_ready(), SOCK_DONE). */
 		if (!len && !sock_flag(sk, SOCK_DEAD))
 			sk->sk_data_ready(sk);
