@@ -1196,11 +1196,14 @@ int estp_fault_init(void);
 
 /*
  * The same for a caller in process context: it sleeps, so that the other
- * side of the race may run on this CPU meanwhile.  Needs <linux/delay.h>.
+ * side of the race may run on this CPU meanwhile, and holds 10 s at most:
+ * a debug kernel under TCG on a loaded host can take seconds to bring the
+ * other side in, and @cond normally ends the wait long before.  Needs
+ * <linux/delay.h>.
  */
 #define estp_fault_wait(point, cond)					\
 	do {								\
-		unsigned long __end = jiffies + 2 * HZ;			\
+		unsigned long __end = jiffies + 10 * HZ;		\
 									\
 		if (estp_fault(point))					\
 			while (!(cond) && time_before(jiffies, __end))	\

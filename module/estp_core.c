@@ -101,10 +101,10 @@ static bool estp_need_reset(int state)
  *   caller's is still held, so the unlocks below touch live memory.
  *
  * Fault point "abort": the destroy stops after the lookup, before the lock,
- * until the sock is closed or CLOSE (2 s at most), so that a test can
+ * until the sock is closed or CLOSE (10 s at most), so that a test can
  * close it, or destroy it a second time, inside that window.  Fault point
  * "abort_locked": it stops with the sock owned until the retransmit timer
- * has fired and deferred its work to release_sock() (2 s at most).
+ * has fired and deferred its work to release_sock() (10 s at most).
  *
  * Return: 0, or -ENOENT when the sock was already CLOSE.
  */

@@ -149,7 +149,8 @@ static void diag_parse(const struct nlmsghdr *nlh, struct dsock *d)
  */
 static int diag_recv(int fd, struct dsock *out, int max, int dump)
 {
-	static char buf[32768];
+	/* Not static: the race tests read answers in two threads at once. */
+	char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
 	int n = 0;
 
 	for (;;) {
@@ -879,7 +880,7 @@ TEST_F(race, double_destroy)
 	} else {
 		/*
 		 * Before 6.8, inet_diag's mutex serialises the two: the
-		 * first, held its 2 s, ends it; the second finds nothing.
+		 * first, held its 10 s, ends it; the second finds nothing.
 		 */
 		EXPECT_EQ(-ENOENT, ret);
 		EXPECT_EQ(0, a.ret);
