@@ -567,4 +567,107 @@ TEST_F_TIMEOUT(rec, loss_probe_dsack, 60)
 	loss_probe_ack(_metadata, self, variant->proto, true);
 }
 
+/*
+ * D-SACKs of more than was ever resent (tcp_dsack_seen: dsack_dups past
+ * total_retrans) are ignored (TCPDSACKIgnoredDubious), counted first as
+ * received: below the ACK (TCPDSACKRecv) or inside the second SACK block
+ * (TCPDSACKOfoRecv, RFC 2883 4.2).  Nothing was resent here.
+ */
+TEST_F_TIMEOUT(rec, dsack_dubious, 60)
+{
+	static const uint32_t old[][2] = { { 0, R_MSS } };
+	static const uint32_t ofo[][2] = { { 5 * R_MSS, 6 * R_MSS }, { 5 * R_MSS, 6 * R_MSS } };
+	long recv = estp_counter(variant->proto, "DSACKRecv");
+	long ofo_recv = estp_counter(variant->proto, "DSACKOfoRecv");
+	long dubious = estp_counter(variant->proto, "DSACKIgnoredDubious");
+	long ign_old = estp_counter(variant->proto, "DSACKIgnoredOld");
+	long noundo = estp_counter(variant->proto, "DSACKIgnoredNoUndo");
+	long resent = estp_counter(variant->proto, "RetransSegs");
+
+	r_connect(_metadata, self, variant->proto, true, SLOW_HANDSHAKE_MS);
+	r_write(_metadata, self, 6);
+	expect_segs(_metadata, self, 0, 6);
+	ASSERT_EQ(0, r_ack(self, R_MSS, old, 1));
+	EXPECT_EQ(recv + 1, estp_counter(variant->proto, "DSACKRecv"));
+	EXPECT_EQ(ofo_recv, estp_counter(variant->proto, "DSACKOfoRecv"));
+	EXPECT_EQ(dubious + 1, estp_counter(variant->proto, "DSACKIgnoredDubious"));
+	ASSERT_EQ(0, r_ack(self, 5 * R_MSS, ofo, 2));
+	EXPECT_EQ(recv + 1, estp_counter(variant->proto, "DSACKRecv"));
+	EXPECT_EQ(ofo_recv + 1, estp_counter(variant->proto, "DSACKOfoRecv"));
+	EXPECT_EQ(dubious + 2, estp_counter(variant->proto, "DSACKIgnoredDubious"));
+	ASSERT_EQ(0, r_ack(self, 6 * R_MSS, NULL, 0));
+	EXPECT_QUIET("all acknowledged");
+	EXPECT_EQ(ign_old, estp_counter(variant->proto, "DSACKIgnoredOld"));
+	EXPECT_EQ(noundo, estp_counter(variant->proto, "DSACKIgnoredNoUndo"));
+	EXPECT_EQ(resent, estp_counter(variant->proto, "RetransSegs"));
+}
+
+/*
+ * A D-SACK of data from before the episode (tcp_is_sackblock_valid: it
+ * ends at or below undo_marker) is ignored by the SACK walk
+ * (TCPDSACKIgnoredOld), though counted as received: segments 1-2 are
+ * ACKed, 4-6 SACKed, 3 resent in SACK recovery; then a D-SACK of
+ * segment 1 comes.
+ */
+TEST_F_TIMEOUT(rec, dsack_ignored_old, 60)
+{
+	static const uint32_t sk[][2] = { { 3 * R_MSS, 6 * R_MSS } };
+	static const uint32_t dsk[][2] = { { 0, R_MSS }, { 3 * R_MSS, 6 * R_MSS } };
+	long rec = estp_counter(variant->proto, "SackRecovery");
+	long recv = estp_counter(variant->proto, "DSACKRecv");
+	long dubious = estp_counter(variant->proto, "DSACKIgnoredDubious");
+	long ign_old = estp_counter(variant->proto, "DSACKIgnoredOld");
+	long noundo = estp_counter(variant->proto, "DSACKIgnoredNoUndo");
+
+	r_connect(_metadata, self, variant->proto, true, SLOW_HANDSHAKE_MS);
+	r_write(_metadata, self, 10);
+	expect_segs(_metadata, self, 0, 10);
+	ASSERT_EQ(0, r_ack(self, 2 * R_MSS, NULL, 0));
+	EXPECT_QUIET("nothing more to send");
+	ASSERT_EQ(0, r_ack(self, 2 * R_MSS, sk, 1));
+	EXPECT_SEG(2);
+	EXPECT_EQ(rec + 1, estp_counter(variant->proto, "SackRecovery"));
+	ASSERT_EQ(0, r_ack(self, 2 * R_MSS, dsk, 2));
+	EXPECT_EQ(recv + 1, estp_counter(variant->proto, "DSACKRecv"));
+	EXPECT_EQ(ign_old + 1, estp_counter(variant->proto, "DSACKIgnoredOld"));
+	EXPECT_EQ(noundo, estp_counter(variant->proto, "DSACKIgnoredNoUndo"));
+	EXPECT_EQ(dubious, estp_counter(variant->proto, "DSACKIgnoredDubious"));
+	ASSERT_EQ(0, r_ack(self, 10 * R_MSS, NULL, 0));
+	EXPECT_QUIET("all acknowledged");
+}
+
+/*
+ * Resends in Loss after the RTO's own (tcp_xmit_retransmit_queue,
+ * TCPSlowStartRetrans).  F-RTO off, no SACK: the RTO marks all ten
+ * segments lost and resends the first; its ACK makes cwnd 2, and the
+ * next two go again.
+ */
+TEST_F_TIMEOUT(rec, slow_start_retrans, 60)
+{
+	long rto = estp_counter(variant->proto, "Timeouts");
+	long ss = estp_counter(variant->proto, "SlowStartRetrans");
+	long fr = estp_counter(variant->proto, "FastRetrans");
+	struct rseg w;
+
+	ASSERT_EQ(0, estp_sysctl_set(variant->proto == IPPROTO_TCP ?
+				     "/proc/sys/net/ipv4/tcp_frto" :
+				     "/proc/sys/net/estp/frto", "0"));
+	r_connect(_metadata, self, variant->proto, false, SLOW_HANDSHAKE_MS);
+	r_write(_metadata, self, 10);
+	expect_segs(_metadata, self, 0, 10);
+	ASSERT_EQ(1, r_recv(self, 3 * ANSWER_MS, &w)) TH_LOG("no RTO");
+	EXPECT_EQ(0u, w.h.seq);
+	EXPECT_EQ(rto + 1, estp_counter(variant->proto, "Timeouts"));
+	EXPECT_EQ(ss, estp_counter(variant->proto, "SlowStartRetrans"));
+	ASSERT_EQ(0, r_ack(self, R_MSS, NULL, 0));
+	expect_segs(_metadata, self, 1, 3);
+	EXPECT_QUIET("cwnd 2");
+	EXPECT_EQ(ss + 2, estp_counter(variant->proto, "SlowStartRetrans"));
+	EXPECT_EQ(fr, estp_counter(variant->proto, "FastRetrans"));
+	ASSERT_EQ(0, r_ack(self, 10 * R_MSS, NULL, 0));
+	EXPECT_QUIET("all acknowledged");
+	EXPECT_EQ(rto + 1, estp_counter(variant->proto, "Timeouts"));
+	EXPECT_EQ(ss + 2, estp_counter(variant->proto, "SlowStartRetrans"));
+}
+
 TEST_HARNESS_MAIN
