@@ -1066,16 +1066,17 @@ static void estp_rack_mark_lost(struct sock *sk)
 
 /*
  * Whether a SACK block may be used (tcp_is_sackblock_valid): within what
- * was sent, or for a D-SACK below snd_una, about this episode's data.
+ * was sent, or for a D-SACK below @una (snd_una after this ACK), about
+ * this episode's data.
  */
 static bool estp_sack_block_valid(const struct estp_sock *esk, bool dsack,
-				  u32 start, u32 end)
+				  u32 una, u32 start, u32 end)
 {
 	if (estp_after(end, esk->snd_nxt) || !estp_before(start, end))
 		return false;
-	if (!estp_before(start, esk->snd_una))
+	if (!estp_before(start, una))
 		return true;
-	if (!dsack || !esk->undo_marker || estp_after(end, esk->snd_una))
+	if (!dsack || !esk->undo_marker || estp_after(end, una))
 		return false;
 	if (!estp_before(start, esk->undo_marker))
 		return true;
@@ -1146,6 +1147,8 @@ static void estp_sacktag(struct sock *sk, const struct estp_options_received *op
 {
 	struct estp_sock *esk = estp_sk(sk);
 	bool dup = estp_check_dsack(sk, opt, ack);
+	/* The blocks are judged against the snd_una this ACK makes, as TCP's are. */
+	u32 una = estp_after(ack, esk->snd_una) ? ack : esk->snd_una;
 	int i;
 
 	/* The probe's resend came as well as the original: nothing was lost. */
@@ -1160,14 +1163,14 @@ static void estp_sacktag(struct sock *sk, const struct estp_options_received *op
 		bool dsack = dup && !i;
 		struct sk_buff *skb;
 
-		if (!estp_sack_block_valid(esk, dsack, start, end)) {
+		if (!estp_sack_block_valid(esk, dsack, una, start, end)) {
 			if (dsack)
 				ESTP_INC_STATS(sock_net(sk), esk->undo_marker ?
 					       ESTP_MIB_DSACKIGNOREDOLD :
 					       ESTP_MIB_DSACKIGNOREDNOUNDO);
 			continue;
 		}
-		if (!estp_after(end, esk->snd_una))
+		if (!estp_after(end, una))
 			continue;	/* a D-SACK estp_check_dsack() counted */
 		skb_queue_walk(&sk->sk_write_queue, skb) {
 			struct estp_skb_cb *cb = ESTP_SKB_CB(skb);

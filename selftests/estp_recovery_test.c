@@ -532,6 +532,8 @@ static void loss_probe_ack(struct __test_metadata *_metadata, FIXTURE_DATA(rec) 
 	static const uint32_t dsk[][2] = { { 4 * R_MSS, 5 * R_MSS } };
 	long probes = estp_counter(proto, "LossProbes");
 	long recovered = estp_counter(proto, "LossProbeRecovery");
+	long noundo = estp_counter(proto, "DSACKIgnoredNoUndo");
+	long ign_old = estp_counter(proto, "DSACKIgnoredOld");
 	long rto, cwnd, ssthresh;
 
 	r_connect(_metadata, self, proto, true, SLOW_HANDSHAKE_MS);
@@ -547,6 +549,12 @@ static void loss_probe_ack(struct __test_metadata *_metadata, FIXTURE_DATA(rec) 
 	ASSERT_EQ(0, r_ack(self, 6 * R_MSS, NULL, 0));
 	EXPECT_QUIET("all acknowledged");
 	ASSERT_EQ(0, estp_proc_cc(proto, R_LPORT, R_PORT, &rto, &cwnd, &ssthresh));
+	/*
+	 * The D-SACK, below snd_una and with no episode to undo (a probe
+	 * sets no undo_marker), is ignored by the SACK walk.
+	 */
+	EXPECT_EQ(noundo + dsack, estp_counter(proto, "DSACKIgnoredNoUndo"));
+	EXPECT_EQ(ign_old, estp_counter(proto, "DSACKIgnoredOld"));
 	if (dsack) {
 		EXPECT_EQ(recovered, estp_counter(proto, "LossProbeRecovery"));
 		EXPECT_EQ(-1, ssthresh);
