@@ -37,6 +37,7 @@
 struct rseg {
 	struct pkt_seg h;
 	uint32_t len;
+	uint32_t tsval;
 	int nsacks;
 	uint32_t sacks[4][2];
 };
@@ -48,6 +49,8 @@ FIXTURE(rec)
 	uint32_t snd_una;	/* the listener's: what the peer acknowledged */
 	uint32_t iss;		/* the listener's ISN + 1 */
 	uint32_t rcv;		/* the peer's next sequence number */
+	bool ts;		/* the peer sends timestamps (r_connect() on) */
+	uint32_t tsval, tsecr;	/* the peer's next TSval, the TSecr it sends */
 };
 
 FIXTURE_VARIANTS_TCP_ESTP(rec);
@@ -57,6 +60,8 @@ FIXTURE_SETUP(rec)
 	const char *err;
 
 	self->lfd = self->afd = -1;
+	self->ts = false;
+	self->tsval = 1;
 	err = peer_open(&self->p, variant->proto);
 	ASSERT_EQ(NULL, err) TH_LOG("%s", err);
 	/* One segment a packet, before the listener: TCP then segments as ESTP. */
@@ -113,6 +118,7 @@ static int r_send(FIXTURE_DATA(rec) *self, uint32_t seq, uint32_t ack, uint8_t f
 static int r_ack(FIXTURE_DATA(rec) *self, uint32_t ack, const uint32_t (*sacks)[2],
 		 int nsacks)
 {
+	uint8_t ts[12] = { 1, 1, 8, 10 };
 	uint32_t abs[4][2];
 	int i;
 
@@ -120,7 +126,10 @@ static int r_ack(FIXTURE_DATA(rec) *self, uint32_t ack, const uint32_t (*sacks)[
 		abs[i][0] = self->iss + sacks[i][0];
 		abs[i][1] = self->iss + sacks[i][1];
 	}
-	return r_send(self, self->rcv, self->iss + ack, PKT_ACK, abs, nsacks, NULL, 0, 0);
+	pkt_put32(ts + 4, self->tsval++);
+	pkt_put32(ts + 8, self->tsecr);
+	return r_send(self, self->rcv, self->iss + ack, PKT_ACK, abs, nsacks, ts,
+		      self->ts ? 12 : 0, 0);
 }
 
 /*
@@ -150,6 +159,8 @@ static int r_recv(FIXTURE_DATA(rec) *self, int ms, struct rseg *w)
 			i++;
 			continue;
 		}
+		if (th[i] == 8 && th[i + 1] == 10)
+			w->tsval = pkt_get32(th + i + 2);
 		if (th[i] == 5) {
 			for (w->nsacks = 0; w->nsacks < (th[i + 1] - 2) / 8 && w->nsacks < 4;
 			     w->nsacks++) {
@@ -174,7 +185,7 @@ static int r_recv(FIXTURE_DATA(rec) *self, int ms, struct rseg *w)
 static void r_connect(struct __test_metadata *_metadata, FIXTURE_DATA(rec) *self,
 		      int proto, bool sack, int delay_ms)
 {
-	static const uint8_t syn_sack[] = { 2, 4, R_MSS >> 8, R_MSS & 0xff, 1, 1, 4, 2 };
+	uint8_t syn_sack[20] = { 2, 4, R_MSS >> 8, R_MSS & 0xff, 1, 1, 4, 2, 1, 1, 8, 10 };
 	struct sockaddr_in sin = estp_sin4(PEER_ADDR, R_LPORT);
 	int one = 1, sndbuf = 256 << 10;
 	struct rseg w;
@@ -188,8 +199,18 @@ static void r_connect(struct __test_metadata *_metadata, FIXTURE_DATA(rec) *self
 	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
 	ASSERT_EQ(0, listen(self->lfd, 1));
 	self->iss = 0;
-	ASSERT_EQ(0, r_send(self, R_ISN, 0, PKT_SYN, NULL, 0, syn_sack, sack ? 8 : 4, 0));
+	if (self->ts) {
+		/* SACK-permitted (or NOPs) and a timestamp. */
+		if (!sack)
+			syn_sack[6] = syn_sack[7] = 1;
+		/* The listener's timestamps take 12 bytes: the payload stays 1000. */
+		pkt_put16(syn_sack + 2, R_MSS + 12);
+		pkt_put32(syn_sack + 12, self->tsval++);
+	}
+	ASSERT_EQ(0, r_send(self, R_ISN, 0, PKT_SYN, NULL, 0, syn_sack,
+			    self->ts ? 20 : sack ? 8 : 4, 0));
 	ASSERT_EQ(1, r_recv(self, ANSWER_MS, &w)) TH_LOG("no SYN-ACK");
+	self->tsecr = w.tsval;
 	ASSERT_EQ(PKT_SYN | PKT_ACK, w.h.flags);
 	self->iss = w.h.seq + 1;
 	self->rcv = R_ISN + 1;
@@ -676,6 +697,47 @@ TEST_F_TIMEOUT(rec, slow_start_retrans, 60)
 	EXPECT_QUIET("all acknowledged");
 	EXPECT_EQ(rto + 1, estp_counter(variant->proto, "Timeouts"));
 	EXPECT_EQ(ss + 2, estp_counter(variant->proto, "SlowStartRetrans"));
+}
+
+/*
+ * Undo on a partial ACK (tcp_try_undo_partial): with timestamps, an ACK
+ * in SACK recovery that echoes the TSval of the first segment's original,
+ * sent before its resend, shows that the hole was filled by the delayed
+ * original (tcp_packet_delayed): reordering (TCPTSReorder), and with no
+ * resend left in flight, the window reduction undone (TCPPartialUndo).
+ */
+TEST_F_TIMEOUT(rec, partial_undo_ts, 60)
+{
+	static const uint32_t sk[][2] = { { R_MSS, 4 * R_MSS } };
+	long rec = estp_counter(variant->proto, "SackRecovery");
+	long partial = estp_counter(variant->proto, "PartialUndo");
+	long tsreo = estp_counter(variant->proto, "TSReorder");
+	long sackreo = estp_counter(variant->proto, "SACKReorder");
+	uint32_t first;
+	struct rseg w;
+
+	self->ts = true;
+	r_connect(_metadata, self, variant->proto, true, SLOW_HANDSHAKE_MS);
+	r_write(_metadata, self, 10);
+	ASSERT_EQ(1, r_recv(self, ANSWER_MS, &w));
+	ASSERT_EQ(0u, w.h.seq);
+	first = w.tsval;
+	expect_segs(_metadata, self, 1, 10);
+	usleep(20 * 1000);	/* the resend's TSval is past the original's */
+	self->tsecr = first;
+	ASSERT_EQ(0, r_ack(self, 0, sk, 1));
+	ASSERT_EQ(1, r_recv(self, ANSWER_MS, &w));
+	EXPECT_EQ(0u, w.h.seq);
+	EXPECT_LT(first, w.tsval);
+	EXPECT_EQ(rec + 1, estp_counter(variant->proto, "SackRecovery"));
+	EXPECT_EQ(partial, estp_counter(variant->proto, "PartialUndo"));
+	/* The original arrived: 1-4 ACKed, echoing its TSval. */
+	ASSERT_EQ(0, r_ack(self, 4 * R_MSS, NULL, 0));
+	EXPECT_EQ(partial + 1, estp_counter(variant->proto, "PartialUndo"));
+	EXPECT_EQ(tsreo + 1, estp_counter(variant->proto, "TSReorder"));
+	EXPECT_EQ(sackreo, estp_counter(variant->proto, "SACKReorder"));
+	ASSERT_EQ(0, r_ack(self, 10 * R_MSS, NULL, 0));
+	EXPECT_QUIET("all acknowledged");
 }
 
 TEST_HARNESS_MAIN
