@@ -6,7 +6,8 @@
  * what the accepted socket sends and what it counts.
  *
  * The listener uses Reno and the peer offers an MSS of 1000 and no
- * timestamps, so that the windows are whole numbers of 1000-byte segments
+ * timestamps (or, where a test sets self->ts, 12 bytes more and
+ * timestamps), so that the windows are whole numbers of 1000-byte segments
  * the same for both protocols; lo sends one segment a packet (no GSO).
  *
  * Covered elsewhere: the tail loss probe and SACK reneging (estp_wire_test
