@@ -491,14 +491,29 @@ static inline long estp_counter(int proto, const char *name)
 		"DSACKOfoRecv", "DSACKIgnoredOld", "DSACKIgnoredNoUndo",
 		"DSACKIgnoredDubious", "SACKReorder", "TSReorder",
 		"LossProbeRecovery", "SlowStartRetrans", "RenoRecovery",
+		"RcvQDrop", "MemoryPressures", "MinTTLDrop", "DeferAcceptDrop",
+	};
+	/* TCP's spelling differs beyond the prefix. */
+	static const char *const renamed[][2] = {
+		{ "OfoQueue", "TCPOFOQueue" }, { "OfoDrop", "TCPOFODrop" },
+		{ "BacklogDrops", "TCPBacklogDrop" },
+		{ "SackReneging", "TCPSACKReneging" },
+	};
+	static const char *const snmp[] = {
+		"InSegs", "OutSegs", "RetransSegs", "OutRsts", "InCsumErrors",
+		"AttemptFails",
 	};
 	char tcp_name[64];
 	size_t i;
 
 	if (proto != IPPROTO_TCP)
 		return estp_stat(name);
-	if (!strcmp(name, "AttemptFails") || !strcmp(name, "RetransSegs"))
-		return estp_proc_counter("/proc/net/snmp", "Tcp", name);
+	for (i = 0; i < ARRAY_SIZE(snmp); i++)
+		if (!strcmp(name, snmp[i]))
+			return estp_proc_counter("/proc/net/snmp", "Tcp", name);
+	for (i = 0; i < ARRAY_SIZE(renamed); i++)
+		if (!strcmp(name, renamed[i][0]))
+			return estp_proc_counter("/proc/net/netstat", "TcpExt", renamed[i][1]);
 	for (i = 0; i < ARRAY_SIZE(tcp_prefixed); i++) {
 		if (!strcmp(name, tcp_prefixed[i])) {
 			snprintf(tcp_name, sizeof(tcp_name), "TCP%s", name);

@@ -396,7 +396,8 @@ static void send_count(struct __test_metadata *_metadata, int raw,
 }
 
 /*
- * The counters are ESTP's own: TCP has no InBadFlags, InNoSocket, OutRsts.
+ * ESTP only: TCP has no InBadFlags or InNoSocket (OutRsts is compared with
+ * TCP's in estp_mib_test).
  * In a netns of the test's own, where no other segment moves them.
  */
 TEST(estp_counters)
