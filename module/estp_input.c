@@ -452,9 +452,9 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 static void estp_ack_snd_check(struct sock *sk);
 
 /*
- * The peer's FIN, in order (tcp_fin).  In ESTABLISHED it owes an ACK that
- * the caller sends or delays (estp_ack_snd_check()): the peer closing
- * likely means a reply comes, so ACKs wait for it (pingpong), as TCP's.
+ * The peer's FIN, in order (tcp_fin).  In ESTABLISHED its ACK is sent or
+ * delayed as a data segment's is: the peer closing likely means a reply
+ * comes, so ACKs wait for it (pingpong), as TCP's.
  */
 static void estp_fin(struct sock *sk)
 {
@@ -468,6 +468,7 @@ static void estp_fin(struct sock *sk)
 		estp_set_state(sk, TCP_CLOSE_WAIT);
 		estp_sk(sk)->ack_pingpong = 1;
 		estp_sk(sk)->ack_pending |= ESTP_ACK_SCHED;
+		estp_ack_snd_check(sk);
 		goto wake;
 	case TCP_FIN_WAIT1:
 		/*
@@ -2314,7 +2315,7 @@ static void estp_ack_snd_check(struct sock *sk)
  * caller's; the queue takes its own reference.
  *
  * Return: 0 when dropped, 1 when queued, 2 when queued and a FIN from the
- * out-of-order queue was taken with it (the ACK is for the caller).
+ * out-of-order queue was taken with it (and ACKed, or its ACK delayed).
  */
 static int estp_data_queue(struct sock *sk, struct sk_buff *skb, u32 seq, u32 len,
 			   bool psh)
@@ -2677,18 +2678,11 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			estp_send_ack(sk);
 			return 0;
 		}
-		if (queued == 2) {
-			/* The FIN came from the out-of-order queue. */
-			if (sk->sk_state == TCP_CLOSE_WAIT)
-				estp_ack_snd_check(sk);
+		if (queued == 2)
 			return 0;
-		}
 	}
 	if (fin && seq + len == esk->rcv_nxt) {
 		estp_fin(sk);
-		/* Other states ACKed the FIN at once. */
-		if (sk->sk_state == TCP_CLOSE_WAIT)
-			estp_ack_snd_check(sk);
 		/* A bare FIN wakes readers as data does (tcp_data_ready(), SOCK_DONE). */
 		if (!len && !sock_flag(sk, SOCK_DEAD))
 			sk->sk_data_ready(sk);
