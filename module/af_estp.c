@@ -31,13 +31,13 @@ struct percpu_counter estp_orphan_count;
  * sockets that count, and since when the protocol is under pressure
  * (jiffies, 0: not).
  */
-static atomic_long_t estp_memory_allocated ____cacheline_aligned_in_smp;
-static DEFINE_PER_CPU(int, estp_memory_per_cpu_fw_alloc);
-static struct percpu_counter estp_sockets_allocated;
-static unsigned long estp_memory_pressure;
+atomic_long_t estp_memory_allocated ____cacheline_aligned_in_smp;
+DEFINE_PER_CPU(int, estp_memory_per_cpu_fw_alloc);
+struct percpu_counter estp_sockets_allocated;
+unsigned long estp_memory_pressure;
 
 /* Over net.estp.mem[1] (tcp_enter_memory_pressure). */
-static void estp_enter_memory_pressure(struct sock *sk)
+void estp_enter_memory_pressure(struct sock *sk)
 {
 	unsigned long val;
 
@@ -49,7 +49,7 @@ static void estp_enter_memory_pressure(struct sock *sk)
 }
 
 /* Back under net.estp.mem[0] (tcp_leave_memory_pressure). */
-static void estp_leave_memory_pressure(struct sock *sk)
+void estp_leave_memory_pressure(struct sock *sk)
 {
 	if (READ_ONCE(estp_memory_pressure))
 		WRITE_ONCE(estp_memory_pressure, 0);
@@ -160,7 +160,7 @@ out:
  * and below the mark grows to it (compat.h).  Data already there may be
  * enough now.  Called with the sock locked (sock_setsockopt()).
  */
-static int estp_set_rcvlowat(struct sock *sk, int val)
+int estp_set_rcvlowat(struct sock *sk, int val)
 {
 	struct estp_sock *esk = estp_sk(sk);
 	int cap;
