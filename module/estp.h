@@ -1004,6 +1004,11 @@ DECLARE_PER_CPU(int, estp_memory_per_cpu_fw_alloc);
 extern struct percpu_counter estp_sockets_allocated;
 extern unsigned long estp_memory_pressure;
 
+/* estp_ipv6.c */
+extern struct proto estpv6_prot;
+int estp_v6_init(void);
+void estp_v6_exit(void);
+
 /*
  * Which exit ended a socket, for the estp:estp_done trace event: the callers
  * of tcp_done() the first seed lists (its number after each), some split
@@ -1303,6 +1308,9 @@ struct sock *estp_syn_recv_sock_hash(const struct sock *listener, struct request
 int estp_v4_err(struct sk_buff *skb, u32 info);
 int estp_v4_conn_request(struct sock *listener, struct sk_buff *skb);
 int estp_v4_rebuild_header(struct sock *sk);
+void estp_req_err(struct net *net, struct request_sock *req, u32 seq, bool abort);
+void estp_icmp_err_apply(struct sock *sk, int err, bool recverr,
+			 enum estp_done_reason reason);
 void estp_v4_mtu_reduced(struct sock *sk);
 void estp_release_cb(struct sock *sk);
 

@@ -582,9 +582,14 @@ int estp_v4_rebuild_header(struct sock *sk)
 	return 0;
 }
 
-/* An ICMP error for a request sock (tcp_req_err). */
-static void estp_req_err(struct net *net, struct request_sock *req, u32 seq,
-			 bool abort)
+/**
+ * estp_req_err - an ICMP error for a request sock (tcp_req_err)
+ * @net: the netns
+ * @req: the request sock, with the lookup's reference, which this drops
+ * @seq: the sequence number the error quotes
+ * @abort: the error is fatal for the SYN-ACK's peer
+ */
+void estp_req_err(struct net *net, struct request_sock *req, u32 seq, bool abort)
 {
 	if (seq != estp_rsk(req)->snt_isn) {
 		ESTP_INC_STATS(net, ESTP_MIB_OUTOFWINDOWICMPS);
@@ -735,6 +740,28 @@ int estp_v4_err(struct sk_buff *skb, u32 info)
 		goto out;
 	}
 
+	estp_icmp_err_apply(sk, err, estp_recverr(sk), ESTP_DONE_V4_ERR);
+out:
+	bh_unlock_sock(sk);
+	sock_put(sk);
+	return 0;
+}
+
+/**
+ * estp_icmp_err_apply - what an ICMP or ICMPv6 error does to a sock
+ * @sk: the sock, bh-locked
+ * @err: the errno the error converts to
+ * @recverr: IP_RECVERR or IPV6_RECVERR is on
+ * @reason: the exit a connection in its handshake takes (the seed's
+ *	tcp_v4_err or tcp_v6_err)
+ *
+ * A connection still in its handshake ends (the owner sees the errno);
+ * a synchronized one only records it (SO_ERROR after a timeout), unless
+ * the owner asked for the errors at once (RFC 1122 4.2.3.9).
+ */
+void estp_icmp_err_apply(struct sock *sk, int err, bool recverr,
+			 enum estp_done_reason reason)
+{
 	switch (sk->sk_state) {
 	case TCP_SYN_SENT:
 	case TCP_SYN_RECV:
@@ -743,23 +770,18 @@ int estp_v4_err(struct sk_buff *skb, u32 info)
 			/* sk_err before the state change the owner waits on */
 			smp_wmb();
 			sk_error_report(sk);
-			estp_done(sk, ESTP_DONE_V4_ERR);
+			estp_done(sk, reason);
 		} else {
 			WRITE_ONCE(sk->sk_err_soft, err);
 		}
-		goto out;
+		return;
 	}
-	/* RFC 1122 4.2.3.9: soft for a synchronized connection. */
-	if (!sock_owned_by_user(sk) && estp_recverr(sk)) {
+	if (!sock_owned_by_user(sk) && recverr) {
 		WRITE_ONCE(sk->sk_err, err);
 		sk_error_report(sk);
 	} else {
 		WRITE_ONCE(sk->sk_err_soft, err);
 	}
-out:
-	bh_unlock_sock(sk);
-	sock_put(sk);
-	return 0;
 }
 
 /**
