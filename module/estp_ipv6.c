@@ -343,8 +343,12 @@ static int estp_v6_rcv(struct sk_buff *skb)
  */
 static int estp_v6_rebuild_header(struct sock *sk)
 {
+	/* 7.x's inet6_csk_xmit() sends on the flow kept with the route. */
+	struct flowi6 *fl6 = &inet_sk(sk)->cork.fl.u.ip6;
 	const struct ipv6_pinfo *np = inet6_sk(sk);
-	struct flowi6 fl6 = {
+	struct dst_entry *dst;
+
+	*fl6 = (struct flowi6) {
 		.flowi6_proto = sk->sk_protocol,
 		.daddr = sk->sk_v6_daddr,
 		.saddr = np->saddr,
@@ -355,10 +359,8 @@ static int estp_v6_rebuild_header(struct sock *sk)
 		.fl6_dport = inet_sk(sk)->inet_dport,
 		.flowi6_uid = sk->sk_uid,
 	};
-	struct dst_entry *dst;
-
-	security_sk_classify_flow(sk, flowi6_to_flowi_common(&fl6));
-	dst = ip6_dst_lookup_flow(sock_net(sk), sk, &fl6, NULL);
+	security_sk_classify_flow(sk, flowi6_to_flowi_common(fl6));
+	dst = ip6_dst_lookup_flow(sock_net(sk), sk, fl6, NULL);
 	if (IS_ERR(dst)) {
 		sk->sk_route_caps = 0;
 		WRITE_ONCE(sk->sk_err_soft, -PTR_ERR(dst));
@@ -584,8 +586,9 @@ static int estp_v6_connect(struct sock *sk, struct estp_sockaddr *uaddr, int add
 	struct ipv6_pinfo *np = inet6_sk(sk);
 	struct inet_sock *inet = inet_sk(sk);
 	struct in6_addr *saddr = NULL;
+	/* Kept with the route: 7.x's inet6_csk_xmit() sends on it. */
+	struct flowi6 *fl6 = &inet->cork.fl.u.ip6;
 	struct dst_entry *dst;
-	struct flowi6 fl6;
 	int addr_type;
 	int err;
 
@@ -594,12 +597,12 @@ static int estp_v6_connect(struct sock *sk, struct estp_sockaddr *uaddr, int add
 	if (usin->sin6_family != AF_INET6)
 		return -EAFNOSUPPORT;
 
-	memset(&fl6, 0, sizeof(fl6));
+	memset(fl6, 0, sizeof(*fl6));
 	if (estp_inet6_sndflow(sk)) {
-		fl6.flowlabel = usin->sin6_flowinfo & IPV6_FLOWINFO_MASK;
-		IP6_ECN_flow_init(fl6.flowlabel);
-		if (fl6.flowlabel & IPV6_FLOWLABEL_MASK) {
-			struct ip6_flowlabel *flowlabel = fl6_sock_lookup(sk, fl6.flowlabel);
+		fl6->flowlabel = usin->sin6_flowinfo & IPV6_FLOWINFO_MASK;
+		IP6_ECN_flow_init(fl6->flowlabel);
+		if (fl6->flowlabel & IPV6_FLOWLABEL_MASK) {
+			struct ip6_flowlabel *flowlabel = fl6_sock_lookup(sk, fl6->flowlabel);
 
 			if (IS_ERR(flowlabel))
 				return -EINVAL;
@@ -627,7 +630,7 @@ static int estp_v6_connect(struct sock *sk, struct estp_sockaddr *uaddr, int add
 			return -EINVAL;
 	}
 	sk->sk_v6_daddr = usin->sin6_addr;
-	np->flow_label = fl6.flowlabel;
+	np->flow_label = fl6->flowlabel;
 
 	if (addr_type & IPV6_ADDR_MAPPED) {
 		struct sockaddr_in sin = {
@@ -657,23 +660,23 @@ static int estp_v6_connect(struct sock *sk, struct estp_sockaddr *uaddr, int add
 
 	if (!ipv6_addr_any(&sk->sk_v6_rcv_saddr))
 		saddr = &sk->sk_v6_rcv_saddr;
-	fl6.flowi6_proto = estp_ipproto;
-	fl6.daddr = sk->sk_v6_daddr;
-	fl6.saddr = saddr ? *saddr : np->saddr;
-	fl6.flowlabel = ip6_make_flowinfo(np->tclass, np->flow_label);
-	fl6.flowi6_oif = sk->sk_bound_dev_if;
-	fl6.flowi6_mark = sk->sk_mark;
-	fl6.fl6_dport = usin->sin6_port;
-	fl6.fl6_sport = inet->inet_sport;
-	fl6.flowi6_uid = sk->sk_uid;
-	security_sk_classify_flow(sk, flowi6_to_flowi_common(&fl6));
-	dst = ip6_dst_lookup_flow(sock_net(sk), sk, &fl6, NULL);
+	fl6->flowi6_proto = estp_ipproto;
+	fl6->daddr = sk->sk_v6_daddr;
+	fl6->saddr = saddr ? *saddr : np->saddr;
+	fl6->flowlabel = ip6_make_flowinfo(np->tclass, np->flow_label);
+	fl6->flowi6_oif = sk->sk_bound_dev_if;
+	fl6->flowi6_mark = sk->sk_mark;
+	fl6->fl6_dport = usin->sin6_port;
+	fl6->fl6_sport = inet->inet_sport;
+	fl6->flowi6_uid = sk->sk_uid;
+	security_sk_classify_flow(sk, flowi6_to_flowi_common(fl6));
+	dst = ip6_dst_lookup_flow(sock_net(sk), sk, fl6, NULL);
 	if (IS_ERR(dst)) {
 		err = PTR_ERR(dst);
 		goto failure;
 	}
 	if (!saddr) {
-		saddr = &fl6.saddr;
+		saddr = &fl6->saddr;
 		sk->sk_v6_rcv_saddr = *saddr;
 	}
 	np->saddr = *saddr;
@@ -691,6 +694,7 @@ static int estp_v6_connect(struct sock *sk, struct estp_sockaddr *uaddr, int add
 	err = estp_hash_connect(sk);
 	if (err)
 		goto late_failure;
+	fl6->fl6_sport = inet->inet_sport;
 	sk_set_txhash(sk);
 	estp_sync_mss(sk, dst_mtu(dst));
 	if (!esk->iss)
