@@ -1028,8 +1028,8 @@ enum estp_done_reason {
 	ESTP_DONE_OUT_OF_RESOURCES,	/* 8: too many orphans, or memory */
 	ESTP_DONE_KEEPALIVE,		/* 9 (via 7 as TCP): probes unanswered */
 	ESTP_DONE_FIN_WAIT2,		/* 9: orphan FIN_WAIT2 timed out */
-	ESTP_DONE_V6_ERR,		/* 10: none until IPv6 */
-	ESTP_DONE_V6_SYN_RECV_SOCK,	/* 11: none until IPv6 */
+	ESTP_DONE_V6_ERR,		/* 10: ICMPv6 error in SYN_SENT/SYN_RECV */
+	ESTP_DONE_V6_SYN_RECV_SOCK,	/* 11: an IPv6 child not hashed */
 	ESTP_DONE_CHILD_FORGET,		/* a child nobody accepts (inet_child_forget) */
 };
 
