@@ -371,7 +371,7 @@ static void connect_to(struct __test_metadata *_metadata, FIXTURE_DATA(fin) *sel
 {
 	self->lport = port;
 	self->lfd = estp_socket(proto, self->fam);
-	ASSERT_LE(0, self->lfd);
+	ASSERT_LE(0, self->lfd) TH_LOG("socket: %s", strerror(errno));
 	/* Past the TIME_WAIT its accepted sockets left in an earlier run. */
 	ASSERT_EQ(0, set_reuseaddr(self->lfd));
 	ASSERT_EQ(0, try_bind(self->lfd, self->fam, "127.0.0.1", port));

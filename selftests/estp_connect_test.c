@@ -87,7 +87,7 @@ FIXTURE_SETUP(conn)
 	self->lfd = -1;
 	self->afd = -1;
 	self->fd = estp_socket(variant->proto, variant->fam);
-	ASSERT_LE(0, self->fd);
+	ASSERT_LE(0, self->fd) TH_LOG("socket: %s", strerror(errno));
 }
 
 /*
@@ -117,7 +117,7 @@ static void listen_on(struct __test_metadata *_metadata,
 		      FIXTURE_DATA(conn) *self, int proto, int fam, int port)
 {
 	self->lfd = estp_socket(proto, fam);
-	ASSERT_LE(0, self->lfd);
+	ASSERT_LE(0, self->lfd) TH_LOG("socket: %s", strerror(errno));
 	ASSERT_EQ(0, estp_bind_errno(self->lfd, fam, "127.0.0.1", port));
 	ASSERT_EQ(0, listen(self->lfd, 8));
 }

@@ -415,7 +415,7 @@ static void open_pair_opts(struct __test_metadata *_metadata, FIXTURE_DATA(data)
 
 	self->lport = port;
 	self->lfd = estp_socket(proto, self->fam);
-	ASSERT_LE(0, self->lfd);
+	ASSERT_LE(0, self->lfd) TH_LOG("socket: %s", strerror(errno));
 	/* As servers do. */
 	ASSERT_EQ(0, set_int(self->lfd, SO_REUSEADDR, 1));
 	if (rcvbuf)

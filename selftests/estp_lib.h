@@ -389,7 +389,7 @@ static inline int estp_run(const char *cmd)
  * (its numbers read as hex groups: 10.199.0.2 is fd00::10:199:0:2, all in
  * fd00::/64, which estp_veth_up() puts on a veth pair).  NULL on bad input.
  */
-static inline const char *estp_ip6_of(const char *ip4, char *buf, size_t len)
+static inline char *estp_ip6_of(const char *ip4, char *buf, size_t len)
 {
 	unsigned int a, b, c, d;
 
@@ -553,15 +553,13 @@ static inline long estp_counter(int proto, const char *name)
  */
 static inline int estp_proc_state(int proto, int lport, int rport)
 {
-	const char *paths[] = { ESTP_PROC_NET(proto), ESTP_PROC_NET6(proto) };
 	unsigned int lp, rp, st;
 	char line[256];
-	int state = -1;
-	size_t i;
+	int state = -1, i;
 	FILE *f;
 
-	for (i = 0; i < ARRAY_SIZE(paths) && state < 0; i++) {
-		f = fopen(paths[i], "r");
+	for (i = 0; i < 2 && state < 0; i++) {
+		f = fopen(i ? ESTP_PROC_NET6(proto) : ESTP_PROC_NET(proto), "r");
 		if (!f) {
 			/* No IPv6 table is no IPv6 socket; no IPv4 one, no answer. */
 			if (!i)
@@ -588,15 +586,13 @@ static const char estp_proc_cc_fmt[] =
 static inline int estp_proc_cc(int proto, int lport, int rport, long *rto, long *cwnd,
 			       long *ssthresh)
 {
-	const char *paths[] = { ESTP_PROC_NET(proto), ESTP_PROC_NET6(proto) };
 	unsigned int lp, rp;
 	char line[512];
-	int ret = -1;
-	size_t i;
+	int ret = -1, i;
 	FILE *f;
 
-	for (i = 0; i < ARRAY_SIZE(paths) && ret; i++) {
-		f = fopen(paths[i], "r");
+	for (i = 0; i < 2 && ret; i++) {
+		f = fopen(i ? ESTP_PROC_NET6(proto) : ESTP_PROC_NET(proto), "r");
 		if (!f)
 			continue;
 		while (ret && fgets(line, sizeof(line), f))
@@ -771,16 +767,13 @@ static inline int estp_fam_domain(int fam)
 	return fam == ESTP_FAM4 ? AF_INET : AF_INET6;
 }
 
-static inline const char *estp_fam_name(int fam)
-{
-	return fam == ESTP_FAM4 ? "ipv4" : fam == ESTP_FAM6 ? "ipv6" : "v4-mapped";
-}
+/* The family's name, for a test's log. */
+#define ESTP_FAM_NAME(fam)						\
+	((fam) == ESTP_FAM4 ? "ipv4" : (fam) == ESTP_FAM6 ? "ipv6" : "v4-mapped")
 
 /* /proc/net/{tcp,estp} for an IPv4 socket, /proc/net/{tcp6,estp6} else. */
-static inline const char *estp_proc_net(int proto, int fam)
-{
-	return fam == ESTP_FAM4 ? ESTP_PROC_NET(proto) : ESTP_PROC_NET6(proto);
-}
+#define estp_proc_net(proto, fam)					\
+	((fam) == ESTP_FAM4 ? ESTP_PROC_NET(proto) : ESTP_PROC_NET6(proto))
 
 /*
  * The address of @fam for the IPv4 address @ip4 and @port in *@ss (IPv6:
@@ -834,8 +827,8 @@ static inline int estp_sockaddr_eq(const struct sockaddr_storage *a,
 }
 
 /* "127.0.0.1:80" or "[::1]:80" in @buf, for a test's log. */
-static inline const char *estp_sockaddr_str(const struct sockaddr_storage *ss, char *buf,
-					    size_t len)
+static inline char *estp_sockaddr_str(const struct sockaddr_storage *ss, char *buf,
+				      size_t len)
 {
 	const struct sockaddr_in6 *sin6 = (const void *)ss;
 	const struct sockaddr_in *sin = (const void *)ss;
@@ -944,10 +937,6 @@ static inline int estp_pair_fam(int proto, int fam, int port, int *cfd, int *afd
  */
 #define FIXTURE_VARIANTS_FAMILIES(fixture)				\
 	FIXTURE_VARIANT(fixture) { int proto; int fam; };		\
-	ESTP_FAMILY_VARIANTS(fixture)
-
-/* The six variants alone, for a FIXTURE_VARIANT with more fields. */
-#define ESTP_FAMILY_VARIANTS(fixture)					\
 	FIXTURE_VARIANT_ADD(fixture, tcp4) {				\
 		.proto = IPPROTO_TCP, .fam = ESTP_FAM4 };		\
 	FIXTURE_VARIANT_ADD(fixture, tcp6) {				\

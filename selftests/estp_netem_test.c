@@ -54,20 +54,32 @@ FIXTURE_VARIANT(netem)
 	bool loss;			/* both senders must retransmit */
 };
 
-#define NETEM_VARIANT(p, f, vname, spec, o, c, l)			\
-	FIXTURE_VARIANT_ADD(netem, vname) {				\
-		.proto = p, .fam = f, .netem = spec,			\
-		.ofo = o, .corrupt = c, .loss = l,			\
-	}
-
 /* A case's six variants: tcp4_loss1, tcp6_loss1, tcp_mapped_loss1, estp4_loss1... */
 #define NETEM_CASE(name, spec, o, c, l)					\
-	NETEM_VARIANT(IPPROTO_TCP, ESTP_FAM4, tcp4_##name, spec, o, c, l);	\
-	NETEM_VARIANT(IPPROTO_TCP, ESTP_FAM6, tcp6_##name, spec, o, c, l);	\
-	NETEM_VARIANT(IPPROTO_TCP, ESTP_FAM_MAPPED, tcp_mapped_##name, spec, o, c, l); \
-	NETEM_VARIANT(IPPROTO_ESTP, ESTP_FAM4, estp4_##name, spec, o, c, l);	\
-	NETEM_VARIANT(IPPROTO_ESTP, ESTP_FAM6, estp6_##name, spec, o, c, l);	\
-	NETEM_VARIANT(IPPROTO_ESTP, ESTP_FAM_MAPPED, estp_mapped_##name, spec, o, c, l)
+	FIXTURE_VARIANT_ADD(netem, tcp4_##name) {			\
+		.proto = IPPROTO_TCP, .fam = ESTP_FAM4, .netem = spec,	\
+		.ofo = o, .corrupt = c, .loss = l,			\
+	};								\
+	FIXTURE_VARIANT_ADD(netem, tcp6_##name) {			\
+		.proto = IPPROTO_TCP, .fam = ESTP_FAM6, .netem = spec,	\
+		.ofo = o, .corrupt = c, .loss = l,			\
+	};								\
+	FIXTURE_VARIANT_ADD(netem, tcp_mapped_##name) {			\
+		.proto = IPPROTO_TCP, .fam = ESTP_FAM_MAPPED, .netem = spec,	\
+		.ofo = o, .corrupt = c, .loss = l,			\
+	};								\
+	FIXTURE_VARIANT_ADD(netem, estp4_##name) {			\
+		.proto = IPPROTO_ESTP, .fam = ESTP_FAM4, .netem = spec,	\
+		.ofo = o, .corrupt = c, .loss = l,			\
+	};								\
+	FIXTURE_VARIANT_ADD(netem, estp6_##name) {			\
+		.proto = IPPROTO_ESTP, .fam = ESTP_FAM6, .netem = spec,	\
+		.ofo = o, .corrupt = c, .loss = l,			\
+	};								\
+	FIXTURE_VARIANT_ADD(netem, estp_mapped_##name) {			\
+		.proto = IPPROTO_ESTP, .fam = ESTP_FAM_MAPPED, .netem = spec,	\
+		.ofo = o, .corrupt = c, .loss = l,			\
+	}
 
 NETEM_CASE(loss1, "loss 1%", true, false, true);
 NETEM_CASE(loss5, "loss 5%", true, false, true);
@@ -146,7 +158,7 @@ FIXTURE_SETUP(netem)
 	ASSERT_LE(0, self->ns[1]);
 
 	self->lfd = socket_in(self, 1, variant->proto, variant->fam);
-	ASSERT_LE(0, self->lfd);
+	ASSERT_LE(0, self->lfd) TH_LOG("socket: %s", strerror(errno));
 	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&ss, sslen));
 	ASSERT_EQ(0, listen(self->lfd, 1));
 	self->cfd = socket_in(self, 0, variant->proto, variant->fam);
@@ -269,7 +281,7 @@ TEST_F_TIMEOUT(netem, both_ways, 3600)
 	t = now_s() - t;
 	ksft_print_msg("%s %s \"%s\": %zu MiB each way in %.1f s, resent %ld + %ld segments\n",
 		       variant->proto == IPPROTO_TCP ? "TCP" : "ESTP",
-		       estp_fam_name(variant->fam), variant->netem,
+		       ESTP_FAM_NAME(variant->fam), variant->netem,
 		       self->len >> 20, t,
 		       counter_in(self, 0, variant->proto, "retrans") - retrans[0],
 		       counter_in(self, 1, variant->proto, "retrans") - retrans[1]);

@@ -77,7 +77,7 @@ FIXTURE_VARIANTS_FAMILIES(fresh);
 FIXTURE_SETUP(fresh)
 {
 	self->fd = estp_socket(variant->proto, variant->fam);
-	ASSERT_LE(0, self->fd);
+	ASSERT_LE(0, self->fd) TH_LOG("socket: %s", strerror(errno));
 }
 
 FIXTURE_TEARDOWN(fresh)

@@ -43,7 +43,7 @@ FIXTURE_VARIANTS_FAMILIES(sockopt);
 FIXTURE_SETUP(sockopt)
 {
 	self->fd = estp_socket(variant->proto, variant->fam);
-	ASSERT_LE(0, self->fd);
+	ASSERT_LE(0, self->fd) TH_LOG("socket: %s", strerror(errno));
 	self->levels[0] = SOL_TCP;
 	self->nlevels = 1;
 	if (variant->proto == IPPROTO_ESTP)
@@ -426,7 +426,7 @@ static void listen_on(struct __test_metadata *_metadata, FIXTURE_DATA(conn) *sel
 {
 	self->alen = estp_loopback(self->fam, 0, &self->addr);
 	self->lfd = estp_socket(proto, self->fam);
-	ASSERT_LE(0, self->lfd);
+	ASSERT_LE(0, self->lfd) TH_LOG("socket: %s", strerror(errno));
 	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&self->addr, self->alen));
 	ASSERT_EQ(0, listen(self->lfd, backlog));
 	ASSERT_EQ(0, getsockname(self->lfd, (struct sockaddr *)&self->addr, &self->alen));

@@ -83,7 +83,7 @@ FIXTURE_SETUP(stress)
 	/* Short TIME_WAIT, so that 100,000 connections do not run out of ports. */
 	ASSERT_EQ(0, estp_sysctl_set(TW_TIMEOUT, "1"));
 	self->lfd = estp_socket(IPPROTO_ESTP, variant->fam);
-	ASSERT_LE(0, self->lfd);
+	ASSERT_LE(0, self->lfd) TH_LOG("socket: %s", strerror(errno));
 	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&ss, len));
 	ASSERT_EQ(0, listen(self->lfd, 128));
 }
