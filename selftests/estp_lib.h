@@ -1146,6 +1146,19 @@ static inline int estp_harness_run(int argc, char **argv, const char *const *sub
 			}
 		}
 	}
+	/* A name that matches no case is a typo that would drop cases unseen. */
+	for (n = subset; *n; n++) {
+		keep = 0;
+		for (f = __fixture_list; f && !keep; f = f->next)
+			for (v = f->variant; v && !keep; v = v->next)
+				for (t = f->tests; t && !keep; t = t->next)
+					keep = estp_variant_is_v6(v->name) &&
+					       estp_subset_has(*n, v->name, t->name);
+		if (!keep) {
+			fprintf(stderr, "ESTP_HARNESS_MAIN: \"%s\" names no IPv6 case\n", *n);
+			return KSFT_FAIL;
+		}
+	}
 	a.v[a.n] = NULL;
 	return test_harness_run(a.n, a.v);
 }
