@@ -299,9 +299,10 @@ FIXTURE(fin)
 
 FIXTURE_VARIANTS_FAMILIES(fin);
 
-FIXTURE_SETUP(fin)
+static void fin_fixture_setup(struct __test_metadata *_metadata, FIXTURE_DATA(fin) *self,
+			      int proto, int fam)
 {
-	self->fam = variant->fam;
+	self->fam = fam;
 	self->lfd = -1;
 	self->cfd = -1;
 	self->afd = -1;
@@ -316,7 +317,7 @@ FIXTURE_SETUP(fin)
 	ASSERT_EQ(0, estp_netns_private());
 	self->own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, self->own);
-	self->pfd = open(estp_proc_net(variant->proto, variant->fam), O_RDONLY);
+	self->pfd = open(estp_proc_net(proto, fam), O_RDONLY);
 	ASSERT_LE(0, self->pfd);
 }
 
@@ -338,7 +339,8 @@ static int orphans_restore(FIXTURE_DATA(fin) *self)
 	return err;
 }
 
-FIXTURE_TEARDOWN(fin)
+static void fin_fixture_teardown(struct __test_metadata *_metadata, FIXTURE_DATA(fin) *self,
+				 int proto)
 {
 	/* The link works again before the last segments go. */
 	if (self->lo_drop)
@@ -355,11 +357,45 @@ FIXTURE_TEARDOWN(fin)
 	 * Nothing of ESTP's but TIME_WAIT outlives the test: those minisocks,
 	 * at the default length, go with the netns (estp_twsk_purge()).
 	 */
-	if (variant->proto == IPPROTO_ESTP)
+	if (proto == IPPROTO_ESTP)
 		EXPECT_EQ(0, drain_live(self->pfd));
 	close(self->pfd);
 	close_fd(&self->own);
 	close_fd(&self->home);
+}
+
+FIXTURE_SETUP(fin)
+{
+	fin_fixture_setup(_metadata, self, variant->proto, variant->fam);
+}
+
+FIXTURE_TEARDOWN(fin)
+{
+	fin_fixture_teardown(_metadata, self, variant->proto);
+}
+
+/*
+ * fin46: fin's tests that TCP's own v4-mapped socket does not pass, on
+ * IPv4 and IPv6 alone.  Its data is fin's (the harness's struct for fin46
+ * is fin's struct under another name), so fin's helpers serve it.
+ */
+#define _test_data_fin46 _test_data_fin
+FIXTURE(fin46);
+
+FIXTURE_VARIANT(fin46) { int proto; int fam; };
+FIXTURE_VARIANT_ADD(fin46, tcp4) { .proto = IPPROTO_TCP, .fam = ESTP_FAM4 };
+FIXTURE_VARIANT_ADD(fin46, tcp6) { .proto = IPPROTO_TCP, .fam = ESTP_FAM6 };
+FIXTURE_VARIANT_ADD(fin46, estp4) { .proto = IPPROTO_ESTP, .fam = ESTP_FAM4 };
+FIXTURE_VARIANT_ADD(fin46, estp6) { .proto = IPPROTO_ESTP, .fam = ESTP_FAM6 };
+
+FIXTURE_SETUP(fin46)
+{
+	fin_fixture_setup(_metadata, self, variant->proto, variant->fam);
+}
+
+FIXTURE_TEARDOWN(fin46)
+{
+	fin_fixture_teardown(_metadata, self, variant->proto);
 }
 
 /*
@@ -1269,9 +1305,11 @@ static int disconnect(int fd)
  * listens: its children are new connections, whose close() sends a FIN
  * and whose peer reads EOF.  Before, a child inherited the listener's
  * fin_sent and never sent its FIN: the peer waited for ever, the orphan
- * stayed in FIN_WAIT1 and pinned estp.ko (review A2/B2).
+ * stayed in FIN_WAIT1 and pinned estp.ko (review A2/B2).  Not on v4-mapped:
+ * there TCP's own client hears no FIN from the child (6.1, three runs of
+ * three; why is not analysed yet).
  */
-TEST_F(fin, relisten_after_fin)
+TEST_F(fin46, relisten_after_fin)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
