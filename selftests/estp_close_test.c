@@ -1306,8 +1306,11 @@ static int disconnect(int fd)
  * and whose peer reads EOF.  Before, a child inherited the listener's
  * fin_sent and never sent its FIN: the peer waited for ever, the orphan
  * stayed in FIN_WAIT1 and pinned estp.ko (review A2/B2).  Not on v4-mapped:
- * there TCP's own client hears no FIN from the child (6.1, three runs of
- * three; why is not analysed yet).
+ * the disconnected socket's name is [::]:port, so the new client comes over
+ * IPv6 (to ::1), while the socket keeps ipv6_mapped as its af_ops (nothing
+ * in tcp_disconnect() puts ipv6_specific back) and so does the child
+ * tcp_v6_syn_recv_sock() clones for an IPv6 SYN: it sends its FIN as
+ * IPv4, and TCP's client never hears it (6.1, 3 of 3 runs).
  */
 TEST_F(fin46, relisten_after_fin)
 {
