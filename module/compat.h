@@ -253,4 +253,50 @@ static inline int estp_tcp_syn_linear_timeouts(const struct net *net)
 #define ESTP_TCPI_TOTAL_RTO	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0))
 #define ESTP_TCPI_ECN_MODE	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0))
 
+/*
+ * IPv6 (estp_ipv6.c).  6.6 turned ipv6_pinfo's flags into bits of
+ * inet_sock (inet6_test_bit()): IPV6_FLOWINFO_SEND, flow label
+ * reflection and IPV6_RECVERR.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#define estp_inet6_sndflow(sk)	inet6_test_bit(SNDFLOW, sk)
+#define estp_inet6_repflow(sk)	inet6_test_bit(REPFLOW, sk)
+#define estp_inet6_recverr(sk)	inet6_test_bit(RECVERR6, sk)
+#define estp_inet6_fl_list(sk)	(inet_sk(sk)->ipv6_fl_list)
+#else
+#define estp_inet6_fl_list(sk)	(inet6_sk(sk)->ipv6_fl_list)
+#define estp_inet6_sndflow(sk)	(inet6_sk(sk)->sndflow)
+#define estp_inet6_repflow(sk)	(inet6_sk(sk)->repflow)
+#define estp_inet6_recverr(sk)	(inet6_sk(sk)->recverr)
+#endif
+
+/*
+ * 6.5 (or so) let struct proto name where its sock's ipv6_pinfo is
+ * (ipv6_pinfo_offset); before, inet6_sk_generic() took it as the last
+ * member of the object.  estp6_sock keeps it last for both.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#define ESTP_IPV6_PINFO_OFFSET(type, member) \
+	.ipv6_pinfo_offset = offsetof(type, member),
+#else
+#define ESTP_IPV6_PINFO_OFFSET(type, member)
+#endif
+
+/*
+ * ip6_dst_store(): its last two arguments went from addresses to bools
+ * (6.12: saddr, 7.x: daddr too); a connected sock passes none either way.
+ */
+#define estp_ip6_dst_store(sk, dst)	ip6_dst_store(sk, dst, 0, 0)
+
+/*
+ * Before 6.2 a transport freed the IPv6 state of a sock in its
+ * proto->destroy (inet6_destroy_sock()); since, sk_destruct does
+ * (inet6_sock_destruct()).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define estp_inet6_destroy_sock(sk)	((void)(sk))
+#else
+#define estp_inet6_destroy_sock(sk)	inet6_destroy_sock(sk)
+#endif
+
 #endif /* _ESTP_COMPAT_H */

@@ -222,14 +222,12 @@ int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb)
 		ESTP_INC_STATS(net, ESTP_MIB_LISTENOVERFLOWS);
 		goto drop;
 	}
-	req = estp_reqsk_alloc(listener);
+	req = estp_reqsk_alloc(listener, &estp_v4_ctl_ops);
 	if (!req)
 		goto drop;
 	/* Ours; estp_csk_reqsk_queue_add() passes it to the accept queue. */
 	refcount_set(&req->rsk_refcnt, 1);
 	estp_openreq_init(req, skb, ntohl(th->seq) - 1, mss);
-	/* As estp_conn_request(): the listener's device, not the ACK's. */
-	inet_rsk(req)->ir_iif = inet_request_bound_dev_if(listener, skb);
 	ereq = estp_rsk(req);
 	ereq->snt_isn = ntohl(th->ack_seq) - 1;
 	ereq->cookie = true;
