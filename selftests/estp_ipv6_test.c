@@ -14,12 +14,17 @@
 #include <linux/if_packet.h>
 #include <linux/in6.h>
 #include <net/ethernet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip6.h>
 #include <poll.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -27,6 +32,10 @@
 
 /* Fixed ports below ip_local_port_range; each test its own. */
 #define PORT_BASE	24000
+
+/* ::1 and :: as /proc/net/tcp6 prints them: four words in host order. */
+#define LO6_HEX		"00000000000000000000000001000000"
+#define ANY6_HEX	"00000000000000000000000000000000"
 
 /* From <linux/in6.h>, which glibc's <netinet/in.h> may hide. */
 #ifndef IPV6_FLOWINFO_SEND
@@ -149,6 +158,74 @@ static int accept_peer(int lfd, char *buf, size_t len, int *family)
 	return fd;
 }
 
+/* The trace instance of this program's tests, or "". */
+static char trace_inst[192];
+
+/* Turns estp:estp_done on or off in the instance: 0 or an errno. */
+static int trace_done_event(const char *on)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/events/estp/estp_done/enable", trace_inst);
+	return estp_sysctl_set(path, on);
+}
+
+/*
+ * A fresh tracefs instance with estp:estp_done on, tracefs mounted first
+ * if it is not (as estp_trace_test.c reads the events): 0 or -1.
+ */
+static int trace_start(void)
+{
+	const char *root = "/sys/kernel/tracing";
+
+	snprintf(trace_inst, sizeof(trace_inst), "%s/instances", root);
+	if (access(trace_inst, F_OK) && mount("nodev", root, "tracefs", 0, NULL))
+		return trace_inst[0] = '\0', -1;
+	snprintf(trace_inst, sizeof(trace_inst), "%s/instances/estp_ipv6_test", root);
+	rmdir(trace_inst);
+	if (mkdir(trace_inst, 0700))
+		return trace_inst[0] = '\0', -1;
+	return trace_done_event("1") ? -1 : 0;
+}
+
+static void trace_stop(void)
+{
+	if (!trace_inst[0])
+		return;
+	trace_done_event("0");
+	rmdir(trace_inst);
+	trace_inst[0] = '\0';
+}
+
+/* Whether, within 5 s, an estp_done line holds both @a and @b. */
+static int trace_has(const char *a, const char *b)
+{
+	static char buf[1 << 18];
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	char path[256];
+	int tries;
+
+	snprintf(path, sizeof(path), "%s/trace", trace_inst);
+	for (tries = 0; tries < 250; tries++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = 0, r;
+		char *line;
+
+		if (fd < 0)
+			return 0;
+		while (n < (ssize_t)sizeof(buf) - 1 &&
+		       (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+			n += r;
+		close(fd);
+		buf[n] = '\0';
+		for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+			if (strstr(line, "estp_done:") && strstr(line, a) && strstr(line, b))
+				return 1;
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
 FIXTURE(ipv6) {
 	int lfd, cfd, afd, lfd4;
 };
@@ -157,7 +234,10 @@ FIXTURE_VARIANTS_TCP_ESTP(ipv6);
 
 FIXTURE_SETUP(ipv6)
 {
-	self->lfd = self->cfd = self->afd = self->lfd4 = -1;
+	self->lfd = -1;
+	self->cfd = -1;
+	self->afd = -1;
+	self->lfd4 = -1;
 	ASSERT_EQ(0, estp_netns_private());
 }
 
@@ -252,14 +332,14 @@ TEST_F(ipv6, dual_stack_listener)
 	EXPECT_EQ(AF_INET6, f1);
 	EXPECT_EQ(AF_INET6, f2);
 	if (!strcmp(p1, "::1")) {
-		strcpy(peer6, p1);
-		strcpy(peer4, p2);
+		snprintf(peer6, sizeof(peer6), "%s", p1);
+		snprintf(peer4, sizeof(peer4), "%s", p2);
 		ASSERT_EQ(0, exchange(c6, a1, 20000));
 		ASSERT_EQ(0, exchange(c4, a2, 20000));
 		ASSERT_EQ(0, exchange(a2, c4, 20000));
 	} else {
-		strcpy(peer6, p2);
-		strcpy(peer4, p1);
+		snprintf(peer6, sizeof(peer6), "%s", p2);
+		snprintf(peer4, sizeof(peer4), "%s", p1);
 		ASSERT_EQ(0, exchange(c6, a2, 20000));
 		ASSERT_EQ(0, exchange(c4, a1, 20000));
 		ASSERT_EQ(0, exchange(a1, c4, 20000));
@@ -313,6 +393,271 @@ TEST_F(ipv6, refused)
 	EXPECT_EQ(-ECONNREFUSED, connect6(variant->proto, "::1", PORT_BASE + 6, 0));
 }
 
+/*
+ * A SYN to an on-link address nobody answers (a veth whose other end
+ * lacks it): neighbour discovery fails
+ * and ICMPv6 address unreachable comes back to the SYN_SENT socket, which
+ * fails with EHOSTUNREACH, as TCP's; for ESTP through the seed's v6_err
+ * exit (estp:estp_done reason=v6_err).
+ */
+TEST_F(ipv6, icmpv6_unreachable_syn_sent)
+{
+	int tracing = variant->proto == IPPROTO_ESTP && !trace_start();
+	int fd;
+
+	if (variant->proto == IPPROTO_ESTP)
+		ASSERT_TRUE(tracing);
+	/* The peer end has no 2001:db8:6::2: nobody answers the solicitation. */
+	ASSERT_EQ(0, estp_run("ip link add estp6d type veth peer name estp6e"));
+	ASSERT_EQ(0, estp_run("ip -6 addr add 2001:db8:6::1/64 dev estp6d nodad"));
+	ASSERT_EQ(0, estp_run("ip link set estp6e up"));
+	ASSERT_EQ(0, estp_run("ip link set estp6d up"));
+	/* One solicitation, 100 ms: the failure comes within a second. */
+	ASSERT_EQ(0, estp_sysctl_set("/proc/sys/net/ipv6/neigh/estp6d/mcast_solicit", "1"));
+	ASSERT_EQ(0, estp_sysctl_set("/proc/sys/net/ipv6/neigh/estp6d/retrans_time_ms", "100"));
+	fd = connect6(variant->proto, "2001:db8:6::2", PORT_BASE + 8, 0);
+	EXPECT_EQ(-EHOSTUNREACH, fd);
+	if (fd >= 0)
+		close(fd);
+	if (tracing) {
+		EXPECT_TRUE(trace_has("reason=v6_err", "state=TCP_SYN_SENT"));
+		EXPECT_TRUE(trace_has("family=AF_INET6", "daddrv6=2001:db8:6::2"));
+		trace_stop();
+	}
+}
+
+/*
+ * Flow labels and traffic class on the wire, read with a packet socket on
+ * lo: the client's IPV6_FLOWINFO_SEND label and IPV6_TCLASS on its
+ * segments; with net.ipv6.flowlabel_reflect = 1 the server's segments
+ * (its SYN-ACK too) carry the client's label back, as
+ * tcp_v6_send_synack()'s and the child's reflection do.
+ */
+TEST_F(ipv6, flowlabel_tclass_on_wire)
+{
+	const unsigned int label = 0xabcde;
+	struct in6_flowlabel_req freq;
+	struct sockaddr_in6 a = sin6("::1", PORT_BASE + 11);
+	struct sockaddr_ll ll;
+	int ps, one = 1, tclass = 0x28, cport, fwd = 0, rev = 0, synack = 0;
+	int bad_fwd = 0, bad_rev = 0, bad_tc = 0;
+	unsigned char pkt[2048];
+	char peer[INET6_ADDRSTRLEN];
+	int fam;
+
+	ASSERT_EQ(0, estp_sysctl_set("/proc/sys/net/ipv6/flowlabel_reflect", "1"));
+	ps = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK, htons(ETH_P_IPV6));
+	ASSERT_LE(0, ps);
+	memset(&ll, 0, sizeof(ll));
+	ll.sll_family = AF_PACKET;
+	ll.sll_protocol = htons(ETH_P_IPV6);
+	ll.sll_ifindex = if_nametoindex("lo");
+	ASSERT_EQ(0, bind(ps, (struct sockaddr *)&ll, sizeof(ll)));
+	self->lfd = listen_on(AF_INET6, variant->proto, "::1", PORT_BASE + 11, -1);
+	ASSERT_LE(0, self->lfd);
+	self->cfd = socket(AF_INET6, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->cfd);
+	memset(&freq, 0, sizeof(freq));
+	freq.flr_dst = a.sin6_addr;
+	freq.flr_label = htonl(label);
+	freq.flr_action = IPV6_FL_A_GET;
+	freq.flr_flags = IPV6_FL_F_CREATE;
+	freq.flr_share = IPV6_FL_S_EXCL;
+	ASSERT_EQ(0, setsockopt(self->cfd, IPPROTO_IPV6, IPV6_FLOWLABEL_MGR, &freq, sizeof(freq)));
+	ASSERT_EQ(0, setsockopt(self->cfd, IPPROTO_IPV6, IPV6_FLOWINFO_SEND, &one, sizeof(one)));
+	ASSERT_EQ(0, setsockopt(self->cfd, IPPROTO_IPV6, IPV6_TCLASS, &tclass, sizeof(tclass)));
+	a.sin6_flowinfo = htonl(label);
+	ASSERT_EQ(0, connect(self->cfd, (struct sockaddr *)&a, sizeof(a)));
+	self->afd = accept_peer(self->lfd, peer, sizeof(peer), &fam);
+	ASSERT_LE(0, self->afd);
+	ASSERT_EQ(0, exchange(self->cfd, self->afd, 2000));
+	cport = local_port6(self->cfd);
+	for (;;) {
+		ssize_t n = recv(ps, pkt, sizeof(pkt), 0);
+		unsigned int flow, tc;
+		int sport, dport;
+
+		if (n < 0)
+			break;
+		if (n < 44 || pkt[6] != variant->proto)
+			continue;
+		flow = (pkt[1] & 0x0f) << 16 | pkt[2] << 8 | pkt[3];
+		tc = (pkt[0] & 0x0f) << 4 | pkt[1] >> 4;
+		sport = pkt[40] << 8 | pkt[41];
+		dport = pkt[42] << 8 | pkt[43];
+		if (sport == cport) {
+			fwd++;
+			bad_fwd += flow != label;
+			bad_tc += (tc & ~3U) != (unsigned int)tclass;
+		} else if (dport == cport) {
+			rev++;
+			bad_rev += flow != label;
+			/* SYN and ACK: the SYN-ACK's flags byte */
+			synack += (pkt[40 + 13] & 0x12) == 0x12;
+		}
+	}
+	close(ps);
+	EXPECT_LE(3, fwd);
+	EXPECT_LE(2, rev);
+	EXPECT_LE(1, synack);
+	EXPECT_EQ(0, bad_fwd);
+	EXPECT_EQ(0, bad_tc);
+	EXPECT_EQ(0, bad_rev);
+}
+
+/*
+ * A link-local peer needs its scope: connect() without one is EINVAL; with
+ * the device's index it connects, and the child is bound to the device,
+ * as getpeername()'s sin6_scope_id shows.
+ */
+TEST_F(ipv6, link_local_scope_id)
+{
+	struct sockaddr_in6 a = sin6("fe80::b", PORT_BASE + 12), name;
+	socklen_t sl = sizeof(name);
+	char peer[INET6_ADDRSTRLEN];
+	int fam, ifb;
+
+	ASSERT_EQ(0, estp_run("ip link add estp6a type veth peer name estp6b"));
+	ASSERT_EQ(0, estp_run("ip -6 addr add fe80::a/64 dev estp6a nodad"));
+	ASSERT_EQ(0, estp_run("ip -6 addr add fe80::b/64 dev estp6b nodad"));
+	ASSERT_EQ(0, estp_run("ip link set estp6a up"));
+	ASSERT_EQ(0, estp_run("ip link set estp6b up"));
+	ifb = if_nametoindex("estp6b");
+	ASSERT_LT(0, ifb);
+	self->lfd = socket(AF_INET6, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->lfd);
+	/* bind() to a link-local address needs the scope too. */
+	EXPECT_EQ(-1, bind(self->lfd, (struct sockaddr *)&a, sizeof(a)));
+	EXPECT_EQ(EINVAL, errno);
+	a.sin6_scope_id = ifb;
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_EQ(0, listen(self->lfd, 4));
+	EXPECT_EQ(-EINVAL, connect6(variant->proto, "fe80::b", PORT_BASE + 12, 0));
+	self->cfd = connect6(variant->proto, "fe80::b", PORT_BASE + 12, ifb);
+	ASSERT_LE(0, self->cfd);
+	self->afd = accept_peer(self->lfd, peer, sizeof(peer), &fam);
+	ASSERT_LE(0, self->afd);
+	ASSERT_EQ(0, getpeername(self->afd, (struct sockaddr *)&name, &sl));
+	EXPECT_EQ(ifb, (int)name.sin6_scope_id);
+	ASSERT_EQ(0, exchange(self->cfd, self->afd, 20000));
+}
+
+/* In the named netns @name (ip netns): 0 or -1. */
+static int enter_netns(const char *name)
+{
+	char path[128];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ret = setns(fd, CLONE_NEWNET);
+	close(fd);
+	return ret;
+}
+
+#define PMTU_BYTES	(256 * 1024)
+
+/*
+ * Path MTU over IPv6 with data in flight: this netns -- 1500 -- router --
+ * 1280 -- server, whose own link says 1500, so the handshake agrees on a
+ * 1440-byte MSS.  The first full segments die at the router, whose ICMPv6
+ * Packet Too Big makes the sender resend at 1280 (estp_v6_err(),
+ * mtu_reduced); every byte arrives intact.
+ */
+TEST_F(ipv6, pmtu_1280_in_flight)
+{
+	static unsigned char buf[PMTU_BYTES];
+	struct linger lin = { .l_onoff = 1, .l_linger = 10 };
+	size_t off;
+	pid_t pid;
+	int status, pfd[2];
+	char ok = 0;
+
+	estp_run("ip netns del e6r 2>/dev/null");
+	estp_run("ip netns del e6s 2>/dev/null");
+	ASSERT_EQ(0, estp_run("ip netns add e6r"));
+	ASSERT_EQ(0, estp_run("ip netns add e6s"));
+	ASSERT_EQ(0, estp_run("ip link add e6c0 type veth peer name e6r0 netns e6r"));
+	ASSERT_EQ(0, estp_run("ip -n e6r link add e6r1 type veth peer name e6s0 netns e6s"));
+	ASSERT_EQ(0, estp_run("ip -n e6r link set e6r1 mtu 1280"));
+	ASSERT_EQ(0, estp_run("ip -6 addr add 2001:db8:61::1/64 dev e6c0 nodad"));
+	ASSERT_EQ(0, estp_run("ip -n e6r -6 addr add 2001:db8:61::2/64 dev e6r0 nodad"));
+	ASSERT_EQ(0, estp_run("ip -n e6r -6 addr add 2001:db8:62::1/64 dev e6r1 nodad"));
+	ASSERT_EQ(0, estp_run("ip -n e6s -6 addr add 2001:db8:62::2/64 dev e6s0 nodad"));
+	ASSERT_EQ(0, estp_run("ip link set e6c0 up"));
+	ASSERT_EQ(0, estp_run("ip -n e6r link set e6r0 up"));
+	ASSERT_EQ(0, estp_run("ip -n e6r link set e6r1 up"));
+	ASSERT_EQ(0, estp_run("ip -n e6r link set lo up"));
+	ASSERT_EQ(0, estp_run("ip -n e6s link set e6s0 up"));
+	ASSERT_EQ(0, estp_run("ip -n e6s link set lo up"));
+	ASSERT_EQ(0, estp_run("ip netns exec e6r sysctl -qw net.ipv6.conf.all.forwarding=1"));
+	ASSERT_EQ(0, estp_run("ip -6 route add 2001:db8:62::/64 via 2001:db8:61::2"));
+	ASSERT_EQ(0, estp_run("ip -n e6s -6 route add 2001:db8:61::/64 via 2001:db8:62::1"));
+	ASSERT_EQ(0, pipe(pfd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int lfd, afd;
+		char res = 'n';
+
+		close(pfd[0]);
+		if (enter_netns("e6s"))
+			_exit(2);
+		lfd = listen_on(AF_INET6, variant->proto, "2001:db8:62::2", PORT_BASE + 13, -1);
+		if (lfd < 0 || write(pfd[1], "L", 1) != 1)
+			_exit(3);
+		afd = accept(lfd, NULL, NULL);
+		if (afd < 0)
+			_exit(4);
+		for (off = 0; off < PMTU_BYTES;) {
+			ssize_t n = recv(afd, buf + off, PMTU_BYTES - off, 0);
+
+			if (n <= 0)
+				_exit(5);
+			off += n;
+		}
+		if (estp_pattern_check(buf, PMTU_BYTES, 0, 13) < 0)
+			res = 'y';
+		/* Our FIN first: the client's close ends in CLOSED, not an orphan. */
+		if (send(afd, &res, 1, 0) != 1 || shutdown(afd, SHUT_WR) ||
+		    recv(afd, &res, 1, 0) != 0)
+			_exit(6);
+		close(afd);
+		_exit(0);
+	}
+	close(pfd[1]);
+	ASSERT_EQ(1, read(pfd[0], &ok, 1));
+	close(pfd[0]);
+	self->cfd = connect6(variant->proto, "2001:db8:62::2", PORT_BASE + 13, 0);
+	ASSERT_LE(0, self->cfd);
+	estp_pattern_fill(buf, PMTU_BYTES, 0, 13);
+	for (off = 0; off < PMTU_BYTES;) {
+		ssize_t n = send(self->cfd, buf + off, PMTU_BYTES - off, 0);
+
+		ASSERT_LT(0, n);
+		off += n;
+	}
+	ok = 0;
+	EXPECT_EQ(1, recv(self->cfd, &ok, 1, MSG_WAITALL));
+	EXPECT_EQ('y', ok);
+	/* The path's MTU, as the socket learnt it. */
+	EXPECT_EQ(1280, estp_getsockopt_int(self->cfd, IPPROTO_IPV6, IPV6_MTU));
+	/*
+	 * The server's FIN, then ours, acknowledged before close() returns
+	 * (SO_LINGER): nothing outlives the namespaces deleted below.
+	 */
+	EXPECT_EQ(0, recv(self->cfd, &ok, 1, 0));
+	EXPECT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin)));
+	close(self->cfd);
+	self->cfd = -1;
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	estp_run("ip netns del e6r");
+	estp_run("ip netns del e6s");
+}
+
 /* The socket's lines in /proc/net/tcp6 or /proc/net/estp6: both ends. */
 TEST_F(ipv6, proc_net_lines)
 {
@@ -326,10 +671,9 @@ TEST_F(ipv6, proc_net_lines)
 	self->cfd = connect6(variant->proto, "::1", PORT_BASE + 7, 0);
 	ASSERT_LE(0, self->cfd);
 	/* ::1 is 00000000000000000000000001000000 in the kernel's word order. */
-	snprintf(want_l, sizeof(want_l), "00000000000000000000000001000000:%04X 00000000000000000000000000000000:0000 0A",
-		 PORT_BASE + 7);
-	snprintf(want_e, sizeof(want_e), "00000000000000000000000001000000:%04X 00000000000000000000000001000000:%04X 01",
-		 local_port6(self->cfd), PORT_BASE + 7);
+	snprintf(want_l, sizeof(want_l), "%s:%04X %s:0000 0A", LO6_HEX, PORT_BASE + 7, ANY6_HEX);
+	snprintf(want_e, sizeof(want_e), "%s:%04X %s:%04X 01", LO6_HEX,
+		 local_port6(self->cfd), LO6_HEX, PORT_BASE + 7);
 	f = fopen(path, "r");
 	ASSERT_NE(NULL, f);
 	while (fgets(line, sizeof(line), f)) {
@@ -339,6 +683,54 @@ TEST_F(ipv6, proc_net_lines)
 	fclose(f);
 	EXPECT_TRUE(found_l);
 	EXPECT_TRUE(found_e);
+}
+
+/*
+ * A dual-stack listener on :: whose next child cannot take its place in
+ * the established hash (fault point "syn_recv_sock"), for a client of
+ * @family: the estp:estp_done line of its exit holds @reason.
+ */
+static int syn_recv_sock_exit(int family, int port, const char *reason)
+{
+	struct sockaddr_in6 a6 = sin6("::1", port);
+	struct sockaddr_in a4 = estp_sin4("127.0.0.1", port);
+	int lfd, cfd, ret = -1;
+
+	if (estp_netns_private() || trace_start())
+		return -1;
+	lfd = listen_on(AF_INET6, IPPROTO_ESTP, "::", port, 0);
+	cfd = socket(family, SOCK_STREAM, IPPROTO_ESTP);
+	if (lfd >= 0 && cfd >= 0 && !estp_fault_arm("syn_recv_sock") &&
+	    !connect(cfd, family == AF_INET6 ? (struct sockaddr *)&a6 : (struct sockaddr *)&a4,
+		     family == AF_INET6 ? sizeof(a6) : sizeof(a4)) &&
+	    trace_has(reason, "state=TCP_SYN_RECV") && trace_has(reason, "family=AF_INET6"))
+		ret = 0;
+	trace_stop();
+	if (cfd >= 0)
+		close(cfd);
+	if (lfd >= 0)
+		close(lfd);
+	return ret;
+}
+
+/*
+ * The seed's eleventh exit: a v6 listener's child that cannot be hashed
+ * dies through estp_v6_syn_recv_sock (reason=v6_syn_recv_sock).  ESTP
+ * only: TCP has no fault point to provoke it.
+ */
+TEST(estp_v6_syn_recv_sock_exit)
+{
+	ASSERT_EQ(0, syn_recv_sock_exit(AF_INET6, PORT_BASE + 9, "reason=v6_syn_recv_sock"));
+}
+
+/*
+ * The same for an IPv4 client of the dual-stack listener: the mapped
+ * child (an AF_INET6 sock) goes through IPv4's exit, as TCP's through
+ * tcp_v4_syn_recv_sock().
+ */
+TEST(estp_v4mapped_syn_recv_sock_exit)
+{
+	ASSERT_EQ(0, syn_recv_sock_exit(AF_INET, PORT_BASE + 10, "reason=syn_recv_sock"));
 }
 
 TEST_HARNESS_MAIN
