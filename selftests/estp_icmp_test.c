@@ -5,7 +5,9 @@
  * number, path MTU discovery in SYN_SENT, ICMP errors for no socket, and
  * soft errors on an established connection.  TCP is the specification:
  * every TEST_F runs for TCP and ESTP as fixture variants and asserts what
- * TCP does.
+ * TCP does, on IPv4 and on v4-mapped IPv6 (an AF_INET6 socket whose
+ * connection IPv4 carries, and whose ICMP errors are ICMPv4 ones).  ICMPv6
+ * errors for IPv6 connections are not injected here.
  *
  * Each test runs in a netns of its own: the connect goes out a dummy device
  * (where the SYN vanishes), an AF_PACKET socket on it learns the SYN's port
@@ -66,12 +68,10 @@ static int run(const char *cmd)
 	return system(buf) == 0 ? 0 : -1;
 }
 
-/* connect() to @ip:@port: 0 or errno. */
-static int try_connect(int fd, const char *ip, int port)
+/* connect() to @ip:@port (IPv4, in @fam's form: estp_sockaddr()): 0 or errno. */
+static int try_connect(int fd, int fam, const char *ip, int port)
 {
-	struct sockaddr_in sin = estp_sin4(ip, port);
-
-	return connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ? errno : 0;
+	return estp_connect_errno(fd, fam, ip, port);
 }
 
 /* ICMP errors whose quoted segment matched a socket but not its window. */
@@ -233,9 +233,15 @@ FIXTURE(icmp)
 	int lfd, afd;		/* the established tests' listener and accepted sock */
 	int lport;		/* fd's local port, once it connects */
 	uint32_t isn;		/* fd's SYN's sequence number */
+	int fam;		/* ESTP_FAM4 or ESTP_FAM_MAPPED */
 };
 
-FIXTURE_VARIANTS_TCP_ESTP(icmp);
+/* IPv4 and v4-mapped IPv6: the ICMP errors are ICMPv4 ones for both. */
+FIXTURE_VARIANT(icmp) { int proto; int fam; };
+FIXTURE_VARIANT_ADD(icmp, tcp4) { .proto = IPPROTO_TCP, .fam = ESTP_FAM4 };
+FIXTURE_VARIANT_ADD(icmp, tcp_mapped) { .proto = IPPROTO_TCP, .fam = ESTP_FAM_MAPPED };
+FIXTURE_VARIANT_ADD(icmp, estp4) { .proto = IPPROTO_ESTP, .fam = ESTP_FAM4 };
+FIXTURE_VARIANT_ADD(icmp, estp_mapped) { .proto = IPPROTO_ESTP, .fam = ESTP_FAM_MAPPED };
 
 FIXTURE_SETUP(icmp)
 {
@@ -265,8 +271,9 @@ FIXTURE_SETUP(icmp)
 	ASSERT_LE(0, self->cap);
 	self->raw = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
 	ASSERT_LE(0, self->raw);
-	self->fd = socket(AF_INET, SOCK_STREAM, variant->proto);
-	ASSERT_LE(0, self->fd);
+	self->fam = variant->fam;
+	self->fd = estp_socket(variant->proto, variant->fam);
+	ASSERT_LE(0, self->fd) TH_LOG("socket: %s", strerror(errno));
 }
 
 FIXTURE_TEARDOWN(icmp)
@@ -293,7 +300,7 @@ static void connecting(struct __test_metadata *_metadata, FIXTURE_DATA(icmp) *se
 
 	flags = fcntl(self->fd, F_GETFL);
 	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, flags | O_NONBLOCK));
-	ASSERT_EQ(EINPROGRESS, try_connect(self->fd, REMOTE, port));
+	ASSERT_EQ(EINPROGRESS, try_connect(self->fd, self->fam, REMOTE, port));
 	self->lport = estp_local_port(self->fd);
 	ASSERT_LT(0, self->lport);
 	ASSERT_EQ(1, capture(self->cap, proto, self->lport, port, PKT_SYN, 2000, &syn));
@@ -344,8 +351,8 @@ static void connect_fails(struct __test_metadata *_metadata, FIXTURE_DATA(icmp) 
 	 * (SO_ERROR took it) and returns ECONNABORTED, as after a RST; the one
 	 * after that starts over.
 	 */
-	EXPECT_EQ(ECONNABORTED, try_connect(self->fd, REMOTE, port));
-	EXPECT_EQ(EINPROGRESS, try_connect(self->fd, REMOTE, port));
+	EXPECT_EQ(ECONNABORTED, try_connect(self->fd, self->fam, REMOTE, port));
+	EXPECT_EQ(EINPROGRESS, try_connect(self->fd, self->fam, REMOTE, port));
 }
 
 TEST_F(icmp, host_unreach_syn_sent)
@@ -420,7 +427,7 @@ TEST_F(icmp, host_unreach_blocking)
 		e = unreach(self, CODE_HOST, ROUTER, port, syn.seq);
 		_exit(icmp_send(self->raw, variant->proto, &e) ? 2 : 0);
 	}
-	err = try_connect(self->fd, REMOTE, port);
+	err = try_connect(self->fd, self->fam, REMOTE, port);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(0, WEXITSTATUS(status));
@@ -596,16 +603,17 @@ TEST_F(icmp, no_socket)
 static uint32_t established(struct __test_metadata *_metadata, FIXTURE_DATA(icmp) *self,
 			    int proto, int port)
 {
-	struct sockaddr_in sin = estp_sin4(LO, port);
+	struct sockaddr_storage ss;
+	socklen_t sslen = estp_sockaddr(self->fam, LO, port, &ss);
 	struct pkt_seg ack;
 
 	close(self->cap);
 	self->cap = capture_open("lo");
 	if (self->cap < 0)
 		goto fail;
-	self->lfd = socket(AF_INET, SOCK_STREAM, proto);
-	if (self->lfd < 0 || bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)) ||
-	    listen(self->lfd, 8) || try_connect(self->fd, LO, port))
+	self->lfd = estp_socket(proto, self->fam);
+	if (self->lfd < 0 || bind(self->lfd, (struct sockaddr *)&ss, sslen) ||
+	    listen(self->lfd, 8) || try_connect(self->fd, self->fam, LO, port))
 		goto fail;
 	self->afd = accept(self->lfd, NULL, NULL);
 	self->lport = estp_local_port(self->fd);
@@ -745,15 +753,16 @@ static long listen_drops(int proto)
 TEST_F(icmp, syn_recv)
 {
 	const int port = PORT_BASE + 10, rport = PORT_BASE + 11;
-	struct sockaddr_in sin = estp_sin4(LOCAL, port);
+	struct sockaddr_storage ss;
+	socklen_t sslen = estp_sockaddr(variant->fam, LOCAL, port, &ss);
 	struct pollfd pfd = { .events = POLLIN };
 	struct pkt_seg synack;
 	long oow, drops;
 	struct icmp_err e;
 
-	self->lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	self->lfd = estp_socket(variant->proto, variant->fam);
 	ASSERT_LE(0, self->lfd);
-	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&ss, sslen));
 	ASSERT_EQ(0, listen(self->lfd, 8));
 	pfd.fd = self->lfd;
 	ASSERT_EQ(0, syn_inject(self->raw, variant->proto, rport, port, 1000));
@@ -856,7 +865,8 @@ static int path_up(void)
 static void path_connect(struct __test_metadata *_metadata, FIXTURE_DATA(icmp) *self,
 			 int proto, int port, int rcvbuf)
 {
-	struct sockaddr_in sin = estp_sin4(B_IP, port);
+	struct sockaddr_storage ss;
+	socklen_t sslen = estp_sockaddr(self->fam, B_IP, port, &ss);
 	int home, nsb;
 
 	home = open("/proc/self/ns/net", O_RDONLY);
@@ -864,7 +874,7 @@ static void path_connect(struct __test_metadata *_metadata, FIXTURE_DATA(icmp) *
 	ASSERT_LE(0, home);
 	ASSERT_LE(0, nsb);
 	ASSERT_EQ(0, setns(nsb, CLONE_NEWNET));
-	self->lfd = socket(AF_INET, SOCK_STREAM, proto);
+	self->lfd = estp_socket(proto, self->fam);
 	ASSERT_EQ(0, setns(home, CLONE_NEWNET));
 	close(nsb);
 	close(home);
@@ -872,9 +882,9 @@ static void path_connect(struct __test_metadata *_metadata, FIXTURE_DATA(icmp) *
 	if (rcvbuf)
 		ASSERT_EQ(0, setsockopt(self->lfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
 					sizeof(rcvbuf)));
-	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&ss, sslen));
 	ASSERT_EQ(0, listen(self->lfd, 1));
-	ASSERT_EQ(0, connect(self->fd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, connect(self->fd, (struct sockaddr *)&ss, sslen));
 	self->afd = accept(self->lfd, NULL, NULL);
 	ASSERT_LE(0, self->afd);
 	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
@@ -1000,4 +1010,5 @@ TEST_F_TIMEOUT(icmp, ip_options_after_connect, 120)
 	path_end(self, &guard);
 }
 
-TEST_HARNESS_MAIN
+ESTP_HARNESS_MAIN("host_unreach_syn_sent", "frag_needed_syn_sent", "soft_error_established",
+		  "syn_recv")
