@@ -240,6 +240,20 @@ static const struct dsock *find(const struct dsock *s, int n, int lport, int rpo
 	return NULL;
 }
 
+/* Every socket of @proto in this netns, for a failure's log. */
+static void log_dump(struct __test_metadata *_metadata, int proto)
+{
+	struct inet_diag_req_v2 req = diag_req(proto, STATES_ALL, 0);
+	static struct dsock s[MAXSOCKS];
+	int i, n = diag_dump(&req, NULL, 0, s, MAXSOCKS);
+
+	TH_LOG("dump: %d sockets", n);
+	for (i = 0; i < n && i < MAXSOCKS; i++)
+		TH_LOG("  %u -> %u state %u timer %u expires %u",
+		       ntohs(s[i].m.id.idiag_sport), ntohs(s[i].m.id.idiag_dport),
+		       s[i].m.idiag_state, s[i].m.idiag_timer, s[i].m.idiag_expires);
+}
+
 /* Polls the dump of @proto until the socket @lport:@rport is in @state (-1: gone). */
 static int wait_state(int proto, int lport, int rport, int state)
 {
@@ -372,10 +386,13 @@ static void env_setup(struct __test_metadata *_metadata,
 	ASSERT_LE(0, afd);
 	self->tw_port = estp_local_port(fd);
 	close(fd);
-	ASSERT_EQ(0, wait_state(self->proto, LPORT, self->tw_port, 8 /* CLOSE_WAIT */));
+	ASSERT_EQ(0, wait_state(self->proto, LPORT, self->tw_port, 8 /* CLOSE_WAIT */))
+		log_dump(_metadata, self->proto);
 	close(afd);
-	ASSERT_EQ(0, wait_state(self->proto, self->tw_port, LPORT, ST_TIME_WAIT));
-	ASSERT_EQ(0, wait_state(self->proto, LPORT, self->tw_port, -1));
+	ASSERT_EQ(0, wait_state(self->proto, self->tw_port, LPORT, ST_TIME_WAIT))
+		log_dump(_metadata, self->proto);
+	ASSERT_EQ(0, wait_state(self->proto, LPORT, self->tw_port, -1))
+		log_dump(_metadata, self->proto);
 
 	/* A request sock: the raw peer's SYN, answered, never acknowledged. */
 	ASSERT_EQ(1, peer_syn(&self->peer, &self->req, RAW_PORT, LPORT, ISN, 1460));
@@ -498,7 +515,11 @@ TEST_F(diag, state_mask)
 		n = diag_dump(&req, NULL, 0, s, MAXSOCKS);
 		EXPECT_EQ(cases[i].count, n) TH_LOG("state %d", cases[i].state);
 		for (j = 0; j < n && j < MAXSOCKS; j++)
-			EXPECT_EQ(cases[i].state, s[j].m.idiag_state);
+			EXPECT_EQ(cases[i].state, s[j].m.idiag_state)
+				TH_LOG("%u -> %u", ntohs(s[j].m.id.idiag_sport),
+				       ntohs(s[j].m.id.idiag_dport));
+		if (n != cases[i].count)
+			log_dump(_metadata, self->proto);
 	}
 }
 
