@@ -338,6 +338,7 @@ out_protosw:
 	synchronize_net();
 out_pernet:
 	unregister_pernet_subsys(&estp_net_ops);
+	estp_v6_proto_exit();
 out_proto:
 	proto_unregister(&estp_prot);
 out_cong:
@@ -369,6 +370,8 @@ static void __exit estp_exit(void)
 	/* Let readers of inet_protos that still see the handler finish. */
 	synchronize_net();
 	unregister_pernet_subsys(&estp_net_ops);
+	/* After the purge: IPv6 minisocks live in its slab. */
+	estp_v6_proto_exit();
 	proto_unregister(&estp_prot);
 	estp_cong_exit();
 	estp_hashinfo_destroy();

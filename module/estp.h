@@ -1008,6 +1008,7 @@ extern unsigned long estp_memory_pressure;
 extern struct proto estpv6_prot;
 int estp_v6_init(void);
 void estp_v6_exit(void);
+void estp_v6_proto_exit(void);
 
 /*
  * Which exit ended a socket, for the estp:estp_done trace event: the callers

@@ -47,6 +47,7 @@ static siphash_key_t estp_v6_isn_secret __read_mostly;
 
 /* Whether IPv6 is registered: not with ipv6.disable=1. */
 static bool estp_v6_registered;
+static bool estp_v6_proto_registered;
 
 /* The initial sequence number of a connection (secure_tcpv6_seq). */
 static u32 estp_v6_init_seq(const struct in6_addr *saddr, const struct in6_addr *daddr,
@@ -761,6 +762,11 @@ static const struct estp_af_ops estp_ipv6_mapped = {
 	.mtu_reduced	= estp_v4_mtu_reduced,
 };
 
+/* IPv6 socks' minisocks, mapped ones too (tcp6_timewait_sock_ops). */
+static struct timewait_sock_ops estp6_timewait_sock_ops = {
+	.twsk_obj_size	= sizeof(struct estp_timewait_sock),
+};
+
 /* estp_prot for AF_INET6 (tcpv6_prot): its accounting is estp_prot's. */
 struct proto estpv6_prot = {
 	.name		= "ESTPv6",
@@ -781,7 +787,8 @@ struct proto estpv6_prot = {
 	.keepalive	= estp_set_keepalive,
 	.stream_memory_free = estp_stream_memory_free,
 	.slab_flags	= SLAB_TYPESAFE_BY_RCU,
-	/* Request socks and minisocks live in estp_prot's slabs. */
+	/* Request socks live in estp_prot's slab. */
+	.twsk_prot	= &estp6_timewait_sock_ops,
 	.setsockopt	= estp_setsockopt,
 	.getsockopt	= estp_getsockopt,
 	.obj_size	= sizeof(struct estp6_sock),
@@ -827,7 +834,7 @@ static struct inet_protosw estp6_protosw = {
 	.protocol	= IPPROTO_ESTP,		/* set from ipproto at load */
 	.prot		= &estpv6_prot,
 	.ops		= &estp6_stream_ops,
-	.flags		= INET_PROTOSW_PERMANENT,
+	/* Not INET_PROTOSW_PERMANENT, as IPv4's: rmmod must take it out. */
 };
 
 static const struct inet6_protocol estp6_protocol = {
@@ -857,6 +864,7 @@ int estp_v6_init(void)
 	err = proto_register(&estpv6_prot, 1);
 	if (err)
 		return err;
+	estp_v6_proto_registered = true;
 	estpv6_prot.sysctl_rmem = estp_prot.sysctl_rmem;
 	estpv6_prot.sysctl_wmem = estp_prot.sysctl_wmem;
 	/* estp_prot's: their signatures differ between kernels (compat.h). */
@@ -879,12 +887,15 @@ out_protocol:
 	inet6_del_protocol(&estp6_protocol, estp_ipproto);
 	synchronize_net();
 out_proto:
-	proto_unregister(&estpv6_prot);
+	estp_v6_proto_exit();
 	return err;
 }
 
 /**
- * estp_v6_exit - unregister what estp_v6_init() registered
+ * estp_v6_exit - unregister the IPv6 family's handler and protosw
+ *
+ * Its proto stays: time-wait minisocks in its slab outlive the handler
+ * until unregister_pernet_subsys() purges them (estp_v6_proto_exit()).
  */
 void estp_v6_exit(void)
 {
@@ -893,6 +904,17 @@ void estp_v6_exit(void)
 	inet6_unregister_protosw(&estp6_protosw);
 	inet6_del_protocol(&estp6_protocol, estp_ipproto);
 	synchronize_net();
-	proto_unregister(&estpv6_prot);
 	estp_v6_registered = false;
+}
+
+/**
+ * estp_v6_proto_exit - unregister estpv6_prot, once no minisock is left
+ *	in its slab (after unregister_pernet_subsys())
+ */
+void estp_v6_proto_exit(void)
+{
+	if (!estp_v6_proto_registered)
+		return;
+	proto_unregister(&estpv6_prot);
+	estp_v6_proto_registered = false;
 }

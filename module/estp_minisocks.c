@@ -302,7 +302,7 @@ void estp_twsk_put(struct inet_timewait_sock *tw)
 	if (!refcount_dec_and_test(&tw->tw_refcnt))
 		return;
 	en = estp_pernet(twsk_net(tw));
-	kmem_cache_free(estp_timewait_sock_ops.twsk_slab, tw);
+	kmem_cache_free(tw->tw_prot->twsk_prot->twsk_slab, tw);
 	if (atomic_dec_and_test(&en->tw_count))
 		wake_up_var(&en->tw_count);
 }
@@ -391,7 +391,7 @@ void estp_time_wait(struct sock *sk, int state, int timeo)
 	/* Racy as TCP's check: a few over the limit at most, one a CPU. */
 	if (atomic_read(&en->tw_count) < READ_ONCE(en->max_tw_buckets) &&
 	    !estp_fault("time_wait"))
-		etw = kmem_cache_alloc(estp_timewait_sock_ops.twsk_slab, GFP_ATOMIC);
+		etw = kmem_cache_alloc(sk->sk_prot->twsk_prot->twsk_slab, GFP_ATOMIC);
 	if (!etw) {
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_TIMEWAITOVERFLOW);
 		goto done;
@@ -420,8 +420,8 @@ void estp_time_wait(struct sock *sk, int state, int timeo)
 	/* For its RSTs, as tcp_time_wait() keeps them. */
 	tw->tw_mark = READ_ONCE(sk->sk_mark);
 	tw->tw_priority = READ_ONCE(sk->sk_priority);
-	/* estp_prot's twsk_prot holds the slab of both families' minisocks. */
-	tw->tw_prot = &estp_prot;
+	/* Its family's slab, as TCP's tw_sock_TCP and tw_sock_TCPv6. */
+	tw->tw_prot = sk->sk_prot;
 	twsk_net_set(tw, sock_net(sk));
 	tw->tw_state = TCP_TIME_WAIT;
 	tw->tw_substate = state;

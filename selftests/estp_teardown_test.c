@@ -279,25 +279,54 @@ static int fresh_connection(int proto, int port)
 
 /*
  * TIME_WAIT on the client side of a connection to the listener @lfd on
- * @port: the client closes first, the server reads the FIN and closes too.
- * 0 once the client's minisock is listed, -1 otherwise.
+ * @port in @fam: the client closes first, the server reads the FIN and
+ * closes too.  0 once the client's minisock is listed (/proc/net/estp, or
+ * estp6 for an AF_INET6 socket), -1 otherwise.
  */
-static int time_wait_pair(int proto, int lfd, int port)
+static int time_wait_pair_fam(int proto, int fam, int lfd, int port)
 {
-	int c = connect_to(proto, port), s = accept_in(lfd, 3000), ret = -1, lp;
+	const char *path = estp_proc_net(proto, fam);
+	int c = estp_socket(proto, fam), s = -1, ret = -1, lp, ms;
+	struct sockaddr_storage ss;
+	socklen_t len = estp_loopback(fam, port, &ss);
 	char buf[8];
 
-	if (c < 0 || s < 0)
+	if (c < 0 || connect(c, (struct sockaddr *)&ss, len))
+		goto out;
+	s = accept_in(lfd, 3000);
+	if (s < 0)
 		goto out;
 	lp = estp_local_port(c);
 	close_fd(&c);
 	if (recv(s, buf, sizeof(buf), 0) != 0)
 		goto out;
 	close_fd(&s);
-	ret = wait_rows(proto, lp, port, ST_TIME_WAIT, 1, 3000) == 1 ? 0 : -1;
+	for (ms = 0; ms < 3000 && ret; ms += 5) {
+		ret = rows_of(path, lp, port, ST_TIME_WAIT, NULL, 0) == 1 ? 0 : -1;
+		if (ret)
+			usleep(5000);
+	}
 out:
 	close_fd(&c);
 	close_fd(&s);
+	return ret;
+}
+
+static int time_wait_pair(int proto, int lfd, int port)
+{
+	return time_wait_pair_fam(proto, ESTP_FAM4, lfd, port);
+}
+
+/* A listener of @proto on loopback in @fam, and a TIME_WAIT pair on it. */
+static int time_wait_listener_pair(int proto, int fam, int port)
+{
+	int lfd = estp_socket(proto, fam), ret = -1;
+	struct sockaddr_storage ss;
+	socklen_t len = estp_loopback(fam, port, &ss);
+
+	if (lfd >= 0 && !bind(lfd, (struct sockaddr *)&ss, len) && !listen(lfd, 1))
+		ret = time_wait_pair_fam(proto, fam, lfd, port);
+	close_fd(&lfd);
 	return ret;
 }
 
@@ -961,6 +990,10 @@ TEST_F_TIMEOUT(unload, minisocks_do_not_block, 120)
 	ASSERT_LE(0, lfd);
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, time_wait_pair(IPPROTO_ESTP, lfd, ltw));
+	/* IPv6 minisocks, in their own slab (tw_sock_ESTPv6), a mapped one too. */
+	ASSERT_EQ(0, time_wait_listener_pair(IPPROTO_ESTP, ESTP_FAM6, ltw));
+	ASSERT_EQ(0, time_wait_listener_pair(IPPROTO_ESTP, ESTP_FAM_MAPPED, ltw + 100));
+	EXPECT_LE(2, slab_objects("tw_sock_ESTPv6"));
 	/* FIN_WAIT2 minisocks of orphans, twice; an orphan that a RST ends. */
 	lfd = keep(self, listener(IPPROTO_ESTP, lraw, BACKLOG));
 	ASSERT_LE(0, lfd);
@@ -993,7 +1026,9 @@ TEST_F_TIMEOUT(unload, minisocks_do_not_block, 120)
 		EXPECT_GT(7, r[i].extra);
 	EXPECT_EQ(5, rows(IPPROTO_ESTP, -1, -1, -1, NULL, 0));
 	EXPECT_EQ(1, rows_of(path, -1, ltw, ST_TIME_WAIT, NULL, 0));
+	EXPECT_EQ(2, rows_of(ESTP_PROC_NET6(IPPROTO_ESTP), -1, -1, ST_TIME_WAIT, NULL, 0));
 
+	/* estpv6_prot, with its slab, goes only after the purge: no splat. */
 	unload_and_reload(_metadata);
 	/* The other netns's table is back too, empty: its minisock was purged. */
 	EXPECT_EQ(0, rows_of(path, -1, -1, -1, NULL, 0));
