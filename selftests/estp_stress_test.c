@@ -147,7 +147,16 @@ TEST_F_TIMEOUT(stress, open_close_many, 900)
 	TH_LOG("memory: %ld pages before, %ld after (per-CPU reserves: up to %ld)",
 	       base_mem, mem, self->lag);
 	EXPECT_EQ(base_sockets, sockets);	/* the listener */
-	EXPECT_EQ(1, rows);			/* the listener, no TIME_WAIT left */
+	EXPECT_EQ(1, rows) {			/* the listener, no TIME_WAIT left */
+		char line[256];
+		FILE *f = fopen(proc, "r");
+
+		/* Which states were left, for the failure's log. */
+		while (f && fgets(line, sizeof(line), f))
+			TH_LOG("%.100s", line);
+		if (f)
+			fclose(f);
+	}
 	EXPECT_GE(base_mem + self->lag, mem);
 	EXPECT_LE(0, mem);
 	EXPECT_EQ(0, estp_stat("ListenOverflows"));
