@@ -370,6 +370,7 @@ struct estp_ctl_ops {
 };
 
 extern const struct estp_ctl_ops estp_v4_ctl_ops;
+extern const struct estp_ctl_ops estp_v6_ctl_ops;
 
 /*
  * What the state machine asks of the IP version under it, as
@@ -1131,11 +1132,35 @@ int estp_diag_init(void);
 void estp_diag_exit(void);
 
 /* estp_syncookies.c (syncookies.c) */
+
+/**
+ * struct estp_cookie_family - what SYN cookies differ in between families
+ * @hash: a keyed hash of the segment's 4-tuple (its source the peer's)
+ *	and @count: key 0 and 1 for the cookie, 2 for the TSval offset
+ * @msstab: the MSS values a cookie can carry, ascending
+ * @msstab_len: their number
+ */
+struct estp_cookie_family {
+	u32		(*hash)(const struct sk_buff *skb, u32 count, int c);
+	const u16	*msstab;
+	unsigned int	msstab_len;
+};
+
+u32 estp_cookie_init_sequence(const struct estp_cookie_family *f, struct sock *listener,
+			      const struct sk_buff *skb, u16 *mssp);
+int estp_cookie_check(const struct estp_cookie_family *f, const struct estp_ctl_ops *ctl,
+		      struct sock *listener, struct sk_buff *skb);
 u32 estp_v4_cookie_init_sequence(struct sock *listener, const struct sk_buff *skb,
 				 u16 *mssp);
 int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb);
 u32 estp_v4_cookie_ts_offset(const struct sk_buff *skb);
 u32 estp_cookie_init_timestamp(const struct request_sock *req, u32 now);
+
+/* estp_syncookies6.c (net/ipv6/syncookies.c) */
+u32 estp_v6_cookie_init_sequence(struct sock *listener, const struct sk_buff *skb,
+				 u16 *mssp);
+u32 estp_v6_cookie_ts_offset(const struct sk_buff *skb);
+int estp_v6_cookie_check(struct sock *listener, struct sk_buff *skb);
 
 /* estp_sysctl.c */
 extern long estp_sysctl_mem[3];

@@ -2833,7 +2833,7 @@ int estp_conn_request(const struct estp_ctl_ops *ctl, struct sock *listener,
 	if (READ_ONCE(estp_pernet(net)->syncookies) == 2 ||
 	    atomic_read(&estp_sk(listener)->accept_queue.qlen) >
 	    READ_ONCE(listener->sk_max_ack_backlog)) {
-		/* A family without cookies drops the SYN (estp_ipv6.c). */
+		/* A family without cookie hooks would drop the SYN. */
 		want_cookie = estp_syn_flood_action(listener) && ctl->cookie_init_seq;
 		if (!want_cookie)
 			goto drop;

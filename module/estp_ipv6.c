@@ -284,22 +284,25 @@ static bool estp_v6_min_ttl_drop(struct sock *sk, const struct sk_buff *skb)
 }
 
 /*
- * IPv6's answers for what is no full sock (tcp_request_sock_ipv6_ops).
- * No SYN cookies yet: the cookie's hash is IPv4's (estp_syncookies.c), so
- * a full SYN queue drops IPv6 SYNs.
+ * IPv6's answers for what is no full sock (tcp_request_sock_ipv6_ops),
+ * its SYN cookies in estp_syncookies6.c.  A v4-mapped peer's segments
+ * come in IPv4 and take IPv4's (estp_v4_ctl_ops).
  */
-static const struct estp_ctl_ops estp_v6_ctl_ops = {
-	.family		= AF_INET6,
-	.min_mtu	= IPV6_MIN_MTU,
-	.mss_for_mtu	= estp_v6_mss_for_mtu,
-	.init_req	= estp_v6_init_req,
-	.init_seq	= estp_v6_init_seq_skb,
-	.send_synack	= estp_v6_send_synack,
-	.send_reqsk_ack	= estp_v6_send_reqsk_ack,
-	.send_tw_ack	= estp_v6_send_tw_ack,
-	.send_reset	= estp_v6_send_reset_sk,
-	.min_ttl_drop	= estp_v6_min_ttl_drop,
-	.compute_pseudo	= ip6_compute_pseudo,
+const struct estp_ctl_ops estp_v6_ctl_ops = {
+	.family			= AF_INET6,
+	.min_mtu		= IPV6_MIN_MTU,
+	.mss_for_mtu		= estp_v6_mss_for_mtu,
+	.init_req		= estp_v6_init_req,
+	.init_seq		= estp_v6_init_seq_skb,
+	.cookie_init_seq	= estp_v6_cookie_init_sequence,
+	.cookie_ts_offset	= estp_v6_cookie_ts_offset,
+	.send_synack		= estp_v6_send_synack,
+	.send_reqsk_ack		= estp_v6_send_reqsk_ack,
+	.send_tw_ack		= estp_v6_send_tw_ack,
+	.send_reset		= estp_v6_send_reset_sk,
+	.min_ttl_drop		= estp_v6_min_ttl_drop,
+	.cookie_check		= estp_v6_cookie_check,
+	.compute_pseudo		= ip6_compute_pseudo,
 };
 
 /* proto->backlog_rcv of an IPv6 sock (tcp_v6_do_rcv). */

@@ -5,7 +5,8 @@
  * IPv4 and an IPv6 client at once; IPV6_V6ONLY; a link-local peer with a
  * scope id; flow labels and traffic class on the wire; ICMPv6 errors in
  * SYN_SENT (the seed's v6_err exit); the failed child of a v6 listener
- * (v6_syn_recv_sock); PMTU through a 1280-byte IPv6 link; /proc/net/estp6.
+ * (v6_syn_recv_sock); PMTU through a 1280-byte IPv6 link; /proc/net/estp6;
+ * SYN cookies over ::1 and v4-mapped (always, and past the backlog).
  * TCP is the specification: every TEST_F runs for TCP and ESTP.
  */
 #include <arpa/inet.h>
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <linux/if_packet.h>
 #include <linux/in6.h>
+#include <linux/tcp.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -29,6 +31,7 @@
 
 #include "kselftest_harness.h"
 #include "estp_lib.h"
+#include "estp_pkt.h"
 
 /* Fixed ports below ip_local_port_range; each test its own. */
 #define PORT_BASE	24000
@@ -686,6 +689,239 @@ TEST_F(ipv6, proc_net_lines)
 	fclose(f);
 	EXPECT_TRUE(found_l);
 	EXPECT_TRUE(found_e);
+}
+
+/* net.ipv4.tcp_syncookies or net.estp.syncookies of the test's netns. */
+static int syncookies_set(int proto, const char *val)
+{
+	return estp_sysctl_set(proto == IPPROTO_TCP ? "/proc/sys/net/ipv4/tcp_syncookies" :
+			       "/proc/sys/net/estp/syncookies", val);
+}
+
+/*
+ * connect() of an AF_INET6 socket that gives up after @ms (a SYN the
+ * listener drops would be sent again for minutes): the fd, or -errno.
+ */
+static int connect6_within(int proto, const char *ip, int port, int ms)
+{
+	struct sockaddr_in6 a = sin6(ip, port);
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, proto), err = 0;
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	socklen_t sl = sizeof(err);
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) && errno != EINPROGRESS)
+		err = errno;
+	else if (poll(&p, 1, ms) != 1)
+		err = ETIMEDOUT;
+	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl))
+		err = errno;
+	if (!err && fcntl(fd, F_SETFL, 0))
+		err = errno;
+	if (err) {
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+/*
+ * One segment of @proto, its IPv6 header written here (IPPROTO_RAW), so
+ * that its source may be an address of no interface: 0 or -1.  @mss 0:
+ * no option.
+ */
+static int raw6_send(int proto, const char *src, const char *dst, int sport, int dport,
+		     uint32_t seq, uint32_t ack, uint8_t flags, uint16_t mss)
+{
+	struct sockaddr_in6 to = sin6(dst, 0);
+	uint8_t pkt[40 + 24], ph[40];
+	int len = mss ? 24 : 20, fd, ret;
+	uint32_t sum;
+
+	memset(pkt, 0, sizeof(pkt));
+	pkt[0] = 0x60;
+	pkt_put16(pkt + 4, len);
+	pkt[6] = proto;
+	pkt[7] = 64;
+	if (inet_pton(AF_INET6, src, pkt + 8) != 1 || inet_pton(AF_INET6, dst, pkt + 24) != 1)
+		return -1;
+	pkt_put16(pkt + 40, sport);
+	pkt_put16(pkt + 42, dport);
+	pkt_put32(pkt + 44, seq);
+	pkt_put32(pkt + 48, ack);
+	pkt[52] = len / 4 << 4;
+	pkt[53] = flags;
+	pkt_put16(pkt + 54, 65535);
+	if (mss) {
+		pkt[60] = 2;
+		pkt[61] = 4;
+		pkt_put16(pkt + 62, mss);
+	}
+	/* The pseudo-header: addresses, upper-layer length, next header. */
+	memset(ph, 0, sizeof(ph));
+	memcpy(ph, pkt + 8, 32);
+	pkt_put32(ph + 32, len);
+	ph[39] = proto;
+	sum = pkt_sum(pkt_sum(0, ph, sizeof(ph)), pkt + 40, len);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	pkt_put16(pkt + 56, ~sum);
+	fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (fd < 0)
+		return -1;
+	ret = sendto(fd, pkt, 40 + len, 0, (struct sockaddr *)&to, sizeof(to)) == 40 + len ?
+	      0 : -1;
+	close(fd);
+	return ret;
+}
+
+/* The requests (SYN_RECV rows) of @proto's IPv6 listener on @lport, or -1. */
+static int syn_recv_rows(int proto, int lport)
+{
+	unsigned int lp, st;
+	char line[256];
+	int n = 0;
+	FILE *f = fopen(ESTP_PROC_NET6(proto), "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " %*u: %*x:%x %*x:%*x %x", &lp, &st) == 2 &&
+		    (int)lp == lport && st == 3)
+			n++;
+	fclose(f);
+	return n;
+}
+
+struct cookie_counts {
+	long sent, recvd, failed;
+};
+
+static void cookie_counts(int proto, struct cookie_counts *c)
+{
+	c->sent = estp_counter(proto, "SyncookiesSent");
+	c->recvd = estp_counter(proto, "SyncookiesRecv");
+	c->failed = estp_counter(proto, "SyncookiesFailed");
+}
+
+/*
+ * A client of the listener @lfd on @port through @ip, which answers its
+ * SYN with a cookie: it connects, the child has the options of the SYN
+ * (TCP's client asks for all) and the cookie's MSS, @mss less the
+ * timestamps' 12 bytes, and data flows both ways.  One cookie sent and one
+ * taken, none failed.
+ */
+static void cookie_client(struct __test_metadata *_metadata, int proto, int lfd,
+			  const char *ip, int port, int mss)
+{
+	const unsigned int opts = TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE;
+	struct cookie_counts was, now;
+	struct tcp_info ci, ai;
+	socklen_t len;
+	int cfd, afd;
+
+	cookie_counts(proto, &was);
+	ASSERT_LE(0, was.sent);
+	ASSERT_LE(0, was.recvd);
+	ASSERT_LE(0, was.failed);
+	cfd = connect6_within(proto, ip, port, 5000);
+	ASSERT_LE(0, cfd) TH_LOG("connect to %s: %s", ip, strerror(-cfd));
+	afd = accept(lfd, NULL, NULL);
+	EXPECT_LE(0, afd);
+	if (afd < 0)
+		goto out;
+	cookie_counts(proto, &now);
+	EXPECT_EQ(was.sent + 1, now.sent);
+	EXPECT_EQ(was.recvd + 1, now.recvd);
+	EXPECT_EQ(was.failed, now.failed);
+	/* No request sock was kept: the cookie made the child. */
+	EXPECT_EQ(mss - 12, estp_getsockopt_int(afd, IPPROTO_TCP, TCP_MAXSEG));
+	len = sizeof(ai);
+	memset(&ai, 0, sizeof(ai));
+	EXPECT_EQ(0, getsockopt(afd, IPPROTO_TCP, TCP_INFO, &ai, &len));
+	len = sizeof(ci);
+	memset(&ci, 0, sizeof(ci));
+	EXPECT_EQ(0, getsockopt(cfd, IPPROTO_TCP, TCP_INFO, &ci, &len));
+	EXPECT_EQ(opts, ai.tcpi_options & opts);
+	EXPECT_EQ(opts, ci.tcpi_options & opts);
+	/* The scale the client sent came back in the cookie's TSecr. */
+	EXPECT_EQ((int)ci.tcpi_rcv_wscale, (int)ai.tcpi_snd_wscale);
+	EXPECT_EQ((int)ai.tcpi_rcv_wscale, (int)ci.tcpi_snd_wscale);
+	EXPECT_NE(0, (int)ai.tcpi_snd_wscale);
+	EXPECT_EQ(0, exchange(cfd, afd, 30000));
+	EXPECT_EQ(0, exchange(afd, cfd, 30000));
+	close(afd);
+out:
+	close(cfd);
+}
+
+/*
+ * syncookies = 2: a dual-stack listener answers every SYN with a cookie,
+ * an IPv6 one (TCP's IPv6 MSS table: 8940 of lo's 65476) over ::1 and an
+ * IPv4 one (1460 of 65495) to a v4-mapped client; the children have the
+ * SYN's options.  A final ACK with a bad cookie is counted and reset.
+ */
+TEST_F(ipv6, syncookies_always)
+{
+	int proto = variant->proto, port = PORT_BASE + 40;
+	struct cookie_counts was, now;
+	long rsts, n;
+	int i;
+
+	ASSERT_EQ(0, syncookies_set(proto, "2"));
+	self->lfd = listen_on(AF_INET6, proto, "::", port, 0);
+	ASSERT_LE(0, self->lfd);
+	cookie_client(_metadata, proto, self->lfd, "::1", port, 8940);
+	cookie_client(_metadata, proto, self->lfd, "::ffff:127.0.0.1", port, 1460);
+
+	/* An ACK from ::1 that no SYN-ACK asked for: a bad cookie, a RST. */
+	cookie_counts(proto, &was);
+	rsts = estp_counter(proto, "OutRsts");
+	n = rsts;
+	ASSERT_EQ(0, raw6_send(proto, "::1", "::1", 41000, port, 1000, 0x12345678,
+			       0x10, 0));
+	now = was;
+	for (i = 0; i < 100 && (now.failed == was.failed || n == rsts); i++) {
+		usleep(20000);
+		cookie_counts(proto, &now);
+		n = estp_counter(proto, "OutRsts");
+	}
+	EXPECT_EQ(was.failed + 1, now.failed);
+	EXPECT_EQ(was.recvd, now.recvd);
+	EXPECT_EQ(was.sent, now.sent);
+	EXPECT_EQ(rsts + 1, n);
+	EXPECT_EQ(-1, estp_proc_state(proto, port, 41000));
+}
+
+/*
+ * syncookies = 1: cookies once the requests outnumber the backlog.  Two
+ * SYNs from 2001:db8::2, which no one answers (their SYN-ACKs go out lo
+ * and die unforwarded), fill a backlog of 1; the clients that come next,
+ * over ::1 and v4-mapped, get cookies and connect.
+ */
+TEST_F(ipv6, syncookies_backlog_overflow)
+{
+	int proto = variant->proto, port = PORT_BASE + 41, n = -1, i;
+
+	ASSERT_EQ(0, syncookies_set(proto, "1"));
+	ASSERT_EQ(0, estp_run("ip -6 route add 2001:db8::/64 dev lo"));
+	self->lfd = listen_on(AF_INET6, proto, "::", port, 0);
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, listen(self->lfd, 1));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, raw6_send(proto, "2001:db8::2", "::1", 42000 + i, port,
+				       1000 + i, 0, 0x02, 1440));
+	for (i = 0; i < 100 && n != 2; i++) {
+		n = syn_recv_rows(proto, port);
+		if (n != 2)
+			usleep(20000);
+	}
+	ASSERT_EQ(2, n);
+	EXPECT_EQ(0, estp_counter(proto, "SyncookiesSent"));
+	cookie_client(_metadata, proto, self->lfd, "::1", port, 8940);
+	cookie_client(_metadata, proto, self->lfd, "::ffff:127.0.0.1", port, 1460);
+	EXPECT_EQ(2, syn_recv_rows(proto, port));
 }
 
 /*
