@@ -1209,6 +1209,7 @@ u32 __estp_select_window(struct sock *sk);
 void estp_send_challenge_ack(struct sock *sk);
 void estp_reqsk_send_challenge_ack(const struct sock *listener, const struct sk_buff *skb,
 				   struct request_sock *req);
+u32 estp_mtu_to_mss(struct sock *sk, u32 pmtu);
 void estp_sync_mss(struct sock *sk, u32 pmtu);
 void estp_chrono_start(struct sock *sk, enum estp_chrono type);
 void estp_chrono_stop(struct sock *sk, enum estp_chrono type);

@@ -376,8 +376,7 @@ static int estp_v6_rebuild_header(struct sock *sk)
 
 /*
  * af_ops->mtu_reduced (tcp_v6_mtu_reduced): the route learns the MTU of
- * an ICMPv6 Packet Too Big, and the MSS follows unless the sock ignores
- * path MTU discovery (IPV6_MTU_DISCOVER).
+ * an ICMPv6 Packet Too Big that lowers the MSS, and the MSS follows.
  */
 static void estp_v6_mtu_reduced(struct sock *sk)
 {
@@ -385,6 +384,15 @@ static void estp_v6_mtu_reduced(struct sock *sk)
 	struct dst_entry *dst;
 
 	if ((1 << sk->sk_state) & (TCPF_LISTEN | TCPF_CLOSE))
+		return;
+	/*
+	 * A Packet Too Big that would not lower the MSS (one in SYN_SENT,
+	 * whose MSS is clamped to what 1280 bytes carry, or one above a
+	 * clamp of the peer's or TCP_MAXSEG's) never reaches the route, as
+	 * TCP's: __ip6_rt_update_pmtu() would lower the route's MTU all the
+	 * same, and IPV6_MTU would tell.
+	 */
+	if (estp_mtu_to_mss(sk, mtu) >= READ_ONCE(estp_sk(sk)->mss_cache))
 		return;
 	dst = __sk_dst_check(sk, inet6_sk(sk)->dst_cookie);
 	if (!dst) {

@@ -552,14 +552,17 @@ static bool estp_tstamp_room(const struct sock *sk)
 }
 
 /**
- * estp_sync_mss - the MSS segments may carry, from the path MTU (tcp_sync_mss)
+ * estp_mtu_to_mss - the MSS segments would carry on a path of @pmtu
+ *	(tcp_mtu_to_mss)
  * @sk: the socket
  * @pmtu: the path MTU
  *
  * The least of what the path takes, what the peer announced and ESTP_MAXSEG,
  * less the room of the timestamps option when the segments carry it.
+ *
+ * Return: the MSS.
  */
-void estp_sync_mss(struct sock *sk, u32 pmtu)
+u32 estp_mtu_to_mss(struct sock *sk, u32 pmtu)
 {
 	struct estp_sock *esk = estp_sk(sk);
 	u32 mss = pmtu - esk->af_ops->net_header_len - sizeof(struct estphdr);
@@ -585,7 +588,21 @@ void estp_sync_mss(struct sock *sk, u32 pmtu)
 	/* Every segment carries the timestamps option: its room is not data's. */
 	if (estp_tstamp_room(sk))
 		mss -= ESTP_OPTLEN_TS_ALIGNED;
-	WRITE_ONCE(esk->mss_cache, mss);
+	return mss;
+}
+
+/**
+ * estp_sync_mss - the MSS segments may carry, from the path MTU (tcp_sync_mss)
+ * @sk: the socket
+ * @pmtu: the path MTU
+ *
+ * Sets mss_cache to estp_mtu_to_mss() and remembers @pmtu.
+ */
+void estp_sync_mss(struct sock *sk, u32 pmtu)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	WRITE_ONCE(esk->mss_cache, estp_mtu_to_mss(sk, pmtu));
 	esk->pmtu_cookie = pmtu;	/* icsk_pmtu_cookie, for TCP_INFO */
 }
 
