@@ -2,8 +2,8 @@
 /*
  * Urgent data as Linux TCP has it, TCP being the specification (every
  * TEST_F runs for TCP and ESTP as fixture variants and asserts what TCP
- * does).  A connected pair over loopback (IPv4, IPv6 and v4-mapped IPv6): send(MSG_OOB) marks the last
- * byte urgent; the reader gets SIGURG (F_SETOWN) and EPOLLPRI, a read stops
+ * does).  A connected pair over loopback (IPv4, IPv6 and v4-mapped IPv6):
+ * send(MSG_OOB) marks the last byte urgent; the reader gets SIGURG (F_SETOWN) and EPOLLPRI, a read stops
  * at the mark, SIOCATMARK tells it is there, recv(MSG_OOB) takes the byte
  * out of band (once; EINVAL with none, read already or SO_OOBINLINE),
  * and with SO_OOBINLINE it stays in the stream.  Through the raw peer of
