@@ -6,6 +6,7 @@
  * IPv6 socks (v4-mapped ones too), as /proc/net/tcp6.
  */
 #include <linux/proc_fs.h>
+#include <linux/ipv6.h>
 #include <linux/seq_file.h>
 #include <net/sock.h>
 
@@ -159,12 +160,17 @@ static int estp_proc_show6(struct seq_file *seq, void *v)
  * estp_proc_net_init - create /proc/net/estp and estp6 in a netns
  * @net: the netns
  *
+ * With IPv6 disabled (ipv6.disable=1) there is no estp6, as there is no
+ * tcp6: estp_v6_init() registered no IPv6 socket to list.
+ *
  * Return: 0 or -ENOMEM.
  */
 int estp_proc_net_init(struct net *net)
 {
 	if (!proc_create_net_single("estp", 0444, net->proc_net, estp_proc_show, NULL))
 		return -ENOMEM;
+	if (!ipv6_mod_enabled())
+		return 0;
 	if (!proc_create_net_single("estp6", 0444, net->proc_net, estp_proc_show6, NULL)) {
 		remove_proc_entry("estp", net->proc_net);
 		return -ENOMEM;
@@ -178,6 +184,8 @@ int estp_proc_net_init(struct net *net)
  */
 void estp_proc_net_exit(struct net *net)
 {
-	remove_proc_entry("estp6", net->proc_net);
+	/* remove_proc_entry() warns about a name it does not find. */
+	if (ipv6_mod_enabled())
+		remove_proc_entry("estp6", net->proc_net);
 	remove_proc_entry("estp", net->proc_net);
 }

@@ -159,13 +159,18 @@ static const char *service(unsigned int port)
 	return buf;
 }
 
-/* As ss prints them: a.b.c.d:port, [v6]:port. */
-static void addr_print(int family, const __be32 *a, uint16_t port)
+/*
+ * As ss prints them: a.b.c.d:port, [v6]:port, and *:port for the IPv6
+ * wildcard of a socket that also takes IPv4 (not IPV6_V6ONLY).
+ */
+static void addr_print(int family, const __be32 *a, uint16_t port, int v6only)
 {
 	char buf[INET6_ADDRSTRLEN];
 
 	inet_ntop(family, a, buf, sizeof(buf));
-	if (family == AF_INET6)
+	if (family == AF_INET6 && !v6only && !(a[0] | a[1] | a[2] | a[3]))
+		out("*:");
+	else if (family == AF_INET6)
 		out("[%s]:", buf);
 	else
 		out("%s:", buf);
@@ -452,6 +457,7 @@ static void sock_print(const struct inet_diag_msg *r, struct nlattr *tb[])
 {
 	static const char *const tmr[] = { "off", "on", "keepalive", "timewait", "persist", "unknown" };
 	int state = r->idiag_state < SS_MAX ? r->idiag_state : SS_UNKNOWN;
+	int v6only;
 
 	field_set(COL_STATE);
 	out("%s", state_name[state]);
@@ -460,8 +466,10 @@ static void sock_print(const struct inet_diag_msg *r, struct nlattr *tb[])
 	field_set(COL_SENDQ);
 	out("%-6d", (int)r->idiag_wqueue);
 	field_set(COL_ADDR);
-	addr_print(r->idiag_family, r->id.idiag_src, ntohs(r->id.idiag_sport));
-	addr_print(r->idiag_family, r->id.idiag_dst, ntohs(r->id.idiag_dport));
+	/* Only full sockets say; ss takes the others as not v6only. */
+	v6only = tb[INET_DIAG_SKV6ONLY] && mnl_attr_get_u8(tb[INET_DIAG_SKV6ONLY]);
+	addr_print(r->idiag_family, r->id.idiag_src, ntohs(r->id.idiag_sport), v6only);
+	addr_print(r->idiag_family, r->id.idiag_dst, ntohs(r->id.idiag_dport), v6only);
 
 	if (show_options && r->idiag_timer)
 		out(" timer:(%s,%s,%d)", tmr[r->idiag_timer > 4 ? 5 : r->idiag_timer],
