@@ -216,6 +216,13 @@ FIXTURE_TEARDOWN(mib)
 	peer_close(&self->p);
 }
 
+/* An orderly close() of *@fd, which is -1 after. */
+static void close_fd(int *fd)
+{
+	close(*fd);
+	*fd = -1;
+}
+
 static int listen_on(int proto, int port)
 {
 	struct sockaddr_in sin = estp_sin4("127.0.0.1", port);
@@ -328,8 +335,7 @@ TEST_F(mib, segments)
 	mib_step(_metadata, proto, self->base, byte, "server's byte");
 
 	ASSERT_EQ(0, setsockopt(self->cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
-	close(self->cfd);
-	self->cfd = -1;
+	close_fd(&self->cfd);
 	ASSERT_EQ(0, wait_hup(self->afd, POLLERR | POLLHUP));
 	mib_step(_metadata, proto, self->base, linger0, "SO_LINGER 0 close");
 }
@@ -360,14 +366,11 @@ TEST_F(mib, aborts)
 	open_pair(_metadata, self, proto);
 	put_byte(_metadata, self->cfd);
 	ASSERT_EQ(0, wait_acked(self->cfd));
-	close(self->afd);
-	self->afd = -1;
+	close_fd(&self->afd);
 	ASSERT_EQ(0, wait_hup(self->cfd, POLLERR | POLLHUP));
 	mib_step(_metadata, proto, self->base, unread, "close with a byte unread");
-	close(self->cfd);
-	self->cfd = -1;
-	close(self->lfd);
-	self->lfd = -1;
+	close_fd(&self->cfd);
+	close_fd(&self->lfd);
 
 	open_pair(_metadata, self, proto);
 	ASSERT_EQ(0, shutdown(self->cfd, SHUT_RDWR));
@@ -395,8 +398,7 @@ TEST_F(mib, linger2_fin_wait1)
 
 	open_pair(_metadata, self, proto);
 	ASSERT_EQ(0, set_int(self->cfd, SOL_TCP, TCP_LINGER2, -1));
-	close(self->cfd);
-	self->cfd = -1;
+	close_fd(&self->cfd);
 	ASSERT_EQ(0, wait_hup(self->afd, POLLERR | POLLHUP));
 	mib_step(_metadata, proto, self->base, orphan, "orphan gets the ACK of its FIN");
 }
