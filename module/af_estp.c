@@ -31,13 +31,13 @@ struct percpu_counter estp_orphan_count;
  * sockets that count, and since when the protocol is under pressure
  * (jiffies, 0: not).
  */
-static atomic_long_t estp_memory_allocated ____cacheline_aligned_in_smp;
-static DEFINE_PER_CPU(int, estp_memory_per_cpu_fw_alloc);
-static struct percpu_counter estp_sockets_allocated;
-static unsigned long estp_memory_pressure;
+atomic_long_t estp_memory_allocated ____cacheline_aligned_in_smp;
+DEFINE_PER_CPU(int, estp_memory_per_cpu_fw_alloc);
+struct percpu_counter estp_sockets_allocated;
+unsigned long estp_memory_pressure;
 
 /* Over net.estp.mem[1] (tcp_enter_memory_pressure). */
-static void estp_enter_memory_pressure(struct sock *sk)
+void estp_enter_memory_pressure(struct sock *sk)
 {
 	unsigned long val;
 
@@ -49,7 +49,7 @@ static void estp_enter_memory_pressure(struct sock *sk)
 }
 
 /* Back under net.estp.mem[0] (tcp_leave_memory_pressure). */
-static void estp_leave_memory_pressure(struct sock *sk)
+void estp_leave_memory_pressure(struct sock *sk)
 {
 	if (READ_ONCE(estp_memory_pressure))
 		WRITE_ONCE(estp_memory_pressure, 0);
@@ -160,7 +160,7 @@ out:
  * and below the mark grows to it (compat.h).  Data already there may be
  * enough now.  Called with the sock locked (sock_setsockopt()).
  */
-static int estp_set_rcvlowat(struct sock *sk, int val)
+int estp_set_rcvlowat(struct sock *sk, int val)
 {
 	struct estp_sock *esk = estp_sk(sk);
 	int cap;
@@ -316,22 +316,29 @@ static int __init estp_init(void)
 		goto out_pernet;
 	}
 	inet_register_protosw(&estp_protosw);
+	/* Nothing with IPv6 disabled (estp_ipv6.c). */
+	err = estp_v6_init();
+	if (err)
+		goto out_protosw;
 	/* Last: a dump or SOCK_DESTROY may come at once and walk the tables. */
 	err = estp_diag_init();
 	if (err) {
 		pr_err("inet_diag for IP protocol %d: error %d\n", estp_ipproto, err);
-		goto out_protosw;
+		goto out_v6;
 	}
 	estp_fault_init();
 	pr_info("registered as IP protocol %d\n", estp_ipproto);
 	return 0;
 
+out_v6:
+	estp_v6_exit();
 out_protosw:
 	inet_unregister_protosw(&estp_protosw);
 	inet_del_protocol(&estp_protocol, estp_ipproto);
 	synchronize_net();
 out_pernet:
 	unregister_pernet_subsys(&estp_net_ops);
+	estp_v6_proto_exit();
 out_proto:
 	proto_unregister(&estp_prot);
 out_cong:
@@ -357,11 +364,14 @@ static void __exit estp_exit(void)
 	estp_fault_exit();
 	/* First: no dump or destroy may walk the tables while they go. */
 	estp_diag_exit();
+	estp_v6_exit();
 	inet_unregister_protosw(&estp_protosw);
 	inet_del_protocol(&estp_protocol, estp_ipproto);
 	/* Let readers of inet_protos that still see the handler finish. */
 	synchronize_net();
 	unregister_pernet_subsys(&estp_net_ops);
+	/* After the purge: IPv6 minisocks live in its slab. */
+	estp_v6_proto_exit();
 	proto_unregister(&estp_prot);
 	estp_cong_exit();
 	estp_hashinfo_destroy();
@@ -380,3 +390,4 @@ MODULE_DESCRIPTION("ESTP: Experimental Stream Transport Protocol");
  * SOCK_STREAM is an enum in the kernel, so it cannot be stringified: 1.
  */
 MODULE_ALIAS_NET_PF_PROTO_TYPE(PF_INET, IPPROTO_ESTP, 1);
+MODULE_ALIAS_NET_PF_PROTO_TYPE(PF_INET6, IPPROTO_ESTP, 1);

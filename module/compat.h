@@ -12,6 +12,7 @@
 #include <net/net_namespace.h>
 #include <net/sock.h>
 #include <net/inet_common.h>
+#include <net/ip6_fib.h>
 
 /* 6.12 moved <asm/unaligned.h> to <linux/unaligned.h>. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
@@ -202,6 +203,16 @@ static inline int estp_tcp_syn_linear_timeouts(const struct net *net)
 #endif
 
 /*
+ * Whether a child of a listener with flow-label reflection (IPV6_FL_F_REFLECT,
+ * net.ipv6.flowlabel_reflect & 1) sends the final ACK's label: TCP's does
+ * on 6.1 and 6.12; 7.3's sends its own automatic label, only its SYN-ACK
+ * reflecting (estp_ipv6_test flowlabel_tclass_on_wire).  The cut is taken
+ * at 7.0, the first release past the matrix's 6.12 seen.
+ */
+#define ESTP_CHILD_REFLECTS_FLOWLABEL \
+	(LINUX_VERSION_CODE < KERNEL_VERSION(7, 0, 0))
+
+/*
  * Since AccECN's negotiation (6.18), a SYN-ACK resent after the request's
  * first timeout no longer carries classic ECN's ECE (tcp_ecn_make_synack()).
  */
@@ -252,5 +263,57 @@ static inline int estp_tcp_syn_linear_timeouts(const struct net *net)
 #define ESTP_TCPI_RCV_WND	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0))
 #define ESTP_TCPI_TOTAL_RTO	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0))
 #define ESTP_TCPI_ECN_MODE	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0))
+
+/*
+ * IPv6 (estp_ipv6.c).  6.6 turned ipv6_pinfo's flags into bits of
+ * inet_sock (inet6_test_bit()): IPV6_FLOWINFO_SEND, flow label
+ * reflection and IPV6_RECVERR.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#define estp_inet6_sndflow(sk)	inet6_test_bit(SNDFLOW, sk)
+#define estp_inet6_repflow(sk)	inet6_test_bit(REPFLOW, sk)
+#define estp_inet6_recverr(sk)	inet6_test_bit(RECVERR6, sk)
+#define estp_inet6_fl_list(sk)	(inet_sk(sk)->ipv6_fl_list)
+#else
+#define estp_inet6_fl_list(sk)	(inet6_sk(sk)->ipv6_fl_list)
+#define estp_inet6_sndflow(sk)	(inet6_sk(sk)->sndflow)
+#define estp_inet6_repflow(sk)	(inet6_sk(sk)->repflow)
+#define estp_inet6_recverr(sk)	(inet6_sk(sk)->recverr)
+#endif
+
+/*
+ * 6.5 (or so) let struct proto name where its sock's ipv6_pinfo is
+ * (ipv6_pinfo_offset); before, inet6_sk_generic() took it as the last
+ * member of the object.  estp6_sock keeps it last for both.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#define ESTP_IPV6_PINFO_OFFSET(type, member) \
+	.ipv6_pinfo_offset = offsetof(type, member),
+#else
+#define ESTP_IPV6_PINFO_OFFSET(type, member)
+#endif
+
+/*
+ * ip6_dst_store() without its route-cache hints, whose types went from
+ * addresses to bools (saddr in 6.12's stable updates, daddr in 6.18): a
+ * connected sock passes none, and nothing sets them on an ESTP sock, so
+ * they stay as the sock began, none.  The rest is ip6_dst_store()'s.
+ */
+static inline void estp_ip6_dst_store(struct sock *sk, struct dst_entry *dst)
+{
+	inet6_sk(sk)->dst_cookie = rt6_get_cookie(container_of(dst, struct rt6_info, dst));
+	sk_setup_caps(sk, dst);
+}
+
+/*
+ * Before 6.2 a transport freed the IPv6 state of a sock in its
+ * proto->destroy (inet6_destroy_sock()); since, sk_destruct does
+ * (inet6_sock_destruct()).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define estp_inet6_destroy_sock(sk)	((void)(sk))
+#else
+#define estp_inet6_destroy_sock(sk)	inet6_destroy_sock(sk)
+#endif
 
 #endif /* _ESTP_COMPAT_H */

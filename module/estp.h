@@ -10,6 +10,7 @@
 #include <linux/skbuff.h>
 #include <linux/win_minmax.h>
 #include <net/inet_sock.h>
+#include <net/ip.h>
 #include <net/inet_timewait_sock.h>
 #include <net/request_sock.h>
 #include <net/timewait_sock.h>
@@ -326,11 +327,58 @@ enum estp_chrono {
 };
 
 /*
+ * What an IP version does for segments of no full sock, as
+ * tcp_request_sock_ops with request_sock_ops' send_ack and send_reset:
+ * a request sock keeps its family's table (estp_request_sock's ctl), a
+ * time-wait minisock its sock's (estp_timewait_sock's ctl), and a segment
+ * that finds no sock is answered by the table of the family it came in.
+ * @family: AF_INET or AF_INET6, as the request sock's ireq_family
+ * @min_mtu: the MTU a sock without a route assumes
+ * @mss_for_mtu: our MSS for a route's MTU (the family's default_advmss)
+ * @init_req: a request's addresses and device from the segment opening it
+ *	(req->rsk_listener set)
+ * @init_seq: the ISN of a passive open (secure_tcp_seq)
+ * @cookie_init_seq: a SYN cookie for the SYN; NULL: the family has none
+ * @cookie_ts_offset: the TSval offset a cookie's connection keeps
+ * @send_synack: a request's SYN-ACK
+ * @send_reqsk_ack: an ACK from a request sock
+ * @send_tw_ack: an ACK from a time-wait minisock
+ * @send_reset: a RST answering a segment, for a sock or none
+ * @min_ttl_drop: the segment's TTL or hop limit is under the sock's
+ *	minimum (IP_MINTTL, IPV6_MINHOPCOUNT): counted, to drop
+ * @cookie_check: a bare ACK for a listener: 0 when a cookie's child took
+ *	it; 1 to answer it with a RST.  NULL: the family has no cookies.
+ */
+struct estp_ctl_ops {
+	sa_family_t	family;
+	u16		min_mtu;
+	u16	(*mss_for_mtu)(unsigned int mtu);
+	void	(*init_req)(struct request_sock *req, const struct sk_buff *skb);
+	u32	(*init_seq)(const struct sk_buff *skb);
+	u32	(*cookie_init_seq)(struct sock *listener, const struct sk_buff *skb,
+				   u16 *mssp);
+	u32	(*cookie_ts_offset)(const struct sk_buff *skb);
+	int	(*send_synack)(const struct sock *listener, struct request_sock *req);
+	void	(*send_reqsk_ack)(const struct sock *listener, const struct sk_buff *skb,
+				  const struct request_sock *req);
+	void	(*send_tw_ack)(struct inet_timewait_sock *tw);
+	void	(*send_reset)(struct net *net, const struct sock *sk, struct sk_buff *skb);
+	bool	(*min_ttl_drop)(struct sock *sk, const struct sk_buff *skb);
+	int	(*cookie_check)(struct sock *listener, struct sk_buff *skb);
+};
+
+extern const struct estp_ctl_ops estp_v4_ctl_ops;
+extern const struct estp_ctl_ops estp_v6_ctl_ops;
+
+/*
  * What the state machine asks of the IP version under it, as
- * struct inet_connection_sock_af_ops: IPv4 is estp_ipv4_specific, and
- * IPv6 will be a second table.  The state machine never tests the family.
+ * struct inet_connection_sock_af_ops: IPv4 is estp_ipv4_specific, IPv6
+ * estp_ipv6_specific, and a v6 sock with a v4-mapped peer
+ * estp_ipv6_mapped (estp_ipv6.c).  The state machine never tests the
+ * family; @ctl is the family's table for what is no full sock.
  */
 struct estp_af_ops {
+	const struct estp_ctl_ops *ctl;
 	int	(*queue_xmit)(struct sock *sk, struct sk_buff *skb, struct flowi *fl);
 	void	(*send_check)(struct sock *sk, struct sk_buff *skb);
 	int	(*rebuild_header)(struct sock *sk);
@@ -359,6 +407,7 @@ extern const struct estp_af_ops estp_ipv4_specific;
  */
 struct estp_request_sock {
 	struct inet_request_sock	ireq;
+	const struct estp_ctl_ops	*ctl;		/* its family's */
 	u32				rcv_isn;
 	u32				snt_isn;
 	u64				snt_synack_us;	/* first SYN-ACK, for an RTT sample */
@@ -375,6 +424,7 @@ struct estp_request_sock {
 	u32				rcv_wnd;	/* the SYN-ACK's window */
 	u32				window_clamp;
 	u32				last_oow_ack_time; /* jiffies, tcp_oow_rate_limited */
+	__be32				flowlabel;	/* IPv6: the SYN's, to reflect */
 };
 
 /*
@@ -468,6 +518,7 @@ static inline struct estp_request_sock *estp_rsk(const struct request_sock *req)
 struct estp_timewait_sock {
 	struct inet_timewait_sock	tw;
 	struct estp_bind_bucket		*bind_hash;	/* under the bucket lock */
+	const struct estp_ctl_ops	*ctl;		/* its sock's family's */
 	u32				snd_nxt;
 	u32				rcv_nxt;
 	u32				rcv_wnd;	/* left of the last window offered */
@@ -942,8 +993,21 @@ static inline void estp_orphan_inc(void)
 	percpu_counter_inc(&estp_orphan_count);
 }
 
-/* af_estp.c */
+/* af_estp.c: estp_prot's methods and accounting, estpv6_prot's too */
 int estp_listen(struct socket *sock, int backlog);
+int estp_set_rcvlowat(struct sock *sk, int val);
+void estp_enter_memory_pressure(struct sock *sk);
+void estp_leave_memory_pressure(struct sock *sk);
+extern atomic_long_t estp_memory_allocated;
+DECLARE_PER_CPU(int, estp_memory_per_cpu_fw_alloc);
+extern struct percpu_counter estp_sockets_allocated;
+extern unsigned long estp_memory_pressure;
+
+/* estp_ipv6.c */
+extern struct proto estpv6_prot;
+int estp_v6_init(void);
+void estp_v6_exit(void);
+void estp_v6_proto_exit(void);
 
 /*
  * Which exit ended a socket, for the estp:estp_done trace event: the callers
@@ -964,8 +1028,8 @@ enum estp_done_reason {
 	ESTP_DONE_OUT_OF_RESOURCES,	/* 8: too many orphans, or memory */
 	ESTP_DONE_KEEPALIVE,		/* 9 (via 7 as TCP): probes unanswered */
 	ESTP_DONE_FIN_WAIT2,		/* 9: orphan FIN_WAIT2 timed out */
-	ESTP_DONE_V6_ERR,		/* 10: none until IPv6 */
-	ESTP_DONE_V6_SYN_RECV_SOCK,	/* 11: none until IPv6 */
+	ESTP_DONE_V6_ERR,		/* 10: ICMPv6 error in SYN_SENT/SYN_RECV */
+	ESTP_DONE_V6_SYN_RECV_SOCK,	/* 11: an IPv6 child not hashed */
 	ESTP_DONE_CHILD_FORGET,		/* a child nobody accepts (inet_child_forget) */
 };
 
@@ -1015,7 +1079,8 @@ int estp_csk_listen_start(struct sock *sk);
 void estp_csk_listen_stop(struct sock *sk);
 struct sock *estp_csk_accept(struct sock *sk, int flags, int *err);
 void estp_csk_destroy_sock(struct sock *sk);
-struct request_sock *estp_reqsk_alloc(struct sock *listener);
+struct request_sock *estp_reqsk_alloc(struct sock *listener,
+				      const struct estp_ctl_ops *ctl);
 void estp_reqsk_put(struct request_sock *req);
 int estp_reqsk_queue_hash_add(struct sock *listener, struct request_sock *req);
 bool estp_reqsk_queue_drop(struct sock *listener, struct request_sock *req);
@@ -1043,6 +1108,12 @@ struct sock *estp_lookup_listener(struct net *net, struct sk_buff *skb,
 struct sock *estp_lookup_established(struct net *net, __be32 saddr, __be16 sport,
 				     __be32 daddr, __be16 dport, int dif);
 int estp_hash_connect(struct sock *sk);
+struct sock *estp_lookup_established6(struct net *net, const struct in6_addr *saddr,
+				      __be16 sport, const struct in6_addr *daddr,
+				      __be16 dport, int dif);
+struct sock *estp_lookup_listener6(struct net *net, struct sk_buff *skb,
+				   const struct in6_addr *saddr, __be16 sport,
+				   const struct in6_addr *daddr, __be16 dport, int dif);
 void estp_sock_gen_put(struct sock *sk);
 struct inet_timewait_sock *estp_ehash_find_tw(const struct net *net,
 					      unsigned int *slot);
@@ -1059,11 +1130,35 @@ int estp_diag_init(void);
 void estp_diag_exit(void);
 
 /* estp_syncookies.c (syncookies.c) */
+
+/**
+ * struct estp_cookie_family - what SYN cookies differ in between families
+ * @hash: a keyed hash of the segment's 4-tuple (its source the peer's)
+ *	and @count: key 0 and 1 for the cookie, 2 for the TSval offset
+ * @msstab: the MSS values a cookie can carry, ascending
+ * @msstab_len: their number
+ */
+struct estp_cookie_family {
+	u32		(*hash)(const struct sk_buff *skb, u32 count, int c);
+	const u16	*msstab;
+	unsigned int	msstab_len;
+};
+
+u32 estp_cookie_init_sequence(const struct estp_cookie_family *f, struct sock *listener,
+			      const struct sk_buff *skb, u16 *mssp);
+int estp_cookie_check(const struct estp_cookie_family *f, const struct estp_ctl_ops *ctl,
+		      struct sock *listener, struct sk_buff *skb);
 u32 estp_v4_cookie_init_sequence(struct sock *listener, const struct sk_buff *skb,
 				 u16 *mssp);
 int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb);
 u32 estp_v4_cookie_ts_offset(const struct sk_buff *skb);
 u32 estp_cookie_init_timestamp(const struct request_sock *req, u32 now);
+
+/* estp_syncookies6.c (net/ipv6/syncookies.c) */
+u32 estp_v6_cookie_init_sequence(struct sock *listener, const struct sk_buff *skb,
+				 u16 *mssp);
+u32 estp_v6_cookie_ts_offset(const struct sk_buff *skb);
+int estp_v6_cookie_check(struct sock *listener, struct sk_buff *skb);
 
 /* estp_sysctl.c */
 extern long estp_sysctl_mem[3];
@@ -1093,6 +1188,11 @@ void estp_write_timer_handler(struct sock *sk);
 void estp_send_fin(struct sock *sk);
 void estp_retransmit_fin(struct sock *sk);
 void estp_v4_send_tw_ack(struct inet_timewait_sock *tw);
+struct sk_buff *estp_make_synack(const struct sock *listener, struct request_sock *req,
+				 u16 mss);
+struct sk_buff *estp_make_reqsk_ack(const struct request_sock *req);
+struct sk_buff *estp_make_tw_ack(const struct inet_timewait_sock *tw);
+struct sk_buff *estp_make_reset(const struct sock *sk, const struct sk_buff *skb);
 void estp_v4_send_reqsk_ack(const struct sock *listener, const struct sk_buff *skb,
 			    const struct request_sock *req);
 void estp_send_active_reset(struct sock *sk, gfp_t gfp);
@@ -1107,11 +1207,13 @@ u32 __estp_select_window(struct sock *sk);
 void estp_send_challenge_ack(struct sock *sk);
 void estp_reqsk_send_challenge_ack(const struct sock *listener, const struct sk_buff *skb,
 				   struct request_sock *req);
+u32 estp_mtu_to_mss(struct sock *sk, u32 pmtu);
 void estp_sync_mss(struct sock *sk, u32 pmtu);
 void estp_chrono_start(struct sock *sk, enum estp_chrono type);
 void estp_chrono_stop(struct sock *sk, enum estp_chrono type);
 u16 estp_advertised_mss(struct sock *sk);
 void estp_v4_send_check(struct sock *sk, struct sk_buff *skb);
+u16 estp_v4_mss_for_mtu(unsigned int mtu);
 
 /* estp_input.c (tcp_input.c) */
 void estp_reset(struct sock *sk);
@@ -1124,7 +1226,8 @@ void estp_select_initial_window(const struct sock *sk, int space, u32 mss,
 				u32 *rcv_wnd, u32 *window_clamp, bool wscale_ok,
 				u8 *rcv_wscale);
 void estp_enter_quickack_mode(struct sock *sk);
-int estp_conn_request(struct sock *listener, struct sk_buff *skb);
+int estp_conn_request(const struct estp_ctl_ops *ctl, struct sock *listener,
+		      struct sk_buff *skb);
 void estp_openreq_init(struct request_sock *req, const struct sk_buff *skb,
 		       u32 rcv_isn, u16 mss);
 void estp_init_transfer(struct sock *sk);
@@ -1218,11 +1321,24 @@ void estp_v4_send_reset_sk(struct net *net, const struct sock *sk,
 			   struct sk_buff *skb);
 int estp_v4_rcv(struct sk_buff *skb);
 int estp_v4_do_rcv(struct sock *sk, struct sk_buff *skb);
+int estp_do_rcv(struct sock *sk, struct sk_buff *skb, const struct estp_ctl_ops *ctl);
+bool estp_rcv_validate(struct net *net, struct sk_buff *skb,
+		       const struct estp_ctl_ops *ctl);
+bool estp_rcv_established(struct net *net, struct sk_buff *skb, struct sock *sk,
+			  const struct estp_ctl_ops *ctl);
+void estp_rcv_listener(struct net *net, struct sk_buff *skb, struct sock *sk,
+		       const struct estp_ctl_ops *ctl);
 u32 estp_v4_init_seq(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport);
 struct sock *estp_v4_syn_recv_sock(const struct sock *listener, struct sk_buff *skb,
 				   struct request_sock *req);
+struct sock *estp_syn_recv_sock_hash(const struct sock *listener, struct request_sock *req,
+				     struct sock *newsk, enum estp_done_reason reason);
 int estp_v4_err(struct sk_buff *skb, u32 info);
 int estp_v4_conn_request(struct sock *listener, struct sk_buff *skb);
+int estp_v4_rebuild_header(struct sock *sk);
+void estp_req_err(struct net *net, struct request_sock *req, u32 seq, bool abort);
+void estp_icmp_err_apply(struct sock *sk, int err, bool recverr,
+			 enum estp_done_reason reason);
 void estp_v4_mtu_reduced(struct sock *sk);
 void estp_release_cb(struct sock *sk);
 

@@ -248,13 +248,15 @@ static void estp_reqsk_clear(struct estp_request_sock *ereq)
  * estp_reqsk_alloc - a request sock bound to its listener (inet_reqsk_alloc)
  * @listener: the listening socket, found under RCU without a reference;
  *	the request takes one, unless the listener is already being freed
+ * @ctl: the family of the segment that opens it
  *
  * The slab is SLAB_TYPESAFE_BY_RCU: the sock_common's hash node may still be
  * read by lookups and is not cleared; every other field is set here.
  *
  * Return: the request sock (reference count 0 until hashed) or NULL.
  */
-struct request_sock *estp_reqsk_alloc(struct sock *listener)
+struct request_sock *estp_reqsk_alloc(struct sock *listener,
+				      const struct estp_ctl_ops *ctl)
 {
 	struct request_sock *req;
 	struct inet_request_sock *ireq;
@@ -267,6 +269,7 @@ struct request_sock *estp_reqsk_alloc(struct sock *listener)
 	req = &ereq->ireq.req;
 	ireq = inet_rsk(req);
 	req->rsk_ops = &estp_request_sock_ops;
+	ereq->ctl = ctl;
 	/* Fault point "reqsk_alloc": a close() of the listener ends here. */
 	estp_fault_hold("reqsk_alloc", !refcount_read(&listener->sk_refcnt));
 	/*
@@ -287,7 +290,7 @@ struct request_sock *estp_reqsk_alloc(struct sock *listener)
 	req->num_timeout = 0;
 	req->timeout = ESTP_TIMEOUT_INIT;
 	ireq->ireq_state = TCP_NEW_SYN_RECV;
-	ireq->ireq_family = AF_INET;
+	ireq->ireq_family = ctl->family;
 	write_pnet(&ireq->ireq_net, sock_net(listener));
 	ireq->ireq_opt = NULL;
 	refcount_set(&req->rsk_refcnt, 0);

@@ -274,10 +274,9 @@ int estp_disconnect(struct sock *sk, int flags)
 	estp_sk(sk)->snd_ssthresh = ESTP_INFINITE_SSTHRESH;
 	inet_sk(sk)->inet_dport = 0;
 	inet_sk(sk)->inet_daddr = 0;
-	if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK)) {
-		inet_sk(sk)->inet_saddr = 0;
-		inet_sk(sk)->inet_rcv_saddr = 0;
-	}
+	/* Both families' source addresses (tcp_disconnect). */
+	if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK))
+		inet_reset_saddr(sk);
 	WRITE_ONCE(sk->sk_shutdown, 0);
 	sock_reset_flag(sk, SOCK_DONE);
 	/*

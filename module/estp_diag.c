@@ -453,6 +453,27 @@ static void estp_diag_dump(struct sk_buff *skb, struct netlink_callback *cb,
 	}
 }
 
+/* Bound to no address: 0.0.0.0, or :: for an IPv6 sock. */
+static bool estp_diag_any_addr(const struct sock *sk)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6)
+		return ipv6_addr_any(&sk->sk_v6_rcv_saddr);
+#endif
+	return !sk->sk_rcv_saddr;
+}
+
+/* Bound to the address a request names: @addr, or @addr6 for IPv6. */
+static bool estp_diag_addr_is(const struct sock *sk, __be32 addr,
+			      const struct in6_addr *addr6)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6)
+		return ipv6_addr_equal(&sk->sk_v6_rcv_saddr, addr6);
+#endif
+	return sk->sk_rcv_saddr == addr;
+}
+
 /*
  * The listener a request names: its port, and its address or the wildcard,
  * the exact address first (inet_lhash2_lookup()'s order; no SO_REUSEPORT
@@ -461,6 +482,7 @@ static void estp_diag_dump(struct sk_buff *skb, struct netlink_callback *cb,
 static struct sock *estp_diag_find_listener(struct net *net,
 					    const struct inet_diag_req_v2 *req)
 {
+	const struct in6_addr *addr6 = (const struct in6_addr *)req->id.idiag_src;
 	u16 port = ntohs(req->id.idiag_sport);
 	__be32 addr = req->id.idiag_src[0];
 	struct hlist_nulls_node *node;
@@ -471,16 +493,17 @@ static struct sock *estp_diag_find_listener(struct net *net,
 	head = estp_lhash_bucket(net, port);
 	spin_lock_bh(&head->lock);
 	sk_nulls_for_each(sk, node, &head->chain) {
-		if (sk->sk_num != port || !net_eq(sock_net(sk), net))
+		if (sk->sk_num != port || !net_eq(sock_net(sk), net) ||
+		    sk->sk_family != req->sdiag_family)
 			continue;
-		if (sk->sk_rcv_saddr && sk->sk_rcv_saddr != addr)
+		if (!estp_diag_any_addr(sk) && !estp_diag_addr_is(sk, addr, addr6))
 			continue;
 		if (req->id.idiag_if && sk->sk_bound_dev_if &&
 		    sk->sk_bound_dev_if != req->id.idiag_if)
 			continue;
 		if (sock_diag_check_cookie(sk, req->id.idiag_cookie))
 			continue;
-		score = 1 + !!sk->sk_rcv_saddr + !!sk->sk_bound_dev_if;
+		score = 1 + !estp_diag_any_addr(sk) + !!sk->sk_bound_dev_if;
 		if (score > best_score) {
 			best_score = score;
 			best = sk;
@@ -501,20 +524,36 @@ static struct sock *estp_diag_find_listener(struct net *net,
 static struct sock *estp_diag_find_one(struct net *net,
 				       const struct inet_diag_req_v2 *req)
 {
+	const struct in6_addr *dst6 = (const struct in6_addr *)req->id.idiag_dst;
 	struct sock *sk;
 
-	if (req->sdiag_family != AF_INET)
-		return ERR_PTR(req->sdiag_family == AF_INET6 ? -ENOENT : -EINVAL);
 	rcu_read_lock();
-	sk = estp_lookup_established(net, req->id.idiag_dst[0], req->id.idiag_dport,
-				     req->id.idiag_src[0], req->id.idiag_sport,
-				     req->id.idiag_if);
+	if (req->sdiag_family == AF_INET)
+		sk = estp_lookup_established(net, req->id.idiag_dst[0], req->id.idiag_dport,
+					     req->id.idiag_src[0], req->id.idiag_sport,
+					     req->id.idiag_if);
+#if IS_ENABLED(CONFIG_IPV6)
+	/* A v4-mapped 4-tuple is IPv4's in the hash (inet_diag_find_one_icsk). */
+	else if (req->sdiag_family == AF_INET6 && ipv6_addr_v4mapped(dst6))
+		sk = estp_lookup_established(net, req->id.idiag_dst[3], req->id.idiag_dport,
+					     req->id.idiag_src[3], req->id.idiag_sport,
+					     req->id.idiag_if);
+	else if (req->sdiag_family == AF_INET6)
+		sk = estp_lookup_established6(net, dst6, req->id.idiag_dport,
+					      (const struct in6_addr *)req->id.idiag_src,
+					      req->id.idiag_sport, req->id.idiag_if);
+#endif
+	else
+		sk = ERR_PTR(-EINVAL);
 	rcu_read_unlock();
+	if (IS_ERR(sk))
+		return sk;
 	if (sk && sock_diag_check_cookie(sk, req->id.idiag_cookie)) {
 		estp_sock_gen_put(sk);
 		return ERR_PTR(-ENOENT);
 	}
-	if (!sk && !req->id.idiag_dport && !req->id.idiag_dst[0])
+	if (!sk && !req->id.idiag_dport && !req->id.idiag_dst[0] &&
+	    !req->id.idiag_dst[1] && !req->id.idiag_dst[2] && !req->id.idiag_dst[3])
 		sk = estp_diag_find_listener(net, req);
 	return sk ? : ERR_PTR(-ENOENT);
 }

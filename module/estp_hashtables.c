@@ -17,6 +17,12 @@
  *   reference with refcount_inc_not_zero() and check the keys again, since
  *   the sock slab is SLAB_TYPESAFE_BY_RCU.
  * Lock order: a bind bucket's lock, then an established bucket's.
+ *
+ * Both families share the tables and the port space, as TCP's: an IPv6
+ * sock is keyed by its IPv6 addresses (inet6_hashtables.c), unless its
+ * peer is v4-mapped: then by the IPv4 ones, which its segments carry.
+ * An IPv6 sock with IPv6 addresses keeps LOOPBACK4_IPV6 as its IPv4
+ * local address, which no IPv4 segment is sent to.
  */
 #include <linux/jhash.h>
 #include <linux/memblock.h>
@@ -25,6 +31,7 @@
 #include <linux/random.h>
 #include <linux/siphash.h>
 #include <net/ip.h>
+#include <net/ipv6.h>
 #include <net/netns/hash.h>
 #include <net/sock.h>
 #include <net/sock_reuseport.h>
@@ -136,11 +143,77 @@ static struct estp_bind_bucket *estp_bind_bucket_find(struct estp_hashbucket *he
 	return NULL;
 }
 
+/*
+ * Whether a sock_common (full, request or time-wait) is keyed by IPv6
+ * addresses: an IPv6 one whose peer is not v4-mapped (sk_ehashfn()).
+ */
+static bool estp_sk_v6(const struct sock *sk)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	return sk->sk_family == AF_INET6 && !ipv6_addr_v4mapped(&sk->sk_v6_daddr);
+#else
+	return false;
+#endif
+}
+
+/* Bound to no address: 0.0.0.0, or :: for an IPv6 sock. */
+static bool estp_rcv_saddr_any(const struct sock *sk)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6)
+		return ipv6_addr_any(&sk->sk_v6_rcv_saddr);
+#endif
+	return !sk->sk_rcv_saddr;
+}
+
+/* Two IPv4 addresses overlap: equal, or either the wildcard. */
+static bool estp_v4_saddr_overlap(__be32 a, __be32 b, bool wildcard)
+{
+	return a == b || (wildcard && (!a || !b));
+}
+
+/*
+ * TCP's address rules for sharing a port (inet_rcv_saddr_equal(), which
+ * not every kernel exports): an IPv6 wildcard without IPV6_V6ONLY covers
+ * IPv4 too, a v4-mapped address is its IPv4 one, and a V6ONLY sock never
+ * meets IPv4.  @wildcard: a wildcard address overlaps every address
+ * (bind()); without, only the same address does (SO_REUSEPORT groups).
+ * @sk2 may be a time-wait minisock: only its sock_common is read.
+ */
+static bool estp_saddr_equal(const struct sock *sk, const struct sock *sk2, bool wildcard)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6) {
+		int t1 = ipv6_addr_type(&sk->sk_v6_rcv_saddr), t2;
+
+		/* An IPv4 sock's address counts as v4-mapped. */
+		t2 = sk2->sk_family == AF_INET6 ? ipv6_addr_type(&sk2->sk_v6_rcv_saddr) :
+						  IPV6_ADDR_MAPPED;
+		if (t1 == IPV6_ADDR_MAPPED && t2 == IPV6_ADDR_MAPPED)
+			return !ipv6_only_sock(sk2) &&
+			       estp_v4_saddr_overlap(sk->sk_rcv_saddr, sk2->sk_rcv_saddr,
+						     wildcard);
+		if (t1 == IPV6_ADDR_ANY && t2 == IPV6_ADDR_ANY)
+			return true;
+		/* A wildcard covers the other unless V6ONLY keeps IPv4 out. */
+		if (wildcard && t2 == IPV6_ADDR_ANY &&
+		    !(ipv6_only_sock(sk2) && t1 == IPV6_ADDR_MAPPED))
+			return true;
+		if (wildcard && t1 == IPV6_ADDR_ANY &&
+		    !(ipv6_only_sock(sk) && t2 == IPV6_ADDR_MAPPED))
+			return true;
+		return sk2->sk_family == AF_INET6 &&
+		       ipv6_addr_equal(&sk->sk_v6_rcv_saddr, &sk2->sk_v6_rcv_saddr);
+	}
+#endif
+	/* sk is IPv4: sk2's IPv4 address, LOOPBACK4_IPV6 for an IPv6 one. */
+	return !ipv6_only_sock(sk2) &&
+	       estp_v4_saddr_overlap(sk->sk_rcv_saddr, sk2->sk_rcv_saddr, wildcard);
+}
+
 static bool estp_rcv_saddr_overlap(const struct sock *sk, const struct sock *sk2)
 {
-	__be32 a = inet_sk(sk)->inet_rcv_saddr, b = inet_sk(sk2)->inet_rcv_saddr;
-
-	return !a || !b || a == b;
+	return estp_saddr_equal(sk, sk2, true);
 }
 
 /*
@@ -307,13 +380,37 @@ static struct estp_nulls_bucket *estp_ehash_bucket(const struct net *net,
 	return &estp_hashinfo.ehash[hash & estp_hashinfo.mask];
 }
 
+#if IS_ENABLED(CONFIG_IPV6)
+/* inet6_ehashfn(): the local address's last word, the peer's all. */
+static unsigned int estp_ehashfn6(const struct net *net, const struct in6_addr *laddr,
+				  u16 lport, const struct in6_addr *faddr, __be16 fport)
+{
+	return jhash_3words((__force u32)laddr->s6_addr32[3],
+			    __ipv6_addr_jhash(faddr, estp_ehash_secret),
+			    ((u32)lport) << 16 | (__force u32)fport,
+			    estp_ehash_secret + net_hash_mix(net));
+}
+#endif
+
 static struct estp_nulls_bucket *estp_sk_ehash_bucket(const struct sock *sk)
 {
+#if IS_ENABLED(CONFIG_IPV6)
+	if (estp_sk_v6(sk)) {
+		unsigned int hash = estp_ehashfn6(sock_net(sk), &sk->sk_v6_rcv_saddr,
+						  sk->sk_num, &sk->sk_v6_daddr,
+						  sk->sk_dport);
+
+		return &estp_hashinfo.ehash[hash & estp_hashinfo.mask];
+	}
+#endif
 	return estp_ehash_bucket(sock_net(sk), sk->sk_rcv_saddr, sk->sk_num,
 				 sk->sk_daddr, sk->sk_dport);
 }
 
-/* Whether a sock_common in the established hash has this 4-tuple. */
+/*
+ * Whether a sock_common in the established hash has this IPv4 4-tuple: an
+ * IPv4 sock, or an IPv6 one with a v4-mapped peer (INET_MATCH).
+ */
 static bool estp_match(const struct sock *sk, const struct net *net,
 		       __be32 faddr, __be16 fport, __be32 laddr, u16 lport, int dif)
 {
@@ -322,6 +419,21 @@ static bool estp_match(const struct sock *sk, const struct net *net,
 	       net_eq(sock_net(sk), net) &&
 	       (!sk->sk_bound_dev_if || sk->sk_bound_dev_if == dif);
 }
+
+#if IS_ENABLED(CONFIG_IPV6)
+/* The same for an IPv6 4-tuple (INET6_MATCH). */
+static bool estp_match6(const struct sock *sk, const struct net *net,
+			const struct in6_addr *faddr, __be16 fport,
+			const struct in6_addr *laddr, u16 lport, int dif)
+{
+	return sk->sk_family == AF_INET6 &&
+	       sk->sk_dport == fport && sk->sk_num == lport &&
+	       ipv6_addr_equal(&sk->sk_v6_daddr, faddr) &&
+	       ipv6_addr_equal(&sk->sk_v6_rcv_saddr, laddr) &&
+	       net_eq(sock_net(sk), net) &&
+	       (!sk->sk_bound_dev_if || sk->sk_bound_dev_if == dif);
+}
+#endif
 
 /**
  * estp_sock_gen_put - drop a lookup's reference on whatever sk is
@@ -380,39 +492,51 @@ struct inet_timewait_sock *estp_ehash_find_tw(const struct net *net, unsigned in
 	return NULL;
 }
 
-/**
- * estp_lookup_established - the sock of a 4-tuple (__inet_lookup_established)
- * @net: the netns
- * @saddr: the segment's source address (the sock's peer)
- * @sport: its source port
- * @daddr: the segment's destination address (the sock's own)
- * @dport: its destination port
- * @dif: the device the segment arrived on
- *
+/*
+ * A 4-tuple looked up: IPv4 addresses, or IPv6 ones (@faddr6 set).  The
+ * walk is one for both families (__inet_lookup_established and
+ * __inet6_lookup_established).
+ */
+struct estp_ehash_key {
+	const struct net	*net;
+	__be32			faddr;
+	__be32			laddr;
+	const struct in6_addr	*faddr6;
+	const struct in6_addr	*laddr6;
+	__be16			fport;
+	u16			lport;
+	int			dif;
+};
+
+static bool estp_key_match(const struct sock *sk, const struct estp_ehash_key *k)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (k->faddr6)
+		return estp_match6(sk, k->net, k->faddr6, k->fport, k->laddr6, k->lport,
+				   k->dif);
+#endif
+	return estp_match(sk, k->net, k->faddr, k->fport, k->laddr, k->lport, k->dif);
+}
+
+/*
  * Called under rcu_read_lock().  The sock slab is SLAB_TYPESAFE_BY_RCU, so a
  * sock found may be freed and reused meanwhile: take a reference only if the
  * count is not zero, check the keys again, and start over if the walk ended
  * on another chain's nulls marker.
- *
- * Return: the sock with a reference the caller drops, or NULL.
  */
-struct sock *estp_lookup_established(struct net *net, __be32 saddr, __be16 sport,
-				     __be32 daddr, __be16 dport, int dif)
+static struct sock *estp_ehash_lookup(const struct estp_ehash_key *k, unsigned int slot)
 {
-	u16 lport = ntohs(dport);
-	unsigned int slot = estp_ehashfn(net, daddr, lport, saddr, sport) &
-			    estp_hashinfo.mask;
 	struct estp_nulls_bucket *head = &estp_hashinfo.ehash[slot];
 	struct hlist_nulls_node *node;
 	struct sock *sk;
 
 begin:
 	sk_nulls_for_each_rcu(sk, node, &head->chain) {
-		if (!estp_match(sk, net, saddr, sport, daddr, lport, dif))
+		if (!estp_key_match(sk, k))
 			continue;
 		if (unlikely(!refcount_inc_not_zero(&sk->sk_refcnt)))
 			return NULL;
-		if (unlikely(!estp_match(sk, net, saddr, sport, daddr, lport, dif))) {
+		if (unlikely(!estp_key_match(sk, k))) {
 			estp_sock_gen_put(sk);
 			goto begin;
 		}
@@ -423,6 +547,31 @@ begin:
 	return NULL;
 }
 
+/**
+ * estp_lookup_established - the sock of a 4-tuple (__inet_lookup_established)
+ * @net: the netns
+ * @saddr: the segment's source address (the sock's peer)
+ * @sport: its source port
+ * @daddr: the segment's destination address (the sock's own)
+ * @dport: its destination port
+ * @dif: the device the segment arrived on
+ *
+ * Called under rcu_read_lock().
+ *
+ * Return: the sock with a reference the caller drops, or NULL.
+ */
+struct sock *estp_lookup_established(struct net *net, __be32 saddr, __be16 sport,
+				     __be32 daddr, __be16 dport, int dif)
+{
+	const struct estp_ehash_key k = {
+		.net = net, .faddr = saddr, .laddr = daddr,
+		.fport = sport, .lport = ntohs(dport), .dif = dif,
+	};
+
+	return estp_ehash_lookup(&k, estp_ehashfn(net, daddr, k.lport, saddr, sport) &
+				 estp_hashinfo.mask);
+}
+
 /* What in an established bucket holds the 4-tuple of sk, or NULL.  Under its lock. */
 static struct sock *estp_ehash_holder(const struct estp_nulls_bucket *head,
 				      const struct sock *sk)
@@ -430,10 +579,20 @@ static struct sock *estp_ehash_holder(const struct estp_nulls_bucket *head,
 	struct hlist_nulls_node *node;
 	struct sock *sk2;
 
-	sk_nulls_for_each(sk2, node, &head->chain)
+	sk_nulls_for_each(sk2, node, &head->chain) {
+#if IS_ENABLED(CONFIG_IPV6)
+		if (estp_sk_v6(sk)) {
+			if (estp_match6(sk2, sock_net(sk), &sk->sk_v6_daddr, sk->sk_dport,
+					&sk->sk_v6_rcv_saddr, sk->sk_num,
+					sk->sk_bound_dev_if))
+				return sk2;
+			continue;
+		}
+#endif
 		if (estp_match(sk2, sock_net(sk), sk->sk_daddr, sk->sk_dport,
 			       sk->sk_rcv_saddr, sk->sk_num, sk->sk_bound_dev_if))
 			return sk2;
+	}
 	return NULL;
 }
 
@@ -457,9 +616,20 @@ static bool estp_twsk_unique(struct sock *sk, struct sock *sktw, bool bound)
 
 	if (READ_ONCE(tw->tw_substate) == TCP_FIN_WAIT2)
 		reuse = 0;
-	if (reuse == 2 && tw->tw_bound_dev_if != LOOPBACK_IFINDEX &&
-	    !ipv4_is_loopback(tw->tw_daddr) && !ipv4_is_loopback(tw->tw_rcv_saddr))
-		reuse = 0;
+	if (reuse == 2 && tw->tw_bound_dev_if != LOOPBACK_IFINDEX) {
+		bool loopback;
+
+#if IS_ENABLED(CONFIG_IPV6)
+		if (estp_sk_v6(sktw))
+			loopback = ipv6_addr_loopback(&tw->tw_v6_daddr) ||
+				   ipv6_addr_loopback(&tw->tw_v6_rcv_saddr);
+		else
+#endif
+			loopback = ipv4_is_loopback(tw->tw_daddr) ||
+				   ipv4_is_loopback(tw->tw_rcv_saddr);
+		if (!loopback)
+			reuse = 0;
+	}
 	if (!stamp || !(bound || (reuse && (s32)((u32)ktime_get_seconds() - stamp) > 0)))
 		return false;
 	if (!refcount_inc_not_zero(&tw->tw_refcnt))
@@ -573,9 +743,16 @@ int estp_hash_connect(struct sock *sk)
 			estp_twsk_deschedule_put(tw);
 		return err;
 	}
-	offset = siphash_3u32((__force u32)inet->inet_rcv_saddr,
-			      (__force u32)inet->inet_daddr,
-			      (__force u32)inet->inet_dport, &estp_port_secret);
+#if IS_ENABLED(CONFIG_IPV6)
+	if (estp_sk_v6(sk))
+		offset = siphash_3u32(__ipv6_addr_jhash(&sk->sk_v6_rcv_saddr, 0),
+				      __ipv6_addr_jhash(&sk->sk_v6_daddr, 0),
+				      (__force u32)inet->inet_dport, &estp_port_secret);
+	else
+#endif
+		offset = siphash_3u32((__force u32)inet->inet_rcv_saddr,
+				      (__force u32)inet->inet_daddr,
+				      (__force u32)inet->inet_dport, &estp_port_secret);
 	return estp_walk_ports(sk, offset, estp_connect_try_port, -EADDRNOTAVAIL);
 }
 
@@ -736,20 +913,21 @@ again:
 static int estp_reuseport_add_sock(struct sock *sk, struct estp_nulls_bucket *head)
 {
 	const struct estp_bind_bucket *tb = estp_sk(sk)->bind_hash;
-	__be32 addr = inet_sk(sk)->inet_rcv_saddr;
+	bool any = estp_rcv_saddr_any(sk);
 	kuid_t uid = READ_ONCE(sk->sk_uid);
 	struct hlist_nulls_node *node;
 	struct sock *sk2;
 
 	sk_nulls_for_each(sk2, node, &head->chain) {
 		if (sk2 != sk && sk2->sk_family == sk->sk_family &&
+		    ipv6_only_sock(sk2) == ipv6_only_sock(sk) &&
 		    sk2->sk_bound_dev_if == sk->sk_bound_dev_if &&
 		    estp_sk(sk2)->bind_hash == tb && sk2->sk_reuseport &&
 		    uid_eq(uid, READ_ONCE(sk2->sk_uid)) &&
-		    inet_sk(sk2)->inet_rcv_saddr == addr)
-			return reuseport_add_sock(sk, sk2, !addr);
+		    estp_saddr_equal(sk, sk2, false))
+			return reuseport_add_sock(sk, sk2, any);
 	}
-	return reuseport_alloc(sk, !addr);
+	return reuseport_alloc(sk, any);
 }
 
 /**
@@ -775,6 +953,77 @@ int estp_hash(struct sock *sk)
 	return err;
 }
 
+/*
+ * How well a listener fits a segment to @k, 0 when it does not
+ * (compute_score()): see estp_lookup_listener() and
+ * estp_lookup_listener6().
+ */
+static int estp_listener_score(const struct sock *sk, const struct estp_ehash_key *k)
+{
+	if (inet_sk(sk)->inet_num != k->lport || !net_eq(sock_net(sk), k->net))
+		return 0;
+	if (sk->sk_bound_dev_if && sk->sk_bound_dev_if != k->dif)
+		return 0;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (k->laddr6) {
+		bool any;
+
+		if (sk->sk_family != AF_INET6)
+			return 0;
+		any = ipv6_addr_any(&sk->sk_v6_rcv_saddr);
+		if (!any && !ipv6_addr_equal(&sk->sk_v6_rcv_saddr, k->laddr6))
+			return 0;
+		return 1 + 2 * !any + !!sk->sk_bound_dev_if;
+	}
+#endif
+	if (ipv6_only_sock(sk))
+		return 0;
+	if (sk->sk_rcv_saddr && sk->sk_rcv_saddr != k->laddr)
+		return 0;
+	return 1 + 4 * !!sk->sk_rcv_saddr + 2 * !!sk->sk_bound_dev_if +
+	       (sk->sk_family == AF_INET);
+}
+
+/*
+ * The best listener for @k, or the member of its SO_REUSEPORT group that
+ * the group's program (SO_ATTACH_REUSEPORT_CBPF/EBPF) or else the
+ * 4-tuple's hash picks, as TCP's inet_lookup_reuseport().
+ */
+static struct sock *estp_listener_lookup(const struct estp_ehash_key *k,
+					 struct sk_buff *skb)
+{
+	struct estp_nulls_bucket *head = estp_lhash_bucket(k->net, k->lport);
+	struct sock *sk, *result = NULL;
+	struct hlist_nulls_node *node;
+	int score, best = 0;
+
+	sk_nulls_for_each_rcu(sk, node, &head->chain) {
+		score = estp_listener_score(sk, k);
+		if (score <= best)
+			continue;
+		if (sk->sk_reuseport) {
+			struct sock *member;
+			u32 hash;
+
+#if IS_ENABLED(CONFIG_IPV6)
+			if (k->laddr6)
+				hash = estp_ehashfn6(k->net, k->laddr6, k->lport, k->faddr6,
+						     k->fport);
+			else
+#endif
+				hash = estp_ehashfn(k->net, k->laddr, k->lport, k->faddr,
+						    k->fport);
+			member = reuseport_select_sock(sk, hash, skb,
+						       estp_hdr(skb)->doff * 4);
+			if (member)
+				return member;
+		}
+		best = score;
+		result = sk;
+	}
+	return result;
+}
+
 /**
  * estp_lookup_listener - the listener a segment for daddr:dport goes to
  *	(inet_lhash2_lookup)
@@ -786,8 +1035,11 @@ int estp_hash(struct sock *sk)
  * @dport: destination port
  * @dif: the device it arrived on
  *
- * A listener bound to daddr wins over one bound to the wildcard address; a
- * listener bound to another device does not match.  Of an SO_REUSEPORT
+ * A listener bound to daddr wins over one bound to the wildcard address,
+ * one bound to a device over one that is not, and then an IPv4 listener
+ * over an IPv6 one without IPV6_V6ONLY (or bound to daddr v4-mapped),
+ * which takes IPv4 too (compute_score()); a listener bound to another
+ * device does not match.  Of an SO_REUSEPORT
  * group, the member its program (SO_ATTACH_REUSEPORT_CBPF/EBPF) picks, or
  * else the one the 4-tuple's hash picks, as TCP's inet_lookup_reuseport().
  * Called under rcu_read_lock(); listeners are freed after a grace period
@@ -800,38 +1052,71 @@ struct sock *estp_lookup_listener(struct net *net, struct sk_buff *skb,
 				  __be32 saddr, __be16 sport, __be32 daddr,
 				  __be16 dport, int dif)
 {
-	unsigned short port = ntohs(dport);
-	struct estp_nulls_bucket *head = estp_lhash_bucket(net, port);
-	struct sock *sk, *result = NULL;
-	struct hlist_nulls_node *node;
-	int score, best = 0;
+	const struct estp_ehash_key k = {
+		.net = net, .faddr = saddr, .laddr = daddr,
+		.fport = sport, .lport = ntohs(dport), .dif = dif,
+	};
 
-	sk_nulls_for_each_rcu(sk, node, &head->chain) {
-		const struct inet_sock *inet = inet_sk(sk);
-
-		if (inet->inet_num != port || !net_eq(sock_net(sk), net))
-			continue;
-		if (sk->sk_bound_dev_if && sk->sk_bound_dev_if != dif)
-			continue;
-		if (inet->inet_rcv_saddr && inet->inet_rcv_saddr != daddr)
-			continue;
-		score = 1 + !!inet->inet_rcv_saddr + !!sk->sk_bound_dev_if;
-		if (score <= best)
-			continue;
-		if (sk->sk_reuseport) {
-			u32 hash = estp_ehashfn(net, daddr, port, saddr, sport);
-			struct sock *member;
-
-			member = reuseport_select_sock(sk, hash, skb,
-						       estp_hdr(skb)->doff * 4);
-			if (member)
-				return member;
-		}
-		best = score;
-		result = sk;
-	}
-	return result;
+	return estp_listener_lookup(&k, skb);
 }
+
+#if IS_ENABLED(CONFIG_IPV6)
+/**
+ * estp_lookup_established6 - the sock of an IPv6 4-tuple
+ *	(__inet6_lookup_established)
+ * @net: the netns
+ * @saddr: the segment's source address (the sock's peer)
+ * @sport: its source port
+ * @daddr: the segment's destination address (the sock's own)
+ * @dport: its destination port
+ * @dif: the device the segment arrived on
+ *
+ * As estp_lookup_established(), under rcu_read_lock().
+ *
+ * Return: the sock with a reference the caller drops, or NULL.
+ */
+struct sock *estp_lookup_established6(struct net *net, const struct in6_addr *saddr,
+				      __be16 sport, const struct in6_addr *daddr,
+				      __be16 dport, int dif)
+{
+	const struct estp_ehash_key k = {
+		.net = net, .faddr6 = saddr, .laddr6 = daddr,
+		.fport = sport, .lport = ntohs(dport), .dif = dif,
+	};
+
+	return estp_ehash_lookup(&k, estp_ehashfn6(net, daddr, k.lport, saddr, sport) &
+				 estp_hashinfo.mask);
+}
+
+/**
+ * estp_lookup_listener6 - the IPv6 listener a segment for daddr:dport goes
+ *	to (inet6_lhash2_lookup)
+ * @net: the netns the segment arrived in
+ * @skb: the segment, data at its ESTP header
+ * @saddr: source address
+ * @sport: source port
+ * @daddr: destination address
+ * @dport: destination port
+ * @dif: the device it arrived on
+ *
+ * Only IPv6 listeners take IPv6 segments; one bound to daddr wins over one
+ * bound to ::, one bound to a device over one that is not.  As
+ * estp_lookup_listener(), under rcu_read_lock(), without a reference.
+ *
+ * Return: the listener or NULL.
+ */
+struct sock *estp_lookup_listener6(struct net *net, struct sk_buff *skb,
+				   const struct in6_addr *saddr, __be16 sport,
+				   const struct in6_addr *daddr, __be16 dport, int dif)
+{
+	const struct estp_ehash_key k = {
+		.net = net, .faddr6 = saddr, .laddr6 = daddr,
+		.fport = sport, .lport = ntohs(dport), .dif = dif,
+	};
+
+	return estp_listener_lookup(&k, skb);
+}
+#endif
 
 /**
  * estp_unhash - proto->unhash: the reverse of estp_hash()

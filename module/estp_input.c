@@ -2755,12 +2755,10 @@ void estp_openreq_init(struct request_sock *req, const struct sk_buff *skb,
 {
 	struct estp_request_sock *ereq = estp_rsk(req);
 	const struct estphdr *th = estp_hdr(skb);
-	const struct iphdr *iph = ip_hdr(skb);
 	struct inet_request_sock *ireq = inet_rsk(req);
 	int tsmode;
 
-	ireq->ir_loc_addr = iph->daddr;
-	ireq->ir_rmt_addr = iph->saddr;
+	ereq->ctl->init_req(req, skb);
 	ireq->ir_num = ntohs(th->dest);
 	ireq->ir_rmt_port = th->source;
 	ereq->rcv_isn = rcv_isn;
@@ -2810,6 +2808,7 @@ static bool estp_syn_flood_action(struct sock *listener)
 
 /**
  * estp_conn_request - a SYN for a listener (tcp_conn_request)
+ * @ctl: the family the SYN came in
  * @listener: the listener, not locked: listeners take SYNs locklessly
  * @skb: the SYN
  *
@@ -2820,10 +2819,10 @@ static bool estp_syn_flood_action(struct sock *listener)
  *
  * Return: 0; the caller frees the skb.
  */
-int estp_conn_request(struct sock *listener, struct sk_buff *skb)
+int estp_conn_request(const struct estp_ctl_ops *ctl, struct sock *listener,
+		      struct sk_buff *skb)
 {
 	const struct estphdr *th = estp_hdr(skb);
-	const struct iphdr *iph = ip_hdr(skb);
 	struct net *net = sock_net(listener);
 	struct estp_options_received opt;
 	struct estp_request_sock *ereq;
@@ -2834,7 +2833,8 @@ int estp_conn_request(struct sock *listener, struct sk_buff *skb)
 	if (READ_ONCE(estp_pernet(net)->syncookies) == 2 ||
 	    atomic_read(&estp_sk(listener)->accept_queue.qlen) >
 	    READ_ONCE(listener->sk_max_ack_backlog)) {
-		want_cookie = estp_syn_flood_action(listener);
+		/* A family without cookie hooks would drop the SYN. */
+		want_cookie = estp_syn_flood_action(listener) && ctl->cookie_init_seq;
 		if (!want_cookie)
 			goto drop;
 	}
@@ -2842,16 +2842,11 @@ int estp_conn_request(struct sock *listener, struct sk_buff *skb)
 		ESTP_INC_STATS(net, ESTP_MIB_LISTENOVERFLOWS);
 		goto drop;
 	}
-	req = estp_reqsk_alloc(listener);
+	req = estp_reqsk_alloc(listener, ctl);
 	if (!req)
 		goto drop;
 	estp_parse_options(th, &opt);
 	estp_openreq_init(req, skb, ntohl(th->seq), opt.mss);
-	/*
-	 * The listener's device (or l3mdev master), not the SYN's: the final
-	 * ACK may come in on another link.
-	 */
-	inet_rsk(req)->ir_iif = inet_request_bound_dev_if(listener, skb);
 	/* The LSM labels the request or refuses it (tcp_v4_route_req). */
 	if (security_inet_conn_request(listener, skb, req)) {
 		refcount_set(&req->rsk_refcnt, 1);
@@ -2870,24 +2865,24 @@ int estp_conn_request(struct sock *listener, struct sk_buff *skb)
 	if (want_cookie) {
 		/* Everything the final ACK needs is in the SYN-ACK: keep nothing. */
 		ereq->mss = ereq->mss ? : ESTP_MSS_DEFAULT;
-		ereq->snt_isn = estp_v4_cookie_init_sequence(listener, skb, &ereq->mss);
+		ereq->snt_isn = ctl->cookie_init_seq(listener, skb, &ereq->mss);
 		ereq->cookie = true;
 		if (!ereq->tstamp_ok)
 			inet_rsk(req)->ecn_ok = 0;
 		else if (READ_ONCE(estp_pernet(net)->timestamps) == 1)
-			ereq->ts_offset = estp_v4_cookie_ts_offset(skb);
+			ereq->ts_offset = ctl->cookie_ts_offset(skb);
 		refcount_set(&req->rsk_refcnt, 1);
-		estp_v4_send_synack(listener, req);
+		ctl->send_synack(listener, req);
 		estp_reqsk_put(req);
 		return 0;
 	}
-	ereq->snt_isn = estp_v4_init_seq(iph->daddr, iph->saddr, th->dest, th->source);
+	ereq->snt_isn = ctl->init_seq(skb);
 	if (estp_reqsk_queue_hash_add(listener, req)) {
 		estp_reqsk_put(req);
 		goto drop;
 	}
 	/* A SYN-ACK lost here is sent again by the request's timer. */
-	estp_v4_send_synack(listener, req);
+	ctl->send_synack(listener, req);
 	/* The listener may have closed and purged while this was hashed. */
 	if (inet_sk_state_load(listener) != TCP_LISTEN)
 		estp_reqsk_queue_drop(listener, req);

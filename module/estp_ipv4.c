@@ -7,6 +7,7 @@
 #include <net/icmp.h>
 #include <net/inet_ecn.h>
 #include <net/ip.h>
+#include <net/ip6_checksum.h>
 #include <net/route.h>
 #include <linux/siphash.h>
 
@@ -161,6 +162,23 @@ struct sock *estp_v4_syn_recv_sock(const struct sock *listener, struct sk_buff *
 		ESTP_INC_STATS(sock_net(listener), ESTP_MIB_LISTENDROPS);
 		return NULL;
 	}
+	return estp_syn_recv_sock_hash(listener, req, newsk, ESTP_DONE_SYN_RECV_SOCK);
+}
+
+/**
+ * estp_syn_recv_sock_hash - a new child takes its port and req's place in
+ *	the established hash, or dies (the end of tcp_v4_syn_recv_sock and
+ *	tcp_v6_syn_recv_sock)
+ * @listener: the listener
+ * @req: the request sock
+ * @newsk: the child, its addresses final (they choose its hash bucket)
+ * @reason: the exit a failure takes, for the estp:estp_done event
+ *
+ * Return: @newsk, hashed; or NULL, @newsk gone.
+ */
+struct sock *estp_syn_recv_sock_hash(const struct sock *listener, struct request_sock *req,
+				     struct sock *newsk, enum estp_done_reason reason)
+{
 	if (estp_inherit_port(listener, newsk)) {
 		/*
 		 * It owns no port: estp_put_port() has nothing to give back,
@@ -186,7 +204,7 @@ put_and_exit:
 	sock_put(newsk);
 	sock_set_flag(newsk, SOCK_DEAD);
 	estp_orphan_inc();
-	estp_done(newsk, ESTP_DONE_SYN_RECV_SOCK);
+	estp_done(newsk, reason);
 	return NULL;
 }
 
@@ -199,8 +217,22 @@ put_and_exit:
  */
 int estp_v4_do_rcv(struct sock *sk, struct sk_buff *skb)
 {
+	return estp_do_rcv(sk, skb, &estp_v4_ctl_ops);
+}
+
+/**
+ * estp_do_rcv - a segment for a full sock, with the sock owned, answered
+ *	with a RST in the family it came in
+ * @sk: the socket
+ * @skb: the segment
+ * @ctl: the family
+ *
+ * Return: 0; the skb is consumed.
+ */
+int estp_do_rcv(struct sock *sk, struct sk_buff *skb, const struct estp_ctl_ops *ctl)
+{
 	if (estp_rcv_state_process(sk, skb))
-		estp_v4_send_reset_sk(sock_net(sk), sk, skb);
+		ctl->send_reset(sock_net(sk), sk, skb);
 	kfree_skb(skb);
 	return 0;
 }
@@ -236,36 +268,11 @@ static bool estp_flags_impossible(u8 flags)
 void estp_v4_send_reset_sk(struct net *net, const struct sock *sk,
 			   struct sk_buff *skb)
 {
-	const struct estphdr *th = estp_hdr(skb);
 	const struct iphdr *iph = ip_hdr(skb);
-	struct estphdr *rth;
-	struct sk_buff *rskb;
+	struct sk_buff *rskb = estp_make_reset(sk, skb);
 
-	if (th->rst)
-		return;
-	rskb = estp_alloc_ctl_skb(sizeof(*rth), GFP_ATOMIC);
 	if (!rskb)
 		return;
-	rth = estp_hdr(rskb);
-	rth->source = th->dest;
-	rth->dest = th->source;
-	rth->rst = 1;
-	if (th->ack) {
-		rth->seq = th->ack_seq;
-	} else {
-		rth->ack = 1;
-		rth->ack_seq = htonl(ntohl(th->seq) + th->syn + th->fin +
-				     skb->len - th->doff * 4);
-	}
-	if (sk && sk->sk_state == TCP_TIME_WAIT) {
-		rskb->mark = inet_twsk(sk)->tw_mark;
-		if (ESTP_RST_SK_PRIORITY)
-			rskb->priority = inet_twsk(sk)->tw_priority;
-	} else if (sk) {
-		rskb->mark = READ_ONCE(sk->sk_mark);
-		if (ESTP_RST_SK_PRIORITY)
-			rskb->priority = READ_ONCE(sk->sk_priority);
-	}
 	trace_estp_send_reset(sk, skb);
 	ESTP_INC_STATS(net, ESTP_MIB_OUTRSTS);
 	estp_v4_send_ctl(net, rskb, iph->daddr, iph->saddr,
@@ -290,7 +297,7 @@ void estp_v4_send_reset(struct net *net, struct sk_buff *skb)
  * sk_filter_trim_cap() returns an errno on older kernels and a drop
  * reason on newer ones: nonzero is a drop either way.
  */
-static bool estp_v4_filter_drop(struct sock *sk, struct sk_buff *skb)
+static bool estp_filter_drop(struct sock *sk, struct sk_buff *skb)
 {
 	if (!sk_filter_trim_cap(sk, skb, estp_hdr(skb)->doff * 4))
 		return false;
@@ -315,8 +322,8 @@ static bool estp_v4_min_ttl_drop(struct sock *sk, const struct sk_buff *skb)
  * A segment for a request sock: the final ACK makes the child, which the
  * accept queue then holds with the lookup's reference on req.
  */
-static int estp_v4_rcv_reqsk(struct net *net, struct sk_buff *skb,
-			     struct request_sock *req)
+static int estp_rcv_reqsk(struct net *net, struct sk_buff *skb,
+			  struct request_sock *req, const struct estp_ctl_ops *ctl)
 {
 	struct sock *listener = req->rsk_listener;
 	struct sock *child;
@@ -326,19 +333,19 @@ static int estp_v4_rcv_reqsk(struct net *net, struct sk_buff *skb,
 		estp_reqsk_queue_drop(listener, req);
 		estp_reqsk_put(req);
 		ESTP_INC_STATS(net, ESTP_MIB_INNOSOCKET);
-		estp_v4_send_reset(net, skb);
+		ctl->send_reset(net, NULL, skb);
 		kfree_skb(skb);
 		return 0;
 	}
 	/* The listener's filters, as tcp_v4_rcv(); req holds the listener. */
-	if (estp_v4_filter_drop(listener, skb)) {
+	if (estp_filter_drop(listener, skb)) {
 		estp_reqsk_put(req);
 		kfree_skb(skb);
 		return 0;
 	}
 	child = estp_check_req(listener, skb, req);
 	if (child == listener) {
-		estp_v4_send_reset_sk(net, listener, skb);
+		ctl->send_reset(net, listener, skb);
 	} else if (child) {
 		/*
 		 * Data in the ACK is charged to the child, which the accept
@@ -346,7 +353,7 @@ static int estp_v4_rcv_reqsk(struct net *net, struct sk_buff *skb,
 		 */
 		sock_hold(child);
 		if (estp_child_process(listener, child, skb))
-			estp_v4_send_reset_sk(net, child, skb);
+			ctl->send_reset(net, child, skb);
 		estp_csk_complete_hashdance(listener, req, child);
 		req = NULL;
 	}
@@ -374,27 +381,22 @@ static u64 estp_backlog_limit(const struct sock *sk)
 }
 
 /**
- * estp_v4_rcv - IPv4 receive handler for the ESTP protocol number
- * @skb: the segment, its network header set, data at the transport header
+ * estp_rcv_validate - the checks of a segment before any lookup, both
+ *	families' (the start of tcp_v4_rcv and tcp_v6_rcv)
+ * @net: the netns it arrived in
+ * @skb: the segment, data at the transport header
+ * @ctl: the family it arrived in
  *
- * Called in softirq under rcu_read_lock().  Validates the header (length,
- * data offset, checksum, flags), then finds the sock the segment is for:
- * a connected sock in the established hash processes it now, or from its
- * backlog when the user holds it.  Segments for no sock get a RST; those
- * for a listener are counted and dropped until the handshake lands.
- *
- * Return: 0 (the skb is always consumed).
+ * Return: true when the segment may go on; false when it was counted, and
+ * the caller frees it.
  */
-int estp_v4_rcv(struct sk_buff *skb)
+bool estp_rcv_validate(struct net *net, struct sk_buff *skb,
+		       const struct estp_ctl_ops *ctl)
 {
-	struct net *net = dev_net(skb->dev);
 	const struct estphdr *th;
-	const struct iphdr *iph;
-	bool bad_flags;
-	struct sock *sk;
 
 	if (skb->pkt_type != PACKET_HOST)
-		goto discard;
+		return false;
 	ESTP_INC_STATS(net, ESTP_MIB_INSEGS);
 	if (!pskb_may_pull(skb, sizeof(struct estphdr)))
 		goto hdr_error;
@@ -402,52 +404,89 @@ int estp_v4_rcv(struct sk_buff *skb)
 	if (th->doff < sizeof(struct estphdr) / 4 ||
 	    !pskb_may_pull(skb, th->doff * 4))
 		goto hdr_error;
-	if (skb_checksum_init(skb, estp_ipproto, inet_compute_pseudo) ||
+	/* Over the pseudo-header of the family it came in. */
+	if (skb_checksum_init(skb, estp_ipproto, (ctl->family == AF_INET6 ?
+			      ip6_compute_pseudo : inet_compute_pseudo)) ||
 	    skb_checksum_complete(skb)) {
 		trace_estp_bad_csum(skb);
 		ESTP_INC_STATS(net, ESTP_MIB_INCSUMERRORS);
+		return false;
+	}
+	return true;
+hdr_error:
+	ESTP_INC_STATS(net, ESTP_MIB_INHDRERRORS);
+	return false;
+}
+
+/**
+ * estp_rcv_established - a segment for what the established hash gave
+ * @net: the netns it arrived in
+ * @skb: the segment, validated
+ * @sk: a full sock, request sock or time-wait minisock, with the
+ *	lookup's reference, which this drops
+ * @ctl: the family it arrived in
+ *
+ * A full sock processes it now, or from its backlog when the user holds
+ * it (sk->sk_backlog_rcv: a v6 sock with a v4-mapped peer has IPv4's).
+ *
+ * Return: true when a new SYN ended a time-wait minisock and the caller
+ * must look for a listener; false when the segment is consumed.
+ */
+bool estp_rcv_established(struct net *net, struct sk_buff *skb, struct sock *sk,
+			  const struct estp_ctl_ops *ctl)
+{
+	if (estp_flags_impossible(estp_flag_byte(estp_hdr(skb)))) {
+		estp_sock_gen_put(sk);
+		ESTP_INC_STATS(net, ESTP_MIB_INBADFLAGS);
 		goto discard;
 	}
-	th = estp_hdr(skb);
-	bad_flags = estp_flags_impossible(estp_flag_byte(th));
-	iph = ip_hdr(skb);
-	sk = estp_lookup_established(net, iph->saddr, th->source, iph->daddr,
-				     th->dest, inet_iif(skb));
-	if (sk && bad_flags) {
-		estp_sock_gen_put(sk);
-		goto bad_flags;
+	if (sk->sk_state == TCP_NEW_SYN_RECV) {
+		estp_rcv_reqsk(net, skb, inet_reqsk(sk), ctl);
+		return false;
 	}
-	if (sk && sk->sk_state == TCP_NEW_SYN_RECV)
-		return estp_v4_rcv_reqsk(net, skb, inet_reqsk(sk));
-	if (sk && sk->sk_state == TCP_TIME_WAIT) {
-		if (!estp_timewait_state_process(inet_twsk(sk), skb))
-			goto discard;
-		/* A new SYN ended the minisock: it may open a new connection. */
-		sk = NULL;
+	if (sk->sk_state == TCP_TIME_WAIT) {
+		if (estp_timewait_state_process(inet_twsk(sk), skb))
+			return true;
+		goto discard;
 	}
-	if (sk) {
-		int ret = 0;
-
-		if (estp_v4_min_ttl_drop(sk, skb) || estp_v4_filter_drop(sk, skb)) {
-			sock_put(sk);
-			goto discard;
-		}
-		bh_lock_sock_nested(sk);
-		estp_segs_in(estp_sk(sk), skb);
-		if (!sock_owned_by_user(sk)) {
-			ret = estp_v4_do_rcv(sk, skb);
-		} else if (sk_add_backlog(sk, skb, estp_backlog_limit(sk))) {
-			ESTP_INC_STATS(net, ESTP_MIB_BACKLOGDROPS);
-			kfree_skb(skb);
-		}
-		bh_unlock_sock(sk);
+	if (ctl->min_ttl_drop(sk, skb) || estp_filter_drop(sk, skb)) {
 		sock_put(sk);
-		return ret;
+		goto discard;
 	}
-	sk = estp_lookup_listener(net, skb, iph->saddr, th->source, iph->daddr,
-				  th->dest, inet_iif(skb));
+	bh_lock_sock_nested(sk);
+	estp_segs_in(estp_sk(sk), skb);
+	if (!sock_owned_by_user(sk)) {
+		sk->sk_backlog_rcv(sk, skb);
+	} else if (sk_add_backlog(sk, skb, estp_backlog_limit(sk))) {
+		ESTP_INC_STATS(net, ESTP_MIB_BACKLOGDROPS);
+		kfree_skb(skb);
+	}
+	bh_unlock_sock(sk);
+	sock_put(sk);
+	return false;
+discard:
+	kfree_skb(skb);
+	return false;
+}
+
+/**
+ * estp_rcv_listener - a segment that no established sock takes
+ * @net: the netns it arrived in
+ * @skb: the segment, validated
+ * @sk: the listener the lookup gave (no reference: RCU), or NULL
+ * @ctl: the family it arrived in
+ *
+ * Segments for no sock get a RST; a listener takes a SYN, or a SYN
+ * cookie's final ACK where the family has cookies.
+ */
+void estp_rcv_listener(struct net *net, struct sk_buff *skb, struct sock *sk,
+		       const struct estp_ctl_ops *ctl)
+{
+	const struct estphdr *th = estp_hdr(skb);
+	bool bad_flags = estp_flags_impossible(estp_flag_byte(th));
+
 	if (sk) {
-		if (estp_v4_min_ttl_drop(sk, skb) || estp_v4_filter_drop(sk, skb))
+		if (ctl->min_ttl_drop(sk, skb) || estp_filter_drop(sk, skb))
 			goto discard;
 		/* The filter may have moved the header. */
 		th = estp_hdr(skb);
@@ -463,9 +502,9 @@ int estp_v4_rcv(struct sk_buff *skb)
 		/* Listeners take segments without their lock, as TCP's. */
 		if (th->ack && !th->syn && !th->rst) {
 			/* No request sock: the final ACK of a SYN cookie? */
-			if (estp_v4_cookie_check(sk, skb))
+			if (!ctl->cookie_check || ctl->cookie_check(sk, skb))
 				goto no_socket;
-			return 0;
+			return;
 		}
 		if (estp_rcv_state_process(sk, skb))
 			goto no_socket;
@@ -477,17 +516,49 @@ int estp_v4_rcv(struct sk_buff *skb)
 no_socket:
 	ESTP_INC_STATS(net, ESTP_MIB_INNOSOCKET);
 	/* sk: the listener that refuses it, or NULL. */
-	estp_v4_send_reset_sk(net, sk, skb);
+	ctl->send_reset(net, sk, skb);
 	goto discard;
 
 bad_flags:
 	ESTP_INC_STATS(net, ESTP_MIB_INBADFLAGS);
-	goto discard;
-
-hdr_error:
-	ESTP_INC_STATS(net, ESTP_MIB_INHDRERRORS);
 discard:
 	kfree_skb(skb);
+}
+
+/**
+ * estp_v4_rcv - IPv4 receive handler for the ESTP protocol number
+ * @skb: the segment, its network header set, data at the transport header
+ *
+ * Called in softirq under rcu_read_lock().  Validates the header (length,
+ * data offset, checksum, flags), then finds the sock the segment is for:
+ * a connected sock in the established hash, or a listener (an IPv6 one
+ * without IPV6_V6ONLY too); segments for no sock get a RST.
+ *
+ * Return: 0 (the skb is always consumed).
+ */
+int estp_v4_rcv(struct sk_buff *skb)
+{
+	struct net *net = dev_net(skb->dev);
+	const struct estphdr *th;
+	const struct iphdr *iph;
+	struct sock *sk;
+
+	if (!estp_rcv_validate(net, skb, &estp_v4_ctl_ops)) {
+		kfree_skb(skb);
+		return 0;
+	}
+	th = estp_hdr(skb);
+	iph = ip_hdr(skb);
+	sk = estp_lookup_established(net, iph->saddr, th->source, iph->daddr,
+				     th->dest, inet_iif(skb));
+	if (sk && !estp_rcv_established(net, skb, sk, &estp_v4_ctl_ops))
+		return 0;
+	/* A new SYN may have ended a minisock: it may open a new connection. */
+	th = estp_hdr(skb);
+	iph = ip_hdr(skb);
+	sk = estp_lookup_listener(net, skb, iph->saddr, th->source, iph->daddr,
+				  th->dest, inet_iif(skb));
+	estp_rcv_listener(net, skb, sk, &estp_v4_ctl_ops);
 	return 0;
 }
 
@@ -495,7 +566,7 @@ discard:
  * af_ops->rebuild_header: route a connected sock again, e.g. after its
  * route went stale (inet_sk_rebuild_header, not exported by newer kernels).
  */
-static int estp_v4_rebuild_header(struct sock *sk)
+int estp_v4_rebuild_header(struct sock *sk)
 {
 	struct inet_sock *inet = inet_sk(sk);
 	struct rtable *rt;
@@ -514,9 +585,14 @@ static int estp_v4_rebuild_header(struct sock *sk)
 	return 0;
 }
 
-/* An ICMP error for a request sock (tcp_req_err). */
-static void estp_req_err(struct net *net, struct request_sock *req, u32 seq,
-			 bool abort)
+/**
+ * estp_req_err - an ICMP error for a request sock (tcp_req_err)
+ * @net: the netns
+ * @req: the request sock, with the lookup's reference, which this drops
+ * @seq: the sequence number the error quotes
+ * @abort: the error is fatal for the SYN-ACK's peer
+ */
+void estp_req_err(struct net *net, struct request_sock *req, u32 seq, bool abort)
 {
 	if (seq != estp_rsk(req)->snt_isn) {
 		ESTP_INC_STATS(net, ESTP_MIB_OUTOFWINDOWICMPS);
@@ -667,6 +743,28 @@ int estp_v4_err(struct sk_buff *skb, u32 info)
 		goto out;
 	}
 
+	estp_icmp_err_apply(sk, err, estp_recverr(sk), ESTP_DONE_V4_ERR);
+out:
+	bh_unlock_sock(sk);
+	sock_put(sk);
+	return 0;
+}
+
+/**
+ * estp_icmp_err_apply - what an ICMP or ICMPv6 error does to a sock
+ * @sk: the sock, bh-locked
+ * @err: the errno the error converts to
+ * @recverr: IP_RECVERR or IPV6_RECVERR is on
+ * @reason: the exit a connection in its handshake takes (the seed's
+ *	tcp_v4_err or tcp_v6_err)
+ *
+ * A connection still in its handshake ends (the owner sees the errno);
+ * a synchronized one only records it (SO_ERROR after a timeout), unless
+ * the owner asked for the errors at once (RFC 1122 4.2.3.9).
+ */
+void estp_icmp_err_apply(struct sock *sk, int err, bool recverr,
+			 enum estp_done_reason reason)
+{
 	switch (sk->sk_state) {
 	case TCP_SYN_SENT:
 	case TCP_SYN_RECV:
@@ -675,23 +773,18 @@ int estp_v4_err(struct sk_buff *skb, u32 info)
 			/* sk_err before the state change the owner waits on */
 			smp_wmb();
 			sk_error_report(sk);
-			estp_done(sk, ESTP_DONE_V4_ERR);
+			estp_done(sk, reason);
 		} else {
 			WRITE_ONCE(sk->sk_err_soft, err);
 		}
-		goto out;
+		return;
 	}
-	/* RFC 1122 4.2.3.9: soft for a synchronized connection. */
-	if (!sock_owned_by_user(sk) && estp_recverr(sk)) {
+	if (!sock_owned_by_user(sk) && recverr) {
 		WRITE_ONCE(sk->sk_err, err);
 		sk_error_report(sk);
 	} else {
 		WRITE_ONCE(sk->sk_err_soft, err);
 	}
-out:
-	bh_unlock_sock(sk);
-	sock_put(sk);
-	return 0;
 }
 
 /**
@@ -706,11 +799,59 @@ int estp_v4_conn_request(struct sock *listener, struct sk_buff *skb)
 	/* No SYN to a broadcast or multicast address opens a connection. */
 	if (skb_rtable(skb)->rt_flags & (RTCF_BROADCAST | RTCF_MULTICAST))
 		return 0;
-	return estp_conn_request(listener, skb);
+	return estp_conn_request(&estp_v4_ctl_ops, listener, skb);
 }
+
+/*
+ * ctl->init_req: the addresses of a request from its IPv4 segment, and
+ * the listener's device (or l3mdev master), not the segment's: the final
+ * ACK may come in on another link.
+ */
+static void estp_v4_init_req(struct request_sock *req, const struct sk_buff *skb)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+
+	inet_rsk(req)->ir_loc_addr = iph->daddr;
+	inet_rsk(req)->ir_rmt_addr = iph->saddr;
+	inet_rsk(req)->ir_iif = inet_request_bound_dev_if(req->rsk_listener,
+							  (struct sk_buff *)skb);
+}
+
+/* ctl->init_seq: the ISN of a passive open, from the SYN's 4-tuple. */
+static u32 estp_v4_init_seq_skb(const struct sk_buff *skb)
+{
+	const struct estphdr *th = estp_hdr(skb);
+
+	return estp_v4_init_seq(ip_hdr(skb)->daddr, ip_hdr(skb)->saddr, th->dest,
+				th->source);
+}
+
+/* ctl->send_reset for IPv4. */
+static void estp_v4_ctl_reset(struct net *net, const struct sock *sk, struct sk_buff *skb)
+{
+	estp_v4_send_reset_sk(net, sk, skb);
+}
+
+/* IPv4's answers for what is no full sock (tcp_request_sock_ipv4_ops). */
+const struct estp_ctl_ops estp_v4_ctl_ops = {
+	.family			= AF_INET,
+	.min_mtu		= IPV4_MIN_MTU,
+	.mss_for_mtu		= estp_v4_mss_for_mtu,
+	.init_req		= estp_v4_init_req,
+	.init_seq		= estp_v4_init_seq_skb,
+	.cookie_init_seq	= estp_v4_cookie_init_sequence,
+	.cookie_ts_offset	= estp_v4_cookie_ts_offset,
+	.send_synack		= estp_v4_send_synack,
+	.send_reqsk_ack		= estp_v4_send_reqsk_ack,
+	.send_tw_ack		= estp_v4_send_tw_ack,
+	.send_reset		= estp_v4_ctl_reset,
+	.min_ttl_drop		= estp_v4_min_ttl_drop,
+	.cookie_check		= estp_v4_cookie_check,
+};
 
 /* The IPv4 operations under the state machine (ipv4_specific). */
 const struct estp_af_ops estp_ipv4_specific = {
+	.ctl		= &estp_v4_ctl_ops,
 	.queue_xmit	= ip_queue_xmit,
 	.send_check	= estp_v4_send_check,
 	.rebuild_header	= estp_v4_rebuild_header,

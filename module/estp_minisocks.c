@@ -200,7 +200,7 @@ struct sock *estp_check_req(struct sock *listener, struct sk_buff *skb,
 	    !estp_in_window(seq, end_seq, rcv_nxt,
 			    rcv_nxt + min_t(u32, ereq->rcv_wnd, U16_MAX))) {
 		if (!th->rst && !estp_reqsk_oow_limited(listener, req, th, seq, end_seq))
-			estp_v4_send_reqsk_ack(listener, skb, req);
+			ereq->ctl->send_reqsk_ack(listener, skb, req);
 		if (paws_reject)
 			ESTP_INC_STATS(net, ESTP_MIB_PAWSESTAB);
 		return NULL;
@@ -216,7 +216,7 @@ struct sock *estp_check_req(struct sock *listener, struct sk_buff *skb,
 	if (th->rst || syn) {
 		ESTP_INC_STATS(net, ESTP_MIB_ATTEMPTFAILS);
 		if (!th->rst)
-			estp_v4_send_reset(net, skb);
+			ereq->ctl->send_reset(net, NULL, skb);
 		if (estp_reqsk_queue_drop(listener, req))
 			ESTP_INC_STATS(net, ESTP_MIB_EMBRYONICRSTS);
 		return NULL;
@@ -302,7 +302,7 @@ void estp_twsk_put(struct inet_timewait_sock *tw)
 	if (!refcount_dec_and_test(&tw->tw_refcnt))
 		return;
 	en = estp_pernet(twsk_net(tw));
-	kmem_cache_free(estp_timewait_sock_ops.twsk_slab, tw);
+	kmem_cache_free(tw->tw_prot->twsk_prot->twsk_slab, tw);
 	if (atomic_dec_and_test(&en->tw_count))
 		wake_up_var(&en->tw_count);
 }
@@ -391,7 +391,7 @@ void estp_time_wait(struct sock *sk, int state, int timeo)
 	/* Racy as TCP's check: a few over the limit at most, one a CPU. */
 	if (atomic_read(&en->tw_count) < READ_ONCE(en->max_tw_buckets) &&
 	    !estp_fault("time_wait"))
-		etw = kmem_cache_alloc(estp_timewait_sock_ops.twsk_slab, GFP_ATOMIC);
+		etw = kmem_cache_alloc(sk->sk_prot->twsk_prot->twsk_slab, GFP_ATOMIC);
 	if (!etw) {
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_TIMEWAITOVERFLOW);
 		goto done;
@@ -407,17 +407,25 @@ void estp_time_wait(struct sock *sk, int state, int timeo)
 	tw->tw_dport = sk->sk_dport;
 	tw->tw_num = sk->sk_num;
 	tw->tw_sport = inet_sk(sk)->inet_sport;
-	tw->tw_family = AF_INET;
+	tw->tw_family = sk->sk_family;
+#if IS_ENABLED(CONFIG_IPV6)
+	/* An IPv6 sock's keys, for the hash and diag (inet_twsk_alloc()). */
+	tw->tw_v6_daddr = sk->sk_v6_daddr;
+	tw->tw_v6_rcv_saddr = sk->sk_v6_rcv_saddr;
+	tw->tw_ipv6only = sk->sk_ipv6only;
+#endif
 	tw->tw_reuse = sk->sk_reuse;
 	tw->tw_reuseport = sk->sk_reuseport;
 	tw->tw_bound_dev_if = sk->sk_bound_dev_if;
 	/* For its RSTs, as tcp_time_wait() keeps them. */
 	tw->tw_mark = READ_ONCE(sk->sk_mark);
 	tw->tw_priority = READ_ONCE(sk->sk_priority);
+	/* Its family's slab, as TCP's tw_sock_TCP and tw_sock_TCPv6. */
 	tw->tw_prot = sk->sk_prot;
 	twsk_net_set(tw, sock_net(sk));
 	tw->tw_state = TCP_TIME_WAIT;
 	tw->tw_substate = state;
+	etw->ctl = esk->af_ops->ctl;
 	etw->snd_nxt = esk->snd_nxt;
 	etw->rcv_nxt = esk->rcv_nxt;
 	/* What is left of the window last offered (tcp_receive_window()). */
@@ -478,7 +486,7 @@ static void estp_tw_oow_ack(struct inet_timewait_sock *tw, bool limit)
 	struct estp_timewait_sock *etw = estp_twsk(tw);
 
 	if (!limit || !estp_oow_rate_limited(twsk_net(tw), &etw->last_oow_ack_time))
-		estp_v4_send_tw_ack(tw);
+		etw->ctl->send_tw_ack(tw);
 	estp_twsk_put(tw);
 }
 
@@ -551,7 +559,7 @@ bool estp_timewait_state_process(struct inet_timewait_sock *tw, struct sk_buff *
 		WRITE_ONCE(etw->rcv_nxt, end_seq);
 		estp_tw_ts_update(etw, &opt);
 		mod_timer_pending(&tw->tw_timer, jiffies + estp_tw_timeout(twsk_net(tw)));
-		estp_v4_send_tw_ack(tw);
+		etw->ctl->send_tw_ack(tw);
 		estp_twsk_put(tw);
 		return false;
 	}
@@ -583,7 +591,7 @@ bool estp_timewait_state_process(struct inet_timewait_sock *tw, struct sk_buff *
 
 reset:
 	/* TCP_TW_RST: tcp_v4_rcv() answers and ends the minisock. */
-	estp_v4_send_reset_sk(twsk_net(tw), (struct sock *)tw, skb);
+	etw->ctl->send_reset(twsk_net(tw), (struct sock *)tw, skb);
 kill:
 	estp_twsk_deschedule_put(tw);
 	return false;

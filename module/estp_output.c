@@ -112,11 +112,15 @@ int estp_v4_send_ctl(struct net *net, struct sk_buff *skb, __be32 saddr,
 	return estp_v4_xmit_ctl(net, skb, rt, &fl4, tos & ~INET_ECN_MASK, -1);
 }
 
-/*
- * Our MSS for a route: its MTU less the IPv4 and ESTP headers, the MTU
- * taken at most as IPv4's 65535 (ipv4_default_advmss): 65495 on loopback.
+/**
+ * estp_v4_mss_for_mtu - our MSS for a route: its MTU less the IPv4 and
+ *	ESTP headers, the MTU taken at most as IPv4's 65535
+ *	(ipv4_default_advmss): 65495 on loopback
+ * @mtu: the route's MTU
+ *
+ * Return: the MSS.
  */
-static u16 estp_mss_for_mtu(unsigned int mtu)
+u16 estp_v4_mss_for_mtu(unsigned int mtu)
 {
 	return min_t(unsigned int, mtu, IP_MAX_MTU) - sizeof(struct iphdr) -
 	       sizeof(struct estphdr);
@@ -131,11 +135,12 @@ static u16 estp_mss_for_mtu(unsigned int mtu)
  */
 u16 estp_advertised_mss(struct sock *sk)
 {
+	const struct estp_ctl_ops *ctl = estp_sk(sk)->af_ops->ctl;
 	const struct dst_entry *dst = __sk_dst_get(sk);
 	u16 user_mss = READ_ONCE(estp_sk(sk)->user_mss);
 	u16 mss;
 
-	mss = estp_mss_for_mtu(dst ? dst_mtu(dst) : IPV4_MIN_MTU);
+	mss = ctl->mss_for_mtu(dst ? dst_mtu(dst) : ctl->min_mtu);
 	return user_mss ? min(mss, user_mss) : mss;
 }
 
@@ -251,10 +256,11 @@ struct sk_buff *estp_alloc_ctl_skb(unsigned int len, gfp_t gfp)
 {
 	struct sk_buff *skb;
 
-	skb = alloc_skb(MAX_HEADER + sizeof(struct iphdr) + len, gfp);
+	/* Room for the larger network header: IPv6's. */
+	skb = alloc_skb(MAX_HEADER + sizeof(struct ipv6hdr) + len, gfp);
 	if (!skb)
 		return NULL;
-	skb_reserve(skb, MAX_HEADER + sizeof(struct iphdr));
+	skb_reserve(skb, MAX_HEADER + sizeof(struct ipv6hdr));
 	skb_reset_transport_header(skb);
 	memset(skb_put(skb, len), 0, len);
 	estp_hdr(skb)->doff = len >> 2;
@@ -546,14 +552,17 @@ static bool estp_tstamp_room(const struct sock *sk)
 }
 
 /**
- * estp_sync_mss - the MSS segments may carry, from the path MTU (tcp_sync_mss)
+ * estp_mtu_to_mss - the MSS segments would carry on a path of @pmtu
+ *	(tcp_mtu_to_mss)
  * @sk: the socket
  * @pmtu: the path MTU
  *
  * The least of what the path takes, what the peer announced and ESTP_MAXSEG,
  * less the room of the timestamps option when the segments carry it.
+ *
+ * Return: the MSS.
  */
-void estp_sync_mss(struct sock *sk, u32 pmtu)
+u32 estp_mtu_to_mss(struct sock *sk, u32 pmtu)
 {
 	struct estp_sock *esk = estp_sk(sk);
 	u32 mss = pmtu - esk->af_ops->net_header_len - sizeof(struct estphdr);
@@ -579,7 +588,21 @@ void estp_sync_mss(struct sock *sk, u32 pmtu)
 	/* Every segment carries the timestamps option: its room is not data's. */
 	if (estp_tstamp_room(sk))
 		mss -= ESTP_OPTLEN_TS_ALIGNED;
-	WRITE_ONCE(esk->mss_cache, mss);
+	return mss;
+}
+
+/**
+ * estp_sync_mss - the MSS segments may carry, from the path MTU (tcp_sync_mss)
+ * @sk: the socket
+ * @pmtu: the path MTU
+ *
+ * Sets mss_cache to estp_mtu_to_mss() and remembers @pmtu.
+ */
+void estp_sync_mss(struct sock *sk, u32 pmtu)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
+	WRITE_ONCE(esk->mss_cache, estp_mtu_to_mss(sk, pmtu));
 	esk->pmtu_cookie = pmtu;	/* icsk_pmtu_cookie, for TCP_INFO */
 }
 
@@ -961,7 +984,7 @@ void estp_reqsk_send_challenge_ack(const struct sock *listener, const struct sk_
 	if (!estp_challenge_ack_allowed(net))
 		return;
 	ESTP_INC_STATS(net, ESTP_MIB_CHALLENGEACK);
-	estp_v4_send_reqsk_ack(listener, skb, req);
+	estp_rsk(req)->ctl->send_reqsk_ack(listener, skb, req);
 }
 
 /**
@@ -1002,37 +1025,28 @@ void estp_openreq_window(const struct sock *listener, struct request_sock *req, 
 }
 
 /**
- * estp_v4_send_synack - send the SYN-ACK of a request sock
- * @listener: the listener, for the netns and the TOS
+ * estp_make_synack - the SYN-ACK of a request sock, without its network
+ *	header (the segment part of tcp_make_synack)
+ * @listener: the listener
  * @req: the request sock
+ * @mss: our MSS from the route back to the peer
  *
  * Sent without an owner: the request sock is no full sock (see estp.h).
  *
- * Return: 0 or a negative error.
+ * Return: the segment, data at its ESTP header, or NULL.
  */
-int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
+struct sk_buff *estp_make_synack(const struct sock *listener, struct request_sock *req,
+				 u16 mss)
 {
 	const struct inet_request_sock *ireq = inet_rsk(req);
 	struct estp_request_sock *ereq = estp_rsk(req);
-	struct net *net = sock_net(listener);
 	struct estp_out_options opts;
 	struct estphdr *th;
 	struct sk_buff *skb;
-	struct flowi4 fl4;
-	struct rtable *rt;
-	u16 mss;
 
 	skb = estp_alloc_sk_skb(GFP_ATOMIC);
 	if (!skb)
-		return -ENOBUFS;
-	rt = estp_v4_route_ctl_ports(net, &fl4, htons(ireq->ir_num), ireq->ir_rmt_port,
-				     ireq->ir_loc_addr, ireq->ir_rmt_addr);
-	if (IS_ERR(rt)) {
-		kfree_skb(skb);
-		return PTR_ERR(rt);
-	}
-	/* Our own MSS, from the route back to the peer. */
-	mss = estp_mss_for_mtu(dst_mtu(&rt->dst));
+		return NULL;
 	if (READ_ONCE(estp_sk(listener)->user_mss))
 		mss = min(mss, READ_ONCE(estp_sk(listener)->user_mss));
 	/* The first SYN-ACK fixes the window; resent ones repeat it. */
@@ -1071,6 +1085,34 @@ int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
 	/* The listener's SO_PRIORITY and SO_MARK (ip_build_and_send_pkt()). */
 	skb->priority = READ_ONCE(listener->sk_priority);
 	skb->mark = READ_ONCE(listener->sk_mark);
+	return skb;
+}
+
+/**
+ * estp_v4_send_synack - send the SYN-ACK of a request sock over IPv4
+ * @listener: the listener, for the netns and the TOS
+ * @req: the request sock
+ *
+ * Return: 0 or a negative error.
+ */
+int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
+{
+	const struct inet_request_sock *ireq = inet_rsk(req);
+	struct net *net = sock_net(listener);
+	struct sk_buff *skb;
+	struct flowi4 fl4;
+	struct rtable *rt;
+
+	rt = estp_v4_route_ctl_ports(net, &fl4, htons(ireq->ir_num), ireq->ir_rmt_port,
+				     ireq->ir_loc_addr, ireq->ir_rmt_addr);
+	if (IS_ERR(rt))
+		return PTR_ERR(rt);
+	/* Our own MSS, from the route back to the peer. */
+	skb = estp_make_synack(listener, req, estp_v4_mss_for_mtu(dst_mtu(&rt->dst)));
+	if (!skb) {
+		ip_rt_put(rt);
+		return -ENOBUFS;
+	}
 	/* The listener's IP_TOS and IP_TTL, as ip_build_and_send_pkt() sets. */
 	return estp_v4_xmit_ctl(net, skb, rt, &fl4, inet_sk(listener)->tos,
 				READ_ONCE(inet_sk(listener)->uc_ttl));
@@ -1087,7 +1129,7 @@ int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
  */
 int estp_rtx_synack(const struct sock *listener, struct request_sock *req)
 {
-	int err = estp_v4_send_synack(listener, req);
+	int err = estp_rsk(req)->ctl->send_synack(listener, req);
 
 	if (!err) {
 		ESTP_INC_STATS(sock_net(listener), ESTP_MIB_RETRANSSEGS);
@@ -1486,16 +1528,15 @@ void estp_retransmit_fin(struct sock *sk)
 }
 
 /**
- * estp_v4_send_reqsk_ack - ACK from a request sock (tcp_v4_reqsk_send_ack)
- * @listener: the request's listener, for the netns
- * @skb: the segment answered
+ * estp_make_reqsk_ack - ACK from a request sock, without its network header
  * @req: the request sock
  *
  * The SYN-ACK's sequence space and window; timestamps as TCP's: only with a
  * TSval to echo.
+ *
+ * Return: the segment, data at its ESTP header, or NULL.
  */
-void estp_v4_send_reqsk_ack(const struct sock *listener, const struct sk_buff *skb,
-			    const struct request_sock *req)
+struct sk_buff *estp_make_reqsk_ack(const struct request_sock *req)
 {
 	const struct inet_request_sock *ireq = inet_rsk(req);
 	const struct estp_request_sock *ereq = estp_rsk(req);
@@ -1508,7 +1549,7 @@ void estp_v4_send_reqsk_ack(const struct sock *listener, const struct sk_buff *s
 	struct estphdr *th;
 
 	if (!rskb)
-		return;
+		return NULL;
 	th = estp_push_header(rskb, &opts);
 	th->source = htons(ireq->ir_num);
 	th->dest = ireq->ir_rmt_port;
@@ -1516,15 +1557,34 @@ void estp_v4_send_reqsk_ack(const struct sock *listener, const struct sk_buff *s
 	th->ack_seq = htonl(ereq->rcv_isn + 1);
 	th->ack = 1;
 	th->window = htons(min_t(u32, ereq->rcv_wnd, U16_MAX) >> ereq->rcv_wscale);
-	estp_v4_send_ctl(sock_net(listener), rskb, ireq->ir_loc_addr, ireq->ir_rmt_addr,
-			 ip_hdr(skb)->tos);
+	return rskb;
 }
 
 /**
- * estp_v4_send_tw_ack - ACK from a time-wait minisock (tcp_v4_timewait_ack)
- * @tw: the minisock
+ * estp_v4_send_reqsk_ack - ACK from a request sock (tcp_v4_reqsk_send_ack)
+ * @listener: the request's listener, for the netns
+ * @skb: the segment answered
+ * @req: the request sock
  */
-void estp_v4_send_tw_ack(struct inet_timewait_sock *tw)
+void estp_v4_send_reqsk_ack(const struct sock *listener, const struct sk_buff *skb,
+			    const struct request_sock *req)
+{
+	const struct inet_request_sock *ireq = inet_rsk(req);
+	struct sk_buff *rskb = estp_make_reqsk_ack(req);
+
+	if (rskb)
+		estp_v4_send_ctl(sock_net(listener), rskb, ireq->ir_loc_addr,
+				 ireq->ir_rmt_addr, ip_hdr(skb)->tos);
+}
+
+/**
+ * estp_make_tw_ack - ACK from a time-wait minisock, without its network
+ *	header
+ * @tw: the minisock
+ *
+ * Return: the segment, data at its ESTP header, or NULL.
+ */
+struct sk_buff *estp_make_tw_ack(const struct inet_timewait_sock *tw)
 {
 	const struct estp_timewait_sock *etw = estp_twsk(tw);
 	struct sk_buff *skb = estp_alloc_sk_skb(GFP_ATOMIC);
@@ -1537,12 +1597,70 @@ void estp_v4_send_tw_ack(struct inet_timewait_sock *tw)
 	struct estphdr *th;
 
 	if (!skb)
-		return;
+		return NULL;
 	th = estp_push_header(skb, &opts);
 	th->source = tw->tw_sport;
 	th->dest = tw->tw_dport;
 	th->seq = htonl(etw->snd_nxt);
 	th->ack_seq = htonl(etw->rcv_nxt);
 	th->ack = 1;
-	estp_v4_send_ctl(twsk_net(tw), skb, tw->tw_rcv_saddr, tw->tw_daddr, 0);
+	return skb;
+}
+
+/**
+ * estp_v4_send_tw_ack - ACK from a time-wait minisock (tcp_v4_timewait_ack)
+ * @tw: the minisock
+ */
+void estp_v4_send_tw_ack(struct inet_timewait_sock *tw)
+{
+	struct sk_buff *skb = estp_make_tw_ack(tw);
+
+	if (skb)
+		estp_v4_send_ctl(twsk_net(tw), skb, tw->tw_rcv_saddr, tw->tw_daddr, 0);
+}
+
+/**
+ * estp_make_reset - the RST answering a segment, without its network header
+ * @sk: the sock that answers (a full sock, a listener or a time-wait
+ *	minisock), or NULL when none does
+ * @skb: the segment, data at its ESTP header
+ *
+ * RFC 9293 3.10.7.1: a segment with ACK gets <SEQ=SEG.ACK><CTL=RST>; any
+ * other gets <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.  @sk's SO_MARK and
+ * (before 6.14) SO_PRIORITY go with it, as TCP's control socket sends them.
+ *
+ * Return: the RST, or NULL for a RST (never answered) or without memory.
+ */
+struct sk_buff *estp_make_reset(const struct sock *sk, const struct sk_buff *skb)
+{
+	const struct estphdr *th = estp_hdr(skb);
+	struct estphdr *rth;
+	struct sk_buff *rskb;
+
+	if (th->rst)
+		return NULL;
+	rskb = estp_alloc_ctl_skb(sizeof(*rth), GFP_ATOMIC);
+	if (!rskb)
+		return NULL;
+	rth = estp_hdr(rskb);
+	rth->source = th->dest;
+	rth->dest = th->source;
+	rth->rst = 1;
+	if (th->ack) {
+		rth->seq = th->ack_seq;
+	} else {
+		rth->ack = 1;
+		rth->ack_seq = htonl(ntohl(th->seq) + th->syn + th->fin +
+				     skb->len - th->doff * 4);
+	}
+	if (sk && sk->sk_state == TCP_TIME_WAIT) {
+		rskb->mark = inet_twsk(sk)->tw_mark;
+		if (ESTP_RST_SK_PRIORITY)
+			rskb->priority = inet_twsk(sk)->tw_priority;
+	} else if (sk) {
+		rskb->mark = READ_ONCE(sk->sk_mark);
+		if (ESTP_RST_SK_PRIORITY)
+			rskb->priority = READ_ONCE(sk->sk_priority);
+	}
+	return rskb;
 }

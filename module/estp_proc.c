@@ -2,9 +2,11 @@
 /*
  * /proc/net/estp: one line a hashed sock, in /proc/net/tcp's format, with
  * the state in hex with TCP's numbers (0A is LISTEN), so that people and
- * tests can watch states as they do TCP's.
+ * tests can watch states as they do TCP's.  /proc/net/estp6 the same for
+ * IPv6 socks (v4-mapped ones too), as /proc/net/tcp6.
  */
 #include <linux/proc_fs.h>
+#include <linux/ipv6.h>
 #include <linux/seq_file.h>
 #include <net/sock.h>
 
@@ -67,8 +69,22 @@ static void estp_proc_show_sock(struct seq_file *seq, struct sock *sk, int i)
 					 READ_ONCE(esk->copied_seq), 0);
 		}
 	}
-	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu",
-		   i, sk->sk_rcv_saddr, sk->sk_num, sk->sk_daddr, ntohs(sk->sk_dport),
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6) {
+		const __be32 *src = sk->sk_v6_rcv_saddr.s6_addr32;
+		const __be32 *dst = sk->sk_v6_daddr.s6_addr32;
+
+		seq_printf(seq, "%4d: %08X%08X%08X%08X:%04X %08X%08X%08X%08X:%04X ",
+			   i, src[0], src[1], src[2], src[3], sk->sk_num,
+			   dst[0], dst[1], dst[2], dst[3], ntohs(sk->sk_dport));
+	} else {
+#else
+	{
+#endif
+		seq_printf(seq, "%4d: %08X:%04X %08X:%04X ", i, sk->sk_rcv_saddr,
+			   sk->sk_num, sk->sk_daddr, ntohs(sk->sk_dport));
+	}
+	seq_printf(seq, "%02X %08X:%08X %02X:%08lX %08X %5u %8d %lu",
 		   state, txq, rxq, timer,
 		   jiffies_delta_to_clock_t((long)(expires - jiffies)), retrans,
 		   full ? from_kuid_munged(seq_user_ns(seq), READ_ONCE(sk->sk_uid)) : 0,
@@ -89,9 +105,9 @@ static void estp_proc_show_sock(struct seq_file *seq, struct sock *sk, int i)
 	seq_putc(seq, '\n');
 }
 
-/* Every sock of this netns in one table's buckets, each under its lock. */
+/* Every sock of this netns and @family in one table's buckets, each under its lock. */
 static void estp_proc_show_table(struct seq_file *seq, struct estp_nulls_bucket *table,
-				 int *i)
+				 int family, int *i)
 {
 	struct net *net = seq->private;	/* single_open_net() */
 	struct hlist_nulls_node *node;
@@ -105,7 +121,7 @@ static void estp_proc_show_table(struct seq_file *seq, struct estp_nulls_bucket 
 			continue;
 		spin_lock_bh(&head->lock);
 		sk_nulls_for_each(sk, node, &head->chain)
-			if (net_eq(sock_net(sk), net))
+			if (net_eq(sock_net(sk), net) && sk->sk_family == family)
 				estp_proc_show_sock(seq, sk, (*i)++);
 		spin_unlock_bh(&head->lock);
 	}
@@ -124,14 +140,28 @@ static int estp_proc_show(struct seq_file *seq, void *v)
 	int i = 0;
 
 	seq_puts(seq, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n");
-	estp_proc_show_table(seq, estp_hashinfo.lhash, &i);
-	estp_proc_show_table(seq, estp_hashinfo.ehash, &i);
+	estp_proc_show_table(seq, estp_hashinfo.lhash, AF_INET, &i);
+	estp_proc_show_table(seq, estp_hashinfo.ehash, AF_INET, &i);
+	return 0;
+}
+
+/* /proc/net/estp6, as /proc/net/tcp6 (tcp6_seq_show). */
+static int estp_proc_show6(struct seq_file *seq, void *v)
+{
+	int i = 0;
+
+	seq_puts(seq, "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n");
+	estp_proc_show_table(seq, estp_hashinfo.lhash, AF_INET6, &i);
+	estp_proc_show_table(seq, estp_hashinfo.ehash, AF_INET6, &i);
 	return 0;
 }
 
 /**
- * estp_proc_net_init - create /proc/net/estp in a netns
+ * estp_proc_net_init - create /proc/net/estp and estp6 in a netns
  * @net: the netns
+ *
+ * With IPv6 disabled (ipv6.disable=1) there is no estp6, as there is no
+ * tcp6: estp_v6_init() registered no IPv6 socket to list.
  *
  * Return: 0 or -ENOMEM.
  */
@@ -139,14 +169,23 @@ int estp_proc_net_init(struct net *net)
 {
 	if (!proc_create_net_single("estp", 0444, net->proc_net, estp_proc_show, NULL))
 		return -ENOMEM;
+	if (!ipv6_mod_enabled())
+		return 0;
+	if (!proc_create_net_single("estp6", 0444, net->proc_net, estp_proc_show6, NULL)) {
+		remove_proc_entry("estp", net->proc_net);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
 /**
- * estp_proc_net_exit - remove /proc/net/estp
+ * estp_proc_net_exit - remove /proc/net/estp and estp6
  * @net: the netns
  */
 void estp_proc_net_exit(struct net *net)
 {
+	/* remove_proc_entry() warns about a name it does not find. */
+	if (ipv6_mod_enabled())
+		remove_proc_entry("estp6", net->proc_net);
 	remove_proc_entry("estp", net->proc_net);
 }

@@ -19,6 +19,10 @@
  *
  * The TSval offset of such a connection is a keyed hash of the 4-tuple
  * (TCP's secure_tcp_ts_off()), so that the ACK can be read without state.
+ *
+ * All of this but the hash and the MSS table is the same for IPv6: a
+ * family gives those in a struct estp_cookie_family (IPv6's in
+ * estp_syncookies6.c, as net/ipv6/syncookies.c uses net/ipv4's).
  */
 #include <linux/delay.h>
 #include <linux/security.h>
@@ -50,41 +54,63 @@ static u32 estp_cookie_time(void)
 	return (u32)(ktime_get_seconds() / ESTP_COOKIE_TICK);
 }
 
-static u32 estp_cookie_hash(const struct iphdr *iph, const struct estphdr *th,
-			    u32 count, int c)
+static u32 estp_v4_cookie_hash(const struct sk_buff *skb, u32 count, int c)
 {
+	const struct iphdr *iph = ip_hdr(skb);
+	const struct estphdr *th = estp_hdr(skb);
+
 	net_get_random_once(estp_cookie_secret, sizeof(estp_cookie_secret));
 	return siphash_4u32((__force u32)iph->saddr, (__force u32)iph->daddr,
 			    (__force u32)th->source << 16 | (__force u32)th->dest,
 			    count, &estp_cookie_secret[c]);
 }
 
+static const struct estp_cookie_family estp_v4_cookie = {
+	.hash		= estp_v4_cookie_hash,
+	.msstab		= estp_msstab,
+	.msstab_len	= ARRAY_SIZE(estp_msstab),
+};
+
 /**
- * estp_v4_cookie_init_sequence - the ISN of a cookie SYN-ACK
- *	(cookie_v4_init_sequence)
+ * estp_cookie_init_sequence - the ISN of a cookie SYN-ACK, for any family
+ *	(__cookie_v4_init_sequence, __cookie_v6_init_sequence)
+ * @f: the SYN's family
  * @listener: the listener, which remembers that it sent a cookie
  * @skb: the SYN
  * @mssp: in: the peer's MSS; out: the table's MSS the cookie carries
  *
  * Return: the cookie, our ISN for this connection.
  */
-u32 estp_v4_cookie_init_sequence(struct sock *listener, const struct sk_buff *skb,
-				 u16 *mssp)
+u32 estp_cookie_init_sequence(const struct estp_cookie_family *f, struct sock *listener,
+			      const struct sk_buff *skb, u16 *mssp)
 {
-	const struct iphdr *iph = ip_hdr(skb);
 	const struct estphdr *th = estp_hdr(skb);
 	u32 t = estp_cookie_time();
 	int mssind;
 
-	for (mssind = ARRAY_SIZE(estp_msstab) - 1; mssind > 0; mssind--)
-		if (*mssp >= estp_msstab[mssind])
+	for (mssind = f->msstab_len - 1; mssind > 0; mssind--)
+		if (*mssp >= f->msstab[mssind])
 			break;
-	*mssp = estp_msstab[mssind];
+	*mssp = f->msstab[mssind];
 	WRITE_ONCE(estp_sk(listener)->synq_overflow, jiffies);
 	ESTP_INC_STATS(sock_net(listener), ESTP_MIB_SYNCOOKIESSENT);
-	return estp_cookie_hash(iph, th, 0, 0) + ntohl(th->seq) +
-	       (t << ESTP_COOKIE_BITS) +
-	       ((estp_cookie_hash(iph, th, t, 1) + mssind) & ESTP_COOKIE_MASK);
+	return f->hash(skb, 0, 0) + ntohl(th->seq) + (t << ESTP_COOKIE_BITS) +
+	       ((f->hash(skb, t, 1) + mssind) & ESTP_COOKIE_MASK);
+}
+
+/**
+ * estp_v4_cookie_init_sequence - the ISN of an IPv4 cookie SYN-ACK
+ *	(cookie_v4_init_sequence)
+ * @listener: the listener
+ * @skb: the SYN
+ * @mssp: in: the peer's MSS; out: the table's MSS the cookie carries
+ *
+ * Return: the cookie.
+ */
+u32 estp_v4_cookie_init_sequence(struct sock *listener, const struct sk_buff *skb,
+				 u16 *mssp)
+{
+	return estp_cookie_init_sequence(&estp_v4_cookie, listener, skb, mssp);
 }
 
 /**
@@ -95,7 +121,7 @@ u32 estp_v4_cookie_init_sequence(struct sock *listener, const struct sk_buff *sk
  */
 u32 estp_v4_cookie_ts_offset(const struct sk_buff *skb)
 {
-	return estp_cookie_hash(ip_hdr(skb), estp_hdr(skb), 0, 2);
+	return estp_v4_cookie_hash(skb, 0, 2);
 }
 
 /**
@@ -153,25 +179,26 @@ static bool estp_cookie_timestamp_decode(const struct net *net, struct request_s
 }
 
 /* The MSS a final ACK's cookie carries, or 0 if it is no valid cookie. */
-static u16 estp_v4_cookie_mss(const struct sk_buff *skb)
+static u16 estp_cookie_mss(const struct estp_cookie_family *f, const struct sk_buff *skb)
 {
-	const struct iphdr *iph = ip_hdr(skb);
 	const struct estphdr *th = estp_hdr(skb);
 	u32 cookie = ntohl(th->ack_seq) - 1;
 	u32 t = estp_cookie_time(), age, mssind;
 
-	cookie -= estp_cookie_hash(iph, th, 0, 0) + ntohl(th->seq) - 1;
+	cookie -= f->hash(skb, 0, 0) + ntohl(th->seq) - 1;
 	/* The clock's low 8 bits are in the top of the cookie. */
 	age = (t - (cookie >> ESTP_COOKIE_BITS)) & (U32_MAX >> ESTP_COOKIE_BITS);
 	if (age >= ESTP_COOKIE_MAX_AGE)
 		return 0;
-	mssind = (cookie - estp_cookie_hash(iph, th, t - age, 1)) & ESTP_COOKIE_MASK;
-	return mssind < ARRAY_SIZE(estp_msstab) ? estp_msstab[mssind] : 0;
+	mssind = (cookie - f->hash(skb, t - age, 1)) & ESTP_COOKIE_MASK;
+	return mssind < f->msstab_len ? f->msstab[mssind] : 0;
 }
 
 /**
- * estp_v4_cookie_check - an ACK for a listener: a cookie's final ACK?
- *	(cookie_v4_check and tcp_get_cookie_sock)
+ * estp_cookie_check - an ACK for a listener: a cookie's final ACK?
+ *	(cookie_v4_check, cookie_v6_check and tcp_get_cookie_sock)
+ * @f: the ACK's family, for the cookie
+ * @ctl: the ACK's family, for the request sock and a RST
  * @listener: the listener, not locked
  * @skb: a segment with ACK and without SYN or RST
  *
@@ -183,7 +210,8 @@ static u16 estp_v4_cookie_mss(const struct sk_buff *skb)
  * listener no longer listens), and @skb is freed; 1 when the caller must
  * answer it with a RST, @skb left to the caller.
  */
-int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb)
+int estp_cookie_check(const struct estp_cookie_family *f, const struct estp_ctl_ops *ctl,
+		      struct sock *listener, struct sk_buff *skb)
 {
 	const struct estphdr *th = estp_hdr(skb);
 	struct net *net = sock_net(listener);
@@ -208,7 +236,7 @@ int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb)
 	    time_after(jiffies, READ_ONCE(estp_sk(listener)->synq_overflow) +
 		       ESTP_COOKIE_MAX_AGE * ESTP_COOKIE_TICK * HZ))
 		return 1;
-	mss = estp_v4_cookie_mss(skb);
+	mss = estp_cookie_mss(f, skb);
 	if (!mss) {
 		ESTP_INC_STATS(net, ESTP_MIB_SYNCOOKIESFAILED);
 		return 1;
@@ -217,19 +245,17 @@ int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb)
 	estp_parse_options(th, &opt);
 	if (opt.saw_tstamp && opt.tsecr &&
 	    READ_ONCE(estp_pernet(net)->timestamps) == 1)
-		opt.tsecr -= estp_v4_cookie_ts_offset(skb);
+		opt.tsecr -= f->hash(skb, 0, 2);
 	if (sk_acceptq_is_full(listener)) {
 		ESTP_INC_STATS(net, ESTP_MIB_LISTENOVERFLOWS);
 		goto drop;
 	}
-	req = estp_reqsk_alloc(listener);
+	req = estp_reqsk_alloc(listener, ctl);
 	if (!req)
 		goto drop;
 	/* Ours; estp_csk_reqsk_queue_add() passes it to the accept queue. */
 	refcount_set(&req->rsk_refcnt, 1);
 	estp_openreq_init(req, skb, ntohl(th->seq) - 1, mss);
-	/* As estp_conn_request(): the listener's device, not the ACK's. */
-	inet_rsk(req)->ir_iif = inet_request_bound_dev_if(listener, skb);
 	ereq = estp_rsk(req);
 	ereq->snt_isn = ntohl(th->ack_seq) - 1;
 	ereq->cookie = true;
@@ -240,10 +266,10 @@ int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb)
 	}
 	if (ereq->tstamp_ok)
 		ereq->ts_offset = READ_ONCE(estp_pernet(net)->timestamps) == 1 ?
-				  estp_v4_cookie_ts_offset(skb) : 0;
+				  f->hash(skb, 0, 2) : 0;
 	/* The window redone as the SYN-ACK's, rounded to the cookie's MSS. */
 	estp_openreq_window(listener, req, mss);
-	/* The LSM labels the request or refuses it (cookie_v4_check). */
+	/* The LSM labels the request or refuses it (cookie_v4/v6_check). */
 	if (security_inet_conn_request(listener, skb, req)) {
 		estp_reqsk_put(req);
 		goto drop;
@@ -259,7 +285,7 @@ int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb)
 	 */
 	sock_hold(child);
 	if (estp_child_process(listener, child, skb))
-		estp_v4_send_reset(net, skb);
+		ctl->send_reset(net, NULL, skb);
 	estp_csk_reqsk_queue_add(listener, req, child);
 	kfree_skb(skb);
 	sock_put(child);
@@ -268,4 +294,17 @@ drop:
 	ESTP_INC_STATS(net, ESTP_MIB_LISTENDROPS);
 	kfree_skb(skb);
 	return 0;
+}
+
+/**
+ * estp_v4_cookie_check - an ACK for an IPv4 listener or a dual-stack one
+ *	from an IPv4 peer: a cookie's final ACK? (cookie_v4_check)
+ * @listener: the listener, not locked
+ * @skb: a segment with ACK and without SYN or RST
+ *
+ * Return: as estp_cookie_check().
+ */
+int estp_v4_cookie_check(struct sock *listener, struct sk_buff *skb)
+{
+	return estp_cookie_check(&estp_v4_cookie, &estp_v4_ctl_ops, listener, skb);
 }

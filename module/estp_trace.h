@@ -53,6 +53,24 @@ static inline u32 estp_trace_ssthresh(const struct sock *sk)
 	return max(esk->snd_ssthresh, (esk->snd_cwnd >> 1) + (esk->snd_cwnd >> 2));
 }
 
+/*
+ * The IPv6 addresses of a sock, as TP_STORE_ADDRS: an IPv6 sock's own
+ * (v4-mapped ones for a mapped peer), an IPv4 sock's v4-mapped.
+ */
+static inline void estp_trace_v6_addrs(struct in6_addr *s, struct in6_addr *d,
+				       const struct sock *sk)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6) {
+		*s = sk->sk_v6_rcv_saddr;
+		*d = sk->sk_v6_daddr;
+		return;
+	}
+#endif
+	ipv6_addr_set_v4mapped(inet_sk(sk)->inet_saddr, s);
+	ipv6_addr_set_v4mapped(inet_sk(sk)->inet_daddr, d);
+}
+
 /* The saddr/daddr and saddr_v6/daddr_v6 arrays of tcp_event_sk. */
 #define ESTP_TP_STORE_ADDRS(__entry, sk)				\
 	do {								\
@@ -60,10 +78,8 @@ static inline u32 estp_trace_ssthresh(const struct sock *sk)
 									\
 		*(__be32 *)__entry->saddr = __inet->inet_saddr;		\
 		*(__be32 *)__entry->daddr = __inet->inet_daddr;		\
-		ipv6_addr_set_v4mapped(__inet->inet_saddr,		\
-				       (struct in6_addr *)__entry->saddr_v6); \
-		ipv6_addr_set_v4mapped(__inet->inet_daddr,		\
-				       (struct in6_addr *)__entry->daddr_v6); \
+		estp_trace_v6_addrs((struct in6_addr *)__entry->saddr_v6, \
+				    (struct in6_addr *)__entry->daddr_v6, sk); \
 	} while (0)
 
 /* A sockaddr_in for each end, as TP_STORE_ADDR_PORTS_V4. */
@@ -79,6 +95,57 @@ static inline u32 estp_trace_ssthresh(const struct sock *sk)
 		__v4->sin_port = (dp);					\
 		__v4->sin_addr.s_addr = (d);				\
 	} while (0)
+
+/* A sockaddr_in6 of an IPv6 address and port. */
+static inline void estp_trace_sin6(void *sa, const struct in6_addr *addr, __be16 port)
+{
+	struct sockaddr_in6 *sin6 = sa;
+
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = port;
+	sin6->sin6_addr = *addr;
+}
+
+/*
+ * A sock's ends as sockaddrs (TP_STORE_ADDR_PORTS): sockaddr_in6 for an
+ * IPv6 sock, sockaddr_in for an IPv4 one.  The arrays are zeroed.
+ */
+static inline void estp_trace_sk_sockaddrs(void *s, void *d, const struct sock *sk)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6) {
+		estp_trace_sin6(s, &sk->sk_v6_rcv_saddr, inet->inet_sport);
+		estp_trace_sin6(d, &sk->sk_v6_daddr, inet->inet_dport);
+		return;
+	}
+#endif
+	ESTP_TP_STORE_SOCKADDRS(s, d, inet->inet_saddr, inet->inet_sport,
+				inet->inet_daddr, inet->inet_dport);
+}
+
+/*
+ * A segment's ends as sockaddrs, of either family (TP_STORE_ADDR_PORTS_SKB):
+ * @answer, those of an answer to it (the segment's reversed).
+ */
+static inline void estp_trace_skb_sockaddrs(void *s, void *d, const struct sk_buff *skb,
+					    bool answer)
+{
+	const struct estphdr *th = estp_hdr(skb);
+
+	if (answer)
+		swap(s, d);
+#if IS_ENABLED(CONFIG_IPV6)
+	if (skb->protocol == htons(ETH_P_IPV6)) {
+		estp_trace_sin6(s, &ipv6_hdr(skb)->saddr, th->source);
+		estp_trace_sin6(d, &ipv6_hdr(skb)->daddr, th->dest);
+		return;
+	}
+#endif
+	ESTP_TP_STORE_SOCKADDRS(s, d, ip_hdr(skb)->saddr, th->source,
+				ip_hdr(skb)->daddr, th->dest);
+}
 
 /*
  * The sock's ports and addresses as tcp_event_sk and tcp_event_sk_skb hold
@@ -234,20 +301,11 @@ TRACE_EVENT(estp_send_reset,
 		memset(__entry->saddr, 0, sizeof(struct sockaddr_in6));
 		memset(__entry->daddr, 0, sizeof(struct sockaddr_in6));
 
-		if (sk && sk_fullsock(sk)) {
-			const struct inet_sock *inet = inet_sk(sk);
-
-			ESTP_TP_STORE_SOCKADDRS(__entry->saddr, __entry->daddr,
-						inet->inet_saddr, inet->inet_sport,
-						inet->inet_daddr, inet->inet_dport);
-		} else if (skb) {
-			const struct estphdr *th = estp_hdr(skb);
-
+		if (sk && sk_fullsock(sk))
+			estp_trace_sk_sockaddrs(__entry->saddr, __entry->daddr, sk);
+		else if (skb)
 			/* The answer's direction: the segment's reversed. */
-			ESTP_TP_STORE_SOCKADDRS(__entry->saddr, __entry->daddr,
-						ip_hdr(skb)->daddr, th->dest,
-						ip_hdr(skb)->saddr, th->source);
-		}
+			estp_trace_skb_sockaddrs(__entry->saddr, __entry->daddr, skb, true);
 	),
 
 	TP_printk("skbaddr=%p skaddr=%p src=%pISpc dest=%pISpc state=%s",
@@ -361,9 +419,7 @@ TRACE_EVENT(estp_probe,
 
 		memset(__entry->saddr, 0, sizeof(struct sockaddr_in6));
 		memset(__entry->daddr, 0, sizeof(struct sockaddr_in6));
-		ESTP_TP_STORE_SOCKADDRS(__entry->saddr, __entry->daddr,
-					inet->inet_saddr, inet->inet_sport,
-					inet->inet_daddr, inet->inet_dport);
+		estp_trace_sk_sockaddrs(__entry->saddr, __entry->daddr, sk);
 
 		/* For filtering use */
 		__entry->sport = ntohs(inet->inet_sport);
@@ -408,15 +464,11 @@ TRACE_EVENT(estp_bad_csum,
 	),
 
 	TP_fast_assign(
-		const struct estphdr *th = estp_hdr(skb);
-
 		__entry->skbaddr = skb;
 
 		memset(__entry->saddr, 0, sizeof(struct sockaddr_in6));
 		memset(__entry->daddr, 0, sizeof(struct sockaddr_in6));
-		ESTP_TP_STORE_SOCKADDRS(__entry->saddr, __entry->daddr,
-					ip_hdr(skb)->saddr, th->source,
-					ip_hdr(skb)->daddr, th->dest);
+		estp_trace_skb_sockaddrs(__entry->saddr, __entry->daddr, skb, false);
 	),
 
 	TP_printk("skbaddr=%p src=%pISpc dest=%pISpc",

@@ -6,13 +6,15 @@
  * hold on the window, TCP_DEFER_ACCEPT's dropped bare ACKs and SYN-ACK
  * timing (DeferAcceptDrop), and SIOCINQ/SIOCOUTQ/SIOCOUTQNSD in the states
  * where they differ.  TCP is the specification: every test runs for TCP
- * and ESTP as fixture variants.  Where TCP's answer changed between the
+ * and ESTP as fixture variants, those without the raw peer (fixture api46)
+ * on IPv4, IPv6 and v4-mapped IPv6 too.  Where TCP's answer changed between the
  * kernels of the matrix (SO_PEEK_OFF came in 6.9), the estp variant also
  * asks a TCP socket of the running kernel and gives the same answer.
  *
- * Each test runs in a netns of its own (peer_open()) with lo's MTU at
- * 1500, so that segments and windows are those of an Ethernet path; the
- * raw peer plays the remote end where its segments must be exact.
+ * Each test runs in a netns of its own (peer_open(); api46's without the
+ * raw peer) with lo's MTU at 1500, so that segments and windows are those
+ * of an Ethernet path; the raw peer plays the remote end where its
+ * segments must be exact.
  */
 #include <arpa/inet.h>
 #include <limits.h>
@@ -70,7 +72,7 @@ FIXTURE_SETUP(api)
 	ASSERT_EQ(0, estp_run("ip link set lo mtu 1500"));
 }
 
-FIXTURE_TEARDOWN(api)
+static void api_end(FIXTURE_DATA(api) *self)
 {
 	struct linger l = { .l_onoff = 1, .l_linger = 0 };
 	int i;
@@ -81,6 +83,44 @@ FIXTURE_TEARDOWN(api)
 		close(self->fds[i]);
 	}
 	peer_close(&self->peer);
+}
+
+FIXTURE_TEARDOWN(api)
+{
+	api_end(self);
+}
+
+/*
+ * The family of the running test (enum estp_fam): api's are IPv4, as the
+ * raw peer speaks IPv4 only (its tests, and opt_listener_syn_sent, whose
+ * SYN_SENT relies on the peer's filter of IPv4 RSTs); api46's, the tests
+ * without the raw peer, run on IPv4, IPv6 and v4-mapped IPv6.  Each test
+ * runs in a process of its own, so the helpers read it from here.
+ */
+static int fam;
+
+/*
+ * api46's data is api's (the harness's struct for api46 is api's under
+ * another name), so api's helpers serve it; no raw peer.
+ */
+#define _test_data_api46 _test_data_api
+FIXTURE(api46);
+
+FIXTURE_VARIANTS_FAMILIES(api46);
+
+FIXTURE_SETUP(api46)
+{
+	self->nfds = 0;
+	self->peer.raw = -1;
+	self->peer.home = -1;
+	fam = variant->fam;
+	ASSERT_EQ(0, estp_netns_private());
+	ASSERT_EQ(0, estp_run("ip link set lo mtu 1500"));
+}
+
+FIXTURE_TEARDOWN(api46)
+{
+	api_end(self);
 }
 
 /* Keeps @fd for the teardown: @fd. */
@@ -125,11 +165,12 @@ static int ioctl_of(int fd, unsigned long cmd)
 
 static int listener(FIXTURE_DATA(api) *self, int proto, int port)
 {
-	struct sockaddr_in sin = estp_sin4(PEER_ADDR, port);
-	int fd = keep(self, socket(AF_INET, SOCK_STREAM, proto)), one = 1;
+	struct sockaddr_storage ss;
+	socklen_t len = estp_sockaddr(fam, PEER_ADDR, port, &ss);
+	int fd = keep(self, estp_socket(proto, fam)), one = 1;
 
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) || listen(fd, 8))
+	    bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 8))
 		return -1;
 	return fd;
 }
@@ -147,10 +188,11 @@ static int accept_in(FIXTURE_DATA(api) *self, int lfd, int ms)
 /* A connected pair of @proto through the listener @lfd on @port: 0 or -1. */
 static int pair_on(FIXTURE_DATA(api) *self, int proto, int lfd, int port, int *cfd, int *afd)
 {
-	struct sockaddr_in sin = estp_sin4(PEER_ADDR, port);
+	struct sockaddr_storage ss;
+	socklen_t len = estp_sockaddr(fam, PEER_ADDR, port, &ss);
 
-	*cfd = keep(self, socket(AF_INET, SOCK_STREAM, proto));
-	if (*cfd < 0 || connect(*cfd, (struct sockaddr *)&sin, sizeof(sin)))
+	*cfd = keep(self, estp_socket(proto, fam));
+	if (*cfd < 0 || connect(*cfd, (struct sockaddr *)&ss, len))
 		return -1;
 	*afd = accept_in(self, lfd, 2000);
 	return *afd < 0 ? -1 : 0;
@@ -234,7 +276,7 @@ static const char *defer_name(int proto)
  * unsigned, so that -1 is a huge clamp; TCP_DEFER_ACCEPT's seconds become
  * SYN-ACK timeouts (1, 3, 7, ... seconds), negative ones 0.
  */
-TEST_F(api, opt_values)
+TEST_F(api46, opt_values)
 {
 	static const struct { int opt, set, err, get; } c[] = {
 		{ ESTP_INQ, 1, 0, 1 },
@@ -255,8 +297,8 @@ TEST_F(api, opt_values)
 	static const int opts[] = {
 		ESTP_INQ, ESTP_NOTSENT_LOWAT, ESTP_WINDOW_CLAMP, ESTP_DEFER_ACCEPT,
 	};
-	int fd = keep(self, socket(AF_INET, SOCK_STREAM, variant->proto));
-	int twin = keep(self, socket(AF_INET, SOCK_STREAM, IPPROTO_TCP));
+	int fd = keep(self, estp_socket(variant->proto, fam));
+	int twin = keep(self, estp_socket(IPPROTO_TCP, fam));
 	short shrt = 1;
 	int i, val;
 
@@ -385,7 +427,7 @@ static int recv_inq(int fd, char *buf, size_t len, int flags, int *inq)
  * at least 1 to the end, while SIOCINQ does not count it.  Without the
  * option, no cmsg.
  */
-TEST_F(api, inq_cmsg)
+TEST_F(api46, inq_cmsg)
 {
 	char buf[64];
 	int cfd, afd, inq;
@@ -429,9 +471,9 @@ static int peeks(int fd, const char *want, size_t len)
  * offset and moves it on, a read moves it back, -1 turns it off; where
  * TCP refuses it with EOPNOTSUPP, so does ESTP.
  */
-TEST_F(api, peek_off)
+TEST_F(api46, peek_off)
 {
-	int twin = keep(self, socket(AF_INET, SOCK_STREAM, IPPROTO_TCP));
+	int twin = keep(self, estp_socket(IPPROTO_TCP, fam));
 	int cfd, afd, err, val;
 	char buf[8];
 
@@ -699,10 +741,10 @@ TEST_F(api, window_clamp)
  * SO_RCVLOWAT grows the buffer and may raise the clamp: as the running
  * kernel's TCP does (the rule changed between kernels).
  */
-TEST_F(api, rcvlowat_clamp)
+TEST_F(api46, rcvlowat_clamp)
 {
-	int fd = keep(self, socket(AF_INET, SOCK_STREAM, variant->proto));
-	int twin = keep(self, socket(AF_INET, SOCK_STREAM, IPPROTO_TCP));
+	int fd = keep(self, estp_socket(variant->proto, fam));
+	int twin = keep(self, estp_socket(IPPROTO_TCP, fam));
 	int i;
 
 	ASSERT_LE(0, fd);
@@ -858,4 +900,4 @@ TEST_F(api, sioc_queues)
 	EXPECT_EQ(0, ioctl_of(afd, SIOCOUTQNSD));
 }
 
-TEST_HARNESS_MAIN
+ESTP_HARNESS_MAIN("opt_values", "inq_cmsg")

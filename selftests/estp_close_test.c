@@ -7,7 +7,9 @@
  * specification: every TEST_F of the fin, delayed and tw fixtures runs for
  * TCP and ESTP as variants and asserts what TCP does (tw: a time-wait
  * minisock against the raw peer of estp_peer.h); the estp_only fixture
- * tests ESTP's own sysctls.
+ * tests ESTP's own sysctls.  The fin tests run on IPv4, IPv6 and v4-mapped
+ * IPv6; delayed (IPv4 neighbour entries on its veth pair), tw (the raw
+ * IPv4 peer) and estp_only stay IPv4.
  *
  * The fin and estp_only tests run in a netns of their own: the sysctls they
  * change, the qdisc on lo and ESTP's TIME_WAIT minisocks (at their default
@@ -165,20 +167,16 @@ static int set_reuseaddr(int fd)
 	return setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
 }
 
-/* bind() to @ip:@port: 0 or errno. */
-static int try_bind(int fd, const char *ip, int port)
+/* bind() to @ip:@port (IPv4, in @fam's form: estp_sockaddr()): 0 or errno. */
+static int try_bind(int fd, int fam, const char *ip, int port)
 {
-	struct sockaddr_in sin = estp_sin4(ip, port);
-
-	return bind(fd, (struct sockaddr *)&sin, sizeof(sin)) ? errno : 0;
+	return estp_bind_errno(fd, fam, ip, port);
 }
 
-/* connect() to @ip:@port: 0 or errno. */
-static int try_connect(int fd, const char *ip, int port)
+/* connect() to @ip:@port (IPv4, in @fam's form): 0 or errno. */
+static int try_connect(int fd, int fam, const char *ip, int port)
 {
-	struct sockaddr_in sin = estp_sin4(ip, port);
-
-	return connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ? errno : 0;
+	return estp_connect_errno(fd, fam, ip, port);
 }
 
 /* poll()'s revents for @fd, asking for everything; -1 on no event. */
@@ -287,7 +285,8 @@ static void sleep_on_each_cpu(int ms)
  */
 FIXTURE(fin)
 {
-	int pfd;		/* /proc/net/{tcp,estp} */
+	int pfd;		/* /proc/net/{tcp,estp}, {tcp6,estp6} for AF_INET6 */
+	int fam;		/* enum estp_fam */
 	int lfd, cfd, afd;	/* listener, client, accepted */
 	int fd2[2];		/* a second client and its accepted socket */
 	int lport, cport;
@@ -298,10 +297,12 @@ FIXTURE(fin)
 	bool lo_drop;		/* a tc filter on lo drops what goes to lport */
 };
 
-FIXTURE_VARIANTS_TCP_ESTP(fin);
+FIXTURE_VARIANTS_FAMILIES(fin);
 
-FIXTURE_SETUP(fin)
+static void fin_fixture_setup(struct __test_metadata *_metadata, FIXTURE_DATA(fin) *self,
+			      int proto, int fam)
 {
+	self->fam = fam;
 	self->lfd = -1;
 	self->cfd = -1;
 	self->afd = -1;
@@ -316,7 +317,7 @@ FIXTURE_SETUP(fin)
 	ASSERT_EQ(0, estp_netns_private());
 	self->own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, self->own);
-	self->pfd = open(ESTP_PROC_NET(variant->proto), O_RDONLY);
+	self->pfd = open(estp_proc_net(proto, fam), O_RDONLY);
 	ASSERT_LE(0, self->pfd);
 }
 
@@ -338,7 +339,8 @@ static int orphans_restore(FIXTURE_DATA(fin) *self)
 	return err;
 }
 
-FIXTURE_TEARDOWN(fin)
+static void fin_fixture_teardown(struct __test_metadata *_metadata, FIXTURE_DATA(fin) *self,
+				 int proto)
 {
 	/* The link works again before the last segments go. */
 	if (self->lo_drop)
@@ -355,29 +357,66 @@ FIXTURE_TEARDOWN(fin)
 	 * Nothing of ESTP's but TIME_WAIT outlives the test: those minisocks,
 	 * at the default length, go with the netns (estp_twsk_purge()).
 	 */
-	if (variant->proto == IPPROTO_ESTP)
+	if (proto == IPPROTO_ESTP)
 		EXPECT_EQ(0, drain_live(self->pfd));
 	close(self->pfd);
 	close_fd(&self->own);
 	close_fd(&self->home);
 }
 
-/* A listener on 127.0.0.1:@port and a client connected to it. */
+FIXTURE_SETUP(fin)
+{
+	fin_fixture_setup(_metadata, self, variant->proto, variant->fam);
+}
+
+FIXTURE_TEARDOWN(fin)
+{
+	fin_fixture_teardown(_metadata, self, variant->proto);
+}
+
+/*
+ * fin46: fin's tests that TCP's own v4-mapped socket does not pass, on
+ * IPv4 and IPv6 alone.  Its data is fin's (the harness's struct for fin46
+ * is fin's struct under another name), so fin's helpers serve it.
+ */
+#define _test_data_fin46 _test_data_fin
+FIXTURE(fin46);
+
+FIXTURE_VARIANT(fin46) { int proto; int fam; };
+FIXTURE_VARIANT_ADD(fin46, tcp4) { .proto = IPPROTO_TCP, .fam = ESTP_FAM4 };
+FIXTURE_VARIANT_ADD(fin46, tcp6) { .proto = IPPROTO_TCP, .fam = ESTP_FAM6 };
+FIXTURE_VARIANT_ADD(fin46, estp4) { .proto = IPPROTO_ESTP, .fam = ESTP_FAM4 };
+FIXTURE_VARIANT_ADD(fin46, estp6) { .proto = IPPROTO_ESTP, .fam = ESTP_FAM6 };
+
+FIXTURE_SETUP(fin46)
+{
+	fin_fixture_setup(_metadata, self, variant->proto, variant->fam);
+}
+
+FIXTURE_TEARDOWN(fin46)
+{
+	fin_fixture_teardown(_metadata, self, variant->proto);
+}
+
+/*
+ * A listener on 127.0.0.1:@port (::1, ::ffff:127.0.0.1 as self->fam has
+ * it) and a client connected to it.
+ */
 static void connect_to(struct __test_metadata *_metadata, FIXTURE_DATA(fin) *self,
 		       int proto, int port, bool reuse)
 {
 	self->lport = port;
-	self->lfd = socket(AF_INET, SOCK_STREAM, proto);
-	ASSERT_LE(0, self->lfd);
+	self->lfd = estp_socket(proto, self->fam);
+	ASSERT_LE(0, self->lfd) TH_LOG("socket: %s", strerror(errno));
 	/* Past the TIME_WAIT its accepted sockets left in an earlier run. */
 	ASSERT_EQ(0, set_reuseaddr(self->lfd));
-	ASSERT_EQ(0, try_bind(self->lfd, "127.0.0.1", port));
+	ASSERT_EQ(0, try_bind(self->lfd, self->fam, "127.0.0.1", port));
 	ASSERT_EQ(0, listen(self->lfd, 8));
-	self->cfd = socket(AF_INET, SOCK_STREAM, proto);
+	self->cfd = estp_socket(proto, self->fam);
 	ASSERT_LE(0, self->cfd);
 	if (reuse)
 		ASSERT_EQ(0, set_reuseaddr(self->cfd));
-	ASSERT_EQ(0, try_connect(self->cfd, "127.0.0.1", port));
+	ASSERT_EQ(0, try_connect(self->cfd, self->fam, "127.0.0.1", port));
 	self->cport = estp_local_port(self->cfd);
 	ASSERT_LT(0, self->cport);
 	ASSERT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->cport, port, NULL));
@@ -400,9 +439,9 @@ static void open_pair(struct __test_metadata *_metadata, FIXTURE_DATA(fin) *self
 static void more_pair(struct __test_metadata *_metadata, FIXTURE_DATA(fin) *self,
 		      int proto, int port, int fds[2], int *cport)
 {
-	fds[0] = socket(AF_INET, SOCK_STREAM, proto);
+	fds[0] = estp_socket(proto, self->fam);
 	ASSERT_LE(0, fds[0]);
-	ASSERT_EQ(0, try_connect(fds[0], "127.0.0.1", port));
+	ASSERT_EQ(0, try_connect(fds[0], self->fam, "127.0.0.1", port));
 	*cport = estp_local_port(fds[0]);
 	fds[1] = accept_ready(self->lfd);
 	ASSERT_LE(0, fds[1]);
@@ -567,7 +606,7 @@ TEST_F(fin, fin_sigio_code)
 
 TEST_F(fin, shutdown_errors)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	int fd = estp_socket(variant->proto, self->fam);
 
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-1, shutdown(fd, SHUT_WR));
@@ -599,9 +638,9 @@ TEST_F(fin, shutdown_listener)
 	const int port = PORT_BASE + 7;
 	int fd;
 
-	self->lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	self->lfd = estp_socket(variant->proto, self->fam);
 	ASSERT_LE(0, self->lfd);
-	ASSERT_EQ(0, try_bind(self->lfd, "127.0.0.1", port));
+	ASSERT_EQ(0, try_bind(self->lfd, self->fam, "127.0.0.1", port));
 	ASSERT_EQ(0, listen(self->lfd, 8));
 	EXPECT_EQ(0, shutdown(self->lfd, SHUT_WR));
 	EXPECT_EQ(ST_LISTEN, estp_proc_find(self->pfd, port, 0, NULL));
@@ -609,11 +648,11 @@ TEST_F(fin, shutdown_listener)
 	EXPECT_EQ(ST_GONE, estp_proc_find(self->pfd, port, 0, NULL));
 	EXPECT_EQ(-1, accept(self->lfd, NULL, NULL));
 	EXPECT_EQ(EINVAL, errno);
-	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	fd = estp_socket(variant->proto, self->fam);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(ECONNREFUSED, try_connect(fd, "127.0.0.1", port));
+	EXPECT_EQ(ECONNREFUSED, try_connect(fd, self->fam, "127.0.0.1", port));
 	/* The port stays ours. */
-	EXPECT_EQ(EADDRINUSE, try_bind(fd, "127.0.0.1", port));
+	EXPECT_EQ(EADDRINUSE, try_bind(fd, self->fam, "127.0.0.1", port));
 	close(fd);
 	EXPECT_EQ(0, listen(self->lfd, 8));
 	EXPECT_EQ(ST_LISTEN, estp_proc_find(self->pfd, port, 0, NULL));
@@ -645,12 +684,12 @@ TEST_F(fin, time_wait_bind)
 
 	open_pair(_metadata, self, variant->proto, PORT_BASE + 9, false);
 	client_time_wait(_metadata, self);
-	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	fd = estp_socket(variant->proto, self->fam);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(EADDRINUSE, try_bind(fd, "127.0.0.1", self->cport));
-	EXPECT_EQ(EADDRINUSE, try_bind(fd, "0.0.0.0", self->cport));
+	EXPECT_EQ(EADDRINUSE, try_bind(fd, self->fam, "127.0.0.1", self->cport));
+	EXPECT_EQ(EADDRINUSE, try_bind(fd, self->fam, "0.0.0.0", self->cport));
 	ASSERT_EQ(0, set_reuseaddr(fd));
-	EXPECT_EQ(EADDRINUSE, try_bind(fd, "127.0.0.1", self->cport));
+	EXPECT_EQ(EADDRINUSE, try_bind(fd, self->fam, "127.0.0.1", self->cport));
 	close(fd);
 	EXPECT_EQ(ST_TIME_WAIT, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
 }
@@ -662,11 +701,11 @@ TEST_F(fin, time_wait_bind_reuse)
 
 	open_pair(_metadata, self, variant->proto, PORT_BASE + 10, true);
 	client_time_wait(_metadata, self);
-	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	fd = estp_socket(variant->proto, self->fam);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(EADDRINUSE, try_bind(fd, "127.0.0.1", self->cport));
+	EXPECT_EQ(EADDRINUSE, try_bind(fd, self->fam, "127.0.0.1", self->cport));
 	ASSERT_EQ(0, set_reuseaddr(fd));
-	EXPECT_EQ(0, try_bind(fd, "127.0.0.1", self->cport));
+	EXPECT_EQ(0, try_bind(fd, self->fam, "127.0.0.1", self->cport));
 	close(fd);
 	EXPECT_EQ(ST_TIME_WAIT, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
 }
@@ -680,11 +719,11 @@ TEST_F(fin, time_wait_connect)
 {
 	open_pair(_metadata, self, variant->proto, PORT_BASE + 11, true);
 	client_time_wait(_metadata, self);
-	self->cfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	self->cfd = estp_socket(variant->proto, self->fam);
 	ASSERT_LE(0, self->cfd);
 	ASSERT_EQ(0, set_reuseaddr(self->cfd));
-	ASSERT_EQ(0, try_bind(self->cfd, "127.0.0.1", self->cport));
-	EXPECT_EQ(0, try_connect(self->cfd, "127.0.0.1", self->lport));
+	ASSERT_EQ(0, try_bind(self->cfd, self->fam, "127.0.0.1", self->cport));
+	EXPECT_EQ(0, try_connect(self->cfd, self->fam, "127.0.0.1", self->lport));
 	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
 	self->afd = accept_ready(self->lfd);
 	EXPECT_LE(0, self->afd);
@@ -707,10 +746,10 @@ TEST_F(fin, time_wait_syn)
 	ASSERT_EQ(ST_GONE, wait_state(self->pfd, self->cport, self->lport, ST_GONE));
 
 	/* The client's side is all gone: its port is free without SO_REUSEADDR. */
-	self->cfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	self->cfd = estp_socket(variant->proto, self->fam);
 	ASSERT_LE(0, self->cfd);
-	ASSERT_EQ(0, try_bind(self->cfd, "127.0.0.1", self->cport));
-	EXPECT_EQ(0, try_connect(self->cfd, "127.0.0.1", self->lport));
+	ASSERT_EQ(0, try_bind(self->cfd, self->fam, "127.0.0.1", self->cport));
+	EXPECT_EQ(0, try_connect(self->cfd, self->fam, "127.0.0.1", self->lport));
 	self->afd = accept_ready(self->lfd);
 	EXPECT_LE(0, self->afd);
 	EXPECT_EQ(ST_ESTABLISHED, estp_proc_find(self->pfd, self->cport, self->lport, NULL));
@@ -730,7 +769,7 @@ TEST_F(fin, linger2_opt)
 	knob(variant->proto, "fin_timeout", path, sizeof(path));
 	dflt = sysctl_int(path);
 	ASSERT_LT(0, dflt);
-	self->cfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	self->cfd = estp_socket(variant->proto, self->fam);
 	ASSERT_LE(0, self->cfd);
 	n = opt_levels(variant->proto, lv);
 	for (i = 0; i < n; i++) {
@@ -897,9 +936,12 @@ TEST_F(fin, orphan_limit)
 	ASSERT_LT(0, max_orphans_guard(self, path));
 	open_pair(_metadata, self, variant->proto, port, false);
 	more_pair(_metadata, self, variant->proto, port, self->fd2, &c2port);
+	/* IPv6 has its own protocol, and the port after a 40-byte header. */
 	snprintf(cmd, sizeof(cmd), "tc qdisc add dev lo root handle 1: prio && "
-		 "tc filter add dev lo parent 1: protocol ip prio 1 u32 "
-		 "match ip dport %d 0xffff action drop", port);
+		 "tc filter add dev lo parent 1: protocol %s prio 1 u32 "
+		 "match %s dport %d 0xffff action drop",
+		 self->fam == ESTP_FAM6 ? "ipv6" : "ip", self->fam == ESTP_FAM6 ? "ip6" : "ip",
+		 port);
 	self->lo_drop = true;
 	ASSERT_EQ(0, estp_run(cmd)) TH_LOG("cannot add the drop filter (tc, cls_u32, act_gact)");
 	before = estp_counter(variant->proto, "AbortOnMemory");
@@ -1093,17 +1135,17 @@ TEST_F(fin, time_wait_reuse_ephemeral)
 	client_time_wait(_metadata, self);
 	knob(variant->proto, "tw_reuse", path, sizeof(path));
 	ASSERT_EQ(0, estp_sysctl_set(path, "0"));
-	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	fd = estp_socket(variant->proto, self->fam);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(EADDRNOTAVAIL, try_connect(fd, "127.0.0.1", self->lport));
+	EXPECT_EQ(EADDRNOTAVAIL, try_connect(fd, self->fam, "127.0.0.1", self->lport));
 	close(fd);
 	ASSERT_EQ(0, estp_sysctl_set(path, "2"));
 	/* Until the minisock's last timestamp is a second old. */
 	end = now_s() + 5;
 	do {
-		fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+		fd = estp_socket(variant->proto, self->fam);
 		ASSERT_LE(0, fd);
-		err = try_connect(fd, "127.0.0.1", self->lport);
+		err = try_connect(fd, self->fam, "127.0.0.1", self->lport);
 		if (err) {
 			close(fd);
 			usleep(100000);
@@ -1175,7 +1217,7 @@ TEST_F(fin, keepalive_opts)
 	int lv[2], n, i, fd;
 	char path[64];
 
-	self->cfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	self->cfd = estp_socket(variant->proto, self->fam);
 	ASSERT_LE(0, self->cfd);
 	fd = self->cfd;
 	EXPECT_EQ(0, getopt_int(fd, SOL_SOCKET, SO_KEEPALIVE));
@@ -1205,7 +1247,7 @@ TEST_F(fin, keepalive_opts)
 	/* Unset, an option follows its sysctl. */
 	knob(variant->proto, "keepalive_time", path, sizeof(path));
 	ASSERT_EQ(0, estp_sysctl_push(&self->undo, path, "600"));
-	self->afd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	self->afd = estp_socket(variant->proto, self->fam);
 	ASSERT_LE(0, self->afd);
 	EXPECT_EQ(600, getopt_int(self->afd, SOL_TCP, TCP_KEEPIDLE));
 	EXPECT_EQ(32767, getopt_int(fd, SOL_TCP, TCP_KEEPIDLE));
@@ -1263,12 +1305,17 @@ static int disconnect(int fd)
  * listens: its children are new connections, whose close() sends a FIN
  * and whose peer reads EOF.  Before, a child inherited the listener's
  * fin_sent and never sent its FIN: the peer waited for ever, the orphan
- * stayed in FIN_WAIT1 and pinned estp.ko (review A2/B2).
+ * stayed in FIN_WAIT1 and pinned estp.ko (review A2/B2).  Not on v4-mapped:
+ * the disconnected socket's name is [::]:port, so the new client comes over
+ * IPv6 (to ::1), while the socket keeps ipv6_mapped as its af_ops (nothing
+ * in tcp_disconnect() puts ipv6_specific back) and so does the child
+ * tcp_v6_syn_recv_sock() clones for an IPv6 SYN: it sends its FIN as
+ * IPv4, and TCP's client never hears it (6.1, 3 of 3 runs).
  */
-TEST_F(fin, relisten_after_fin)
+TEST_F(fin46, relisten_after_fin)
 {
-	struct sockaddr_in sin = estp_sin4("127.0.0.1", 0);
-	socklen_t len = sizeof(sin);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
 	int fd;
 
 	open_pair(_metadata, self, variant->proto, PORT_BASE + 47, false);
@@ -1277,11 +1324,11 @@ TEST_F(fin, relisten_after_fin)
 	ASSERT_EQ(0, read_ret(self->afd));
 	ASSERT_EQ(0, disconnect(self->cfd));
 	ASSERT_EQ(0, listen(self->cfd, 8));
-	ASSERT_EQ(0, getsockname(self->cfd, (struct sockaddr *)&sin, &len));
-	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_EQ(0, getsockname(self->cfd, (struct sockaddr *)&ss, &len));
+	fd = estp_socket(variant->proto, self->fam);
 	ASSERT_LE(0, fd);
 	self->fd2[0] = fd;
-	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&ss, len));
 	self->fd2[1] = accept_ready(self->cfd);
 	ASSERT_LE(0, self->fd2[1]);
 	close_fd(&self->fd2[1]);
@@ -1356,8 +1403,29 @@ TEST_F(fin, disconnect_wakes_reader)
  */
 #define MANY_TW		2000
 
+/*
+ * TIME_WAIT rows of @proto and @fam towards @port, or -1: line by line,
+ * as MANY_TW rows are more than estp_proc_read()'s buffer holds.
+ */
+static int tw_rows(int proto, int fam, int port)
+{
+	FILE *f = fopen(estp_proc_net(proto, fam), "r");
+	unsigned int rp, st;
+	char line[256];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " %*u: %*x:%*x %*x:%x %x", &rp, &st) == 2 &&
+		    (int)rp == port && (int)st == ST_TIME_WAIT)
+			n++;
+	fclose(f);
+	return n;
+}
+
 /* A child in a netns of its own leaves MANY_TW minisocks there: how many. */
-static int many_tw(int proto, int port)
+static int many_tw(int proto, int fam, int port)
 {
 	int lfd, cfd, afd, i, n;
 	long end;
@@ -1368,12 +1436,12 @@ static int many_tw(int proto, int port)
 	if (estp_sysctl_set(proto == IPPROTO_TCP ? "/proc/sys/net/ipv4/tcp_tw_reuse" :
 			    "/proc/sys/net/estp/tw_reuse", "0"))
 		return -1;
-	lfd = socket(AF_INET, SOCK_STREAM, proto);
-	if (lfd < 0 || try_bind(lfd, "127.0.0.1", port) || listen(lfd, 8))
+	lfd = estp_socket(proto, fam);
+	if (lfd < 0 || try_bind(lfd, fam, "127.0.0.1", port) || listen(lfd, 8))
 		return -1;
 	for (i = 0; i < MANY_TW; i++) {
-		cfd = socket(AF_INET, SOCK_STREAM, proto);
-		if (cfd < 0 || try_connect(cfd, "127.0.0.1", port))
+		cfd = estp_socket(proto, fam);
+		if (cfd < 0 || try_connect(cfd, fam, "127.0.0.1", port))
 			return -1;
 		afd = accept_ready(lfd);
 		if (afd < 0)
@@ -1383,7 +1451,7 @@ static int many_tw(int proto, int port)
 		close(afd);
 	}
 	end = pkt_now_ms() + 20000;
-	while ((n = peer_rows(proto, -1, port, ST_TIME_WAIT, NULL)) != MANY_TW &&
+	while ((n = tw_rows(proto, fam, port)) != MANY_TW &&
 	       pkt_now_ms() < end)
 		usleep(10000);
 	return n;
@@ -1407,7 +1475,9 @@ TEST_F_TIMEOUT(fin, netns_exit_many_tw, 300)
 	int pipefd[2], n = -1, status;
 	pid_t pid;
 
-	snprintf(slab, sizeof(slab), "tw_sock_%s", variant->proto == IPPROTO_TCP ? "TCP" : "ESTP");
+	/* An AF_INET6 socket's minisocks, mapped ones too, are TCPv6's slab's. */
+	snprintf(slab, sizeof(slab), "tw_sock_%s%s", variant->proto == IPPROTO_TCP ? "TCP" : "ESTP",
+		 variant->fam == ESTP_FAM4 ? "" : "v6");
 	tw0 = slab_in_use(slab);
 	ASSERT_LE(0, tw0) TH_LOG("no /sys/kernel/slab/%s", slab);
 	ASSERT_EQ(0, pipe2(pipefd, O_CLOEXEC));
@@ -1415,7 +1485,7 @@ TEST_F_TIMEOUT(fin, netns_exit_many_tw, 300)
 	ASSERT_LE(0, pid);
 	if (!pid) {
 		close(pipefd[0]);
-		n = many_tw(variant->proto, PORT_BASE + 46);
+		n = many_tw(variant->proto, variant->fam, PORT_BASE + 46);
 		_exit(write(pipefd[1], &n, sizeof(n)) == sizeof(n) ? 0 : 1);
 	}
 	close(pipefd[1]);
@@ -1638,11 +1708,11 @@ static void delayed_pair(struct __test_metadata *_metadata, FIXTURE_DATA(delayed
 	self->lport = port;
 	self->lfd = open_in(self, 1, NULL, proto);
 	ASSERT_LE(0, self->lfd);
-	ASSERT_EQ(0, try_bind(self->lfd, IP_B, port));
+	ASSERT_EQ(0, try_bind(self->lfd, ESTP_FAM4, IP_B, port));
 	ASSERT_EQ(0, listen(self->lfd, 8));
 	self->cfd = open_in(self, 0, NULL, proto);
 	ASSERT_LE(0, self->cfd);
-	ASSERT_EQ(0, try_connect(self->cfd, IP_B, port));
+	ASSERT_EQ(0, try_connect(self->cfd, ESTP_FAM4, IP_B, port));
 	self->cport = estp_local_port(self->cfd);
 	self->afd = accept(self->lfd, NULL, NULL);
 	ASSERT_LE(0, self->afd);
@@ -1883,11 +1953,11 @@ TEST_F(estp_only, tw_timeout)
 	ASSERT_EQ(0, estp_sysctl_set(TW_TIMEOUT, "1"));
 	self->lfd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
 	ASSERT_LE(0, self->lfd);
-	ASSERT_EQ(0, try_bind(self->lfd, "127.0.0.1", port));
+	ASSERT_EQ(0, try_bind(self->lfd, ESTP_FAM4, "127.0.0.1", port));
 	ASSERT_EQ(0, listen(self->lfd, 8));
 	self->cfd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
 	ASSERT_LE(0, self->cfd);
-	ASSERT_EQ(0, try_connect(self->cfd, "127.0.0.1", port));
+	ASSERT_EQ(0, try_connect(self->cfd, ESTP_FAM4, "127.0.0.1", port));
 	cport = estp_local_port(self->cfd);
 	self->afd = accept(self->lfd, NULL, NULL);
 	ASSERT_LE(0, self->afd);
@@ -2081,7 +2151,7 @@ static void tw_fin_wait2(struct __test_metadata *_metadata, FIXTURE_DATA(tw) *se
 
 	self->lfd = socket(AF_INET, SOCK_STREAM, self->p.proto);
 	ASSERT_LE(0, self->lfd);
-	ASSERT_EQ(0, try_bind(self->lfd, PEER_ADDR, TW_PORT));
+	ASSERT_EQ(0, try_bind(self->lfd, ESTP_FAM4, PEER_ADDR, TW_PORT));
 	ASSERT_EQ(0, listen(self->lfd, 8));
 	ASSERT_EQ(0, self->tsval ? tw_connect_ts(self) :
 		     peer_connect(&self->p, &self->c, TW_PEER_PORT, TW_PORT, TW_ISN));
@@ -2230,4 +2300,5 @@ TEST_F(tw, time_wait_oow_rate_limit)
 	EXPECT_EQ(ST_TIME_WAIT, tw_state(self, ST_TIME_WAIT));
 }
 
-TEST_HARNESS_MAIN
+ESTP_HARNESS_MAIN("active_shutdown", "passive_close", "linger_abort", "time_wait_bind",
+		  "time_wait_syn", "relisten_after_fin", "netns_exit_many_tw")

@@ -6,7 +6,10 @@
  * IP_TTL/IP_TOS/SO_MARK/SO_PRIORITY on control segments, epoll's edge and
  * exclusive wakeups, EINTR and SA_RESTART on blocking calls, descriptors
  * shared by dup/fork/SCM_RIGHTS, threads on one socket, and sequence numbers
- * that wrap.  Every case runs for TCP and ESTP as fixture variants.
+ * that wrap.  Every case runs for TCP and ESTP as fixture variants; those
+ * tied to no family (fixture conc) on IPv4, IPv6 and v4-mapped IPv6 too,
+ * those tied to IPv4 (conc4: IP options, IPv4 headers, the raw peer) on
+ * IPv4.
  *
  * SO_MARK and SO_PRIORITY are seen through a prio qdisc on lo: priority
  * 1:3 (0x10003) and, by an fw filter, mark 7 put a packet in class 1:3,
@@ -41,17 +44,31 @@
 #define MARK		7
 #define PRIO_BAND3	0x10003	/* prio qdisc 1:, band 3 */
 
+/*
+ * The family of the running test (enum estp_fam), which its fixture's setup
+ * sets: each test runs in a process of its own, so the helpers below read
+ * it rather than take it through every call.
+ */
+static int fam;
+
+/* LADDR:@port in the test's family (::1, ::ffff:LADDR) in @ss: its length. */
+static socklen_t laddr(int port, struct sockaddr_storage *ss)
+{
+	return estp_sockaddr(fam, LADDR, port, ss);
+}
+
 /* A listener on LADDR:@port (0: any), with SO_REUSEPORT if @reuseport. */
 static int listener(int proto, int port, int reuseport, int backlog)
 {
-	struct sockaddr_in sin = estp_sin4(LADDR, port);
+	struct sockaddr_storage ss;
+	socklen_t len = laddr(port, &ss);
 	int one = 1, fd;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, proto);
+	fd = socket(estp_fam_domain(fam), SOCK_STREAM | SOCK_CLOEXEC, proto);
 	if (fd < 0)
 		return -1;
 	if ((reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) ||
-	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) || listen(fd, backlog)) {
+	    bind(fd, (struct sockaddr *)&ss, len) || listen(fd, backlog)) {
 		close(fd);
 		return -1;
 	}
@@ -61,7 +78,7 @@ static int listener(int proto, int port, int reuseport, int backlog)
 /* A connected socket to LADDR:@port, or -1. */
 static int connect_to(int proto, int port)
 {
-	return estp_connect_to(proto, LADDR, port);
+	return estp_connect_fam(proto, fam, LADDR, port);
 }
 
 /* A connected pair through a fresh listener: 0 or -1. */
@@ -117,19 +134,43 @@ static int accept_all(const int *l, int n, int want, int *count, int *fds)
 	return total;
 }
 
+/*
+ * conc: the cases tied to no family, for TCP and ESTP on IPv4, IPv6 and
+ * v4-mapped IPv6; conc4: those tied to IPv4 (IP_TTL/IP_TOS, a u32 filter
+ * on IPv4 headers, the raw peer of estp_pkt.h, which speaks IPv4 only), on
+ * IPv4 alone.
+ */
 FIXTURE(conc)
 {
 	int unused;
 };
 
-FIXTURE_VARIANTS_TCP_ESTP(conc);
+FIXTURE_VARIANTS_FAMILIES(conc);
 
 FIXTURE_SETUP(conc)
 {
+	fam = variant->fam;
 	ASSERT_EQ(0, estp_netns_private());
 }
 
 FIXTURE_TEARDOWN(conc)
+{
+}
+
+FIXTURE(conc4)
+{
+	int unused;
+};
+
+FIXTURE_VARIANTS_TCP_ESTP(conc4);
+
+FIXTURE_SETUP(conc4)
+{
+	fam = ESTP_FAM4;
+	ASSERT_EQ(0, estp_netns_private());
+}
+
+FIXTURE_TEARDOWN(conc4)
 {
 }
 
@@ -162,18 +203,49 @@ TEST_F(conc, reuseport_distribution)
 /* A second listener without SO_REUSEPORT cannot join: EADDRINUSE. */
 TEST_F(conc, reuseport_needs_option)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
+	socklen_t len;
 	int l, fd;
 
 	l = listener(variant->proto, 0, 1, 8);
 	ASSERT_LE(0, l);
-	sin = estp_sin4(LADDR, estp_local_port(l));
-	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	len = laddr(estp_local_port(l), &ss);
+	fd = estp_socket(variant->proto, fam);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-1, bind(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	EXPECT_EQ(-1, bind(fd, (struct sockaddr *)&ss, len));
 	EXPECT_EQ(EADDRINUSE, errno);
 	close(fd);
 	close(l);
+}
+
+/*
+ * Polls the rows of the family's /proc/net table with local port @lport in
+ * @state for WAIT_MS until there are @want: the last count.
+ */
+static int wait_rows_fam(int proto, int lport, int state, int want)
+{
+	long end = pkt_now_ms() + WAIT_MS;
+	int pfd = open(estp_proc_net(proto, fam), O_RDONLY | O_CLOEXEC), n = -1;
+	int lp, rp, st;
+	unsigned long ino;
+	char *buf, *line, *save;
+
+	if (pfd < 0)
+		return -1;
+	for (;;) {
+		n = 0;
+		buf = estp_proc_read(pfd);
+		for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
+		     line = strtok_r(NULL, "\n", &save))
+			if (!estp_proc_row(line, &lp, &rp, &st, &ino) && lp == lport &&
+			    st == state)
+				n++;
+		if (n == want || pkt_now_ms() >= end)
+			break;
+		usleep(5000);
+	}
+	close(pfd);
+	return n;
 }
 
 /*
@@ -198,8 +270,7 @@ TEST_F(conc, reuseport_member_close)
 		ASSERT_EQ(1, send(c[i], &b, 1, 0));
 	}
 	/* Every child is in an accept queue once the server side shows 32. */
-	ASSERT_EQ(32, peer_wait_rows(variant->proto, port, -1, PEER_ST_ESTABLISHED, 32,
-				     WAIT_MS));
+	ASSERT_EQ(32, wait_rows_fam(variant->proto, port, PEER_ST_ESTABLISHED, 32));
 	close(l[0]);
 	kept = accept_all(l + 1, 2, 32, count + 1, a);
 	TH_LOG("kept by the others: %d", kept);
@@ -255,16 +326,17 @@ TEST_F(conc, reuseport_cbpf)
 {
 	struct sock_filter code[] = { BPF_STMT(BPF_RET | BPF_K, 1) };
 	struct sock_fprog prog = { .len = 1, .filter = code };
-	struct sockaddr_in sin = estp_sin4(LADDR, 0);
+	struct sockaddr_storage ss;
+	socklen_t len = laddr(0, &ss);
 	int l[3], count[3], c[8], i, port;
 
-	l[0] = socket(AF_INET, SOCK_STREAM, variant->proto);
+	l[0] = estp_socket(variant->proto, fam);
 	ASSERT_LE(0, l[0]);
 	i = 1;
 	ASSERT_EQ(0, setsockopt(l[0], SOL_SOCKET, SO_REUSEPORT, &i, sizeof(i)));
 	ASSERT_EQ(0, setsockopt(l[0], SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog,
 				sizeof(prog)));
-	ASSERT_EQ(0, bind(l[0], (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, bind(l[0], (struct sockaddr *)&ss, len));
 	ASSERT_EQ(0, listen(l[0], 16));
 	port = estp_local_port(l[0]);
 	for (i = 1; i < 3; i++)
@@ -282,7 +354,7 @@ TEST_F(conc, reuseport_cbpf)
 }
 
 /* An accepted socket inherits SO_BINDTODEVICE and the listener's IP options. */
-TEST_F(conc, child_inherits)
+TEST_F(conc4, child_inherits)
 {
 	int l, c, a, ttl = 33, tos = 0x28, mark = MARK, prio = 5, val;
 	char dev[IFNAMSIZ] = "lo";
@@ -393,7 +465,7 @@ static int recv_seg(int raw, int proto, int sport, int dport, uint8_t flags,
  * The SYN-ACK carries the listener's IP_TTL, IP_TOS, SO_MARK and
  * SO_PRIORITY (ip_build_and_send_pkt()).
  */
-TEST_F(conc, synack_marks)
+TEST_F(conc4, synack_marks)
 {
 	int by_prio, band3 = !band3_setup();
 
@@ -437,7 +509,7 @@ TEST_F(conc, synack_marks)
  * closed port the same TOS and TTL and no mark; one a socket sends by
  * SO_LINGER 0 all of the socket's own.
  */
-TEST_F(conc, rst_marks)
+TEST_F(conc4, rst_marks)
 {
 	int newer = estp_kernel_at_least(6, 14), band3 = !band3_setup();
 	int by_prio, tos = 0x21, rst_prio = !newer;
@@ -539,16 +611,17 @@ TEST_F(conc, epoll_et_out)
 {
 	struct epoll_event ev = { .events = EPOLLOUT | EPOLLET };
 	int l, c, a, ep, sndbuf = 16384;
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
 	static char buf[65536];
+	socklen_t len;
 	ssize_t n;
 
 	ASSERT_LE(0, l = listener(variant->proto, 0, 0, 4));
-	c = socket(AF_INET, SOCK_STREAM, variant->proto);
+	c = estp_socket(variant->proto, fam);
 	ASSERT_LE(0, c);
 	ASSERT_EQ(0, setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)));
-	sin = estp_sin4(LADDR, estp_local_port(l));
-	ASSERT_EQ(0, connect(c, (struct sockaddr *)&sin, sizeof(sin)));
+	len = laddr(estp_local_port(l), &ss);
+	ASSERT_EQ(0, connect(c, (struct sockaddr *)&ss, len));
 	ASSERT_LE(0, a = accept(l, NULL, NULL));
 	ASSERT_LE(0, ep = epoll_create1(EPOLL_CLOEXEC));
 	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev));
@@ -808,12 +881,13 @@ static int intr_case(struct __test_metadata *_metadata, int proto, enum blocking
 	x.l = listener(proto, 0, 0, 4);
 	x.port = estp_local_port(x.l);
 	if (op != OP_ACCEPT) {
-		x.c = socket(AF_INET, SOCK_STREAM, proto);
+		x.c = estp_socket(proto, fam);
 		setsockopt(x.c, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 		{
-			struct sockaddr_in sin = estp_sin4(LADDR, x.port);
+			struct sockaddr_storage ss;
+			socklen_t len = laddr(x.port, &ss);
 
-			if (connect(x.c, (struct sockaddr *)&sin, sizeof(sin)))
+			if (connect(x.c, (struct sockaddr *)&ss, len))
 				return -2;
 		}
 		x.a = accept(x.l, NULL, NULL);
@@ -889,7 +963,7 @@ static void intr_cases(struct __test_metadata *_metadata, int proto,
 }
 
 /* The SYN comes through only on its retransmission, 1 or 3 s on. */
-TEST_F_TIMEOUT(conc, eintr_connect, 120)
+TEST_F_TIMEOUT(conc4, eintr_connect, 120)
 {
 	static const int want[3] = { -EINTR, 0, -EINTR };
 
@@ -1070,7 +1144,7 @@ TEST_F(conc, threads_one_socket)
  * three segments across the wrap; all 150 bytes reach the reader and the
  * ACKs follow the wrap.  The raw peer's segments carry zeros.
  */
-TEST_F(conc, seq_wrap_raw_peer)
+TEST_F(conc4, seq_wrap_raw_peer)
 {
 	const uint32_t isn = 0xffffffb0;
 	struct pkt_seg s, r;
@@ -1137,4 +1211,5 @@ TEST_F(conc, seq_wrap_raw_peer)
 	close(l);
 }
 
-TEST_HARNESS_MAIN
+ESTP_HARNESS_MAIN("reuseport_distribution", "epoll_et_in_rdhup", "eintr_recv",
+		  "shared_descriptors")

@@ -4,7 +4,8 @@
  * EALREADY/EISCONN, the states in /proc/net/{tcp,estp}, accept4() flags and
  * connect(AF_UNSPEC), ephemeral ports running out, and SYNs a full accept
  * queue drops.  TCP is the specification: every TEST_F runs for TCP and ESTP
- * as fixture variants and asserts what TCP does.
+ * as fixture variants and asserts what TCP does, on IPv4, IPv6 and v4-mapped
+ * IPv6 but for the blackhole's, which count IPv4 SYNs on the wire.
  */
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
@@ -44,12 +45,10 @@
 #define BH_REMOTE_MAC	"02:00:00:00:00:02"
 #define BH_PEER_MAC	"02:00:00:00:00:03"
 
-/* connect() to @ip:@port: 0 or errno. */
-static int try_connect(int fd, const char *ip, int port)
+/* connect() to @ip:@port (IPv4, in @fam's form: estp_sockaddr()): 0 or errno. */
+static int try_connect(int fd, int fam, const char *ip, int port)
 {
-	struct sockaddr_in sin = estp_sin4(ip, port);
-
-	return connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ? errno : 0;
+	return estp_connect_errno(fd, fam, ip, port);
 }
 
 static int set_nonblock(int fd)
@@ -62,16 +61,10 @@ static int set_nonblock(int fd)
 /* getpeername(): 0 or errno. */
 static int peer_errno(int fd)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_storage sin;
 	socklen_t len = sizeof(sin);
 
 	return getpeername(fd, (struct sockaddr *)&sin, &len) ? errno : 0;
-}
-
-static int same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b)
-{
-	return a->sin_family == b->sin_family && a->sin_port == b->sin_port &&
-	       a->sin_addr.s_addr == b->sin_addr.s_addr;
 }
 
 static double now_s(void)
@@ -87,14 +80,14 @@ FIXTURE(conn)
 	int fd, lfd, afd;
 };
 
-FIXTURE_VARIANTS_TCP_ESTP(conn);
+FIXTURE_VARIANTS_FAMILIES(conn);
 
 FIXTURE_SETUP(conn)
 {
 	self->lfd = -1;
 	self->afd = -1;
-	self->fd = socket(AF_INET, SOCK_STREAM, variant->proto);
-	ASSERT_LE(0, self->fd);
+	self->fd = estp_socket(variant->proto, variant->fam);
+	ASSERT_LE(0, self->fd) TH_LOG("socket: %s", strerror(errno));
 }
 
 /*
@@ -119,22 +112,20 @@ FIXTURE_TEARDOWN(conn)
 		close(self->lfd);
 }
 
-/* A listener of the variant's protocol on 127.0.0.1:@port, in self->lfd. */
+/* A listener of @proto on 127.0.0.1:@port in @fam, in self->lfd. */
 static void listen_on(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(conn) *self, int proto, int port)
+		      FIXTURE_DATA(conn) *self, int proto, int fam, int port)
 {
-	struct sockaddr_in sin = estp_sin4("127.0.0.1", port);
-
-	self->lfd = socket(AF_INET, SOCK_STREAM, proto);
-	ASSERT_LE(0, self->lfd);
-	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	self->lfd = estp_socket(proto, fam);
+	ASSERT_LE(0, self->lfd) TH_LOG("socket: %s", strerror(errno));
+	ASSERT_EQ(0, estp_bind_errno(self->lfd, fam, "127.0.0.1", port));
 	ASSERT_EQ(0, listen(self->lfd, 8));
 }
 
 TEST_F(conn, refused)
 {
 	/* Nothing listens there: the SYN is answered with a RST. */
-	EXPECT_EQ(ECONNREFUSED, try_connect(self->fd, "127.0.0.1", PORT_BASE + 1));
+	EXPECT_EQ(ECONNREFUSED, try_connect(self->fd, variant->fam, "127.0.0.1", PORT_BASE + 1));
 	EXPECT_EQ(-1, estp_proc_state(variant->proto, -1, PORT_BASE + 1));
 	/* The error was returned, not left pending. */
 	EXPECT_EQ(0, estp_so_error(self->fd));
@@ -152,7 +143,7 @@ TEST_F(conn, refused_nonblock)
 	 * Even on loopback: the RST arrives while connect() owns the socket,
 	 * waits in its backlog and is handled once connect() has returned.
 	 */
-	EXPECT_EQ(EINPROGRESS, try_connect(self->fd, "127.0.0.1", PORT_BASE + 2));
+	EXPECT_EQ(EINPROGRESS, try_connect(self->fd, variant->fam, "127.0.0.1", PORT_BASE + 2));
 	ASSERT_EQ(1, poll(&pfd, 1, 5000));
 	/* A reset socket is closed both ways: readable, writable, hung up, error. */
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, pfd.revents);
@@ -171,34 +162,34 @@ TEST_F(conn, connect_after_refused)
 {
 	const int port = PORT_BASE + 3;
 
-	EXPECT_EQ(ECONNREFUSED, try_connect(self->fd, "127.0.0.1", port));
-	listen_on(_metadata, self, variant->proto, port);
-	EXPECT_EQ(0, try_connect(self->fd, "127.0.0.1", port));
+	EXPECT_EQ(ECONNREFUSED, try_connect(self->fd, variant->fam, "127.0.0.1", port));
+	listen_on(_metadata, self, variant->proto, variant->fam, port);
+	EXPECT_EQ(0, try_connect(self->fd, variant->fam, "127.0.0.1", port));
 	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, estp_local_port(self->fd), port));
 }
 
 TEST_F(conn, no_route)
 {
 	/* 198.51.100.0/24 (TEST-NET-2): the guest has no default route. */
-	EXPECT_EQ(ENETUNREACH, try_connect(self->fd, "198.51.100.1", PORT_BASE + 4));
+	EXPECT_EQ(ENETUNREACH, try_connect(self->fd, variant->fam, "198.51.100.1", PORT_BASE + 4));
 	EXPECT_EQ(0, estp_so_error(self->fd));
 	/* Nothing was bound on the way. */
 	EXPECT_EQ(0, estp_local_port(self->fd));
 	ASSERT_EQ(0, set_nonblock(self->fd));
 	/* Routing fails before any SYN: even non-blocking, the error is immediate. */
-	EXPECT_EQ(ENETUNREACH, try_connect(self->fd, "198.51.100.1", PORT_BASE + 4));
+	EXPECT_EQ(ENETUNREACH, try_connect(self->fd, variant->fam, "198.51.100.1", PORT_BASE + 4));
 }
 
 TEST_F(conn, established)
 {
 	const int port = PORT_BASE + 5;
-	struct sockaddr_in cpeer, cname, apeer, aname, from;
+	struct sockaddr_storage cpeer, cname, apeer, aname, from, lo;
 	socklen_t len;
 	struct pollfd pfd;
 	int flags, cport;
 
-	listen_on(_metadata, self, variant->proto, port);
-	ASSERT_EQ(0, try_connect(self->fd, "127.0.0.1", port));
+	listen_on(_metadata, self, variant->proto, variant->fam, port);
+	ASSERT_EQ(0, try_connect(self->fd, variant->fam, "127.0.0.1", port));
 	cport = estp_local_port(self->fd);
 
 	/* The handshake completed: the listener has a connection to accept. */
@@ -210,7 +201,7 @@ TEST_F(conn, established)
 	self->afd = accept4(self->lfd, (struct sockaddr *)&from, &len,
 			    SOCK_NONBLOCK | SOCK_CLOEXEC);
 	ASSERT_LE(0, self->afd);
-	EXPECT_EQ(sizeof(from), len);
+	EXPECT_EQ(estp_loopback(variant->fam, 0, &lo), len);
 	flags = fcntl(self->afd, F_GETFL);
 	EXPECT_TRUE(flags >= 0 && (flags & O_NONBLOCK));
 	flags = fcntl(self->afd, F_GETFD);
@@ -227,19 +218,21 @@ TEST_F(conn, established)
 	ASSERT_EQ(0, getpeername(self->afd, (struct sockaddr *)&apeer, &len));
 	len = sizeof(aname);
 	ASSERT_EQ(0, getsockname(self->afd, (struct sockaddr *)&aname, &len));
-	EXPECT_TRUE(same_addr(&cpeer, &aname));
-	EXPECT_TRUE(same_addr(&cname, &apeer));
-	EXPECT_TRUE(same_addr(&cname, &from));
-	EXPECT_EQ(port, ntohs(aname.sin_port));
-	EXPECT_EQ(htonl(INADDR_LOOPBACK), cname.sin_addr.s_addr);
+	EXPECT_TRUE(estp_sockaddr_eq(&cpeer, &aname));
+	EXPECT_TRUE(estp_sockaddr_eq(&cname, &apeer));
+	EXPECT_TRUE(estp_sockaddr_eq(&cname, &from));
+	EXPECT_EQ(port, estp_sockaddr_port(&aname));
+	/* 127.0.0.1, ::1 or ::ffff:127.0.0.1, as the family has it. */
+	estp_loopback(variant->fam, cport, &lo);
+	EXPECT_TRUE(estp_sockaddr_eq(&lo, &cname));
 
 	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, cport, port));
 	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, port, cport));
 	EXPECT_EQ(ST_LISTEN, estp_proc_state(variant->proto, port, 0));
 
 	/* Connected once, connected for good: to the same or another address. */
-	EXPECT_EQ(EISCONN, try_connect(self->fd, "127.0.0.1", port));
-	EXPECT_EQ(EISCONN, try_connect(self->fd, "127.0.0.1", port + 1));
+	EXPECT_EQ(EISCONN, try_connect(self->fd, variant->fam, "127.0.0.1", port));
+	EXPECT_EQ(EISCONN, try_connect(self->fd, variant->fam, "127.0.0.1", port + 1));
 	/* Nothing is pending on either end. */
 	EXPECT_EQ(0, estp_so_error(self->fd));
 	EXPECT_EQ(0, estp_so_error(self->afd));
@@ -251,8 +244,8 @@ TEST_F(conn, established_poll)
 	const int port = PORT_BASE + 6;
 	struct pollfd pfd[2];
 
-	listen_on(_metadata, self, variant->proto, port);
-	ASSERT_EQ(0, try_connect(self->fd, "127.0.0.1", port));
+	listen_on(_metadata, self, variant->proto, variant->fam, port);
+	ASSERT_EQ(0, try_connect(self->fd, variant->fam, "127.0.0.1", port));
 	self->afd = accept(self->lfd, NULL, NULL);
 	ASSERT_LE(0, self->afd);
 	pfd[0].fd = self->fd;
@@ -278,8 +271,8 @@ TEST_F(conn, disconnect_unspec)
 	struct pollfd pfd;
 	int cport;
 
-	listen_on(_metadata, self, variant->proto, port);
-	ASSERT_EQ(0, try_connect(self->fd, "127.0.0.1", port));
+	listen_on(_metadata, self, variant->proto, variant->fam, port);
+	ASSERT_EQ(0, try_connect(self->fd, variant->fam, "127.0.0.1", port));
 	cport = estp_local_port(self->fd);
 	self->afd = accept(self->lfd, NULL, NULL);
 	ASSERT_LE(0, self->afd);
@@ -310,7 +303,7 @@ TEST_F(conn, disconnect_unspec)
 	/* A second AF_UNSPEC on the closed socket is harmless. */
 	EXPECT_EQ(0, connect(self->fd, (struct sockaddr *)&unspec, sizeof(unspec)));
 	/* And the socket connects again. */
-	EXPECT_EQ(0, try_connect(self->fd, "127.0.0.1", port));
+	EXPECT_EQ(0, try_connect(self->fd, variant->fam, "127.0.0.1", port));
 	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, estp_local_port(self->fd), port));
 }
 
@@ -428,7 +421,7 @@ TEST_F(blackhole, syn_timeout)
 	/* ESTP takes TCP's options at SOL_TCP. */
 	ASSERT_EQ(0, setsockopt(self->fd[0], SOL_TCP, TCP_SYNCNT, &(int){ 1 }, sizeof(int)));
 	t = now_s();
-	EXPECT_EQ(ETIMEDOUT, try_connect(self->fd[0], BH_REMOTE, port));
+	EXPECT_EQ(ETIMEDOUT, try_connect(self->fd[0], ESTP_FAM4, BH_REMOTE, port));
 	t = now_s() - t;
 	TH_LOG("connect() gave up after %.2f s", t);
 	EXPECT_LE(2.9, t);
@@ -495,7 +488,7 @@ TEST_F_TIMEOUT(blackhole, syn_timeout_linear, 60)
 	nwant = syn_schedule(2, linear, want, 16, &want_end);
 	ASSERT_EQ(0, setsockopt(self->fd[0], SOL_TCP, TCP_SYNCNT, &(int){ 2 }, sizeof(int)));
 	ASSERT_EQ(0, set_nonblock(self->fd[0]));
-	ASSERT_EQ(EINPROGRESS, try_connect(self->fd[0], BH_REMOTE, port));
+	ASSERT_EQ(EINPROGRESS, try_connect(self->fd[0], ESTP_FAM4, BH_REMOTE, port));
 	while (!end) {
 		ASSERT_LT(0, poll(pfd, 2, 30000)) TH_LOG("connect() never ended");
 		while ((len = recv(self->cap, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
@@ -530,7 +523,7 @@ TEST_F_TIMEOUT(blackhole, syn_user_timeout, 60)
 	ASSERT_EQ(0, setsockopt(self->fd[0], SOL_TCP, TCP_USER_TIMEOUT, &(int){ 1500 },
 				sizeof(int)));
 	t = now_s();
-	EXPECT_EQ(ETIMEDOUT, try_connect(self->fd[0], BH_REMOTE, port));
+	EXPECT_EQ(ETIMEDOUT, try_connect(self->fd[0], ESTP_FAM4, BH_REMOTE, port));
 	t = now_s() - t;
 	TH_LOG("connect() gave up after %.2f s", t);
 	EXPECT_LE(1.45, t);
@@ -545,13 +538,13 @@ TEST_F(blackhole, connecting)
 	int lport;
 
 	ASSERT_EQ(0, set_nonblock(self->fd[0]));
-	ASSERT_EQ(EINPROGRESS, try_connect(self->fd[0], BH_REMOTE, port));
+	ASSERT_EQ(EINPROGRESS, try_connect(self->fd[0], ESTP_FAM4, BH_REMOTE, port));
 	lport = estp_local_port(self->fd[0]);
 	EXPECT_LT(0, lport);
 	EXPECT_EQ(ST_SYN_SENT, estp_proc_state(variant->proto, lport, port));
 	/* A connect under way cannot be started again, nor redirected. */
-	EXPECT_EQ(EALREADY, try_connect(self->fd[0], BH_REMOTE, port));
-	EXPECT_EQ(EALREADY, try_connect(self->fd[0], BH_REMOTE, port + 1));
+	EXPECT_EQ(EALREADY, try_connect(self->fd[0], ESTP_FAM4, BH_REMOTE, port));
+	EXPECT_EQ(EALREADY, try_connect(self->fd[0], ESTP_FAM4, BH_REMOTE, port + 1));
 	/* Connecting: no event at all. */
 	EXPECT_EQ(0, poll(&pfd, 1, 100));
 	EXPECT_EQ(0, pfd.revents);
@@ -560,7 +553,7 @@ TEST_F(blackhole, connecting)
 
 	/* A second socket to the same destination gets its own port. */
 	ASSERT_EQ(0, set_nonblock(self->fd[1]));
-	EXPECT_EQ(EINPROGRESS, try_connect(self->fd[1], BH_REMOTE, port));
+	EXPECT_EQ(EINPROGRESS, try_connect(self->fd[1], ESTP_FAM4, BH_REMOTE, port));
 	EXPECT_NE(lport, estp_local_port(self->fd[1]));
 	EXPECT_EQ(ST_SYN_SENT, estp_proc_state(variant->proto, estp_local_port(self->fd[1]), port));
 
@@ -591,7 +584,7 @@ FIXTURE(priv)
 	int lfd[2];
 };
 
-FIXTURE_VARIANTS_TCP_ESTP(priv);
+FIXTURE_VARIANTS_FAMILIES(priv);
 
 static int write_file(const char *path, const char *val)
 {
@@ -629,27 +622,24 @@ FIXTURE_TEARDOWN(priv)
 	/* The netns and its sysctls end with the test's process. */
 }
 
-/* A listener of @proto on 127.0.0.1:@port with @backlog: fd, or -1. */
-static int listener(int proto, int port, int backlog)
+/* A listener of @proto on 127.0.0.1:@port in @fam with @backlog: fd, or -1. */
+static int listener(int proto, int fam, int port, int backlog)
 {
-	struct sockaddr_in sin = estp_sin4("127.0.0.1", port);
-	int fd = socket(AF_INET, SOCK_STREAM, proto);
+	int fd = estp_socket(proto, fam);
 
 	if (fd < 0)
 		return -1;
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) || listen(fd, backlog)) {
+	if (estp_bind_errno(fd, fam, "127.0.0.1", port) || listen(fd, backlog)) {
 		close(fd);
 		return -1;
 	}
 	return fd;
 }
 
-/* bind() to 0.0.0.0:@port: 0 or errno. */
-static int try_bind(int fd, int port)
+/* bind() to 0.0.0.0:@port (::) in @fam: 0 or errno. */
+static int try_bind(int fd, int fam, int port)
 {
-	struct sockaddr_in sin = estp_sin4("0.0.0.0", port);
-
-	return bind(fd, (struct sockaddr *)&sin, sizeof(sin)) ? errno : 0;
+	return estp_bind_errno(fd, fam, "0.0.0.0", port);
 }
 
 static int in_range(int port)
@@ -668,43 +658,43 @@ TEST_F(priv, ephemeral_connect_exhausted)
 	int i, p[3];
 
 	ASSERT_EQ(0, write_file("/proc/sys/net/ipv4/ip_local_port_range", EPH_RANGE));
-	self->lfd[0] = listener(variant->proto, port, 8);
+	self->lfd[0] = listener(variant->proto, variant->fam, port, 8);
 	ASSERT_LE(0, self->lfd[0]);
-	self->lfd[1] = listener(variant->proto, port + 1, 8);
+	self->lfd[1] = listener(variant->proto, variant->fam, port + 1, 8);
 	ASSERT_LE(0, self->lfd[1]);
 	for (i = 0; i < 5; i++) {
-		self->fd[i] = socket(AF_INET, SOCK_STREAM, variant->proto);
+		self->fd[i] = estp_socket(variant->proto, variant->fam);
 		ASSERT_LE(0, self->fd[i]);
 	}
 
-	ASSERT_EQ(0, try_connect(self->fd[0], "127.0.0.1", port));
-	ASSERT_EQ(0, try_connect(self->fd[1], "127.0.0.1", port));
+	ASSERT_EQ(0, try_connect(self->fd[0], variant->fam, "127.0.0.1", port));
+	ASSERT_EQ(0, try_connect(self->fd[1], variant->fam, "127.0.0.1", port));
 	p[0] = estp_local_port(self->fd[0]);
 	p[1] = estp_local_port(self->fd[1]);
 	EXPECT_TRUE(in_range(p[0]) && in_range(p[1]) && p[0] != p[1])
 		TH_LOG("ports %d and %d", p[0], p[1]);
 
 	/* Both ports are taken towards 127.0.0.1:port. */
-	EXPECT_EQ(EADDRNOTAVAIL, try_connect(self->fd[2], "127.0.0.1", port));
+	EXPECT_EQ(EADDRNOTAVAIL, try_connect(self->fd[2], variant->fam, "127.0.0.1", port));
 	/* The failed connect left the socket unbound, with no error pending. */
 	EXPECT_EQ(0, estp_local_port(self->fd[2]));
 	EXPECT_EQ(0, estp_so_error(self->fd[2]));
 	EXPECT_EQ(ENOTCONN, peer_errno(self->fd[2]));
 
 	/* Towards another port the 4-tuples differ: both ports serve again. */
-	EXPECT_EQ(0, try_connect(self->fd[3], "127.0.0.1", port + 1));
-	EXPECT_EQ(0, try_connect(self->fd[4], "127.0.0.1", port + 1));
+	EXPECT_EQ(0, try_connect(self->fd[3], variant->fam, "127.0.0.1", port + 1));
+	EXPECT_EQ(0, try_connect(self->fd[4], variant->fam, "127.0.0.1", port + 1));
 	p[2] = estp_local_port(self->fd[3]);
 	EXPECT_TRUE(in_range(p[2]) && in_range(estp_local_port(self->fd[4])) &&
 		    p[2] != estp_local_port(self->fd[4]));
 	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, p[2], port + 1));
 	/* Towards port + 1 too, both ports are taken now. */
-	EXPECT_EQ(EADDRNOTAVAIL, try_connect(self->fd[2], "127.0.0.1", port + 1));
+	EXPECT_EQ(EADDRNOTAVAIL, try_connect(self->fd[2], variant->fam, "127.0.0.1", port + 1));
 
 	/* bind() to port 0 shares no port with a connection: none is free. */
-	self->fd[5] = socket(AF_INET, SOCK_STREAM, variant->proto);
+	self->fd[5] = estp_socket(variant->proto, variant->fam);
 	ASSERT_LE(0, self->fd[5]);
-	EXPECT_EQ(EADDRINUSE, try_bind(self->fd[5], 0));
+	EXPECT_EQ(EADDRINUSE, try_bind(self->fd[5], variant->fam, 0));
 	EXPECT_EQ(0, estp_local_port(self->fd[5]));
 }
 
@@ -715,41 +705,30 @@ TEST_F(priv, ephemeral_bind_exhausted)
 	int p[2];
 
 	ASSERT_EQ(0, write_file("/proc/sys/net/ipv4/ip_local_port_range", EPH_RANGE));
-	self->fd[0] = socket(AF_INET, SOCK_STREAM, variant->proto);
-	self->fd[1] = socket(AF_INET, SOCK_STREAM, variant->proto);
-	self->fd[2] = socket(AF_INET, SOCK_STREAM, variant->proto);
-	self->fd[3] = socket(AF_INET, SOCK_STREAM, variant->proto);
+	self->fd[0] = estp_socket(variant->proto, variant->fam);
+	self->fd[1] = estp_socket(variant->proto, variant->fam);
+	self->fd[2] = estp_socket(variant->proto, variant->fam);
+	self->fd[3] = estp_socket(variant->proto, variant->fam);
 	ASSERT_TRUE(self->fd[0] >= 0 && self->fd[1] >= 0 && self->fd[2] >= 0 &&
 		    self->fd[3] >= 0);
 
-	ASSERT_EQ(0, try_bind(self->fd[0], 0));
-	ASSERT_EQ(0, try_bind(self->fd[1], 0));
+	ASSERT_EQ(0, try_bind(self->fd[0], variant->fam, 0));
+	ASSERT_EQ(0, try_bind(self->fd[1], variant->fam, 0));
 	p[0] = estp_local_port(self->fd[0]);
 	p[1] = estp_local_port(self->fd[1]);
 	EXPECT_TRUE(in_range(p[0]) && in_range(p[1]) && p[0] != p[1])
 		TH_LOG("ports %d and %d", p[0], p[1]);
-	EXPECT_EQ(EADDRINUSE, try_bind(self->fd[2], 0));
+	EXPECT_EQ(EADDRINUSE, try_bind(self->fd[2], variant->fam, 0));
 	EXPECT_EQ(0, estp_local_port(self->fd[2]));
 
 	/* connect() does not share a port that bind() took. */
-	self->lfd[0] = listener(variant->proto, port, 8);
+	self->lfd[0] = listener(variant->proto, variant->fam, port, 8);
 	ASSERT_LE(0, self->lfd[0]);
-	EXPECT_EQ(EADDRNOTAVAIL, try_connect(self->fd[3], "127.0.0.1", port));
+	EXPECT_EQ(EADDRNOTAVAIL, try_connect(self->fd[3], variant->fam, "127.0.0.1", port));
 	/* A bound socket connects from its own port. */
-	EXPECT_EQ(0, try_connect(self->fd[0], "127.0.0.1", port));
+	EXPECT_EQ(0, try_connect(self->fd[0], variant->fam, "127.0.0.1", port));
 	EXPECT_EQ(p[0], estp_local_port(self->fd[0]));
 	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, p[0], port));
-}
-
-/* The socket's peer's port, or -1. */
-static int peer_port(int fd)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-
-	if (getpeername(fd, (struct sockaddr *)&sin, &len))
-		return -1;
-	return ntohs(sin.sin_port);
 }
 
 /*
@@ -765,21 +744,21 @@ TEST_F(priv, accept_queue_full)
 {
 	const int port = PRIV_PORT_BASE + 3;
 	struct pollfd pfd;
-	struct sockaddr_in from;
+	struct sockaddr_storage from;
 	long over, drops, early;
 	double t, t_acc, end;
 	socklen_t len;
 	int i, cport;
 
 	/* Backlog 1: full is "more than 1 queued" (sk_acceptq_is_full()). */
-	self->lfd[0] = listener(variant->proto, port, 1);
+	self->lfd[0] = listener(variant->proto, variant->fam, port, 1);
 	ASSERT_LE(0, self->lfd[0]);
 	for (i = 0; i < 3; i++) {
-		self->fd[i] = socket(AF_INET, SOCK_STREAM, variant->proto);
+		self->fd[i] = estp_socket(variant->proto, variant->fam);
 		ASSERT_LE(0, self->fd[i]);
 	}
-	ASSERT_EQ(0, try_connect(self->fd[0], "127.0.0.1", port));
-	ASSERT_EQ(0, try_connect(self->fd[1], "127.0.0.1", port));
+	ASSERT_EQ(0, try_connect(self->fd[0], variant->fam, "127.0.0.1", port));
+	ASSERT_EQ(0, try_connect(self->fd[1], variant->fam, "127.0.0.1", port));
 	over = estp_counter(variant->proto, "ListenOverflows");
 	drops = estp_counter(variant->proto, "ListenDrops");
 	ASSERT_LE(0, over);
@@ -788,7 +767,7 @@ TEST_F(priv, accept_queue_full)
 	/* The third SYN finds two queued: dropped without an answer. */
 	ASSERT_EQ(0, set_nonblock(self->fd[2]));
 	t = now_s();
-	ASSERT_EQ(EINPROGRESS, try_connect(self->fd[2], "127.0.0.1", port));
+	ASSERT_EQ(EINPROGRESS, try_connect(self->fd[2], variant->fam, "127.0.0.1", port));
 	cport = estp_local_port(self->fd[2]);
 	/* On loopback the SYN is handled within connect(); allow for a delay. */
 	for (end = now_s() + 5; estp_counter(variant->proto, "ListenOverflows") == over &&
@@ -831,16 +810,16 @@ TEST_F(priv, accept_queue_full)
 	EXPECT_EQ(POLLIN, pfd.revents);
 	self->fd[4] = accept(self->lfd[0], NULL, NULL);
 	ASSERT_LE(0, self->fd[4]);
-	EXPECT_EQ(estp_local_port(self->fd[1]), peer_port(self->fd[4]));
+	EXPECT_EQ(estp_local_port(self->fd[1]), estp_peer_port(self->fd[4]));
 	ASSERT_EQ(1, poll(&pfd, 1, 2000));
 	EXPECT_EQ(POLLIN, pfd.revents);
 	len = sizeof(from);
 	self->fd[5] = accept(self->lfd[0], (struct sockaddr *)&from, &len);
 	ASSERT_LE(0, self->fd[5]);
-	EXPECT_EQ(cport, ntohs(from.sin_port));
+	EXPECT_EQ(cport, estp_sockaddr_port(&from));
 	EXPECT_EQ(ST_ESTABLISHED, estp_proc_state(variant->proto, port, cport));
 	/* Nothing more. */
 	EXPECT_EQ(0, poll(&pfd, 1, 0));
 }
 
-TEST_HARNESS_MAIN
+ESTP_HARNESS_MAIN("refused", "established", "disconnect_unspec", "no_route")

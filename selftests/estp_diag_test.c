@@ -21,9 +21,13 @@
  * - races (ESTP only, through the fault point "abort", which holds a
  *   destroy between its lookup and the socket lock): a close() and a
  *   second destroy inside that window.
+ * - IPv6 (fixture diag6): an AF_INET6 dump lists the IPv6 and v4-mapped
+ *   sockets (addresses, ports, states, inodes) and an AF_INET dump the IPv4
+ *   ones only; a lookup by cookie; SOCK_DESTROY of an IPv6 and a mapped
+ *   socket (ECONNABORTED for the owner, ECONNRESET for the peer).
  *
- * Every test runs in a netns of its own (the raw peer's), so that a dump
- * sees only its sockets.
+ * Every test runs in a netns of its own (the raw peer's, or diag6's), so
+ * that a dump sees only its sockets.
  */
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -205,9 +209,12 @@ static int diag_dump(const struct inet_diag_req_v2 *req, const void *bc, int bcl
 	return n;
 }
 
-/* SOCK_DIAG_BY_FAMILY for one socket (@out), or SOCK_DESTROY: 0 or -errno. */
-static int diag_exact(int type, int proto, const struct inet_diag_sockid *id, uint8_t ext,
-		      struct dsock *out)
+/*
+ * SOCK_DIAG_BY_FAMILY for one socket of @family (@out), or SOCK_DESTROY:
+ * 0 or -errno.
+ */
+static int diag_exact_fam(int type, int family, int proto, const struct inet_diag_sockid *id,
+			  uint8_t ext, struct dsock *out)
 {
 	struct inet_diag_req_v2 req = diag_req(proto, STATES_ALL, ext);
 	struct dsock tmp;
@@ -215,12 +222,19 @@ static int diag_exact(int type, int proto, const struct inet_diag_sockid *id, ui
 
 	if (fd < 0)
 		return -errno;
+	req.sdiag_family = family;
 	req.id = *id;
 	ret = diag_send(fd, type, type == SOCK_DESTROY ? NLM_F_ACK : 0, &req, NULL, 0);
 	if (!ret)
 		ret = diag_recv(fd, out ? out : &tmp, 1, 0);
 	close(fd);
 	return ret < 0 ? ret : 0;
+}
+
+static int diag_exact(int type, int proto, const struct inet_diag_sockid *id, uint8_t ext,
+		      struct dsock *out)
+{
+	return diag_exact_fam(type, AF_INET, proto, id, ext, out);
 }
 
 static int diag_destroy(int proto, const struct inet_diag_sockid *id)
@@ -799,6 +813,188 @@ TEST_F(diag, destroy_unprivileged)
 		SKIP(return, "no user namespaces in this kernel");
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	EXPECT_EQ(0, wait_state(self->proto, cport, LPORT, ST_ESTABLISHED));
+}
+
+/*
+ * IPv6: a dual-stack listener on [::]:LPORT with an IPv6 pair over ::1
+ * and a v4-mapped pair (::ffff:127.0.0.1), beside an IPv4 listener on
+ * LPORT + 1 with its pair.  An AF_INET6 dump lists the IPv6 and mapped
+ * sockets and an AF_INET dump the IPv4 ones, as tcp_diag lists TCP's.
+ */
+FIXTURE(diag6) {
+	int lfd6, lfd4;
+	int cfd6, afd6;		/* over ::1 */
+	int cfdm, afdm;		/* v4-mapped */
+	int cfd4, afd4;		/* IPv4 */
+};
+
+FIXTURE_VARIANTS_TCP_ESTP(diag6);
+
+FIXTURE_SETUP(diag6)
+{
+	int proto = variant->proto;
+
+	memset(self, 0xff, sizeof(*self));	/* every fd -1 */
+	ASSERT_EQ(0, estp_netns_private());
+	self->lfd6 = estp_listen_fam(proto, ESTP_FAM6, "0.0.0.0", LPORT, 16);
+	ASSERT_LE(0, self->lfd6);
+	self->lfd4 = estp_listen_fam(proto, ESTP_FAM4, "127.0.0.1", LPORT + 1, 16);
+	ASSERT_LE(0, self->lfd4);
+	self->cfd6 = estp_connect_fam(proto, ESTP_FAM6, "127.0.0.1", LPORT);
+	ASSERT_LE(0, self->cfd6);
+	self->afd6 = accept(self->lfd6, NULL, NULL);
+	ASSERT_LE(0, self->afd6);
+	self->cfdm = estp_connect_fam(proto, ESTP_FAM_MAPPED, "127.0.0.1", LPORT);
+	ASSERT_LE(0, self->cfdm);
+	self->afdm = accept(self->lfd6, NULL, NULL);
+	ASSERT_LE(0, self->afdm);
+	self->cfd4 = estp_connect_fam(proto, ESTP_FAM4, "127.0.0.1", LPORT + 1);
+	ASSERT_LE(0, self->cfd4);
+	self->afd4 = accept(self->lfd4, NULL, NULL);
+	ASSERT_LE(0, self->afd4);
+}
+
+FIXTURE_TEARDOWN(diag6)
+{
+	int *fds[] = { &self->lfd6, &self->lfd4, &self->cfd6, &self->afd6,
+		       &self->cfdm, &self->afdm, &self->cfd4, &self->afd4 };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+}
+
+/* A dump of @proto's sockets of @family. */
+static int diag_dump_fam(int family, int proto, struct dsock *out, int max)
+{
+	struct inet_diag_req_v2 req = diag_req(proto, STATES_ALL, 0);
+
+	req.sdiag_family = family;
+	return diag_dump(&req, NULL, 0, out, max);
+}
+
+/* Whether @a (4 words, network order) is the IPv6 address @text. */
+static int addr6_is(const uint32_t *a, const char *text)
+{
+	struct in6_addr want;
+
+	return inet_pton(AF_INET6, text, &want) == 1 && !memcmp(a, &want, sizeof(want));
+}
+
+/* A dumped IPv6 socket: family, state, inode, and both ends' addresses. */
+static void check6(struct __test_metadata *_metadata, const struct dsock *s, int n,
+		   int lport, int rport, int state, int fd, const char *src, const char *dst)
+{
+	const struct dsock *d = find(s, n, lport, rport);
+
+	ASSERT_NE(NULL, d) TH_LOG("no %d -> %d in the AF_INET6 dump", lport, rport);
+	EXPECT_EQ(AF_INET6, d->m.idiag_family);
+	EXPECT_EQ(state, d->m.idiag_state);
+	EXPECT_EQ(inode_of(fd), d->m.idiag_inode);
+	EXPECT_EQ(getuid(), d->m.idiag_uid);
+	EXPECT_TRUE(addr6_is(d->m.id.idiag_src, src)) TH_LOG("%d -> %d: source", lport, rport);
+	EXPECT_TRUE(addr6_is(d->m.id.idiag_dst, dst)) TH_LOG("%d -> %d: destination", lport, rport);
+}
+
+/* Each family's dump lists its own sockets, with their addresses. */
+TEST_F(diag6, dump_families)
+{
+	int c6 = estp_local_port(self->cfd6), cm = estp_local_port(self->cfdm);
+	int c4 = estp_local_port(self->cfd4);
+	struct dsock s[MAXSOCKS];
+	const struct dsock *d;
+	int n, i;
+
+	n = diag_dump_fam(AF_INET6, variant->proto, s, MAXSOCKS);
+	ASSERT_EQ(5, n);
+	check6(_metadata, s, n, LPORT, 0, ST_LISTEN, self->lfd6, "::", "::");
+	check6(_metadata, s, n, c6, LPORT, ST_ESTABLISHED, self->cfd6, "::1", "::1");
+	check6(_metadata, s, n, LPORT, c6, ST_ESTABLISHED, self->afd6, "::1", "::1");
+	check6(_metadata, s, n, cm, LPORT, ST_ESTABLISHED, self->cfdm,
+	       "::ffff:127.0.0.1", "::ffff:127.0.0.1");
+	check6(_metadata, s, n, LPORT, cm, ST_ESTABLISHED, self->afdm,
+	       "::ffff:127.0.0.1", "::ffff:127.0.0.1");
+
+	n = diag_dump_fam(AF_INET, variant->proto, s, MAXSOCKS);
+	ASSERT_EQ(3, n);
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(AF_INET, s[i].m.idiag_family);
+		EXPECT_EQ(htonl(INADDR_LOOPBACK), s[i].m.id.idiag_src[0]);
+	}
+	d = find(s, n, LPORT + 1, 0);
+	ASSERT_NE(NULL, d);
+	EXPECT_EQ(ST_LISTEN, d->m.idiag_state);
+	EXPECT_NE(NULL, find(s, n, c4, LPORT + 1));
+	EXPECT_NE(NULL, find(s, n, LPORT + 1, c4));
+}
+
+/* An IPv6 socket by its 4-tuple and cookie; a wrong cookie finds none. */
+TEST_F(diag6, lookup_by_cookie)
+{
+	int c6 = estp_local_port(self->cfd6), n;
+	struct dsock s[MAXSOCKS], d;
+	struct inet_diag_sockid id;
+
+	n = diag_dump_fam(AF_INET6, variant->proto, s, MAXSOCKS);
+	ASSERT_LT(0, n);
+	ASSERT_NE(NULL, find(s, n, LPORT, c6));
+	id = find(s, n, LPORT, c6)->m.id;
+	ASSERT_EQ(0, diag_exact_fam(SOCK_DIAG_BY_FAMILY, AF_INET6, variant->proto, &id, 0, &d));
+	EXPECT_EQ(AF_INET6, d.m.idiag_family);
+	EXPECT_EQ(inode_of(self->afd6), d.m.idiag_inode);
+	EXPECT_EQ(ST_ESTABLISHED, d.m.idiag_state);
+	EXPECT_EQ(0, memcmp(id.idiag_cookie, d.m.id.idiag_cookie, sizeof(id.idiag_cookie)));
+
+	id.idiag_cookie[0] ^= 1;
+	EXPECT_EQ(-ENOENT, diag_exact_fam(SOCK_DIAG_BY_FAMILY, AF_INET6, variant->proto,
+					  &id, 0, &d));
+}
+
+/*
+ * SOCK_DESTROY of an IPv6 socket and of a v4-mapped one: the owner's
+ * blocked reader gets ECONNABORTED, the peer ECONNRESET, as on IPv4.
+ */
+TEST_F(diag6, destroy)
+{
+	struct { int *cfd, *afd; const char *name; } ends[] = {
+		{ &self->cfd6, &self->afd6, "ipv6" },
+		{ &self->cfdm, &self->afdm, "v4-mapped" },
+	};
+	struct dsock s[MAXSOCKS];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(ends); i++) {
+		int cport = estp_local_port(*ends[i].cfd), n, ms;
+		struct inet_diag_sockid id, bad;
+		struct blocked b;
+		char c;
+
+		n = diag_dump_fam(AF_INET6, variant->proto, s, MAXSOCKS);
+		ASSERT_NE(NULL, find(s, n, cport, LPORT)) TH_LOG("%s", ends[i].name);
+		id = find(s, n, cport, LPORT)->m.id;
+		bad = id;
+		bad.idiag_cookie[0] ^= 1;
+		if (diag_exact_fam(SOCK_DESTROY, AF_INET6, variant->proto, &bad, 0, NULL) ==
+		    -EOPNOTSUPP)
+			SKIP(return, NO_DESTROY);
+		ASSERT_EQ(0, blocked_start(&b, *ends[i].cfd, 0));
+		ASSERT_EQ(0, diag_exact_fam(SOCK_DESTROY, AF_INET6, variant->proto, &id, 0, NULL))
+			TH_LOG("%s", ends[i].name);
+		pthread_join(b.th, NULL);
+		EXPECT_EQ(-1, b.ret) TH_LOG("%s", ends[i].name);
+		EXPECT_EQ(ECONNABORTED, b.err) TH_LOG("%s", ends[i].name);
+		EXPECT_EQ(-1, recv(*ends[i].afd, &c, 1, 0)) TH_LOG("%s", ends[i].name);
+		EXPECT_EQ(ECONNRESET, errno) TH_LOG("%s", ends[i].name);
+		for (ms = 0; ms < DEADLINE_MS; ms += 10, usleep(10000)) {
+			n = diag_dump_fam(AF_INET6, variant->proto, s, MAXSOCKS);
+			if (n >= 0 && !find(s, n, cport, LPORT))
+				break;
+		}
+		EXPECT_GT(DEADLINE_MS, ms) TH_LOG("%s: still listed", ends[i].name);
+		EXPECT_EQ(-ENOENT, diag_exact_fam(SOCK_DESTROY, AF_INET6, variant->proto,
+						  &id, 0, NULL));
+	}
 }
 
 /* ESTP only: races held open by the fault point "abort". */

@@ -5,8 +5,10 @@
  * fault points are ESTP's own, so these tests have no TCP variant.  The
  * runner fails the run on any warning, including estp_csk_destroy_sock()'s.
  * Each test runs in a netns of its own, where the only sockets and rows of
- * /proc/net/estp are its own; a guard disarms the fault point should the
- * test be killed with it armed.
+ * /proc/net/estp (estp6) are its own; a guard disarms the fault point
+ * should the test be killed with it armed.  Every test runs on IPv4, IPv6
+ * and v4-mapped IPv6 (variants estp4, estp6, estp_mapped): the fault
+ * points sit on paths the families share.
  */
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -41,10 +43,10 @@ static void disarm(const void *arg)
 	}
 }
 
-/* Lines of /proc/net/estp, its header included. */
-static int proc_rows(void)
+/* Lines of /proc/net/estp (estp6 for @fam's AF_INET6), its header included. */
+static int proc_rows(int fam)
 {
-	FILE *f = fopen("/proc/net/estp", "r");
+	FILE *f = fopen(estp_proc_net(IPPROTO_ESTP, fam), "r");
 	char line[256];
 	int rows = 0;
 
@@ -66,6 +68,24 @@ FIXTURE(fault)
 	struct estp_guard guard;
 };
 
+FIXTURE_VARIANT(fault) { int fam; };
+FIXTURE_VARIANT_ADD(fault, estp4) { .fam = ESTP_FAM4 };
+FIXTURE_VARIANT_ADD(fault, estp6) { .fam = ESTP_FAM6 };
+FIXTURE_VARIANT_ADD(fault, estp_mapped) { .fam = ESTP_FAM_MAPPED };
+
+/*
+ * ESTP's sockets in this netns, IPv4 and IPv6 ("ESTP" and "ESTPv6" in
+ * /proc/net/protocols; a v4-mapped socket is an IPv6 one), or -1.
+ */
+static long sockets(void)
+{
+	long v4 = -1, v6 = 0;
+
+	estp_proto_line("ESTP", NULL, &v4);
+	estp_proto_line("ESTPv6", NULL, &v6);
+	return v4 < 0 || v6 < 0 ? -1 : v4 + v6;
+}
+
 FIXTURE_SETUP(fault)
 {
 	self->guard.pid = -1;
@@ -81,31 +101,35 @@ FIXTURE_TEARDOWN(fault)
 
 /*
  * Waits up to SETTLE_S for the fault point to have fired and the socket
- * count to be @sockets, and for /proc/net/estp to have @rows lines (its
- * header included) when @rows is not -1.
+ * count to be @want, and for @fam's /proc/net/estp{,6} to have @rows lines
+ * (its header included) when @rows is not -1.
  */
-static void settle(long sockets, int rows)
+static void settle(int fam, long want, int rows)
 {
 	double end = now_s() + SETTLE_S;
 
-	while ((estp_fault_left() != 0 || estp_sockets() != sockets ||
-		(rows >= 0 && proc_rows() != rows)) && now_s() < end)
+	while ((estp_fault_left() != 0 || sockets() != want ||
+		(rows >= 0 && proc_rows(fam) != rows)) && now_s() < end)
 		usleep(5000);
 }
 
-/* Listener on PORT and a client connected to it; the accept is the test's. */
-static void connect_pair(struct __test_metadata *_metadata, int *lfd, int *cfd)
+/*
+ * Listener on PORT (127.0.0.1, ::1 or ::ffff:127.0.0.1 as @fam has it) and
+ * a client connected to it; the accept is the test's.
+ */
+static void connect_pair(struct __test_metadata *_metadata, int fam, int *lfd, int *cfd)
 {
-	struct sockaddr_in sin = estp_sin4("127.0.0.1", PORT);
+	struct sockaddr_storage ss;
+	socklen_t len = estp_loopback(fam, PORT, &ss);
 
-	*lfd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+	*lfd = estp_socket(IPPROTO_ESTP, fam);
 	ASSERT_LE(0, *lfd);
 	ASSERT_EQ(0, setsockopt(*lfd, SOL_SOCKET, SO_REUSEADDR, &(int){1}, sizeof(int)));
-	ASSERT_EQ(0, bind(*lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, bind(*lfd, (struct sockaddr *)&ss, len));
 	ASSERT_EQ(0, listen(*lfd, 4));
-	*cfd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+	*cfd = estp_socket(IPPROTO_ESTP, fam);
 	ASSERT_LE(0, *cfd);
-	ASSERT_EQ(0, connect(*cfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, connect(*cfd, (struct sockaddr *)&ss, len));
 }
 
 static void abort_close(int fd)
@@ -123,25 +147,25 @@ static void abort_close(int fd)
  */
 TEST_F(fault, syn_recv_sock_exit)
 {
-	long before = estp_sockets();
+	long before = sockets();
 	int lfd, cfd;
 
 	ASSERT_EQ(0, before);
 	ASSERT_EQ(0, estp_fault_arm("syn_recv_sock"));
-	connect_pair(_metadata, &lfd, &cfd);
+	connect_pair(_metadata, variant->fam, &lfd, &cfd);
 	/* The final ACK makes the child, which the fault point ends at once. */
-	settle(before + 2, -1);
+	settle(variant->fam, before + 2, -1);
 	EXPECT_EQ(0, estp_fault_left());
 	/* Listener and client only: the child is gone. */
-	EXPECT_EQ(before + 2, estp_sockets());
+	EXPECT_EQ(before + 2, sockets());
 	EXPECT_EQ(0, fcntl(lfd, F_SETFL, O_NONBLOCK));
 	EXPECT_EQ(-1, accept(lfd, NULL, NULL));
 	EXPECT_EQ(EAGAIN, errno);
 	abort_close(cfd);
 	close(lfd);
-	settle(before, 1);
-	EXPECT_EQ(before, estp_sockets());
-	EXPECT_EQ(1, proc_rows());
+	settle(variant->fam, before, 1);
+	EXPECT_EQ(before, sockets());
+	EXPECT_EQ(1, proc_rows(variant->fam));
 }
 
 /*
@@ -151,29 +175,29 @@ TEST_F(fault, syn_recv_sock_exit)
  */
 TEST_F(fault, time_wait_exit)
 {
-	long before = estp_sockets(), overflows = estp_stat("TimeWaitOverflow");
+	long before = sockets(), overflows = estp_stat("TimeWaitOverflow");
 	int lfd, cfd, afd;
 	char buf[4];
 
 	ASSERT_EQ(0, before);
 	ASSERT_LE(0, overflows);
-	connect_pair(_metadata, &lfd, &cfd);
+	connect_pair(_metadata, variant->fam, &lfd, &cfd);
 	afd = accept(lfd, NULL, NULL);
 	ASSERT_LE(0, afd);
 	ASSERT_EQ(0, estp_fault_arm("time_wait"));
 	/* The client closes first: its FIN_WAIT2 orphan wants a minisock. */
 	close(cfd);
 	/* Listener and accepted socket left: the orphan went without a minisock. */
-	settle(before + 2, -1);
+	settle(variant->fam, before + 2, -1);
 	EXPECT_EQ(0, estp_fault_left());
 	EXPECT_EQ(overflows + 1, estp_stat("TimeWaitOverflow"));
 	EXPECT_EQ(0, read(afd, buf, sizeof(buf)));
 	close(afd);
 	close(lfd);
-	settle(before, 1);
-	EXPECT_EQ(before, estp_sockets());
+	settle(variant->fam, before, 1);
+	EXPECT_EQ(before, sockets());
 	/* Nothing of the connection is listed, not even in TIME_WAIT. */
-	EXPECT_EQ(1, proc_rows());
+	EXPECT_EQ(1, proc_rows(variant->fam));
 }
 
-TEST_HARNESS_MAIN
+ESTP_HARNESS_MAIN("syn_recv_sock_exit", "time_wait_exit")

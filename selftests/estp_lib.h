@@ -23,6 +23,8 @@
 
 /* The table of @proto's sockets: /proc/net/tcp or /proc/net/estp. */
 #define ESTP_PROC_NET(proto)	((proto) == IPPROTO_TCP ? "/proc/net/tcp" : "/proc/net/estp")
+/* The table of @proto's AF_INET6 sockets, v4-mapped ones too. */
+#define ESTP_PROC_NET6(proto)	((proto) == IPPROTO_TCP ? "/proc/net/tcp6" : "/proc/net/estp6")
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -382,14 +384,46 @@ static inline int estp_run(const char *cmd)
 }
 
 /*
+ * The IPv6 address the IPv6 variant uses where the IPv4 one uses @ip4:
+ * 127.0.0.1 is ::1, 0.0.0.0 is ::, any other a.b.c.d is fd00::a:b:c:d
+ * (its numbers read as hex groups: 10.199.0.2 is fd00::10:199:0:2, all in
+ * fd00::/64, which estp_veth_up() puts on a veth pair).  NULL on bad input.
+ */
+static inline char *estp_ip6_of(const char *ip4, char *buf, size_t len)
+{
+	unsigned int a, b, c, d;
+
+	if (!strcmp(ip4, "127.0.0.1"))
+		snprintf(buf, len, "::1");
+	else if (!strcmp(ip4, "0.0.0.0"))
+		snprintf(buf, len, "::");
+	else if (sscanf(ip4, "%u.%u.%u.%u", &a, &b, &c, &d) == 4)
+		snprintf(buf, len, "fd00::%u:%u:%u:%u", a, b, c, d);
+	else
+		return NULL;
+	return buf;
+}
+
+/*
  * Two netns joined by a veth pair: @dev_a in @ns_a with address @ip_a/24,
- * @dev_b in @ns_b with @ip_b/24.
+ * @dev_b in @ns_b with @ip_b/24; with @ip6 also estp_ip6_of() each /64,
+ * without duplicate address detection (usable at once).
  */
 struct estp_veth {
 	const char *ns_a, *ns_b;
 	const char *dev_a, *dev_b;
 	const char *ip_a, *ip_b;
+	int ip6;
 };
+
+static inline int estp_veth_ip6(const char *ns, const char *dev, const char *ip4)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (!estp_ip6_of(ip4, buf, sizeof(buf)))
+		return -1;
+	return estp_runf("ip -n %s addr add %s/64 dev %s nodad", ns, buf, dev);
+}
 
 static inline void estp_veth_down(const struct estp_veth *v)
 {
@@ -410,6 +444,8 @@ static inline int estp_veth_up(const struct estp_veth *v, const char *netem)
 		      v->ns_a, v->dev_a, v->dev_b, v->ns_b) ||
 	    estp_runf("ip -n %s addr add %s/24 dev %s", v->ns_a, v->ip_a, v->dev_a) ||
 	    estp_runf("ip -n %s addr add %s/24 dev %s", v->ns_b, v->ip_b, v->dev_b) ||
+	    (v->ip6 && (estp_veth_ip6(v->ns_a, v->dev_a, v->ip_a) ||
+			estp_veth_ip6(v->ns_b, v->dev_b, v->ip_b))) ||
 	    estp_runf("ip -n %s link set %s up", v->ns_a, v->dev_a) ||
 	    estp_runf("ip -n %s link set %s up", v->ns_b, v->dev_b) ||
 	    estp_runf("ip netns exec %s tc qdisc add dev %s root netem %s",
@@ -525,26 +561,32 @@ static inline long estp_counter(int proto, const char *name)
 
 /*
  * The state (hex column 4) of the first socket of @proto in
- * /proc/net/{tcp,estp} with local port @lport and remote port @rport, a
+ * /proc/net/{tcp,estp}, then /proc/net/{tcp6,estp6}, with local port
+ * @lport and remote port @rport, a
  * negative port matching any: -1 when there is none, -2 when the file
  * cannot be read (so that it is not taken for a socket gone).
  */
 static inline int estp_proc_state(int proto, int lport, int rport)
 {
-	const char *path = ESTP_PROC_NET(proto);
 	unsigned int lp, rp, st;
 	char line[256];
-	int state = -1;
+	int state = -1, i;
 	FILE *f;
 
-	f = fopen(path, "r");
-	if (!f)
-		return -2;
-	while (state < 0 && fgets(line, sizeof(line), f))
-		if (sscanf(line, " %*u: %*x:%x %*x:%x %x", &lp, &rp, &st) == 3 &&
-		    (lport < 0 || (int)lp == lport) && (rport < 0 || (int)rp == rport))
-			state = st;
-	fclose(f);
+	for (i = 0; i < 2 && state < 0; i++) {
+		f = fopen(i ? ESTP_PROC_NET6(proto) : ESTP_PROC_NET(proto), "r");
+		if (!f) {
+			/* No IPv6 table is no IPv6 socket; no IPv4 one, no answer. */
+			if (!i)
+				return -2;
+			continue;
+		}
+		while (state < 0 && fgets(line, sizeof(line), f))
+			if (sscanf(line, " %*u: %*x:%x %*x:%x %x", &lp, &rp, &st) == 3 &&
+			    (lport < 0 || (int)lp == lport) && (rport < 0 || (int)rp == rport))
+				state = st;
+		fclose(f);
+	}
 	return state;
 }
 
@@ -559,20 +601,21 @@ static const char estp_proc_cc_fmt[] =
 static inline int estp_proc_cc(int proto, int lport, int rport, long *rto, long *cwnd,
 			       long *ssthresh)
 {
-	const char *path = ESTP_PROC_NET(proto);
 	unsigned int lp, rp;
 	char line[512];
-	int ret = -1;
+	int ret = -1, i;
 	FILE *f;
 
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (ret && fgets(line, sizeof(line), f))
-		if (sscanf(line, estp_proc_cc_fmt, &lp, &rp, rto, cwnd, ssthresh) == 5 &&
-		    (int)lp == lport && (int)rp == rport)
-			ret = 0;
-	fclose(f);
+	for (i = 0; i < 2 && ret; i++) {
+		f = fopen(i ? ESTP_PROC_NET6(proto) : ESTP_PROC_NET(proto), "r");
+		if (!f)
+			continue;
+		while (ret && fgets(line, sizeof(line), f))
+			if (sscanf(line, estp_proc_cc_fmt, &lp, &rp, rto, cwnd, ssthresh) == 5 &&
+			    (int)lp == lport && (int)rp == rport)
+				ret = 0;
+		fclose(f);
+	}
 	return ret;
 }
 
@@ -692,16 +735,236 @@ static inline int estp_so_error(int fd)
 	return estp_getsockopt_int(fd, SOL_SOCKET, SO_ERROR);
 }
 
-/* The socket's local IPv4 port, or -1. */
+/* The port of an AF_INET or AF_INET6 address, or -1. */
+static inline int estp_sockaddr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return -1;
+}
+
+/* The socket's local port, IPv4 or IPv6, or -1. */
 static inline int estp_local_port(int fd)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
 
-	if (getsockname(fd, (struct sockaddr *)&sin, &len) || sin.sin_family != AF_INET)
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
 		return -1;
-	return ntohs(sin.sin_port);
+	return estp_sockaddr_port(&ss);
 }
+
+/* The socket's peer port, IPv4 or IPv6, or -1. */
+static inline int estp_peer_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len))
+		return -1;
+	return estp_sockaddr_port(&ss);
+}
+
+/*
+ * The address families a test that is not tied to one runs on (as fixture
+ * variants, FIXTURE_VARIANTS_FAMILIES()): IPv4, IPv6, and v4-mapped IPv6,
+ * an AF_INET6 socket whose peer is ::ffff:a.b.c.d, which the IPv4 stack
+ * carries.  A test names its addresses in IPv4 (estp_sockaddr()), and each
+ * family turns them into its own.
+ */
+enum estp_fam { ESTP_FAM4, ESTP_FAM6, ESTP_FAM_MAPPED };
+
+/* The socket domain of @fam: AF_INET, or AF_INET6 (mapped too). */
+static inline int estp_fam_domain(int fam)
+{
+	return fam == ESTP_FAM4 ? AF_INET : AF_INET6;
+}
+
+/* The family's name, for a test's log. */
+#define ESTP_FAM_NAME(fam)						\
+	((fam) == ESTP_FAM4 ? "ipv4" : (fam) == ESTP_FAM6 ? "ipv6" : "v4-mapped")
+
+/* /proc/net/{tcp,estp} for an IPv4 socket, /proc/net/{tcp6,estp6} else. */
+#define estp_proc_net(proto, fam)					\
+	((fam) == ESTP_FAM4 ? ESTP_PROC_NET(proto) : ESTP_PROC_NET6(proto))
+
+/*
+ * The address of @fam for the IPv4 address @ip4 and @port in *@ss (IPv6:
+ * estp_ip6_of(); v4-mapped: ::ffff:@ip4, 0.0.0.0 staying ::): its length,
+ * or 0 on bad input.
+ */
+static inline socklen_t estp_sockaddr(int fam, const char *ip4, int port,
+				      struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	char buf[INET6_ADDRSTRLEN];
+	const char *ip6 = buf;
+
+	memset(ss, 0, sizeof(*ss));
+	if (fam == ESTP_FAM4) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		return inet_pton(AF_INET, ip4, &sin->sin_addr) == 1 ? sizeof(*sin) : 0;
+	}
+	if (fam == ESTP_FAM6)
+		ip6 = estp_ip6_of(ip4, buf, sizeof(buf));
+	else if (!strcmp(ip4, "0.0.0.0"))
+		ip6 = "::";
+	else
+		snprintf(buf, sizeof(buf), "::ffff:%s", ip4);
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	return ip6 && inet_pton(AF_INET6, ip6, &sin6->sin6_addr) == 1 ? sizeof(*sin6) : 0;
+}
+
+/* 127.0.0.1:@port in @fam (::1, ::ffff:127.0.0.1): its length. */
+static inline socklen_t estp_loopback(int fam, int port, struct sockaddr_storage *ss)
+{
+	return estp_sockaddr(fam, "127.0.0.1", port, ss);
+}
+
+/* Whether two AF_INET/AF_INET6 addresses are the same address and port. */
+static inline int estp_sockaddr_eq(const struct sockaddr_storage *a,
+				   const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return a4->sin_port == b4->sin_port && a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	return a->ss_family == AF_INET6 && a6->sin6_port == b6->sin6_port &&
+	       !memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr));
+}
+
+/* "127.0.0.1:80" or "[::1]:80" in @buf, for a test's log. */
+static inline char *estp_sockaddr_str(const struct sockaddr_storage *ss, char *buf,
+				      size_t len)
+{
+	const struct sockaddr_in6 *sin6 = (const void *)ss;
+	const struct sockaddr_in *sin = (const void *)ss;
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%d", a, ntohs(sin->sin_port));
+	} else {
+		inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%d", a, estp_sockaddr_port(ss));
+	}
+	return buf;
+}
+
+/* A stream socket of @proto in @fam's domain: its fd, or -1. */
+static inline int estp_socket(int proto, int fam)
+{
+	return socket(estp_fam_domain(fam), SOCK_STREAM, proto);
+}
+
+/* connect() to @ip4:@port in @fam: 0 or errno. */
+static inline int estp_connect_errno(int fd, int fam, const char *ip4, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = estp_sockaddr(fam, ip4, port, &ss);
+
+	return connect(fd, (struct sockaddr *)&ss, len) ? errno : 0;
+}
+
+/* bind() to @ip4:@port in @fam: 0 or errno. */
+static inline int estp_bind_errno(int fd, int fam, const char *ip4, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = estp_sockaddr(fam, ip4, port, &ss);
+
+	return bind(fd, (struct sockaddr *)&ss, len) ? errno : 0;
+}
+
+/* A stream socket of @proto and @fam connected to @ip4:@port: fd, or -1. */
+static inline int estp_connect_fam(int proto, int fam, const char *ip4, int port)
+{
+	int fd = estp_socket(proto, fam);
+
+	if (fd < 0)
+		return -1;
+	if (estp_connect_errno(fd, fam, ip4, port)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A listener of @proto and @fam on @ip4:@port (0: an ephemeral port, which
+ * estp_local_port() tells) with @backlog, SO_REUSEADDR set: fd, or -1.
+ */
+static inline int estp_listen_fam(int proto, int fam, const char *ip4, int port,
+				  int backlog)
+{
+	int fd = estp_socket(proto, fam), one = 1;
+
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    estp_bind_errno(fd, fam, ip4, port) || listen(fd, backlog)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A connection of @proto and @fam over loopback: the listener's port is
+ * @port (0: ephemeral), the client in *@cfd, the accepted end in *@afd,
+ * the listener closed.  0, or -1 with nothing left open.
+ */
+static inline int estp_pair_fam(int proto, int fam, int port, int *cfd, int *afd)
+{
+	int lfd = estp_listen_fam(proto, fam, "127.0.0.1", port, 1);
+
+	*cfd = -1;
+	*afd = -1;
+	if (lfd < 0)
+		return -1;
+	*cfd = estp_connect_fam(proto, fam, "127.0.0.1", estp_local_port(lfd));
+	if (*cfd >= 0)
+		*afd = accept(lfd, NULL, NULL);
+	close(lfd);
+	if (*afd < 0) {
+		if (*cfd >= 0)
+			close(*cfd);
+		*cfd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+#ifdef FIXTURE_VARIANT
+/*
+ * The variants of a fixture whose tests are tied to no address family:
+ * TCP and ESTP, each on IPv4, IPv6 and v4-mapped IPv6.  Tests read
+ * variant->proto and variant->fam (enum estp_fam).  A test tied to IPv4
+ * (IP_TOS, IPv4 headers on the wire) stays in a fixture of
+ * FIXTURE_VARIANTS_TCP_ESTP().
+ */
+#define FIXTURE_VARIANTS_FAMILIES(fixture)				\
+	FIXTURE_VARIANT(fixture) { int proto; int fam; };		\
+	FIXTURE_VARIANT_ADD(fixture, tcp4) {				\
+		.proto = IPPROTO_TCP, .fam = ESTP_FAM4 };		\
+	FIXTURE_VARIANT_ADD(fixture, tcp6) {				\
+		.proto = IPPROTO_TCP, .fam = ESTP_FAM6 };		\
+	FIXTURE_VARIANT_ADD(fixture, tcp_mapped) {			\
+		.proto = IPPROTO_TCP, .fam = ESTP_FAM_MAPPED };		\
+	FIXTURE_VARIANT_ADD(fixture, estp4) {				\
+		.proto = IPPROTO_ESTP, .fam = ESTP_FAM4 };		\
+	FIXTURE_VARIANT_ADD(fixture, estp6) {				\
+		.proto = IPPROTO_ESTP, .fam = ESTP_FAM6 };		\
+	FIXTURE_VARIANT_ADD(fixture, estp_mapped) {			\
+		.proto = IPPROTO_ESTP, .fam = ESTP_FAM_MAPPED }
+#endif
 
 /* Whether a module is loaded, from /proc/modules. */
 static inline int estp_module_loaded(const char *name)
@@ -801,6 +1064,133 @@ static inline long estp_memory_lag(void)
 		rsv = atol(buf);
 	return rsv * (cpus > 0 ? cpus : 1);
 }
+
+#ifdef TEST_HARNESS_MAIN
+/* Whether a variant's name is an IPv6 or v4-mapped one ("tcp6", "estp_mapped_loss"). */
+static inline int estp_variant_is_v6(const char *name)
+{
+	const char *p = !strncmp(name, "tcp", 3) ? name + 3 :
+			!strncmp(name, "estp", 4) ? name + 4 : NULL;
+
+	if (!p)
+		return 0;
+	if (*p == '6')
+		p++;
+	else if (!strncmp(p, "_mapped", 7))
+		p += 7;
+	else
+		return 0;
+	return !*p || *p == '_';
+}
+
+/*
+ * The harness's main with the families' share of CI time in hand: with
+ * ESTP_FAMILIES=subset in the environment (and no argument), the IPv6 and
+ * v4-mapped variants run only the cases @subset names ("TEST" in every
+ * such variant, or "VARIANT.TEST"), the IPv4 ones all of theirs; unset or "all", everything runs.  A case left out is not
+ * run and not counted, never reported as a pass.  It hands the harness one
+ * "-r FIXTURE.VARIANT.TEST" per case that runs.
+ */
+struct estp_args {
+	char **v;
+	int n, cap;
+};
+
+/* Appends "-r @f.@v.@t" (@v empty: "-r @f.@t") to @a: 0 or -1. */
+static inline int estp_args_run(struct estp_args *a, const char *f, const char *v,
+				const char *t)
+{
+	char **nv, *arg;
+
+	if (a->n + 3 > a->cap) {
+		nv = realloc(a->v, a->cap * 2 * sizeof(*nv));
+		if (!nv)
+			return -1;
+		a->v = nv;
+		a->cap *= 2;
+	}
+	if (asprintf(&arg, *v ? "%s.%s.%s" : "%s.%s%s", f, v, t) < 0)
+		return -1;
+	a->v[a->n++] = "-r";
+	a->v[a->n++] = arg;
+	a->v[a->n] = NULL;
+	return 0;
+}
+
+/* Whether a subset entry, "TEST" or "VARIANT.TEST", names this case. */
+static inline int estp_subset_has(const char *entry, const char *v, const char *t)
+{
+	size_t vlen = strlen(v);
+
+	return !strcmp(entry, t) ||
+	       (!strncmp(entry, v, vlen) && entry[vlen] == '.' && !strcmp(entry + vlen + 1, t));
+}
+
+static inline int estp_harness_run(int argc, char **argv, const char *const *subset)
+{
+	const char *mode = getenv("ESTP_FAMILIES");
+	struct __fixture_variant_metadata *v;
+	struct estp_args a = { NULL, 0, 0 };
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+	const char *const *n;
+	int keep;
+
+	if (argc > 1 || !mode || !strcmp(mode, "all"))
+		return test_harness_run(argc, argv);
+	if (strcmp(mode, "subset")) {
+		fprintf(stderr, "ESTP_FAMILIES=%s: all or subset\n", mode);
+		return KSFT_FAIL;
+	}
+	a.cap = 64;
+	a.v = calloc(a.cap, sizeof(*a.v));
+	if (!a.v)
+		return KSFT_FAIL;
+	a.v[a.n++] = argv[0];
+	for (f = __fixture_list; f; f = f->next) {
+		for (t = f->tests; !f->variant && t; t = t->next)
+			if (estp_args_run(&a, f->name, "", t->name))
+				return KSFT_FAIL;
+		for (v = f->variant; v; v = v->next) {
+			for (t = f->tests; t; t = t->next) {
+				keep = !estp_variant_is_v6(v->name);
+				for (n = subset; !keep && *n; n++)
+					keep = estp_subset_has(*n, v->name, t->name);
+				if (keep && estp_args_run(&a, f->name, v->name, t->name))
+					return KSFT_FAIL;
+			}
+		}
+	}
+	/* A name that matches no case is a typo that would drop cases unseen. */
+	for (n = subset; *n; n++) {
+		keep = 0;
+		for (f = __fixture_list; f && !keep; f = f->next)
+			for (v = f->variant; v && !keep; v = v->next)
+				for (t = f->tests; t && !keep; t = t->next)
+					keep = estp_variant_is_v6(v->name) &&
+					       estp_subset_has(*n, v->name, t->name);
+		if (!keep) {
+			fprintf(stderr, "ESTP_HARNESS_MAIN: \"%s\" names no IPv6 case\n", *n);
+			return KSFT_FAIL;
+		}
+	}
+	a.v[a.n] = NULL;
+	return test_harness_run(a.n, a.v);
+}
+
+/*
+ * TEST_HARNESS_MAIN for a program with FIXTURE_VARIANTS_FAMILIES(): the
+ * arguments name the tests the IPv6 and v4-mapped variants run under
+ * ESTP_FAMILIES=subset (estp_harness_run()).
+ */
+#define ESTP_HARNESS_MAIN(...)						\
+	int main(int argc, char **argv)					\
+	{								\
+		static const char *const subset[] = { __VA_ARGS__, NULL }; \
+									\
+		return estp_harness_run(argc, argv, subset);		\
+	}
+#endif
 
 #ifdef FIXTURE_VARIANT
 /*

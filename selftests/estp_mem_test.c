@@ -4,9 +4,10 @@
  * ESTP shares with TCP (net.estp.* against net.ipv4.tcp_*), default socket
  * buffers, the protocol's memory in /proc/net/protocols, a writer held back
  * by net.estp.mem and let go when the reader drains, an orphan killed for
- * want of memory, and the charge an empty queue forces past the limit.  TCP is the specification: every TEST_F runs for TCP
- * and ESTP as fixture variants and asserts what TCP does.  (A peer that
- * vanishes, ETIMEDOUT after TCP_USER_TIMEOUT or retries2, is
+ * want of memory, and the charge an empty queue forces past the limit.
+ * TCP is the specification: every TEST_F runs for TCP and ESTP, on IPv4,
+ * IPv6 and v4-mapped IPv6, as fixture variants and asserts what TCP does.
+ * (A peer that vanishes, ETIMEDOUT after TCP_USER_TIMEOUT or retries2, is
  * estp_flow_test's peer_gone_*.)
  *
  * tcp_mem and net.estp.mem are global, writable in the init netns only:
@@ -223,14 +224,21 @@ FIXTURE(mem)
 	struct estp_sysctl_saved mem_saved;
 	struct estp_guard guard;	/* writes mem_saved back if the test is killed */
 	long lag;		/* pcpu_lag(), read in the init netns */
+	int fam;		/* enum estp_fam */
 };
 
-FIXTURE_VARIANTS_TCP_ESTP(mem);
+/*
+ * Tied to no family: IPv4, IPv6 and v4-mapped IPv6.  An IPv6 socket is
+ * charged to the same memory and limits as an IPv4 one (TCPv6 shares
+ * TCP's, ESTPv6 ESTP's), which /proc/net/protocols shows on the IPv4 line.
+ */
+FIXTURE_VARIANTS_FAMILIES(mem);
 
 FIXTURE_SETUP(mem)
 {
 	char path[64];
 
+	self->fam = variant->fam;
 	self->lfd = -1;
 	self->cfd = -1;
 	self->afd = -1;
@@ -291,28 +299,29 @@ static int setopt(int fd, int level, int opt, int val)
 }
 
 /*
- * A listener on 127.0.0.1:@port, a client connected to it and the accepted
+ * A listener on 127.0.0.1:@port (::1, ::ffff:127.0.0.1), a client connected to it and the accepted
  * socket; with @big, both directions' buffers are BIG_BUF (forced past
  * net.core.[rw]mem_max, set before the handshake as window scaling needs).
  */
 static void open_pair(struct __test_metadata *_metadata, FIXTURE_DATA(mem) *self,
 		      int proto, int port, bool big)
 {
-	struct sockaddr_in sin = estp_sin4("127.0.0.1", port);
+	struct sockaddr_storage ss;
+	socklen_t len = estp_loopback(self->fam, port, &ss);
 
 	self->lport = port;
-	self->lfd = socket(AF_INET, SOCK_STREAM, proto);
+	self->lfd = estp_socket(proto, self->fam);
 	ASSERT_LE(0, self->lfd);
 	ASSERT_EQ(0, setopt(self->lfd, SOL_SOCKET, SO_REUSEADDR, 1));
 	if (big)
 		ASSERT_EQ(0, setopt(self->lfd, SOL_SOCKET, SO_RCVBUFFORCE, BIG_BUF));
-	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&ss, len));
 	ASSERT_EQ(0, listen(self->lfd, 8));
-	self->cfd = socket(AF_INET, SOCK_STREAM, proto);
+	self->cfd = estp_socket(proto, self->fam);
 	ASSERT_LE(0, self->cfd);
 	if (big)
 		ASSERT_EQ(0, setopt(self->cfd, SOL_SOCKET, SO_SNDBUFFORCE, BIG_BUF));
-	ASSERT_EQ(0, connect(self->cfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, connect(self->cfd, (struct sockaddr *)&ss, len));
 	self->cport = estp_local_port(self->cfd);
 	self->afd = accept(self->lfd, NULL, NULL);
 	ASSERT_LE(0, self->afd);
@@ -361,7 +370,7 @@ TEST_F(mem, buf_defaults)
 	ASSERT_EQ(3, sscanf(buf, "%d %d %d", &w[0], &w[1], &w[2]));
 	ASSERT_EQ(0, estp_sysctl_get("/proc/sys/net/ipv4/tcp_rmem", buf, sizeof(buf)));
 	ASSERT_EQ(3, sscanf(buf, "%d %d %d", &r[0], &r[1], &r[2]));
-	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	fd = estp_socket(variant->proto, variant->fam);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(w[1], estp_getsockopt_int(fd, SOL_SOCKET, SO_SNDBUF));
 	EXPECT_EQ(r[1], estp_getsockopt_int(fd, SOL_SOCKET, SO_RCVBUF));
@@ -560,7 +569,8 @@ static int meminfo(int fd, int i)
  */
 TEST_F(mem, forced_charge)
 {
-	struct sockaddr_in sin = estp_sin4("127.0.0.1", PORT_BASE + 6);
+	struct sockaddr_storage ss;
+	socklen_t len = estp_loopback(variant->fam, PORT_BASE + 6, &ss);
 	int lfd, cfd, afd, fwd;
 	struct pollfd pfd;
 	uint64_t off = 0;
@@ -572,13 +582,13 @@ TEST_F(mem, forced_charge)
 	ASSERT_EQ(0, mem_set(self, "1 1 1"));
 	ASSERT_LT(1, proto_memory(variant->proto));
 
-	lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	lfd = estp_socket(variant->proto, variant->fam);
 	ASSERT_LE(0, lfd);
-	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&ss, len));
 	ASSERT_EQ(0, listen(lfd, 1));
-	cfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	cfd = estp_socket(variant->proto, variant->fam);
 	ASSERT_LE(0, cfd);
-	ASSERT_EQ(0, connect(cfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, connect(cfd, (struct sockaddr *)&ss, len));
 	afd = accept(lfd, NULL, NULL);
 	ASSERT_LE(0, afd);
 	memset(buf, 'f', sizeof(buf));
@@ -600,4 +610,4 @@ TEST_F(mem, forced_charge)
 	estp_close_abort(&lfd);
 }
 
-TEST_HARNESS_MAIN
+ESTP_HARNESS_MAIN("buf_defaults", "orphan_oom", "estp6.forced_charge")

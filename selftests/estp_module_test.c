@@ -37,6 +37,10 @@ static void assert_unregistered(struct __test_metadata *_metadata)
 	EXPECT_EQ(-1, estp_proto_line("ESTP", NULL, NULL));
 	EXPECT_EQ(-1, socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP));
 	EXPECT_EQ(EPROTONOSUPPORT, errno);
+	/* IPv6's protosw went too: it must not be permanent. */
+	EXPECT_EQ(-1, estp_proto_line("ESTPv6", NULL, NULL));
+	EXPECT_EQ(-1, socket(AF_INET6, SOCK_STREAM, IPPROTO_ESTP));
+	EXPECT_EQ(EPROTONOSUPPORT, errno);
 }
 
 TEST_F(mod, gone_after_unload)
@@ -116,15 +120,20 @@ TEST_F_TIMEOUT(mod, load_unload_cycles, 180)
 
 	for (i = 0; i < 20; i++) {
 		ASSERT_EQ(0, estp_load("")) TH_LOG("cycle %d", i);
+		/* Two of each family: IPv6 registers again on every load. */
 		for (j = 0; j < 4; j++) {
-			fd[j] = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
-			ASSERT_LE(0, fd[j]);
+			fd[j] = socket(j < 2 ? AF_INET : AF_INET6, SOCK_STREAM, IPPROTO_ESTP);
+			ASSERT_LE(0, fd[j]) TH_LOG("cycle %d socket %d: %s", i, j, strerror(errno));
 		}
 		ASSERT_EQ(0, estp_proto_line("ESTP", NULL, &sockets));
-		EXPECT_EQ(4, sockets);
+		EXPECT_EQ(2, sockets);
+		ASSERT_EQ(0, estp_proto_line("ESTPv6", NULL, &sockets));
+		EXPECT_EQ(2, sockets);
 		for (j = 0; j < 4; j++)
 			close(fd[j]);
 		ASSERT_EQ(0, estp_proto_line("ESTP", NULL, &sockets));
+		EXPECT_EQ(0, sockets);
+		ASSERT_EQ(0, estp_proto_line("ESTPv6", NULL, &sockets));
 		EXPECT_EQ(0, sockets);
 		ASSERT_EQ(0, estp_unload()) TH_LOG("cycle %d", i);
 		assert_unregistered(_metadata);

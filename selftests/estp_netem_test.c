@@ -6,8 +6,10 @@
  * sends 8 MiB (STRESS=1: 64 MiB) to the other at once; what arrives must be
  * exactly what was sent, and the receiver's counters show the link's work
  * (out-of-order queueing, checksum drops) and the sender's its recovery
- * (retransmissions).  TCP and ESTP run the same cases; TCP is the
- * specification of "every byte arrives".  Each case prints how long its
+ * (retransmissions).  TCP and ESTP run the same cases, each on IPv4
+ * (estp_netem_test), IPv6 (fd00::/64 on the veth pair) and v4-mapped IPv6
+ * (estp_netem6_test, built from this file); TCP is the specification of
+ * "every byte arrives".  Each case prints how long its
  * transfer took; nothing asserts a time.
  */
 #include <pthread.h>
@@ -32,6 +34,7 @@ static const struct estp_veth veth = {
 	.ns_a = NS_A, .ns_b = NS_B,
 	.dev_a = "nm0", .dev_b = "nm1",
 	.ip_a = "10.199.0.1", .ip_b = IP_B,
+	.ip6 = 1,
 };
 
 FIXTURE(netem)
@@ -45,21 +48,48 @@ FIXTURE(netem)
 FIXTURE_VARIANT(netem)
 {
 	int proto;
+	int fam;			/* enum estp_fam */
 	const char *netem;
 	bool ofo;			/* the receiver must queue out of order */
 	bool corrupt;			/* checksum drops must be counted */
 	bool loss;			/* both senders must retransmit */
 };
 
+#ifdef ESTP_NETEM_V6
+/*
+ * estp_netem6_test: each case on IPv6 and v4-mapped, TCP and ESTP
+ * (tcp6_loss1, tcp_mapped_loss1, estp6_loss1, estp_mapped_loss1...); all
+ * six families in one program would outlast the runner's timeout.
+ */
 #define NETEM_CASE(name, spec, o, c, l)					\
-	FIXTURE_VARIANT_ADD(netem, tcp_##name) {			\
-		.proto = IPPROTO_TCP, .netem = spec,			\
+	FIXTURE_VARIANT_ADD(netem, tcp6_##name) {			\
+		.proto = IPPROTO_TCP, .fam = ESTP_FAM6, .netem = spec,	\
 		.ofo = o, .corrupt = c, .loss = l,			\
 	};								\
-	FIXTURE_VARIANT_ADD(netem, estp_##name) {			\
-		.proto = IPPROTO_ESTP, .netem = spec,			\
+	FIXTURE_VARIANT_ADD(netem, tcp_mapped_##name) {			\
+		.proto = IPPROTO_TCP, .fam = ESTP_FAM_MAPPED,		\
+		.netem = spec, .ofo = o, .corrupt = c, .loss = l,	\
+	};								\
+	FIXTURE_VARIANT_ADD(netem, estp6_##name) {			\
+		.proto = IPPROTO_ESTP, .fam = ESTP_FAM6, .netem = spec,	\
+		.ofo = o, .corrupt = c, .loss = l,			\
+	};								\
+	FIXTURE_VARIANT_ADD(netem, estp_mapped_##name) {		\
+		.proto = IPPROTO_ESTP, .fam = ESTP_FAM_MAPPED,		\
+		.netem = spec, .ofo = o, .corrupt = c, .loss = l,	\
+	}
+#else
+/* estp_netem_test: each case on IPv4 (tcp4_loss1, estp4_loss1...). */
+#define NETEM_CASE(name, spec, o, c, l)					\
+	FIXTURE_VARIANT_ADD(netem, tcp4_##name) {			\
+		.proto = IPPROTO_TCP, .fam = ESTP_FAM4, .netem = spec,	\
+		.ofo = o, .corrupt = c, .loss = l,			\
+	};								\
+	FIXTURE_VARIANT_ADD(netem, estp4_##name) {			\
+		.proto = IPPROTO_ESTP, .fam = ESTP_FAM4, .netem = spec,	\
 		.ofo = o, .corrupt = c, .loss = l,			\
 	}
+#endif
 
 NETEM_CASE(loss1, "loss 1%", true, false, true);
 NETEM_CASE(loss5, "loss 5%", true, false, true);
@@ -72,14 +102,14 @@ NETEM_CASE(corrupt1, "corrupt 1%", false, true, true);
 /* Jitter makes netem's time-ordered queue reorder too. */
 NETEM_CASE(delay20_jitter, "delay 20ms 5ms", true, false, false);
 
-/* A socket of @proto inside netns @ns. */
-static int socket_in(FIXTURE_DATA(netem) *self, int ns, int proto)
+/* A socket of @proto and @fam inside netns @ns. */
+static int socket_in(FIXTURE_DATA(netem) *self, int ns, int proto, int fam)
 {
 	int fd;
 
 	if (setns(self->ns[ns], CLONE_NEWNET))
 		return -1;
-	fd = socket(AF_INET, SOCK_STREAM, proto);
+	fd = estp_socket(proto, fam);
 	if (setns(self->home, CLONE_NEWNET)) {
 		close(fd);
 		return -1;
@@ -114,7 +144,8 @@ static long counter_in(FIXTURE_DATA(netem) *self, int ns, int proto, const char 
 
 FIXTURE_SETUP(netem)
 {
-	struct sockaddr_in sin = estp_sin4(IP_B, PORT);
+	struct sockaddr_storage ss;
+	socklen_t sslen = estp_sockaddr(variant->fam, IP_B, PORT, &ss);
 	struct timeval tv = { .tv_sec = 60 };
 	int i;
 
@@ -136,14 +167,14 @@ FIXTURE_SETUP(netem)
 	ASSERT_LE(0, self->ns[0]);
 	ASSERT_LE(0, self->ns[1]);
 
-	self->lfd = socket_in(self, 1, variant->proto);
-	ASSERT_LE(0, self->lfd);
-	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	self->lfd = socket_in(self, 1, variant->proto, variant->fam);
+	ASSERT_LE(0, self->lfd) TH_LOG("socket: %s", strerror(errno));
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&ss, sslen));
 	ASSERT_EQ(0, listen(self->lfd, 1));
-	self->cfd = socket_in(self, 0, variant->proto);
+	self->cfd = socket_in(self, 0, variant->proto, variant->fam);
 	ASSERT_LE(0, self->cfd);
 	/* A lost SYN costs a 1 s timeout: allow a few. */
-	ASSERT_EQ(0, connect(self->cfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, connect(self->cfd, (struct sockaddr *)&ss, sslen));
 	self->afd = accept(self->lfd, NULL, NULL);
 	ASSERT_LE(0, self->afd);
 	for (i = 0; i < 2; i++) {
@@ -258,8 +289,9 @@ TEST_F_TIMEOUT(netem, both_ways, 3600)
 		pthread_join(r[i], NULL);
 	}
 	t = now_s() - t;
-	ksft_print_msg("%s \"%s\": %zu MiB each way in %.1f s, resent %ld + %ld segments\n",
-		       variant->proto == IPPROTO_TCP ? "TCP" : "ESTP", variant->netem,
+	ksft_print_msg("%s %s \"%s\": %zu MiB each way in %.1f s, resent %ld + %ld segments\n",
+		       variant->proto == IPPROTO_TCP ? "TCP" : "ESTP",
+		       ESTP_FAM_NAME(variant->fam), variant->netem,
 		       self->len >> 20, t,
 		       counter_in(self, 0, variant->proto, "retrans") - retrans[0],
 		       counter_in(self, 1, variant->proto, "retrans") - retrans[1]);
@@ -289,4 +321,10 @@ TEST_F_TIMEOUT(netem, both_ways, 3600)
 			TH_LOG("netns %d resent nothing", i);
 }
 
+#ifdef ESTP_NETEM_V6
+/* Under ESTP_FAMILIES=subset, two cases of seven. */
+ESTP_HARNESS_MAIN("tcp6_loss5.both_ways", "estp6_loss5.both_ways",
+		  "tcp_mapped_corrupt1.both_ways", "estp_mapped_corrupt1.both_ways")
+#else
 TEST_HARNESS_MAIN
+#endif

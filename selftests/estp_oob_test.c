@@ -2,15 +2,16 @@
 /*
  * Urgent data as Linux TCP has it, TCP being the specification (every
  * TEST_F runs for TCP and ESTP as fixture variants and asserts what TCP
- * does).  A connected pair over loopback: send(MSG_OOB) marks the last
- * byte urgent; the reader gets SIGURG (F_SETOWN) and EPOLLPRI, a read stops
+ * does).  A connected pair over loopback (IPv4, IPv6 and v4-mapped IPv6):
+ * send(MSG_OOB) marks the last byte urgent; the reader gets SIGURG (F_SETOWN) and EPOLLPRI, a read stops
  * at the mark, SIOCATMARK tells it is there, recv(MSG_OOB) takes the byte
  * out of band (once; EINVAL with none, read already or SO_OOBINLINE),
  * and with SO_OOBINLINE it stays in the stream.  Through the raw peer of
  * estp_peer.h: the URG flag and urgent pointer of the segments sent, and
  * the URG segments received, a pointer ahead of its byte included (EAGAIN
  * until the byte comes).  And, by the raw peer too, the receive queues
- * collapsed under memory pressure rather than data dropped.
+ * collapsed under memory pressure rather than data dropped (the raw
+ * peer's cases on IPv4 only).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -84,23 +85,25 @@ FIXTURE(pair)
 	int lfd, cfd, afd;
 };
 
-FIXTURE_VARIANTS_TCP_ESTP(pair);
+/* A connected pair over loopback: IPv4, IPv6 or v4-mapped IPv6. */
+FIXTURE_VARIANTS_FAMILIES(pair);
 
 FIXTURE_SETUP(pair)
 {
-	struct sockaddr_in sin = estp_sin4("127.0.0.1", PAIR_PORT);
+	struct sockaddr_storage ss;
+	socklen_t len = estp_loopback(variant->fam, PAIR_PORT, &ss);
 	int one = 1;
 
 	self->lfd = self->cfd = self->afd = -1;
 	ASSERT_EQ(0, estp_netns_private());
-	self->lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	self->lfd = estp_socket(variant->proto, variant->fam);
 	ASSERT_LE(0, self->lfd);
 	ASSERT_EQ(0, setsockopt(self->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
-	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&ss, len));
 	ASSERT_EQ(0, listen(self->lfd, 1));
-	self->cfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	self->cfd = estp_socket(variant->proto, variant->fam);
 	ASSERT_LE(0, self->cfd);
-	ASSERT_EQ(0, connect(self->cfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, connect(self->cfd, (struct sockaddr *)&ss, len));
 	self->afd = accept(self->lfd, NULL, NULL);
 	ASSERT_LE(0, self->afd);
 }
@@ -282,6 +285,7 @@ FIXTURE(wire)
 	int lfd, afd;
 };
 
+/* The raw peer of estp_peer.h speaks IPv4 only: IPv4 alone. */
 FIXTURE_VARIANTS_TCP_ESTP(wire);
 
 /*
@@ -485,6 +489,7 @@ FIXTURE(collapse)
 	int lfd, afd;
 };
 
+/* The raw peer of estp_peer.h speaks IPv4 only: IPv4 alone. */
 FIXTURE_VARIANTS_TCP_ESTP(collapse);
 
 FIXTURE_SETUP(collapse)
@@ -569,4 +574,4 @@ TEST_F(collapse, out_of_order)
 	collapse_case(_metadata, self, variant->proto, true);
 }
 
-TEST_HARNESS_MAIN
+ESTP_HARNESS_MAIN("oob_byte", "oobinline")

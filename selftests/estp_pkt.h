@@ -192,6 +192,21 @@ static inline long pkt_now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The fixed header of a segment of @seg_len bytes at @th into @s (zeroed first). */
+static inline void pkt_parse_th(const uint8_t *th, int seg_len, struct pkt_seg *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->sport = pkt_get16(th);
+	s->dport = pkt_get16(th + 2);
+	s->seq = pkt_get32(th + 4);
+	s->ack = pkt_get32(th + 8);
+	s->hdr_len = (th[12] >> 4) * 4;
+	s->flags = th[13];
+	s->win = pkt_get16(th + 14);
+	s->urg = pkt_get16(th + 18);
+	s->seg_len = seg_len;
+}
+
 /*
  * Parses one IP packet of @len bytes into @s: 0, or -1 when it is not a
  * segment of @proto with a whole header.
@@ -213,16 +228,7 @@ static inline int pkt_parse(const uint8_t *pkt, size_t len, int proto,
 	if (ihl < 20 || tot < ihl + PKT_HDR_LEN)
 		return -1;
 	th = pkt + ihl;
-	memset(s, 0, sizeof(*s));
-	s->sport = pkt_get16(th);
-	s->dport = pkt_get16(th + 2);
-	s->seq = pkt_get32(th + 4);
-	s->ack = pkt_get32(th + 8);
-	s->hdr_len = (th[12] >> 4) * 4;
-	s->flags = th[13];
-	s->win = pkt_get16(th + 14);
-	s->urg = pkt_get16(th + 18);
-	s->seg_len = tot - ihl;
+	pkt_parse_th(th, tot - ihl, s);
 	memcpy(&saddr, pkt + 12, 4);
 	memcpy(&daddr, pkt + 16, 4);
 	s->csum_ok = pkt_csum(saddr, daddr, proto, th, s->seg_len) == 0;

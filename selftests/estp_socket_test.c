@@ -3,7 +3,9 @@
  * Socket creation and registration, with estp.ko loaded:
  * socket() for the registered and unregistered (type, protocol) pairs,
  * /proc/net/protocols, and the receive handler's drop counters.  Where TCP
- * defines the behaviour, the test runs for TCP and ESTP as fixture variants.
+ * defines the behaviour, the test runs for TCP and ESTP as fixture variants,
+ * on IPv4, IPv6 and v4-mapped IPv6 unless it is about IPv4 itself (fresh4:
+ * IP_TOS, IP_TTL, IP_OPTIONS).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -70,15 +72,34 @@ FIXTURE(fresh)
 	int fd;
 };
 
-FIXTURE_VARIANTS_TCP_ESTP(fresh);
+FIXTURE_VARIANTS_FAMILIES(fresh);
 
 FIXTURE_SETUP(fresh)
+{
+	self->fd = estp_socket(variant->proto, variant->fam);
+	ASSERT_LE(0, self->fd) TH_LOG("socket: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(fresh)
+{
+	close(self->fd);
+}
+
+/* An IPv4 socket, for what IPv4 alone has (IP_TOS, IP_TTL, IP_OPTIONS). */
+FIXTURE(fresh4)
+{
+	int fd;
+};
+
+FIXTURE_VARIANTS_TCP_ESTP(fresh4);
+
+FIXTURE_SETUP(fresh4)
 {
 	self->fd = socket(AF_INET, SOCK_STREAM, variant->proto);
 	ASSERT_LE(0, self->fd);
 }
 
-FIXTURE_TEARDOWN(fresh)
+FIXTURE_TEARDOWN(fresh4)
 {
 	close(self->fd);
 }
@@ -94,14 +115,16 @@ TEST_F(fresh, poll_events)
 
 TEST_F(fresh, getsockname_unbound)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
+	struct sockaddr_storage ss, any;
+	socklen_t len = sizeof(ss);
+	socklen_t alen = estp_sockaddr(variant->fam, "0.0.0.0", 0, &any);
 
-	ASSERT_EQ(0, getsockname(self->fd, (struct sockaddr *)&sin, &len));
-	EXPECT_EQ(sizeof(sin), len);
-	EXPECT_EQ(AF_INET, sin.sin_family);
-	EXPECT_EQ(0, sin.sin_port);
-	EXPECT_EQ(htonl(INADDR_ANY), sin.sin_addr.s_addr);
+	memset(&ss, 0xa5, sizeof(ss));
+	ASSERT_EQ(0, getsockname(self->fd, (struct sockaddr *)&ss, &len));
+	EXPECT_EQ(alen, len);
+	EXPECT_EQ(estp_fam_domain(variant->fam), ss.ss_family);
+	EXPECT_EQ(0, estp_sockaddr_port(&ss));
+	EXPECT_TRUE(estp_sockaddr_eq(&any, &ss));
 }
 
 TEST_F(fresh, getsockopt_type_protocol)
@@ -121,7 +144,7 @@ TEST_F(fresh, getsockopt_type_protocol)
  * of the client's, the SYN-ACK's and the accepted socket's segments) is
  * checked beside TCP's in estp_wire_test (iphdr.*).
  */
-TEST_F(fresh, ip_tos_roundtrip)
+TEST_F(fresh4, ip_tos_roundtrip)
 {
 	int tos = 0x20, ttl = 33, val = 0;
 	socklen_t len = sizeof(val);
@@ -160,7 +183,7 @@ static void send_raw(struct __test_metadata *_metadata, const void *buf, size_t 
  * on the next send and a double free at close (SLUB's debugging stops the
  * kernel in kfree_rcu_work; KASAN reports it).  Review B1.
  */
-TEST_F(fresh, listener_ip_options_not_shared)
+TEST_F(fresh4, listener_ip_options_not_shared)
 {
 	static const char nops[] = { IPOPT_NOP, IPOPT_NOP, IPOPT_NOP, IPOPT_END };
 	struct sockaddr_in sin = { .sin_family = AF_INET };
@@ -200,19 +223,18 @@ TEST_F(fresh, listener_ip_options_not_shared)
  */
 TEST_F(fresh, errqueue_is_not_the_stream)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
 	struct pollfd pfd = { .events = POLLIN };
-	socklen_t len = sizeof(sin);
+	struct sockaddr_storage ss;
+	socklen_t len = estp_loopback(variant->fam, 0, &ss);
 	char buf[16] = "";
 	int c, a;
 
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ASSERT_EQ(0, bind(self->fd, (struct sockaddr *)&sin, sizeof(sin)));
-	ASSERT_EQ(0, getsockname(self->fd, (struct sockaddr *)&sin, &len));
+	ASSERT_EQ(0, bind(self->fd, (struct sockaddr *)&ss, len));
+	ASSERT_EQ(0, getsockname(self->fd, (struct sockaddr *)&ss, &len));
 	ASSERT_EQ(0, listen(self->fd, 1));
-	c = socket(AF_INET, SOCK_STREAM, variant->proto);
+	c = estp_socket(variant->proto, variant->fam);
 	ASSERT_LE(0, c);
-	ASSERT_EQ(0, connect(c, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, connect(c, (struct sockaddr *)&ss, len));
 	a = accept(self->fd, NULL, NULL);
 	ASSERT_LE(0, a);
 	ASSERT_EQ(5, send(a, "hello", 5, 0));
@@ -245,4 +267,4 @@ TEST(rcv_counts_header_errors)
 	EXPECT_EQ(rsts, estp_stat("OutRsts"));
 }
 
-TEST_HARNESS_MAIN
+ESTP_HARNESS_MAIN("poll_events", "errqueue_is_not_the_stream")

@@ -8,8 +8,8 @@
  * recv() and send() give up with EAGAIN after their timeouts, connect()
  * after SO_SNDTIMEO with EINPROGRESS, and a receive low-water mark holds
  * back recv(), poll() and the buffer's size as TCP's.  TCP is the
- * specification: every TEST_F runs for TCP and ESTP as fixture variants
- * and asserts what TCP does.
+ * specification: every TEST_F runs for TCP and ESTP as fixture variants,
+ * on IPv4, IPv6 and v4-mapped IPv6, and asserts what TCP does.
  */
 #include <limits.h>
 #include <linux/sockios.h>
@@ -38,12 +38,12 @@ FIXTURE(sockopt)
 	int nlevels;
 };
 
-FIXTURE_VARIANTS_TCP_ESTP(sockopt);
+FIXTURE_VARIANTS_FAMILIES(sockopt);
 
 FIXTURE_SETUP(sockopt)
 {
-	self->fd = socket(AF_INET, SOCK_STREAM, variant->proto);
-	ASSERT_LE(0, self->fd);
+	self->fd = estp_socket(variant->proto, variant->fam);
+	ASSERT_LE(0, self->fd) TH_LOG("socket: %s", strerror(errno));
 	self->levels[0] = SOL_TCP;
 	self->nlevels = 1;
 	if (variant->proto == IPPROTO_ESTP)
@@ -175,7 +175,7 @@ TEST_F(sockopt, int_round_trip)
 	for (l = 0; l < self->nlevels; l++) {
 		lvl = self->levels[l];
 		/* A fresh socket a level: the values must not leak between them. */
-		fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+		fd = estp_socket(variant->proto, variant->fam);
 		ASSERT_LE(0, fd);
 		for (i = 0; i < (int)ARRAY_SIZE(c); i++) {
 			expect_set(_metadata, fd, lvl, c[i].opt, c[i].set, c[i].err, c[i].get);
@@ -410,26 +410,26 @@ TEST_F(sockopt, so_rcvlowat)
 FIXTURE(conn)
 {
 	int lfd, cfd, afd;
-	struct sockaddr_in addr;	/* the listener's */
+	int fam;			/* enum estp_fam */
+	struct sockaddr_storage addr;	/* the listener's */
+	socklen_t alen;
 };
 
-FIXTURE_VARIANTS_TCP_ESTP(conn);
+FIXTURE_VARIANTS_FAMILIES(conn);
 
 /*
- * In a netns of its own: a listener on 127.0.0.1 (a port the kernel picks,
+ * In a netns of its own: a listener on 127.0.0.1 (::1, ::ffff:127.0.0.1; a port the kernel picks,
  * accept queue @backlog), without a connection yet.
  */
 static void listen_on(struct __test_metadata *_metadata, FIXTURE_DATA(conn) *self,
 		      int proto, int backlog)
 {
-	socklen_t len = sizeof(self->addr);
-
-	self->addr = estp_sin4("127.0.0.1", 0);
-	self->lfd = socket(AF_INET, SOCK_STREAM, proto);
-	ASSERT_LE(0, self->lfd);
-	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&self->addr, sizeof(self->addr)));
+	self->alen = estp_loopback(self->fam, 0, &self->addr);
+	self->lfd = estp_socket(proto, self->fam);
+	ASSERT_LE(0, self->lfd) TH_LOG("socket: %s", strerror(errno));
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&self->addr, self->alen));
 	ASSERT_EQ(0, listen(self->lfd, backlog));
-	ASSERT_EQ(0, getsockname(self->lfd, (struct sockaddr *)&self->addr, &len));
+	ASSERT_EQ(0, getsockname(self->lfd, (struct sockaddr *)&self->addr, &self->alen));
 }
 
 /* cfd connected to the listener, afd accepted. */
@@ -437,9 +437,9 @@ static void connect_pair(struct __test_metadata *_metadata, FIXTURE_DATA(conn) *
 			 int proto)
 {
 	listen_on(_metadata, self, proto, 4);
-	self->cfd = socket(AF_INET, SOCK_STREAM, proto);
+	self->cfd = estp_socket(proto, self->fam);
 	ASSERT_LE(0, self->cfd);
-	ASSERT_EQ(0, connect(self->cfd, (struct sockaddr *)&self->addr, sizeof(self->addr)));
+	ASSERT_EQ(0, connect(self->cfd, (struct sockaddr *)&self->addr, self->alen));
 	self->afd = accept(self->lfd, NULL, NULL);
 	ASSERT_LE(0, self->afd);
 }
@@ -447,6 +447,7 @@ static void connect_pair(struct __test_metadata *_metadata, FIXTURE_DATA(conn) *
 FIXTURE_SETUP(conn)
 {
 	self->lfd = self->cfd = self->afd = -1;
+	self->fam = variant->fam;
 	ASSERT_EQ(0, estp_netns_private());
 }
 
@@ -576,22 +577,22 @@ TEST_F(conn, connect_sndtimeo)
 
 	listen_on(_metadata, self, variant->proto, 0);
 	/* A backlog of 0 takes one connection, which stays unaccepted. */
-	first = socket(AF_INET, SOCK_STREAM, variant->proto);
+	first = estp_socket(variant->proto, variant->fam);
 	ASSERT_LE(0, first);
-	ASSERT_EQ(0, connect(first, (struct sockaddr *)&self->addr, sizeof(self->addr)));
+	ASSERT_EQ(0, connect(first, (struct sockaddr *)&self->addr, self->alen));
 	pfd = (struct pollfd){ .fd = self->lfd, .events = POLLIN };
 	EXPECT_EQ(1, poll(&pfd, 1, 2000));
 
-	self->cfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	self->cfd = estp_socket(variant->proto, variant->fam);
 	ASSERT_LE(0, self->cfd);
 	ASSERT_EQ(0, set_timeo(self->cfd, SO_SNDTIMEO, TIMEO_MS));
 	t0 = now_s();
-	ret = connect(self->cfd, (struct sockaddr *)&self->addr, sizeof(self->addr));
+	ret = connect(self->cfd, (struct sockaddr *)&self->addr, self->alen);
 	secs = now_s() - t0;
 	EXPECT_EQ(-1, ret);
 	EXPECT_EQ(EINPROGRESS, errno);
 	EXPECT_WAITED(secs, TIMEO_MS);
-	EXPECT_EQ(-1, connect(self->cfd, (struct sockaddr *)&self->addr, sizeof(self->addr)));
+	EXPECT_EQ(-1, connect(self->cfd, (struct sockaddr *)&self->addr, self->alen));
 	EXPECT_EQ(EALREADY, errno);
 	estp_close_abort(&first);
 }
@@ -694,7 +695,7 @@ TEST_F(conn, rcvlowat_grows_rcvbuf)
 {
 	int fd, before, lowat;
 
-	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	fd = estp_socket(variant->proto, variant->fam);
 	ASSERT_LE(0, fd);
 	before = estp_getsockopt_int(fd, SOL_SOCKET, SO_RCVBUF);
 	ASSERT_LT(0, before);
@@ -707,4 +708,4 @@ TEST_F(conn, rcvlowat_grows_rcvbuf)
 	close(fd);
 }
 
-TEST_HARNESS_MAIN
+ESTP_HARNESS_MAIN("defaults", "int_lengths", "rcvtimeo_eagain", "rcvlowat_poll")

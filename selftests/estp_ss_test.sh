@@ -8,7 +8,9 @@
 # addresses listed, Recv-Q, the -oeim fields of each kind of socket, ss's
 # filters compiled to bytecode (the kernel runs them), -s's summary and
 # counters, and -K: the pair's client end is destroyed, its owner's recv()
-# ends in ECONNABORTED and the peer's in ECONNRESET.  It runs in a netns of
+# ends in ECONNABORTED and the peer's in ECONNRESET.  Then an IPv6 pair over
+# ::1 and a v4-mapped one on a dual-stack listener: estp-ss's -tan lines
+# are ss -tan's of the same sockets made with TCP.  It runs in a netns of
 # its own (unshare --net), so that only these sockets are listed.
 cd "$(dirname "$0")" || exit 1
 . ./estp_lib.sh
@@ -24,8 +26,8 @@ if ! ip link set lo up; then
 	exit 1
 fi
 
-# The cases, per protocol: 9 each, and TCP's comparison with ss.
-estp_plan 19
+# The cases, per protocol: 10 each, and TCP's comparison with ss.
+estp_plan 21
 
 # ESTP's sockets are listed only if the module answers inet_diag for
 # protocol 253.  While the module's source registers no handler (issue 12
@@ -247,10 +249,68 @@ run_proto() {
 	wait "$PEER_PID" 2>/dev/null
 }
 
+# IPv6: a dual-stack listener on [::]:7201, a client on [::1]:7202 and a
+# v4-mapped one on [::ffff:127.0.0.1]:7203 connected to it, accepted; the
+# peer prints "ready", then closes all on a line of stdin.
+V6_PEER='
+import socket, sys
+p = int(sys.argv[1])
+def sock(port):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM, p)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("::" if port == 7201 else "::1" if port == 7202 else "::ffff:127.0.0.1", port))
+    return s
+l = sock(7201)
+l.listen(8)
+c6 = sock(7202)
+c6.connect(("::1", 7201))
+a6, _ = l.accept()
+cm = sock(7203)
+cm.connect(("::ffff:127.0.0.1", 7201))
+am, _ = l.accept()
+print("ready", flush=True)
+sys.stdin.readline()
+'
+V6_FILTER='sport = :7201 or dport = :7201'
+# The lines of the IPv6 sockets, blanks squeezed, sorted: ss's for TCP.
+v6_lines() {	# v6_lines CMD...
+	# shellcheck disable=SC2086
+	"$@" -Htan $V6_FILTER | sed -E 's/[[:space:]]+/ /g; s/ $//' | sort
+}
+V6_WANT=
+
+# 8. estp-ss prints IPv6 and v4-mapped sockets as ss -tan prints TCP's
+# ([::1]:port): ss's lines of TCP's sockets are the reference for both.
+run_v6() {	# run_v6 PROTO NAME
+	local p=$1 name=$2 line got rc
+	coproc V6 { exec python3 -c "$V6_PEER" "$p" 2>&1; }
+	if ! read -r -t 20 -u "${V6[0]}" line || [ "$line" != ready ]; then
+		echo "# $name: the IPv6 peer did not start: $line"
+		estp_result "$name: ipv6_lines: as ss -tan's" 1
+		return
+	fi
+	if [ "$p" = 6 ]; then
+		V6_WANT=$(v6_lines ss)
+		echo "# ss -tan: IPv6 and v4-mapped TCP sockets:"
+		sed 's/^/#   /' <<<"$V6_WANT"
+	fi
+	got=$(v6_lines "$SS" -P "$p")
+	expect "estp-ss -P $p -tan $V6_FILTER" "$V6_WANT" "$got"
+	rc=$?
+	# Not an empty list matching an empty one: a listener and two pairs.
+	[ "$(wc -l <<<"$V6_WANT")" = 5 ] || { echo "# ss listed no 5 sockets"; rc=1; }
+	estp_result "$name: ipv6_lines: [::1] and v4-mapped sockets as ss -tan's" $rc
+	echo quit >&"${V6[1]}"
+	wait "$V6_PID" 2>/dev/null
+}
+
 run_proto 6 tcp
+run_v6 6 tcp
 if estp_has_diag; then
 	run_proto 253 estp
+	run_v6 253 estp
 else
 	skip_all estp "the module has no inet_diag handler for ESTP yet (issue 12 item 1)"
+	skip_one "estp: ipv6_lines" "no inet_diag handler"
 fi
 estp_exit

@@ -17,8 +17,14 @@
  *   no TCP variant.  Once the last full sock is gone, rmmod must succeed at
  *   once although minisocks still wait and listeners were closed with
  *   request socks pending, and estp.ko must load and work again; rmmod is
- *   refused while a listener, an orphan still retransmitting or an ESTP fd
- *   in flight in an SCM_RIGHTS message holds the module.
+ *   refused while a listener, a connection, an orphan still retransmitting
+ *   or an ESTP fd in flight in an SCM_RIGHTS message holds the module.
+ *
+ * What needs no raw peer runs on IPv4, IPv6 and v4-mapped IPv6 (txq, and
+ * unload_fam: unload with a listener, a connection or an fd in flight of
+ * each family); netns and unload use the raw peer of estp_peer.h, which
+ * speaks IPv4 only, and stay IPv4 (unload's minisocks_do_not_block adds
+ * IPv6 and v4-mapped minisocks over loopback).
  *
  * Every test runs in netns of its own, so that what it builds dies with its
  * processes even when the harness kills them (the netns test's name, which
@@ -209,19 +215,26 @@ static const char *slab_name(char *buf, size_t len, int proto, const char *kind)
 	return buf;
 }
 
-/* A listener on PEER_ADDR:@port: its fd, or -1. */
-static int listener(int proto, int port, int backlog)
+/* A listener on PEER_ADDR:@port in @fam (::1, ::ffff:PEER_ADDR): its fd, or -1. */
+static int listener_fam(int proto, int fam, int port, int backlog)
 {
-	struct sockaddr_in sin = estp_sin4(PEER_ADDR, port);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, proto);
+	struct sockaddr_storage ss;
+	socklen_t len = estp_sockaddr(fam, PEER_ADDR, port, &ss);
+	int fd = socket(estp_fam_domain(fam), SOCK_STREAM | SOCK_CLOEXEC, proto);
 
 	if (fd < 0)
 		return -1;
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) || listen(fd, backlog)) {
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, backlog)) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+/* A listener on PEER_ADDR:@port: its fd, or -1. */
+static int listener(int proto, int port, int backlog)
+{
+	return listener_fam(proto, ESTP_FAM4, port, backlog);
 }
 
 /* A socket connected to PEER_ADDR:@port: its fd, or -1. */
@@ -247,10 +260,13 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* A connection to the listener @lfd on @port that works both ways: 0 or -1. */
-static int works(int proto, int lfd, int port)
+/*
+ * A connection in @fam to the listener @lfd on @port that works both ways:
+ * 0 or -1.
+ */
+static int works_fam(int proto, int fam, int lfd, int port)
 {
-	int c = connect_to(proto, port), s = -1, ret = -1;
+	int c = estp_connect_fam(proto, fam, PEER_ADDR, port), s = -1, ret = -1;
 	char buf[8];
 
 	if (c < 0)
@@ -265,39 +281,76 @@ static int works(int proto, int lfd, int port)
 	return ret;
 }
 
-/* A listener on @port, a connection to it that works, the listener closed: 0 or -1. */
-static int fresh_connection(int proto, int port)
+/*
+ * A listener on @port in @fam, a connection to it that works, the listener
+ * closed: 0 or -1.
+ */
+static int fresh_connection_fam(int proto, int fam, int port)
 {
-	int lfd = listener(proto, port, BACKLOG), ret;
+	int lfd = listener_fam(proto, fam, port, BACKLOG), ret;
 
 	if (lfd < 0)
 		return -1;
-	ret = works(proto, lfd, port);
+	ret = works_fam(proto, fam, lfd, port);
 	close(lfd);
 	return ret;
 }
 
+static int fresh_connection(int proto, int port)
+{
+	return fresh_connection_fam(proto, ESTP_FAM4, port);
+}
+
 /*
  * TIME_WAIT on the client side of a connection to the listener @lfd on
- * @port: the client closes first, the server reads the FIN and closes too.
- * 0 once the client's minisock is listed, -1 otherwise.
+ * @port in @fam: the client closes first, the server reads the FIN and
+ * closes too.  0 once the client's minisock is listed (/proc/net/estp, or
+ * estp6 for an AF_INET6 socket), -1 otherwise.
  */
-static int time_wait_pair(int proto, int lfd, int port)
+static int time_wait_pair_fam(int proto, int fam, int lfd, int port)
 {
-	int c = connect_to(proto, port), s = accept_in(lfd, 3000), ret = -1, lp;
+	const char *path = estp_proc_net(proto, fam);
+	int c = estp_socket(proto, fam), s = -1, ret = -1, lp, ms;
+	struct sockaddr_storage ss;
+	socklen_t len = estp_loopback(fam, port, &ss);
 	char buf[8];
 
-	if (c < 0 || s < 0)
+	if (c < 0 || connect(c, (struct sockaddr *)&ss, len))
+		goto out;
+	s = accept_in(lfd, 3000);
+	if (s < 0)
 		goto out;
 	lp = estp_local_port(c);
 	close_fd(&c);
 	if (recv(s, buf, sizeof(buf), 0) != 0)
 		goto out;
 	close_fd(&s);
-	ret = wait_rows(proto, lp, port, ST_TIME_WAIT, 1, 3000) == 1 ? 0 : -1;
+	for (ms = 0; ms < 3000 && ret; ms += 5) {
+		ret = rows_of(path, lp, port, ST_TIME_WAIT, NULL, 0) == 1 ? 0 : -1;
+		if (ret)
+			usleep(5000);
+	}
 out:
 	close_fd(&c);
 	close_fd(&s);
+	return ret;
+}
+
+static int time_wait_pair(int proto, int lfd, int port)
+{
+	return time_wait_pair_fam(proto, ESTP_FAM4, lfd, port);
+}
+
+/* A listener of @proto on loopback in @fam, and a TIME_WAIT pair on it. */
+static int time_wait_listener_pair(int proto, int fam, int port)
+{
+	int lfd = estp_socket(proto, fam), ret = -1;
+	struct sockaddr_storage ss;
+	socklen_t len = estp_loopback(fam, port, &ss);
+
+	if (lfd >= 0 && !bind(lfd, (struct sockaddr *)&ss, len) && !listen(lfd, 1))
+		ret = time_wait_pair_fam(proto, fam, lfd, port);
+	close_fd(&lfd);
 	return ret;
 }
 
@@ -631,43 +684,56 @@ static const char *build_live(struct live *l, int proto, const char *ns)
 	return NULL;
 }
 
-/*
- * /proc/net/{tcp,estp}'s tx_queue once our FIN is acknowledged (FIN_WAIT2)
- * is 0 for both: TCP's write_seq counts the FIN, ESTP's does not, and
- * ESTP's column read -1 (ffffffff).
- */
-TEST(proc_tx_queue_after_fin)
+/* Loopback connections, tied to no family: TCP and ESTP on IPv4, IPv6, v4-mapped. */
+FIXTURE(txq)
 {
-	static const int protos[] = { IPPROTO_TCP, IPPROTO_ESTP };
-	unsigned int i;
+	int lfd, cfd, afd;
+};
 
-	for (i = 0; i < ARRAY_SIZE(protos); i++) {
-		struct sockaddr_in sin = estp_sin4("127.0.0.1", 0), cin;
-		socklen_t slen = sizeof(sin), clen = sizeof(cin);
-		int lfd, cfd, afd;
-		struct row r;
+FIXTURE_VARIANTS_FAMILIES(txq);
 
-		lfd = socket(AF_INET, SOCK_STREAM, protos[i]);
-		ASSERT_LE(0, lfd);
-		ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
-		ASSERT_EQ(0, listen(lfd, 1));
-		ASSERT_EQ(0, getsockname(lfd, (struct sockaddr *)&sin, &slen));
-		cfd = socket(AF_INET, SOCK_STREAM, protos[i]);
-		ASSERT_LE(0, cfd);
-		ASSERT_EQ(0, connect(cfd, (struct sockaddr *)&sin, sizeof(sin)));
-		afd = accept(lfd, NULL, NULL);
-		ASSERT_LE(0, afd);
-		ASSERT_EQ(0, getsockname(cfd, (struct sockaddr *)&cin, &clen));
-		ASSERT_EQ(0, shutdown(cfd, SHUT_WR));
-		ASSERT_EQ(1, wait_rows(protos[i], ntohs(cin.sin_port), ntohs(sin.sin_port),
-				       ST_FIN_WAIT2, 1, 5000));
-		ASSERT_EQ(1, rows(protos[i], ntohs(cin.sin_port), ntohs(sin.sin_port),
-				  ST_FIN_WAIT2, &r, 1));
-		EXPECT_EQ(0U, r.txq) TH_LOG("protocol %d", protos[i]);
-		close(afd);
-		close(cfd);
-		close(lfd);
+FIXTURE_SETUP(txq)
+{
+	self->lfd = -1;
+	self->cfd = -1;
+	self->afd = -1;
+}
+
+FIXTURE_TEARDOWN(txq)
+{
+	close_fd(&self->afd);
+	close_fd(&self->cfd);
+	close_fd(&self->lfd);
+}
+
+/*
+ * /proc/net/{tcp,estp}'s tx_queue ({tcp6,estp6} for an AF_INET6 socket)
+ * once our FIN is acknowledged (FIN_WAIT2) is 0 for both: TCP's write_seq
+ * counts the FIN, ESTP's does not, and ESTP's column read -1 (ffffffff).
+ */
+TEST_F(txq, proc_tx_queue_after_fin)
+{
+	const char *path = estp_proc_net(variant->proto, variant->fam);
+	int lport, cport, n;
+	struct row r;
+
+	self->lfd = estp_listen_fam(variant->proto, variant->fam, "127.0.0.1", 0, 1);
+	ASSERT_LE(0, self->lfd);
+	lport = estp_local_port(self->lfd);
+	self->cfd = estp_connect_fam(variant->proto, variant->fam, "127.0.0.1", lport);
+	ASSERT_LE(0, self->cfd);
+	self->afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->afd);
+	cport = estp_local_port(self->cfd);
+	ASSERT_LT(0, cport);
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	for (n = 0; n < 1000; n++) {
+		if (rows_of(path, cport, lport, ST_FIN_WAIT2, NULL, 0) == 1)
+			break;
+		usleep(5000);
 	}
+	ASSERT_EQ(1, rows_of(path, cport, lport, ST_FIN_WAIT2, &r, 1));
+	EXPECT_EQ(0U, r.txq) TH_LOG("%s", path);
 }
 
 FIXTURE(netns)
@@ -822,7 +888,12 @@ FIXTURE(unload)
 	pid_t child;
 };
 
-FIXTURE_SETUP(unload)
+/*
+ * The setup of unload and unload_fam: estp.ko loaded, and a netns of the
+ * test's own, with the raw peer in it if @raw_peer.
+ */
+static void unload_begin(struct __test_metadata *_metadata, FIXTURE_DATA(unload) *self,
+			 bool raw_peer)
 {
 	const char *err;
 
@@ -834,11 +905,15 @@ FIXTURE_SETUP(unload)
 		SKIP(return, "ESTP_KO is not set: run through scripts/vm-run");
 	/* A test killed after its unload left estp.ko out. */
 	ASSERT_EQ(0, reload());
+	if (!raw_peer) {
+		ASSERT_EQ(0, estp_netns_private());
+		return;
+	}
 	err = peer_open(&self->peer, IPPROTO_ESTP);
 	ASSERT_EQ(NULL, err) TH_LOG("raw peer: %s failed", err);
 }
 
-FIXTURE_TEARDOWN(unload)
+static void unload_end(struct __test_metadata *_metadata, FIXTURE_DATA(unload) *self)
 {
 	while (self->nfds)
 		estp_close_abort(&self->fds[--self->nfds]);
@@ -848,6 +923,16 @@ FIXTURE_TEARDOWN(unload)
 	}
 	EXPECT_EQ(0, reload());
 	peer_close(&self->peer);
+}
+
+FIXTURE_SETUP(unload)
+{
+	unload_begin(_metadata, self, true);
+}
+
+FIXTURE_TEARDOWN(unload)
+{
+	unload_end(_metadata, self);
 }
 
 /* Keeps @fd for the teardown to abort: @fd. */
@@ -874,18 +959,23 @@ static void drop(FIXTURE_DATA(unload) *self, int fd)
 
 /*
  * With no ESTP socket left, rmmod succeeds at once, estp.ko loads again and
- * a connection works in this netns: asserted by the caller's test.
+ * a connection in @fam works in this netns: asserted by the caller's test.
  */
-static void unload_and_reload(struct __test_metadata *_metadata)
+static void unload_and_reload_fam(struct __test_metadata *_metadata, int fam)
 {
 	EXPECT_EQ(0, wait_refs(0, 5000));
 	ASSERT_EQ(0, estp_unload());
 	EXPECT_FALSE(estp_module_loaded("estp"));
-	EXPECT_EQ(-1, socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP));
+	EXPECT_EQ(-1, estp_socket(IPPROTO_ESTP, fam));
 	ASSERT_EQ(0, reload());
 	/* The netns's table came back with the module, empty. */
-	EXPECT_EQ(0, rows(IPPROTO_ESTP, -1, -1, -1, NULL, 0));
-	EXPECT_EQ(0, fresh_connection(IPPROTO_ESTP, LPORT_UNLOAD + 99));
+	EXPECT_EQ(0, rows_of(estp_proc_net(IPPROTO_ESTP, fam), -1, -1, -1, NULL, 0));
+	EXPECT_EQ(0, fresh_connection_fam(IPPROTO_ESTP, fam, LPORT_UNLOAD + 99));
+}
+
+static void unload_and_reload(struct __test_metadata *_metadata)
+{
+	unload_and_reload_fam(_metadata, ESTP_FAM4);
 }
 
 /*
@@ -965,6 +1055,10 @@ TEST_F_TIMEOUT(unload, minisocks_do_not_block, 120)
 	ASSERT_LE(0, lfd);
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, time_wait_pair(IPPROTO_ESTP, lfd, ltw));
+	/* IPv6 minisocks, in their own slab (tw_sock_ESTPv6), a mapped one too. */
+	ASSERT_EQ(0, time_wait_listener_pair(IPPROTO_ESTP, ESTP_FAM6, ltw));
+	ASSERT_EQ(0, time_wait_listener_pair(IPPROTO_ESTP, ESTP_FAM_MAPPED, ltw + 100));
+	EXPECT_LE(2, slab_objects("tw_sock_ESTPv6"));
 	/* FIN_WAIT2 minisocks of orphans, twice; an orphan that a RST ends. */
 	lfd = keep(self, listener(IPPROTO_ESTP, lraw, BACKLOG));
 	ASSERT_LE(0, lfd);
@@ -997,29 +1091,12 @@ TEST_F_TIMEOUT(unload, minisocks_do_not_block, 120)
 		EXPECT_GT(7, r[i].extra);
 	EXPECT_EQ(5, rows(IPPROTO_ESTP, -1, -1, -1, NULL, 0));
 	EXPECT_EQ(1, rows_of(path, -1, ltw, ST_TIME_WAIT, NULL, 0));
+	EXPECT_EQ(2, rows_of(ESTP_PROC_NET6(IPPROTO_ESTP), -1, -1, ST_TIME_WAIT, NULL, 0));
 
+	/* estpv6_prot, with its slab, goes only after the purge: no splat. */
 	unload_and_reload(_metadata);
 	/* The other netns's table is back too, empty: its minisock was purged. */
 	EXPECT_EQ(0, rows_of(path, -1, -1, -1, NULL, 0));
-}
-
-/*
- * rmmod is refused while a listener holds estp.ko, which keeps working;
- * once the listener is closed, rmmod succeeds.
- */
-TEST_F_TIMEOUT(unload, refused_while_listening, 60)
-{
-	int lfd = keep(self, listener(IPPROTO_ESTP, LPORT_REFUSE + 1, BACKLOG));
-
-	ASSERT_LE(0, lfd);
-	EXPECT_LT(0, module_refs());
-	EXPECT_EQ(-EWOULDBLOCK, estp_unload());
-	EXPECT_TRUE(estp_module_loaded("estp"));
-	EXPECT_EQ(1, rows(IPPROTO_ESTP, LPORT_REFUSE + 1, -1, ST_LISTEN, NULL, 0));
-	EXPECT_EQ(0, works(IPPROTO_ESTP, lfd, LPORT_REFUSE + 1));
-	EXPECT_EQ(-EWOULDBLOCK, estp_unload());
-	drop(self, lfd);
-	unload_and_reload(_metadata);
 }
 
 /*
@@ -1097,12 +1174,93 @@ static int recv_fd(int us)
 }
 
 /*
+ * Module unload with sockets of each family: ESTP on IPv4, IPv6 and
+ * v4-mapped IPv6, in a netns of its own, without the raw peer (which
+ * speaks IPv4 only: the unload tests that need it stay in that fixture).
+ * Its data is unload's, so keep() and drop() serve it.
+ */
+#define _test_data_unload_fam _test_data_unload
+FIXTURE(unload_fam);
+
+FIXTURE_VARIANT(unload_fam) { int fam; };
+FIXTURE_VARIANT_ADD(unload_fam, estp4) { .fam = ESTP_FAM4 };
+FIXTURE_VARIANT_ADD(unload_fam, estp6) { .fam = ESTP_FAM6 };
+FIXTURE_VARIANT_ADD(unload_fam, estp_mapped) { .fam = ESTP_FAM_MAPPED };
+
+FIXTURE_SETUP(unload_fam)
+{
+	unload_begin(_metadata, self, false);
+}
+
+FIXTURE_TEARDOWN(unload_fam)
+{
+	unload_end(_metadata, self);
+}
+
+/*
+ * rmmod is refused while a listener holds estp.ko, which keeps working;
+ * once the listener is closed, rmmod succeeds.
+ */
+TEST_F_TIMEOUT(unload_fam, refused_while_listening, 60)
+{
+	int lfd = keep(self, listener_fam(IPPROTO_ESTP, variant->fam, LPORT_REFUSE + 1, BACKLOG));
+	const char *path = estp_proc_net(IPPROTO_ESTP, variant->fam);
+
+	ASSERT_LE(0, lfd);
+	EXPECT_LT(0, module_refs());
+	EXPECT_EQ(-EWOULDBLOCK, estp_unload());
+	EXPECT_TRUE(estp_module_loaded("estp"));
+	EXPECT_EQ(1, rows_of(path, LPORT_REFUSE + 1, -1, ST_LISTEN, NULL, 0));
+	EXPECT_EQ(0, works_fam(IPPROTO_ESTP, variant->fam, lfd, LPORT_REFUSE + 1));
+	EXPECT_EQ(-EWOULDBLOCK, estp_unload());
+	drop(self, lfd);
+	unload_and_reload_fam(_metadata, variant->fam);
+}
+
+/*
+ * rmmod is refused while a connection of the family is established; once
+ * both ends are closed, the client's TIME_WAIT minisock does not hold
+ * estp.ko: rmmod succeeds at once and the module works again.
+ */
+TEST_F_TIMEOUT(unload_fam, refused_while_connected, 60)
+{
+	const char *path = estp_proc_net(IPPROTO_ESTP, variant->fam);
+	const int lport = LPORT_REFUSE + 3;
+	int lfd, c, s, cport, n;
+	char buf[8];
+
+	lfd = keep(self, listener_fam(IPPROTO_ESTP, variant->fam, lport, BACKLOG));
+	ASSERT_LE(0, lfd);
+	c = keep(self, estp_connect_fam(IPPROTO_ESTP, variant->fam, PEER_ADDR, lport));
+	ASSERT_LE(0, c);
+	s = keep(self, accept_in(lfd, 3000));
+	ASSERT_LE(0, s);
+	drop(self, lfd);
+	cport = estp_local_port(c);
+	ASSERT_LT(0, cport);
+	EXPECT_EQ(1, rows_of(path, cport, lport, ST_ESTABLISHED, NULL, 0));
+	EXPECT_EQ(-EWOULDBLOCK, estp_unload());
+	EXPECT_TRUE(estp_module_loaded("estp"));
+	/* Still works after the refusal. */
+	ASSERT_EQ(4, send(c, "ping", 4, 0));
+	ASSERT_EQ(4, recv(s, buf, 4, MSG_WAITALL));
+	drop(self, c);
+	EXPECT_EQ(0, recv(s, buf, sizeof(buf), 0));
+	EXPECT_EQ(-EWOULDBLOCK, estp_unload());
+	drop(self, s);
+	for (n = 0; n < 600 && rows_of(path, cport, lport, ST_TIME_WAIT, NULL, 0) != 1; n++)
+		usleep(5000);
+	EXPECT_EQ(1, rows_of(path, cport, lport, ST_TIME_WAIT, NULL, 0));
+	unload_and_reload_fam(_metadata, variant->fam);
+}
+
+/*
  * rmmod is refused while an ESTP socket's only reference is an SCM_RIGHTS
  * message not yet received: the file, and so the socket, is alive.  Once
  * the message is received and the fd closed, or the unix socket holding it
  * is closed unread, rmmod succeeds.
  */
-TEST_F_TIMEOUT(unload, refused_while_fd_in_flight, 60)
+TEST_F_TIMEOUT(unload_fam, refused_while_fd_in_flight, 60)
 {
 	int sv[2], fd, got, proto = 0;
 	socklen_t len = sizeof(proto);
@@ -1112,7 +1270,7 @@ TEST_F_TIMEOUT(unload, refused_while_fd_in_flight, 60)
 	keep(self, sv[1]);
 
 	/* Received, then closed. */
-	fd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+	fd = estp_socket(IPPROTO_ESTP, variant->fam);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, send_fd(sv[0], fd));
 	close(fd);
@@ -1128,7 +1286,7 @@ TEST_F_TIMEOUT(unload, refused_while_fd_in_flight, 60)
 	EXPECT_EQ(0, wait_refs(0, 5000));
 
 	/* Never received: the unix socket takes it along when it is closed. */
-	fd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+	fd = estp_socket(IPPROTO_ESTP, variant->fam);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, send_fd(sv[0], fd));
 	close(fd);
@@ -1136,7 +1294,7 @@ TEST_F_TIMEOUT(unload, refused_while_fd_in_flight, 60)
 	drop(self, sv[0]);
 	EXPECT_EQ(-EWOULDBLOCK, estp_unload());
 	drop(self, sv[1]);
-	unload_and_reload(_metadata);
+	unload_and_reload_fam(_metadata, variant->fam);
 }
 
 static int pin_cpu(int cpu)
@@ -1243,4 +1401,5 @@ TEST_F_TIMEOUT(unload, final_ack_data_to_stopped_listener, 60)
 	unload_and_reload(_metadata);
 }
 
-TEST_HARNESS_MAIN
+ESTP_HARNESS_MAIN("proc_tx_queue_after_fin", "estp6.refused_while_connected",
+		  "estp_mapped.refused_while_listening")

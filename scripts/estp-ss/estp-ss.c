@@ -2,7 +2,7 @@
 /*
  * estp-ss: what "ss -tanoeim" prints for TCP, for ESTP's sockets.
  *
- * It asks NETLINK_SOCK_DIAG (SOCK_DIAG_BY_FAMILY, AF_INET) for the sockets
+ * It asks NETLINK_SOCK_DIAG (SOCK_DIAG_BY_FAMILY, AF_INET then AF_INET6) for the sockets
  * of IP protocol 253 (-P or $ESTP_SS_PROTOCOL: another, 6 to check it
  * against ss on TCP), with ss's state words and filter expression compiled
  * to inet_diag bytecode for the kernel to run, and prints them in ss's
@@ -159,12 +159,21 @@ static const char *service(unsigned int port)
 	return buf;
 }
 
-static void addr_print(const __be32 *a, uint16_t port)
+/*
+ * As ss prints them: a.b.c.d:port, [v6]:port, and *:port for the IPv6
+ * wildcard of a socket that also takes IPv4 (not IPV6_V6ONLY).
+ */
+static void addr_print(int family, const __be32 *a, uint16_t port, int v6only)
 {
-	char buf[INET_ADDRSTRLEN];
+	char buf[INET6_ADDRSTRLEN];
 
-	inet_ntop(AF_INET, a, buf, sizeof(buf));
-	out("%s:", buf);
+	inet_ntop(family, a, buf, sizeof(buf));
+	if (family == AF_INET6 && !v6only && !(a[0] | a[1] | a[2] | a[3]))
+		out("*:");
+	else if (family == AF_INET6)
+		out("[%s]:", buf);
+	else
+		out("%s:", buf);
 	field_next();
 	out("%s", service(port));
 	field_next();
@@ -448,6 +457,7 @@ static void sock_print(const struct inet_diag_msg *r, struct nlattr *tb[])
 {
 	static const char *const tmr[] = { "off", "on", "keepalive", "timewait", "persist", "unknown" };
 	int state = r->idiag_state < SS_MAX ? r->idiag_state : SS_UNKNOWN;
+	int v6only;
 
 	field_set(COL_STATE);
 	out("%s", state_name[state]);
@@ -456,8 +466,10 @@ static void sock_print(const struct inet_diag_msg *r, struct nlattr *tb[])
 	field_set(COL_SENDQ);
 	out("%-6d", (int)r->idiag_wqueue);
 	field_set(COL_ADDR);
-	addr_print(r->id.idiag_src, ntohs(r->id.idiag_sport));
-	addr_print(r->id.idiag_dst, ntohs(r->id.idiag_dport));
+	/* Only full sockets say; ss takes the others as not v6only. */
+	v6only = tb[INET_DIAG_SKV6ONLY] && mnl_attr_get_u8(tb[INET_DIAG_SKV6ONLY]);
+	addr_print(r->idiag_family, r->id.idiag_src, ntohs(r->id.idiag_sport), v6only);
+	addr_print(r->idiag_family, r->id.idiag_dst, ntohs(r->id.idiag_dport), v6only);
 
 	if (show_options && r->idiag_timer)
 		out(" timer:(%s,%s,%d)", tmr[r->idiag_timer > 4 ? 5 : r->idiag_timer],
@@ -510,7 +522,7 @@ static int sock_destroy(const struct inet_diag_msg *r)
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	nlh->nlmsg_seq = ++seq;
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
-	req->sdiag_family = AF_INET;
+	req->sdiag_family = r->idiag_family;
 	req->sdiag_protocol = (uint8_t)protocol;
 	req->id = r->id;
 	if (mnl_socket_sendto(kill_nl, nlh, nlh->nlmsg_len) < 0)
@@ -528,7 +540,8 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	struct nlattr *tb[INET_DIAG_MAX + 1] = { NULL };
 
 	(void)data;
-	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*r)) || r->idiag_family != AF_INET)
+	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*r)) ||
+	    (r->idiag_family != AF_INET && r->idiag_family != AF_INET6))
 		return MNL_CB_OK;
 	mnl_attr_parse(nlh, sizeof(*r), attr_cb, tb);
 	if (summary) {
@@ -570,7 +583,9 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int dump(unsigned int states, const unsigned char *bc, size_t bclen)
+/* One family's sockets, as ss asks for each family in turn. */
+static int dump_family(int family, unsigned int states, const unsigned char *bc,
+		       size_t bclen)
 {
 	static char buf[1 << 16];
 	struct mnl_socket *nl;
@@ -591,7 +606,7 @@ static int dump(unsigned int states, const unsigned char *bc, size_t bclen)
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = seq;
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
-	req->sdiag_family = AF_INET;
+	req->sdiag_family = (uint8_t)family;
 	req->sdiag_protocol = (uint8_t)protocol;
 	req->idiag_states = states;
 	if (show_mem)
@@ -624,6 +639,20 @@ static int dump(unsigned int states, const unsigned char *bc, size_t bclen)
 	}
 	mnl_socket_close(nl);
 	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * IPv4's sockets, then IPv6's (v4-mapped ones too), as ss lists them.  A
+ * module loaded with IPv6 disabled has none: the kernel then refuses the
+ * AF_INET6 request, which is no error here.
+ */
+static int dump(unsigned int states, const unsigned char *bc, size_t bclen)
+{
+	if (dump_family(AF_INET, states, bc, bclen) < 0)
+		return -1;
+	if (access("/proc/net/if_inet6", F_OK))
+		return 0;
+	return dump_family(AF_INET6, states, bc, bclen);
 }
 
 /*
