@@ -70,6 +70,33 @@
 #define ESTP_WINDOW_CLAMP_SIGNED	0
 #endif
 
+/*
+ * ESTP_FASTOPEN_CONNECT's deferred SYN: 6.6 moved inet->defer_connect
+ * into inet->inet_flags (DEFER_CONNECT).  __inet_stream_connect() reads
+ * it, so ESTP sets TCP's own flag.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+static inline bool estp_defer_connect(const struct sock *sk)
+{
+	return inet_test_bit(DEFER_CONNECT, sk);
+}
+
+static inline void estp_set_defer_connect(struct sock *sk, bool on)
+{
+	inet_assign_bit(DEFER_CONNECT, sk, on);
+}
+#else
+static inline bool estp_defer_connect(const struct sock *sk)
+{
+	return inet_sk(sk)->defer_connect;
+}
+
+static inline void estp_set_defer_connect(struct sock *sk, bool on)
+{
+	inet_sk(sk)->defer_connect = on;
+}
+#endif
+
 /* 6.19 gave proto->connect a struct sockaddr_unsized. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
 #define estp_sockaddr		sockaddr_unsized
