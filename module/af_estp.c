@@ -386,6 +386,8 @@ static void __exit estp_exit(void)
 	/* Let readers of inet_protos that still see the handler finish. */
 	synchronize_net();
 	unregister_pernet_subsys(&estp_net_ops);
+	/* Fast Open keys go by call_rcu(): their callback is our text. */
+	rcu_barrier();
 	/* After the purge: IPv6 minisocks live in its slab. */
 	estp_v6_proto_exit();
 	proto_unregister(&estp_prot);

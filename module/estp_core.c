@@ -567,11 +567,13 @@ void estp_shutdown(struct sock *sk, int how)
 	if (!(how & SEND_SHUTDOWN))
 		return;
 	/*
-	 * Not in SYN_RECV, as TCP: after a simultaneous open the FIN waits
-	 * until the handshake completes (__estp_rcv_synchronized()), so that
-	 * the timer resends our SYN, not the FIN (review M7 of part C).
+	 * Not in SYN_RECV after a simultaneous open: the FIN waits until the
+	 * handshake completes (__estp_rcv_synchronized()), so that the timer
+	 * resends our SYN, not the FIN (review M7 of part C).  A Fast Open
+	 * child's goes now, as TCP's: its timer resends the SYN-ACK only.
 	 */
-	if ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_SYN_SENT | TCPF_CLOSE_WAIT)) {
+	if ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_SYN_SENT | TCPF_CLOSE_WAIT) ||
+	    estp_passive_fastopen(sk)) {
 		if (estp_close_state(sk))
 			estp_send_fin(sk);
 	}

@@ -1461,6 +1461,9 @@ void estp_schedule_loss_probe(struct sock *sk)
 	u32 srtt = esk->srtt_us >> 3, out = esk->packets_out;
 	unsigned long pto, when;
 
+	/* None before a Fast Open child's handshake ends (tcp_schedule_loss_probe). */
+	if (rcu_access_pointer(esk->fastopen_rsk))
+		return;
 	/* Our FIN in flight counts as a segment, as TCP's FIN skb does. */
 	if (esk->fin_sent && esk->snd_una != esk->snd_nxt)
 		out++;

@@ -1307,7 +1307,7 @@ int estp_v4_route_mss(const struct sock *listener, const struct request_sock *re
 
 /**
  * estp_rtx_synack - send a request sock's SYN-ACK again (tcp_rtx_synack)
- * @listener: the listener
+ * @listener: the listener, or a Fast Open child, locked
  * @req: the request sock
  *
  * A resend that went out counts in RetransSegs and SynRetrans, as TCP's.
@@ -1322,6 +1322,9 @@ int estp_rtx_synack(const struct sock *listener, struct request_sock *req)
 		ESTP_INC_STATS(sock_net(listener), ESTP_MIB_RETRANSSEGS);
 		ESTP_INC_STATS(sock_net(listener), ESTP_MIB_SYNRETRANS);
 		req->num_retrans++;
+		/* A Fast Open child's own count, under its lock (TCP's too). */
+		if (estp_passive_fastopen(listener))
+			estp_count_retrans(estp_sk(listener), 0);
 	}
 	return err;
 }
@@ -1560,7 +1563,8 @@ static int estp_send_new_segment(struct sock *sk, struct sk_buff *skb)
 	if (skb->len < estp_size_goal(esk))
 		esk->snd_sml = esk->snd_nxt;
 	esk->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ? NULL : skb->next;
-	if (!prior_packets) {
+	/* A Fast Open child's timer and its count are the SYN-ACK's. */
+	if (!prior_packets && !rcu_access_pointer(esk->fastopen_rsk)) {
 		esk->retransmits = 0;
 		esk->retrans_stamp = 0;
 		estp_reset_xmit_timer(sk);
