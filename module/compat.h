@@ -8,6 +8,7 @@
 #define _ESTP_COMPAT_H
 
 #include <linux/bpf-cgroup.h>
+#include <linux/slab.h>
 #include <linux/version.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
@@ -95,6 +96,18 @@ static inline void estp_set_defer_connect(struct sock *sk, bool on)
 {
 	inet_sk(sk)->defer_connect = on;
 }
+#endif
+
+/*
+ * kmalloc_obj() and kzalloc_obj() size an allocation by its type (7.0;
+ * Debian's 6.12 has them from its stable updates); the rest of the
+ * matrix gets them with the same meaning.
+ */
+#ifndef kmalloc_obj
+#define kmalloc_obj(VAR_OR_TYPE, GFP)	kmalloc(sizeof(VAR_OR_TYPE), GFP)
+#endif
+#ifndef kzalloc_obj
+#define kzalloc_obj(VAR_OR_TYPE, GFP)	kzalloc(sizeof(VAR_OR_TYPE), GFP)
 #endif
 
 /* 6.19 gave proto->connect a struct sockaddr_unsized. */

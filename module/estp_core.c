@@ -1242,7 +1242,7 @@ static int estp_sendmsg_fastopen(struct sock *sk, struct msghdr *msg, int *copie
 		return -EOPNOTSUPP;
 	if (esk->fastopen_req)
 		return -EALREADY;	/* another Fast Open is on its way */
-	esk->fastopen_req = kzalloc(sizeof(*esk->fastopen_req), sk->sk_allocation);
+	esk->fastopen_req = kzalloc_obj(*esk->fastopen_req, sk->sk_allocation);
 	if (unlikely(!esk->fastopen_req))
 		return -ENOBUFS;
 	esk->fastopen_req->data = msg;

@@ -32,7 +32,7 @@
 
 /* A cookie cache of ESTP_FO_CACHE_BUCKETS chains of up to DEPTH entries. */
 #define ESTP_FO_CACHE_BITS	6
-#define ESTP_FO_CACHE_BUCKETS	(1 << ESTP_FO_CACHE_BITS)
+#define ESTP_FO_CACHE_BUCKETS	BIT(ESTP_FO_CACHE_BITS)
 #define ESTP_FO_CACHE_DEPTH	4
 
 /*
@@ -76,7 +76,7 @@ int estp_fastopen_reset_cipher(struct net *net, struct sock *sk, const void *pri
 	struct estp_fastopen_ctx *ctx, *octx;
 	struct estp_fastopen_ctx __rcu **slot;
 
-	ctx = kmalloc(sizeof(*ctx), GFP_KERNEL);
+	ctx = kmalloc_obj(*ctx, GFP_KERNEL);
 	if (!ctx)
 		return -ENOMEM;
 	ctx->key[0].key[0] = get_unaligned_le64(primary);
@@ -578,7 +578,7 @@ void estp_fastopen_cache_set(struct sock *sk, u16 mss,
 		if (depth >= ESTP_FO_CACHE_DEPTH) {
 			e = oldest;
 		} else {
-			e = kzalloc(sizeof(*e), GFP_ATOMIC);
+			e = kzalloc_obj(*e, GFP_ATOMIC);
 			if (!e)
 				goto out;
 			hlist_add_head(&e->node, chain);
@@ -638,6 +638,7 @@ static bool estp_fastopen_active_should_disable(struct sock *sk)
 	times = atomic_read(&en->tfo_active_disable_times);
 	if (!times)
 		return false;
+	/* The count before the stamp: estp_fastopen_active_disable() wrote them so. */
 	smp_rmb();
 	if (time_before(jiffies, READ_ONCE(en->tfo_active_disable_stamp) +
 			((unsigned long)timeout * HZ << min(times - 1, 6))))
@@ -755,7 +756,7 @@ bool estp_fastopen_defer_connect(struct sock *sk, int *err)
 		return true;
 	}
 	/* A request for the SYN's option, with no data. */
-	esk->fastopen_req = kzalloc(sizeof(*esk->fastopen_req), sk->sk_allocation);
+	esk->fastopen_req = kzalloc_obj(*esk->fastopen_req, sk->sk_allocation);
 	if (esk->fastopen_req)
 		esk->fastopen_req->cookie = cookie;
 	else
@@ -788,7 +789,7 @@ int estp_fastopen_net_init(struct net *net)
 	struct estp_fastopen_cache *c;
 	int i;
 
-	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	c = kzalloc_obj(*c, GFP_KERNEL);
 	if (!c)
 		return -ENOMEM;
 	spin_lock_init(&c->lock);
