@@ -8,7 +8,8 @@
  * out_of_resources, v4_err and syn_recv_sock in fixture trace; linger2,
  * abort_on_data, fin_wait2 and child_forget in fixture orphan, whose tcp
  * variant shows TCP doing the same on the wire and in its counters.
- * v6_err and v6_syn_recv_sock wait for IPv6.  Where TCP has the event,
+ * v6_err and v6_syn_recv_sock wait for IPv6.  estp_fastopen_remove fires
+ * once for a Fast Open child.  Where TCP has the event,
  * the same case for TCP shows its tcp: event printing the same.
  *
  * Each test runs in a netns of its own; a peer is made silent with a netem
@@ -22,6 +23,7 @@
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -45,7 +47,8 @@
 #define WAIT_MS		10000
 
 #define EVENTS_ALL	"estp_retransmit_skb estp_send_reset estp_receive_reset " \
-			"estp_destroy_sock estp_probe estp_bad_csum estp_done"
+			"estp_destroy_sock estp_probe estp_bad_csum estp_done " \
+			"estp_fastopen_remove"
 
 /* The trace instance's directory, "" until made. */
 static char inst[128];
@@ -484,6 +487,61 @@ static int sock_destroy(int proto, int sport, int dport, uint64_t cookie)
 		ret = ((struct nlmsgerr *)NLMSG_DATA(&ans.nlh))->error;
 	close(fd);
 	return ret;
+}
+
+/* How many lines of the trace hold @what. */
+static int trace_count(const char *what)
+{
+	static char buf[1 << 20];
+	const char *p;
+	int n = 0;
+
+	trace_read(buf, sizeof(buf));
+	for (p = strstr(buf, what); p; p = strstr(p + 1, what))
+		n++;
+	return n;
+}
+
+/*
+ * A Fast Open child's request sock leaves the fastopen queue once, when
+ * the final ACK ends its handshake in SYN_RECV (reqsk_fastopen_remove),
+ * and never again, not when the child closes.
+ */
+TEST_F(trace, fastopen_remove)
+{
+	struct sockaddr_in sin = estp_sin4(LO, PORT);
+	char line[1024], buf[64];
+	int i, cport = 0;
+
+	ASSERT_EQ(0, estp_sysctl_set("/proc/sys/net/estp/fastopen", "3"));
+	self->lfd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(self->lfd, 4));
+	setopt(_metadata, self->lfd, SOL_TCP, TCP_FASTOPEN, 4);
+	/* The first asks for the cookie, the second's SYN carries data. */
+	for (i = 0; i < 2; i++) {
+		estp_close_abort(&self->cfd);
+		estp_close_abort(&self->afd);
+		self->cfd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+		ASSERT_LE(0, self->cfd);
+		ASSERT_EQ(5, sendto(self->cfd, "hello", 5, MSG_FASTOPEN,
+				    (struct sockaddr *)&sin, sizeof(sin)));
+		self->afd = accept(self->lfd, NULL, NULL);
+		ASSERT_LE(0, self->afd);
+		ASSERT_EQ(5, recv(self->afd, buf, 5, MSG_WAITALL));
+		cport = estp_local_port(self->cfd);
+	}
+	ASSERT_NE(NULL, WAIT_LINE(line, "estp_fastopen_remove:"));
+	TH_LOG("%s", line);
+	EXPECT_EQ(PORT, field(line, "sport", 10));
+	EXPECT_EQ(cport, field(line, "dport", 10));
+	EXPECT_NE(NULL, strstr(line, "state=TCP_SYN_RECV reset=0"));
+	EXPECT_EQ(sock_cookie(self->afd), (uint64_t)field(line, "sock_cookie", 16));
+	estp_close_abort(&self->afd);
+	estp_close_abort(&self->cfd);
+	ASSERT_NE(NULL, WAIT_LINE(line, "estp_destroy_sock:", "sport=22700 "));
+	EXPECT_EQ(1, trace_count("estp_fastopen_remove:"));
 }
 
 /*
