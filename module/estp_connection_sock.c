@@ -591,6 +591,8 @@ struct sock *estp_csk_clone(const struct sock *listener,
 	__acquire(&newsk->sk_lock.slock);
 	if (!estp_rsk(req)->tfo_listener)
 		bh_unlock_sock(newsk);
+	else	/* for sparse: the caller holds it now (estp_conn_request()) */
+		__release(&newsk->sk_lock.slock);
 	/* Only listeners are freed after a grace period. */
 	sock_reset_flag(newsk, SOCK_RCU_FREE);
 	inet_sk_set_state(newsk, TCP_SYN_RECV);

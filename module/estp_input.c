@@ -417,10 +417,6 @@ static void estp_synack_options(struct sock *sk, const struct sk_buff *skb)
 }
 
 /*
- * A segment for a sock in SYN_SENT (tcp_rcv_synsent_state_process).
- * Return: 1 when the caller must answer it with a RST, 0 when consumed.
- */
-/*
  * The SYN-ACK acknowledged the data our SYN carried, as far as @ack: off
  * the write queue.  One delivery for SYN and data, as TCP counts them.
  */
@@ -497,6 +493,10 @@ static bool estp_rcv_fastopen_synack(struct sock *sk, struct sk_buff *synack, u3
 	return false;
 }
 
+/*
+ * A segment for a sock in SYN_SENT (tcp_rcv_synsent_state_process).
+ * Return: 1 when the caller must answer it with a RST, 0 when consumed.
+ */
 static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 {
 	const struct estphdr *th = estp_hdr(skb);
@@ -3113,6 +3113,7 @@ int estp_conn_request(const struct estp_ctl_ops *ctl, struct sock *listener,
 		 */
 		refcount_set(&req->rsk_refcnt, 1);
 		ctl->send_synack(fastopen_sk, req, foc.len >= 0 ? &foc : NULL);
+		__acquire(&fastopen_sk->sk_lock.slock);	/* for sparse: estp_csk_clone()'s */
 		bh_unlock_sock(fastopen_sk);
 		estp_csk_reqsk_queue_add(listener, req, fastopen_sk);
 		return 0;

@@ -206,8 +206,10 @@ struct sock *estp_syn_recv_sock_hash(const struct sock *listener, struct request
 
 put_and_exit:
 	/* A Fast Open child comes locked (estp_csk_clone()). */
-	if (estp_rsk(req)->tfo_listener)
+	if (estp_rsk(req)->tfo_listener) {
+		__acquire(&newsk->sk_lock.slock);	/* for sparse, as there */
 		bh_unlock_sock(newsk);
+	}
 	/* Never hashed: give back the hash's reference, then die. */
 	sock_put(newsk);
 	sock_set_flag(newsk, SOCK_DEAD);

@@ -647,13 +647,7 @@ void estp_sync_mss(struct sock *sk, u32 pmtu)
 	esk->pmtu_cookie = pmtu;	/* icsk_pmtu_cookie, for TCP_INFO */
 }
 
-/**
- * estp_send_syn - (re)send the SYN of a connecting sock
- * @sk: the socket, in SYN_SENT, or after a simultaneous open with its SYN
- *	not yet acknowledged; locked or owned by its timer
- *
- * Return: 0 or the transmit error.
- */
+/* A SYN's flags: its ACK after a simultaneous open, and ECN's. */
 static u8 estp_syn_flags(struct sock *sk)
 {
 	u8 flags = ESTP_FLAG_SYN;
@@ -667,6 +661,13 @@ static u8 estp_syn_flags(struct sock *sk)
 	return flags | estp_ecn_syn_flags(sk, flags);
 }
 
+/**
+ * estp_send_syn - (re)send the SYN of a connecting sock
+ * @sk: the socket, in SYN_SENT, or after a simultaneous open with its SYN
+ *	not yet acknowledged; locked or owned by its timer
+ *
+ * Return: 0 or the transmit error.
+ */
 int estp_send_syn(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
@@ -1152,17 +1153,6 @@ void estp_openreq_window(const struct sock *listener, struct request_sock *req, 
 	ereq->rcv_wscale = ws;
 }
 
-/**
- * estp_make_synack - the SYN-ACK of a request sock, without its network
- *	header (the segment part of tcp_make_synack)
- * @listener: the listener
- * @req: the request sock
- * @mss: our MSS from the route back to the peer
- *
- * Sent without an owner: the request sock is no full sock (see estp.h).
- *
- * Return: the segment, data at its ESTP header, or NULL.
- */
 /*
  * The SYN-ACK's MSS, the route's within the listener's ESTP_MAXSEG; the
  * first one fixes the window, which resent ones repeat.
@@ -1198,6 +1188,18 @@ int estp_synack_window(const struct sock *listener, struct request_sock *req)
 	return 0;
 }
 
+/**
+ * estp_make_synack - the SYN-ACK of a request sock, without its network
+ *	header (the segment part of tcp_make_synack)
+ * @listener: the listener
+ * @req: the request sock
+ * @mss: our MSS from the route back to the peer
+ * @foc: a Fast Open cookie for the peer, or NULL
+ *
+ * Sent without an owner: the request sock is no full sock (see estp.h).
+ *
+ * Return: the segment, data at its ESTP header, or NULL.
+ */
 struct sk_buff *estp_make_synack(const struct sock *listener, struct request_sock *req,
 				 u16 mss, const struct estp_fastopen_cookie *foc)
 {
@@ -1253,8 +1255,9 @@ struct sk_buff *estp_make_synack(const struct sock *listener, struct request_soc
 
 /**
  * estp_v4_send_synack - send the SYN-ACK of a request sock over IPv4
- * @listener: the listener, for the netns and the TOS
+ * @listener: the listener, for the netns and the TOS (or a Fast Open child)
  * @req: the request sock
+ * @foc: a Fast Open cookie for the peer, or NULL
  *
  * Return: 0 or a negative error.
  */
