@@ -13,6 +13,7 @@
 #include <net/net_namespace.h>
 #include <net/sock.h>
 #include <net/inet_common.h>
+#include <net/ip6_fib.h>
 
 /* 6.12 moved <asm/unaligned.h> to <linux/unaligned.h>. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
@@ -323,10 +324,16 @@ static inline int estp_tcp_syn_linear_timeouts(const struct net *net)
 #endif
 
 /*
- * ip6_dst_store(): its last two arguments went from addresses to bools
- * (6.12: saddr, 7.x: daddr too); a connected sock passes none either way.
+ * ip6_dst_store() without its route-cache hints, whose types went from
+ * addresses to bools (saddr in 6.12's stable updates, daddr in 6.18): a
+ * connected sock passes none, and nothing sets them on an ESTP sock, so
+ * they stay as the sock began, none.  The rest is ip6_dst_store()'s.
  */
-#define estp_ip6_dst_store(sk, dst)	ip6_dst_store(sk, dst, 0, 0)
+static inline void estp_ip6_dst_store(struct sock *sk, struct dst_entry *dst)
+{
+	inet6_sk(sk)->dst_cookie = rt6_get_cookie(container_of(dst, struct rt6_info, dst));
+	sk_setup_caps(sk, dst);
+}
 
 /*
  * Before 6.2 a transport freed the IPv6 state of a sock in its

@@ -387,7 +387,6 @@ enum estp_chrono {
  *	minimum (IP_MINTTL, IPV6_MINHOPCOUNT): counted, to drop
  * @cookie_check: a bare ACK for a listener: 0 when a cookie's child took
  *	it; 1 to answer it with a RST.  NULL: the family has no cookies.
- * @compute_pseudo: the pseudo-header's sum, for skb_checksum_init()
  */
 struct estp_ctl_ops {
 	sa_family_t	family;
@@ -407,7 +406,6 @@ struct estp_ctl_ops {
 	void	(*send_reset)(struct net *net, const struct sock *sk, struct sk_buff *skb);
 	bool	(*min_ttl_drop)(struct sock *sk, const struct sk_buff *skb);
 	int	(*cookie_check)(struct sock *listener, struct sk_buff *skb);
-	typeof(inet_compute_pseudo) *compute_pseudo;
 };
 
 extern const struct estp_ctl_ops estp_v4_ctl_ops;

@@ -7,6 +7,7 @@
 #include <net/icmp.h>
 #include <net/inet_ecn.h>
 #include <net/ip.h>
+#include <net/ip6_checksum.h>
 #include <net/route.h>
 #include <linux/siphash.h>
 
@@ -414,7 +415,9 @@ bool estp_rcv_validate(struct net *net, struct sk_buff *skb,
 	if (th->doff < sizeof(struct estphdr) / 4 ||
 	    !pskb_may_pull(skb, th->doff * 4))
 		goto hdr_error;
-	if (skb_checksum_init(skb, estp_ipproto, ctl->compute_pseudo) ||
+	/* Over the pseudo-header of the family it came in. */
+	if (skb_checksum_init(skb, estp_ipproto, (ctl->family == AF_INET6 ?
+			      ip6_compute_pseudo : inet_compute_pseudo)) ||
 	    skb_checksum_complete(skb)) {
 		trace_estp_bad_csum(skb);
 		ESTP_INC_STATS(net, ESTP_MIB_INCSUMERRORS);
@@ -856,7 +859,6 @@ const struct estp_ctl_ops estp_v4_ctl_ops = {
 	.send_reset		= estp_v4_ctl_reset,
 	.min_ttl_drop		= estp_v4_min_ttl_drop,
 	.cookie_check		= estp_v4_cookie_check,
-	.compute_pseudo		= inet_compute_pseudo,
 };
 
 /* The IPv4 operations under the state machine (ipv4_specific). */

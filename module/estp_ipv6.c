@@ -329,7 +329,6 @@ const struct estp_ctl_ops estp_v6_ctl_ops = {
 	.send_reset		= estp_v6_send_reset_sk,
 	.min_ttl_drop		= estp_v6_min_ttl_drop,
 	.cookie_check		= estp_v6_cookie_check,
-	.compute_pseudo		= ip6_compute_pseudo,
 };
 
 /* proto->backlog_rcv of an IPv6 sock (tcp_v6_do_rcv). */

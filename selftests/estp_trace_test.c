@@ -8,8 +8,8 @@
  * out_of_resources, v4_err and syn_recv_sock in fixture trace; linger2,
  * abort_on_data, fin_wait2 and child_forget in fixture orphan, whose tcp
  * variant shows TCP doing the same on the wire and in its counters.
- * v6_err and v6_syn_recv_sock wait for IPv6.  estp_fastopen_remove fires
- * once for a Fast Open child.  Where TCP has the event,
+ * v6_err and v6_syn_recv_sock are estp_ipv6_test's.  estp_fastopen_remove
+ * fires once for a Fast Open child.  Where TCP has the event,
  * the same case for TCP shows its tcp: event printing the same.
  *
  * Each test runs in a netns of its own; a peer is made silent with a netem
