@@ -243,6 +243,16 @@ static inline int estp_tcp_syn_linear_timeouts(const struct net *net)
 #endif
 
 /*
+ * Whether a child of a listener with flow-label reflection (IPV6_FL_F_REFLECT,
+ * net.ipv6.flowlabel_reflect & 1) sends the final ACK's label: TCP's does
+ * on 6.1 and 6.12; 7.3's sends its own automatic label, only its SYN-ACK
+ * reflecting (estp_ipv6_test flowlabel_tclass_on_wire).  The cut is taken
+ * at 7.0, the first release past the matrix's 6.12 seen.
+ */
+#define ESTP_CHILD_REFLECTS_FLOWLABEL \
+	(LINUX_VERSION_CODE < KERNEL_VERSION(7, 0, 0))
+
+/*
  * Since AccECN's negotiation (6.18), a SYN-ACK resent after the request's
  * first timeout no longer carries classic ECN's ECE (tcp_ecn_make_synack()).
  */

@@ -603,7 +603,7 @@ static struct sock *estp_v6_syn_recv_sock(const struct sock *listener, struct sk
 	newnp->mcast_oif = inet6_iif(skb);
 	newnp->mcast_hops = ipv6_hdr(skb)->hop_limit;
 	/* A reflecting listener's child echoes the final ACK's label. */
-	if (estp_inet6_repflow(listener))
+	if (ESTP_CHILD_REFLECTS_FLOWLABEL && estp_inet6_repflow(listener))
 		newnp->flow_label = ip6_flowlabel(ipv6_hdr(skb));
 	return estp_syn_recv_sock_hash(listener, req, newsk, ESTP_DONE_V6_SYN_RECV_SOCK);
 }
