@@ -481,7 +481,11 @@ static void estp_fastopen_cache_key(const struct sock *sk, struct in6_addr *sadd
 				    struct in6_addr *daddr)
 {
 #if IS_ENABLED(CONFIG_IPV6)
-	if (sk->sk_family == AF_INET6) {
+	/*
+	 * A v4-mapped peer's connect sets the IPv6 view of the source only
+	 * after the SYN: its IPv4 addresses are the key, mapped.
+	 */
+	if (sk->sk_family == AF_INET6 && !ipv6_addr_v4mapped(&sk->sk_v6_daddr)) {
 		*saddr = sk->sk_v6_rcv_saddr;
 		*daddr = sk->sk_v6_daddr;
 		return;

@@ -724,7 +724,10 @@ static int estp_send_syn_data(struct sock *sk)
 			goto fallback;
 		fo->copied = data->len;
 	}
-	syn = estp_alloc_sk_skb(sk->sk_allocation);
+	/* The headers' room, and the data's after it. */
+	syn = alloc_skb(ESTP_SKB_HEADROOM + (data ? data->len : 0), sk->sk_allocation);
+	if (syn)
+		skb_reserve(syn, ESTP_SKB_HEADROOM);
 	if (syn && data && skb_copy_bits(data, 0, skb_put(syn, data->len), data->len)) {
 		kfree_skb(syn);
 		syn = NULL;
