@@ -6,7 +6,7 @@
  * handshake ends, and the child sending before the final ACK; a bad cookie
  * answered with a fresh one and the ISN acknowledged alone; the fastopen
  * queue's limit; and every end of a child still in SYN_RECV (a RST before
- * and after accept(), the SYN-ACK's retries, the listener's close, a SYN
+ * and after accept(), SOCK_DESTROY, the SYN-ACK's retries, the listener's close, a SYN
  * again), each leaving the listener's fastopen queue as TCP's: a RST after
  * accept() keeps its place 60 s, every other end frees it at once, which
  * the next Fast Open SYN shows (a child, or FastOpenListenOverflow).  TCP
@@ -339,6 +339,45 @@ TEST_F(fo, synack_timeout)
 	ASSERT_EQ(1, fo_open(self, &b, 1601, 10, &r));
 	fo_rst(&self->p, &b);
 	close(afd);
+}
+
+/*
+ * SOCK_DESTROY of an accepted Fast Open child still in SYN_RECV
+ * (estp_abort(), TCP's tcp_abort()): the peer gets a RST, the owner
+ * ECONNABORTED, and the child's request sock leaves the fastopen queue,
+ * whose one place takes the next child.
+ */
+TEST_F(fo, abort_in_syn_recv)
+{
+	struct peer_conn a, b;
+	struct pkt_seg r;
+	char buf[64];
+	int afd, ret;
+
+	ASSERT_EQ(1, fo_open(self, &a, 1600, 10, &r));
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	EXPECT_EQ(TCP_SYN_RECV, fo_state(afd));
+	ret = peer_sock_destroy(variant->proto, FO_PORT, 1600, peer_sock_cookie(afd));
+	if (ret == -EOPNOTSUPP && variant->proto == IPPROTO_TCP) {
+		close(afd);
+		SKIP(return, "no SOCK_DESTROY for TCP: kernel without CONFIG_INET_DIAG_DESTROY");
+	}
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(1, peer_recv(&self->p, &a, PEER_ANSWER_MS, &r));
+	EXPECT_EQ(PKT_RST, r.flags & PKT_RST);
+	/* The SYN's data stays readable; then the error. */
+	EXPECT_EQ(10, recv(afd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(-1, recv(afd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(ECONNABORTED, errno);
+	EXPECT_EQ(TCP_CLOSE, fo_state(afd));
+	EXPECT_EQ(0, peer_rows(variant->proto, FO_PORT, 1600, -1, NULL));
+	close(afd);
+
+	ASSERT_EQ(1, fo_open(self, &b, 1601, 10, &r));
+	EXPECT_EQ(0, estp_counter(variant->proto, "FastOpenListenOverflow"));
+	EXPECT_EQ(2, estp_counter(variant->proto, "FastOpenPassive"));
+	fo_rst(&self->p, &b);
 }
 
 /* The listener closes with a child in its handshake: the peer is reset. */

@@ -208,16 +208,6 @@ static long long field(const char *line, const char *key, int base)
 	return p ? strtoll(p + strlen(pat), NULL, base) : -1;
 }
 
-static uint64_t sock_cookie(int fd)
-{
-	uint64_t c = 0;
-	socklen_t len = sizeof(c);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &c, &len))
-		return 0;
-	return c;
-}
-
 /* The init netns, where the global net.estp.max_orphans is. */
 static int init_ns = -1;
 
@@ -332,7 +322,7 @@ static void refused(struct __test_metadata *_metadata, FIXTURE_DATA(trace) *self
 		ev[1], "family=AF_INET sport=22710 dport=22701 saddr=127.0.0.1 daddr=127.0.0.1 ",
 		NULL }));
 	TH_LOG("%s", line);
-	EXPECT_EQ(sock_cookie(self->cfd), (uint64_t)field(line, "sock_cookie", 16));
+	EXPECT_EQ(peer_sock_cookie(self->cfd), (uint64_t)field(line, "sock_cookie", 16));
 }
 
 /* refused(), and the client's estp_done in SYN_SENT with reason reset. */
@@ -344,7 +334,7 @@ TEST_F(trace, reset)
 	ASSERT_NE(NULL, WAIT_LINE(line, "estp_done:", "sport=22710 dport=22701 "));
 	TH_LOG("%s", line);
 	EXPECT_NE(NULL, strstr(line, "state=TCP_SYN_SENT reason=reset"));
-	EXPECT_EQ(sock_cookie(self->cfd), (uint64_t)field(line, "sock_cookie", 16));
+	EXPECT_EQ(peer_sock_cookie(self->cfd), (uint64_t)field(line, "sock_cookie", 16));
 }
 
 /* The same case for TCP: its tcp: events print what ESTP's do. */
@@ -375,7 +365,7 @@ TEST_F(trace, close_exits)
 	int rfd;
 
 	pair(_metadata, self, 1);
-	acookie = sock_cookie(self->afd);
+	acookie = peer_sock_cookie(self->afd);
 	ASSERT_NE((uint64_t)0, acookie);
 	close(self->cfd);
 	self->cfd = -1;
@@ -443,50 +433,7 @@ TEST_F(trace, probe)
 	EXPECT_LT(0, field(line, "snd_wnd", 10));
 	EXPECT_LT(0, field(line, "srtt", 10));
 	EXPECT_LT(0, field(line, "rcv_wnd", 10));
-	EXPECT_EQ(sock_cookie(self->cfd), (uint64_t)field(line, "sock_cookie", 16));
-}
-
-/*
- * SOCK_DESTROY, over NETLINK_SOCK_DIAG, for the socket of @proto on
- * LO:@sport - LO:@dport with cookie @cookie: 0 or the -errno its ACK gives.
- */
-static int sock_destroy(int proto, int sport, int dport, uint64_t cookie)
-{
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 req;
-	} msg;
-	union {
-		struct nlmsghdr nlh;
-		char buf[1024];
-	} ans;
-	/* A TCG guest on a busy host can be slow: the answer gets 30 s. */
-	struct timeval tv = { .tv_sec = 30, .tv_usec = 0 };
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), ret = -EIO;
-
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	memset(&msg, 0, sizeof(msg));
-	msg.nlh.nlmsg_len = sizeof(msg);
-	msg.nlh.nlmsg_type = SOCK_DESTROY;
-	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	msg.nlh.nlmsg_seq = 1;
-	msg.req.sdiag_family = AF_INET;
-	msg.req.sdiag_protocol = proto;
-	msg.req.idiag_states = ~0U;
-	msg.req.id.idiag_sport = htons(sport);
-	msg.req.id.idiag_dport = htons(dport);
-	msg.req.id.idiag_src[0] = htonl(INADDR_LOOPBACK);
-	msg.req.id.idiag_dst[0] = htonl(INADDR_LOOPBACK);
-	msg.req.id.idiag_cookie[0] = (uint32_t)cookie;
-	msg.req.id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
-	if (send(fd, &msg, sizeof(msg), 0) == (ssize_t)sizeof(msg) &&
-	    recv(fd, &ans, sizeof(ans), 0) >= (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) &&
-	    ans.nlh.nlmsg_type == NLMSG_ERROR)
-		ret = ((struct nlmsgerr *)NLMSG_DATA(&ans.nlh))->error;
-	close(fd);
-	return ret;
+	EXPECT_EQ(peer_sock_cookie(self->cfd), (uint64_t)field(line, "sock_cookie", 16));
 }
 
 /* How many lines of the trace hold @what. */
@@ -537,7 +484,7 @@ TEST_F(trace, fastopen_remove)
 	EXPECT_EQ(PORT, field(line, "sport", 10));
 	EXPECT_EQ(cport, field(line, "dport", 10));
 	EXPECT_NE(NULL, strstr(line, "state=TCP_SYN_RECV reset=0"));
-	EXPECT_EQ(sock_cookie(self->afd), (uint64_t)field(line, "sock_cookie", 16));
+	EXPECT_EQ(peer_sock_cookie(self->afd), (uint64_t)field(line, "sock_cookie", 16));
 	estp_close_abort(&self->afd);
 	estp_close_abort(&self->cfd);
 	ASSERT_NE(NULL, WAIT_LINE(line, "estp_destroy_sock:", "sport=22700 "));
@@ -556,9 +503,9 @@ TEST_F(trace, done_abort)
 	uint64_t cookie;
 
 	pair(_metadata, self, 1);
-	cookie = sock_cookie(self->afd);
+	cookie = peer_sock_cookie(self->afd);
 	ASSERT_NE((uint64_t)0, cookie);
-	ASSERT_EQ(0, sock_destroy(IPPROTO_ESTP, PORT, CPORT, cookie));
+	ASSERT_EQ(0, peer_sock_destroy(IPPROTO_ESTP, PORT, CPORT, cookie));
 	ASSERT_NE(NULL, WAIT_LINE(line, "estp_done:", "sport=22700 dport=22710 "));
 	TH_LOG("%s", line);
 	EXPECT_NE(NULL, strstr(line, "state=TCP_ESTABLISHED reason=abort"));
