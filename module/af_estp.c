@@ -145,8 +145,18 @@ int estp_listen(struct socket *sock, int backlog)
 		goto out;
 	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
 	err = 0;
-	if (sk->sk_state != TCP_LISTEN)
+	if (sk->sk_state != TCP_LISTEN) {
+		int fastopen = READ_ONCE(estp_pernet(sock_net(sk))->fastopen);
+
+		/* Fast Open on every listener, its queue the backlog (inet_listen). */
+		if ((fastopen & ESTP_TFO_SERVER_WO_SOCKOPT1) &&
+		    (fastopen & ESTP_TFO_SERVER_ENABLE) &&
+		    !estp_sk(sk)->accept_queue.fastopenq.max_qlen) {
+			estp_fastopen_queue_tune(sk, backlog);
+			estp_fastopen_init_key_once(sock_net(sk));
+		}
 		err = estp_csk_listen_start(sk);
+	}
 out:
 	release_sock(sk);
 	return err;
@@ -232,11 +242,14 @@ static int __net_init estp_net_init(struct net *net)
 
 	if (err)
 		return err;
-	/* Before the sysctl that shows it. */
+	/* Before the sysctls that show them. */
 	estp_cong_net_init(net);
-	err = estp_sysctl_net_init(net);
+	err = estp_fastopen_net_init(net);
 	if (err)
 		goto out_cong;
+	err = estp_sysctl_net_init(net);
+	if (err)
+		goto out_fastopen;
 	err = estp_proc_net_init(net);
 	if (err)
 		goto out_sysctl;
@@ -244,6 +257,8 @@ static int __net_init estp_net_init(struct net *net)
 
 out_sysctl:
 	estp_sysctl_net_exit(net);
+out_fastopen:
+	estp_fastopen_net_exit(net);
 out_cong:
 	estp_cong_net_exit(net);
 	estp_mib_net_exit(net);
@@ -259,6 +274,7 @@ static void __net_exit estp_net_exit(struct net *net)
 	estp_twsk_purge(net);
 	estp_proc_net_exit(net);
 	estp_sysctl_net_exit(net);
+	estp_fastopen_net_exit(net);
 	estp_cong_net_exit(net);
 	estp_mib_net_exit(net);
 }
@@ -370,6 +386,8 @@ static void __exit estp_exit(void)
 	/* Let readers of inet_protos that still see the handler finish. */
 	synchronize_net();
 	unregister_pernet_subsys(&estp_net_ops);
+	/* Fast Open keys go by call_rcu(): their callback is our text. */
+	rcu_barrier();
 	/* After the purge: IPv6 minisocks live in its slab. */
 	estp_v6_proto_exit();
 	proto_unregister(&estp_prot);

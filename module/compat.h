@@ -8,6 +8,7 @@
 #define _ESTP_COMPAT_H
 
 #include <linux/bpf-cgroup.h>
+#include <linux/slab.h>
 #include <linux/version.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
@@ -69,6 +70,45 @@
 #define ESTP_WINDOW_CLAMP_SIGNED	1
 #else
 #define ESTP_WINDOW_CLAMP_SIGNED	0
+#endif
+
+/*
+ * ESTP_FASTOPEN_CONNECT's deferred SYN: 6.6 moved inet->defer_connect
+ * into inet->inet_flags (DEFER_CONNECT).  __inet_stream_connect() reads
+ * it, so ESTP sets TCP's own flag.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+static inline bool estp_defer_connect(const struct sock *sk)
+{
+	return inet_test_bit(DEFER_CONNECT, sk);
+}
+
+static inline void estp_set_defer_connect(struct sock *sk, bool on)
+{
+	inet_assign_bit(DEFER_CONNECT, sk, on);
+}
+#else
+static inline bool estp_defer_connect(const struct sock *sk)
+{
+	return inet_sk(sk)->defer_connect;
+}
+
+static inline void estp_set_defer_connect(struct sock *sk, bool on)
+{
+	inet_sk(sk)->defer_connect = on;
+}
+#endif
+
+/*
+ * kmalloc_obj() and kzalloc_obj() size an allocation by its type (7.0;
+ * Debian's 6.12 has them from its stable updates); the rest of the
+ * matrix gets them with the same meaning.
+ */
+#ifndef kmalloc_obj
+#define kmalloc_obj(VAR_OR_TYPE, GFP)	kmalloc(sizeof(VAR_OR_TYPE), GFP)
+#endif
+#ifndef kzalloc_obj
+#define kzalloc_obj(VAR_OR_TYPE, GFP)	kzalloc(sizeof(VAR_OR_TYPE), GFP)
 #endif
 
 /* 6.19 gave proto->connect a struct sockaddr_unsized. */

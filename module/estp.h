@@ -7,6 +7,7 @@
 
 #include <linux/percpu.h>
 #include <linux/percpu_counter.h>
+#include <linux/siphash.h>
 #include <linux/skbuff.h>
 #include <linux/win_minmax.h>
 #include <net/inet_sock.h>
@@ -22,6 +23,7 @@
 
 struct tcp_info;
 union tcp_cc_info;
+struct estp_fastopen_cookie;
 
 /* Header without options, as TCP's. */
 struct estphdr {
@@ -130,6 +132,22 @@ extern struct estp_hashinfo estp_hashinfo;
  * here for accept().  As in TCP there is no half-open queue: request socks
  * live in the established hash and the listener only counts them (qlen).
  */
+/*
+ * A listener's Fast Open state (struct fastopen_queue): its children
+ * still in their handshake (qlen, against max_qlen, ESTP_FASTOPEN), and
+ * the request socks of those that a RST ended after accept(), kept
+ * 60 s in qlen against spoofed SYNs (rst_head); its own keys, if set
+ * (ESTP_FASTOPEN_KEY), else the netns's.
+ */
+struct estp_fastopen_queue {
+	spinlock_t			lock;	/* qlen and the rst list */
+	int				qlen;
+	int				max_qlen;	/* 0: Fast Open off */
+	struct request_sock		*rst_head;
+	struct request_sock		*rst_tail;
+	struct estp_fastopen_ctx __rcu	*ctx;
+};
+
 struct estp_accept_queue {
 	spinlock_t		lock;		/* head and tail */
 	struct request_sock	*head;
@@ -139,6 +157,7 @@ struct estp_accept_queue {
 	bool			synflood_warned; /* logged once a listener */
 	/* ESTP_DEFER_ACCEPT: SYN-ACK timeouts a bare final ACK is dropped */
 	u8			defer_accept;
+	struct estp_fastopen_queue fastopenq;
 };
 
 /*
@@ -316,6 +335,24 @@ struct estp_sock {
 	u8				chrono_type;
 	u32				chrono_start;	/* jiffies */
 	u32				chrono_stat[3];	/* jiffies in each, but the current */
+
+	/*
+	 * Fast Open (RFC 7413, estp_fastopen.c).  fastopen_rsk: a passive
+	 * child's request sock until its handshake ends, under the sock's
+	 * lock; it shares the one reference of the request with the accept
+	 * queue (estp_reqsk_fastopen_remove()).  fastopen_req: an active
+	 * open's data for the SYN, during sendmsg() only.
+	 */
+	struct request_sock __rcu	*fastopen_rsk;
+	struct estp_fastopen_request	*fastopen_req;
+	u8				fastopen_connect:1; /* ESTP_FASTOPEN_CONNECT */
+	u8				fastopen_no_cookie:1; /* ESTP_FASTOPEN_NO_COOKIE */
+	u8				syn_fastopen:1;	/* our SYN had the option */
+	u8				syn_fastopen_exp:1; /* in its experimental form */
+	u8				syn_fastopen_ch:1; /* blackhole check passed */
+	u8				syn_data:1;	/* our SYN carried data */
+	u8				syn_data_acked:1; /* and the SYN-ACK took it */
+	u8				fastopen_client_fail:2; /* TFO_* of tcp_info */
 };
 
 /* What holds sending back, least interesting first (enum tcp_chrono). */
@@ -340,7 +377,9 @@ enum estp_chrono {
  * @init_seq: the ISN of a passive open (secure_tcp_seq)
  * @cookie_init_seq: a SYN cookie for the SYN; NULL: the family has none
  * @cookie_ts_offset: the TSval offset a cookie's connection keeps
- * @send_synack: a request's SYN-ACK
+ * @send_synack: a request's SYN-ACK, with a Fast Open cookie if @foc;
+ *	from a Fast Open child, @listener is the child
+ * @route_mss: our MSS on the route back to a request's peer, or an error
  * @send_reqsk_ack: an ACK from a request sock
  * @send_tw_ack: an ACK from a time-wait minisock
  * @send_reset: a RST answering a segment, for a sock or none
@@ -358,7 +397,9 @@ struct estp_ctl_ops {
 	u32	(*cookie_init_seq)(struct sock *listener, const struct sk_buff *skb,
 				   u16 *mssp);
 	u32	(*cookie_ts_offset)(const struct sk_buff *skb);
-	int	(*send_synack)(const struct sock *listener, struct request_sock *req);
+	int	(*send_synack)(const struct sock *listener, struct request_sock *req,
+			       const struct estp_fastopen_cookie *foc);
+	int	(*route_mss)(const struct sock *listener, const struct request_sock *req);
 	void	(*send_reqsk_ack)(const struct sock *listener, const struct sk_buff *skb,
 				  const struct request_sock *req);
 	void	(*send_tw_ack)(struct inet_timewait_sock *tw);
@@ -425,6 +466,8 @@ struct estp_request_sock {
 	u32				window_clamp;
 	u32				last_oow_ack_time; /* jiffies, tcp_oow_rate_limited */
 	__be32				flowlabel;	/* IPv6: the SYN's, to reflect */
+	u32				rcv_nxt;	/* a Fast Open child's, for its SYN-ACKs */
+	bool				tfo_listener;	/* its child is in fastopenq's qlen */
 };
 
 /*
@@ -441,6 +484,10 @@ struct estp_options_received {
 	u32	tsval;
 	u32	tsecr;
 	const u8 *sack_ptr;	/* first SACK block, in the header */
+	/* a SYN's Fast Open option: -1 none, 0 a cookie request, else its length */
+	s8	fo_len;
+	u8	fo_exp:1;	/* the experimental option (kind 254) */
+	const u8 *fo_ptr;	/* the cookie, in the header */
 };
 
 #define ESTP_MAX_WSCALE		14		/* RFC 7323 2.3, TCP_MAX_WSCALE */
@@ -450,6 +497,9 @@ struct estp_options_received {
 #define ESTP_OPT_SACK_PERM	4
 #define ESTP_OPT_SACK		5
 #define ESTP_OPT_TIMESTAMP	8
+#define ESTP_OPT_FASTOPEN	34		/* RFC 7413 */
+#define ESTP_OPT_EXP		254		/* RFC 6994, with a magic */
+#define ESTP_OPT_FASTOPEN_MAGIC	0xF989		/* Fast Open's, in kind 254 */
 #define ESTP_OPTLEN_TS_ALIGNED	12		/* NOP, NOP, TS */
 #define ESTP_MAX_OPTION_SPACE	40
 /*
@@ -881,6 +931,15 @@ enum estp_mib_field {
 	ESTP_MIB_LOSSPROBERECOVERY, /* losses a loss probe repaired */
 	ESTP_MIB_SLOWSTARTRETRANS, /* segments resent in Loss, after the first */
 	ESTP_MIB_RENORECOVERY,	/* recoveries without SACK (TCPRenoRecovery) */
+	/* Fast Open (RFC 7413), TCP's TCPFastOpen* without "TCP" */
+	ESTP_MIB_FASTOPENACTIVE, /* SYN-ACKs that took our SYN's data */
+	ESTP_MIB_FASTOPENACTIVEFAIL, /* the data was not taken, or timeouts */
+	ESTP_MIB_FASTOPENPASSIVE, /* children made from a SYN with a cookie */
+	ESTP_MIB_FASTOPENPASSIVEFAIL, /* a bad cookie, or no child could be made */
+	ESTP_MIB_FASTOPENLISTENOVERFLOW, /* the listener's fastopen queue was full */
+	ESTP_MIB_FASTOPENCOOKIEREQD, /* SYNs asking for a cookie */
+	ESTP_MIB_FASTOPENBLACKHOLE, /* active Fast Open paused in the netns */
+	ESTP_MIB_FASTOPENPASSIVEALTKEY, /* cookies valid with the backup key */
 	__ESTP_MIB_MAX
 };
 
@@ -925,6 +984,13 @@ struct estp_net {
 	atomic_t			challenge_count;
 	/* time-wait minisocks not yet freed: estp_twsk_purge() waits for 0 */
 	atomic_t			tw_count;
+	/* Fast Open: net.estp.fastopen (ESTP_TFO_* bits) and its keys */
+	int				fastopen;
+	int				fastopen_blackhole_timeout; /* seconds; 0 off */
+	struct estp_fastopen_ctx __rcu	*fastopen_ctx;
+	atomic_t			tfo_active_disable_times;
+	unsigned long			tfo_active_disable_stamp; /* jiffies */
+	struct estp_fastopen_cache	*fastopen_cache; /* the client's cookies */
 };
 
 extern unsigned int estp_net_id;
@@ -993,6 +1059,76 @@ static inline void estp_orphan_inc(void)
 	percpu_counter_inc(&estp_orphan_count);
 }
 
+/*
+ * Fast Open (RFC 7413), estp_fastopen.c, as net/ipv4/tcp_fastopen.c.
+ * net.estp.fastopen has net.ipv4.tcp_fastopen's bits (TFO_*).
+ */
+#define ESTP_TFO_CLIENT_ENABLE		0x1
+#define ESTP_TFO_SERVER_ENABLE		0x2
+#define ESTP_TFO_CLIENT_NO_COOKIE	0x4	/* data in the SYN without a cookie */
+#define ESTP_TFO_SERVER_COOKIE_NOT_REQD	0x200	/* take it without one */
+#define ESTP_TFO_SERVER_WO_SOCKOPT1	0x400	/* every listener, qlen = backlog */
+#define ESTP_FASTOPEN_KEY_LENGTH	16	/* TCP_FASTOPEN_KEY_LENGTH */
+#define ESTP_FASTOPEN_KEY_MAX		2	/* the primary and a backup */
+#define ESTP_FASTOPEN_COOKIE_MIN	4	/* RFC 7413 4.1.1 */
+#define ESTP_FASTOPEN_COOKIE_MAX	16
+#define ESTP_FASTOPEN_COOKIE_SIZE	8	/* the size ours have (SipHash) */
+
+/* A cookie, ours or the peer's (struct tcp_fastopen_cookie). */
+struct estp_fastopen_cookie {
+	u8	val[ESTP_FASTOPEN_COOKIE_MAX];
+	s8	len;	/* -1: none, 0: a request */
+	bool	exp;	/* in the experimental option */
+};
+
+/* Keys, replaced whole under RCU (struct tcp_fastopen_context). */
+struct estp_fastopen_ctx {
+	siphash_key_t	key[ESTP_FASTOPEN_KEY_MAX];
+	int		num;
+	struct rcu_head	rcu;
+};
+
+/* What an active open puts in its SYN (struct tcp_fastopen_request). */
+struct estp_fastopen_request {
+	struct estp_fastopen_cookie	cookie;	/* for the SYN's option */
+	struct msghdr			*data;	/* the sendmsg() being made */
+	size_t				size;
+	int				copied;	/* of it, in the SYN */
+};
+
+struct estp_fastopen_cache;
+
+static inline bool estp_passive_fastopen(const struct sock *sk)
+{
+	return sk->sk_state == TCP_SYN_RECV &&
+	       rcu_access_pointer(estp_sk(sk)->fastopen_rsk);
+}
+
+/* estp_fastopen.c */
+int estp_fastopen_net_init(struct net *net);
+void estp_fastopen_net_exit(struct net *net);
+void estp_fastopen_init_key_once(struct net *net);
+int estp_fastopen_reset_cipher(struct net *net, struct sock *sk, const void *primary,
+			       const void *backup);
+int estp_fastopen_get_cipher(struct net *net, struct sock *sk, u64 *key);
+void estp_fastopen_destroy_cipher(struct sock *sk);
+void estp_fastopen_queue_tune(struct sock *sk, int backlog);
+struct sock *estp_try_fastopen(struct sock *listener, struct sk_buff *skb,
+			       struct request_sock *req,
+			       struct estp_fastopen_cookie *foc);
+void estp_reqsk_fastopen_remove(struct sock *sk, struct request_sock *req, bool reset);
+void estp_fastopen_purge_rst(struct sock *listener);
+bool estp_fastopen_cookie_check(struct sock *sk, u16 *mss,
+				struct estp_fastopen_cookie *cookie);
+bool estp_fastopen_defer_connect(struct sock *sk, int *err);
+void estp_fastopen_cache_set(struct sock *sk, u16 mss,
+			     const struct estp_fastopen_cookie *cookie,
+			     bool syn_lost, u8 try_exp);
+void estp_fastopen_active_disable(struct sock *sk);
+void estp_fastopen_active_disable_ofo_check(struct sock *sk);
+void estp_fastopen_active_detect_blackhole(struct sock *sk, bool expired);
+void estp_free_fastopen_req(struct estp_sock *esk);
+
 /* af_estp.c: estp_prot's methods and accounting, estpv6_prot's too */
 int estp_listen(struct socket *sock, int backlog);
 int estp_set_rcvlowat(struct sock *sk, int val);
@@ -1046,6 +1182,7 @@ void estp_get_info(struct sock *sk, struct tcp_info *info);
 static inline void estp_init_csk_locks(struct sock *sk)
 {
 	spin_lock_init(&estp_sk(sk)->accept_queue.lock);
+	spin_lock_init(&estp_sk(sk)->accept_queue.fastopenq.lock);
 }
 
 int estp_disconnect(struct sock *sk, int flags);
@@ -1055,6 +1192,7 @@ int estp_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 			int flags);
 int estp_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len);
 void estp_write_queue_purge(struct sock *sk);
+struct sk_buff *estp_fastopen_queue_data(struct sock *sk, struct iov_iter *from, int space);
 void estp_wmem_free_skb(struct sock *sk, struct sk_buff *skb);
 void estp_forced_mem_schedule(struct sock *sk, int size);
 void estp_ofo_purge(struct sock *sk);
@@ -1177,7 +1315,10 @@ int estp_v4_send_ctl(struct net *net, struct sk_buff *skb, __be32 saddr,
 		     __be32 daddr, u8 tos);
 struct sk_buff *estp_alloc_ctl_skb(unsigned int len, gfp_t gfp);
 int estp_send_syn(struct sock *sk);
-int estp_v4_send_synack(const struct sock *listener, struct request_sock *req);
+int estp_v4_send_synack(const struct sock *listener, struct request_sock *req,
+			const struct estp_fastopen_cookie *foc);
+int estp_v4_route_mss(const struct sock *listener, const struct request_sock *req);
+int estp_synack_window(const struct sock *listener, struct request_sock *req);
 int estp_rtx_synack(const struct sock *listener, struct request_sock *req);
 void estp_openreq_window(const struct sock *listener, struct request_sock *req, u16 mss);
 int estp_connect(struct sock *sk);
@@ -1189,7 +1330,7 @@ void estp_send_fin(struct sock *sk);
 void estp_retransmit_fin(struct sock *sk);
 void estp_v4_send_tw_ack(struct inet_timewait_sock *tw);
 struct sk_buff *estp_make_synack(const struct sock *listener, struct request_sock *req,
-				 u16 mss);
+				 u16 mss, const struct estp_fastopen_cookie *foc);
 struct sk_buff *estp_make_reqsk_ack(const struct request_sock *req);
 struct sk_buff *estp_make_tw_ack(const struct inet_timewait_sock *tw);
 struct sk_buff *estp_make_reset(const struct sock *sk, const struct sk_buff *skb);
@@ -1202,6 +1343,7 @@ void __estp_push(struct sock *sk, int nonagle);
 int estp_retransmit_skb(struct sock *sk, struct sk_buff *skb);
 void estp_xmit_retransmit_queue(struct sock *sk);
 void estp_simple_retransmit(struct sock *sk);
+void estp_non_congestion_loss_retransmit(struct sock *sk);
 u16 estp_select_window(struct sock *sk);
 u32 __estp_select_window(struct sock *sk);
 void estp_send_challenge_ack(struct sock *sk);
@@ -1231,6 +1373,7 @@ int estp_conn_request(const struct estp_ctl_ops *ctl, struct sock *listener,
 void estp_openreq_init(struct request_sock *req, const struct sk_buff *skb,
 		       u32 rcv_isn, u16 mss);
 void estp_init_transfer(struct sock *sk);
+void estp_fastopen_add_skb(struct sock *sk, struct sk_buff *skb);
 void estp_rtt_sample(struct sock *sk, long rtt_us);
 void estp_enter_loss(struct sock *sk);
 void estp_rcv_space_adjust(struct sock *sk);
@@ -1242,6 +1385,8 @@ struct sock *estp_create_openreq_child(const struct sock *listener,
 				       struct request_sock *req,
 				       struct sk_buff *skb);
 struct sock *estp_check_req(struct sock *listener, struct sk_buff *skb,
+			    struct request_sock *req);
+int estp_fastopen_check_req(struct sock *sk, struct sk_buff *skb,
 			    struct request_sock *req);
 int estp_child_process(struct sock *listener, struct sock *child,
 		       struct sk_buff *skb);

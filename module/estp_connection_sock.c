@@ -122,11 +122,16 @@ void estp_csk_listen_stop(struct sock *sk)
 	 */
 	if (!estp_fault("listen_purge"))
 		estp_reqsk_purge(sk);
+	/*
+	 * A Fast Open child still in its handshake leaves the fastopen queue
+	 * in its estp_done(); its request is then the accept queue's alone.
+	 */
 	while ((req = estp_reqsk_queue_remove(sk)) != NULL) {
 		estp_child_forget(req->sk);
 		estp_reqsk_put(req);
 		cond_resched();
 	}
+	estp_fastopen_purge_rst(sk);
 }
 
 /*
@@ -195,8 +200,23 @@ struct sock *estp_csk_accept(struct sock *sk, int flags, int *err)
 	}
 	req = estp_reqsk_queue_remove(sk);
 	if (req) {
+		struct estp_fastopen_queue *fq = &estp_sk(sk)->accept_queue.fastopenq;
+
 		newsk = req->sk;
-		estp_reqsk_put(req);
+		/*
+		 * A Fast Open child still in its handshake keeps the request:
+		 * req->sk NULL tells estp_reqsk_fastopen_remove() to drop it.
+		 */
+		if (estp_rsk(req)->tfo_listener) {
+			spin_lock_bh(&fq->lock);
+			if (estp_rsk(req)->tfo_listener) {
+				req->sk = NULL;
+				req = NULL;
+			}
+			spin_unlock_bh(&fq->lock);
+		}
+		if (req)
+			estp_reqsk_put(req);
 		error = 0;
 	} else {
 		error = -EAGAIN;
@@ -565,9 +585,14 @@ struct sock *estp_csk_clone(const struct sock *listener,
 	/*
 	 * sk_clone_lock() returns the clone locked; nobody can reach it before
 	 * it is hashed, and estp_child_process() locks it for the final ACK.
+	 * A Fast Open child stays locked until its SYN-ACK is out
+	 * (estp_conn_request()): segments may find it as soon as it is hashed.
 	 */
 	__acquire(&newsk->sk_lock.slock);
-	bh_unlock_sock(newsk);
+	if (!estp_rsk(req)->tfo_listener)
+		bh_unlock_sock(newsk);
+	else	/* for sparse: the caller holds it now (estp_conn_request()) */
+		__release(&newsk->sk_lock.slock);
 	/* Only listeners are freed after a grace period. */
 	sock_reset_flag(newsk, SOCK_RCU_FREE);
 	inet_sk_set_state(newsk, TCP_SYN_RECV);
@@ -600,6 +625,20 @@ struct sock *estp_csk_clone(const struct sock *listener,
 	atomic_set(&esk->accept_queue.young, 0);
 	/* Not the listener's: TCP's child starts with an empty queue struct. */
 	esk->accept_queue.defer_accept = 0;
+	/* Nor its Fast Open queue and keys, which the listener frees. */
+	esk->accept_queue.fastopenq.qlen = 0;
+	esk->accept_queue.fastopenq.max_qlen = 0;
+	esk->accept_queue.fastopenq.rst_head = NULL;
+	esk->accept_queue.fastopenq.rst_tail = NULL;
+	RCU_INIT_POINTER(esk->accept_queue.fastopenq.ctx, NULL);
+	RCU_INIT_POINTER(esk->fastopen_rsk, NULL);
+	esk->fastopen_req = NULL;
+	esk->syn_fastopen = 0;
+	esk->syn_fastopen_exp = 0;
+	esk->syn_fastopen_ch = 0;
+	esk->syn_data = 0;
+	esk->syn_data_acked = 0;
+	esk->fastopen_client_fail = 0;
 	estp_init_xmit_timers(newsk);
 	/* The listener may have been connected once (review B2). */
 	estp_reset_stream_state(newsk);

@@ -43,16 +43,22 @@ void estp_set_state(struct sock *sk, int state)
  * @sk: the socket, locked or owned by the receive path or a timer
  * @reason: which exit ends it, for the estp:estp_done trace event
  *
- * CLOSE, timers stopped, both directions shut; the owner, if any, is woken,
- * and a sock nobody owns any more is destroyed.
+ * CLOSE, timers stopped, a Fast Open child's request sock out of its
+ * listener's queue (reqsk_fastopen_remove), both directions shut; the
+ * owner, if any, is woken, and a sock nobody owns any more is destroyed.
  */
 void estp_done(struct sock *sk, enum estp_done_reason reason)
 {
+	/* A Fast Open child still in its handshake (tcp_done's first read). */
+	struct request_sock *req = rcu_dereference_protected(estp_sk(sk)->fastopen_rsk, 1);
+
 	trace_estp_done(sk, reason);
 	if ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV))
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ATTEMPTFAILS);
 	estp_set_state(sk, TCP_CLOSE);
 	estp_clear_xmit_timers(sk);
+	if (req)
+		estp_reqsk_fastopen_remove(sk, req, false);
 	estp_delete_keepalive_timer(sk);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 	if (!sock_flag(sk, SOCK_DEAD))
@@ -240,10 +246,19 @@ void estp_reset_stream_state(struct sock *sk)
  */
 int estp_disconnect(struct sock *sk, int flags)
 {
+	struct estp_sock *esk = estp_sk(sk);
 	int old_state = sk->sk_state;
+	struct request_sock *req;
 
 	if (old_state != TCP_CLOSE)
 		estp_set_state(sk, TCP_CLOSE);
+	/*
+	 * A Fast Open child's request goes now, not at close() as TCP's:
+	 * the sock may connect again, and must not look like a child.
+	 */
+	req = rcu_dereference_protected(esk->fastopen_rsk, lockdep_sock_is_held(sk));
+	if (req)
+		estp_reqsk_fastopen_remove(sk, req, false);
 	if (old_state == TCP_LISTEN) {
 		estp_csk_listen_stop(sk);
 	} else if (old_state != TCP_CLOSE) {
@@ -256,7 +271,12 @@ int estp_disconnect(struct sock *sk, int flags)
 	estp_delete_keepalive_timer(sk);
 	estp_write_queue_purge(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);
+	estp_fastopen_active_disable_ofo_check(sk);
 	estp_ofo_purge(sk);
+	/* Fast Open's active state goes with the connection (tcp_disconnect). */
+	estp_free_fastopen_req(esk);
+	estp_set_defer_connect(sk, false);
+	esk->fastopen_client_fail = 0;
 	estp_reset_stream_state(sk);
 	/* Nothing is left to read (SIOCINQ), nor a route to the old peer. */
 	estp_sk(sk)->copied_seq = estp_sk(sk)->rcv_nxt;
@@ -374,8 +394,13 @@ __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait)
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (urg_data & ESTP_URG_VALID)
 		mask |= EPOLLPRI;
-	/* A sock still in its handshake is neither readable nor writable. */
-	if (state != TCP_SYN_SENT && state != TCP_SYN_RECV) {
+	/*
+	 * A sock still in its handshake is not writable, but for a Fast Open
+	 * child, and a ESTP_FASTOPEN_CONNECT sock whose SYN waits for its
+	 * first write (tcp_poll).
+	 */
+	if (state != TCP_SYN_SENT &&
+	    (state != TCP_SYN_RECV || rcu_access_pointer(esk->fastopen_rsk))) {
 		if (shutdown & SEND_SHUTDOWN || estp_stream_is_writeable(sk, 1)) {
 			mask |= EPOLLOUT | EPOLLWRNORM;
 		} else {
@@ -387,6 +412,8 @@ __poll_t estp_poll(struct file *file, struct socket *sock, poll_table *wait)
 			if (estp_stream_is_writeable(sk, 1))
 				mask |= EPOLLOUT | EPOLLWRNORM;
 		}
+	} else if (state == TCP_SYN_SENT && estp_defer_connect(sk)) {
+		mask |= EPOLLOUT | EPOLLWRNORM;
 	}
 	/* sk_err before the state: estp_reset() orders them so. */
 	smp_rmb();
@@ -493,8 +520,12 @@ void estp_destroy_sock(struct sock *sk)
 	estp_clear_xmit_timers(sk);
 	estp_delete_keepalive_timer(sk);
 	estp_write_queue_purge(sk);
+	estp_fastopen_active_disable_ofo_check(sk);
 	/* Its data holds receive memory, which must be back by sk_destruct. */
 	estp_ofo_purge(sk);
+	/* An active open aborted in connect(), a listener's own keys. */
+	estp_free_fastopen_req(estp_sk(sk));
+	estp_fastopen_destroy_cipher(sk);
 	estp_cleanup_congestion_control(sk);
 	estp_put_port(sk);
 	sk_sockets_allocated_dec(sk);
@@ -536,11 +567,13 @@ void estp_shutdown(struct sock *sk, int how)
 	if (!(how & SEND_SHUTDOWN))
 		return;
 	/*
-	 * Not in SYN_RECV, as TCP: after a simultaneous open the FIN waits
-	 * until the handshake completes (__estp_rcv_synchronized()), so that
-	 * the timer resends our SYN, not the FIN (review M7 of part C).
+	 * Not in SYN_RECV after a simultaneous open: the FIN waits until the
+	 * handshake completes (__estp_rcv_synchronized()), so that the timer
+	 * resends our SYN, not the FIN (review M7 of part C).  A Fast Open
+	 * child's goes now, as TCP's: its timer resends the SYN-ACK only.
 	 */
-	if ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_SYN_SENT | TCPF_CLOSE_WAIT)) {
+	if ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_SYN_SENT | TCPF_CLOSE_WAIT) ||
+	    estp_passive_fastopen(sk)) {
 		if (estp_close_state(sk))
 			estp_send_fin(sk);
 	}
@@ -647,8 +680,15 @@ void estp_close(struct sock *sk, long timeout)
 		estp_send_active_reset(sk, GFP_ATOMIC);
 		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONMEMORY);
 	}
-	if (sk->sk_state == TCP_CLOSE)
+	if (sk->sk_state == TCP_CLOSE) {
+		struct request_sock *req;
+
+		/* A Fast Open child aborted (unread data) in its handshake. */
+		req = rcu_dereference_protected(estp_sk(sk)->fastopen_rsk, 1);
+		if (req)
+			estp_reqsk_fastopen_remove(sk, req, false);
 		estp_csk_destroy_sock(sk);
+	}
 out:
 	bh_unlock_sock(sk);
 	local_bh_enable();
@@ -1155,6 +1195,86 @@ static int estp_skb_append(struct sock *sk, struct sk_buff *skb,
 }
 
 /**
+ * estp_fastopen_queue_data - the data of an active Fast Open SYN, queued as
+ *	the first segment (the syn_data skb of tcp_send_syn_data)
+ * @sk: the socket, locked, in SYN_SENT, its write queue empty
+ * @from: the write's data
+ * @space: the most the SYN may carry
+ *
+ * Return: the segment, with at least one byte; NULL when none could be
+ * copied (no memory, a fault), and nothing is queued.
+ */
+struct sk_buff *estp_fastopen_queue_data(struct sock *sk, struct iov_iter *from, int space)
+{
+	struct sk_buff *skb = estp_alloc_data_skb(sk);
+	int copied;
+
+	if (!skb)
+		return NULL;
+	estp_queue_skb(sk, skb);
+	copied = estp_skb_append(sk, skb, from, space);
+	if (copied <= 0) {
+		__skb_unlink(skb, &sk->sk_write_queue);
+		estp_sk(sk)->send_head = NULL;
+		estp_wmem_free_skb(sk, skb);
+		estp_chrono_stop(sk, ESTP_CHRONO_BUSY);
+		return NULL;
+	}
+	return skb;
+}
+
+/*
+ * sendto() with MSG_FASTOPEN, or the first write after connect() with
+ * ESTP_FASTOPEN_CONNECT (tcp_sendmsg_fastopen): the connect happens here,
+ * its SYN carrying what of the data it can (estp_send_syn_data()).
+ * *@copied: how much the SYN took.
+ */
+static int estp_sendmsg_fastopen(struct sock *sk, struct msghdr *msg, int *copied,
+				 size_t size)
+{
+	struct sockaddr *uaddr = msg->msg_name;
+	struct estp_sock *esk = estp_sk(sk);
+	int err, flags;
+
+	if (!(READ_ONCE(estp_pernet(sock_net(sk))->fastopen) & ESTP_TFO_CLIENT_ENABLE) ||
+	    (uaddr && msg->msg_namelen >= sizeof(uaddr->sa_family) &&
+	     uaddr->sa_family == AF_UNSPEC))
+		return -EOPNOTSUPP;
+	if (esk->fastopen_req)
+		return -EALREADY;	/* another Fast Open is on its way */
+	esk->fastopen_req = kzalloc_obj(*esk->fastopen_req, sk->sk_allocation);
+	if (unlikely(!esk->fastopen_req))
+		return -ENOBUFS;
+	esk->fastopen_req->data = msg;
+	esk->fastopen_req->size = size;
+	if (estp_defer_connect(sk)) {
+		err = estp_connect(sk);
+		/* Undone as a failed estp_v4_connect() undoes it. */
+		if (err) {
+			estp_set_state(sk, TCP_CLOSE);
+			inet_sk(sk)->inet_dport = 0;
+			sk->sk_route_caps = 0;
+		}
+	}
+	flags = (msg->msg_flags & MSG_DONTWAIT) ? O_NONBLOCK : 0;
+	/*
+	 * A write waits for the handshake: the SYN-ACK's ACK waits for its
+	 * data, as the core's writebias makes it for TCP alone.
+	 */
+	sk->sk_write_pending++;
+	err = __inet_stream_connect(sk->sk_socket, (struct estp_sockaddr *)uaddr,
+				    msg->msg_namelen, flags, 1);
+	sk->sk_write_pending--;
+	/* A RST or a timeout in the wait may have freed it already. */
+	if (esk->fastopen_req) {
+		*copied = esk->fastopen_req->copied;
+		estp_free_fastopen_req(esk);
+		estp_set_defer_connect(sk, false);
+	}
+	return err;
+}
+
+/**
  * estp_stream_sendmsg - proto_ops->sendmsg (tcp_sendmsg)
  * @sock: the socket
  * @msg: the data
@@ -1174,11 +1294,21 @@ int estp_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 	struct sock *sk = sock->sk;
 	struct estp_sock *esk = estp_sk(sk);
 	int flags = msg->msg_flags, copied = 0, process_backlog = 0, err;
+	int copied_syn = 0;
 	long timeo;
 
 	lock_sock(sk);
+	if (unlikely((flags & MSG_FASTOPEN) || estp_defer_connect(sk))) {
+		err = estp_sendmsg_fastopen(sk, msg, &copied_syn, size);
+		if (err == -EINPROGRESS && copied_syn > 0)
+			goto out;
+		else if (err)
+			goto out_err;
+	}
 	timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);
-	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))) {
+	/* A Fast Open child may send before its handshake ends. */
+	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)) &&
+	    !estp_passive_fastopen(sk)) {
 		err = sk_stream_wait_connect(sk, &timeo);
 		if (err)
 			goto do_error;
@@ -1267,15 +1397,16 @@ out:
 	if (copied)
 		estp_push_write(sk, flags, (flags & MSG_MORE) ? ESTP_NAGLE_CORK : esk->nonagle);
 	release_sock(sk);
-	return copied;
+	return copied + copied_syn;
 
 do_error:
 	estp_remove_empty_skb(sk);
-	if (copied)
+	if (copied + copied_syn)
 		goto out;
-	copied = sk_stream_error(sk, flags, err);
+out_err:
+	err = sk_stream_error(sk, flags, err);
 	release_sock(sk);
-	return copied;
+	return err;
 }
 
 /**
@@ -1636,6 +1767,27 @@ static int estp_setsockopt_ip_options(struct sock *sk, sockptr_t optval,
 	return 0;
 }
 
+/*
+ * ESTP_FASTOPEN_KEY (TCP_FASTOPEN_KEY): the socket's own key, or a primary
+ * and a backup, which validate cookies instead of the netns's.
+ */
+static int estp_setsockopt_fastopen_key(struct sock *sk, sockptr_t optval,
+					unsigned int optlen)
+{
+	u8 key[ESTP_FASTOPEN_KEY_LENGTH * ESTP_FASTOPEN_KEY_MAX];
+	int err;
+
+	if (optlen != ESTP_FASTOPEN_KEY_LENGTH && optlen != sizeof(key))
+		return -EINVAL;
+	if (copy_from_sockptr(key, optval, optlen))
+		return -EFAULT;
+	err = estp_fastopen_reset_cipher(sock_net(sk), sk, key,
+					 optlen == sizeof(key) ? key + ESTP_FASTOPEN_KEY_LENGTH :
+								 NULL);
+	memzero_explicit(key, sizeof(key));
+	return err;
+}
+
 /**
  * estp_setsockopt - proto->setsockopt for levels other than SOL_SOCKET
  *	(do_tcp_setsockopt)
@@ -1664,6 +1816,11 @@ int estp_setsockopt(struct sock *sk, int level, int optname,
 	switch (optname) {
 	case ESTP_CONGESTION:
 		return estp_setsockopt_congestion(sk, optval, optlen);
+	case ESTP_FASTOPEN_KEY:
+		return estp_setsockopt_fastopen_key(sk, optval, optlen);
+	case ESTP_FASTOPEN:
+	case ESTP_FASTOPEN_CONNECT:
+	case ESTP_FASTOPEN_NO_COOKIE:
 	case ESTP_NODELAY:
 	case ESTP_CORK:
 	case ESTP_QUICKACK:
@@ -1763,6 +1920,33 @@ int estp_setsockopt(struct sock *sk, int level, int optname,
 		else
 			esk->recvmsg_inq = val;
 		break;
+	case ESTP_FASTOPEN:
+		/* A listener's queue of Fast Open children; the netns's key. */
+		if (val >= 0 && ((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN))) {
+			estp_fastopen_init_key_once(sock_net(sk));
+			estp_fastopen_queue_tune(sk, val);
+		} else {
+			err = -EINVAL;
+		}
+		break;
+	case ESTP_FASTOPEN_CONNECT:
+		if (val < 0 || val > 1)
+			err = -EINVAL;
+		else if (!(READ_ONCE(estp_pernet(sock_net(sk))->fastopen) &
+			   ESTP_TFO_CLIENT_ENABLE))
+			err = -EOPNOTSUPP;
+		else if (sk->sk_state != TCP_CLOSE)
+			err = -EINVAL;
+		else
+			esk->fastopen_connect = val;
+		break;
+	case ESTP_FASTOPEN_NO_COOKIE:
+		if (val < 0 || val > 1 ||
+		    !((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN)))
+			err = -EINVAL;
+		else
+			esk->fastopen_no_cookie = val;
+		break;
 	}
 	release_sock(sk);
 	return err;
@@ -1848,6 +2032,9 @@ void estp_get_info(struct sock *sk, struct tcp_info *info)
 		info->tcpi_options |= TCPI_OPT_ECN;
 	if (esk->ecn_flags & ESTP_ECN_SEEN)
 		info->tcpi_options |= TCPI_OPT_ECN_SEEN;
+	if (esk->syn_data_acked)
+		info->tcpi_options |= TCPI_OPT_SYN_DATA;
+	info->tcpi_fastopen_client_fail = esk->fastopen_client_fail;
 
 	info->tcpi_rto = jiffies_to_usecs(esk->rto);
 	info->tcpi_ato = jiffies_to_usecs(min_t(u32, esk->ack_ato, ESTP_DELACK_MAX));
@@ -1969,6 +2156,19 @@ int estp_getsockopt(struct sock *sk, int level, int optname,
 		return -EINVAL;
 	if (optname == ESTP_INFO || optname == ESTP_CC_INFO)
 		return estp_getsockopt_info(sk, optname, optval, optlen, len);
+	if (optname == ESTP_FASTOPEN_KEY) {
+		/* The socket's own keys only; none: 0 bytes (as TCP). */
+		u64 key[ESTP_FASTOPEN_KEY_MAX * 2];
+		unsigned int key_len;
+
+		key_len = estp_fastopen_get_cipher(sock_net(sk), sk, key) *
+			  ESTP_FASTOPEN_KEY_LENGTH;
+		len = min_t(unsigned int, len, key_len);
+		if (put_user(len, optlen) || copy_to_user(optval, key, len))
+			len = -EFAULT;
+		memzero_explicit(key, sizeof(key));
+		return len < 0 ? len : 0;
+	}
 	if (optname == ESTP_CONGESTION) {
 		/* At most ESTP_CA_NAME_MAX bytes, NUL padding included, as TCP. */
 		char name[ESTP_CA_NAME_MAX] = "";
@@ -2030,6 +2230,15 @@ int estp_getsockopt(struct sock *sk, int level, int optname,
 		break;
 	case ESTP_INQ:
 		val = esk->recvmsg_inq;
+		break;
+	case ESTP_FASTOPEN:
+		val = READ_ONCE(esk->accept_queue.fastopenq.max_qlen);
+		break;
+	case ESTP_FASTOPEN_CONNECT:
+		val = esk->fastopen_connect;
+		break;
+	case ESTP_FASTOPEN_NO_COOKIE:
+		val = esk->fastopen_no_cookie;
 		break;
 	default:
 		return -ENOPROTOOPT;

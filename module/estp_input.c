@@ -59,13 +59,31 @@ u16 estp_parse_mss(const struct estphdr *th)
 	return opt.mss;
 }
 
+/*
+ * A SYN's Fast Open option (tcp_parse_fastopen_option): an even cookie
+ * of 4 to 16 bytes, none (a request), or another length, taken as no
+ * option.  Other segments' are ignored.
+ */
+static void estp_parse_fastopen_option(const struct estphdr *th, const u8 *cookie,
+				       int len, bool exp, struct estp_options_received *opt)
+{
+	if (!th->syn || len & 1)
+		return;
+	if (len && (len < ESTP_FASTOPEN_COOKIE_MIN || len > ESTP_FASTOPEN_COOKIE_MAX))
+		len = -1;
+	opt->fo_len = len;
+	opt->fo_exp = exp;
+	opt->fo_ptr = len > 0 ? cookie : NULL;
+}
+
 /**
  * estp_parse_options - the options of a received segment (tcp_parse_options)
  * @th: the header, options included (estp_v4_rcv() pulled them)
  * @opt: filled in; an option with a wrong length is ignored, as TCP does
  *
  * MSS, SACK-permitted and window scale count only on a SYN (RFC 7323 2.2,
- * RFC 2018 2), timestamps and SACK blocks on any segment.
+ * RFC 2018 2), timestamps and SACK blocks on any segment, Fast Open's
+ * on a SYN or SYN-ACK (RFC 7413).
  */
 void estp_parse_options(const struct estphdr *th, struct estp_options_received *opt)
 {
@@ -73,6 +91,7 @@ void estp_parse_options(const struct estphdr *th, struct estp_options_received *
 	int len = th->doff * 4 - sizeof(*th);
 
 	memset(opt, 0, sizeof(*opt));
+	opt->fo_len = -1;
 	while (len > 0) {
 		u8 kind = ptr[0], size;
 
@@ -116,6 +135,14 @@ void estp_parse_options(const struct estphdr *th, struct estp_options_received *
 				opt->num_sacks = (size - 2) / 8;
 				opt->sack_ptr = ptr + 2;
 			}
+			break;
+		case ESTP_OPT_FASTOPEN:
+			estp_parse_fastopen_option(th, ptr + 2, size - 2, false, opt);
+			break;
+		case ESTP_OPT_EXP:
+			/* Fast Open's form in the shared kind, by its magic. */
+			if (size >= 4 && get_unaligned_be16(ptr + 2) == ESTP_OPT_FASTOPEN_MAGIC)
+				estp_parse_fastopen_option(th, ptr + 4, size - 4, true, opt);
 			break;
 		}
 		ptr += size;
@@ -390,6 +417,83 @@ static void estp_synack_options(struct sock *sk, const struct sk_buff *skb)
 }
 
 /*
+ * The SYN-ACK acknowledged the data our SYN carried, as far as @ack: off
+ * the write queue.  One delivery for SYN and data, as TCP counts them.
+ */
+static void estp_fastopen_data_acked(struct sock *sk, u32 ack)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct sk_buff *skb;
+
+	estp_snd_una_update(esk, ack);
+	while ((skb = skb_peek(&sk->sk_write_queue)) && skb != esk->send_head &&
+	       !estp_after(ESTP_SKB_CB(skb)->end_seq, ack)) {
+		esk->packets_out--;
+		__skb_unlink(skb, &sk->sk_write_queue);
+		estp_wmem_free_skb(sk, skb);
+	}
+	if (!skb || skb == esk->send_head)
+		estp_chrono_stop(sk, ESTP_CHRONO_BUSY);
+}
+
+/*
+ * The SYN-ACK of an active Fast Open (tcp_rcv_fastopen_synack), once
+ * ESTABLISHED: its cookie and MSS go to the cache; data it did not
+ * acknowledge goes again at once, without counting as congestion.
+ *
+ * Return: true when data was resent (it carries the handshake's ACK).
+ */
+static bool estp_rcv_fastopen_synack(struct sock *sk, struct sk_buff *synack, u32 ack)
+{
+	struct estp_fastopen_cookie cookie = { .len = -1 };
+	struct estp_sock *esk = estp_sk(sk);
+	struct estp_options_received opt;
+	bool syn_drop = false, lost;
+	struct sk_buff *skb;
+	u8 try_exp = 0;
+
+	estp_parse_options(estp_hdr(synack), &opt);
+	if (opt.fo_len >= 0) {
+		cookie.len = opt.fo_len;
+		cookie.exp = opt.fo_exp;
+		if (cookie.len > 0)
+			memcpy(cookie.val, opt.fo_ptr, cookie.len);
+	}
+	lost = esk->syn_data && ack != esk->snd_nxt;
+	if (!esk->syn_fastopen) {
+		/* A cookie we did not ask for is not taken. */
+		cookie.len = -1;
+	} else if (esk->total_retrans) {
+		/* Resent SYNs: the SYN with data, or its SYN-ACK, was lost. */
+		syn_drop = cookie.len < 0 && lost;
+	} else if (cookie.len < 0 && !esk->syn_data) {
+		/* Asked and got none: try the other form of the option next. */
+		try_exp = esk->syn_fastopen_exp ? 2 : 1;
+	}
+	estp_fastopen_cache_set(sk, opt.mss, &cookie, syn_drop, try_exp);
+	if (lost) {
+		esk->fastopen_client_fail = esk->total_retrans ? TFO_SYN_RETRANSMITTED :
+								  TFO_DATA_NOT_ACKED;
+		skb_queue_walk(&sk->sk_write_queue, skb) {
+			if (skb == esk->send_head)
+				break;
+			if (!(ESTP_SKB_CB(skb)->sacked & ESTP_CB_LOST)) {
+				ESTP_SKB_CB(skb)->sacked |= ESTP_CB_LOST;
+				esk->lost_out++;
+			}
+		}
+		estp_non_congestion_loss_retransmit(sk);
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_FASTOPENACTIVEFAIL);
+		return true;
+	}
+	esk->syn_data_acked = esk->syn_data;
+	if (esk->syn_data_acked)
+		ESTP_INC_STATS(sock_net(sk), ESTP_MIB_FASTOPENACTIVE);
+	estp_fastopen_add_skb(sk, synack);
+	return false;
+}
+
+/*
  * A segment for a sock in SYN_SENT (tcp_rcv_synsent_state_process).
  * Return: 1 when the caller must answer it with a RST, 0 when consumed.
  */
@@ -397,10 +501,14 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 {
 	const struct estphdr *th = estp_hdr(skb);
 	struct estp_sock *esk = estp_sk(sk);
+	u32 ack = ntohl(th->ack_seq);
 
 	if (th->ack) {
-		/* RFC 9293 3.10.7.3: only an ACK of our SYN is acceptable. */
-		if (ntohl(th->ack_seq) != esk->snd_nxt)
+		/*
+		 * RFC 9293 3.10.7.3: only an ACK of our SYN is acceptable,
+		 * with as much of its Fast Open data as the peer took.
+		 */
+		if (!estp_after(ack, esk->snd_una) || estp_after(ack, esk->snd_nxt))
 			return !th->rst;
 		if (th->rst) {
 			estp_reset(sk);
@@ -413,8 +521,11 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		/* Our SYN's window now counts from the peer's ISN. */
 		esk->rcv_wup = esk->rcv_nxt;
 		/* Our SYN is acknowledged: one byte, one segment delivered. */
-		estp_snd_una_update(esk, ntohl(th->ack_seq));
+		estp_snd_una_update(esk, esk->iss + 1);
 		esk->delivered++;
+		/* And the data it carried, all of it or none (see below). */
+		if (esk->syn_data && ack == esk->snd_nxt)
+			estp_fastopen_data_acked(sk, ack);
 		esk->snd_up = esk->snd_una;
 		esk->syn_unacked = 0;
 		/* RFC 7323 2.2: a SYN's window is never scaled. */
@@ -427,6 +538,20 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		if (!esk->syn_retrans)
 			estp_rtt_sample(sk, estp_clock_us() - esk->syn_tx_us);
 		estp_finish_connect(sk, skb);
+		if ((esk->syn_fastopen || esk->syn_data) &&
+		    estp_rcv_fastopen_synack(sk, skb, ack))
+			return 0;
+		/*
+		 * A writer waits (or ESTP_DEFER_ACCEPT, or interactive): its
+		 * data will carry the ACK, or the delayed-ACK timer will.
+		 */
+		if (sk->sk_write_pending || READ_ONCE(esk->accept_queue.defer_accept) ||
+		    esk->ack_pingpong) {
+			estp_enter_quickack_mode(sk);
+			esk->ack_pending |= ESTP_ACK_SCHED | ESTP_ACK_TIMER;
+			sk_reset_timer(sk, &esk->delack_timer, jiffies + ESTP_DELACK_MAX);
+			return 0;
+		}
 		estp_send_ack(sk);
 		return 0;
 	}
@@ -1336,6 +1461,9 @@ void estp_schedule_loss_probe(struct sock *sk)
 	u32 srtt = esk->srtt_us >> 3, out = esk->packets_out;
 	unsigned long pto, when;
 
+	/* None before a Fast Open child's handshake ends (tcp_schedule_loss_probe). */
+	if (rcu_access_pointer(esk->fastopen_rsk))
+		return;
 	/* Our FIN in flight counts as a segment, as TCP's FIN skb does. */
 	if (esk->fin_sent && esk->snd_una != esk->snd_nxt)
 		out++;
@@ -2497,6 +2625,65 @@ static void estp_urg(struct sock *sk, struct sk_buff *skb, const struct estphdr 
 }
 
 /*
+ * The final ACK of a Fast Open child, in SYN_RECV or after a close() in
+ * FIN_WAIT1 (tcp_rcv_synrecv_state_fastopen): its request goes, the
+ * SYN-ACK's timeouts end, and the timer now guards the data it sent.
+ */
+static void estp_fastopen_synrecv_done(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct request_sock *req;
+
+	req = rcu_dereference_protected(esk->fastopen_rsk, 1);
+	/* An RTT from a SYN-ACK sent once (tcp_synack_rtt_meas). */
+	if (!esk->srtt_us && !req->num_retrans && estp_rsk(req)->snt_synack_us)
+		estp_rtt_sample(sk, estp_clock_us() - estp_rsk(req)->snt_synack_us);
+	estp_rto_episode_end(esk);
+	esk->retransmits = 0;
+	esk->retrans_stamp = 0;
+	estp_reqsk_fastopen_remove(sk, req, false);
+	sk_stop_timer(sk, &esk->retransmit_timer);
+	if (esk->snd_una != esk->snd_nxt)
+		estp_reset_xmit_timer(sk);
+}
+
+/**
+ * estp_fastopen_add_skb - the data of a SYN (a Fast Open child's) or of a
+ *	SYN-ACK (an active open's) goes to the receive queue
+ *	(tcp_fastopen_add_skb)
+ * @sk: the socket, locked, rcv_nxt just past the SYN
+ * @skb: the SYN or SYN-ACK; a clone of it is queued
+ */
+void estp_fastopen_add_skb(struct sock *sk, struct sk_buff *skb)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	const struct estphdr *th = estp_hdr(skb);
+	u32 seq = ntohl(th->seq) + 1, len = skb->len - th->doff * 4;
+
+	if (!len || seq != esk->rcv_nxt)
+		return;
+	skb = skb_clone(skb, GFP_ATOMIC);
+	if (!skb)
+		return;
+	/* The SYN was counted with the child; now with its data (tcp_segs_in). */
+	esk->segs_in = 0;
+	estp_segs_in(esk, skb);
+	if (!pskb_pull(skb, th->doff * 4)) {
+		kfree_skb(skb);
+		return;
+	}
+	skb_dst_drop(skb);
+	estp_forced_mem_schedule(sk, skb->truesize);
+	skb_set_owner_r(skb, sk);
+	memset(ESTP_SKB_CB(skb), 0, sizeof(struct estp_skb_cb));
+	ESTP_SKB_CB(skb)->seq = seq;
+	ESTP_SKB_CB(skb)->end_seq = seq + len;
+	__skb_queue_tail(&sk->sk_receive_queue, skb);
+	estp_rcv_nxt_update(esk, seq + len);
+	esk->syn_data_acked = 1;
+}
+
+/*
  * Synchronized states (RFC 9293 3.10.7.4): RSTs and SYNs by RFC 5961, then
  * the sequence check, the ACK, the data and the FIN.  Data past a hole
  * waits in the out-of-order queue.
@@ -2507,7 +2694,7 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	struct estp_sock *esk = estp_sk(sk);
 	u32 seq = ntohl(th->seq), ack;
 	u32 len = skb->len - th->doff * 4;
-	bool fin = th->fin, ofo = false, synced = false, old_ack;
+	bool fin = th->fin, ofo = false, synced = false, old_ack, fastopen;
 	struct estp_options_received opt;
 	int queued;
 
@@ -2531,10 +2718,15 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	}
 	if (th->rst) {
 		/* RFC 5961 3.2: only an exact RST resets; others get a challenge. */
-		if (seq == esk->rcv_nxt)
+		if (seq == esk->rcv_nxt) {
 			estp_reset(sk);
-		else if (seq - esk->rcv_nxt <= estp_receive_window(esk))
+		} else if (seq - esk->rcv_nxt <= estp_receive_window(esk)) {
+			/* Before any data of an active Fast Open: a blackhole's sign. */
+			if (esk->syn_fastopen && !esk->data_segs_in &&
+			    sk->sk_state == TCP_ESTABLISHED)
+				estp_fastopen_active_disable(sk);
 			estp_send_challenge_ack(sk);
+		}
 		return 0;
 	}
 	if (th->syn) {
@@ -2572,9 +2764,14 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	 * window and TSval are a blind attacker's.
 	 */
 	ack = ntohl(th->ack_seq);
+	fastopen = rcu_access_pointer(esk->fastopen_rsk);
 	if (sk->sk_state == TCP_SYN_RECV) {
-		/* The final ACK: of a passive open, or of a simultaneous one. */
-		if (ack != esk->snd_nxt)
+		/*
+		 * The final ACK: of a passive open, or of a simultaneous one;
+		 * a Fast Open child's may also ack data it sent since.
+		 */
+		if (fastopen ? estp_before(ack, esk->snd_una) || estp_after(ack, esk->snd_nxt) :
+			       ack != esk->snd_nxt)
 			return 1;
 	} else if (estp_before(ack, esk->snd_una - esk->max_window)) {
 		estp_send_challenge_ack(sk);
@@ -2587,17 +2784,27 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	estp_replace_ts_recent(esk, ntohl(th->seq), &opt);
 	if (len && estp_after(seq, esk->rcv_nxt))
 		ofo = true;
+	/* A Fast Open child closed before its final ACK: that ACK ends the handshake. */
+	if (fastopen && sk->sk_state == TCP_FIN_WAIT1)
+		estp_fastopen_synrecv_done(sk);
 	if (sk->sk_state == TCP_SYN_RECV) {
-		estp_snd_una_update(esk, ack);
+		/* A Fast Open child's ACK of its data is estp_ack()'s. */
+		if (!fastopen)
+			estp_snd_una_update(esk, ack);
 		esk->delivered++;	/* the SYN-ACK, as tcp_rcv_state_process() */
 		esk->syn_unacked = 0;
 		esk->snd_wnd = ntohs(th->window) << esk->snd_wscale;
 		/* The segment size is held to half of it (estp_size_goal()). */
 		esk->max_window = max(esk->max_window, esk->snd_wnd);
 		esk->snd_wl1 = seq;
-		estp_clear_xmit_timers(sk);
-		estp_set_state(sk, TCP_ESTABLISHED);
-		estp_init_transfer(sk);
+		if (fastopen) {
+			estp_fastopen_synrecv_done(sk);
+			estp_set_state(sk, TCP_ESTABLISHED);
+		} else {
+			estp_clear_xmit_timers(sk);
+			estp_set_state(sk, TCP_ESTABLISHED);
+			estp_init_transfer(sk);
+		}
 		if (!sock_flag(sk, SOCK_DEAD)) {
 			sk->sk_state_change(sk);
 			sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
@@ -2661,6 +2868,8 @@ static int __estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		if (sk->sk_shutdown & RCV_SHUTDOWN &&
 		    (1 << sk->sk_state) & (TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2)) {
 			/* RFC 1122 4.2.2.13: data for a closed reader resets. */
+			if (esk->syn_fastopen && fin)
+				estp_fastopen_active_disable(sk);
 			ESTP_INC_STATS(sock_net(sk), ESTP_MIB_ABORTONDATA);
 			estp_reset(sk);
 			return 1;
@@ -2726,6 +2935,15 @@ static int estp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 int estp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 {
 	const struct estphdr *th = estp_hdr(skb);
+	struct request_sock *req;
+
+	/* A Fast Open child in its handshake: its request's checks first. */
+	req = rcu_dereference_protected(estp_sk(sk)->fastopen_rsk, 1);
+	if (unlikely(req)) {
+		WARN_ON_ONCE(sk->sk_state != TCP_SYN_RECV && sk->sk_state != TCP_FIN_WAIT1);
+		if (estp_fastopen_check_req(sk, skb, req) >= 0)
+			return 0;
+	}
 
 	switch (sk->sk_state) {
 	case TCP_CLOSE:
@@ -2762,6 +2980,7 @@ void estp_openreq_init(struct request_sock *req, const struct sk_buff *skb,
 	ireq->ir_num = ntohs(th->dest);
 	ireq->ir_rmt_port = th->source;
 	ereq->rcv_isn = rcv_isn;
+	ereq->rcv_nxt = rcv_isn + 1;
 	ereq->mss = mss;
 	ireq->ecn_ok = 0;
 	/* net.estp.timestamps = 2: TSval is the bare clock, as TCP's. */
@@ -2824,8 +3043,10 @@ int estp_conn_request(const struct estp_ctl_ops *ctl, struct sock *listener,
 {
 	const struct estphdr *th = estp_hdr(skb);
 	struct net *net = sock_net(listener);
+	struct estp_fastopen_cookie foc = { .len = -1 };
 	struct estp_options_received opt;
 	struct estp_request_sock *ereq;
+	struct sock *fastopen_sk;
 	struct request_sock *req;
 	bool want_cookie = false;
 
@@ -2872,17 +3093,37 @@ int estp_conn_request(const struct estp_ctl_ops *ctl, struct sock *listener,
 		else if (READ_ONCE(estp_pernet(net)->timestamps) == 1)
 			ereq->ts_offset = ctl->cookie_ts_offset(skb);
 		refcount_set(&req->rsk_refcnt, 1);
-		ctl->send_synack(listener, req);
+		ctl->send_synack(listener, req, NULL);
 		estp_reqsk_put(req);
 		return 0;
 	}
 	ereq->snt_isn = ctl->init_seq(skb);
+	if (opt.fo_len >= 0) {
+		foc.len = opt.fo_len;
+		foc.exp = opt.fo_exp;
+		if (foc.len > 0)
+			memcpy(foc.val, opt.fo_ptr, foc.len);
+	}
+	fastopen_sk = estp_try_fastopen(listener, skb, req, &foc);
+	if (fastopen_sk) {
+		/*
+		 * The child took the SYN's data and is hashed, locked until
+		 * its SYN-ACK is out.  The request's one reference is the
+		 * accept queue's and the child's (estp_reqsk_fastopen_remove()).
+		 */
+		refcount_set(&req->rsk_refcnt, 1);
+		ctl->send_synack(fastopen_sk, req, foc.len >= 0 ? &foc : NULL);
+		__acquire(&fastopen_sk->sk_lock.slock);	/* for sparse: estp_csk_clone()'s */
+		bh_unlock_sock(fastopen_sk);
+		estp_csk_reqsk_queue_add(listener, req, fastopen_sk);
+		return 0;
+	}
 	if (estp_reqsk_queue_hash_add(listener, req)) {
 		estp_reqsk_put(req);
 		goto drop;
 	}
 	/* A SYN-ACK lost here is sent again by the request's timer. */
-	ctl->send_synack(listener, req);
+	ctl->send_synack(listener, req, foc.len >= 0 ? &foc : NULL);
 	/* The listener may have closed and purged while this was hashed. */
 	if (inet_sk_state_load(listener) != TCP_LISTEN)
 		estp_reqsk_queue_drop(listener, req);

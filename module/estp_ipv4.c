@@ -109,6 +109,11 @@ int estp_v4_connect(struct sock *sk, struct estp_sockaddr *uaddr, int addr_len)
 		estp_sk(sk)->iss = estp_v4_init_seq(inet->inet_saddr, inet->inet_daddr,
 						    inet->inet_sport, inet->inet_dport);
 	atomic_set(&inet->inet_id, get_random_u16());
+	/* ESTP_FASTOPEN_CONNECT with a cookie: the SYN waits for data. */
+	if (estp_fastopen_defer_connect(sk, &err))
+		return err;
+	if (err)
+		goto failure;
 	return estp_connect(sk);
 
 failure:
@@ -190,16 +195,22 @@ struct sock *estp_syn_recv_sock_hash(const struct sock *listener, struct request
 		goto put_and_exit;
 	}
 	/*
-	 * The child replaces req in the hash; a cookie's req was never there,
-	 * so the child goes in if its 4-tuple is free.  Fault point
-	 * "syn_recv_sock": lose the race, to test this exit.
+	 * The child replaces req in the hash; a cookie's or a Fast Open req
+	 * was never there, so the child goes in if its 4-tuple is free.
+	 * Fault point "syn_recv_sock": lose the race, to test this exit.
 	 */
 	if (estp_fault("syn_recv_sock") ||
-	    !estp_ehash_insert(newsk, estp_rsk(req)->cookie ? NULL : req_to_sk(req)))
+	    !estp_ehash_insert(newsk, estp_rsk(req)->cookie || estp_rsk(req)->tfo_listener ?
+			       NULL : req_to_sk(req)))
 		goto put_and_exit;
 	return newsk;
 
 put_and_exit:
+	/* A Fast Open child comes locked (estp_csk_clone()). */
+	if (estp_rsk(req)->tfo_listener) {
+		__acquire(&newsk->sk_lock.slock);	/* for sparse, as there */
+		bh_unlock_sock(newsk);
+	}
 	/* Never hashed: give back the hash's reference, then die. */
 	sock_put(newsk);
 	sock_set_flag(newsk, SOCK_DEAD);
@@ -842,6 +853,7 @@ const struct estp_ctl_ops estp_v4_ctl_ops = {
 	.cookie_init_seq	= estp_v4_cookie_init_sequence,
 	.cookie_ts_offset	= estp_v4_cookie_ts_offset,
 	.send_synack		= estp_v4_send_synack,
+	.route_mss		= estp_v4_route_mss,
 	.send_reqsk_ack		= estp_v4_send_reqsk_ack,
 	.send_tw_ack		= estp_v4_send_tw_ack,
 	.send_reset		= estp_v4_ctl_reset,

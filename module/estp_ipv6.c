@@ -178,33 +178,59 @@ static u32 estp_v6_init_seq_skb(const struct sk_buff *skb)
 				th->dest, th->source);
 }
 
+/* The route of a request's SYN-ACKs (inet6_csk_route_req). */
+static struct dst_entry *estp_v6_route_req(const struct sock *listener,
+					   const struct request_sock *req,
+					   struct flowi6 *fl6)
+{
+	const struct inet_request_sock *ireq = inet_rsk(req);
+
+	memset(fl6, 0, sizeof(*fl6));
+	fl6->daddr = ireq->ir_v6_rmt_addr;
+	fl6->saddr = ireq->ir_v6_loc_addr;
+	fl6->flowi6_proto = estp_ipproto;
+	fl6->flowi6_oif = ireq->ir_iif;
+	fl6->flowi6_mark = READ_ONCE(listener->sk_mark);
+	fl6->fl6_sport = htons(ireq->ir_num);
+	fl6->fl6_dport = ireq->ir_rmt_port;
+	return ip6_dst_lookup_flow(sock_net(listener), listener, fl6, NULL);
+}
+
+/* ctl->route_mss: the MSS of the route back to the request's peer. */
+static int estp_v6_route_mss(const struct sock *listener, const struct request_sock *req)
+{
+	struct dst_entry *dst;
+	struct flowi6 fl6;
+	int mss;
+
+	dst = estp_v6_route_req(listener, req, &fl6);
+	if (IS_ERR(dst))
+		return PTR_ERR(dst);
+	mss = estp_v6_mss_for_mtu(dst_mtu(dst));
+	dst_release(dst);
+	return mss;
+}
+
 /*
  * ctl->send_synack (tcp_v6_send_synack): the listener's traffic class and
  * hop limit; its flow label reflects the SYN's when the listener reflects
  * (IPV6_FL_F_REFLECT, net.ipv6.flowlabel_reflect & 1).
  */
-static int estp_v6_send_synack(const struct sock *listener, struct request_sock *req)
+static int estp_v6_send_synack(const struct sock *listener, struct request_sock *req,
+			       const struct estp_fastopen_cookie *foc)
 {
 	const struct ipv6_pinfo *np = inet6_sk(listener);
 	const struct inet_request_sock *ireq = inet_rsk(req);
 	struct net *net = sock_net(listener);
-	struct flowi6 fl6 = {
-		.daddr = ireq->ir_v6_rmt_addr,
-		.saddr = ireq->ir_v6_loc_addr,
-		.flowi6_proto = estp_ipproto,
-		.flowi6_oif = ireq->ir_iif,
-		.flowi6_mark = READ_ONCE(listener->sk_mark),
-		.fl6_sport = htons(ireq->ir_num),
-		.fl6_dport = ireq->ir_rmt_port,
-	};
 	__be32 label = estp_inet6_repflow(listener) ? estp_rsk(req)->flowlabel : 0;
 	struct dst_entry *dst;
 	struct sk_buff *skb;
+	struct flowi6 fl6;
 
-	dst = ip6_dst_lookup_flow(net, listener, &fl6, NULL);
+	dst = estp_v6_route_req(listener, req, &fl6);
 	if (IS_ERR(dst))
 		return PTR_ERR(dst);
-	skb = estp_make_synack(listener, req, estp_v6_mss_for_mtu(dst_mtu(dst)));
+	skb = estp_make_synack(listener, req, estp_v6_mss_for_mtu(dst_mtu(dst)), foc);
 	dst_release(dst);
 	if (!skb)
 		return -ENOBUFS;
@@ -297,6 +323,7 @@ const struct estp_ctl_ops estp_v6_ctl_ops = {
 	.cookie_init_seq	= estp_v6_cookie_init_sequence,
 	.cookie_ts_offset	= estp_v6_cookie_ts_offset,
 	.send_synack		= estp_v6_send_synack,
+	.route_mss		= estp_v6_route_mss,
 	.send_reqsk_ack		= estp_v6_send_reqsk_ack,
 	.send_tw_ack		= estp_v6_send_tw_ack,
 	.send_reset		= estp_v6_send_reset_sk,
@@ -711,6 +738,11 @@ static int estp_v6_connect(struct sock *sk, struct estp_sockaddr *uaddr, int add
 	if (!esk->iss)
 		esk->iss = estp_v6_init_seq(&np->saddr, &sk->sk_v6_daddr, inet->inet_sport,
 					    inet->inet_dport);
+	/* ESTP_FASTOPEN_CONNECT with a cookie: the SYN waits for data. */
+	if (estp_fastopen_defer_connect(sk, &err))
+		return err;
+	if (err)
+		goto late_failure;
 	return estp_connect(sk);
 
 late_failure:

@@ -73,6 +73,14 @@ static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_LOSSPROBERECOVERY] = "LossProbeRecovery",
 	[ESTP_MIB_SLOWSTARTRETRANS] = "SlowStartRetrans",
 	[ESTP_MIB_RENORECOVERY]	= "RenoRecovery",
+	[ESTP_MIB_FASTOPENACTIVE] = "FastOpenActive",
+	[ESTP_MIB_FASTOPENACTIVEFAIL] = "FastOpenActiveFail",
+	[ESTP_MIB_FASTOPENPASSIVE] = "FastOpenPassive",
+	[ESTP_MIB_FASTOPENPASSIVEFAIL] = "FastOpenPassiveFail",
+	[ESTP_MIB_FASTOPENLISTENOVERFLOW] = "FastOpenListenOverflow",
+	[ESTP_MIB_FASTOPENCOOKIEREQD] = "FastOpenCookieReqd",
+	[ESTP_MIB_FASTOPENBLACKHOLE] = "FastOpenBlackhole",
+	[ESTP_MIB_FASTOPENPASSIVEALTKEY] = "FastOpenPassiveAltKey",
 };
 
 static int estp_stat_show(struct seq_file *seq, void *v)

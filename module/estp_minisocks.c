@@ -239,6 +239,76 @@ struct sock *estp_check_req(struct sock *listener, struct sk_buff *skb,
 }
 
 /**
+ * estp_fastopen_check_req - a segment for a Fast Open child still in its
+ *	handshake (tcp_check_req() with fastopen true)
+ * @sk: the child, locked, in SYN_RECV or FIN_WAIT1, its fastopen_rsk @req
+ * @skb: the segment
+ * @req: the child's request sock
+ *
+ * The checks estp_check_req() makes for a request, on the child: a
+ * resent SYN gets the SYN-ACK again (rate-limited), a segment out of the
+ * window an ACK, a RST not at the window's edge a challenge ACK; the
+ * exact RST ends the request (kept 60 s if accepted) and resets the
+ * child; a new SYN is answered with a RST and changes nothing.  The ACK
+ * itself is left to the state machine, as TCP's.
+ *
+ * Return: -1 when the caller goes on with the segment, 0 when it is
+ * consumed.
+ */
+int estp_fastopen_check_req(struct sock *sk, struct sk_buff *skb,
+			    struct request_sock *req)
+{
+	struct estp_request_sock *ereq = estp_rsk(req);
+	const struct estphdr *th = estp_hdr(skb);
+	struct estp_options_received opt = {};
+	struct net *net = sock_net(sk);
+	u32 seq = ntohl(th->seq), end_seq;
+	u32 rcv_nxt = ereq->rcv_nxt;
+	bool paws_reject = false, syn = th->syn;
+
+	end_seq = seq + th->syn + th->fin + skb->len - th->doff * 4;
+	if (th->doff > sizeof(*th) / 4) {
+		estp_parse_options(th, &opt);
+		if (opt.saw_tstamp)
+			paws_reject = estp_reqsk_paws_reject(req, &opt, th->rst);
+	}
+	if (seq == ereq->rcv_isn && th->syn && !th->ack && !th->rst && !paws_reject) {
+		/* The SYN again: its SYN-ACK was lost (the child's timer runs on). */
+		if (!estp_reqsk_oow_limited(sk, req, th, seq, end_seq))
+			estp_rtx_synack(sk, req);
+		return 0;
+	}
+	if (paws_reject ||
+	    !estp_in_window(seq, end_seq, rcv_nxt,
+			    rcv_nxt + min_t(u32, ereq->rcv_wnd, U16_MAX))) {
+		if (!th->rst && !estp_reqsk_oow_limited(sk, req, th, seq, end_seq))
+			estp_send_ack(sk);
+		if (paws_reject)
+			ESTP_INC_STATS(net, ESTP_MIB_PAWSESTAB);
+		return 0;
+	}
+	if (seq == ereq->rcv_isn)
+		syn = false;
+	if (th->rst && seq != rcv_nxt) {
+		estp_send_challenge_ack(sk);
+		return 0;
+	}
+	if (th->rst || syn) {
+		ESTP_INC_STATS(net, ESTP_MIB_ATTEMPTFAILS);
+		if (!th->rst) {
+			ereq->ctl->send_reset(net, NULL, skb);
+		} else {
+			estp_reqsk_fastopen_remove(sk, req, true);
+			estp_reset(sk);
+		}
+		return 0;
+	}
+	if (!th->ack)
+		return 0;
+	return -1;
+}
+
+/**
  * estp_child_process - the final ACK reaches the new child (tcp_child_process)
  * @listener: the listener
  * @child: the child, hashed, not yet on the accept queue

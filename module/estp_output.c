@@ -162,7 +162,17 @@ struct estp_out_options {
 	u32	tsval;
 	u32	tsecr;
 	const u32 (*sacks)[2];
+	/* a Fast Open option, last, as tcp_options_write() puts it */
+	const struct estp_fastopen_cookie *foc;
 };
+
+/* The room a Fast Open option takes, padded to 32 bits; 0: none. */
+static unsigned int estp_fastopen_opt_size(const struct estp_fastopen_cookie *foc)
+{
+	if (!foc || foc->len < 0)
+		return 0;
+	return (foc->len + (foc->exp ? 4 : 2) + 3) & ~3U;
+}
 
 static unsigned int estp_options_size(const struct estp_out_options *o)
 {
@@ -178,7 +188,7 @@ static unsigned int estp_options_size(const struct estp_out_options *o)
 		size += 4;
 	if (o->num_sacks)
 		size += 4 + 8 * o->num_sacks;
-	return size;
+	return size + estp_fastopen_opt_size(o->foc);
 }
 
 static void estp_options_write(u8 *p, const struct estp_out_options *o)
@@ -220,6 +230,29 @@ static void estp_options_write(u8 *p, const struct estp_out_options *o)
 			put_unaligned_be32(o->sacks[i][0], p);
 			put_unaligned_be32(o->sacks[i][1], p + 4);
 			p += 8;
+		}
+	}
+	if (estp_fastopen_opt_size(o->foc)) {
+		const struct estp_fastopen_cookie *foc = o->foc;
+		unsigned int len;
+
+		/* RFC 7413's kind 34, or kind 254 with its magic (RFC 6994). */
+		if (foc->exp) {
+			len = 4 + foc->len;
+			*p++ = ESTP_OPT_EXP;
+			*p++ = len;
+			put_unaligned_be16(ESTP_OPT_FASTOPEN_MAGIC, p);
+			p += 2;
+		} else {
+			len = 2 + foc->len;
+			*p++ = ESTP_OPT_FASTOPEN;
+			*p++ = len;
+		}
+		memcpy(p, foc->val, foc->len);
+		p += foc->len;
+		if ((len & 3) == 2) {
+			*p++ = 1;
+			*p++ = 1;
 		}
 	}
 }
@@ -299,6 +332,14 @@ static void estp_sk_options(struct sock *sk, u8 flags, unsigned int len,
 		o->ws = esk->rcv_wscale;
 		o->tsval = estp_ts_now(esk->ts_offset);
 		o->tsecr = esk->ts_recent;
+		/* The first SYN of an active Fast Open (tcp_syn_options). */
+		if (esk->fastopen_req && esk->fastopen_req->cookie.len >= 0 &&
+		    estp_options_size(o) + estp_fastopen_opt_size(&esk->fastopen_req->cookie) <=
+		    ESTP_MAX_OPTION_SPACE) {
+			o->foc = &esk->fastopen_req->cookie;
+			esk->syn_fastopen = 1;
+			esk->syn_fastopen_exp = o->foc->exp;
+		}
 		return;
 	}
 	if (esk->tstamp_ok) {
@@ -606,6 +647,20 @@ void estp_sync_mss(struct sock *sk, u32 pmtu)
 	esk->pmtu_cookie = pmtu;	/* icsk_pmtu_cookie, for TCP_INFO */
 }
 
+/* A SYN's flags: its ACK after a simultaneous open, and ECN's. */
+static u8 estp_syn_flags(struct sock *sk)
+{
+	u8 flags = ESTP_FLAG_SYN;
+
+	/*
+	 * After a simultaneous open the SYN acknowledges the peer's: in
+	 * SYN_RECV, or after a close() there (FIN_WAIT1, CLOSING).
+	 */
+	if (sk->sk_state != TCP_SYN_SENT)
+		flags |= ESTP_FLAG_ACK;
+	return flags | estp_ecn_syn_flags(sk, flags);
+}
+
 /**
  * estp_send_syn - (re)send the SYN of a connecting sock
  * @sk: the socket, in SYN_SENT, or after a simultaneous open with its SYN
@@ -617,19 +672,89 @@ int estp_send_syn(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
 	struct sk_buff *skb;
-	u8 flags = ESTP_FLAG_SYN;
+	u8 flags = estp_syn_flags(sk);
 
-	/*
-	 * After a simultaneous open the SYN acknowledges the peer's: in
-	 * SYN_RECV, or after a close() there (FIN_WAIT1, CLOSING).
-	 */
-	if (sk->sk_state != TCP_SYN_SENT)
-		flags |= ESTP_FLAG_ACK;
-	flags |= estp_ecn_syn_flags(sk, flags);
 	skb = estp_alloc_sk_skb(sk_gfp_mask(sk, GFP_ATOMIC));
 	if (!skb)
 		return -ENOBUFS;
 	return estp_transmit_skb(sk, skb, esk->iss, flags);
+}
+
+/*
+ * The data an active Fast Open SYN may carry (tcp_send_syn_data): the
+ * segment's MSS without any option, less the most options may take, so
+ * that a middlebox adding its own still fits; one page at most.
+ */
+static int estp_syn_data_room(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	int mss = esk->pmtu_cookie - esk->af_ops->net_header_len - sizeof(struct estphdr);
+
+	mss = min_t(int, mss, esk->mss_clamp);
+	if (esk->user_mss)
+		mss = min_t(int, mss, esk->user_mss);
+	mss = max(mss, 48) - ESTP_MAX_OPTION_SPACE;
+	return clamp_t(int, mss, 0, PAGE_SIZE);
+}
+
+/*
+ * The first SYN of an active Fast Open (tcp_send_syn_data): with a cookie
+ * (or none needed) it carries the first bytes of the write, which wait on
+ * the write queue as a segment sent; without one, it asks for a cookie
+ * and the data waits for the handshake.
+ */
+static int estp_send_syn_data(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	struct estp_fastopen_request *fo = esk->fastopen_req;
+	struct sk_buff *data = NULL, *syn;
+	u16 mss = estp_advertised_mss(sk);
+	int space, err;
+
+	if (!estp_fastopen_cookie_check(sk, &mss, &fo->cookie))
+		goto fallback;
+	/* The server's MSS from the cache bounds the SYN's data. */
+	esk->mss_clamp = esk->user_mss ? min(mss, esk->user_mss) : mss;
+	estp_sync_mss(sk, esk->pmtu_cookie);
+	space = min_t(size_t, estp_syn_data_room(sk), fo->size);
+	/* A copy that fails falls back; the write then fails on its own. */
+	if (space) {
+		data = estp_fastopen_queue_data(sk, &fo->data->msg_iter, space);
+		if (!data)
+			goto fallback;
+		fo->copied = data->len;
+	}
+	/* The headers' room, and the data's after it. */
+	syn = alloc_skb(ESTP_SKB_HEADROOM + (data ? data->len : 0), sk->sk_allocation);
+	if (syn)
+		skb_reserve(syn, ESTP_SKB_HEADROOM);
+	if (syn && data && skb_copy_bits(data, 0, skb_put(syn, data->len), data->len)) {
+		kfree_skb(syn);
+		syn = NULL;
+	}
+	/* Queued already, the data then waits for the handshake. */
+	if (!syn)
+		goto fallback;
+	err = estp_transmit_skb(sk, syn, esk->iss, estp_syn_flags(sk));
+	if (data) {
+		/* In flight, as if sent on its own: a resend is a data segment. */
+		ESTP_SKB_CB(data)->tx_us = estp_clock_us();
+		ESTP_SKB_CB(data)->sacked = 0;
+		esk->packets_out++;
+		esk->snd_nxt = ESTP_SKB_CB(data)->end_seq;
+		esk->send_head = skb_queue_is_last(&sk->sk_write_queue, data) ? NULL : data->next;
+		esk->syn_data = 1;
+	}
+	fo->cookie.len = -1;	/* resent SYNs carry neither option nor data */
+	return err;
+
+fallback:
+	/* A plain SYN asking for a cookie (if Fast Open is not paused). */
+	if (fo->cookie.len > 0)
+		fo->cookie.len = 0;
+	err = estp_send_syn(sk);
+	fo->cookie.len = -1;
+	return err;
 }
 
 /**
@@ -686,8 +811,15 @@ int estp_connect(struct sock *sk)
 	esk->rttvar_us = 0;
 	esk->syn_retrans = 0;
 	esk->syn_tx_us = estp_clock_us();
+	esk->syn_fastopen = 0;
+	esk->syn_fastopen_exp = 0;
+	esk->syn_data = 0;
+	esk->syn_data_acked = 0;
 	estp_ecn_init_syn(sk);
-	estp_send_syn(sk);
+	if (esk->fastopen_req)
+		estp_send_syn_data(sk);
+	else
+		estp_send_syn(sk);
 	estp_reset_xmit_timer(sk);
 	return 0;
 }
@@ -1024,19 +1156,55 @@ void estp_openreq_window(const struct sock *listener, struct request_sock *req, 
 	ereq->rcv_wscale = ws;
 }
 
+/*
+ * The SYN-ACK's MSS, the route's within the listener's ESTP_MAXSEG; the
+ * first one fixes the window, which resent ones repeat.
+ */
+static u16 estp_synack_mss(const struct sock *listener, struct request_sock *req,
+			   u16 mss)
+{
+	struct estp_request_sock *ereq = estp_rsk(req);
+
+	if (READ_ONCE(estp_sk(listener)->user_mss))
+		mss = min(mss, READ_ONCE(estp_sk(listener)->user_mss));
+	if (!ereq->rcv_wnd)
+		estp_openreq_window(listener, req, mss -
+				    (ereq->tstamp_ok ? ESTP_OPTLEN_TS_ALIGNED : 0));
+	return mss;
+}
+
+/**
+ * estp_synack_window - fix a request's window before its first SYN-ACK
+ *	(tcp_openreq_init_rwin), for a Fast Open child that takes it first
+ * @listener: the listener
+ * @req: the request sock
+ *
+ * Return: 0, or the error of the route back to the peer.
+ */
+int estp_synack_window(const struct sock *listener, struct request_sock *req)
+{
+	int mss = estp_rsk(req)->ctl->route_mss(listener, req);
+
+	if (mss < 0)
+		return mss;
+	estp_synack_mss(listener, req, mss);
+	return 0;
+}
+
 /**
  * estp_make_synack - the SYN-ACK of a request sock, without its network
  *	header (the segment part of tcp_make_synack)
  * @listener: the listener
  * @req: the request sock
  * @mss: our MSS from the route back to the peer
+ * @foc: a Fast Open cookie for the peer, or NULL
  *
  * Sent without an owner: the request sock is no full sock (see estp.h).
  *
  * Return: the segment, data at its ESTP header, or NULL.
  */
 struct sk_buff *estp_make_synack(const struct sock *listener, struct request_sock *req,
-				 u16 mss)
+				 u16 mss, const struct estp_fastopen_cookie *foc)
 {
 	const struct inet_request_sock *ireq = inet_rsk(req);
 	struct estp_request_sock *ereq = estp_rsk(req);
@@ -1047,12 +1215,7 @@ struct sk_buff *estp_make_synack(const struct sock *listener, struct request_soc
 	skb = estp_alloc_sk_skb(GFP_ATOMIC);
 	if (!skb)
 		return NULL;
-	if (READ_ONCE(estp_sk(listener)->user_mss))
-		mss = min(mss, READ_ONCE(estp_sk(listener)->user_mss));
-	/* The first SYN-ACK fixes the window; resent ones repeat it. */
-	if (!ereq->rcv_wnd)
-		estp_openreq_window(listener, req, mss -
-				    (ereq->tstamp_ok ? ESTP_OPTLEN_TS_ALIGNED : 0));
+	mss = estp_synack_mss(listener, req, mss);
 	/* tcp_synack_options: what the SYN offered and we take up. */
 	memset(&opts, 0, sizeof(opts));
 	opts.mss_opt = 1;
@@ -1065,11 +1228,16 @@ struct sk_buff *estp_make_synack(const struct sock *listener, struct request_soc
 	opts.sack_perm = ereq->sack_ok;
 	opts.wscale_opt = ereq->wscale_ok;
 	opts.ws = ereq->rcv_wscale;
+	/* A cookie for the client (tcp_synack_options), if there is room. */
+	if (foc && foc->len >= 0 &&
+	    estp_options_size(&opts) + estp_fastopen_opt_size(foc) <= ESTP_MAX_OPTION_SPACE)
+		opts.foc = foc;
 	th = estp_push_header(skb, &opts);
 	th->source = htons(ireq->ir_num);
 	th->dest = ireq->ir_rmt_port;
 	th->seq = htonl(ereq->snt_isn);
-	th->ack_seq = htonl(ereq->rcv_isn + 1);
+	/* A Fast Open child's acknowledges the SYN's data too. */
+	th->ack_seq = htonl(ereq->rcv_nxt);
 	th->syn = 1;
 	th->ack = 1;
 	/*
@@ -1090,12 +1258,14 @@ struct sk_buff *estp_make_synack(const struct sock *listener, struct request_soc
 
 /**
  * estp_v4_send_synack - send the SYN-ACK of a request sock over IPv4
- * @listener: the listener, for the netns and the TOS
+ * @listener: the listener, for the netns and the TOS (or a Fast Open child)
  * @req: the request sock
+ * @foc: a Fast Open cookie for the peer, or NULL
  *
  * Return: 0 or a negative error.
  */
-int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
+int estp_v4_send_synack(const struct sock *listener, struct request_sock *req,
+			const struct estp_fastopen_cookie *foc)
 {
 	const struct inet_request_sock *ireq = inet_rsk(req);
 	struct net *net = sock_net(listener);
@@ -1108,7 +1278,7 @@ int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
 	if (IS_ERR(rt))
 		return PTR_ERR(rt);
 	/* Our own MSS, from the route back to the peer. */
-	skb = estp_make_synack(listener, req, estp_v4_mss_for_mtu(dst_mtu(&rt->dst)));
+	skb = estp_make_synack(listener, req, estp_v4_mss_for_mtu(dst_mtu(&rt->dst)), foc);
 	if (!skb) {
 		ip_rt_put(rt);
 		return -ENOBUFS;
@@ -1119,8 +1289,31 @@ int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
 }
 
 /**
- * estp_rtx_synack - send a request sock's SYN-ACK again (tcp_rtx_synack)
+ * estp_v4_route_mss - the MSS of the route back to a request's peer
  * @listener: the listener
+ * @req: the request sock
+ *
+ * Return: the MSS, or the routing error.
+ */
+int estp_v4_route_mss(const struct sock *listener, const struct request_sock *req)
+{
+	const struct inet_request_sock *ireq = inet_rsk(req);
+	struct flowi4 fl4;
+	struct rtable *rt;
+	int mss;
+
+	rt = estp_v4_route_ctl_ports(sock_net(listener), &fl4, htons(ireq->ir_num),
+				     ireq->ir_rmt_port, ireq->ir_loc_addr, ireq->ir_rmt_addr);
+	if (IS_ERR(rt))
+		return PTR_ERR(rt);
+	mss = estp_v4_mss_for_mtu(dst_mtu(&rt->dst));
+	ip_rt_put(rt);
+	return mss;
+}
+
+/**
+ * estp_rtx_synack - send a request sock's SYN-ACK again (tcp_rtx_synack)
+ * @listener: the listener, or a Fast Open child, locked
  * @req: the request sock
  *
  * A resend that went out counts in RetransSegs and SynRetrans, as TCP's.
@@ -1129,12 +1322,15 @@ int estp_v4_send_synack(const struct sock *listener, struct request_sock *req)
  */
 int estp_rtx_synack(const struct sock *listener, struct request_sock *req)
 {
-	int err = estp_rsk(req)->ctl->send_synack(listener, req);
+	int err = estp_rsk(req)->ctl->send_synack(listener, req, NULL);
 
 	if (!err) {
 		ESTP_INC_STATS(sock_net(listener), ESTP_MIB_RETRANSSEGS);
 		ESTP_INC_STATS(sock_net(listener), ESTP_MIB_SYNRETRANS);
 		req->num_retrans++;
+		/* A Fast Open child's own count, under its lock (TCP's too). */
+		if (estp_passive_fastopen(listener))
+			estp_count_retrans(estp_sk(listener), 0);
 	}
 	return err;
 }
@@ -1273,6 +1469,19 @@ void estp_simple_retransmit(struct sock *sk)
 	}
 	if (esk->lost_out == prior_lost)
 		return;
+	estp_non_congestion_loss_retransmit(sk);
+}
+
+/**
+ * estp_non_congestion_loss_retransmit - resend what is marked lost, in a
+ *	Loss episode nothing may undo, the window untouched
+ *	(tcp_non_congestion_loss_retransmit)
+ * @sk: the socket, locked or owned by the receive path
+ */
+void estp_non_congestion_loss_retransmit(struct sock *sk)
+{
+	struct estp_sock *esk = estp_sk(sk);
+
 	if (esk->ca_state != ESTP_CA_LOSS) {
 		esk->high_seq = esk->snd_nxt;
 		esk->in_recovery = 1;
@@ -1360,7 +1569,8 @@ static int estp_send_new_segment(struct sock *sk, struct sk_buff *skb)
 	if (skb->len < estp_size_goal(esk))
 		esk->snd_sml = esk->snd_nxt;
 	esk->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ? NULL : skb->next;
-	if (!prior_packets) {
+	/* A Fast Open child's timer and its count are the SYN-ACK's. */
+	if (!prior_packets && !rcu_access_pointer(esk->fastopen_rsk)) {
 		esk->retransmits = 0;
 		esk->retrans_stamp = 0;
 		estp_reset_xmit_timer(sk);

@@ -80,6 +80,77 @@ static int estp_proc_available_congestion_control(ESTP_CTL_TABLE *ctl, int write
 	return proc_dostring(&tbl, write, buffer, lenp, ppos);
 }
 
+/*
+ * net.estp.fastopen_blackhole_timeout_sec: a new value ends a pause of
+ * active Fast Open (proc_tfo_blackhole_detect_timeout).
+ */
+static int estp_proc_tfo_blackhole_timeout(ESTP_CTL_TABLE *ctl, int write,
+					   void *buffer, size_t *lenp, loff_t *ppos)
+{
+	struct estp_net *en = container_of(ctl->data, struct estp_net,
+					   fastopen_blackhole_timeout);
+	int ret = proc_dointvec_minmax(ctl, write, buffer, lenp, ppos);
+
+	if (write && !ret)
+		atomic_set(&en->tfo_active_disable_times, 0);
+	return ret;
+}
+
+/* "%08x-%08x-%08x-%08x" into a key's 16 bytes, little-endian words. */
+static int estp_sscanf_key(const char *buf, __le32 *key)
+{
+	u32 w[4];
+	int i;
+
+	if (sscanf(buf, "%x-%x-%x-%x", &w[0], &w[1], &w[2], &w[3]) != 4)
+		return -EINVAL;
+	for (i = 0; i < 4; i++)
+		key[i] = cpu_to_le32(w[i]);
+	return 0;
+}
+
+/*
+ * net.estp.fastopen_key (proc_tcp_fastopen_key): the netns's keys as
+ * TCP shows its own, "primary[,backup]", each four dash-separated 32-bit
+ * words in hex; all zeros while the netns has none.  ->data is the netns.
+ */
+static int estp_proc_fastopen_key(ESTP_CTL_TABLE *ctl, int write, void *buffer,
+				  size_t *lenp, loff_t *ppos)
+{
+	__le32 key[ESTP_FASTOPEN_KEY_MAX * ESTP_FASTOPEN_KEY_LENGTH / sizeof(__le32)];
+	struct net *net = ctl->data;
+	char *backup, *data = kmalloc(ctl->maxlen, GFP_KERNEL);
+	ESTP_CTL_TABLE tbl = { .data = data, .maxlen = ctl->maxlen };
+	int ret, i, n, off = 0;
+
+	if (!data)
+		return -ENOMEM;
+	n = estp_fastopen_get_cipher(net, NULL, (u64 *)key);
+	if (!n) {
+		memset(key, 0, ESTP_FASTOPEN_KEY_LENGTH);
+		n = 1;
+	}
+	for (i = 0; i < n; i++)
+		off += scnprintf(data + off, ctl->maxlen - off, "%s%08x-%08x-%08x-%08x",
+				 i ? "," : "", le32_to_cpu(key[i * 4]),
+				 le32_to_cpu(key[i * 4 + 1]), le32_to_cpu(key[i * 4 + 2]),
+				 le32_to_cpu(key[i * 4 + 3]));
+	ret = proc_dostring(&tbl, write, buffer, lenp, ppos);
+	if (write && !ret) {
+		backup = strchr(data, ',');
+		if (backup)
+			*backup++ = '\0';
+		if (estp_sscanf_key(data, key) ||
+		    (backup && estp_sscanf_key(backup, key + 4)))
+			ret = -EINVAL;
+		else
+			ret = estp_fastopen_reset_cipher(net, NULL, key, backup ? key + 4 : NULL);
+	}
+	memzero_explicit(key, sizeof(key));
+	kfree_sensitive(data);
+	return ret;
+}
+
 static const struct ctl_table estp_sysctl_template[] = {
 	{
 		.procname	= "syn_retries",
@@ -295,6 +366,21 @@ static const struct ctl_table estp_sysctl_template[] = {
 		.extra1		= SYSCTL_ZERO,
 		.extra2		= &estp_max_timeout,
 	},
+	{
+		/* tcp_fastopen: TFO_* bits */
+		.procname	= "fastopen",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec,
+	},
+	{
+		/* tcp_fastopen_blackhole_timeout_sec: 0 off */
+		.procname	= "fastopen_blackhole_timeout_sec",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= estp_proc_tfo_blackhole_timeout,
+		.extra1		= SYSCTL_ZERO,
+	},
 	/* The number entries above, in estp_sysctl_fill()'s order; then these. */
 	{
 		.procname	= "congestion_control",
@@ -307,6 +393,12 @@ static const struct ctl_table estp_sysctl_template[] = {
 		.maxlen		= ESTP_CA_BUF_MAX,
 		.mode		= 0444,
 		.proc_handler	= estp_proc_available_congestion_control,
+	},
+	{
+		.procname	= "fastopen_key",
+		.maxlen		= ESTP_FASTOPEN_KEY_MAX * (ESTP_FASTOPEN_KEY_LENGTH * 2 + 5),
+		.mode		= 0600,
+		.proc_handler	= estp_proc_fastopen_key,
 	},
 	/* Global, last: the init netns's alone (estp_sysctl_net_init()). */
 	{
@@ -350,13 +442,14 @@ static size_t estp_sysctl_fill(void *table, struct net *net)
 		&en->challenge_ack_limit, &en->retries2, en->rmem, en->wmem,
 		&en->timestamps, &en->sack, &en->window_scaling, &en->syn_linear_timeouts,
 		&en->ecn, &en->ecn_fallback, &en->notsent_lowat, &en->dsack, &en->frto,
-		&en->reordering, &en->max_reordering, &en->min_rtt_wlen,
+		&en->reordering, &en->max_reordering, &en->min_rtt_wlen, &en->fastopen,
+		&en->fastopen_blackhole_timeout,
 	};
 	const size_t stride = sizeof(estp_sysctl_template[0]);
 	const size_t off = offsetof(typeof(estp_sysctl_template[0]), data);
 	unsigned int i;
 
-	BUILD_BUG_ON(ARRAY_SIZE(data) + 2 != ESTP_SYSCTLS_NET);
+	BUILD_BUG_ON(ARRAY_SIZE(data) + 3 != ESTP_SYSCTLS_NET);
 	for (i = 0; i < ARRAY_SIZE(data); i++)
 		memcpy(table + i * stride + off, &data[i], sizeof(data[i]));
 	for (; i < ESTP_SYSCTLS_NET; i++)

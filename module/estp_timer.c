@@ -188,6 +188,9 @@ void estp_reset_xmit_timer(struct sock *sk)
 	unsigned long when = estp_rto_backoff(sk);
 	u32 user_timeout = READ_ONCE(esk->user_timeout);
 
+	/* A Fast Open child's timer resends its SYN-ACK until the final ACK. */
+	if (rcu_access_pointer(esk->fastopen_rsk))
+		return;
 	esk->early_timer = 0;	/* armed for the RTO itself now */
 
 	if (user_timeout && esk->retransmits && esk->retrans_stamp) {
@@ -230,11 +233,50 @@ static void estp_update_rto_stats(struct estp_sock *esk)
  * first resend.  With nothing in flight but data the window holds back,
  * the same timer probes the window (tcp_probe_timer).
  */
+/*
+ * A Fast Open child's SYN-ACK went unanswered (tcp_fastopen_synack_timer):
+ * again, with one retry more than net.estp.synack_retries, since the
+ * child may be accepted already; the second timeout takes the window to
+ * one segment, as an RTO would.  Nothing else is resent before the final
+ * ACK.  The retries spent end the child (ETIMEDOUT).
+ */
+static void estp_fastopen_synack_timer(struct sock *sk, struct request_sock *req)
+{
+	struct estp_sock *esk = estp_sk(sk);
+	int max_retries;
+
+	ESTP_INC_STATS(sock_net(sk), ESTP_MIB_TIMEOUTS);
+	max_retries = READ_ONCE(esk->syn_retries) ? :
+		      READ_ONCE(estp_pernet(sock_net(sk))->synack_retries) + 1;
+	if (req->num_timeout >= max_retries) {
+		estp_write_err(sk, ESTP_DONE_WRITE_ERR);
+		return;
+	}
+	if (esk->retransmits == 1)
+		estp_enter_loss(sk);
+	/* Its error ignored, unlike a request's: the child must not give up early. */
+	estp_rtx_synack(sk, req);
+	req->num_timeout++;
+	estp_update_rto_stats(esk);
+	esk->retransmits++;
+	if (!esk->retrans_stamp)
+		esk->retrans_stamp = jiffies ? : 1;
+	sk_reset_timer(sk, &esk->retransmit_timer, jiffies + estp_reqsk_timeout(req));
+}
+
 static void estp_retransmit_timer(struct sock *sk)
 {
 	struct estp_sock *esk = estp_sk(sk);
+	struct request_sock *req;
 	struct sk_buff *skb;
+	bool expired;
 
+	req = rcu_dereference_protected(esk->fastopen_rsk, lockdep_sock_is_held(sk));
+	if (req) {
+		WARN_ON_ONCE(sk->sk_state != TCP_SYN_RECV && sk->sk_state != TCP_FIN_WAIT1);
+		estp_fastopen_synack_timer(sk, req);
+		return;
+	}
 	/* Armed for RACK's reordering window or a loss probe, not a timeout. */
 	if (estp_early_timeout(sk))
 		return;
@@ -243,8 +285,10 @@ static void estp_retransmit_timer(struct sock *sk)
 	case TCP_SYN_SENT:
 	case TCP_SYN_RECV:	/* a simultaneous open: only full socks here */
 		/* By count or by time, whichever runs out first. */
-		if (esk->retransmits >= estp_syn_retries(sk) + estp_syn_linear(sk) ||
-		    estp_retransmits_timed_out(sk, estp_syn_retries(sk))) {
+		expired = esk->retransmits >= estp_syn_retries(sk) + estp_syn_linear(sk) ||
+			  estp_retransmits_timed_out(sk, estp_syn_retries(sk));
+		estp_fastopen_active_detect_blackhole(sk, expired);
+		if (expired) {
 			estp_write_err(sk, ESTP_DONE_WRITE_ERR);
 			return;
 		}
@@ -284,7 +328,9 @@ static void estp_retransmit_timer(struct sock *sk)
 			estp_retrans_stamp_start(esk);
 			break;
 		}
-		if (estp_retransmits_timed_out(sk, estp_retry_until(sk))) {
+		expired = estp_retransmits_timed_out(sk, estp_retry_until(sk));
+		estp_fastopen_active_detect_blackhole(sk, expired);
+		if (expired) {
 			estp_write_err(sk, ESTP_DONE_WRITE_ERR);
 			return;
 		}

@@ -385,6 +385,38 @@ TRACE_EVENT(estp_done,
 		  estp_show_done_reason(__entry->reason))
 );
 
+/*
+ * A Fast Open child's request sock leaves its listener's fastopen queue
+ * (reqsk_fastopen_remove, which TCP does not trace): once a request,
+ * whatever ends the handshake.  reset: a RST ended it.
+ */
+TRACE_EVENT(estp_fastopen_remove,
+
+	TP_PROTO(struct sock *sk, bool reset),
+
+	TP_ARGS(sk, reset),
+
+	TP_STRUCT__entry(
+		__field(const void *, skaddr)
+		ESTP_TP_SK_ENTRY
+		__field(__u64, sock_cookie)
+		__field(int, state)
+		__field(bool, reset)
+	),
+
+	TP_fast_assign(
+		__entry->skaddr = sk;
+		ESTP_TP_SK_ASSIGN(sk);
+		__entry->sock_cookie = estp_trace_cookie(sk);
+		__entry->state = sk->sk_state;
+		__entry->reset = reset;
+	),
+
+	TP_printk(ESTP_TP_SK_FMT " sock_cookie=%llx state=%s reset=%d",
+		  ESTP_TP_SK_ARGS, __entry->sock_cookie,
+		  estp_show_state(__entry->state), __entry->reset)
+);
+
 /* A segment for an ESTABLISHED sock, before it is processed (tcp_probe). */
 TRACE_EVENT(estp_probe,
 

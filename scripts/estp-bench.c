@@ -7,6 +7,8 @@
  *   estp-bench stream tcp|estp MIB   one connection, MIB MiB client -> server
  *   estp-bench rr tcp|estp SECONDS   1-byte request/response on one connection
  *   estp-bench crr tcp|estp SECONDS  connect, request, response, close
+ *   estp-bench focrr tcp|estp SECONDS  crr with the request in a Fast Open
+ *                                    SYN (net.*.fastopen with bits 0x3)
  *
  * Prints one line, "MODE PROTO VALUE UNIT (details)", VALUE being MB/s
  * (10^6 bytes), round trips/s or connections/s.  ESTP is IP protocol 253,
@@ -32,9 +34,12 @@
 #define __printf(a, b)	__attribute__((format(printf, a, b)))
 
 #define ESTP_IPPROTO_DEFAULT	253
+#ifndef MSG_FASTOPEN
+#define MSG_FASTOPEN		0x20000000
+#endif
 #define CHUNK			(64 << 10)
 
-enum mode { STREAM, RR, CRR };
+enum mode { STREAM, RR, CRR, FOCRR };
 
 static enum mode mode;
 static int proto;
@@ -201,6 +206,7 @@ static void *server(void *arg)
 		serve_rr(lfd);
 		break;
 	case CRR:
+	case FOCRR:
 		serve_crr(lfd);
 		break;
 	}
@@ -277,10 +283,19 @@ static void run_rr(double secs)
 static void crr_once(char req)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	int fd = connect_srv();
+	int fd;
 	char c = req;
 
-	write_all(fd, &c, 1);
+	/* focrr: connect and request in one call, the SYN carrying it. */
+	if (mode == FOCRR) {
+		fd = new_socket();
+		if (sendto(fd, &c, 1, MSG_FASTOPEN, (struct sockaddr *)&srv_addr,
+			   sizeof(srv_addr)) != 1)
+			die("sendto(MSG_FASTOPEN)");
+	} else {
+		fd = connect_srv();
+		write_all(fd, &c, 1);
+	}
 	read_all(fd, &c, 1);
 	if (c != req)
 		fail("crr: response '%c' to request '%c'", c, req);
@@ -294,6 +309,9 @@ static void run_crr(double secs)
 	double t0, end, t;
 	unsigned long n = 0;
 
+	/* Not counted: focrr's first connection asks for the cookie. */
+	if (mode == FOCRR)
+		crr_once('r');
 	t0 = now();
 	end = t0 + secs;
 	do {
@@ -302,13 +320,13 @@ static void run_crr(double secs)
 		t = now();
 	} while (t < end);
 	crr_once('q');		/* not counted: ends the server */
-	printf("crr %s %.1f connections/s (%lu in %.3f s)\n",
+	printf("%s %s %.1f connections/s (%lu in %.3f s)\n", mode == FOCRR ? "focrr" : "crr",
 	       proto == IPPROTO_TCP ? "tcp" : "estp", n / (t - t0), n, t - t0);
 }
 
 static __noreturn void bad_args(void)
 {
-	fail("usage: estp-bench stream|rr|crr tcp|estp MIB|SECONDS");
+	fail("usage: estp-bench stream|rr|crr|focrr tcp|estp MIB|SECONDS");
 }
 
 int main(int argc, char **argv)
@@ -328,6 +346,8 @@ int main(int argc, char **argv)
 		mode = RR;
 	else if (!strcmp(argv[1], "crr"))
 		mode = CRR;
+	else if (!strcmp(argv[1], "focrr"))
+		mode = FOCRR;
 	else
 		bad_args();
 	if (!strcmp(argv[2], "tcp")) {
@@ -362,6 +382,8 @@ int main(int argc, char **argv)
 	/* Listening before the client starts: no connect can be refused. */
 	if (listen(lfd, 128))
 		die("listen");
+	if (mode == FOCRR)
+		set_int(lfd, SOL_TCP, TCP_FASTOPEN, 128, "setsockopt(TCP_FASTOPEN)");
 
 	err = pthread_create(&thr, NULL, server, &lfd);
 	if (err)
@@ -374,6 +396,7 @@ int main(int argc, char **argv)
 		run_rr(arg);
 		break;
 	case CRR:
+	case FOCRR:
 		run_crr(arg);
 		break;
 	}

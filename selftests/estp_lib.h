@@ -528,6 +528,9 @@ static inline long estp_counter(int proto, const char *name)
 		"DSACKIgnoredDubious", "SACKReorder", "TSReorder",
 		"LossProbeRecovery", "SlowStartRetrans", "RenoRecovery",
 		"RcvQDrop", "MemoryPressures", "MinTTLDrop", "DeferAcceptDrop",
+		"FastOpenActive", "FastOpenActiveFail", "FastOpenPassive",
+		"FastOpenPassiveFail", "FastOpenListenOverflow", "FastOpenCookieReqd",
+		"FastOpenBlackhole", "FastOpenPassiveAltKey",
 	};
 	/* TCP's spelling differs beyond the prefix. */
 	static const char *const renamed[][2] = {

@@ -8,7 +8,8 @@
  * out_of_resources, v4_err and syn_recv_sock in fixture trace; linger2,
  * abort_on_data, fin_wait2 and child_forget in fixture orphan, whose tcp
  * variant shows TCP doing the same on the wire and in its counters.
- * v6_err and v6_syn_recv_sock are estp_ipv6_test's.  Where TCP has the event,
+ * v6_err and v6_syn_recv_sock are estp_ipv6_test's.  estp_fastopen_remove
+ * fires once for a Fast Open child.  Where TCP has the event,
  * the same case for TCP shows its tcp: event printing the same.
  *
  * Each test runs in a netns of its own; a peer is made silent with a netem
@@ -22,6 +23,7 @@
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -45,7 +47,8 @@
 #define WAIT_MS		10000
 
 #define EVENTS_ALL	"estp_retransmit_skb estp_send_reset estp_receive_reset " \
-			"estp_destroy_sock estp_probe estp_bad_csum estp_done"
+			"estp_destroy_sock estp_probe estp_bad_csum estp_done " \
+			"estp_fastopen_remove"
 
 /* The trace instance's directory, "" until made. */
 static char inst[128];
@@ -205,16 +208,6 @@ static long long field(const char *line, const char *key, int base)
 	return p ? strtoll(p + strlen(pat), NULL, base) : -1;
 }
 
-static uint64_t sock_cookie(int fd)
-{
-	uint64_t c = 0;
-	socklen_t len = sizeof(c);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &c, &len))
-		return 0;
-	return c;
-}
-
 /* The init netns, where the global net.estp.max_orphans is. */
 static int init_ns = -1;
 
@@ -329,7 +322,7 @@ static void refused(struct __test_metadata *_metadata, FIXTURE_DATA(trace) *self
 		ev[1], "family=AF_INET sport=22710 dport=22701 saddr=127.0.0.1 daddr=127.0.0.1 ",
 		NULL }));
 	TH_LOG("%s", line);
-	EXPECT_EQ(sock_cookie(self->cfd), (uint64_t)field(line, "sock_cookie", 16));
+	EXPECT_EQ(peer_sock_cookie(self->cfd), (uint64_t)field(line, "sock_cookie", 16));
 }
 
 /* refused(), and the client's estp_done in SYN_SENT with reason reset. */
@@ -341,7 +334,7 @@ TEST_F(trace, reset)
 	ASSERT_NE(NULL, WAIT_LINE(line, "estp_done:", "sport=22710 dport=22701 "));
 	TH_LOG("%s", line);
 	EXPECT_NE(NULL, strstr(line, "state=TCP_SYN_SENT reason=reset"));
-	EXPECT_EQ(sock_cookie(self->cfd), (uint64_t)field(line, "sock_cookie", 16));
+	EXPECT_EQ(peer_sock_cookie(self->cfd), (uint64_t)field(line, "sock_cookie", 16));
 }
 
 /* The same case for TCP: its tcp: events print what ESTP's do. */
@@ -372,7 +365,7 @@ TEST_F(trace, close_exits)
 	int rfd;
 
 	pair(_metadata, self, 1);
-	acookie = sock_cookie(self->afd);
+	acookie = peer_sock_cookie(self->afd);
 	ASSERT_NE((uint64_t)0, acookie);
 	close(self->cfd);
 	self->cfd = -1;
@@ -440,50 +433,62 @@ TEST_F(trace, probe)
 	EXPECT_LT(0, field(line, "snd_wnd", 10));
 	EXPECT_LT(0, field(line, "srtt", 10));
 	EXPECT_LT(0, field(line, "rcv_wnd", 10));
-	EXPECT_EQ(sock_cookie(self->cfd), (uint64_t)field(line, "sock_cookie", 16));
+	EXPECT_EQ(peer_sock_cookie(self->cfd), (uint64_t)field(line, "sock_cookie", 16));
+}
+
+/* How many lines of the trace hold @what. */
+static int trace_count(const char *what)
+{
+	static char buf[1 << 20];
+	const char *p;
+	int n = 0;
+
+	trace_read(buf, sizeof(buf));
+	for (p = strstr(buf, what); p; p = strstr(p + 1, what))
+		n++;
+	return n;
 }
 
 /*
- * SOCK_DESTROY, over NETLINK_SOCK_DIAG, for the socket of @proto on
- * LO:@sport - LO:@dport with cookie @cookie: 0 or the -errno its ACK gives.
+ * A Fast Open child's request sock leaves the fastopen queue once, when
+ * the final ACK ends its handshake in SYN_RECV (reqsk_fastopen_remove),
+ * and never again, not when the child closes.
  */
-static int sock_destroy(int proto, int sport, int dport, uint64_t cookie)
+TEST_F(trace, fastopen_remove)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 req;
-	} msg;
-	union {
-		struct nlmsghdr nlh;
-		char buf[1024];
-	} ans;
-	/* A TCG guest on a busy host can be slow: the answer gets 30 s. */
-	struct timeval tv = { .tv_sec = 30, .tv_usec = 0 };
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), ret = -EIO;
+	struct sockaddr_in sin = estp_sin4(LO, PORT);
+	char line[1024], buf[64];
+	int i, cport = 0;
 
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	memset(&msg, 0, sizeof(msg));
-	msg.nlh.nlmsg_len = sizeof(msg);
-	msg.nlh.nlmsg_type = SOCK_DESTROY;
-	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	msg.nlh.nlmsg_seq = 1;
-	msg.req.sdiag_family = AF_INET;
-	msg.req.sdiag_protocol = proto;
-	msg.req.idiag_states = ~0U;
-	msg.req.id.idiag_sport = htons(sport);
-	msg.req.id.idiag_dport = htons(dport);
-	msg.req.id.idiag_src[0] = htonl(INADDR_LOOPBACK);
-	msg.req.id.idiag_dst[0] = htonl(INADDR_LOOPBACK);
-	msg.req.id.idiag_cookie[0] = (uint32_t)cookie;
-	msg.req.id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
-	if (send(fd, &msg, sizeof(msg), 0) == (ssize_t)sizeof(msg) &&
-	    recv(fd, &ans, sizeof(ans), 0) >= (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) &&
-	    ans.nlh.nlmsg_type == NLMSG_ERROR)
-		ret = ((struct nlmsgerr *)NLMSG_DATA(&ans.nlh))->error;
-	close(fd);
-	return ret;
+	ASSERT_EQ(0, estp_sysctl_set("/proc/sys/net/estp/fastopen", "3"));
+	self->lfd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(self->lfd, 4));
+	setopt(_metadata, self->lfd, SOL_TCP, TCP_FASTOPEN, 4);
+	/* The first asks for the cookie, the second's SYN carries data. */
+	for (i = 0; i < 2; i++) {
+		estp_close_abort(&self->cfd);
+		estp_close_abort(&self->afd);
+		self->cfd = socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP);
+		ASSERT_LE(0, self->cfd);
+		ASSERT_EQ(5, sendto(self->cfd, "hello", 5, MSG_FASTOPEN,
+				    (struct sockaddr *)&sin, sizeof(sin)));
+		self->afd = accept(self->lfd, NULL, NULL);
+		ASSERT_LE(0, self->afd);
+		ASSERT_EQ(5, recv(self->afd, buf, 5, MSG_WAITALL));
+		cport = estp_local_port(self->cfd);
+	}
+	ASSERT_NE(NULL, WAIT_LINE(line, "estp_fastopen_remove:"));
+	TH_LOG("%s", line);
+	EXPECT_EQ(PORT, field(line, "sport", 10));
+	EXPECT_EQ(cport, field(line, "dport", 10));
+	EXPECT_NE(NULL, strstr(line, "state=TCP_SYN_RECV reset=0"));
+	EXPECT_EQ(peer_sock_cookie(self->afd), (uint64_t)field(line, "sock_cookie", 16));
+	estp_close_abort(&self->afd);
+	estp_close_abort(&self->cfd);
+	ASSERT_NE(NULL, WAIT_LINE(line, "estp_destroy_sock:", "sport=22700 "));
+	EXPECT_EQ(1, trace_count("estp_fastopen_remove:"));
 }
 
 /*
@@ -498,9 +503,9 @@ TEST_F(trace, done_abort)
 	uint64_t cookie;
 
 	pair(_metadata, self, 1);
-	cookie = sock_cookie(self->afd);
+	cookie = peer_sock_cookie(self->afd);
 	ASSERT_NE((uint64_t)0, cookie);
-	ASSERT_EQ(0, sock_destroy(IPPROTO_ESTP, PORT, CPORT, cookie));
+	ASSERT_EQ(0, peer_sock_destroy(IPPROTO_ESTP, PORT, CPORT, cookie));
 	ASSERT_NE(NULL, WAIT_LINE(line, "estp_done:", "sport=22700 dport=22710 "));
 	TH_LOG("%s", line);
 	EXPECT_NE(NULL, strstr(line, "state=TCP_ESTABLISHED reason=abort"));

@@ -32,8 +32,12 @@
 #define ESTP_QUICKACK		12	/* ACK every segment at once for now */
 #define ESTP_CONGESTION		13	/* congestion control algorithm, by name */
 #define ESTP_USER_TIMEOUT	18	/* ms unacknowledged before ETIMEDOUT */
+#define ESTP_FASTOPEN		23	/* a listener's queue of Fast Open children */
 #define ESTP_CC_INFO		26	/* union tcp_cc_info of the algorithm */
 #define ESTP_NOTSENT_LOWAT	25	/* writable while fewer bytes are unsent */
+#define ESTP_FASTOPEN_CONNECT	30	/* connect() returns; the first write's SYN carries it */
+#define ESTP_FASTOPEN_KEY	33	/* the socket's Fast Open key(s), 16 or 32 bytes */
+#define ESTP_FASTOPEN_NO_COOKIE	34	/* Fast Open without a cookie */
 #define ESTP_INQ		36	/* recvmsg() gives an ESTP_CM_INQ cmsg */
 #define ESTP_CM_INQ		ESTP_INQ /* cmsg: bytes left to read (int) */
 
