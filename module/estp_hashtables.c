@@ -24,6 +24,7 @@
  * An IPv6 sock with IPv6 addresses keeps LOOPBACK4_IPV6 as its IPv4
  * local address, which no IPv4 segment is sent to.
  */
+#include <linux/delay.h>
 #include <linux/jhash.h>
 #include <linux/memblock.h>
 #include <linux/mm.h>
@@ -783,6 +784,14 @@ bool estp_ehash_insert(struct sock *sk, struct sock *osk)
 	} else {
 		done = !estp_ehash_holder(head, sk);
 	}
+	/*
+	 * Fault point "ehash_replace": a minisock taking its sock's place
+	 * waits here for the peer's FIN from another CPU, which must find
+	 * the one or the other (2 s at most).
+	 */
+	if (done && sk && osk && sk->sk_state == TCP_TIME_WAIT)
+		estp_fault_hold("ehash_replace",
+				READ_ONCE(inet_twsk(sk)->tw_substate) == TCP_TIME_WAIT);
 	if (done && sk)
 		__sk_nulls_add_node_rcu(sk, &head->chain);
 	spin_unlock_bh(&head->lock);
