@@ -2182,7 +2182,7 @@ static void tw_time_wait(struct __test_metadata *_metadata, FIXTURE_DATA(tw) *se
 	ASSERT_EQ(ST_TIME_WAIT, tw_state(self, ST_TIME_WAIT));
 }
 
-/* The raw peer's FIN from another CPU, for fin_while_becoming_minisock. */
+/* The raw peer's FIN from another CPU, for tw_fin_race(). */
 struct tw_fin_thread {
 	FIXTURE_DATA(tw) *self;
 	int cpu;
@@ -2222,23 +2222,19 @@ out:
 }
 
 /*
- * The peer's FIN while the sock that waits for it in FIN_WAIT2 becomes a
- * minisock: a lookup on another CPU must find the sock or the minisock,
- * never neither (which answered with a RST and left the minisock in
- * FIN_WAIT2 for fin_timeout).  On ESTP, fault point "ehash_replace" holds
- * the CPU that puts the minisock in the sock's place in the established
- * hash until the FIN has come; TCP's outcome is the same without it.
+ * The raw peer's FIN from CPU 1 while CPU 0, on the peer's ACK of our FIN,
+ * turns the sock that waits for it in FIN_WAIT2 into a minisock.  On ESTP,
+ * fault point @fault holds CPU 0 at the race's window (none on TCP).
  */
-TEST_F(tw, fin_while_becoming_minisock)
+static void tw_fin_race(struct __test_metadata *_metadata, FIXTURE_DATA(tw) *self,
+			bool estp, const char *fault)
 {
-	struct tw_fin_thread t = { .self = self, .wait_fault = variant->proto == IPPROTO_ESTP };
+	struct tw_fin_thread t = { .self = self, .wait_fault = estp };
 	pthread_attr_t attr;
 	struct pkt_seg r;
 	cpu_set_t one;
 	pthread_t th;
 
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
-		SKIP(return, "needs two CPUs");
 	/*
 	 * This thread on CPU 0, the FIN's on CPU 1: on one CPU the FIN would
 	 * wait for the hold to end, and the window be closed again.
@@ -2260,7 +2256,7 @@ TEST_F(tw, fin_while_becoming_minisock)
 	self->c.ack = r.seq + 1;
 
 	if (t.wait_fault)
-		ASSERT_EQ(0, estp_fault_arm("ehash_replace"));
+		ASSERT_EQ(0, estp_fault_arm(fault));
 	/*
 	 * Created on CPU 1, not moved there later: a task that CPU 0 must
 	 * migrate would wait for CPU 0's stopper, which the hold (a softirq)
@@ -2279,8 +2275,46 @@ TEST_F(tw, fin_while_becoming_minisock)
 	EXPECT_EQ(0, tw_send(self, PKT_ACK, self->c.seq, 0));
 	ASSERT_EQ(0, pthread_join(th, NULL));
 	ASSERT_EQ(0, t.ret);
+}
 
+/*
+ * The FIN while the minisock takes the sock's place in the established
+ * hash: a lookup on CPU 1 must find the sock or the minisock, never
+ * neither (which answered with a RST and left the minisock in FIN_WAIT2
+ * for fin_timeout).  Fault point "ehash_replace" holds CPU 0 right at the
+ * replacement until the FIN has come.
+ */
+TEST_F(tw, fin_while_becoming_minisock)
+{
+	struct pkt_seg r;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs");
+	tw_fin_race(_metadata, self, variant->proto == IPPROTO_ESTP, "ehash_replace");
 	/* The minisock took the FIN: an ACK of it, no RST. */
+	ASSERT_EQ(1, peer_recv(&self->p, &self->c, PEER_ANSWER_MS, &r));
+	EXPECT_EQ(PKT_ACK, r.flags);
+	EXPECT_EQ(self->c.seq + 1, r.ack);
+	EXPECT_EQ(ST_TIME_WAIT, tw_state(self, ST_TIME_WAIT));
+}
+
+/*
+ * The FIN found the sock just before the minisock replaced it, and waited
+ * for the sock's lock: it meets a closed sock, which drops it as TCP's
+ * (tcp_rcv_state_process() in TCP_CLOSE), never a RST, which would end
+ * the peer and leave the minisock in FIN_WAIT2.  The peer's retransmitted
+ * FIN reaches the minisock.  Fault point "tw_locked" holds CPU 0, the
+ * sock bh-locked, until CPU 1's lookup holds the sock.
+ */
+TEST_F(tw, fin_at_closing_sock)
+{
+	struct pkt_seg r;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs");
+	tw_fin_race(_metadata, self, variant->proto == IPPROTO_ESTP, "tw_locked");
+	/* The FIN again, as the peer's retransmission. */
+	ASSERT_EQ(0, tw_send(self, PKT_FIN | PKT_ACK, self->c.seq, 0));
 	ASSERT_EQ(1, peer_recv(&self->p, &self->c, PEER_ANSWER_MS, &r));
 	EXPECT_EQ(PKT_ACK, r.flags);
 	EXPECT_EQ(self->c.seq + 1, r.ack);
