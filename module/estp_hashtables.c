@@ -24,6 +24,7 @@
  * An IPv6 sock with IPv6 addresses keeps LOOPBACK4_IPV6 as its IPv4
  * local address, which no IPv4 segment is sent to.
  */
+#include <linux/delay.h>
 #include <linux/jhash.h>
 #include <linux/memblock.h>
 #include <linux/mm.h>
@@ -756,6 +757,25 @@ int estp_hash_connect(struct sock *sk)
 	return estp_walk_ports(sk, offset, estp_connect_try_port, -EADDRNOTAVAIL);
 }
 
+/*
+ * @new takes @old's place in its chain with one pointer store, so that a
+ * lockless lookup finds the one or the other wherever it is in the chain
+ * (hlist_nulls_replace_init_rcu() of 7.x; 6.1 and 6.12 lack it).  @old
+ * keeps its next pointer for a lookup standing on it, and reads as unhashed.
+ */
+static void estp_nulls_replace_rcu(struct hlist_nulls_node *old,
+				   struct hlist_nulls_node *new)
+{
+	struct hlist_nulls_node *next = old->next;
+
+	new->next = next;
+	WRITE_ONCE(new->pprev, old->pprev);
+	rcu_assign_pointer(*(struct hlist_nulls_node __rcu __force **)new->pprev, new);
+	if (!is_a_nulls(next))
+		WRITE_ONCE(next->pprev, &new->next);
+	WRITE_ONCE(old->pprev, NULL);
+}
+
 /**
  * estp_ehash_insert - put sk into the established hash in place of osk
  *	(inet_ehash_insert)
@@ -765,7 +785,10 @@ int estp_hash_connect(struct sock *sk)
  * The hash's reference moves with the node: @sk must already count one,
  * and the caller drops the one @osk had.  With @osk, nothing is inserted if
  * another CPU removed @osk first: the race of two final ACKs, or of an ACK
- * and the SYN-ACK timer.
+ * and the SYN-ACK timer.  @sk replaces @osk in one store: removing @osk and
+ * then adding @sk left a moment in which a lookup found neither, and the
+ * peer's segment got a RST (a FIN for a sock becoming a minisock; a
+ * segment right after the final ACK for a request sock becoming a child).
  *
  * Return: true if the hash changed as asked.
  */
@@ -775,16 +798,27 @@ bool estp_ehash_insert(struct sock *sk, struct sock *osk)
 	bool done = false;
 
 	spin_lock_bh(&head->lock);
-	if (osk) {
+	if (osk && sk) {
 		if (!sk_unhashed(osk)) {
-			__sk_nulls_del_node_init_rcu(osk);
+			estp_nulls_replace_rcu(&osk->sk_nulls_node, &sk->sk_nulls_node);
 			done = true;
+			/*
+			 * Fault point "ehash_replace": a minisock that took
+			 * its sock's place waits here for the peer's FIN from
+			 * another CPU, which must find it (2 s at most).
+			 */
+			if (sk->sk_state == TCP_TIME_WAIT)
+				estp_fault_hold("ehash_replace",
+						READ_ONCE(inet_twsk(sk)->tw_substate) ==
+						TCP_TIME_WAIT);
 		}
+	} else if (osk) {
+		done = __sk_nulls_del_node_init_rcu(osk);
 	} else {
 		done = !estp_ehash_holder(head, sk);
+		if (done)
+			__sk_nulls_add_node_rcu(sk, &head->chain);
 	}
-	if (done && sk)
-		__sk_nulls_add_node_rcu(sk, &head->chain);
 	spin_unlock_bh(&head->lock);
 	return done;
 }

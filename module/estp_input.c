@@ -2947,7 +2947,13 @@ int estp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 
 	switch (sk->sk_state) {
 	case TCP_CLOSE:
-		return !th->rst;
+		/*
+		 * Dropped, as tcp_rcv_state_process() drops it: the sock
+		 * closed while the segment waited for its lock (its minisock
+		 * took its place, or an abort), and a RST would end a peer
+		 * that the minisock still serves.
+		 */
+		return 0;
 	case TCP_LISTEN:
 		if (th->ack)
 			return 1;

@@ -3,6 +3,7 @@
  * ESTP minisocks, the counterpart of net/ipv4/tcp_minisocks.c: the segment
  * that completes a passive open, and the child it creates.
  */
+#include <linux/delay.h>
 #include <linux/wait_bit.h>
 #include <net/sock.h>
 
@@ -513,6 +514,16 @@ void estp_time_wait(struct sock *sk, int state, int timeo)
 	smp_wmb();
 	refcount_set(&tw->tw_refcnt, 2);	/* the hash's and the timer's */
 
+	/*
+	 * Fault point "tw_locked": the sock, bh-locked, waits until another
+	 * CPU's lookup has found it (its reference taken; 2 s at most).  That
+	 * segment then meets the sock closed, after the minisock took over.
+	 */
+	if (state == TCP_FIN_WAIT2) {
+		unsigned int ref = refcount_read(&sk->sk_refcnt);
+
+		estp_fault_hold("tw_locked", refcount_read(&sk->sk_refcnt) > ref);
+	}
 	estp_twsk_bind(tw, sk);
 	if (!estp_ehash_insert((struct sock *)tw, sk)) {
 		/* sk was not hashed: nothing to stand for. */

@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -2179,6 +2180,145 @@ static void tw_time_wait(struct __test_metadata *_metadata, FIXTURE_DATA(tw) *se
 	ASSERT_EQ(self->c.ack, r.seq);
 	self->c.seq++;
 	ASSERT_EQ(ST_TIME_WAIT, tw_state(self, ST_TIME_WAIT));
+}
+
+/* The raw peer's FIN from another CPU, for tw_fin_race(). */
+struct tw_fin_thread {
+	FIXTURE_DATA(tw) *self;
+	int cpu;
+	int wait_fault;		/* ESTP: until the fault point holds */
+	int ret;
+	int ready;		/* 1 once running on @cpu, -1 if not there */
+};
+
+static void *tw_fin_other_cpu(void *arg)
+{
+	struct tw_fin_thread *t = arg;
+	long end = pkt_now_ms() + 10000;
+
+	FIXTURE_DATA(tw) me = *t->self;
+
+	t->ret = -1;
+	/*
+	 * A raw socket of its own: raw_sendmsg() holds the socket's lock
+	 * while the ACK it sends is processed, and so through the hold.
+	 */
+	me.p.raw = pkt_open(me.p.proto, PEER_ADDR);
+	/* Born on its CPU (the attr's affinity): say so, then wait. */
+	__atomic_store_n(&t->ready, me.p.raw >= 0 && sched_getcpu() == t->cpu ? 1 : -1,
+			 __ATOMIC_RELEASE);
+	if (t->ready < 0)
+		goto out;
+	/* The arm is spent once the other CPU holds in the replacement. */
+	while (t->wait_fault && estp_fault_left() != 0 && pkt_now_ms() < end)
+		usleep(1000);
+	if (t->wait_fault && estp_fault_left() != 0)
+		goto out;
+	t->ret = tw_send(&me, PKT_FIN | PKT_ACK, me.c.seq, 0);
+out:
+	if (me.p.raw >= 0)
+		close(me.p.raw);
+	return NULL;
+}
+
+/*
+ * The raw peer's FIN from CPU 1 while CPU 0, on the peer's ACK of our FIN,
+ * turns the sock that waits for it in FIN_WAIT2 into a minisock.  On ESTP,
+ * fault point @fault holds CPU 0 at the race's window (none on TCP).
+ */
+static void tw_fin_race(struct __test_metadata *_metadata, FIXTURE_DATA(tw) *self,
+			bool estp, const char *fault)
+{
+	struct tw_fin_thread t = { .self = self, .wait_fault = estp };
+	pthread_attr_t attr;
+	struct pkt_seg r;
+	cpu_set_t one;
+	pthread_t th;
+
+	/*
+	 * This thread on CPU 0, the FIN's on CPU 1: on one CPU the FIN would
+	 * wait for the hold to end, and the window be closed again.
+	 */
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+	t.cpu = 1;
+	self->lfd = socket(AF_INET, SOCK_STREAM, self->p.proto);
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, try_bind(self->lfd, ESTP_FAM4, PEER_ADDR, TW_PORT));
+	ASSERT_EQ(0, listen(self->lfd, 8));
+	ASSERT_EQ(0, peer_connect(&self->p, &self->c, TW_PEER_PORT, TW_PORT, TW_ISN));
+	self->afd = accept_ready(self->lfd);
+	ASSERT_LE(0, self->afd);
+	close_fd(&self->afd);
+	ASSERT_EQ(1, peer_recv(&self->p, &self->c, PEER_ANSWER_MS, &r));
+	ASSERT_EQ(PKT_FIN, r.flags & (PKT_FIN | PKT_SYN | PKT_RST));
+	self->c.ack = r.seq + 1;
+
+	if (t.wait_fault)
+		ASSERT_EQ(0, estp_fault_arm(fault));
+	/*
+	 * Created on CPU 1, not moved there later: a task that CPU 0 must
+	 * migrate would wait for CPU 0's stopper, which the hold (a softirq)
+	 * keeps out until the window has closed.
+	 */
+	CPU_ZERO(&one);
+	CPU_SET(t.cpu, &one);
+	ASSERT_EQ(0, pthread_attr_init(&attr));
+	ASSERT_EQ(0, pthread_attr_setaffinity_np(&attr, sizeof(one), &one));
+	ASSERT_EQ(0, pthread_create(&th, &attr, tw_fin_other_cpu, &t));
+	pthread_attr_destroy(&attr);
+	while (!__atomic_load_n(&t.ready, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	ASSERT_EQ(1, t.ready);
+	/* The ACK of our FIN: this CPU makes the minisock (and holds). */
+	EXPECT_EQ(0, tw_send(self, PKT_ACK, self->c.seq, 0));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_EQ(0, t.ret);
+}
+
+/*
+ * The FIN while the minisock takes the sock's place in the established
+ * hash: a lookup on CPU 1 must find the sock or the minisock, never
+ * neither (which answered with a RST and left the minisock in FIN_WAIT2
+ * for fin_timeout).  Fault point "ehash_replace" holds CPU 0 right at the
+ * replacement until the FIN has come.
+ */
+TEST_F(tw, fin_while_becoming_minisock)
+{
+	struct pkt_seg r;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs");
+	tw_fin_race(_metadata, self, variant->proto == IPPROTO_ESTP, "ehash_replace");
+	/* The minisock took the FIN: an ACK of it, no RST. */
+	ASSERT_EQ(1, peer_recv(&self->p, &self->c, PEER_ANSWER_MS, &r));
+	EXPECT_EQ(PKT_ACK, r.flags);
+	EXPECT_EQ(self->c.seq + 1, r.ack);
+	EXPECT_EQ(ST_TIME_WAIT, tw_state(self, ST_TIME_WAIT));
+}
+
+/*
+ * The FIN found the sock just before the minisock replaced it, and waited
+ * for the sock's lock: it meets a closed sock, which drops it as TCP's
+ * (tcp_rcv_state_process() in TCP_CLOSE), never a RST, which would end
+ * the peer and leave the minisock in FIN_WAIT2.  The peer's retransmitted
+ * FIN reaches the minisock.  Fault point "tw_locked" holds CPU 0, the
+ * sock bh-locked, until CPU 1's lookup holds the sock.
+ */
+TEST_F(tw, fin_at_closing_sock)
+{
+	struct pkt_seg r;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs");
+	tw_fin_race(_metadata, self, variant->proto == IPPROTO_ESTP, "tw_locked");
+	/* The FIN again, as the peer's retransmission. */
+	ASSERT_EQ(0, tw_send(self, PKT_FIN | PKT_ACK, self->c.seq, 0));
+	ASSERT_EQ(1, peer_recv(&self->p, &self->c, PEER_ANSWER_MS, &r));
+	EXPECT_EQ(PKT_ACK, r.flags);
+	EXPECT_EQ(self->c.seq + 1, r.ack);
+	EXPECT_EQ(ST_TIME_WAIT, tw_state(self, ST_TIME_WAIT));
 }
 
 /*
