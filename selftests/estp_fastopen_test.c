@@ -382,10 +382,12 @@ TEST_F(fo, no_cookie)
 
 /*
  * Fast Open children held in SYN_RECV, on every family: real sockets make
- * the connection, and a u32 filter on lo's ingress drops the client's pure
- * ACKs (flags 0x10 alone) to the listener's port, so its final ACK never
- * comes; its RST and data still pass.  The listener's queue holds one such
- * child, so the next Fast Open SYN shows whether an ending freed its place.
+ * the connection, and a u32 filter on lo drops the client's pure ACKs
+ * (flags 0x10 alone) to the listener's port, so its final ACK never
+ * comes; its RST and data still pass.  The filter is on lo's egress (a
+ * prio qdisc), which every packet on lo passes: the debug kernel has no
+ * ingress qdisc.  The listener's queue holds one such child, so the next
+ * Fast Open SYN shows whether an ending freed its place.
  */
 #define HOLD_PORT	20310
 #define HOLD_LEN	10
@@ -410,13 +412,13 @@ FIXTURE_VARIANTS_FAMILIES(fo_hold);
  */
 static int fo_hold_filter(int proto, int fam)
 {
-	static const char tc[] = "tc filter add dev lo parent ffff: prio 1 protocol";
+	static const char tc[] = "tc filter add dev lo parent 1: prio 1 protocol";
 	static const char m4[] = "ip u32 match u8 0x45 0xff at 0 match ip protocol";
 	static const char m6[] = "ipv6 u32 match ip6 protocol";
 	static const char ack[] = "match u8 0x10 0xff at";
 	int v6 = fam == ESTP_FAM6;
 
-	if (estp_run("tc qdisc add dev lo ingress"))
+	if (estp_run("tc qdisc add dev lo root handle 1: prio"))
 		return -1;
 	return estp_runf("%s %s %d 0xff match %s dport %d 0xffff %s %d action drop", tc,
 			 v6 ? m6 : m4, proto, v6 ? "ip6" : "ip", HOLD_PORT, ack, v6 ? 53 : 33);
@@ -455,7 +457,7 @@ FIXTURE_SETUP(fo_hold)
 	estp_close_abort(&afd);
 	ASSERT_EQ(1, estp_counter(variant->proto, "FastOpenCookieReqd"));
 	ASSERT_EQ(0, fo_hold_filter(variant->proto, variant->fam))
-		TH_LOG("tc: no ingress qdisc or u32 filter on lo");
+		TH_LOG("tc: no prio qdisc or u32 filter on lo");
 }
 
 FIXTURE_TEARDOWN(fo_hold)
