@@ -11,7 +11,8 @@
  * accept() keeps its place 60 s, every other end frees it at once, which
  * the next Fast Open SYN shows (a child, or FastOpenListenOverflow).  TCP
  * is the specification: each test runs for TCP and ESTP.  IPv4 only, as
- * the raw peer; estp_fastopen_test covers the families with real sockets.
+ * the raw peer; estp_fastopen_test's fo_hold ends such children the same
+ * ways on IPv4, IPv6 and v4-mapped IPv6 with real sockets.
  */
 #include <fcntl.h>
 #include <netinet/tcp.h>

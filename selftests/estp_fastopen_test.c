@@ -9,8 +9,13 @@
  * TCP is the specification: every TEST_F runs for TCP and ESTP, on IPv4,
  * IPv6 and v4-mapped IPv6, each in a netns of its own (its cookie cache,
  * counters and sysctls fresh), and asserts what TCP does, counter for
- * counter.  Children caught in their handshake, and what ends them, are
- * estp_fastopen_peer_test's, with a scripted raw peer.
+ * counter.  Fixture fo_hold holds a Fast Open child in SYN_RECV (a tc
+ * filter on lo drops the client's pure ACKs) and ends it every way on
+ * every family: the client's RST, the SYN-ACK's retries, SOCK_DESTROY,
+ * the listener's close; each checks the listener's one fastopen queue
+ * place as TCP leaves it (free at once, or held 60 s after a RST that
+ * came after accept()).  estp_fastopen_peer_test does the same on IPv4
+ * against a scripted raw peer, segment by segment.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -122,16 +127,21 @@ FIXTURE_TEARDOWN(fo)
 	close(self->lfd);
 }
 
-/* The connection's tcpi_options. */
+/* The connection's TCP_INFO in *@ti: 0 or -1. */
+static int fo_info(int fd, struct tcp_info *ti)
+{
+	socklen_t len = sizeof(*ti);
+
+	memset(ti, 0, sizeof(*ti));
+	return getsockopt(fd, SOL_TCP, TCP_INFO, ti, &len) ? -1 : 0;
+}
+
+/* The connection's tcpi_options, or -1. */
 static int fo_tcpi_options(int fd)
 {
 	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
 
-	memset(&ti, 0, sizeof(ti));
-	if (getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len))
-		return -1;
-	return ti.tcpi_options;
+	return fo_info(fd, &ti) ? -1 : ti.tcpi_options;
 }
 
 /* Reads @len bytes of the pattern from stream offset @off: 0 or -1. */
@@ -370,4 +380,272 @@ TEST_F(fo, no_cookie)
 	EXPECT_EQ(TCPI_OPT_SYN_DATA, copt & TCPI_OPT_SYN_DATA);
 }
 
-ESTP_HARNESS_MAIN("cookie_then_data", "key_rotation")
+/*
+ * Fast Open children held in SYN_RECV, on every family: real sockets make
+ * the connection, and a u32 filter on lo drops the client's pure ACKs
+ * (flags 0x10 alone) to the listener's port, so its final ACK never
+ * comes; its RST and data still pass.  The filter is on lo's egress (a
+ * prio qdisc), which every packet on lo passes: the debug kernel has no
+ * ingress qdisc.  The listener's queue holds one such child, so the next
+ * Fast Open SYN shows whether an ending freed its place.
+ */
+#define HOLD_PORT	20310
+#define HOLD_LEN	10
+#define HOLD_WAIT_MS	30000
+
+FIXTURE(fo_hold)
+{
+	int lfd;
+	int cfd[2], afd[2];
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	uint64_t seed;
+};
+
+FIXTURE_VARIANTS_FAMILIES(fo_hold);
+
+/*
+ * The filter: IPv4 (mapped too) by fixed offsets, as both stacks send no
+ * IP options here (IHL 5 matched): dport at 22, flags at 20 + 13.  u32's
+ * "nexthdr+" offsets need a hash table's "offset" to mean anything.
+ * IPv6 with no extension header: flags at 40 + 13.
+ */
+static int fo_hold_filter(int proto, int fam)
+{
+	static const char tc[] = "tc filter add dev lo parent 1: prio 1 protocol";
+	static const char m4[] = "ip u32 match u8 0x45 0xff at 0 match ip protocol";
+	static const char m6[] = "ipv6 u32 match ip6 protocol";
+	static const char ack[] = "match u8 0x10 0xff at";
+	int v6 = fam == ESTP_FAM6;
+
+	if (estp_run("tc qdisc add dev lo root handle 1: prio"))
+		return -1;
+	return estp_runf("%s %s %d 0xff match %s dport %d 0xffff %s %d action drop", tc,
+			 v6 ? m6 : m4, proto, v6 ? "ip6" : "ip", HOLD_PORT, ack, v6 ? 53 : 33);
+}
+
+FIXTURE_SETUP(fo_hold)
+{
+	unsigned char c = 0;
+	int cfd, afd;
+
+	int i;
+
+	self->lfd = -1;
+	for (i = 0; i < 2; i++) {
+		self->cfd[i] = -1;
+		self->afd[i] = -1;
+	}
+	ASSERT_EQ(0, estp_netns_private());
+	ASSERT_EQ(0, estp_sysctl_set(fo_sysctl(variant->proto), "3"));
+	self->lfd = estp_listen_fam(variant->proto, variant->fam, "127.0.0.1", HOLD_PORT, 16);
+	ASSERT_LE(0, self->lfd) TH_LOG("listen: %s", strerror(errno));
+	ASSERT_EQ(0, setsockopt(self->lfd, SOL_TCP, TCP_FASTOPEN, &(int){ 1 }, sizeof(int)));
+	self->alen = estp_loopback(variant->fam, HOLD_PORT, &self->addr);
+	ASSERT_NE(0U, self->alen);
+	self->seed = (uint64_t)variant->proto << 8 | variant->fam;
+
+	/* The cookie, before the filter: this handshake ends normally. */
+	cfd = estp_socket(variant->proto, variant->fam);
+	ASSERT_LE(0, cfd);
+	ASSERT_EQ(1, sendto(cfd, &c, 1, MSG_FASTOPEN, (struct sockaddr *)&self->addr,
+			    self->alen));
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(1, recv(afd, &c, 1, 0));
+	estp_close_abort(&cfd);
+	estp_close_abort(&afd);
+	ASSERT_EQ(1, estp_counter(variant->proto, "FastOpenCookieReqd"));
+	ASSERT_EQ(0, fo_hold_filter(variant->proto, variant->fam))
+		TH_LOG("tc: no prio qdisc or u32 filter on lo");
+}
+
+FIXTURE_TEARDOWN(fo_hold)
+{
+	int i;
+
+	/* RSTs only: a child closed in SYN_RECV would retry its FIN. */
+	for (i = 0; i < 2; i++)
+		estp_close_abort(&self->cfd[i]);
+	for (i = 0; i < 2; i++)
+		estp_close_abort(&self->afd[i]);
+	if (self->lfd >= 0)
+		close(self->lfd);
+}
+
+/* The state TCP_INFO gives for @fd, or -1. */
+static int fo_state(int fd)
+{
+	struct tcp_info ti;
+
+	return fo_info(fd, &ti) ? -1 : ti.tcpi_state;
+}
+
+/*
+ * Connection @i: the client's SYN carries HOLD_LEN bytes with the cookie
+ * (sendto() returns once the SYN-ACK came); with @acc the child is
+ * accepted and must be in SYN_RECV with the data readable (peeked, left
+ * for the test).  Whether the SYN-ACK took the data: 1 or 0; -1 on error.
+ */
+static int fo_hold_open(struct __test_metadata *_metadata, FIXTURE_DATA(fo_hold) *self,
+			const FIXTURE_VARIANT(fo_hold) *variant, int i, int acc)
+{
+	unsigned char buf[HOLD_LEN];
+	int opt;
+
+	estp_pattern_fill(buf, HOLD_LEN, i * HOLD_LEN, self->seed);
+	self->cfd[i] = estp_socket(variant->proto, variant->fam);
+	if (self->cfd[i] < 0)
+		return -1;
+	if (sendto(self->cfd[i], buf, HOLD_LEN, MSG_FASTOPEN, (struct sockaddr *)&self->addr,
+		   self->alen) != HOLD_LEN) {
+		TH_LOG("sendto(MSG_FASTOPEN): %s", strerror(errno));
+		return -1;
+	}
+	opt = fo_tcpi_options(self->cfd[i]);
+	if (opt < 0)
+		return -1;
+	if (!acc)
+		return !!(opt & TCPI_OPT_SYN_DATA);
+	self->afd[i] = accept(self->lfd, NULL, NULL);
+	if (self->afd[i] < 0) {
+		TH_LOG("accept: %s", strerror(errno));
+		return -1;
+	}
+	if (fo_state(self->afd[i]) != TCP_SYN_RECV) {
+		TH_LOG("child %d in state %d, not SYN_RECV: the filter let the ACK in?", i,
+		       fo_state(self->afd[i]));
+		return -1;
+	}
+	if (recv(self->afd[i], buf, HOLD_LEN, MSG_PEEK | MSG_DONTWAIT) != HOLD_LEN ||
+	    estp_pattern_check(buf, HOLD_LEN, i * HOLD_LEN, self->seed) >= 0) {
+		TH_LOG("child %d: the SYN's data not readable", i);
+		return -1;
+	}
+	return !!(opt & TCPI_OPT_SYN_DATA);
+}
+
+/*
+ * Waits for @fd to have an error or a hang-up (no POLLIN asked: the SYN's
+ * data makes a child readable from the start): 0, or -1 at the deadline.
+ */
+static int fo_wait_err(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = 0 };
+
+	if (poll(&pfd, 1, HOLD_WAIT_MS) != 1)
+		return -1;
+	return pfd.revents & (POLLERR | POLLHUP) ? 0 : -1;
+}
+
+/*
+ * Reads @fd to its end: the SYN's HOLD_LEN bytes of connection @i when
+ * @data, then the error; that errno, or -1 when the bytes were wrong or
+ * the read ended without one.
+ */
+static int fo_read_err(int fd, int i, int data, uint64_t seed)
+{
+	unsigned char buf[HOLD_LEN + 1];
+
+	if (data && (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) != HOLD_LEN ||
+		     estp_pattern_check(buf, HOLD_LEN, i * HOLD_LEN, seed) >= 0))
+		return -1;
+	if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) != -1)
+		return -1;
+	return errno;
+}
+
+/*
+ * Whether the queue's one place is free: connection 1's SYN data is taken
+ * (the client's TCPI_OPT_SYN_DATA, a child in SYN_RECV with it) and no
+ * overflow counted.  With @want 0, TCP's other answer: the place is held,
+ * the SYN's data not taken, FastOpenListenOverflow counts one.
+ */
+static void fo_hold_next(struct __test_metadata *_metadata, FIXTURE_DATA(fo_hold) *self,
+			 const FIXTURE_VARIANT(fo_hold) *variant, int want)
+{
+	EXPECT_EQ(want, fo_hold_open(_metadata, self, variant, 1, want));
+	EXPECT_EQ(!want, estp_counter(variant->proto, "FastOpenListenOverflow"));
+	EXPECT_EQ(1 + want, estp_counter(variant->proto, "FastOpenPassive"));
+}
+
+/*
+ * The client resets (SO_LINGER 0: RST|ACK, which the filter passes) a
+ * child accepted in SYN_RECV: the child reads the SYN's data, then
+ * ECONNRESET.  TCP keeps the request sock of a child reset after accept()
+ * in the queue 60 s (reqsk_fastopen_remove(), against spoofed SYNs), so
+ * the next SYN's data is not taken and overflow counts.
+ */
+TEST_F(fo_hold, rst)
+{
+	ASSERT_EQ(1, fo_hold_open(_metadata, self, variant, 0, 1));
+	estp_close_abort(&self->cfd[0]);
+	ASSERT_EQ(0, fo_wait_err(self->afd[0]));
+	EXPECT_EQ(ECONNRESET, fo_read_err(self->afd[0], 0, 1, self->seed));
+	EXPECT_EQ(TCP_CLOSE, fo_state(self->afd[0]));
+	fo_hold_next(_metadata, self, variant, 0);
+}
+
+/*
+ * The SYN-ACK's retries run out (net.*.synack_retries 1, one more for a
+ * Fast Open child: resends at 1 s and 3 s, the end at 7 s): the child
+ * reads the SYN's data, then ETIMEDOUT, and its place is free.
+ */
+TEST_F(fo_hold, synack_retries)
+{
+	ASSERT_EQ(0, estp_sysctl_set(variant->proto == IPPROTO_TCP ?
+				     "/proc/sys/net/ipv4/tcp_synack_retries" :
+				     "/proc/sys/net/estp/synack_retries", "1"));
+	ASSERT_EQ(1, fo_hold_open(_metadata, self, variant, 0, 1));
+	ASSERT_EQ(0, fo_wait_err(self->afd[0]));
+	EXPECT_EQ(TCP_CLOSE, fo_state(self->afd[0]));
+	EXPECT_EQ(ETIMEDOUT, fo_read_err(self->afd[0], 0, 1, self->seed));
+	EXPECT_EQ(1, estp_counter(variant->proto, "AbortOnTimeout"));
+	fo_hold_next(_metadata, self, variant, 1);
+}
+
+/*
+ * SOCK_DESTROY of the child: the client is reset, the child reads the
+ * SYN's data, then ECONNABORTED, and its place is free.
+ */
+TEST_F(fo_hold, abort)
+{
+	int ret;
+
+	ASSERT_EQ(1, fo_hold_open(_metadata, self, variant, 0, 1));
+	ret = estp_sock_destroy_fd(variant->proto, self->afd[0]);
+	if (ret == -EOPNOTSUPP && variant->proto == IPPROTO_TCP)
+		SKIP(return, "no SOCK_DESTROY for TCP: kernel without CONFIG_INET_DIAG_DESTROY");
+	ASSERT_EQ(0, ret) TH_LOG("SOCK_DESTROY: %s", strerror(-ret));
+	ASSERT_EQ(0, fo_wait_err(self->cfd[0]));
+	EXPECT_EQ(ECONNRESET, fo_read_err(self->cfd[0], 0, 0, self->seed));
+	EXPECT_EQ(ECONNABORTED, fo_read_err(self->afd[0], 0, 1, self->seed));
+	EXPECT_EQ(TCP_CLOSE, fo_state(self->afd[0]));
+	fo_hold_next(_metadata, self, variant, 1);
+}
+
+/*
+ * The listener closes with two children in SYN_RECV: the one not
+ * accepted goes with it and its client is reset; the accepted one lives
+ * on, its client not reset, and ends by its client's RST with the
+ * listener gone.
+ */
+TEST_F(fo_hold, listener_close)
+{
+	ASSERT_EQ(0, setsockopt(self->lfd, SOL_TCP, TCP_FASTOPEN, &(int){ 2 }, sizeof(int)));
+	ASSERT_EQ(1, fo_hold_open(_metadata, self, variant, 0, 1));
+	ASSERT_EQ(1, fo_hold_open(_metadata, self, variant, 1, 0));
+	close(self->lfd);
+	self->lfd = -1;
+	ASSERT_EQ(0, fo_wait_err(self->cfd[1]));
+	EXPECT_EQ(ECONNRESET, fo_read_err(self->cfd[1], 1, 0, self->seed));
+	EXPECT_EQ(TCP_SYN_RECV, fo_state(self->afd[0]));
+	EXPECT_EQ(TCP_ESTABLISHED, fo_state(self->cfd[0]));
+	estp_close_abort(&self->cfd[0]);
+	ASSERT_EQ(0, fo_wait_err(self->afd[0]));
+	EXPECT_EQ(ECONNRESET, fo_read_err(self->afd[0], 0, 1, self->seed));
+	EXPECT_EQ(0, estp_counter(variant->proto, "FastOpenListenOverflow"));
+}
+
+ESTP_HARNESS_MAIN("cookie_then_data", "key_rotation", "rst", "synack_retries", "abort",
+		  "listener_close")

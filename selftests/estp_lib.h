@@ -17,7 +17,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <linux/estp.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 
 #include "kselftest.h"	/* __printf */
 
@@ -768,6 +772,80 @@ static inline int estp_peer_port(int fd)
 	if (getpeername(fd, (struct sockaddr *)&ss, &len))
 		return -1;
 	return estp_sockaddr_port(&ss);
+}
+
+/*
+ * SOCK_DESTROY, over NETLINK_SOCK_DIAG (ESTP's estp_abort(), TCP's
+ * tcp_abort()), of the sock of @proto and @family (AF_INET: 4 bytes of
+ * address, AF_INET6: 16, v4-mapped ones too) on @src:@sport - @dst:@dport
+ * with cookie @cookie: 0 or the -errno its ACK gives.
+ */
+static inline int estp_sock_destroy(int proto, int family, const void *src, int sport,
+				    const void *dst, int dport, uint64_t cookie)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 req;
+	} msg;
+	union {
+		struct nlmsghdr nlh;
+		char buf[1024];
+	} ans;
+	/* A TCG guest on a busy host can be slow: the answer gets 30 s. */
+	struct timeval tv = { .tv_sec = 30, .tv_usec = 0 };
+	size_t alen = family == AF_INET ? 4 : 16;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), ret = -EIO;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	memset(&msg, 0, sizeof(msg));
+	msg.nlh.nlmsg_len = sizeof(msg);
+	msg.nlh.nlmsg_type = SOCK_DESTROY;
+	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	msg.nlh.nlmsg_seq = 1;
+	msg.req.sdiag_family = family;
+	msg.req.sdiag_protocol = proto;
+	msg.req.idiag_states = ~0U;
+	msg.req.id.idiag_sport = htons(sport);
+	msg.req.id.idiag_dport = htons(dport);
+	memcpy(msg.req.id.idiag_src, src, alen);
+	memcpy(msg.req.id.idiag_dst, dst, alen);
+	msg.req.id.idiag_cookie[0] = (uint32_t)cookie;
+	msg.req.id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
+	if (send(fd, &msg, sizeof(msg), 0) == (ssize_t)sizeof(msg) &&
+	    recv(fd, &ans, sizeof(ans), 0) >= (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) &&
+	    ans.nlh.nlmsg_type == NLMSG_ERROR)
+		ret = ((struct nlmsgerr *)NLMSG_DATA(&ans.nlh))->error;
+	close(fd);
+	return ret;
+}
+
+/*
+ * SOCK_DESTROY of the connected socket @fd of @proto, named by its own
+ * family, addresses and SO_COOKIE (a v4-mapped sock by its AF_INET6
+ * mapped addresses, as ss -K names it): 0 or -errno.
+ */
+static inline int estp_sock_destroy_fd(int proto, int fd)
+{
+	struct sockaddr_storage src, dst;
+	socklen_t slen = sizeof(src), dlen = sizeof(dst), clen = sizeof(uint64_t);
+	uint64_t cookie = 0;
+	const void *s, *d;
+
+	if (getsockname(fd, (struct sockaddr *)&src, &slen) ||
+	    getpeername(fd, (struct sockaddr *)&dst, &dlen) ||
+	    getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &clen))
+		return -errno;
+	if (src.ss_family == AF_INET) {
+		s = &((struct sockaddr_in *)&src)->sin_addr;
+		d = &((struct sockaddr_in *)&dst)->sin_addr;
+	} else {
+		s = &((struct sockaddr_in6 *)&src)->sin6_addr;
+		d = &((struct sockaddr_in6 *)&dst)->sin6_addr;
+	}
+	return estp_sock_destroy(proto, src.ss_family, s, estp_sockaddr_port(&src), d,
+				 estp_sockaddr_port(&dst), cookie);
 }
 
 /*

@@ -21,9 +21,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
@@ -355,47 +352,15 @@ static inline uint64_t peer_sock_cookie(int fd)
 }
 
 /*
- * SOCK_DESTROY, over NETLINK_SOCK_DIAG, for the socket of @proto on
- * PEER_ADDR:@sport - PEER_ADDR:@dport with cookie @cookie (ESTP's
- * estp_abort(), TCP's tcp_abort()): 0 or the -errno its ACK gives.
+ * SOCK_DESTROY for the socket of @proto on PEER_ADDR:@sport -
+ * PEER_ADDR:@dport with cookie @cookie (estp_sock_destroy()): 0 or -errno.
  */
 static inline int peer_sock_destroy(int proto, int sport, int dport, uint64_t cookie)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 req;
-	} msg;
-	union {
-		struct nlmsghdr nlh;
-		char buf[1024];
-	} ans;
-	/* A TCG guest on a busy host can be slow: the answer gets 30 s. */
-	struct timeval tv = { .tv_sec = 30, .tv_usec = 0 };
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), ret = -EIO;
+	struct in_addr a;
 
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	memset(&msg, 0, sizeof(msg));
-	msg.nlh.nlmsg_len = sizeof(msg);
-	msg.nlh.nlmsg_type = SOCK_DESTROY;
-	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	msg.nlh.nlmsg_seq = 1;
-	msg.req.sdiag_family = AF_INET;
-	msg.req.sdiag_protocol = proto;
-	msg.req.idiag_states = ~0U;
-	msg.req.id.idiag_sport = htons(sport);
-	msg.req.id.idiag_dport = htons(dport);
-	inet_pton(AF_INET, PEER_ADDR, &msg.req.id.idiag_src[0]);
-	inet_pton(AF_INET, PEER_ADDR, &msg.req.id.idiag_dst[0]);
-	msg.req.id.idiag_cookie[0] = (uint32_t)cookie;
-	msg.req.id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
-	if (send(fd, &msg, sizeof(msg), 0) == (ssize_t)sizeof(msg) &&
-	    recv(fd, &ans, sizeof(ans), 0) >= (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) &&
-	    ans.nlh.nlmsg_type == NLMSG_ERROR)
-		ret = ((struct nlmsgerr *)NLMSG_DATA(&ans.nlh))->error;
-	close(fd);
-	return ret;
+	inet_pton(AF_INET, PEER_ADDR, &a);
+	return estp_sock_destroy(proto, AF_INET, &a, sport, &a, dport, cookie);
 }
 
 #endif /* ESTP_PEER_H */
