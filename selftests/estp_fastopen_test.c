@@ -5,7 +5,8 @@
  * its SYN carries the data, which the server reads once and in order;
  * ESTP_FASTOPEN_CONNECT defers the SYN to the first write; the listener's
  * keys rotate with a backup key, and a cookie no key made falls back to
- * the handshake with the data intact; the options' values and errors.
+ * the handshake with the data intact; the options' values and errors; a
+ * blackhole (all dropped after the SYN) pauses active Fast Open.
  * TCP is the specification: every TEST_F runs for TCP and ESTP, on IPv4,
  * IPv6 and v4-mapped IPv6, each in a netns of its own (its cookie cache,
  * counters and sysctls fresh), and asserts what TCP does, counter for
@@ -43,7 +44,7 @@
 static const char *const fo_counters[] = {
 	"FastOpenActive", "FastOpenActiveFail", "FastOpenPassive",
 	"FastOpenPassiveFail", "FastOpenListenOverflow", "FastOpenCookieReqd",
-	"FastOpenPassiveAltKey",
+	"FastOpenPassiveAltKey", "FastOpenBlackhole",
 };
 
 struct fo_counts {
@@ -368,6 +369,49 @@ TEST_F(fo, sockopts)
  * With net.*.fastopen's 0x4 the client's SYN carries data without a
  * cookie, and with 0x200 the server takes it so.
  */
+/*
+ * A path that drops all that follows a Fast Open SYN
+ * (tcp_fastopen_active_detect_blackhole()): the SYN's third timeout pauses
+ * active Fast Open in the netns (net.*.fastopen_blackhole_timeout_sec, 0
+ * by default), counted as FastOpenActiveFail and FastOpenBlackhole; the
+ * next connection's SYN then carries neither data nor the option.
+ */
+TEST_F(fo, blackhole_pause)
+{
+	static const char m4[] = "match u8 0x45 0xff at 0 match ip protocol";
+	int v6 = variant->fam == ESTP_FAM6, copt = 0, aopt = 0, cfd, i;
+
+	ASSERT_EQ(0, estp_sysctl_set(variant->proto == IPPROTO_TCP ?
+				     "/proc/sys/net/ipv4/tcp_fastopen_blackhole_timeout_sec" :
+				     "/proc/sys/net/estp/fastopen_blackhole_timeout_sec", "3600"));
+	ASSERT_EQ(0, fo_exchange(_metadata, self, variant, 100, &copt, &aopt));
+	EXPECT_TRUE(fo_expect(_metadata, self, variant->proto, "FastOpenCookieReqd=1"));
+
+	/* Every segment to the listener's port dropped (IPv4: IHL 5). */
+	ASSERT_EQ(0, estp_run("tc qdisc add dev lo root handle 1: prio"));
+	ASSERT_EQ(0, estp_runf("%s %s u32 %s %d 0xff match u16 %d 0xffff at %d action drop",
+			       "tc filter add dev lo parent 1: prio 1 protocol",
+			       v6 ? "ipv6" : "ip", v6 ? "match ip6 protocol" : m4,
+			       variant->proto, FO_PORT, v6 ? 42 : 22));
+	cfd = estp_socket(variant->proto, variant->fam);
+	ASSERT_LE(0, cfd);
+	ASSERT_EQ(1, sendto(cfd, "x", 1, MSG_FASTOPEN | MSG_DONTWAIT,
+			    (struct sockaddr *)&self->addr, self->alen));
+	/* SYN timeouts at 1 and 3 s: the pause begins at the second (30 s at most). */
+	for (i = 0; i < 1500 && estp_counter(variant->proto, "FastOpenBlackhole") < 1; i++)
+		usleep(20000);
+	EXPECT_TRUE(fo_expect(_metadata, self, variant->proto,
+			      "FastOpenActiveFail=1,FastOpenBlackhole=1"));
+	estp_close_abort(&cfd);
+	ASSERT_EQ(0, estp_run("tc qdisc del dev lo root"));
+
+	/* Paused: a cookie in the cache, but the SYN goes without it. */
+	ASSERT_EQ(0, fo_exchange(_metadata, self, variant, 100, &copt, &aopt));
+	EXPECT_TRUE(fo_expect(_metadata, self, variant->proto, ""));
+	EXPECT_EQ(0, copt & TCPI_OPT_SYN_DATA);
+	EXPECT_EQ(0, aopt & TCPI_OPT_SYN_DATA);
+}
+
 TEST_F(fo, no_cookie)
 {
 	int copt = 0, aopt = 0;
@@ -427,9 +471,7 @@ static int fo_hold_filter(int proto, int fam)
 FIXTURE_SETUP(fo_hold)
 {
 	unsigned char c = 0;
-	int cfd, afd;
-
-	int i;
+	int cfd, afd, i;
 
 	self->lfd = -1;
 	for (i = 0; i < 2; i++) {
@@ -648,4 +690,4 @@ TEST_F(fo_hold, listener_close)
 }
 
 ESTP_HARNESS_MAIN("cookie_then_data", "key_rotation", "rst", "synack_retries", "abort",
-		  "listener_close")
+		  "listener_close", "blackhole_pause")
