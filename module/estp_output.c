@@ -300,14 +300,20 @@ struct sk_buff *estp_alloc_ctl_skb(unsigned int len, gfp_t gfp)
 	return skb;
 }
 
-/* An empty buffer for a sock's header-only segment: room for every header. */
-static struct sk_buff *estp_alloc_sk_skb(gfp_t gfp)
+/* An empty buffer with room for every header, and @room bytes after them. */
+static struct sk_buff *estp_alloc_sk_skb_room(unsigned int room, gfp_t gfp)
 {
-	struct sk_buff *skb = alloc_skb(ESTP_SKB_HEADROOM, gfp);
+	struct sk_buff *skb = alloc_skb(ESTP_SKB_HEADROOM + room, gfp);
 
 	if (skb)
 		skb_reserve(skb, ESTP_SKB_HEADROOM);
 	return skb;
+}
+
+/* An empty buffer for a sock's header-only segment. */
+static struct sk_buff *estp_alloc_sk_skb(gfp_t gfp)
+{
+	return estp_alloc_sk_skb_room(0, gfp);
 }
 
 /*
@@ -724,10 +730,7 @@ static int estp_send_syn_data(struct sock *sk)
 			goto fallback;
 		fo->copied = data->len;
 	}
-	/* The headers' room, and the data's after it. */
-	syn = alloc_skb(ESTP_SKB_HEADROOM + (data ? data->len : 0), sk->sk_allocation);
-	if (syn)
-		skb_reserve(syn, ESTP_SKB_HEADROOM);
+	syn = estp_alloc_sk_skb_room(data ? data->len : 0, sk->sk_allocation);
 	if (syn && data && skb_copy_bits(data, 0, skb_put(syn, data->len), data->len)) {
 		kfree_skb(syn);
 		syn = NULL;
