@@ -230,6 +230,11 @@ static inline int estp_tcp_syn_linear_timeouts(const struct net *net)
 #include <net/proto_memory.h>
 #endif
 
+/* 6.11 moved skb_frag_unref() to <linux/skbuff_ref.h>. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+#include <linux/skbuff_ref.h>
+#endif
+
 /*
  * Whether @sk's memory is charged to a memory cgroup as well as to the
  * protocol: 6.12 named the test mem_cgroup_sk_enabled().

@@ -523,8 +523,11 @@ static int estp_rcv_synsent_state_process(struct sock *sk, struct sk_buff *skb)
 		/* Our SYN is acknowledged: one byte, one segment delivered. */
 		estp_snd_una_update(esk, esk->iss + 1);
 		esk->delivered++;
-		/* And the data it carried, all of it or none (see below). */
-		if (esk->syn_data && ack == esk->snd_nxt)
+		/*
+		 * And as much of the data it carried as the peer took: what
+		 * it did not goes again (estp_rcv_fastopen_synack()).
+		 */
+		if (esk->syn_data && estp_after(ack, esk->snd_una))
 			estp_fastopen_data_acked(sk, ack);
 		esk->snd_up = esk->snd_una;
 		esk->syn_unacked = 0;

@@ -914,6 +914,70 @@ void estp_delack_timer_handler(struct sock *sk)
 }
 
 /*
+ * A clone of a segment sent may still be in a qdisc or a driver: before
+ * its frags are rewritten the head must be ours.  The copy keeps the
+ * charge the queue holds for it, as skb_unclone_keeptruesize(), which 6.1
+ * does not export.
+ */
+static int estp_unclone_keeptruesize(struct sock *sk, struct sk_buff *skb)
+{
+	unsigned int truesize = skb->truesize;
+
+	if (!skb_cloned(skb))
+		return 0;
+	if (skb_unclone(skb, sk_gfp_mask(sk, GFP_ATOMIC)))
+		return -ENOMEM;
+	skb->truesize = truesize;
+	return 0;
+}
+
+/*
+ * The peer acknowledged the first @len bytes of @skb, a segment that
+ * straddles snd_una: they go, so that its resend starts at snd_una as
+ * TCP's does (tcp_trim_head).  The bytes dropped from page frags give
+ * their charge back; those of a linear head were never charged apart.
+ */
+static int estp_trim_head(struct sock *sk, struct sk_buff *skb, u32 len)
+{
+	struct skb_shared_info *shinfo = skb_shinfo(skb);
+	u32 eat, frag_len;
+	int i, k = 0;
+
+	if (estp_unclone_keeptruesize(sk, skb))
+		return -ENOMEM;
+	ESTP_SKB_CB(skb)->seq += len;
+	eat = min_t(u32, len, skb_headlen(skb));
+	__skb_pull(skb, eat);
+	frag_len = len - eat;
+	if (!frag_len)
+		return 0;
+	eat = frag_len;
+	for (i = 0; i < shinfo->nr_frags; i++) {
+		u32 size = skb_frag_size(&shinfo->frags[i]);
+
+		if (size <= eat) {
+			skb_frag_unref(skb, i);
+			eat -= size;
+			continue;
+		}
+		shinfo->frags[k] = shinfo->frags[i];
+		if (eat) {
+			skb_frag_off_add(&shinfo->frags[k], eat);
+			skb_frag_size_sub(&shinfo->frags[k], eat);
+			eat = 0;
+		}
+		k++;
+	}
+	shinfo->nr_frags = k;
+	skb->data_len -= frag_len;
+	skb->len -= frag_len;
+	skb->truesize -= frag_len;
+	sk_wmem_queued_add(sk, -frag_len);
+	sk_mem_uncharge(sk, frag_len);
+	return 0;
+}
+
+/*
  * Split @skb so that it keeps @len bytes and the rest follows it in the
  * write queue as a segment of its own (tcp_fragment).  Its data is all in
  * page frags (estp_skb_append()), which skb_split() shares out; the new
@@ -930,20 +994,9 @@ static int estp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
 	struct sk_buff *buff;
 	bool sent;
 
-	/*
-	 * A clone of a segment sent may still be in a qdisc or a driver:
-	 * skb_split() rewrites the frags of the shared skb_shared_info, so
-	 * the head must be ours first (review M2).  The copy keeps the
-	 * charge the queue holds for it, as skb_unclone_keeptruesize(),
-	 * which 6.1 does not export.
-	 */
-	if (skb_cloned(skb)) {
-		unsigned int truesize = skb->truesize;
-
-		if (skb_unclone(skb, sk_gfp_mask(sk, GFP_ATOMIC)))
-			return -ENOMEM;
-		skb->truesize = truesize;
-	}
+	/* skb_split() rewrites the frags of the shared info (review M2). */
+	if (estp_unclone_keeptruesize(sk, skb))
+		return -ENOMEM;
 	buff = alloc_skb(ESTP_SKB_HEADROOM, sk_gfp_mask(sk, GFP_ATOMIC));
 	if (!buff)
 		return -ENOMEM;
@@ -1385,8 +1438,17 @@ static int estp_transmit_data(struct sock *sk, struct sk_buff *skb)
 int estp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 {
 	struct estp_skb_cb *cb = ESTP_SKB_CB(skb);
-	int err = estp_fit_mss(sk, skb);
+	u32 snd_una = estp_sk(sk)->snd_una;
+	int err;
 
+	/* Partly acknowledged (a partial ACK of Fast Open's SYN data, say). */
+	if (estp_before(cb->seq, snd_una)) {
+		if (WARN_ON_ONCE(!estp_before(snd_una, cb->end_seq)))
+			return -EINVAL;
+		if (estp_trim_head(sk, skb, snd_una - cb->seq))
+			return -ENOMEM;
+	}
+	err = estp_fit_mss(sk, skb);
 	if (!err)
 		err = estp_transmit_data(sk, skb);
 	if (err)

@@ -9,7 +9,9 @@
  * and after accept(), SOCK_DESTROY, the SYN-ACK's retries, the listener's close, a SYN
  * again), each leaving the listener's fastopen queue as TCP's: a RST after
  * accept() keeps its place 60 s, every other end frees it at once, which
- * the next Fast Open SYN shows (a child, or FastOpenListenOverflow).  TCP
+ * the next Fast Open SYN shows (a child, or FastOpenListenOverflow).  On
+ * the client's side, a SYN-ACK that takes part of the SYN's data: the rest
+ * is resent from where it stopped.  TCP
  * is the specification: each test runs for TCP and ESTP.  IPv4 only, as
  * the raw peer; estp_fastopen_test's fo_hold ends such children the same
  * ways on IPv4, IPv6 and v4-mapped IPv6 with real sockets.
@@ -424,6 +426,70 @@ TEST_F(fo, syn_again)
 	EXPECT_EQ(a.ack - 1, r.seq);
 	EXPECT_EQ(1, estp_counter(variant->proto, "FastOpenPassive"));
 	fo_rst(&self->p, &a);
+}
+
+/*
+ * The client's side, the raw peer its server: a Fast Open SYN with 1000
+ * bytes (net.*.fastopen 7, no cookie needed) answered by a SYN-ACK that
+ * takes only the first 300.  The connection is established with snd_una
+ * past them, and the rest goes again at once, from byte 300 and not from
+ * the first (tcp_rcv_fastopen_synack(), tcp_trim_head()), counted in
+ * FastOpenActiveFail.  A SYN sent again on a slow guest carries no data
+ * and is passed over.
+ */
+TEST_F(fo, client_partial_syn_data_ack)
+{
+	struct sockaddr_in sin = estp_sin4(PEER_ADDR, 1900);
+	uint8_t buf[1500], data[1000];
+	struct peer_conn c = { .port = 1900, .seq = 7000 };
+	struct pkt_seg r, s;
+	uint32_t isn;
+	int cfd, n;
+	size_t i;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = i % 251;
+	ASSERT_EQ(0, peer_sysctl(variant->proto == IPPROTO_TCP ?
+				 "/proc/sys/net/ipv4/tcp_fastopen" :
+				 "/proc/sys/net/estp/fastopen", NULL, 0, "7"));
+	cfd = estp_socket(variant->proto, ESTP_FAM4);
+	ASSERT_LE(0, cfd);
+	ASSERT_EQ(1000, sendto(cfd, data, sizeof(data), MSG_FASTOPEN | MSG_DONTWAIT,
+			       (struct sockaddr *)&sin, sizeof(sin)))
+		TH_LOG("sendto(MSG_FASTOPEN): %s", strerror(errno));
+	c.lport = estp_local_port(cfd);
+	n = pkt_recv_buf(self->p.raw, variant->proto, c.lport, c.port, PEER_ANSWER_MS, buf,
+			 sizeof(buf), &r);
+	ASSERT_LT(0, n) TH_LOG("no SYN");
+	ASSERT_EQ(PKT_SYN, r.flags);
+	ASSERT_EQ(1000, r.seg_len - r.hdr_len) TH_LOG("the SYN carries no data");
+	isn = r.seq;
+
+	/* The SYN-ACK: the SYN and 300 bytes of its data. */
+	c.ack = isn + 1 + 300;
+	s = peer_seg(&c, PKT_SYN | PKT_ACK);
+	s.mss = 1460;
+	ASSERT_EQ(0, peer_send(&self->p, &s));
+	c.seq++;
+	do
+		n = pkt_recv_buf(self->p.raw, variant->proto, c.lport, c.port, PEER_ANSWER_MS,
+				 buf, sizeof(buf), &r);
+	while (n > 0 && ((r.flags & PKT_SYN) || r.seg_len == r.hdr_len));
+	ASSERT_LT(0, n) TH_LOG("the data not sent again");
+	EXPECT_EQ(isn + 1 + 300, r.seq) TH_LOG("resent from %u", r.seq - isn - 1);
+	EXPECT_EQ(700, r.seg_len - r.hdr_len);
+	EXPECT_EQ(c.seq, r.ack);
+	if (r.seg_len - r.hdr_len == 700)
+		EXPECT_EQ(0, memcmp(buf + (buf[0] & 0xf) * 4 + r.hdr_len, data + 300, 700));
+	EXPECT_EQ(1, estp_counter(variant->proto, "FastOpenActiveFail"));
+	EXPECT_EQ(TCP_ESTABLISHED, fo_state(cfd));
+
+	/* All of it acknowledged: nothing more is sent. */
+	c.ack = isn + 1 + 1000;
+	ASSERT_EQ(0, peer_ack(&self->p, &c));
+	EXPECT_EQ(0, pkt_recv_buf(self->p.raw, variant->proto, c.lport, c.port, 500, buf,
+				  sizeof(buf), &r)) TH_LOG("flags %#x seq %u", r.flags, r.seq);
+	estp_close_abort(&cfd);
 }
 
 TEST_HARNESS_MAIN

@@ -1092,6 +1092,39 @@ TEST_F_TIMEOUT(rawpeer, sack_reneging, 60)
 }
 
 /*
+ * An ACK that ends inside a segment, as from a peer that took only part of
+ * it: the resend starts at that ACK, the acknowledged bytes trimmed off
+ * (__tcp_retransmit_skb()'s tcp_trim_head()).  A tail loss probe may
+ * resend the whole segment before the ACK arrives; those copies start at
+ * the segment's first byte and are passed over, so a sender that keeps
+ * resending from there never gives the segment the test waits for.
+ */
+TEST_F_TIMEOUT(rawpeer, partial_ack_resend, 60)
+{
+	char data[1000];
+	uint32_t base;
+	struct wseg w;
+	long off;
+	size_t i;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = i % 251;
+	raw_connect(_metadata, self, variant->proto, false);
+	base = self->c.ack;
+	ASSERT_EQ(1000, send(self->afd, data, sizeof(data), 0));
+	ASSERT_EQ(1, raw_recv(self, ANSWER_MS, &w)) TH_LOG("no data");
+	ASSERT_EQ(1000, w.paylen);
+	ASSERT_EQ(0, raw_ack_sack(self, base, 400, 0, 0));
+	do
+		off = raw_next_data(self, base, &w);
+	while (off == 0 && w.paylen == 1000);
+	ASSERT_EQ(400, off) TH_LOG("the resend does not start at the ACK");
+	EXPECT_EQ(600, w.paylen);
+	EXPECT_EQ(0, memcmp(w.payload, data + 400, sizeof(w.payload)));
+	ASSERT_EQ(0, raw_ack_sack(self, base, 1000, 0, 0));
+}
+
+/*
  * The peer's window shrinks below one segment while nothing is in flight:
  * the sender waits for the persist timer, whose probe carries as much of
  * the next segment as the window takes (tcp_write_wakeup splits it).
