@@ -1054,7 +1054,7 @@ static long timeout_count(int proto)
 TEST_F_TIMEOUT(rawpeer, sack_reneging, 60)
 {
 	static const char data[3000];
-	long before, off, recoveries, timeouts;
+	long before, off, last = 0, recoveries, timeouts;
 	uint32_t base, got = 0;
 	struct wseg w;
 	long t0;
@@ -1069,13 +1069,23 @@ TEST_F_TIMEOUT(rawpeer, sack_reneging, 60)
 	ASSERT_LE(0, timeouts);
 	ASSERT_EQ(3000, send(self->afd, data, sizeof(data), 0));
 	/* 1460 + 1460 + 80, or fewer larger ones (TCP's GSO on a veth). */
-	while (got < 3000 && raw_recv(self, ANSWER_MS, &w) == 1)
+	while (got < 3000 && raw_recv(self, ANSWER_MS, &w) == 1) {
+		last = w.h.seq - base;
 		got += w.paylen;
+	}
 	ASSERT_EQ(3000U, got);
-	/* The first MSS is missing, the rest SACKed: RACK resends the first. */
+	/*
+	 * The first MSS is missing, the rest SACKed: RACK resends the first.
+	 * A slow guest may let the loss probe resend the last segment before
+	 * the SACK arrives (its timeout is two RTTs, 10 ms at least): that
+	 * copy is passed over.
+	 */
 	t0 = pkt_now_ms();
 	ASSERT_EQ(0, raw_ack_sack(self, base, 0, 1460, 3000));
-	ASSERT_EQ(0, raw_next_data(self, base, &w)) TH_LOG("no resend of the hole");
+	do
+		off = raw_next_data(self, base, &w);
+	while (off == last && last);
+	ASSERT_EQ(0, off) TH_LOG("no resend of the hole");
 	TH_LOG("the hole resent %ld ms after the SACK", pkt_now_ms() - t0);
 	EXPECT_EQ(recoveries + 1, sack_recovery_count(variant->proto));
 	EXPECT_EQ(timeouts, timeout_count(variant->proto)) TH_LOG("resent by the RTO, not RACK");
