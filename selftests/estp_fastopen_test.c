@@ -374,9 +374,10 @@ TEST_F(fo, sockopts)
  * (tcp_fastopen_active_detect_blackhole()): the SYN's third timeout pauses
  * active Fast Open in the netns (net.*.fastopen_blackhole_timeout_sec, 0
  * by default), counted as FastOpenActiveFail and FastOpenBlackhole; the
- * next connection's SYN then carries neither data nor the option.
+ * next connection's SYN then carries neither data nor the option.  The
+ * SYN's timeouts take 3 s; 90 s for the rest on a slow guest.
  */
-TEST_F(fo, blackhole_pause)
+TEST_F_TIMEOUT(fo, blackhole_pause, 90)
 {
 	static const char m4[] = "match u8 0x45 0xff at 0 match ip protocol";
 	int v6 = variant->fam == ESTP_FAM6, copt = 0, aopt = 0, cfd, i;
@@ -631,9 +632,11 @@ TEST_F(fo_hold, rst)
 /*
  * The SYN-ACK's retries run out (net.*.synack_retries 1, one more for a
  * Fast Open child: resends at 1 s and 3 s, the end at 7 s): the child
- * reads the SYN's data, then ETIMEDOUT, and its place is free.
+ * reads the SYN's data, then ETIMEDOUT, and its place is free.  Its
+ * timers alone take 7 s of the harness's default 30, which the debug
+ * kernel's setup (tc, a netns, a handshake) under TCG may use up.
  */
-TEST_F(fo_hold, synack_retries)
+TEST_F_TIMEOUT(fo_hold, synack_retries, 90)
 {
 	ASSERT_EQ(0, estp_sysctl_set(variant->proto == IPPROTO_TCP ?
 				     "/proc/sys/net/ipv4/tcp_synack_retries" :
