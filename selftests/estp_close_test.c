@@ -2236,6 +2236,7 @@ static void tw_fin_race(struct __test_metadata *_metadata, FIXTURE_DATA(tw) *sel
 	struct pkt_seg r;
 	cpu_set_t one;
 	pthread_t th;
+	int n;
 
 	/*
 	 * This thread on CPU 0, the FIN's on CPU 1: on one CPU the FIN would
@@ -2280,7 +2281,18 @@ static void tw_fin_race(struct __test_metadata *_metadata, FIXTURE_DATA(tw) *sel
 
 	if (resend)
 		ASSERT_EQ(0, tw_send(self, PKT_FIN | PKT_ACK, self->c.seq, 0));
-	ASSERT_EQ(1, peer_recv(&self->p, &self->c, PEER_ANSWER_MS, &r));
+	n = peer_recv(&self->p, &self->c, PEER_ANSWER_MS, &r);
+	/*
+	 * Silence: the FIN met the sock closing and was dropped, which TCP
+	 * does too when the race falls so without a fault point (a slow
+	 * guest); the peer's retransmission must reach the minisock.  A RST
+	 * is never right.
+	 */
+	if (n == 0 && !resend) {
+		ASSERT_EQ(0, tw_send(self, PKT_FIN | PKT_ACK, self->c.seq, 0));
+		n = peer_recv(&self->p, &self->c, PEER_ANSWER_MS, &r);
+	}
+	ASSERT_EQ(1, n);
 	EXPECT_EQ(PKT_ACK, r.flags);
 	EXPECT_EQ(self->c.seq + 1, r.ack);
 	EXPECT_EQ(ST_TIME_WAIT, tw_state(self, ST_TIME_WAIT));
