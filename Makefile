@@ -10,6 +10,8 @@
 #   make check [KVERS="6.1 7.x"] [T=prog[:case]] [STRESS=1]
 #   make debug-kernel       build (once a machine) the matrix's debug kernel
 #   make lint               checkpatch --strict, sparse (C=2), W=1, imports
+#   make bench [ROUNDS=5]   TCP beside ESTP in one guest of KVER: a table,
+#                           JSON and a plot under results/
 #   make demo               boot the default kernel and show ESTP working
 #   make vm KVER=... CMD=.. run CMD in a guest (scripts/vm-run)
 #   make docs               render Documentation/ to HTML
@@ -18,8 +20,9 @@ KVERS ?= $(shell scripts/lib-names)
 KVER ?= $(firstword $(KVERS))
 T ?=
 STRESS ?= 0
+ROUNDS ?= 5
 
-.PHONY: all module estp-ss all-kernels kvers check debug-kernel lint demo vm docs clean
+.PHONY: all module estp-ss all-kernels kvers check debug-kernel lint bench demo vm docs clean
 
 all: module estp-ss
 
@@ -45,6 +48,9 @@ debug-kernel:
 
 lint:
 	@scripts/lint $(KVERS)
+
+bench:
+	@KVER=$(KVER) scripts/bench $(ROUNDS)
 
 demo:
 	@scripts/demo $(KVER)
