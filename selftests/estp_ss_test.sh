@@ -216,6 +216,13 @@ run_proto() {
 		}
 		want=$(ss -tanoeim 2>/dev/null | norm)
 		got=$("$SS" -P 6 -tanoeim | norm)
+		# The TIME-WAIT minisock may end between the two (60 s after it
+		# was made, about when a slow guest gets here): then both again
+		# without it.
+		if [ "$want" != "$got" ] && [ "$(tw_alive 6)" = no ]; then
+			want=$(ss -tanoeim exclude time-wait 2>/dev/null | norm)
+			got=$("$SS" -P 6 -tanoeim exclude time-wait | norm)
+		fi
 		expect "ss -tanoeim" "$want" "$got"
 		estp_result "$name: same_as_ss: ss -tanoeim's lines, field by field" $?
 	fi
