@@ -143,6 +143,13 @@ static void fo_rst(struct estp_peer *p, const struct peer_conn *c)
 	peer_send(p, &s);
 }
 
+/* net.ipv4.tcp_fastopen or net.estp.fastopen, in the peer's netns: 0 or -1. */
+static int fo_sysctl_set(int proto, const char *val)
+{
+	return peer_sysctl(proto == IPPROTO_TCP ? "/proc/sys/net/ipv4/tcp_fastopen" :
+			   "/proc/sys/net/estp/fastopen", NULL, 0, val);
+}
+
 FIXTURE_SETUP(fo)
 {
 	const uint8_t *opts;
@@ -154,9 +161,7 @@ FIXTURE_SETUP(fo)
 
 	err = peer_open(&self->p, variant->proto);
 	ASSERT_EQ(NULL, err) TH_LOG("%s", err);
-	ASSERT_EQ(0, peer_sysctl(variant->proto == IPPROTO_TCP ?
-				 "/proc/sys/net/ipv4/tcp_fastopen" :
-				 "/proc/sys/net/estp/fastopen", NULL, 0, "3"));
+	ASSERT_EQ(0, fo_sysctl_set(variant->proto, "3"));
 	self->lfd = estp_listen_fam(variant->proto, ESTP_FAM4, PEER_ADDR, FO_PORT, 16);
 	ASSERT_LE(0, self->lfd);
 	/* The queue holds one child in its handshake, to show it freed. */
@@ -449,9 +454,7 @@ TEST_F(fo, client_partial_syn_data_ack)
 
 	for (i = 0; i < sizeof(data); i++)
 		data[i] = i % 251;
-	ASSERT_EQ(0, peer_sysctl(variant->proto == IPPROTO_TCP ?
-				 "/proc/sys/net/ipv4/tcp_fastopen" :
-				 "/proc/sys/net/estp/fastopen", NULL, 0, "7"));
+	ASSERT_EQ(0, fo_sysctl_set(variant->proto, "7"));
 	cfd = estp_socket(variant->proto, ESTP_FAM4);
 	ASSERT_LE(0, cfd);
 	ASSERT_EQ(1000, sendto(cfd, data, sizeof(data), MSG_FASTOPEN | MSG_DONTWAIT,
