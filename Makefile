@@ -10,8 +10,8 @@
 #   make check [KVERS="6.1 7.x"] [T=prog[:case]] [STRESS=1]
 #   make debug-kernel       build (once a machine) the matrix's debug kernel
 #   make lint               checkpatch --strict, sparse (C=2), W=1, imports
-#   make bench [ROUNDS=5]   TCP beside ESTP in one guest of KVER: a table,
-#                           JSON and a plot under results/
+#   make bench [ROUNDS=5] [CONNS=100000]  TCP beside ESTP in one guest of
+#                           KVER: a table, JSON and a plot under results/
 #   make demo               boot the default kernel and show ESTP working
 #   make vm KVER=... CMD=.. run CMD in a guest (scripts/vm-run)
 #   make docs               render Documentation/ to HTML
@@ -21,6 +21,7 @@ KVER ?= $(firstword $(KVERS))
 T ?=
 STRESS ?= 0
 ROUNDS ?= 5
+CONNS ?= 100000
 
 .PHONY: all module estp-ss all-kernels kvers check debug-kernel lint bench demo vm docs clean
 
@@ -50,7 +51,7 @@ lint:
 	@scripts/lint $(KVERS)
 
 bench:
-	@KVER=$(KVER) scripts/bench $(ROUNDS)
+	@KVER=$(KVER) CONNS=$(CONNS) scripts/bench $(ROUNDS)
 
 demo:
 	@scripts/demo $(KVER)
