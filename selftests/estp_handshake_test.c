@@ -470,8 +470,8 @@ TEST_F_TIMEOUT(hs, syn_flood, 120)
 {
 	const char *name = variant->proto == IPPROTO_TCP ? "TCP" : "ESTP";
 	int proto = variant->proto, lport = LPORT + 4, fd, n, resent;
-	long base, sockets, sent, recvd, drops, lost, dropped, t, tc, d, end;
-	bool exact;
+	long base, sockets, sent, recvd, drops, lost, dropped, t, tc, tc0, d, end;
+	bool exact, queue_full;
 
 	ASSERT_EQ(0, estp_proto_line(name, NULL, &base));
 	ASSERT_EQ(0, knob_set(self, proto, SYNCOOKIES, "1"));
@@ -489,6 +489,13 @@ TEST_F_TIMEOUT(hs, syn_flood, 120)
 	ASSERT_EQ(0, flood(&self->peer, lport, 0, FLOOD / 2));
 	/* Amid the flood a client still gets in, through a cookie. */
 	tc = pkt_now_ms();
+	tc0 = tc;
+	/*
+	 * The queue is full for certain only until the first requests expire:
+	 * after that the client's SYN may meet a slot that one freed (a slow
+	 * guest's flood: 5000 SYNs in 28 s under KASAN), and get a request.
+	 */
+	queue_full = tc - t < FLOOD_EXPIRY_MS - 100;
 	fd = client_in(self, proto, lport, 3000);
 	tc = pkt_now_ms() - tc;
 	EXPECT_LE(0, fd);
@@ -519,7 +526,14 @@ TEST_F_TIMEOUT(hs, syn_flood, 120)
 		EXPECT_GE(FLOOD + 1 + resent - (FLOOD_BACKLOG + 1), d);
 		EXPECT_LT(0, d);
 	}
-	EXPECT_EQ(recvd + 1, estp_counter(proto, "SyncookiesRecv"));
+	if (queue_full) {
+		EXPECT_EQ(recvd + 1, estp_counter(proto, "SyncookiesRecv"));
+	} else {
+		TH_LOG("the client came %ld ms into the flood, after the first requests could expire",
+		       tc0 - t);
+		EXPECT_LE(recvd, estp_counter(proto, "SyncookiesRecv"));
+		EXPECT_GE(recvd + 1, estp_counter(proto, "SyncookiesRecv"));
+	}
 	fd = client_in(self, proto, lport, 3000);
 	EXPECT_LE(0, fd);
 	EXPECT_LE(0, accept_in(self, 2000));
