@@ -533,8 +533,20 @@ void estp_time_wait(struct sock *sk, int state, int timeo)
 		goto done;
 	}
 	__sock_put(sk);				/* the hash's, now tw's */
+	/* Tests: a FIN meets the minisock before its timer is armed. */
+	if (state == TCP_FIN_WAIT2)
+		estp_fault_hold("tw_timer", READ_ONCE(tw->tw_substate) == TCP_TIME_WAIT);
 	mod_timer(&tw->tw_timer, jiffies +
 		  (state == TCP_TIME_WAIT ? estp_tw_timeout(sock_net(sk)) : timeo));
+	/*
+	 * The minisock was in the hash before its timer ran: a FIN that met it
+	 * there moved it to TIME_WAIT and found no timer to push back
+	 * (mod_timer_pending()), so the one just armed is FIN_WAIT2's.  Give
+	 * it TIME_WAIT's; if the minisock has already been killed, the timer
+	 * is not pending and stays so.
+	 */
+	if (state == TCP_FIN_WAIT2 && READ_ONCE(tw->tw_substate) == TCP_TIME_WAIT)
+		mod_timer_pending(&tw->tw_timer, jiffies + estp_tw_timeout(sock_net(sk)));
 done:
 	estp_done(sk, ESTP_DONE_TIME_WAIT);
 }

@@ -2329,6 +2329,31 @@ TEST_F(tw, fin_at_closing_sock)
 }
 
 /*
+ * The FIN meets the FIN_WAIT2 minisock after it was hashed and before its
+ * timer was armed, and moves it to TIME_WAIT: the minisock must then wait
+ * TIME_WAIT's time, not FIN_WAIT2's (fin_timeout, 60 s), which the timer
+ * armed last had.  Fault point "tw_timer" holds CPU 0 in that window until
+ * CPU 1 has taken the FIN.  ESTP's TIME_WAIT is net.estp.tw_timeout, here
+ * 1 s; TCP's is a fixed 60 s, so on TCP only the race's end is checked.
+ */
+TEST_F(tw, fin_before_minisock_timer)
+{
+	bool estp = variant->proto == IPPROTO_ESTP;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs");
+	/* The raw peer's netns is new: the sysctl goes with it. */
+	if (estp)
+		ASSERT_EQ(0, estp_sysctl_set(TW_TIMEOUT, "1"));
+	tw_fin_race(_metadata, self, estp, "tw_timer", false);
+	if (!estp)
+		return;
+	/* Gone within its 1 s, and well before fin_timeout. */
+	peer_wait_rows(self->p.proto, TW_PORT, TW_PEER_PORT, -1, 0, 5000);
+	EXPECT_EQ(ST_GONE, peer_state(self->p.proto, TW_PORT, TW_PEER_PORT));
+}
+
+/*
  * A copy of the FIN that ended FIN_WAIT2 gets the same ACK, never one a
  * byte further: rcv_nxt is set to the FIN's end, not incremented (review
  * M4).  Retransmitted FINs are always answered (no rate limit on them).

@@ -466,7 +466,7 @@ static int flood(struct estp_peer *p, int lport, int first, int n)
  * SYN was not sent again (it connected within the 1 s initial RTO).
  * Otherwise each bound that still holds is asserted.
  */
-TEST_F_TIMEOUT(hs, syn_flood, 120)
+TEST_F_TIMEOUT(hs, syn_flood, 300)
 {
 	const char *name = variant->proto == IPPROTO_TCP ? "TCP" : "ESTP";
 	int proto = variant->proto, lport = LPORT + 4, fd, n, resent;
