@@ -590,7 +590,7 @@ static void run_conns(void)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct rlimit rl;
-	double avail0, slab0, t0, t1, t2;
+	double avail0, slab0, avail, slab, t0, t1, t2;
 	unsigned long i;
 	int *cli;
 
@@ -626,12 +626,12 @@ static void run_conns(void)
 	t1 = now();
 	printf("conns %s %.1f connections/s (%lu open in %.3f s)\n", proto_name(),
 	       conns_n / (t1 - t0), conns_n, t1 - t0);
+	avail = avail0 - mem_field("MemAvailable");
+	slab = mem_field("Slab") - slab0;
 	printf("conns-mem %s %.0f bytes (MemAvailable down %.0f MiB for %lu connections)\n",
-	       proto_name(), (avail0 - mem_field("MemAvailable")) / conns_n,
-	       (avail0 - mem_field("MemAvailable")) / (1 << 20), conns_n);
+	       proto_name(), avail / conns_n, avail / (1 << 20), conns_n);
 	printf("conns-slab %s %.0f bytes (Slab up %.0f MiB for %lu connections)\n",
-	       proto_name(), (mem_field("Slab") - slab0) / conns_n,
-	       (mem_field("Slab") - slab0) / (1 << 20), conns_n);
+	       proto_name(), slab / conns_n, slab / (1 << 20), conns_n);
 	t1 = now();
 	for (i = 0; i < conns_n; i++) {
 		if (setsockopt(cli[i], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)))
@@ -643,6 +643,7 @@ static void run_conns(void)
 	printf("conns-close %s %.1f connections/s (%lu closed in %.3f s)\n", proto_name(),
 	       conns_n / (t2 - t1), conns_n, t2 - t1);
 	free(cli);
+	free(conns_srv);
 }
 
 static __noreturn void bad_args(void)
