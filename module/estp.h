@@ -121,7 +121,8 @@ struct estp_hashinfo {
 	struct estp_hashbucket		*bhash;		/* port -> bind bucket */
 	struct estp_nulls_bucket	*lhash;		/* port -> listeners */
 	struct estp_nulls_bucket	*ehash;		/* 4-tuple -> sock */
-	unsigned int			mask;		/* of all three */
+	unsigned int			ehash_mask;
+	unsigned int			port_mask;	/* of bhash and lhash */
 	struct kmem_cache		*bind_bucket_cachep;
 };
 
@@ -1047,7 +1048,7 @@ static inline unsigned long estp_reqsk_timeout(const struct request_sock *req)
 /* As TCP's default: one orphan for every two established-hash buckets. */
 static inline int estp_max_orphans_default(void)
 {
-	return (estp_hashinfo.mask + 1) / 2;
+	return (estp_hashinfo.ehash_mask + 1) / 2;
 }
 
 /*

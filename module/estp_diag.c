@@ -395,9 +395,12 @@ static int estp_diag_dump_table(struct sk_buff *skb, struct netlink_callback *cb
 	int phase = cb->args[ESTP_DIAG_PHASE], s_num = cb->args[ESTP_DIAG_NUM];
 	struct net *net = sock_net(skb->sk);
 	unsigned int b = cb->args[ESTP_DIAG_BUCKET];
+	/* The listen and bind hashes are keyed by port: fewer buckets. */
+	unsigned int mask = phase == ESTP_DIAG_LISTEN || phase == ESTP_DIAG_BOUND ?
+			    estp_hashinfo.port_mask : estp_hashinfo.ehash_mask;
 	struct estp_diag_batch batch;
 
-	for (; b <= estp_hashinfo.mask; b++, s_num = 0) {
+	for (; b <= mask; b++, s_num = 0) {
 		do {
 			batch.n = 0;
 			if (phase == ESTP_DIAG_LISTEN)

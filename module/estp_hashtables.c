@@ -24,6 +24,8 @@
  * An IPv6 sock with IPv6 addresses keeps LOOPBACK4_IPV6 as its IPv4
  * local address, which no IPv4 segment is sent to.
  */
+#define pr_fmt(fmt) "estp: " fmt
+
 #include <linux/delay.h>
 #include <linux/jhash.h>
 #include <linux/memblock.h>
@@ -41,7 +43,7 @@
 
 static unsigned int hash_entries;
 module_param(hash_entries, uint, 0444);
-MODULE_PARM_DESC(hash_entries, "buckets of each hash table (0: from memory size)");
+MODULE_PARM_DESC(hash_entries, "buckets of the established hash (0: one per 128 KiB of memory)");
 
 struct estp_hashinfo estp_hashinfo;
 static u32 estp_ehash_secret __read_mostly;
@@ -49,7 +51,7 @@ static siphash_key_t estp_port_secret __read_mostly;
 
 static unsigned int estp_port_hash(const struct net *net, unsigned short port)
 {
-	return (net_hash_mix(net) + port) & estp_hashinfo.mask;
+	return (net_hash_mix(net) + port) & estp_hashinfo.port_mask;
 }
 
 static struct estp_hashbucket *estp_bhash_bucket(const struct net *net,
@@ -74,40 +76,48 @@ struct estp_nulls_bucket *estp_lhash_bucket(const struct net *net, unsigned shor
 /**
  * estp_hashinfo_init - allocate the hash tables at module load
  *
- * One bucket for every 64 pages of memory, 256 to 65536, unless the
- * hash_entries parameter says otherwise.
+ * The established hash is sized as TCP's (tcp_init()): one bucket for every
+ * 128 KiB of memory, 256 to 2^19, unless the hash_entries parameter (TCP's
+ * thash_entries) asks for up to 2^23, so that a chain stays short when more
+ * connections are planned than memory alone suggests.  The bind and listen
+ * hashes are keyed by port alone: more than 65536 buckets would stay empty.
  *
  * Return: 0 or -ENOMEM.
  */
 int estp_hashinfo_init(void)
 {
 	struct estp_hashinfo *h = &estp_hashinfo;
-	unsigned long n = hash_entries;
+	unsigned long n = hash_entries, np;
 	unsigned int i;
 
 	if (!n)
-		n = clamp(totalram_pages() >> 6, 256UL, 65536UL);
-	n = roundup_pow_of_two(clamp(n, 16UL, 1UL << 20));
-	h->mask = n - 1;
+		n = clamp(totalram_pages() >> (17 - PAGE_SHIFT), 256UL, 1UL << 19);
+	n = roundup_pow_of_two(clamp(n, 16UL, 1UL << 23));
+	np = min(n, 65536UL);
+	h->ehash_mask = n - 1;
+	h->port_mask = np - 1;
 
 	h->bind_bucket_cachep = kmem_cache_create("estp_bind_bucket",
 						  sizeof(struct estp_bind_bucket),
 						  0, SLAB_HWCACHE_ALIGN, NULL);
-	h->bhash = kvmalloc_array(n, sizeof(*h->bhash), GFP_KERNEL);
-	h->lhash = kvmalloc_array(n, sizeof(*h->lhash), GFP_KERNEL);
+	h->bhash = kvmalloc_array(np, sizeof(*h->bhash), GFP_KERNEL);
+	h->lhash = kvmalloc_array(np, sizeof(*h->lhash), GFP_KERNEL);
 	h->ehash = kvmalloc_array(n, sizeof(*h->ehash), GFP_KERNEL);
 	if (!h->bind_bucket_cachep || !h->bhash || !h->lhash || !h->ehash) {
 		estp_hashinfo_destroy();
 		return -ENOMEM;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < np; i++) {
 		spin_lock_init(&h->bhash[i].lock);
 		INIT_HLIST_HEAD(&h->bhash[i].chain);
 		spin_lock_init(&h->lhash[i].lock);
 		INIT_HLIST_NULLS_HEAD(&h->lhash[i].chain, i);
+	}
+	for (i = 0; i < n; i++) {
 		spin_lock_init(&h->ehash[i].lock);
 		INIT_HLIST_NULLS_HEAD(&h->ehash[i].chain, i);
 	}
+	pr_info("established hash table entries: %lu, bind and listen: %lu\n", n, np);
 	estp_ehash_secret = get_random_u32();
 	get_random_bytes(&estp_port_secret, sizeof(estp_port_secret));
 	return 0;
@@ -378,7 +388,7 @@ static struct estp_nulls_bucket *estp_ehash_bucket(const struct net *net,
 {
 	unsigned int hash = estp_ehashfn(net, laddr, lport, faddr, fport);
 
-	return &estp_hashinfo.ehash[hash & estp_hashinfo.mask];
+	return &estp_hashinfo.ehash[hash & estp_hashinfo.ehash_mask];
 }
 
 #if IS_ENABLED(CONFIG_IPV6)
@@ -401,7 +411,7 @@ static struct estp_nulls_bucket *estp_sk_ehash_bucket(const struct sock *sk)
 						  sk->sk_num, &sk->sk_v6_daddr,
 						  sk->sk_dport);
 
-		return &estp_hashinfo.ehash[hash & estp_hashinfo.mask];
+		return &estp_hashinfo.ehash[hash & estp_hashinfo.ehash_mask];
 	}
 #endif
 	return estp_ehash_bucket(sock_net(sk), sk->sk_rcv_saddr, sk->sk_num,
@@ -467,7 +477,7 @@ struct inet_timewait_sock *estp_ehash_find_tw(const struct net *net, unsigned in
 {
 	unsigned int b;
 
-	for (b = *slot; b <= estp_hashinfo.mask; b++) {
+	for (b = *slot; b <= estp_hashinfo.ehash_mask; b++) {
 		struct estp_nulls_bucket *head = &estp_hashinfo.ehash[b];
 		struct inet_timewait_sock *tw = NULL;
 		struct hlist_nulls_node *node;
@@ -570,7 +580,7 @@ struct sock *estp_lookup_established(struct net *net, __be32 saddr, __be16 sport
 	};
 
 	return estp_ehash_lookup(&k, estp_ehashfn(net, daddr, k.lport, saddr, sport) &
-				 estp_hashinfo.mask);
+				 estp_hashinfo.ehash_mask);
 }
 
 /* What in an established bucket holds the 4-tuple of sk, or NULL.  Under its lock. */
@@ -910,7 +920,7 @@ void estp_reqsk_purge(struct sock *listener)
 {
 	unsigned int b;
 
-	for (b = 0; b <= estp_hashinfo.mask; b++) {
+	for (b = 0; b <= estp_hashinfo.ehash_mask; b++) {
 		struct estp_nulls_bucket *head = &estp_hashinfo.ehash[b];
 		struct hlist_nulls_node *node;
 		struct request_sock *req;
@@ -1119,7 +1129,7 @@ struct sock *estp_lookup_established6(struct net *net, const struct in6_addr *sa
 	};
 
 	return estp_ehash_lookup(&k, estp_ehashfn6(net, daddr, k.lport, saddr, sport) &
-				 estp_hashinfo.mask);
+				 estp_hashinfo.ehash_mask);
 }
 
 /**

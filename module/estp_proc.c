@@ -107,14 +107,14 @@ static void estp_proc_show_sock(struct seq_file *seq, struct sock *sk, int i)
 
 /* Every sock of this netns and @family in one table's buckets, each under its lock. */
 static void estp_proc_show_table(struct seq_file *seq, struct estp_nulls_bucket *table,
-				 int family, int *i)
+				 unsigned int mask, int family, int *i)
 {
 	struct net *net = seq->private;	/* single_open_net() */
 	struct hlist_nulls_node *node;
 	unsigned int b;
 	struct sock *sk;
 
-	for (b = 0; b <= estp_hashinfo.mask; b++) {
+	for (b = 0; b <= mask; b++) {
 		struct estp_nulls_bucket *head = &table[b];
 
 		if (hlist_nulls_empty(&head->chain))
@@ -140,8 +140,8 @@ static int estp_proc_show(struct seq_file *seq, void *v)
 	int i = 0;
 
 	seq_puts(seq, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n");
-	estp_proc_show_table(seq, estp_hashinfo.lhash, AF_INET, &i);
-	estp_proc_show_table(seq, estp_hashinfo.ehash, AF_INET, &i);
+	estp_proc_show_table(seq, estp_hashinfo.lhash, estp_hashinfo.port_mask, AF_INET, &i);
+	estp_proc_show_table(seq, estp_hashinfo.ehash, estp_hashinfo.ehash_mask, AF_INET, &i);
 	return 0;
 }
 
@@ -151,8 +151,8 @@ static int estp_proc_show6(struct seq_file *seq, void *v)
 	int i = 0;
 
 	seq_puts(seq, "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n");
-	estp_proc_show_table(seq, estp_hashinfo.lhash, AF_INET6, &i);
-	estp_proc_show_table(seq, estp_hashinfo.ehash, AF_INET6, &i);
+	estp_proc_show_table(seq, estp_hashinfo.lhash, estp_hashinfo.port_mask, AF_INET6, &i);
+	estp_proc_show_table(seq, estp_hashinfo.ehash, estp_hashinfo.ehash_mask, AF_INET6, &i);
 	return 0;
 }
 

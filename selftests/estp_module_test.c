@@ -6,6 +6,7 @@
  * test leaves the module loaded with its defaults, as the runner loaded it.
  */
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 
 #include "kselftest_harness.h"
@@ -88,6 +89,36 @@ TEST_F(mod, ipproto_other_number)
 	close(fd);
 	EXPECT_EQ(-1, socket(AF_INET, SOCK_STREAM, IPPROTO_ESTP));
 	EXPECT_EQ(EPROTONOSUPPORT, errno);
+	ASSERT_EQ(0, estp_unload());
+}
+
+static long read_long(const char *path)
+{
+	char buf[64];
+
+	if (estp_sysctl_get(path, buf, sizeof(buf)))
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+/*
+ * The established hash is sized as TCP's: one bucket per 128 KiB of memory
+ * by default, or hash_entries (thash_entries) rounded up to a power of two.
+ * Its size shows as TCP's does, in the default of max_orphans: half the
+ * buckets.
+ */
+TEST_F(mod, hash_entries)
+{
+	ASSERT_EQ(0, estp_load(""));
+	EXPECT_EQ(read_long("/proc/sys/net/ipv4/tcp_max_orphans"),
+		  read_long("/proc/sys/net/estp/max_orphans"));
+	ASSERT_EQ(0, estp_unload());
+	ASSERT_EQ(0, estp_load("hash_entries=5000"));
+	EXPECT_EQ(4096, read_long("/proc/sys/net/estp/max_orphans"));
+	ASSERT_EQ(0, estp_unload());
+	/* Past 2^19, the default's limit: 2^20 buckets, 16 MiB of them. */
+	ASSERT_EQ(0, estp_load("hash_entries=1000000"));
+	EXPECT_EQ(1 << 19, read_long("/proc/sys/net/estp/max_orphans"));
 	ASSERT_EQ(0, estp_unload());
 }
 
