@@ -1355,6 +1355,7 @@ void estp_sync_mss(struct sock *sk, u32 pmtu);
 void estp_chrono_start(struct sock *sk, enum estp_chrono type);
 void estp_chrono_stop(struct sock *sk, enum estp_chrono type);
 u16 estp_advertised_mss(struct sock *sk);
+void estp_send_check_partial(struct sk_buff *skb, __sum16 pseudo);
 void estp_v4_send_check(struct sock *sk, struct sk_buff *skb);
 u16 estp_v4_mss_for_mtu(unsigned int mtu);
 

@@ -85,10 +85,15 @@ static void estp_v6_csum(struct sk_buff *skb, const struct in6_addr *saddr,
 	skb->ip_summed = CHECKSUM_NONE;
 }
 
-/* af_ops->send_check: a sock's segment, from its source to its peer. */
+/*
+ * af_ops->send_check: a sock's segment, from its source to its peer, summed
+ * by the device (estp_send_check_partial(), __tcp_v6_send_check()).
+ */
 static void estp_v6_send_check(struct sock *sk, struct sk_buff *skb)
 {
-	estp_v6_csum(skb, &inet6_sk(sk)->saddr, &sk->sk_v6_daddr);
+	estp_send_check_partial(skb, ~csum_ipv6_magic(&inet6_sk(sk)->saddr,
+						      &sk->sk_v6_daddr, skb->len,
+						      estp_ipproto, 0));
 }
 
 /*

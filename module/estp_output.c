@@ -19,7 +19,8 @@
  * @daddr: IPv4 destination address
  *
  * The checksum is mandatory and covers the pseudo-header with ESTP's
- * protocol number; it is computed here in full (no offload knows ESTP).
+ * protocol number; it is computed here in full: the segments of no full
+ * sock (estp_send_check_partial() for the others).
  */
 void estp_v4_csum(struct sk_buff *skb, __be32 saddr, __be32 daddr)
 {
@@ -575,13 +576,38 @@ u16 estp_select_window(struct sock *sk)
 }
 
 /**
+ * estp_send_check_partial - leave a sock's segment's checksum to the device
+ * @skb: the segment, data at the ESTP header
+ * @pseudo: the folded sum of the pseudo-header, length included
+ *
+ * As __tcp_v4_send_check(): the header holds the pseudo-header's sum, and
+ * csum_start and csum_offset say where the rest goes.  A device with
+ * NETIF_F_HW_CSUM (loopback, veth, virtio_net) fills it in for any
+ * protocol, or delivers it unchecked to a local receiver, which trusts
+ * CHECKSUM_PARTIAL; for any other, validate_xmit_skb() or the driver
+ * computes it with skb_checksum_help().  The wire carries the same bytes;
+ * the sender no longer reads every payload byte once more to sum it.
+ * Segments of no full sock (RSTs, SYN-ACKs, time-wait ACKs) are summed in
+ * full, as TCP's replies through ip_send_unicast_reply().
+ */
+void estp_send_check_partial(struct sk_buff *skb, __sum16 pseudo)
+{
+	estp_hdr(skb)->check = pseudo;
+	skb->ip_summed = CHECKSUM_PARTIAL;
+	skb->csum_start = skb_transport_header(skb) - skb->head;
+	skb->csum_offset = offsetof(struct estphdr, check);
+}
+
+/**
  * estp_v4_send_check - af_ops->send_check: the checksum of a sock's segment
  * @sk: the socket, for its addresses
  * @skb: the segment, data at the ESTP header
  */
 void estp_v4_send_check(struct sock *sk, struct sk_buff *skb)
 {
-	estp_v4_csum(skb, inet_sk(sk)->inet_saddr, inet_sk(sk)->inet_daddr);
+	estp_send_check_partial(skb, ~csum_tcpudp_magic(inet_sk(sk)->inet_saddr,
+							inet_sk(sk)->inet_daddr,
+							skb->len, estp_ipproto, 0));
 }
 
 /*

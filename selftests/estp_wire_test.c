@@ -6,10 +6,11 @@
  * netns, caught with raw sockets; the same with timestamps, SACK or window
  * scaling turned off by sysctl; and, through the raw peer of estp_peer.h,
  * the SACK blocks an out-of-order segment draws, PAWS and the quick ACKs
- * of the first data; and the TOS and TTL bytes of the IP headers that
- * IP_TOS and IP_TTL set.  Every number that depends on the kernel (MSS,
- * window, window scale) is compared with TCP's, caught in the same test;
- * only the layout of the options is written down here.  Nothing asserts a
+ * of the first data; the checksum a connection leaves to its device; and
+ * the TOS and TTL bytes of the IP headers that IP_TOS and IP_TTL set.
+ * Every number that depends on the kernel (MSS, window, window scale) is
+ * compared with TCP's, caught in the same test; only the layout of the
+ * options is written down here.  Nothing asserts a
  * time.
  */
 #define _GNU_SOURCE
@@ -524,6 +525,47 @@ TEST_F_TIMEOUT(wire, no_window_scaling, 120)
 TEST_F_TIMEOUT(wire, no_options, 120)
 {
 	wire_case(_metadata, self, variant->proto, false, false, false);
+}
+
+/*
+ * A connection's segments leave their checksum to the device, as TCP's
+ * (CHECKSUM_PARTIAL): loopback and veth carry them unchecked, so what a raw
+ * socket catches holds the pseudo-header's sum only.  With the client's
+ * veth's checksum offload off (ethtool -K wa0 tx off), the kernel sums
+ * them in full before the device.  Both ways as TCP's, and the data
+ * arrives (converse() reads it back).
+ */
+/* The client's segments after its SYN: whether each was summed in full. */
+static void expect_summed(struct __test_metadata *_metadata, const struct conv *cv,
+			  bool full, const char *who)
+{
+	const char *offload = full ? "off" : "on";
+
+	EXPECT_EQ(full, cv->ack.h.csum_ok) TH_LOG("%s: ACK, offload %s", who, offload);
+	EXPECT_EQ(full, cv->cdata.h.csum_ok) TH_LOG("%s: data, offload %s", who, offload);
+	EXPECT_EQ(full, cv->cack.h.csum_ok) TH_LOG("%s: ACK, offload %s", who, offload);
+}
+
+TEST_F_TIMEOUT(wire, checksum_offload, 120)
+{
+	struct conv ref, cv;
+	const char *why;
+	int off;
+
+	/* Loopback's offloads are fixed on: only veth's go off. */
+	for (off = 0; off < 1 + variant->veth; off++) {
+		if (off)
+			ASSERT_EQ(0, estp_run("ip netns exec " NS_A
+					      " ethtool -K wa0 tx off >/dev/null"));
+		ASSERT_EQ(0, converse(self, IPPROTO_TCP, CPORT + 2 * off, SPORT + 2 * off,
+				      &ref, &why))
+			TH_LOG("TCP: %s", why);
+		ASSERT_EQ(0, converse(self, variant->proto, CPORT + 2 * off + 1,
+				      SPORT + 2 * off + 1, &cv, &why))
+			TH_LOG("%s", why);
+		expect_summed(_metadata, &ref, off, "TCP");
+		expect_summed(_metadata, &cv, off, "this variant");
+	}
 }
 
 /* ---------------------------------------------------------------------- */
