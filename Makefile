@@ -23,7 +23,7 @@ STRESS ?= 0
 ROUNDS ?= 5
 CONNS ?= 100000
 
-.PHONY: all module estp-ss all-kernels kvers check debug-kernel lint bench demo vm docs clean
+.PHONY: all module estp-ss all-kernels kvers check debug-kernel lint bench profile demo vm docs clean
 
 all: module estp-ss
 
@@ -53,6 +53,9 @@ lint:
 bench:
 	@KVER=$(KVER) CONNS=$(CONNS) scripts/bench $(ROUNDS)
 
+profile:
+	@KVER=$(KVER) MODES="$(MODES)" PPATH=$(PPATH) scripts/profile
+
 demo:
 	@scripts/demo $(KVER)
 
@@ -61,6 +64,25 @@ vm:
 
 docs:
 	@scripts/docs
+
+# make install [KVER=6.1] [INSTALL_MOD_PATH=DIR] [INSTALL_MOD_DIR=updates]:
+# estp.ko of KVER's build into DIR/lib/modules/RELEASE/INSTALL_MOD_DIR, then
+# depmod, as kbuild's modules_install.  make dkms-install [DKMS_KVER=...]:
+# the sources to /usr/src/estp-VERSION, dkms add, build, install (dkms.conf).
+INSTALL_MOD_PATH ?=
+INSTALL_MOD_DIR ?= updates
+DKMS_KVER ?= $(shell uname -r)
+
+.PHONY: install dkms-install
+install:
+	@ko=$$(scripts/build-module $(KVER)) && \
+	rel=$$(modinfo -F vermagic "$$ko" | cut -d' ' -f1) && \
+	dir="$(INSTALL_MOD_PATH)/lib/modules/$$rel/$(INSTALL_MOD_DIR)" && \
+	install -D -m 644 "$$ko" "$$dir/estp.ko" && echo "$$dir/estp.ko" && \
+	depmod -b "$(if $(INSTALL_MOD_PATH),$(INSTALL_MOD_PATH),/)" "$$rel"
+
+dkms-install:
+	@scripts/dkms/install $(DKMS_KVER)
 
 clean:
 	rm -rf .cache/build .cache/runs .cache/check Documentation/_build module/estp.ko
