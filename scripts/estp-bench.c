@@ -41,6 +41,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -586,6 +587,31 @@ static double mem_field(const char *field)
  * 59999, so that no two need the kernel's choice of a port, which would run
  * out long before COUNT.  The server's ends share the listener's port.
  */
+/*
+ * Waits (at most 5 minutes) until Slab and MemAvailable hold still: the
+ * sockets of a run before this one go back to the slabs through RCU and
+ * deferred fput() for many seconds after their close() returned, and the
+ * first conns run on 500000 connections saw ESTP's "Slab up" 326 MiB while
+ * TCP's sockets were still being freed.  Not a synchronisation: a
+ * benchmark's baseline.
+ */
+static void mem_settle(void)
+{
+	double slab = mem_field("Slab"), avail = mem_field("MemAvailable"), s, a;
+	int still = 0, i;
+
+	for (i = 0; i < 300 && still < 3; i++) {
+		sleep(1);
+		s = mem_field("Slab");
+		a = mem_field("MemAvailable");
+		still = fabs(s - slab) < (1 << 20) && fabs(a - avail) < (4 << 20) ? still + 1 : 0;
+		slab = s;
+		avail = a;
+	}
+	if (still < 3)
+		fprintf(stderr, "conns: memory still moving after %d s\n", i);
+}
+
 static void run_conns(void)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
@@ -605,6 +631,7 @@ static void run_conns(void)
 			die("setrlimit(RLIMIT_NOFILE): is fs.nr_open above 2 x COUNT?");
 	}
 	cli = xmalloc(conns_n * sizeof(*cli));
+	mem_settle();
 	avail0 = mem_field("MemAvailable");
 	slab0 = mem_field("Slab");
 	t0 = now();
