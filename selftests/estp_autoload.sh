@@ -46,25 +46,6 @@ fi
 printf '#!/bin/sh\nexec /usr/sbin/modprobe -d %s "$@"\n' "$tmp" >"$tmp/modprobe"
 chmod +x "$tmp/modprobe"
 
-# estp must be gone before socket(), or the case proves nothing.
-if [ $rc -eq 0 ] && ! rmmod estp; then
-	echo "# rmmod estp failed (in use?):"
-	grep '^estp ' /proc/modules | sed 's/^/# /'
-	rc=1
-fi
-if [ $rc -eq 0 ] && loaded; then
-	echo "# estp is still in /proc/modules after rmmod"
-	rc=1
-fi
-if [ $rc -eq 0 ]; then
-	echo "$tmp/modprobe" >/proc/sys/kernel/modprobe
-	if ! python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM, 253).close()'; then
-		echo "# socket(AF_INET, SOCK_STREAM, 253) failed"
-		rc=1
-	elif ! loaded; then
-		echo "# socket() worked but estp is not in /proc/modules"
-		rc=1
-	fi
-fi
+[ $rc -ne 0 ] || estp_autoload_check "$tmp/modprobe" || rc=1
 estp_result "socket() autoloads estp" $rc
 estp_exit

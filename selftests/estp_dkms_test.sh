@@ -135,33 +135,17 @@ took; estp_result "vermagic $rel, alias net-pf-2-proto-253-type-1" $rc
 
 # 4. socket() loads it: the runner's estp out first, then the kernel's
 # modprobe pointed at the tree, logging what it was asked for.
+printf '#!/bin/sh\necho "$*" >>%s/modprobe.log\nexec /usr/sbin/modprobe -d %s "$@"\n' \
+	"$tmp" "$tmp/root" >"$tmp/modprobe"
+chmod +x "$tmp/modprobe"
+# From here, cleanup() unloads what is loaded before reloading ESTP_KO.
+echo dkms >"$tmp/state"
 rc=0
-if ! rmmod estp; then
-	echo "# rmmod estp failed (in use?):"
-	grep '^estp ' /proc/modules | say
+estp_autoload_check "$tmp/modprobe" || rc=1
+echo "$old_modprobe" >/proc/sys/kernel/modprobe
+if [ $rc = 0 ] && ! grep -q 'net-pf-2-proto-253-type-1' "$tmp/modprobe.log" 2>/dev/null; then
+	echo "# estp is loaded, but not through the modprobe of DKMS's tree"
 	rc=1
-fi
-if [ $rc = 0 ] && loaded; then
-	echo "# estp is still in /proc/modules after rmmod"
-	rc=1
-fi
-if [ $rc = 0 ]; then
-	printf '#!/bin/sh\necho "$*" >>%s/modprobe.log\nexec /usr/sbin/modprobe -d %s "$@"\n' \
-		"$tmp" "$tmp/root" >"$tmp/modprobe"
-	chmod +x "$tmp/modprobe"
-	echo "$tmp/modprobe" >/proc/sys/kernel/modprobe
-	echo dkms >"$tmp/state"
-	if ! python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM, 253).close()'; then
-		echo "# socket(AF_INET, SOCK_STREAM, 253) failed"
-		rc=1
-	elif ! loaded; then
-		echo "# socket() worked but estp is not in /proc/modules"
-		rc=1
-	elif ! grep -q 'net-pf-2-proto-253-type-1' "$tmp/modprobe.log" 2>/dev/null; then
-		echo "# estp is loaded, but not through the modprobe of DKMS's tree"
-		rc=1
-	fi
-	echo "$old_modprobe" >/proc/sys/kernel/modprobe
 fi
 took; estp_result "socket() autoloads DKMS's estp" $rc
 

@@ -54,11 +54,6 @@ estp_skip() {
 	echo "ok $ESTP_T_NUM $1 # SKIP $2"
 }
 
-estp_insegs() {
-	awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "InSegs") c = i } NR == 2 { print $c }' \
-		/proc/net/estp_stat
-}
-
 tcp_insegs() {
 	awk '/^Tcp:/ { if (!c) { for (i = 1; i <= NF; i++) if ($i == "InSegs") c = i } else print $c }' \
 		/proc/net/snmp

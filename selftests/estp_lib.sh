@@ -38,3 +38,36 @@ estp_python_netns() {
 		exit 1
 	fi
 }
+
+# estp_insegs: ESTP's InSegs in this netns (/proc/net/estp_stat, nstat's
+# two-line layout).
+estp_insegs() {
+	awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "InSegs") c = i } NR == 2 { print $c }' \
+		/proc/net/estp_stat
+}
+
+# estp_autoload_check MODPROBE: unloads estp, points the kernel's modprobe
+# at MODPROBE and calls socket(AF_INET, SOCK_STREAM, 253), which must load
+# estp again (its net-pf-2-proto-253-type-1 alias).  0, or 1 with the reason
+# as TAP comments.  The caller puts /proc/sys/kernel/modprobe back.
+estp_autoload_check() {
+	# estp must be gone before socket(), or the case proves nothing.
+	if ! rmmod estp; then
+		echo "# rmmod estp failed (in use?):"
+		grep '^estp ' /proc/modules | sed 's/^/# /'
+		return 1
+	fi
+	if grep -q '^estp ' /proc/modules; then
+		echo "# estp is still in /proc/modules after rmmod"
+		return 1
+	fi
+	echo "$1" >/proc/sys/kernel/modprobe
+	if ! python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM, 253).close()'; then
+		echo "# socket(AF_INET, SOCK_STREAM, 253) failed"
+		return 1
+	fi
+	if ! grep -q '^estp ' /proc/modules; then
+		echo "# socket() worked but estp is not in /proc/modules"
+		return 1
+	fi
+}

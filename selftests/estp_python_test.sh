@@ -21,19 +21,14 @@ fi
 estp_plan 5
 echo "# $(python3 --version 2>&1)"
 
-insegs() {
-	awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "InSegs") c = i } NR == 2 { print $c }' \
-		/proc/net/estp_stat
-}
-
 for proto in 6 253; do
 	name=TCP
 	[ $proto = 253 ] && name=ESTP
 	for client in http.client raw; do
-		before=$(insegs)
+		before=$(estp_insegs)
 		python3 ./estp_http.py $proto $client 4
 		rc=$?
-		after=$(insegs)
+		after=$(estp_insegs)
 		echo "# ESTP InSegs $before -> $after"
 		if [ $proto = 253 ] && [ $rc -eq 0 ] && ! [ "${after:-0}" -ge $((${before:-0} + 64)) ]; then
 			echo "# the transfer did not go through ESTP"
