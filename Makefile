@@ -12,6 +12,8 @@
 #   make lint               checkpatch --strict, sparse (C=2), W=1, imports
 #   make bench [ROUNDS=5] [CONNS=100000]  TCP beside ESTP in one guest of
 #                           KVER: a table, JSON and a plot under results/
+#   make fuzz [KVER=debug] [SEED=N] [N=COUNT] [T=PROG] [CASE=F.V.T]
+#                           the fuzzers and load tests as long as asked
 #   make demo               boot the default kernel and show ESTP working
 #   make vm KVER=... CMD=.. run CMD in a guest (scripts/vm-run)
 #   make docs               render Documentation/ to HTML
@@ -22,8 +24,10 @@ T ?=
 STRESS ?= 0
 ROUNDS ?= 5
 CONNS ?= 100000
+# make fuzz runs on the debug kernel unless KVER is given on its line.
+FUZZ_KVER := $(if $(filter command line,$(origin KVER)),$(KVER))
 
-.PHONY: all module estp-ss all-kernels kvers check debug-kernel lint bench profile demo vm docs clean
+.PHONY: all module estp-ss all-kernels kvers check debug-kernel lint bench profile fuzz demo vm docs clean
 
 all: module estp-ss
 
@@ -55,6 +59,9 @@ bench:
 
 profile:
 	@KVER=$(KVER) MODES="$(MODES)" PPATH=$(PPATH) scripts/profile
+
+fuzz:
+	@KVER=$(FUZZ_KVER) SEED=$(SEED) N=$(N) T="$(T)" CASE=$(CASE) scripts/fuzz
 
 demo:
 	@scripts/demo $(KVER)
