@@ -1811,6 +1811,18 @@ int estp_setsockopt(struct sock *sk, int level, int optname,
 
 	if (level == SOL_IP && optname == IP_OPTIONS)
 		return estp_setsockopt_ip_options(sk, optval, optlen);
+	/*
+	 * IP refuses multicast groups to a connection-oriented sock by its
+	 * inet_connection_sock bit, which ESTP's socks, no icsk, do not have:
+	 * TCP's errno here (do_ip_setsockopt(); an AF_INET6 sock's SOL_IP
+	 * comes here too).  IPv6 checks the length first, then the same bit.
+	 */
+	if (level == SOL_IP &&
+	    (optname == IP_ADD_MEMBERSHIP || optname == IP_DROP_MEMBERSHIP))
+		return -EPROTO;
+	if (level == SOL_IPV6 && sk->sk_family == AF_INET6 &&
+	    (optname == IPV6_ADD_MEMBERSHIP || optname == IPV6_DROP_MEMBERSHIP))
+		return optlen < sizeof(struct ipv6_mreq) ? -EINVAL : -EPROTO;
 	if (level != SOL_ESTP && level != SOL_TCP)
 		return esk->af_ops->setsockopt(sk, level, optname, optval, optlen);
 	switch (optname) {
@@ -1818,6 +1830,12 @@ int estp_setsockopt(struct sock *sk, int level, int optname,
 		return estp_setsockopt_congestion(sk, optval, optlen);
 	case ESTP_FASTOPEN_KEY:
 		return estp_setsockopt_fastopen_key(sk, optval, optlen);
+	}
+	/* The rest are ints: their length and copy come first, as TCP's. */
+	err = estp_get_int(optval, optlen, &val);
+	if (err)
+		return err;
+	switch (optname) {
 	case ESTP_FASTOPEN:
 	case ESTP_FASTOPEN_CONNECT:
 	case ESTP_FASTOPEN_NO_COOKIE:
@@ -1839,9 +1857,6 @@ int estp_setsockopt(struct sock *sk, int level, int optname,
 	default:
 		return -ENOPROTOOPT;
 	}
-	err = estp_get_int(optval, optlen, &val);
-	if (err)
-		return err;
 	/* Any state, the sock unlocked: the listener reads it per request. */
 	if (optname == ESTP_DEFER_ACCEPT) {
 		WRITE_ONCE(esk->accept_queue.defer_accept, estp_secs_to_retrans(val));
