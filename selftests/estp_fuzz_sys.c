@@ -106,8 +106,8 @@
 #define NPORTS		8
 #define SEQ_OPS		16	/* calls per sequence */
 #define SEQS_DEFAULT	400	/* sequences per thread */
-#define SECS_DEFAULT	15	/* time cap of the ESTP run */
-#define TCP_SECS	5	/* time cap of the TCP run */
+#define SECS_DEFAULT	12	/* time cap of the ESTP run */
+#define TCP_SECS	4	/* time cap of the TCP run */
 #define WATCHDOG_S	40	/* a thread without progress that long hangs */
 #define TIMEO_US	200000	/* SO_RCVTIMEO/SO_SNDTIMEO of every socket */
 #define BUF_SZ		65536
