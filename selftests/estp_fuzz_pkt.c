@@ -249,24 +249,6 @@ static long fz_counter(int proto, const char *name)
 	return estp_counter(proto, name);
 }
 
-/* The packets the backlog queues dropped, all CPUs (/proc/net/softnet_stat). */
-static long fz_softnet_drops(void)
-{
-	char line[512];
-	unsigned long d;
-	long sum = 0;
-	FILE *f;
-
-	f = fopen("/proc/net/softnet_stat", "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*x %lx", &d) == 1)
-			sum += d;
-	fclose(f);
-	return sum;
-}
-
 /* accept() on @lfd within @ms: an fd or -1. */
 static int fz_accept(int lfd, int ms)
 {
@@ -957,7 +939,7 @@ static void fz_run(struct __test_metadata *_metadata, struct fz_state *self,
 		self->before[i] = fz_counter(self->proto, fz_counters[i]);
 	if (self->proto == IPPROTO_TCP)
 		in_errs0 = estp_proc_counter("/proc/net/snmp", "Tcp", "InErrs");
-	self->drops_before = fz_softnet_drops();
+	self->drops_before = peer_softnet_drops();
 	t1 = pkt_now_ms();
 
 	for (n = 0; n < fz_n; n++) {
@@ -994,7 +976,7 @@ static void fz_run(struct __test_metadata *_metadata, struct fz_state *self,
 	 * at most: the checks below say what is missing after that.
 	 */
 	for (t2 = pkt_now_ms() + 2000;; usleep(1000)) {
-		drops = fz_softnet_drops() - self->drops_before;
+		drops = peer_softnet_drops() - self->drops_before;
 		if (fz_counter(self->proto, fz_counters[0]) - self->before[0] + drops >=
 		    self->t.sent || pkt_now_ms() >= t2)
 			break;

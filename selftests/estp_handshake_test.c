@@ -408,28 +408,6 @@ TEST_F(hs, syncookies)
 #define FLOOD		10000
 #define FLOOD_BACKLOG	16
 
-/*
- * Packets the loopback's per-CPU input queues dropped (net.core.
- * netdev_max_backlog): a flood from a raw socket can outrun the protocol,
- * and the SYNs lost there never reach it.  Column 2 of softnet_stat.
- */
-static long softnet_drops(void)
-{
-	unsigned int processed, dropped;
-	char line[512];
-	long sum = 0;
-	FILE *f;
-
-	f = fopen("/proc/net/softnet_stat", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%x %x", &processed, &dropped) == 2)
-			sum += dropped;
-	fclose(f);
-	return sum;
-}
-
 /* @n SYNs to @lport from the raw peer's ports, from @first on: 0 or -1. */
 static int flood(struct estp_peer *p, int lport, int first, int n)
 {
@@ -483,7 +461,7 @@ TEST_F_TIMEOUT(hs, syn_flood, 300)
 	ASSERT_LE(0, sent);
 	ASSERT_LE(0, recvd);
 
-	lost = softnet_drops();
+	lost = peer_softnet_drops();
 	ASSERT_LE(0, lost);
 	t = pkt_now_ms();
 	ASSERT_EQ(0, flood(&self->peer, lport, 0, FLOOD / 2));
@@ -508,7 +486,7 @@ TEST_F_TIMEOUT(hs, syn_flood, 300)
 	for (end = pkt_now_ms() + 5000;; usleep(10000)) {
 		n = peer_rows(proto, lport, -1, PEER_ST_SYN_RECV, NULL);
 		d = estp_counter(proto, "SyncookiesSent") - sent;
-		dropped = softnet_drops() - lost;
+		dropped = peer_softnet_drops() - lost;
 		if (n + d + dropped >= FLOOD + 1 || pkt_now_ms() >= end)
 			break;
 	}
@@ -545,14 +523,14 @@ TEST_F_TIMEOUT(hs, syn_flood, 300)
 	sent = estp_counter(proto, "SyncookiesSent");
 	drops = estp_counter(proto, "ListenDrops");
 	ASSERT_LE(0, drops);
-	lost = softnet_drops();
+	lost = peer_softnet_drops();
 	t = pkt_now_ms();
 	ASSERT_EQ(0, flood(&self->peer, lport, 0, FLOOD));
 	TH_LOG("%d SYNs in %ld ms", FLOOD, pkt_now_ms() - t);
 	for (end = pkt_now_ms() + 5000;; usleep(10000)) {
 		n = peer_rows(proto, lport, -1, PEER_ST_SYN_RECV, NULL);
 		d = estp_counter(proto, "ListenDrops") - drops;
-		dropped = softnet_drops() - lost;
+		dropped = peer_softnet_drops() - lost;
 		if (n + d + dropped >= FLOOD || pkt_now_ms() >= end)
 			break;
 	}

@@ -363,4 +363,27 @@ static inline int peer_sock_destroy(int proto, int sport, int dport, uint64_t co
 	return estp_sock_destroy(proto, AF_INET, &a, sport, &a, dport, cookie);
 }
 
+/*
+ * Packets the loopback's per-CPU input queues dropped (net.core.
+ * netdev_max_backlog): a flood from a raw socket can outrun the protocol,
+ * and the SYNs lost there never reach it.  Column 2 of softnet_stat;
+ * -1 when it cannot be read.
+ */
+static inline long peer_softnet_drops(void)
+{
+	unsigned int processed, dropped;
+	char line[512];
+	long sum = 0;
+	FILE *f;
+
+	f = fopen("/proc/net/softnet_stat", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%x %x", &processed, &dropped) == 2)
+			sum += dropped;
+	fclose(f);
+	return sum;
+}
+
 #endif /* ESTP_PEER_H */
