@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <linux/estp.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -1101,6 +1102,64 @@ static inline long estp_tainted(void)
 static inline int estp_unload(void)
 {
 	return syscall(SYS_delete_module, "estp", O_NONBLOCK) ? -errno : 0;
+}
+
+/* estp.ko's use count (the third column of /proc/modules), or -1. */
+static inline int estp_module_refs(void)
+{
+	char line[512], name[64];
+	int refs = -1, r;
+	long size;
+	FILE *f;
+
+	f = fopen("/proc/modules", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %ld %d", name, &size, &r) == 3 && !strcmp(name, "estp"))
+			refs = r;
+	fclose(f);
+	return refs;
+}
+
+/*
+ * The longest a test waits for an RCU grace period to end, e.g. for a
+ * closed listener's module reference: CI saw the debug kernel under TCG
+ * take past 10 s.  A bound against a hang, not an expected time.
+ */
+#define ESTP_RCU_WAIT_MS	60000
+
+/*
+ * delete_module("estp") once its use count falls to 0, polled for up to @ms:
+ * 0 or -errno.  A closed listener holds the module until an RCU grace
+ * period ends (SOCK_RCU_FREE, as TCP's), which the debug kernel under TCG
+ * has been seen to take past 10 s; a socket leaked holds it for good.  On
+ * failure it says what still holds it; when the wait was long, how long.
+ */
+static inline int estp_unload_wait(int ms)
+{
+	struct timespec t;
+	long t0, now, n = -1;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t0 = t.tv_sec * 1000L + t.tv_nsec / 1000000;
+	for (;;) {
+		ret = estp_unload();
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		now = t.tv_sec * 1000L + t.tv_nsec / 1000000;
+		if (ret != -EAGAIN || now - t0 >= ms)
+			break;
+		usleep(10000);
+	}
+	if (ret) {
+		estp_proto_line("ESTP", NULL, &n);
+		ksft_print_msg("estp.ko not unloaded after %ld ms: %s; use count %d, ESTP sockets %ld\n",
+			       now - t0, strerror(-ret), estp_module_refs(), n);
+	} else if (now - t0 >= 1000) {
+		ksft_print_msg("estp.ko unloaded after %ld ms\n", now - t0);
+	}
+	return ret;
 }
 
 #ifdef FIXTURE_VARIANT

@@ -143,34 +143,13 @@ static int wait_rows(int proto, int lport, int rport, int st, int want, int ms)
 	return n;
 }
 
-/*
- * estp.ko's reference count in /proc/modules (every full sock holds one,
- * every socket file one more), -1 when it is not loaded.
- */
-static int module_refs(void)
-{
-	char line[512], name[64];
-	int refs = -1, r;
-	long size;
-	FILE *f;
-
-	f = fopen("/proc/modules", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %ld %d", name, &size, &r) == 3 && !strcmp(name, "estp"))
-			refs = r;
-	fclose(f);
-	return refs;
-}
-
-/* Polls module_refs() for @ms until it is @want: the last value. */
+/* Polls estp_module_refs() for @ms until it is @want: the last value. */
 static int wait_refs(int want, int ms)
 {
 	long end = pkt_now_ms() + ms;
 	int n;
 
-	while ((n = module_refs()) != want && pkt_now_ms() < end)
+	while ((n = estp_module_refs()) != want && pkt_now_ms() < end)
 		usleep(5000);
 	return n;
 }
@@ -787,7 +766,7 @@ TEST_F_TIMEOUT(netns, deleted_with_live_state, 150)
 	ASSERT_LE(0, tw0) TH_LOG("no /sys/kernel/slab/%s", tw_slab);
 	ASSERT_LE(0, rq0) TH_LOG("no /sys/kernel/slab/%s", rq_slab);
 	if (proto == IPPROTO_ESTP) {
-		refs = module_refs();
+		refs = estp_module_refs();
 		ASSERT_LE(0, refs);
 	}
 	ASSERT_EQ(0, pipe2(pipefd, O_CLOEXEC));
@@ -835,7 +814,7 @@ TEST_F_TIMEOUT(netns, deleted_with_live_state, 150)
 	if (n == 1)
 		EXPECT_GT(7, r[0].extra) TH_LOG("TIME_WAIT must be a minisock");
 	if (proto == IPPROTO_ESTP)
-		EXPECT_LT(refs, module_refs());
+		EXPECT_LT(refs, estp_module_refs());
 
 	nsid = nsid_assign(self->child);
 	ASSERT_LE(0, nsid);
@@ -958,13 +937,13 @@ static void drop(FIXTURE_DATA(unload) *self, int fd)
 }
 
 /*
- * With no ESTP socket left, rmmod succeeds at once, estp.ko loads again and
- * a connection in @fam works in this netns: asserted by the caller's test.
+ * With no ESTP socket left, rmmod succeeds once the listeners' RCU grace
+ * period is over, estp.ko loads again and a connection in @fam works in
+ * this netns: asserted by the caller's test.
  */
 static void unload_and_reload_fam(struct __test_metadata *_metadata, int fam)
 {
-	EXPECT_EQ(0, wait_refs(0, 5000));
-	ASSERT_EQ(0, estp_unload());
+	ASSERT_EQ(0, estp_unload_wait(ESTP_RCU_WAIT_MS));
 	EXPECT_FALSE(estp_module_loaded("estp"));
 	EXPECT_EQ(-1, estp_socket(IPPROTO_ESTP, fam));
 	ASSERT_EQ(0, reload());
@@ -1078,7 +1057,7 @@ TEST_F_TIMEOUT(unload, minisocks_do_not_block, 120)
 	EXPECT_EQ(0, rows(IPPROTO_ESTP, -1, -1, ST_SYN_RECV, NULL, 0));
 	EXPECT_GE(rq0, slab_objects("request_sock_ESTP"));
 	EXPECT_EQ(0, rows(IPPROTO_ESTP, -1, -1, ST_LISTEN, NULL, 0));
-	EXPECT_EQ(0, wait_refs(0, 5000));
+	EXPECT_EQ(0, wait_refs(0, ESTP_RCU_WAIT_MS));
 
 	/* The minisocks are all there, and they are minisocks. */
 	n = rows(IPPROTO_ESTP, -1, ltw, ST_TIME_WAIT, r, 16);
@@ -1115,7 +1094,7 @@ TEST_F_TIMEOUT(unload, refused_while_orphan_retransmits, 60)
 	ASSERT_LE(0, lfd);
 	ASSERT_EQ(0, retransmitting_orphan(&self->peer, &c, lfd, lport, 3001, 60000));
 	drop(self, lfd);
-	EXPECT_EQ(1, wait_refs(1, 5000)) TH_LOG("only the orphan holds estp.ko");
+	EXPECT_EQ(1, wait_refs(1, ESTP_RCU_WAIT_MS)) TH_LOG("only the orphan holds estp.ko");
 	ASSERT_EQ(1, rows(IPPROTO_ESTP, lport, 3001, ST_FIN_WAIT1, &r, 1));
 	retr = r.retr;
 	EXPECT_EQ(-EWOULDBLOCK, estp_unload());
@@ -1207,7 +1186,7 @@ TEST_F_TIMEOUT(unload_fam, refused_while_listening, 60)
 	const char *path = estp_proc_net(IPPROTO_ESTP, variant->fam);
 
 	ASSERT_LE(0, lfd);
-	EXPECT_LT(0, module_refs());
+	EXPECT_LT(0, estp_module_refs());
 	EXPECT_EQ(-EWOULDBLOCK, estp_unload());
 	EXPECT_TRUE(estp_module_loaded("estp"));
 	EXPECT_EQ(1, rows_of(path, LPORT_REFUSE + 1, -1, ST_LISTEN, NULL, 0));
@@ -1274,7 +1253,7 @@ TEST_F_TIMEOUT(unload_fam, refused_while_fd_in_flight, 60)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, send_fd(sv[0], fd));
 	close(fd);
-	EXPECT_LT(0, module_refs());
+	EXPECT_LT(0, estp_module_refs());
 	EXPECT_EQ(-EWOULDBLOCK, estp_unload());
 	EXPECT_TRUE(estp_module_loaded("estp"));
 	got = recv_fd(sv[1]);
@@ -1345,7 +1324,7 @@ TEST_F_TIMEOUT(unload, listener_close_races_synack_timer, 60)
 	EXPECT_EQ(0, rows(IPPROTO_ESTP, -1, -1, -1, NULL, 0));
 	EXPECT_GE(rq0, slab_objects("request_sock_ESTP")) TH_LOG("the request sock is alive");
 	/* Only the listener's RCU grace period is left. */
-	EXPECT_EQ(0, wait_refs(0, 2000)) TH_LOG("a request sock outlived its listener");
+	EXPECT_EQ(0, wait_refs(0, ESTP_RCU_WAIT_MS)) TH_LOG("a request sock outlived its listener");
 	unload_and_reload(_metadata);
 }
 
