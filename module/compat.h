@@ -15,6 +15,19 @@
 #include <net/inet_common.h>
 #include <net/ip6_fib.h>
 
+/*
+ * TCP's check of signature options on a sock with no key
+ * (tcp_inbound_hash(), estp_inbound_auth_drop()): from 6.7, where the
+ * kernel has TCP-MD5 or TCP-AO, options malformed while a signature could
+ * still follow drop the segment, and TCP-AO's option is known; before,
+ * only a well-formed MD5 option does.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#define ESTP_AUTH_STRICT	(IS_ENABLED(CONFIG_TCP_MD5SIG) || IS_ENABLED(CONFIG_TCP_AO))
+#else
+#define ESTP_AUTH_STRICT	0
+#endif
+
 /* 6.12 moved <asm/unaligned.h> to <linux/unaligned.h>. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
 #include <linux/unaligned.h>

@@ -498,6 +498,9 @@ struct estp_options_received {
 #define ESTP_OPT_SACK_PERM	4
 #define ESTP_OPT_SACK		5
 #define ESTP_OPT_TIMESTAMP	8
+#define ESTP_OPT_MD5SIG		19		/* RFC 2385: ESTP signs nothing */
+#define ESTP_OPT_MD5SIG_LEN	18
+#define ESTP_OPT_AO		29		/* RFC 5925: nor this */
 #define ESTP_OPT_FASTOPEN	34		/* RFC 7413 */
 #define ESTP_OPT_EXP		254		/* RFC 6994, with a magic */
 #define ESTP_OPT_FASTOPEN_MAGIC	0xF989		/* Fast Open's, in kind 254 */
@@ -941,6 +944,10 @@ enum estp_mib_field {
 	ESTP_MIB_FASTOPENCOOKIEREQD, /* SYNs asking for a cookie */
 	ESTP_MIB_FASTOPENBLACKHOLE, /* active Fast Open paused in the netns */
 	ESTP_MIB_FASTOPENPASSIVEALTKEY, /* cookies valid with the backup key */
+	/* signatures ESTP has no key for, TCP's TcpExt names without "TCP" */
+	ESTP_MIB_MD5UNEXPECTED,	/* an MD5 option (TCPMD5Unexpected) */
+	ESTP_MIB_AOBAD,		/* a TCP-AO option to a request sock (TCPAOBad) */
+	ESTP_MIB_AOKEYNOTFOUND,	/* a TCP-AO option to a full sock (TCPAOKeyNotFound) */
 	__ESTP_MIB_MAX
 };
 
@@ -1364,6 +1371,7 @@ void estp_reset(struct sock *sk);
 int estp_rcv_state_process(struct sock *sk, struct sk_buff *skb);
 u16 estp_parse_mss(const struct estphdr *th);
 void estp_parse_options(const struct estphdr *th, struct estp_options_received *opt);
+bool estp_inbound_auth_drop(struct net *net, const struct sk_buff *skb, bool req);
 void estp_openreq_options(struct request_sock *req, const struct sock *listener,
 			  const struct estp_options_received *opt);
 void estp_select_initial_window(const struct sock *sk, int space, u32 mss,

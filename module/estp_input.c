@@ -150,6 +150,90 @@ void estp_parse_options(const struct estphdr *th, struct estp_options_received *
 	}
 }
 
+/*
+ * The signature option a segment carries for tcp_inbound_hash(): 0 for
+ * none, ESTP_OPT_MD5SIG or ESTP_OPT_AO, or -EINVAL when the options are
+ * malformed (or carry two signatures) before fewer bytes remain than the
+ * shortest signature.  Before 6.7 (tcp_parse_md5sig_option()) only a
+ * well-formed MD5 option counts, and malformed options end the search.
+ */
+static int estp_auth_option(const struct estphdr *th)
+{
+	int minlen = IS_ENABLED(CONFIG_TCP_AO) ? 5 : ESTP_OPT_MD5SIG_LEN;
+	int len = th->doff * 4 - sizeof(*th), found = 0;
+	const u8 *ptr = (const u8 *)(th + 1);
+	u8 kind, size;
+
+	if (!ESTP_AUTH_STRICT)
+		minlen = ESTP_OPT_MD5SIG_LEN;
+	if (len < minlen)
+		return 0;
+	while (ESTP_AUTH_STRICT ? len >= minlen : len > 0) {
+		kind = *ptr++;
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			len--;
+			continue;
+		}
+		size = len >= 2 ? *ptr++ : 0;
+		if (size < 2 || size > len)
+			return ESTP_AUTH_STRICT ? -EINVAL : 0;
+		if (kind == ESTP_OPT_MD5SIG) {
+			if (!ESTP_AUTH_STRICT)
+				return size == ESTP_OPT_MD5SIG_LEN ? kind : 0;
+			if (size != ESTP_OPT_MD5SIG_LEN || found)
+				return -EINVAL;
+			found = kind;
+		} else if (kind == ESTP_OPT_AO && ESTP_AUTH_STRICT) {
+			/* kind, length, KeyID, RNextKeyID and a MAC */
+			if (size <= 4 || found)
+				return -EINVAL;
+			found = kind;
+		}
+		ptr += size - 2;
+		len -= size;
+	}
+	return found;
+}
+
+/**
+ * estp_inbound_auth_drop - tcp_inbound_hash() for a sock with no key
+ * @net: the netns
+ * @skb: the segment, for a full sock, a listener or (@req) a request sock
+ *
+ * ESTP signs nothing, so it drops what a TCP sock with no TCP-MD5 or
+ * TCP-AO key drops on the same kernel, before the segment is processed:
+ * malformed options (6.7 on, uncounted), an MD5 signature
+ * (MD5Unexpected), a TCP-AO one (AOBad for a request sock, which did not
+ * use TCP-AO; AOKeyNotFound for a full sock where the kernel has TCP-AO).
+ * A kernel without TCP-MD5 or TCP-AO drops none of these.
+ *
+ * Return: true when the caller must drop the segment.
+ */
+bool estp_inbound_auth_drop(struct net *net, const struct sk_buff *skb, bool req)
+{
+	int opt;
+
+	if (!IS_ENABLED(CONFIG_TCP_MD5SIG) && !IS_ENABLED(CONFIG_TCP_AO))
+		return false;
+	opt = estp_auth_option(estp_hdr(skb));
+	if (likely(!opt))
+		return false;
+	if (opt == ESTP_OPT_AO && req) {
+		ESTP_INC_STATS(net, ESTP_MIB_AOBAD);
+	} else if (opt == ESTP_OPT_AO) {
+		if (!IS_ENABLED(CONFIG_TCP_AO))
+			return false;
+		ESTP_INC_STATS(net, ESTP_MIB_AOKEYNOTFOUND);
+	} else if (opt == ESTP_OPT_MD5SIG) {
+		if (!IS_ENABLED(CONFIG_TCP_MD5SIG))
+			return false;
+		ESTP_INC_STATS(net, ESTP_MIB_MD5UNEXPECTED);
+	}
+	return true;
+}
+
 /* Seconds, for the age of ts_recent (PAWS's 24 days). */
 static u32 estp_seconds(void)
 {

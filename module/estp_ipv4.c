@@ -339,6 +339,12 @@ static int estp_rcv_reqsk(struct net *net, struct sk_buff *skb,
 	struct sock *listener = req->rsk_listener;
 	struct sock *child;
 
+	/* Signatures first, as tcp_v4_rcv() checks them for a request. */
+	if (estp_inbound_auth_drop(net, skb, true)) {
+		estp_reqsk_put(req);
+		kfree_skb(skb);
+		return 0;
+	}
 	if (unlikely(inet_sk_state_load(listener) != TCP_LISTEN)) {
 		/* The listener is closing: the request goes with it. */
 		estp_reqsk_queue_drop(listener, req);
@@ -460,7 +466,8 @@ bool estp_rcv_established(struct net *net, struct sk_buff *skb, struct sock *sk,
 			return true;
 		goto discard;
 	}
-	if (ctl->min_ttl_drop(sk, skb) || estp_filter_drop(sk, skb)) {
+	if (ctl->min_ttl_drop(sk, skb) || estp_inbound_auth_drop(net, skb, false) ||
+	    estp_filter_drop(sk, skb)) {
 		sock_put(sk);
 		goto discard;
 	}
@@ -497,7 +504,8 @@ void estp_rcv_listener(struct net *net, struct sk_buff *skb, struct sock *sk,
 	bool bad_flags = estp_flags_impossible(estp_flag_byte(th));
 
 	if (sk) {
-		if (ctl->min_ttl_drop(sk, skb) || estp_filter_drop(sk, skb))
+		if (ctl->min_ttl_drop(sk, skb) || estp_inbound_auth_drop(net, skb, false) ||
+		    estp_filter_drop(sk, skb))
 			goto discard;
 		/* The filter may have moved the header. */
 		th = estp_hdr(skb);

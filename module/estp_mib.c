@@ -81,6 +81,9 @@ static const char * const estp_mib_names[__ESTP_MIB_MAX] = {
 	[ESTP_MIB_FASTOPENCOOKIEREQD] = "FastOpenCookieReqd",
 	[ESTP_MIB_FASTOPENBLACKHOLE] = "FastOpenBlackhole",
 	[ESTP_MIB_FASTOPENPASSIVEALTKEY] = "FastOpenPassiveAltKey",
+	[ESTP_MIB_MD5UNEXPECTED] = "MD5Unexpected",
+	[ESTP_MIB_AOBAD]	= "AOBad",
+	[ESTP_MIB_AOKEYNOTFOUND] = "AOKeyNotFound",
 };
 
 static int estp_stat_show(struct seq_file *seq, void *v)

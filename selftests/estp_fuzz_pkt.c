@@ -53,7 +53,11 @@
 /* The longest segment: an IPv4 packet on lo's MTU of 65536. */
 #define FZ_MAX_SEG	65000
 #define FZ_MAX_OPT	40
-#define FZ_CASE_SECS	300
+/*
+ * A case's bound against a hang: make fuzz's long runs on the debug kernel
+ * go at about 280 segments a second, two guests at a time.
+ */
+#define FZ_CASE_SECS	1800
 
 /* TCP states as /proc/net/{tcp,estp} print them. */
 #define ST_ESTABLISHED	0x01
@@ -75,6 +79,8 @@
 #define OPT_SACK_PERM	4
 #define OPT_SACK	5
 #define OPT_TS		8
+#define OPT_MD5SIG	19
+#define OPT_AO		29
 #define OPT_FASTOPEN	34
 #define OPT_EXP		254
 #define OPT_EXP_TFO	0xf989
@@ -157,6 +163,7 @@ struct fz_tally {
 	long hdr_bad;		/* shorter than 20 bytes, or than the data offset */
 	long doff_small;	/* a data offset below 5, in 20 bytes or more */
 	long csum_bad;		/* a whole header and a checksum that fails */
+	long csum_auth;		/* ... over 76 bytes, with options TCP may drop first */
 	long send_err;		/* sendto() failed: not counted above */
 	long rebuilds;		/* the target built again */
 	long relistens;		/* ... on a new listener, the old one full */
@@ -171,6 +178,7 @@ static const char *const fz_counters[] = {
 	"ACKSkippedSynRecv", "EmbryonicRsts", "DSACKRecv", "DSACKOfoRecv",
 	"DSACKIgnoredOld", "DSACKIgnoredDubious", "SackReneging", "FastOpenPassive",
 	"FastOpenPassiveFail", "FastOpenCookieReqd", "DelayedACKLost", "AbortOnData",
+	"MD5Unexpected", "AOBad", "AOKeyNotFound",
 };
 
 #define FZ_NCTR		ARRAY_SIZE(fz_counters)
@@ -852,6 +860,38 @@ static int fz_build(struct fz_state *self, int *bad)
 	return len;
 }
 
+/*
+ * Whether TCP may drop @s for its signature options before it verifies the
+ * checksum: tcp_v4_rcv() verifies at once only up to 76 bytes
+ * (CHECKSUM_BREAK), and a full or request sock first looks for TCP-MD5 and
+ * TCP-AO options (tcp_inbound_hash()), dropping malformed options (6.7 on)
+ * and a signature it has no key for.  The widest of the kernels' rules
+ * (TCP-AO's: while 5 bytes remain), so a count that may be too large.
+ */
+static bool fz_auth_suspect(const unsigned char *s, int len)
+{
+	int olen = (s[12] >> 4) * 4 - PKT_HDR_LEN, size;
+	const unsigned char *p = s + PKT_HDR_LEN;
+
+	if (len <= 76)
+		return false;
+	while (olen >= 5) {
+		if (p[0] == OPT_EOL)
+			return false;
+		if (p[0] == OPT_NOP) {
+			p++;
+			olen--;
+			continue;
+		}
+		size = p[1];
+		if (size < 2 || size > olen || p[0] == OPT_MD5SIG || p[0] == OPT_AO)
+			return true;
+		p += size;
+		olen -= size;
+	}
+	return false;
+}
+
 /* Builds one segment, sends it and counts it. */
 static void fz_send_one(struct fz_state *self)
 {
@@ -872,6 +912,7 @@ static void fz_send_one(struct fz_state *self)
 			self->t.doff_small++;
 	} else if (bad) {
 		self->t.csum_bad++;
+		self->t.csum_auth += fz_auth_suspect(s, len);
 	}
 }
 
@@ -880,7 +921,7 @@ static void fz_check_counters(struct __test_metadata *_metadata, struct fz_state
 			      long drops)
 {
 	char line[1024];
-	long d[FZ_NCTR];
+	long d[FZ_NCTR], auth;
 	size_t i, off = 0;
 
 	for (i = 0; i < FZ_NCTR; i++) {
@@ -893,15 +934,20 @@ static void fz_check_counters(struct __test_metadata *_metadata, struct fz_state
 	}
 	line[off] = '\0';
 	TH_LOG("deltas:%s", off ? line : " none");
-	TH_LOG("sent %ld (send errors %ld): header bad %ld (doff < 5: %ld), checksum bad %ld",
+	TH_LOG("sent %ld (send errors %ld): header bad %ld (doff < 5: %ld), checksum bad %ld (signature options %ld)",
 	       self->t.sent, self->t.send_err, self->t.hdr_bad, self->t.doff_small,
-	       self->t.csum_bad);
+	       self->t.csum_bad, self->t.csum_auth);
 	TH_LOG("targets built again %ld (on a new listener %ld), backlog drops %ld",
 	       self->t.rebuilds, self->t.relistens, drops);
 	/* InSegs counts every segment, well formed or not, and the pair's too. */
 	EXPECT_LE(self->t.sent - drops, d[0]);
-	/* Every segment with a whole header and a bad checksum, and only those. */
-	EXPECT_LE(self->t.csum_bad - drops, d[1]);
+	/*
+	 * Every segment with a whole header and a bad checksum, and only
+	 * those; ESTP verifies the checksum first, TCP may drop a long
+	 * segment for its options before (fz_auth_suspect()).
+	 */
+	auth = self->proto == IPPROTO_TCP ? self->t.csum_auth : 0;
+	EXPECT_LE(self->t.csum_bad - auth - drops, d[1]);
 	EXPECT_GE(self->t.csum_bad, d[1]);
 	if (self->proto == IPPROTO_ESTP) {
 		/* Every segment without a whole header, and only those. */
@@ -988,7 +1034,7 @@ static void fz_run(struct __test_metadata *_metadata, struct fz_state *self,
 
 		TH_LOG("TCP InErrs +%ld", d);
 		/* Bad checksums, and data offsets below 5 in a whole segment. */
-		EXPECT_LE(self->t.csum_bad + self->t.doff_small - drops, d);
+		EXPECT_LE(self->t.csum_bad - self->t.csum_auth + self->t.doff_small - drops, d);
 	}
 	EXPECT_EQ(0, self->t.send_err);
 

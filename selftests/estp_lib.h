@@ -535,7 +535,8 @@ static inline long estp_counter(int proto, const char *name)
 		"RcvQDrop", "MemoryPressures", "MinTTLDrop", "DeferAcceptDrop",
 		"FastOpenActive", "FastOpenActiveFail", "FastOpenPassive",
 		"FastOpenPassiveFail", "FastOpenListenOverflow", "FastOpenCookieReqd",
-		"FastOpenBlackhole", "FastOpenPassiveAltKey",
+		"FastOpenBlackhole", "FastOpenPassiveAltKey", "MD5Unexpected", "AOBad",
+		"AOKeyNotFound",
 	};
 	/* TCP's spelling differs beyond the prefix. */
 	static const char *const renamed[][2] = {

@@ -45,6 +45,8 @@ struct pkt_seg {
 	int doff;		/* 0: the real header length / 4; else put as is */
 	int len;		/* 0: the whole header; else send only @len bytes */
 	int bad_csum;		/* send a checksum that does not verify */
+	const uint8_t *opts;	/* more option bytes, after the MSS; a multiple of 4 */
+	int optlen;
 	/* Receiving only. */
 	int hdr_len;		/* doff * 4 */
 	int seg_len;		/* the IP payload's length */
@@ -110,7 +112,7 @@ static inline uint32_t pkt_get32(const uint8_t *p)
 static inline int pkt_build(uint8_t *buf, const struct pkt_seg *s, int proto,
 			    uint32_t saddr, uint32_t daddr)
 {
-	int hlen = PKT_HDR_LEN + (s->mss ? 4 : 0);
+	int hlen = PKT_HDR_LEN + (s->mss ? 4 : 0) + s->optlen;
 	int len = s->len ? s->len : hlen;
 	uint16_t check;
 
@@ -128,6 +130,8 @@ static inline int pkt_build(uint8_t *buf, const struct pkt_seg *s, int proto,
 		buf[21] = 4;
 		pkt_put16(buf + 22, s->mss);
 	}
+	if (s->optlen)
+		memcpy(buf + hlen - s->optlen, s->opts, s->optlen);
 	/* A truncated segment is checksummed as sent: only its length is wrong. */
 	check = pkt_csum(saddr, daddr, proto, buf, len);
 	/*
