@@ -153,22 +153,19 @@ void estp_parse_options(const struct estphdr *th, struct estp_options_received *
 /*
  * The signature option a segment carries for tcp_inbound_hash(): 0 for
  * none, ESTP_OPT_MD5SIG or ESTP_OPT_AO, or -EINVAL when the options are
- * malformed (or carry two signatures) before fewer bytes remain than the
- * shortest signature.  Before 6.7 (tcp_parse_md5sig_option()) only a
- * well-formed MD5 option counts, and malformed options end the search.
+ * malformed (or carry two signatures) while a signature could still
+ * follow.  Before 6.7 (tcp_parse_md5sig_option()) only a well-formed MD5
+ * option counts, and anything malformed ends the search with none.
  */
 static int estp_auth_option(const struct estphdr *th)
 {
-	int minlen = IS_ENABLED(CONFIG_TCP_AO) ? 5 : ESTP_OPT_MD5SIG_LEN;
+	int minlen = ESTP_AUTH_STRICT && IS_ENABLED(CONFIG_TCP_AO) ? 5 : ESTP_OPT_MD5SIG_LEN;
 	int len = th->doff * 4 - sizeof(*th), found = 0;
+	const int bad = ESTP_AUTH_STRICT ? -EINVAL : 0;
 	const u8 *ptr = (const u8 *)(th + 1);
 	u8 kind, size;
 
-	if (!ESTP_AUTH_STRICT)
-		minlen = ESTP_OPT_MD5SIG_LEN;
-	if (len < minlen)
-		return 0;
-	while (ESTP_AUTH_STRICT ? len >= minlen : len > 0) {
+	while (len >= minlen) {
 		kind = *ptr++;
 		if (kind == 0)
 			break;
@@ -176,14 +173,14 @@ static int estp_auth_option(const struct estphdr *th)
 			len--;
 			continue;
 		}
-		size = len >= 2 ? *ptr++ : 0;
+		size = *ptr++;
 		if (size < 2 || size > len)
-			return ESTP_AUTH_STRICT ? -EINVAL : 0;
+			return bad;
 		if (kind == ESTP_OPT_MD5SIG) {
-			if (!ESTP_AUTH_STRICT)
-				return size == ESTP_OPT_MD5SIG_LEN ? kind : 0;
 			if (size != ESTP_OPT_MD5SIG_LEN || found)
-				return -EINVAL;
+				return bad;
+			if (!ESTP_AUTH_STRICT)
+				return kind;
 			found = kind;
 		} else if (kind == ESTP_OPT_AO && ESTP_AUTH_STRICT) {
 			/* kind, length, KeyID, RNextKeyID and a MAC */
