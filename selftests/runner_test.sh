@@ -48,7 +48,7 @@ rc=$?
 estp_result "$kver: a WARN_ON in dmesg fails the run (exit $rc)" $?
 
 $vmrun --kver "$kver" --log "$log/inuse" -- \
-	sh -c "setsid python3 -c 'import socket, time; s = socket.socket(2, 1, 253); time.sleep(600)' </dev/null >/dev/null 2>&1 &
+	sh -c "setsid python3 -c 'import socket, time; s = socket.socket(2, 1, 253); time.sleep(1e6)' </dev/null >/dev/null 2>&1 &
 	       for i in \$(seq 300); do awk '\$1 == \"ESTP\" && \$3 > 0 {f = 1} END {exit !f}' /proc/net/protocols && exit 0; sleep 0.1; done; exit 1" \
 	>"$log/inuse.out" 2>&1
 rc=$?
