@@ -602,7 +602,10 @@ static long peak_cwnd(long cwnd, long ssthresh)
  * overflow the receiver's backlog while its reader holds the socket
  * (BacklogDrops, logged below; TCP coalesces there), so ESTP may recover
  * from real losses where TCP has none: the mark is 120, not the ~300 a
- * lossless run reaches.
+ * lossless run reaches.  The window is judged at its peak, as a loss near
+ * the end of the transfer leaves cwnd below 10 after a timeout: 4 MiB is
+ * only 64 of loopback's segments, and a guest stalled past the 200 ms RTO
+ * under CI's load times one out.
  */
 static void transfer(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
 		     int proto, int port, const char *name, int mss, int lose)
@@ -627,7 +630,7 @@ static void transfer(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
 		EXPECT_LT(0, ssthresh);
 		return;
 	}
-	EXPECT_LT(10, cwnd) TH_LOG("cwnd never grew: no slow start");
+	EXPECT_LT(10, peak_cwnd(cwnd, ssthresh)) TH_LOG("cwnd never grew: no slow start");
 	if (mss && !strcmp(name, "reno"))
 		EXPECT_LT(120, peak_cwnd(cwnd, ssthresh)) TH_LOG("no slow start");
 	if (proto == IPPROTO_TCP)
@@ -635,7 +638,7 @@ static void transfer(struct __test_metadata *_metadata, FIXTURE_DATA(cc) *self,
 	transfer_once(_metadata, self, IPPROTO_TCP, port + 50, name, mss, 0,
 		      &tcp_cwnd, &tcp_ssthresh);
 	TH_LOG("TCP %s mss %d: cwnd %ld ssthresh %ld", name, mss, tcp_cwnd, tcp_ssthresh);
-	EXPECT_LT(10, tcp_cwnd);
+	EXPECT_LT(10, peak_cwnd(tcp_cwnd, tcp_ssthresh));
 	if (mss && !strcmp(name, "reno"))
 		EXPECT_LT(120, peak_cwnd(tcp_cwnd, tcp_ssthresh));
 }
