@@ -32,6 +32,7 @@
 #include "kselftest_harness.h"
 #include "estp_lib.h"
 #include "estp_pkt.h"
+#include "estp_auth_cases.h"
 
 /* Fixed ports below ip_local_port_range; each test its own. */
 #define PORT_BASE	24000
@@ -736,17 +737,20 @@ static int connect6_within(int proto, const char *ip, int port, int ms)
 
 /*
  * One segment of @proto, its IPv6 header written here (IPPROTO_RAW), so
- * that its source may be an address of no interface: 0 or -1.  @mss 0:
- * no option.
+ * that its source may be an address of no interface, with the @optlen
+ * bytes of options @opts (a multiple of 4, at most 40): 0 or -1.
  */
-static int raw6_send(int proto, const char *src, const char *dst, int sport, int dport,
-		     uint32_t seq, uint32_t ack, uint8_t flags, uint16_t mss)
+static int raw6_send_opts(int proto, const char *src, const char *dst, int sport, int dport,
+			  uint32_t seq, uint32_t ack, uint8_t flags, const uint8_t *opts,
+			  int optlen)
 {
 	struct sockaddr_in6 to = sin6(dst, 0);
-	uint8_t pkt[40 + 24], ph[40];
-	int len = mss ? 24 : 20, fd, ret;
+	uint8_t pkt[40 + 60], ph[40];
+	int len = 20 + optlen, fd, ret;
 	uint32_t sum;
 
+	if (optlen < 0 || optlen > 40 || optlen % 4)
+		return -1;
 	memset(pkt, 0, sizeof(pkt));
 	pkt[0] = 0x60;
 	pkt_put16(pkt + 4, len);
@@ -761,11 +765,8 @@ static int raw6_send(int proto, const char *src, const char *dst, int sport, int
 	pkt[52] = len / 4 << 4;
 	pkt[53] = flags;
 	pkt_put16(pkt + 54, 65535);
-	if (mss) {
-		pkt[60] = 2;
-		pkt[61] = 4;
-		pkt_put16(pkt + 62, mss);
-	}
+	if (optlen)
+		memcpy(pkt + 60, opts, optlen);
 	/* The pseudo-header: addresses, upper-layer length, next header. */
 	memset(ph, 0, sizeof(ph));
 	memcpy(ph, pkt + 8, 32);
@@ -782,6 +783,16 @@ static int raw6_send(int proto, const char *src, const char *dst, int sport, int
 	      0 : -1;
 	close(fd);
 	return ret;
+}
+
+/* As raw6_send_opts(), with an MSS option of @mss or, if 0, none. */
+static int raw6_send(int proto, const char *src, const char *dst, int sport, int dport,
+		     uint32_t seq, uint32_t ack, uint8_t flags, uint16_t mss)
+{
+	uint8_t opt[4] = { 2, 4, mss >> 8, mss & 0xff };
+
+	return raw6_send_opts(proto, src, dst, sport, dport, seq, ack, flags, opt,
+			      mss ? 4 : 0);
 }
 
 /* The requests (SYN_RECV rows) of @proto's IPv6 listener on @lport, or -1. */
@@ -930,6 +941,103 @@ TEST_F(ipv6, syncookies_backlog_overflow)
 	cookie_client(_metadata, proto, self->lfd, "::1", port, 8940);
 	cookie_client(_metadata, proto, self->lfd, "::ffff:127.0.0.1", port, 1460);
 	EXPECT_EQ(2, syn_recv_rows(proto, port));
+}
+
+/* The state of @proto's IPv6 socket on @lport with peer port @rport, or -1. */
+static int row6_state(int proto, int lport, int rport)
+{
+	unsigned int lp, rp, st;
+	char line[256];
+	int ret = -1;
+	FILE *f = fopen(ESTP_PROC_NET6(proto), "r");
+
+	if (!f)
+		return -1;
+	while (ret < 0 && fgets(line, sizeof(line), f))
+		if (sscanf(line, " %*u: %*x:%x %*x:%x %x", &lp, &rp, &st) == 3 &&
+		    (int)lp == lport && (int)rp == rport)
+			ret = st;
+	fclose(f);
+	return ret;
+}
+
+/*
+ * @c's SYN, from 2001:db8::2 (its SYN-ACK dies unforwarded, so an answered
+ * SYN leaves its request in SYN_RECV), to @proto's listener on ::1 @port:
+ * 1 if it was answered, 0 if dropped, -1 on error; @d gets the counters'
+ * growth.  A plain SYN follows it from @sport + 1: the caller runs on one
+ * CPU, so lo's backlog is one queue, and once that SYN has its request the
+ * one before it has been handled.
+ */
+static int auth6_syn(int proto, int port, int sport, const struct auth_case *c, long *d)
+{
+	long before[AUTH_NCOUNTERS];
+	int rows, i, st = -1;
+	size_t j;
+
+	for (j = 0; j < AUTH_NCOUNTERS; j++)
+		before[j] = estp_counter(proto, auth_counters[j]);
+	rows = syn_recv_rows(proto, port);
+	if (rows < 0 ||
+	    raw6_send_opts(proto, "2001:db8::2", "::1", sport, port, 1000, 0, 0x02,
+			   c->opts, c->optlen) ||
+	    raw6_send_opts(proto, "2001:db8::2", "::1", sport + 1, port, 1000, 0, 0x02,
+			   NULL, 0))
+		return -1;
+	for (i = 0; i < 250 && st != 3; i++) {
+		st = row6_state(proto, port, sport + 1);
+		if (st != 3)
+			usleep(20000);
+	}
+	if (st != 3)
+		return -1;
+	for (j = 0; j < AUTH_NCOUNTERS; j++)
+		d[j] = estp_counter(proto, auth_counters[j]) - before[j];
+	return syn_recv_rows(proto, port) - rows - 1;
+}
+
+/*
+ * estp_packet_test's auth_options_as_tcp over IPv6: a signature option
+ * TCP's tcp_v6_rcv() drops at a listener with no key, ESTP drops too, and
+ * counts it as TCP does (estp_auth_cases.h).
+ */
+TEST(auth_options_as_tcp)
+{
+	long dt[AUTH_NCOUNTERS], de[AUTH_NCOUNTERS];
+	int lt, le, at, ae, port = PORT_BASE + 42;
+	cpu_set_t all, one;
+	size_t i, j;
+
+	ASSERT_EQ(0, estp_netns_private());
+	ASSERT_EQ(0, estp_run("ip -6 route add 2001:db8::/64 dev lo"));
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+	lt = listen_on(AF_INET6, IPPROTO_TCP, "::", port, 0);
+	le = listen_on(AF_INET6, IPPROTO_ESTP, "::", port, 0);
+	ASSERT_LE(0, lt);
+	ASSERT_LE(0, le);
+	for (i = 0; i < ARRAY_SIZE(auth_cases); i++) {
+		at = auth6_syn(IPPROTO_TCP, port, 43000 + 2 * i, &auth_cases[i], dt);
+		ae = auth6_syn(IPPROTO_ESTP, port, 43000 + 2 * i, &auth_cases[i], de);
+		ASSERT_LE(0, at) TH_LOG("%s: TCP's control SYN got no request",
+					auth_cases[i].what);
+		ASSERT_LE(0, ae) TH_LOG("%s: ESTP's control SYN got no request",
+					auth_cases[i].what);
+		TH_LOG("%s: TCP %s, ESTP %s", auth_cases[i].what,
+		       at ? "answers" : "drops", ae ? "answers" : "drops");
+		EXPECT_EQ(at, ae) TH_LOG("%s", auth_cases[i].what);
+		for (j = 0; j < AUTH_NCOUNTERS; j++) {
+			EXPECT_EQ(dt[j], de[j]) TH_LOG("%s: %s", auth_cases[i].what,
+						       auth_counters[j]);
+		}
+	}
+	/* A well-formed option of no known kind is answered everywhere. */
+	EXPECT_EQ(1, at);
+	close(lt);
+	close(le);
+	sched_setaffinity(0, sizeof(all), &all);
 }
 
 /*

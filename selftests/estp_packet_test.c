@@ -13,6 +13,7 @@
 #include "kselftest_harness.h"
 #include "estp_lib.h"
 #include "estp_pkt.h"
+#include "estp_auth_cases.h"
 
 /*
  * Fixed ports below ip_local_port_range, apart from the other tests': the
@@ -460,37 +461,7 @@ TEST(estp_counters)
 	close(raw);
 }
 
-/*
- * Signature options at a listener, which has no key: what TCP's
- * tcp_inbound_hash() drops, ESTP drops too, on the same kernel.  Which
- * are dropped depends on the kernel (6.1 drops an MD5 signature only; from
- * 6.7 malformed options too while a signature could still follow, 18
- * bytes, or 5 where the kernel has TCP-AO, which then also refuses an AO
- * option), so each SYN goes to a TCP and an ESTP listener and the answers
- * and counters are compared.
- */
-struct auth_case {
-	const char *what;
-	uint8_t opts[40];
-	int optlen;
-};
-
-static const struct auth_case auth_cases[] = {
-	{ "MD5 signature", { 19, 18, [18] = 1, 1 }, 20 },
-	{ "MD5 of length 10, 20 bytes of options", { 19, 10, [10] = 1, 1, 1, 1, 1, 1, 1,
-						     1, 1, 1 }, 20 },
-	{ "length 1, 20 bytes of options", { 200, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-					     1, 1, 1, 1, 1, 1, 1 }, 20 },
-	{ "length 1, 8 bytes of options", { 200, 1, 1, 1, 1, 1, 1, 1 }, 8 },
-	{ "length past the end, 20 bytes", { 200, 30 }, 20 },
-	{ "TCP-AO option", { 29, 16, 1, 1, [16] = 1, 1, 1, 1 }, 20 },
-	{ "MD5 and TCP-AO", { 19, 18, [18] = 29, 16, [36] = 1, 1, 1, 1 }, 40 },
-	{ "unknown kind, well formed", { 200, 20 }, 20 },
-};
-
-static const char *const auth_counters[] = {
-	"MD5Unexpected", "AOBad", "AOKeyNotFound",
-};
+/* Signature options at a listener, which has no key (estp_auth_cases.h). */
 
 /* Sends @c's SYN to @proto's listener on @port: 1 if a SYN|ACK came back. */
 static int auth_syn(int proto, int port, int n, const struct auth_case *c, long *d)
