@@ -40,17 +40,6 @@
 #define PORT_BASE	20700
 #define PORT_LAST	20799
 
-/* TCP's states as /proc/net/tcp prints them; -1 is "not listed". */
-#define ST_GONE		-1
-#define ST_ESTABLISHED	0x01
-#define ST_FIN_WAIT1	0x04
-#define ST_FIN_WAIT2	0x05
-#define ST_TIME_WAIT	0x06
-#define ST_CLOSE_WAIT	0x08
-#define ST_LAST_ACK	0x09
-#define ST_LISTEN	0x0a
-#define ST_CLOSING	0x0b
-
 #define POLL_ALL	(POLLIN | POLLOUT | POLLRDHUP | POLLPRI)
 
 #define TW_TIMEOUT	"/proc/sys/net/estp/tw_timeout"

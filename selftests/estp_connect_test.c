@@ -25,11 +25,6 @@
 /* Fixed ports below ip_local_port_range, apart from estp_bind_test's. */
 #define PORT_BASE	20100
 
-/* TCP's states as /proc/net/tcp prints them. */
-#define ST_ESTABLISHED	0x01
-#define ST_SYN_SENT	0x02
-#define ST_LISTEN	0x0a
-
 /*
  * The blackhole: a veth pair in a netns of the test's own.  A permanent
  * neighbour entry skips ARP (whose failure would end the connect with

@@ -36,13 +36,6 @@
 #define PORT_BASE	21600
 #define PORT_LAST	21799
 
-/* TCP's states as /proc/net/tcp prints them; -1 is "not listed". */
-#define ST_GONE		-1
-#define ST_ESTABLISHED	0x01
-#define ST_FIN_WAIT1	0x04
-#define ST_FIN_WAIT2	0x05
-#define ST_TIME_WAIT	0x06
-
 #define POLL_ALL	(POLLIN | POLLOUT | POLLRDHUP | POLLPRI)
 
 /*

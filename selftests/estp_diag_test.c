@@ -50,13 +50,6 @@
 #define DEADLINE_MS	5000
 #define MIN(a, b)	((a) < (b) ? (a) : (b))
 
-/* TCP's states as sock_diag gives them. */
-#define ST_ESTABLISHED	1
-#define ST_SYN_RECV	3
-#define ST_TIME_WAIT	6
-#define ST_LISTEN	10
-#define ST_CLOSE	7
-#define ST_BOUND_INACTIVE 13	/* 6.8 on: a socket only bound, on request */
 #define STATES_ALL	((1u << ST_BOUND_INACTIVE) - 1)
 
 /* One socket of a dump, with the attributes the tests look at. */

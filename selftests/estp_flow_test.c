@@ -38,7 +38,6 @@
 #define IP_A		"10.196.0.1"
 #define IP_B		"10.196.0.2"
 #define PORT		21900
-#define ST_ESTABLISHED	0x01
 #define XFER_LEN	(8 << 20)	/* far more than window and send buffer */
 #define CHUNK		16384		/* per send(): progress stays visible */
 #define SNDBUF		(128 << 10)

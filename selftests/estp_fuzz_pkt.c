@@ -59,18 +59,6 @@
  */
 #define FZ_CASE_SECS	1800
 
-/* TCP states as /proc/net/{tcp,estp} print them. */
-#define ST_ESTABLISHED	0x01
-#define ST_SYN_SENT	0x02
-#define ST_SYN_RECV	0x03
-#define ST_FIN_WAIT1	0x04
-#define ST_FIN_WAIT2	0x05
-#define ST_TIME_WAIT	0x06
-#define ST_CLOSE_WAIT	0x08
-#define ST_LAST_ACK	0x09
-#define ST_LISTEN	0x0a
-#define ST_CLOSING	0x0b
-
 /* Option kinds. */
 #define OPT_EOL		0
 #define OPT_NOP		1

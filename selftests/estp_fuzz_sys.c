@@ -1606,7 +1606,7 @@ TEST_F_TIMEOUT(fuzz, tcp, 300)
  * Fixed single calls on a TCP and an ESTP socket in the same state: the
  * same return, errno and (for getsockopt) length.
  */
-enum { ST_FRESH, ST_BOUND, ST_LISTEN, ST_CONN, ST_ACCEPTED, ST_SHUT, NSTATES };
+enum { PREP_FRESH, PREP_BOUND, PREP_LISTEN, PREP_CONN, PREP_ACCEPTED, PREP_SHUT, NPREP };
 static const char * const st_name[] = { "fresh", "bound", "listen", "connected",
 					"accepted", "shut" };
 
@@ -1635,18 +1635,18 @@ static int cmp_make(struct cmp_sock *s, int proto, int fam, int st)
 	s->fd = -1;
 	s->other[0] = -1;
 	s->other[1] = -1;
-	if (st == ST_FRESH || st == ST_BOUND) {
+	if (st == PREP_FRESH || st == PREP_BOUND) {
 		s->fd = estp_socket(proto, fam);
 		if (s->fd < 0)
 			return -1;
 		set_timeouts(s->fd);
 		len = estp_sockaddr(fam, "127.0.0.1", 0, &ss);
-		return st == ST_BOUND ? bind(s->fd, (struct sockaddr *)&ss, len) : 0;
+		return st == PREP_BOUND ? bind(s->fd, (struct sockaddr *)&ss, len) : 0;
 	}
 	l = estp_listen_fam(proto, fam, "127.0.0.1", 0, 8);
 	if (l < 0)
 		return -1;
-	if (st == ST_LISTEN) {
+	if (st == PREP_LISTEN) {
 		s->fd = l;
 		set_timeouts(l);
 		return 0;
@@ -1661,9 +1661,9 @@ static int cmp_make(struct cmp_sock *s, int proto, int fam, int st)
 	}
 	set_timeouts(c);
 	set_timeouts(a);
-	s->fd = st == ST_ACCEPTED ? a : c;
-	s->other[1] = st == ST_ACCEPTED ? c : a;
-	if (st == ST_SHUT)
+	s->fd = st == PREP_ACCEPTED ? a : c;
+	s->other[1] = st == PREP_ACCEPTED ? c : a;
+	if (st == PREP_SHUT)
 		shutdown(c, SHUT_WR);
 	return 0;
 }
@@ -1878,7 +1878,7 @@ static void cmp_desc(const struct cmp_call *k, char *buf, size_t len)
 /* A mismatch: TCP's and ESTP's results, and the family/state pairs. */
 struct cmp_seen {
 	struct cmp_res r[2];
-	unsigned int where;	/* bit f * NSTATES + st */
+	unsigned int where;	/* bit f * NPREP + st */
 };
 
 static void cmp_log(struct __test_metadata *_metadata, const struct cmp_call *k,
@@ -1889,10 +1889,10 @@ static void cmp_log(struct __test_metadata *_metadata, const struct cmp_call *k,
 	int b;
 
 	cmp_desc(k, d, sizeof(d));
-	for (b = 0; b < 2 * NSTATES; b++)
+	for (b = 0; b < 2 * NPREP; b++)
 		if (m->where & (1U << b))
 			off += snprintf(where + off, sizeof(where) - off, " %s/%s",
-					b < NSTATES ? "v4" : "v6", st_name[b % NSTATES]);
+					b < NPREP ? "v4" : "v6", st_name[b % NPREP]);
 	TH_LOG("mismatch: %s: tcp %d/%s/len %d, estp %d/%s/len %d;%s", d,
 	       m->r[0].ret, m->r[0].err ? strerror(m->r[0].err) : "-", m->r[0].len,
 	       m->r[1].ret, m->r[1].err ? strerror(m->r[1].err) : "-", m->r[1].len, where);
@@ -1922,7 +1922,7 @@ TEST_F_TIMEOUT(fuzz, errno_vs_tcp, 300)
 			ASSERT_EQ(0, fcntl(lis[j], F_SETFL, O_NONBLOCK));
 			ports[j] = estp_local_port(lis[j]);
 		}
-		for (st = 0; st < NSTATES; st++) {
+		for (st = 0; st < NPREP; st++) {
 			struct cmp_sock s[2];
 			int fresh = 0;
 
@@ -1966,13 +1966,13 @@ TEST_F_TIMEOUT(fuzz, errno_vs_tcp, 300)
 				mismatches++;
 				/* One line per call and pair of results: where, below. */
 				if (seen[i].where && !memcmp(seen[i].r, r, sizeof(r))) {
-					seen[i].where |= 1U << (f * NSTATES + st);
+					seen[i].where |= 1U << (f * NPREP + st);
 					continue;
 				}
 				if (seen[i].where)
 					cmp_log(_metadata, &calls[i], &seen[i]);
 				memcpy(seen[i].r, r, sizeof(r));
-				seen[i].where = 1U << (f * NSTATES + st);
+				seen[i].where = 1U << (f * NPREP + st);
 			}
 			if (fresh) {
 				cmp_close(&s[0]);
@@ -1985,7 +1985,7 @@ TEST_F_TIMEOUT(fuzz, errno_vs_tcp, 300)
 	for (i = 0; i < n; i++)
 		if (seen[i].where)
 			cmp_log(_metadata, &calls[i], &seen[i]);
-	TH_LOG("%d calls in %d states, %d families: %d mismatches", n, NSTATES,
+	TH_LOG("%d calls in %d states, %d families: %d mismatches", n, NPREP,
 	       (int)ARRAY_SIZE(fams), mismatches);
 	EXPECT_EQ(0, mismatches);
 }

@@ -43,13 +43,6 @@
 #define ROUTER		"10.198.0.254"	/* where "unreachable"s come from */
 #define LO		"127.0.0.1"
 
-/* TCP's states as /proc/net/tcp prints them; -1 is "not listed". */
-#define ST_GONE		-1
-#define ST_ESTABLISHED	0x01
-#define ST_SYN_SENT	0x02
-#define ST_SYN_RECV	0x03
-#define ST_TIME_WAIT	0x06
-
 #define POLL_ALL	(POLLIN | POLLOUT | POLLRDHUP | POLLPRI)
 
 /* ICMP destination unreachable and its codes (RFC 792, RFC 1191). */

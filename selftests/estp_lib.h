@@ -26,6 +26,24 @@
 
 #include "kselftest.h"	/* __printf */
 
+/*
+ * The states as /proc/net/{tcp,estp}, sock_diag and TCP_INFO give them
+ * (include/net/tcp_states.h); ST_GONE: no such socket listed.
+ */
+#define ST_GONE			(-1)
+#define ST_ESTABLISHED		0x01
+#define ST_SYN_SENT		0x02
+#define ST_SYN_RECV		0x03
+#define ST_FIN_WAIT1		0x04
+#define ST_FIN_WAIT2		0x05
+#define ST_TIME_WAIT		0x06
+#define ST_CLOSE		0x07
+#define ST_CLOSE_WAIT		0x08
+#define ST_LAST_ACK		0x09
+#define ST_LISTEN		0x0a
+#define ST_CLOSING		0x0b
+#define ST_BOUND_INACTIVE	0x0d	/* 6.8 on: a socket only bound, on request */
+
 /* The table of @proto's sockets: /proc/net/tcp or /proc/net/estp. */
 #define ESTP_PROC_NET(proto)	((proto) == IPPROTO_TCP ? "/proc/net/tcp" : "/proc/net/estp")
 /* The table of @proto's AF_INET6 sockets, v4-mapped ones too. */

@@ -31,7 +31,6 @@
 #define CLOSED_PORT	23199	/* no socket: a SYN there gets a RST */
 #define R_PORT		3100	/* the raw peer's, below 16384 */
 #define R_ISN		1000000u
-#define ST_FIN_WAIT2	0x05
 
 #define SNMP		"/proc/net/snmp"
 #define NETSTAT		"/proc/net/netstat"

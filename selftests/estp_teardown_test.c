@@ -64,14 +64,6 @@
 
 #define FAIL_FILE	"/sys/kernel/debug/estp/fail"
 
-/* TCP's states as /proc/net/{tcp,estp} print them. */
-#define ST_ESTABLISHED	0x01
-#define ST_SYN_RECV	0x03
-#define ST_FIN_WAIT1	0x04
-#define ST_FIN_WAIT2	0x05
-#define ST_TIME_WAIT	0x06
-#define ST_LISTEN	0x0a
-
 /* A row of /proc/net/{tcp,estp}. */
 struct row {
 	unsigned int lport, rport, st, txq, retr;
