@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Signature options in a SYN, for estp_packet_test (IPv4) and
- * estp_ipv6_test; include after kselftest_harness.h (ARRAY_SIZE).  What
- * TCP's tcp_inbound_hash() drops at a listener with no key, ESTP must drop
- * too (estp_inbound_auth_drop()).  Which are dropped depends on the
- * kernel: 6.1 drops an MD5 signature only; from 6.7 malformed options too
- * while a signature could still follow (18 bytes, or 5 where the kernel
- * has TCP-AO, which then also refuses an AO option).  So each SYN goes to
- * a TCP and an ESTP listener and the two are compared.
+ * estp_ipv6_test.
+ * What TCP's tcp_inbound_hash() drops at a listener with no key, ESTP
+ * must drop too (estp_inbound_auth_drop()).  Which are dropped depends on
+ * the kernel: 6.1 drops an MD5 signature only; from 6.7 malformed options
+ * too while a signature could still follow (18 bytes, or 5 where the
+ * kernel has TCP-AO, which then also refuses an AO option).  So each SYN
+ * goes to a TCP and an ESTP listener and the two are compared.
  */
 #ifndef ESTP_AUTH_CASES_H
 #define ESTP_AUTH_CASES_H
 
 #include <stdint.h>
+
+#include "estp_lib.h"
 
 struct auth_case {
 	const char *what;
@@ -39,5 +41,14 @@ static const char *const auth_counters[] = {
 };
 
 #define AUTH_NCOUNTERS	ARRAY_SIZE(auth_counters)
+
+/* @proto's auth_counters into @v, less @base's values when not NULL. */
+static inline void auth_counts(int proto, long *v, const long *base)
+{
+	size_t j;
+
+	for (j = 0; j < AUTH_NCOUNTERS; j++)
+		v[j] = estp_counter(proto, auth_counters[j]) - (base ? base[j] : 0);
+}
 
 #endif /* ESTP_AUTH_CASES_H */

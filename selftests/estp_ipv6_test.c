@@ -943,24 +943,6 @@ TEST_F(ipv6, syncookies_backlog_overflow)
 	EXPECT_EQ(2, syn_recv_rows(proto, port));
 }
 
-/* The state of @proto's IPv6 socket on @lport with peer port @rport, or -1. */
-static int row6_state(int proto, int lport, int rport)
-{
-	unsigned int lp, rp, st;
-	char line[256];
-	int ret = -1;
-	FILE *f = fopen(ESTP_PROC_NET6(proto), "r");
-
-	if (!f)
-		return -1;
-	while (ret < 0 && fgets(line, sizeof(line), f))
-		if (sscanf(line, " %*u: %*x:%x %*x:%x %x", &lp, &rp, &st) == 3 &&
-		    (int)lp == lport && (int)rp == rport)
-			ret = st;
-	fclose(f);
-	return ret;
-}
-
 /*
  * @c's SYN, from 2001:db8::2 (its SYN-ACK dies unforwarded, so an answered
  * SYN leaves its request in SYN_RECV), to @proto's listener on ::1 @port:
@@ -973,10 +955,8 @@ static int auth6_syn(int proto, int port, int sport, const struct auth_case *c, 
 {
 	long before[AUTH_NCOUNTERS];
 	int rows, i, st = -1;
-	size_t j;
 
-	for (j = 0; j < AUTH_NCOUNTERS; j++)
-		before[j] = estp_counter(proto, auth_counters[j]);
+	auth_counts(proto, before, NULL);
 	rows = syn_recv_rows(proto, port);
 	if (rows < 0 ||
 	    raw6_send_opts(proto, "2001:db8::2", "::1", sport, port, 1000, 0, 0x02,
@@ -985,14 +965,13 @@ static int auth6_syn(int proto, int port, int sport, const struct auth_case *c, 
 			   NULL, 0))
 		return -1;
 	for (i = 0; i < 250 && st != 3; i++) {
-		st = row6_state(proto, port, sport + 1);
+		st = estp_proc_state(proto, port, sport + 1);
 		if (st != 3)
 			usleep(20000);
 	}
 	if (st != 3)
 		return -1;
-	for (j = 0; j < AUTH_NCOUNTERS; j++)
-		d[j] = estp_counter(proto, auth_counters[j]) - before[j];
+	auth_counts(proto, d, before);
 	return syn_recv_rows(proto, port) - rows - 1;
 }
 

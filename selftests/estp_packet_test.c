@@ -467,9 +467,8 @@ TEST(estp_counters)
 static int auth_syn(int proto, int port, int n, const struct auth_case *c, long *d)
 {
 	struct pkt_seg s = seg(n, PKT_SYN), r;
-	long before[ARRAY_SIZE(auth_counters)];
+	long before[AUTH_NCOUNTERS];
 	int raw, ret;
-	size_t j;
 
 	raw = pkt_open(proto, "127.0.0.1");
 	if (raw < 0)
@@ -477,14 +476,12 @@ static int auth_syn(int proto, int port, int n, const struct auth_case *c, long 
 	s.dport = port;
 	s.opts = c->opts;
 	s.optlen = c->optlen;
-	for (j = 0; j < ARRAY_SIZE(auth_counters); j++)
-		before[j] = estp_counter(proto, auth_counters[j]);
+	auth_counts(proto, before, NULL);
 	ret = pkt_send(raw, &s, "127.0.0.1") ? -1 :
 	      pkt_recv(raw, s.dport, s.sport, QUIET_MS, &r);
 	if (ret == 1 && r.flags != (PKT_SYN | PKT_ACK))
 		ret = 2;
-	for (j = 0; j < ARRAY_SIZE(auth_counters); j++)
-		d[j] = estp_counter(proto, auth_counters[j]) - before[j];
+	auth_counts(proto, d, before);
 	close(raw);
 	return ret;
 }
