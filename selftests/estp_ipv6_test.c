@@ -807,7 +807,7 @@ static int syn_recv_rows(int proto, int lport)
 		return -1;
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, " %*u: %*x:%x %*x:%*x %x", &lp, &st) == 2 &&
-		    (int)lp == lport && st == 3)
+		    (int)lp == lport && st == ST_SYN_RECV)
 			n++;
 	fclose(f);
 	return n;
@@ -964,12 +964,12 @@ static int auth6_syn(int proto, int port, int sport, const struct auth_case *c, 
 	    raw6_send_opts(proto, "2001:db8::2", "::1", sport + 1, port, 1000, 0, 0x02,
 			   NULL, 0))
 		return -1;
-	for (i = 0; i < 250 && st != 3; i++) {
+	for (i = 0; i < 250 && st != ST_SYN_RECV; i++) {
 		st = estp_proc_state(proto, port, sport + 1);
-		if (st != 3)
+		if (st != ST_SYN_RECV)
 			usleep(20000);
 	}
-	if (st != 3)
+	if (st != ST_SYN_RECV)
 		return -1;
 	auth_counts(proto, d, before);
 	return syn_recv_rows(proto, port) - rows - 1;

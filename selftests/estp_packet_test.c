@@ -461,9 +461,10 @@ TEST(estp_counters)
 	close(raw);
 }
 
-/* Signature options at a listener, which has no key (estp_auth_cases.h). */
-
-/* Sends @c's SYN to @proto's listener on @port: 1 if a SYN|ACK came back. */
+/*
+ * Sends @c's SYN (a signature option, estp_auth_cases.h) to @proto's
+ * listener on @port, which has no key: 1 if a SYN|ACK came back.
+ */
 static int auth_syn(int proto, int port, int n, const struct auth_case *c, long *d)
 {
 	struct pkt_seg s = seg(n, PKT_SYN), r;
