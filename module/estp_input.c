@@ -197,7 +197,8 @@ static int estp_auth_option(const struct estphdr *th)
 /**
  * estp_inbound_auth_drop - tcp_inbound_hash() for a sock with no key
  * @net: the netns
- * @skb: the segment, for a full sock, a listener or (@req) a request sock
+ * @skb: the segment, for a full sock, a listener or a request sock
+ * @req: the segment is for a request sock
  *
  * ESTP signs nothing, so it drops what a TCP sock with no TCP-MD5 or
  * TCP-AO key drops on the same kernel, before the segment is processed:
