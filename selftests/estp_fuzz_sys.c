@@ -23,6 +23,7 @@
  * is the scheduler's.
  */
 #define _GNU_SOURCE
+#include <glob.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -118,6 +119,7 @@
 #define TIMEO_US	200000	/* SO_RCVTIMEO/SO_SNDTIMEO of every socket */
 #define BUF_SZ		65536
 #define LEFT_WAIT_S	20	/* for sockets to reach a closing state */
+#define REFS_WAIT_S	60	/* for estp.ko's use count to come back */
 #define XFER_SZ		(1024 * 1024)
 
 /* The state of one run, shared by its threads. */
@@ -1343,6 +1345,44 @@ static int destroy_closing(int proto, const char *name)
 	return n;
 }
 
+static void print_file(const char *path, const char *prefix)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (!prefix || !strncmp(line, prefix, strlen(prefix)))
+			fprintf(stderr, "#   %s: %s", path, line);
+	fclose(f);
+}
+
+/*
+ * What may still hold estp.ko once the fuzz's sockets are gone: this
+ * netns's count of ESTP socks (created, not yet destroyed), its hashed
+ * socks with their timers, and the live objects of ESTP's slab caches
+ * (every netns's: a sock destroyed but never freed shows only there).
+ */
+static void print_holders(void)
+{
+	glob_t g;
+	size_t i;
+
+	print_file("/proc/net/protocols", "ESTP");
+	print_file("/proc/net/estp", NULL);
+	print_file("/proc/net/estp6", NULL);
+	if (glob("/sys/kernel/slab/*ESTP*", 0, NULL, &g))
+		return;
+	for (i = 0; i < g.gl_pathc; i++) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/objects", g.gl_pathv[i]);
+		print_file(path, NULL);
+	}
+	globfree(&g);
+}
+
 /* 1 MiB each way through a new connection, compared: 0 or -1. */
 static int transfer_check(int proto)
 {
@@ -1442,6 +1482,7 @@ static int run_fuzz(struct __test_metadata *_metadata, int proto, long nseq, lon
 	long last[NTHREADS], still[NTHREADS];
 	pthread_t sig;
 	int i, fd, left = -1, running, failed = 0;
+	int refs, now = -1;
 
 	memset(fz, 0, sizeof(*fz));
 	fz->proto = proto;
@@ -1452,6 +1493,7 @@ static int run_fuzz(struct __test_metadata *_metadata, int proto, long nseq, lon
 	fz->pagesz = sysconf(_SC_PAGESIZE);
 	fprintf(stderr, "# seed %llu (%s, %ld sequences of %d calls per thread, cap %ld s)\n",
 		(unsigned long long)fz->seed, fz->name, nseq, SEQ_OPS, secs);
+	refs = proto == IPPROTO_ESTP ? estp_module_refs() : -1;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART: blocked calls return EINTR */
@@ -1560,6 +1602,26 @@ static int run_fuzz(struct __test_metadata *_metadata, int proto, long nseq, lon
 	destroy_closing(proto, fz->name);
 	if (transfer_check(proto)) {
 		TH_LOG("%s: 1 MiB each way failed after the fuzz", fz->name);
+		failed = 1;
+	}
+	/*
+	 * Every ESTP sock (estp_prot.owner) and socket file (the proto_ops'
+	 * owner) holds estp.ko until freed, so all the fuzz made are gone
+	 * once its use count is back where it was.  What closes lingers a
+	 * retransmission or two; a closing sock still there is destroyed.
+	 */
+	for (i = 0; refs >= 0 && i < REFS_WAIT_S * 10; i++) {
+		now = estp_module_refs();
+		if (now <= refs)
+			break;
+		if (i % 10 == 9)
+			destroy_closing(proto, fz->name);
+		usleep(100000);
+	}
+	if (refs >= 0 && now > refs) {
+		TH_LOG("%s: estp.ko held after %d s: use count %d, %d before the fuzz",
+		       fz->name, REFS_WAIT_S, now, refs);
+		print_holders();
 		failed = 1;
 	}
 	if (atomic_load(&fz->nbad)) {
