@@ -119,7 +119,6 @@
 #define TIMEO_US	200000	/* SO_RCVTIMEO/SO_SNDTIMEO of every socket */
 #define BUF_SZ		65536
 #define LEFT_WAIT_S	20	/* for sockets to reach a closing state */
-#define REFS_WAIT_S	60	/* for estp.ko's use count to come back */
 #define XFER_SZ		(1024 * 1024)
 
 /* The state of one run, shared by its threads. */
@@ -1608,9 +1607,10 @@ static int run_fuzz(struct __test_metadata *_metadata, int proto, long nseq, lon
 	 * Every ESTP sock (estp_prot.owner) and socket file (the proto_ops'
 	 * owner) holds estp.ko until freed, so all the fuzz made are gone
 	 * once its use count is back where it was.  What closes lingers a
-	 * retransmission or two; a closing sock still there is destroyed.
+	 * retransmission or two, a listener an RCU grace period; a closing
+	 * sock still there is destroyed.
 	 */
-	for (i = 0; refs >= 0 && i < REFS_WAIT_S * 10; i++) {
+	for (i = 0; refs >= 0 && i < ESTP_RCU_WAIT_MS / 100; i++) {
 		now = estp_module_refs();
 		if (now <= refs)
 			break;
@@ -1620,7 +1620,7 @@ static int run_fuzz(struct __test_metadata *_metadata, int proto, long nseq, lon
 	}
 	if (refs >= 0 && now > refs) {
 		TH_LOG("%s: estp.ko held after %d s: use count %d, %d before the fuzz",
-		       fz->name, REFS_WAIT_S, now, refs);
+		       fz->name, ESTP_RCU_WAIT_MS / 1000, now, refs);
 		print_holders();
 		failed = 1;
 	}
