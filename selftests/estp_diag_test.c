@@ -13,7 +13,9 @@
  * - SOCK_DESTROY: an established socket's peer gets a RST, its blocked
  *   reader and later calls ECONNABORTED; a listener's acceptor wakes with
  *   TCP's errno and its unaccepted child's peer is reset; a request sock
- *   and a time-wait minisock leave the tables; a second destroy and one
+ *   and a time-wait minisock leave the tables; orphans in LAST_ACK and
+ *   FIN_WAIT2 leave them and let go of the orphan count (TCP) or estp.ko
+ *   (ESTP) in the destroy itself; a second destroy and one
  *   from a user namespace without CAP_NET_ADMIN over the socket's netns
  *   fail as TCP's do.  A kernel without CONFIG_INET_DIAG_DESTROY (the
  *   debug kernel) has no SOCK_DESTROY for TCP: there the TCP variant skips
@@ -772,6 +774,90 @@ TEST_F(diag, destroy_minisocks)
 	EXPECT_EQ(0, wait_state(self->proto, LPORT, 0, ST_LISTEN));
 	EXPECT_EQ(0, wait_state(self->proto, estp_local_port(self->cfd), LPORT,
 				ST_ESTABLISHED));
+}
+
+/* TCP's orphan count (/proc/net/sockstat, all netns), or -1. */
+static int tcp_orphans(void)
+{
+	char line[256];
+	int inuse, n = -1;
+	FILE *f = fopen("/proc/net/sockstat", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "TCP: inuse %d orphan %d", &inuse, &n) == 2)
+			break;
+	fclose(f);
+	return n;
+}
+
+/*
+ * What holds an orphan: TCP's orphan count, or for ESTP the module's use
+ * count (estp_prot.owner: one per sock, none for a minisock).
+ */
+static int orphan_holds(int proto)
+{
+	return proto == IPPROTO_TCP ? tcp_orphans() : estp_module_refs();
+}
+
+/*
+ * Orphans destroyed: one in LAST_ACK (its FIN to the raw peer never
+ * acknowledged) and one in FIN_WAIT2 as a full sock (TCP_LINGER2 past
+ * TIME_WAIT's 60 s keeps it out of a minisock).  Each leaves the tables and
+ * lets go of what it held, the orphan count or estp.ko, at once: not when a
+ * timer comes round.
+ */
+TEST_F(diag, destroy_orphans)
+{
+	int cport = estp_local_port(self->cfd), lng = 120, rfd, before, now, ms;
+	struct inet_diag_sockid lid, fid;
+	struct pkt_seg fin;
+
+	ASSERT_EQ(0, sockid_of(self->proto, LPORT, RAW_PORT, &lid));
+	if (!destroy_supported(self->proto, &lid))
+		SKIP(return, NO_DESTROY);
+
+	/* LAST_ACK: the raw peer's connection, its FIN, then close(). */
+	ASSERT_EQ(0, peer_ack(&self->peer, &self->req));
+	rfd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, rfd);
+	fin = peer_seg(&self->req, PKT_FIN | PKT_ACK);
+	ASSERT_EQ(0, peer_send(&self->peer, &fin));
+	ASSERT_EQ(0, wait_state(self->proto, LPORT, RAW_PORT, ST_CLOSE_WAIT))
+		log_dump(_metadata, self->proto);
+	close(rfd);
+	ASSERT_EQ(0, wait_state(self->proto, LPORT, RAW_PORT, ST_LAST_ACK))
+		log_dump(_metadata, self->proto);
+
+	/* FIN_WAIT2: the client closes first, the accepted side acks. */
+	ASSERT_EQ(0, setsockopt(self->cfd, IPPROTO_TCP, TCP_LINGER2, &lng, sizeof(lng)));
+	close(self->cfd);
+	self->cfd = -1;
+	ASSERT_EQ(0, wait_state(self->proto, cport, LPORT, ST_FIN_WAIT2))
+		log_dump(_metadata, self->proto);
+
+	before = orphan_holds(self->proto);
+	ASSERT_LE(2, before);
+	ASSERT_EQ(0, sockid_of(self->proto, LPORT, RAW_PORT, &lid));
+	ASSERT_EQ(0, sockid_of(self->proto, cport, LPORT, &fid));
+	ASSERT_EQ(0, diag_destroy(self->proto, &lid));
+	ASSERT_EQ(0, diag_destroy(self->proto, &fid));
+	EXPECT_EQ(0, wait_state(self->proto, LPORT, RAW_PORT, -1));
+	EXPECT_EQ(0, wait_state(self->proto, cport, LPORT, -1));
+	EXPECT_EQ(-ENOENT, diag_destroy(self->proto, &lid));
+	EXPECT_EQ(-ENOENT, diag_destroy(self->proto, &fid));
+
+	/* Freed in the destroy itself: what holds must come back by both. */
+	for (ms = 0; ms < DEADLINE_MS; ms += 10) {
+		now = orphan_holds(self->proto);
+		if (now <= before - 2)
+			break;
+		usleep(10000);
+	}
+	EXPECT_GE(before - 2, now)
+		TH_LOG("%s still %d (%d before the destroys)",
+		       self->proto == IPPROTO_TCP ? "orphans" : "estp.ko use count", now, before);
 }
 
 /*
