@@ -1362,23 +1362,28 @@ static void print_file(const char *path, const char *prefix)
  * netns's count of ESTP socks (created, not yet destroyed), its hashed
  * socks with their timers, and the live objects of ESTP's slab caches
  * (every netns's: a sock destroyed but never freed shows only there).
+ * Booted with slub_debug=U, the kernel also tells where each live object
+ * was allocated (debugfs's slab/<cache>/alloc_traces): a sock from
+ * socket(), from a listener's handshake, a syncookie or Fast Open.
  */
 static void print_holders(void)
 {
+	static const char * const files[] = { "/sys/kernel/slab/%s/objects",
+					      "/sys/kernel/debug/slab/%s/alloc_traces" };
+	char path[PATH_MAX];
+	size_t i, j;
 	glob_t g;
-	size_t i;
 
 	print_file("/proc/net/protocols", "ESTP");
 	print_file("/proc/net/estp", NULL);
 	print_file("/proc/net/estp6", NULL);
 	if (glob("/sys/kernel/slab/*ESTP*", 0, NULL, &g))
 		return;
-	for (i = 0; i < g.gl_pathc; i++) {
-		char path[PATH_MAX];
-
-		snprintf(path, sizeof(path), "%s/objects", g.gl_pathv[i]);
-		print_file(path, NULL);
-	}
+	for (j = 0; j < ARRAY_SIZE(files); j++)
+		for (i = 0; i < g.gl_pathc; i++) {
+			snprintf(path, sizeof(path), files[j], strrchr(g.gl_pathv[i], '/') + 1);
+			print_file(path, NULL);
+		}
 	globfree(&g);
 }
 
