@@ -15,7 +15,8 @@
  *   TCP's errno and its unaccepted child's peer is reset; a request sock
  *   and a time-wait minisock leave the tables; orphans in LAST_ACK and
  *   FIN_WAIT2 leave them and let go of the orphan count (TCP) or estp.ko
- *   (ESTP) in the destroy itself; a second destroy and one
+ *   (ESTP) in the destroy itself; a socket bound to a device is found
+ *   only with its interface; a second destroy and one
  *   from a user namespace without CAP_NET_ADMIN over the socket's netns
  *   fail as TCP's do.  A kernel without CONFIG_INET_DIAG_DESTROY (the
  *   debug kernel) has no SOCK_DESTROY for TCP: there the TCP variant skips
@@ -34,6 +35,7 @@
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <net/if.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
@@ -858,6 +860,39 @@ TEST_F(diag, destroy_orphans)
 	EXPECT_GE(before - 2, now)
 		TH_LOG("%s still %d (%d before the destroys)",
 		       self->proto == IPPROTO_TCP ? "orphans" : "estp.ko use count", now, before);
+}
+
+/*
+ * A socket bound to a device is found only with its interface, TCP's as
+ * ESTP's (the lookup compares the bound device with idiag_if): ss -K names
+ * it as the dump does, and so must a test that cleans up after itself.
+ */
+TEST_F(diag, destroy_bound_to_device)
+{
+	struct sockaddr_in sin = estp_sin4(PEER_ADDR, LPORT);
+	struct inet_diag_sockid id, any;
+	int fd, afd, cport;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, self->proto);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3));
+	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	cport = estp_local_port(fd);
+	ASSERT_EQ(0, sockid_of(self->proto, cport, LPORT, &id));
+	if (!destroy_supported(self->proto, &id))
+		SKIP(goto out, NO_DESTROY);
+	EXPECT_EQ(if_nametoindex("lo"), id.idiag_if);
+	any = id;
+	any.idiag_if = 0;
+	EXPECT_EQ(-ENOENT, diag_destroy(self->proto, &any));
+	EXPECT_EQ(0, wait_state(self->proto, cport, LPORT, ST_ESTABLISHED));
+	EXPECT_EQ(0, diag_destroy(self->proto, &id));
+	EXPECT_EQ(0, wait_state(self->proto, cport, LPORT, -1));
+out:
+	close(afd);
+	close(fd);
 }
 
 /*

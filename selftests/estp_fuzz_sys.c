@@ -1287,61 +1287,97 @@ static int proc_open_socks(int proto, int print)
 	return n;
 }
 
-/* A /proc/net address ("0100007F", 32 digits for IPv6) into @addr. */
-static void proc_addr(const char *hex, unsigned int *addr, int words)
-{
-	char w[9];
-	int i;
+/* FIN_WAIT1 (4), FIN_WAIT2 (5), TIME_WAIT (6), LAST_ACK (9), CLOSING (11) */
+#define CLOSING_STATES	0xa70u
+#define MAX_DUMPED	4096
 
-	for (i = 0; i < words; i++) {
-		memcpy(w, hex + 8 * i, 8);
-		w[8] = '\0';
-		addr[i] = strtoul(w, NULL, 16);
+/*
+ * The ids (interface and cookie included) and states of the @proto socks
+ * of @family in @states, from a sock_diag dump: how many, or -errno.
+ */
+static int diag_ids(int proto, int family, uint32_t states, struct inet_diag_sockid *ids,
+		    unsigned char *st, int max)
+{
+	static union {
+		struct nlmsghdr nlh;
+		char b[32768];
+	} buf;
+	struct estp_diag_msg msg;
+	int fd = estp_diag_start(&msg, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, family, proto, states);
+	int n = 0, len, done = 0;
+	struct nlmsghdr *nlh;
+
+	if (fd < 0)
+		return fd;
+	if (send(fd, &msg, sizeof(msg), 0) != (ssize_t)sizeof(msg))
+		done = -errno;
+	while (!done) {
+		len = recv(fd, &buf, sizeof(buf), 0);
+		if (len <= 0) {
+			done = len ? -errno : -EIO;
+			break;
+		}
+		for (nlh = &buf.nlh; NLMSG_OK(nlh, len); nlh = NLMSG_NEXT(nlh, len)) {
+			const struct inet_diag_msg *m = NLMSG_DATA(nlh);
+
+			if (nlh->nlmsg_type == NLMSG_DONE) {
+				done = 1;
+				break;
+			}
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				done = ((struct nlmsgerr *)NLMSG_DATA(nlh))->error ? : -EIO;
+				break;
+			}
+			if (n < max) {
+				ids[n] = m->id;
+				st[n++] = m->idiag_state;
+			}
+		}
 	}
+	close(fd);
+	return done < 0 ? done : n;
 }
 
 /*
  * The closing sockets still there (orphans in FIN_WAIT1/2, LAST_ACK,
- * CLOSING, TIME_WAIT): logged, then destroyed with SOCK_DESTROY, so that
- * none holds the module for minutes.  Returns how many were listed.
+ * CLOSING, TIME_WAIT): counted, then destroyed with SOCK_DESTROY, so that
+ * none holds the module for minutes.  Named as a dump names them, as
+ * ss -K does: one bound to a device (SO_BINDTODEVICE) is found only with
+ * its interface, and a FIN_WAIT1 orphan probing a zero window that way
+ * lives for minutes.  Returns how many were listed.
  */
 static int destroy_closing(int proto, const char *name)
 {
-	const char * const files[] = { ESTP_PROC_NET(proto), ESTP_PROC_NET6(proto) };
-	char line[512], src[40], dst[40];
-	unsigned int a[4], b[4], sport, dport, st, counts[16] = { 0 };
-	int i, n = 0, err, words;
-	FILE *f;
+	static struct inet_diag_sockid ids[MAX_DUMPED];
+	static unsigned char st[MAX_DUMPED];
+	static const int fams[] = { AF_INET, AF_INET6 };
+	unsigned int counts[16] = { 0 }, bound = 0;
+	int i, j, n, total = 0, err;
 
 	for (i = 0; i < 2; i++) {
-		f = fopen(files[i], "r");
-		if (!f)
+		n = diag_ids(proto, fams[i], CLOSING_STATES, ids, st, MAX_DUMPED);
+		if (n < 0) {
+			fprintf(stderr, "# %s: sock_diag dump: %s\n", name, strerror(-n));
 			continue;
-		words = i ? 4 : 1;
-		while (fgets(line, sizeof(line), f)) {
-			if (sscanf(line, " %*s %39[0-9A-Fa-f]:%x %39[0-9A-Fa-f]:%x %x",
-				   src, &sport, dst, &dport, &st) != 5)
-				continue;
-			n++;
-			counts[st & 15]++;
-			proc_addr(src, a, words);
-			proc_addr(dst, b, words);
-			err = estp_sock_destroy(proto, i ? AF_INET6 : AF_INET, a, sport, b, dport,
-						~0ULL);
-			if (err && err != -ENOENT)
-				fprintf(stderr, "# %s: SOCK_DESTROY of state %x: %s\n", name, st,
-					strerror(-err));
 		}
-		fclose(f);
+		for (j = 0; j < n; j++) {
+			counts[st[j] & 15]++;
+			bound += !!ids[j].idiag_if;
+			err = estp_sock_destroy_id(proto, fams[i], &ids[j]);
+			if (err && err != -ENOENT)
+				fprintf(stderr, "# %s: SOCK_DESTROY of state %x (if %u): %s\n",
+					name, st[j], ids[j].idiag_if, strerror(-err));
+		}
+		total += n;
 	}
-	if (n) {
-		fprintf(stderr, "# %s: %d closing sockets left, by state:", name, n);
+	if (total) {
+		fprintf(stderr, "# %s: %d closing sockets left, by state:", name, total);
 		for (i = 0; i < 16; i++)
 			if (counts[i])
 				fprintf(stderr, " %x:%u", i, counts[i]);
-		fprintf(stderr, "; destroyed\n");
+		fprintf(stderr, "; %u bound to a device; destroyed\n", bound);
 	}
-	return n;
+	return total;
 }
 
 static void print_file(const char *path, const char *prefix)

@@ -794,51 +794,82 @@ static inline int estp_peer_port(int fd)
 	return estp_sockaddr_port(&ss);
 }
 
+/* A sock_diag request: its netlink header and inet_diag_req_v2. */
+struct estp_diag_msg {
+	struct nlmsghdr nlh;
+	struct inet_diag_req_v2 req;
+};
+
 /*
- * SOCK_DESTROY, over NETLINK_SOCK_DIAG (ESTP's estp_abort(), TCP's
- * tcp_abort()), of the sock of @proto and @family (AF_INET: 4 bytes of
- * address, AF_INET6: 16, v4-mapped ones too) on @src:@sport - @dst:@dport
- * with cookie @cookie: 0 or the -errno its ACK gives.
+ * A NETLINK_SOCK_DIAG socket, and @msg filled as a request of @type with
+ * @flags for the socks of @proto and @family in @states: the socket, or
+ * -errno.  A TCG guest on a busy host can be slow: answers get 30 s.
  */
-static inline int estp_sock_destroy(int proto, int family, const void *src, int sport,
-				    const void *dst, int dport, uint64_t cookie)
+static inline int estp_diag_start(struct estp_diag_msg *msg, int type, int flags, int family,
+				  int proto, uint32_t states)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 req;
-	} msg;
-	union {
-		struct nlmsghdr nlh;
-		char buf[1024];
-	} ans;
-	/* A TCG guest on a busy host can be slow: the answer gets 30 s. */
 	struct timeval tv = { .tv_sec = 30, .tv_usec = 0 };
-	size_t alen = family == AF_INET ? 4 : 16;
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), ret = -EIO;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	memset(&msg, 0, sizeof(msg));
-	msg.nlh.nlmsg_len = sizeof(msg);
-	msg.nlh.nlmsg_type = SOCK_DESTROY;
-	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	msg.nlh.nlmsg_seq = 1;
-	msg.req.sdiag_family = family;
-	msg.req.sdiag_protocol = proto;
-	msg.req.idiag_states = ~0U;
-	msg.req.id.idiag_sport = htons(sport);
-	msg.req.id.idiag_dport = htons(dport);
-	memcpy(msg.req.id.idiag_src, src, alen);
-	memcpy(msg.req.id.idiag_dst, dst, alen);
-	msg.req.id.idiag_cookie[0] = (uint32_t)cookie;
-	msg.req.id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
+	memset(msg, 0, sizeof(*msg));
+	msg->nlh.nlmsg_len = sizeof(*msg);
+	msg->nlh.nlmsg_type = type;
+	msg->nlh.nlmsg_flags = NLM_F_REQUEST | flags;
+	msg->nlh.nlmsg_seq = 1;
+	msg->req.sdiag_family = family;
+	msg->req.sdiag_protocol = proto;
+	msg->req.idiag_states = states;
+	return fd;
+}
+
+/*
+ * SOCK_DESTROY, over NETLINK_SOCK_DIAG (ESTP's estp_abort(), TCP's
+ * tcp_abort()), of the sock of @proto and @family named by @id, as a
+ * sock_diag dump gives it (a sock bound to a device is found only with
+ * its idiag_if, TCP's as ESTP's): 0 or the -errno its ACK gives.
+ */
+static inline int estp_sock_destroy_id(int proto, int family, const struct inet_diag_sockid *id)
+{
+	struct estp_diag_msg msg;
+	union {
+		struct nlmsghdr nlh;
+		char buf[1024];
+	} ans;
+	int fd = estp_diag_start(&msg, SOCK_DESTROY, NLM_F_ACK, family, proto, ~0U), ret = -EIO;
+
+	if (fd < 0)
+		return fd;
+	msg.req.id = *id;
 	if (send(fd, &msg, sizeof(msg), 0) == (ssize_t)sizeof(msg) &&
 	    recv(fd, &ans, sizeof(ans), 0) >= (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) &&
 	    ans.nlh.nlmsg_type == NLMSG_ERROR)
 		ret = ((struct nlmsgerr *)NLMSG_DATA(&ans.nlh))->error;
 	close(fd);
 	return ret;
+}
+
+/*
+ * SOCK_DESTROY of the sock of @proto and @family (AF_INET: 4 bytes of
+ * address, AF_INET6: 16, v4-mapped ones too) on @src:@sport - @dst:@dport
+ * with cookie @cookie, bound to no device: 0 or -errno.
+ */
+static inline int estp_sock_destroy(int proto, int family, const void *src, int sport,
+				    const void *dst, int dport, uint64_t cookie)
+{
+	struct inet_diag_sockid id;
+	size_t alen = family == AF_INET ? 4 : 16;
+
+	memset(&id, 0, sizeof(id));
+	id.idiag_sport = htons(sport);
+	id.idiag_dport = htons(dport);
+	memcpy(id.idiag_src, src, alen);
+	memcpy(id.idiag_dst, dst, alen);
+	id.idiag_cookie[0] = (uint32_t)cookie;
+	id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
+	return estp_sock_destroy_id(proto, family, &id);
 }
 
 /*
