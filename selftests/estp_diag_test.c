@@ -18,9 +18,9 @@
  *   (ESTP) in the destroy itself; a socket bound to a device is found
  *   only with its interface; a second destroy and one
  *   from a user namespace without CAP_NET_ADMIN over the socket's netns
- *   fail as TCP's do.  A kernel without CONFIG_INET_DIAG_DESTROY (the
- *   debug kernel) has no SOCK_DESTROY for TCP: there the TCP variant skips
- *   them.
+ *   fail as TCP's do.  A kernel without CONFIG_INET_DIAG_DESTROY has no
+ *   SOCK_DESTROY for TCP: there the TCP variant skips them (every kernel
+ *   of the matrix has it, the debug kernel since its config says so).
  * - races (ESTP only, through the fault point "abort", which holds a
  *   destroy between its lookup and the socket lock): a close() and a
  *   second destroy inside that window.
@@ -448,7 +448,7 @@ static int sockid_of(int proto, int lport, int rport, struct inet_diag_sockid *i
 
 /*
  * Whether @proto answers SOCK_DESTROY: TCP only with
- * CONFIG_INET_DIAG_DESTROY (not the debug kernel's); asked with a cookie
+ * CONFIG_INET_DIAG_DESTROY; asked with a cookie
  * that matches no socket, so that nothing is destroyed.
  */
 static int destroy_supported(int proto, const struct inet_diag_sockid *id)
