@@ -63,16 +63,29 @@ FIXTURE_TEARDOWN(mod)
 		EXPECT_EQ(0, estp_load(""));
 }
 
-/* The runner's programs after this one find the module as it left it. */
+/*
+ * The runner's programs after this one find the module loaded, as it left
+ * it: once a killed test's load or unload has ended (initstate "coming" or
+ * "going"), a module that is out is loaded again.
+ */
 static void __attribute__((destructor)) reload_at_exit(void)
 {
-	int ret;
+	int i, ret = -ETIMEDOUT;
+	char st[16];
 
 	if (!getenv("ESTP_KO"))
 		return;
-	ret = unload_settled();
-	if (!ret)
-		ret = estp_load("");
+	for (i = 0; i < LOAD_TIMEOUT * 5; i++) {
+		if (estp_sysctl_get("/sys/module/estp/initstate", st, sizeof(st))) {
+			ret = estp_load("");
+			if (ret != -EEXIST && ret != -EBUSY)
+				break;
+		} else if (!strcmp(st, "live")) {
+			ret = 0;
+			break;
+		}
+		usleep(100000);
+	}
 	if (ret)
 		fprintf(stderr, "# estp.ko not loaded again: %s\n", strerror(-ret));
 }
