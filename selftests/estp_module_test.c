@@ -6,6 +6,7 @@
  * test leaves the module loaded with its defaults, as the runner loaded it.
  */
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 
@@ -21,29 +22,34 @@ FIXTURE(mod)
  * relocates it, on KASAN under TCG beside other guests seconds apiece.  The
  * tests that load get a timeout of LOAD_TIMEOUT s instead of the harness's
  * 30; one killed by it cannot reload the module in its teardown, so the
- * next test's setup and the program's end do (unload_settled()).
+ * next test's setup and the program's end do (module_settle()).
  */
 #define LOAD_TIMEOUT	180
 
 /*
- * The module unloaded, from whatever the test before left.  A test killed
- * by its timeout failed already, but its finit_module() or delete_module()
- * may still be running (-EBUSY while the module is coming or going), or
- * have left the module out (-ENOENT): wait for it, load, and unload.
+ * Brings estp.ko to @want (loaded with its defaults, or out), from whatever
+ * the test before left: one killed by its timeout failed already, but its
+ * finit_module() or delete_module() may still be running.  Waits while the
+ * module is coming or going (its initstate; -EEXIST, -EBUSY or -ENOENT from
+ * a call that raced one), then loads or unloads it: 0 or -errno.
  */
-static int unload_settled(void)
+static int module_settle(bool want)
 {
 	int i, ret = -ETIMEDOUT;
+	bool in;
+	char st[16];
 
 	for (i = 0; i < LOAD_TIMEOUT * 5; i++) {
-		if (!estp_module_loaded("estp")) {
-			ret = estp_load("");
-			if (ret && ret != -EEXIST && ret != -EBUSY)
+		in = !estp_sysctl_get("/sys/module/estp/initstate", st, sizeof(st));
+		if (in == want && (!in || !strcmp(st, "live")))
+			return 0;
+		if (!in || !strcmp(st, "live")) {
+			ret = want ? estp_load("") : estp_unload();
+			if (!ret)
+				return 0;
+			if (ret != -EEXIST && ret != -EBUSY && ret != -ENOENT)
 				return ret;
 		}
-		ret = estp_unload();
-		if (ret != -EBUSY && ret != -ENOENT)
-			return ret;
 		usleep(100000);
 	}
 	return ret;
@@ -53,7 +59,7 @@ FIXTURE_SETUP(mod)
 {
 	if (!getenv("ESTP_KO"))
 		SKIP(return, "ESTP_KO is not set: run through scripts/vm-run");
-	ASSERT_EQ(0, unload_settled());
+	ASSERT_EQ(0, module_settle(false));
 	ASSERT_FALSE(estp_module_loaded("estp"));
 }
 
@@ -63,29 +69,14 @@ FIXTURE_TEARDOWN(mod)
 		EXPECT_EQ(0, estp_load(""));
 }
 
-/*
- * The runner's programs after this one find the module loaded, as it left
- * it: once a killed test's load or unload has ended (initstate "coming" or
- * "going"), a module that is out is loaded again.
- */
+/* The runner's programs after this one find the module loaded, as it left it. */
 static void __attribute__((destructor)) reload_at_exit(void)
 {
-	int i, ret = -ETIMEDOUT;
-	char st[16];
+	int ret;
 
 	if (!getenv("ESTP_KO"))
 		return;
-	for (i = 0; i < LOAD_TIMEOUT * 5; i++) {
-		if (estp_sysctl_get("/sys/module/estp/initstate", st, sizeof(st))) {
-			ret = estp_load("");
-			if (ret != -EEXIST && ret != -EBUSY)
-				break;
-		} else if (!strcmp(st, "live")) {
-			ret = 0;
-			break;
-		}
-		usleep(100000);
-	}
+	ret = module_settle(true);
 	if (ret)
 		fprintf(stderr, "# estp.ko not loaded again: %s\n", strerror(-ret));
 }
